@@ -1,0 +1,61 @@
+/**
+ * `npm run bench [-- --quick] [-- --only name,name]`: runs every bench/<name>.bench.ts,
+ * prints one table (figure, baseline, ratio, target, pass/fail) and writes it as JSON under
+ * bench/results/. Each bench starts and stops what it needs itself.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { passes, ratio, type BenchModule, type BenchRow } from './types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyIdx = args.indexOf('--only');
+const only = onlyIdx >= 0 ? (args[onlyIdx + 1] ?? '').split(',') : undefined;
+
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort()
+  .filter((f) => !only || only.includes(f.replace('.bench.ts', '')));
+
+const rows: (BenchRow & { bench: string; error?: string })[] = [];
+for (const f of files) {
+  const bench = f.replace('.bench.ts', '');
+  const started = Date.now();
+  console.log(`\n▶ ${bench}${quick ? ' (quick)' : ''}`);
+  try {
+    const mod = (await import(join(here, f))) as BenchModule;
+    for (const r of await mod.run({ quick, log: (m) => console.log(`  ${m}`) })) rows.push({ ...r, bench });
+  } catch (e) {
+    console.error(`  ✗ ${bench} failed: ${(e as Error).stack ?? String(e)}`);
+    rows.push({ bench, name: `${bench}: failed`, value: Number.NaN, unit: '', error: String(e) });
+  }
+  console.log(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+const fmt = (n: number | undefined) =>
+  n === undefined || Number.isNaN(n) ? '—' : Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+const table = rows.map((r) => {
+  const p = passes(r);
+  return {
+    figure: r.name,
+    value: `${fmt(r.value)} ${r.unit}`.trim(),
+    baseline: r.baseline ? `${fmt(r.baseline.value)} (${r.baseline.name})` : '—',
+    ratio: fmt(ratio(r)),
+    target: r.target ? `${r.target.kind === 'ratio' ? '≥' : r.target.kind === 'min' ? '≥' : '≤'} ${r.target.value}${r.target.kind === 'ratio' ? '×' : ''}` : '—',
+    result: r.error ? 'ERROR' : p === undefined ? '' : p ? 'pass' : 'FAIL',
+  };
+});
+console.log('');
+const cols = ['figure', 'value', 'baseline', 'ratio', 'target', 'result'] as const;
+const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...table.map((t) => t[c].length))]));
+const line = (t: Record<string, string>) => cols.map((c) => t[c]!.padEnd(width[c]!)).join(' │ ');
+console.log(line(Object.fromEntries(cols.map((c) => [c, c]))));
+console.log(cols.map((c) => '─'.repeat(width[c]!)).join('─┼─'));
+for (const t of table) console.log(line(t));
+
+const out = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ quick, at: new Date().toISOString(), rows }, null, 2));
+console.log(`\nwritten ${out}`);

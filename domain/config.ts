@@ -1,0 +1,98 @@
+/**
+ * Platform configuration: the environment is read once, at start-up, in each service's
+ * server.ts (`parseConfig(process.env)`); every bad variable is listed in one error, and the
+ * result is a frozen typed object. No other code reads process.env.
+ */
+export interface PlatformConfig {
+  readonly mqttPort: number;
+  readonly mqttWsPort: number;
+  readonly mqttTlsPort: number;
+  readonly httpPort: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Unset → embedded store in dataDir. */
+  readonly influx?: {
+    readonly url: string;
+    readonly db: string;
+    readonly token?: string;
+    readonly user?: string;
+    readonly password?: string;
+  };
+  readonly adminPassword?: string;
+  readonly demo: boolean;
+  /** City whose policy applies (see domain/policy.ts cityOverrides). */
+  readonly city: string;
+  /** MQTT url the services connect to (ingest, api, simulators). */
+  readonly mqttUrl: string;
+  /** Service account credentials for the platform's own MQTT clients. */
+  readonly serviceSecret?: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly redisUrl?: string;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function parseConfig(env: Env): PlatformConfig {
+  const problems: string[] = [];
+  const port = (name: string, def: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a port (0–65535)`);
+      return def;
+    }
+    return n;
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name}=${JSON.stringify(raw)} is not a boolean (0/1)`);
+    return def;
+  };
+  const mqttPort = port('MQTT_PORT', 1883);
+  const influxUrl = env.INFLUX_URL || undefined;
+  if (influxUrl && !/^https?:\/\/.+/.test(influxUrl)) problems.push(`INFLUX_URL=${JSON.stringify(influxUrl)} is not an http(s) URL`);
+  const certFile = env.TLS_CERT_FILE || undefined;
+  const keyFile = env.TLS_KEY_FILE || undefined;
+  if (!!certFile !== !!keyFile) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} is not a pino level`);
+  const cfg: PlatformConfig = {
+    mqttPort,
+    mqttWsPort: port('MQTT_WS_PORT', 8083),
+    mqttTlsPort: port('MQTT_TLS_PORT', 8883),
+    httpPort: port('HTTP_PORT', 8080),
+    host: env.HOST || '0.0.0.0',
+    dataDir: env.DATA_DIR || './data',
+    influx: influxUrl
+      ? {
+          url: influxUrl.replace(/\/$/, ''),
+          db: env.INFLUX_DB || 'heat',
+          token: env.INFLUX_TOKEN || undefined,
+          user: env.INFLUX_USER || undefined,
+          password: env.INFLUX_PASSWORD || undefined,
+        }
+      : undefined,
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    demo: bool('DEMO', true),
+    city: env.CITY || 'beijing',
+    mqttUrl: env.MQTT_URL || `mqtt://127.0.0.1:${mqttPort}`,
+    serviceSecret: env.SERVICE_SECRET || undefined,
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    logLevel,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(cfg);
+}

@@ -1,0 +1,82 @@
+/**
+ * Incidents: what the rules engine concludes. One open incident per subject and kind.
+ * Published on MQTT (topics.incidents, QoS 1) as IncidentEvent JSON for the API.
+ */
+import Type, { type Static } from 'typebox';
+
+export const IncidentKindSchema = Type.Union([
+  Type.Literal('apartment_cold'),
+  Type.Literal('building_cold'),
+  Type.Literal('station_cold'),
+  Type.Literal('source_cold'),
+  Type.Literal('station_fault'),
+  Type.Literal('station_silent'),
+  Type.Literal('sensor_offline'),
+  Type.Literal('sensor_low_battery'),
+  Type.Literal('sensor_stuck'),
+  Type.Literal('sensor_implausible'),
+]);
+export type IncidentKind = Static<typeof IncidentKindSchema>;
+
+/** heating-norms §E root-cause classes. */
+export const CauseClassSchema = Type.Union([
+  Type.Literal('heat_source'),
+  Type.Literal('station'),
+  Type.Literal('building'),
+  Type.Literal('in_home'),
+  Type.Literal('not_a_fault'),
+  Type.Literal('unknown'),
+]);
+export type CauseClass = Static<typeof CauseClassSchema>;
+
+export const SubjectTypeSchema = Type.Union([
+  Type.Literal('apartment'),
+  Type.Literal('room'),
+  Type.Literal('device'),
+  Type.Literal('building'),
+  Type.Literal('station'),
+  Type.Literal('source'),
+]);
+export type SubjectType = Static<typeof SubjectTypeSchema>;
+
+export const SeveritySchema = Type.Union([
+  Type.Literal('info'),
+  Type.Literal('minor'),
+  Type.Literal('major'),
+  Type.Literal('critical'),
+]);
+export type Severity = Static<typeof SeveritySchema>;
+
+export const IncidentSchema = Type.Object({
+  /** Deterministic: `${kind}:${subjectId}:${startTs}` so replays give identical ids. */
+  id: Type.String(),
+  kind: IncidentKindSchema,
+  subjectType: SubjectTypeSchema,
+  subjectId: Type.String(),
+  status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
+  /** Event time the condition began (not when it was detected), epoch ms. */
+  startTs: Type.Number(),
+  endTs: Type.Optional(Type.Number()),
+  severity: SeveritySchema,
+  cause: CauseClassSchema,
+  /** The facts that decided the cause, e.g. { stationPumpHz: 0, coldNeighbourShare: 0.8 }. */
+  evidence: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
+  /** Parent incident (building/station/source) this one is grouped under. */
+  parentId: Type.Optional(Type.String()),
+  /** N3: shortfall on a day colder than design outdoor temperature: recorded, exempt. */
+  exempt: Type.Optional(Type.Boolean()),
+  stationId: Type.Optional(Type.String()),
+  buildingId: Type.Optional(Type.String()),
+  apartmentId: Type.Optional(Type.String()),
+  /** For group incidents: the child incident subjects (apartment ids). */
+  children: Type.Optional(Type.Array(Type.String())),
+});
+export type Incident = Static<typeof IncidentSchema>;
+
+export const IncidentEventSchema = Type.Object({
+  type: Type.Union([Type.Literal('opened'), Type.Literal('updated'), Type.Literal('resolved')]),
+  /** Event time of this transition, epoch ms. */
+  at: Type.Number(),
+  incident: IncidentSchema,
+});
+export type IncidentEvent = Static<typeof IncidentEventSchema>;

@@ -1,0 +1,348 @@
+/**
+ * The registry: topology and devices, in SQLite (WAL) at `${dataDir}/records.db`.
+ * The API writes it; the broker (authentication, ACL) and the ingest (device → location)
+ * read it. Each process opens its own connection; WAL lets readers run beside the writer.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  Apartment,
+  Building,
+  City,
+  Device,
+  DeviceLocation,
+  HeatSource,
+  Office,
+  Room,
+  Station,
+} from '../../domain/topology.schema.ts';
+import { hashDeviceSecret, verifyDeviceSecret, type SecretHash } from './secrets.ts';
+
+export type ServiceScope = 'ingest' | 'api' | 'replay' | 'admin';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (id TEXT PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS offices (id TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT);
+CREATE TABLE IF NOT EXISTS stations (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, office_id TEXT NOT NULL, source_id TEXT NOT NULL,
+  branch_id TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, system TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS buildings (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, station_id TEXT NOT NULL, address TEXT NOT NULL,
+  lat REAL NOT NULL, lon REAL NOT NULL, floors INTEGER NOT NULL, entrances INTEGER NOT NULL, units_per_floor INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS buildings_station ON buildings(station_id);
+CREATE TABLE IF NOT EXISTS apartments (
+  id TEXT PRIMARY KEY, building_id TEXT NOT NULL, entrance INTEGER NOT NULL, floor INTEGER NOT NULL,
+  unit INTEGER NOT NULL, number TEXT NOT NULL, area_m2 REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS apartments_building ON apartments(building_id);
+CREATE TABLE IF NOT EXISTS rooms (
+  id TEXT PRIMARY KEY, apartment_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, area_m2 REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS rooms_apartment ON rooms(apartment_id);
+CREATE TABLE IF NOT EXISTS devices (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, room_id TEXT, station_id TEXT, gateway_id TEXT,
+  interval_min REAL NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,
+  secret_hash TEXT NOT NULL, secret_salt TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS devices_room ON devices(room_id);
+CREATE INDEX IF NOT EXISTS devices_station ON devices(station_id);
+CREATE INDEX IF NOT EXISTS devices_gateway ON devices(gateway_id);
+CREATE TABLE IF NOT EXISTS service_accounts (
+  id TEXT PRIMARY KEY, scopes TEXT NOT NULL, secret_hash TEXT NOT NULL, secret_salt TEXT NOT NULL);
+`;
+
+type Row = Record<string, unknown>;
+
+const toStation = (r: Row): Station => ({
+  id: r.id as string,
+  name: r.name as string,
+  officeId: r.office_id as string,
+  sourceId: r.source_id as string,
+  branchId: r.branch_id as string,
+  location: { lat: r.lat as number, lon: r.lon as number },
+  system: r.system as Station['system'],
+});
+const toBuilding = (r: Row): Building => ({
+  id: r.id as string,
+  name: r.name as string,
+  stationId: r.station_id as string,
+  address: r.address as string,
+  location: { lat: r.lat as number, lon: r.lon as number },
+  floors: r.floors as number,
+  entrances: r.entrances as number,
+  unitsPerFloor: r.units_per_floor as number,
+});
+const toApartment = (r: Row): Apartment => ({
+  id: r.id as string,
+  buildingId: r.building_id as string,
+  entrance: r.entrance as number,
+  floor: r.floor as number,
+  unit: r.unit as number,
+  number: r.number as string,
+  areaM2: r.area_m2 as number,
+});
+const toRoom = (r: Row): Room => ({
+  id: r.id as string,
+  apartmentId: r.apartment_id as string,
+  name: r.name as string,
+  type: r.type as Room['type'],
+  areaM2: r.area_m2 as number,
+});
+const toDevice = (r: Row): Device => {
+  const d: { -readonly [K in keyof Device]: Device[K] } = {
+    id: r.id as string,
+    kind: r.kind as Device['kind'],
+    intervalMin: r.interval_min as number,
+    enabled: r.enabled === 1,
+  };
+  if (r.room_id) d.roomId = r.room_id as string;
+  if (r.station_id) d.stationId = r.station_id as string;
+  if (r.gateway_id) d.gatewayId = r.gateway_id as string;
+  return d;
+};
+
+const LOCATION_SQL = `
+SELECT d.id AS device_id, d.kind, d.gateway_id, d.interval_min, d.enabled,
+       r.id AS room_id, a.id AS apartment_id, b.id AS building_id,
+       COALESCE(d.station_id, b.station_id) AS station_id, s.office_id, s.source_id
+FROM devices d
+LEFT JOIN rooms r ON r.id = d.room_id
+LEFT JOIN apartments a ON a.id = r.apartment_id
+LEFT JOIN buildings b ON b.id = a.building_id
+LEFT JOIN stations s ON s.id = COALESCE(d.station_id, b.station_id)`;
+
+const toLocation = (r: Row): DeviceLocation => {
+  const l: Record<string, unknown> = {
+    deviceId: r.device_id,
+    kind: r.kind,
+    intervalMin: r.interval_min,
+    enabled: r.enabled === 1,
+  };
+  for (const [col, key] of [
+    ['room_id', 'roomId'],
+    ['apartment_id', 'apartmentId'],
+    ['building_id', 'buildingId'],
+    ['station_id', 'stationId'],
+    ['office_id', 'officeId'],
+    ['source_id', 'sourceId'],
+    ['gateway_id', 'gatewayId'],
+  ] as const) {
+    if (r[col] != null) l[key] = r[col];
+  }
+  return l as unknown as DeviceLocation;
+};
+
+export class RegistryRepository {
+  readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Open (and create/migrate) `${dataDir}/records.db`; `:memory:` for unit tests. */
+  static open(dataDir: string | ':memory:', opts: { readonly?: boolean } = {}): RegistryRepository {
+    let file = ':memory:';
+    if (dataDir !== ':memory:') {
+      mkdirSync(dataDir, { recursive: true });
+      file = join(dataDir, 'records.db');
+    }
+    const db = new Database(file, { readonly: opts.readonly ?? false });
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(SCHEMA);
+    }
+    db.pragma('busy_timeout = 5000');
+    return new RegistryRepository(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  isEmpty(): boolean {
+    return (this.db.prepare('SELECT count(*) AS n FROM stations').get() as { n: number }).n === 0;
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /**
+   * Load a whole city in one transaction (nothing half-loaded). `secrets` gives each
+   * device's plain secret, hashed here and never stored.
+   */
+  loadCity(city: City, secrets: ReadonlyMap<string, string>): void {
+    const now = Date.now();
+    const tx = this.db.transaction(() => {
+      const src = this.db.prepare('INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)');
+      for (const s of city.sources) src.run(s.id, s.name, s.location.lat, s.location.lon);
+      const off = this.db.prepare('INSERT OR REPLACE INTO offices VALUES (?, ?, ?)');
+      for (const o of city.offices) off.run(o.id, o.name, o.phone ?? null);
+      const st = this.db.prepare('INSERT OR REPLACE INTO stations VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const s of city.stations) st.run(s.id, s.name, s.officeId, s.sourceId, s.branchId, s.location.lat, s.location.lon, s.system);
+      const b = this.db.prepare('INSERT OR REPLACE INTO buildings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const x of city.buildings)
+        b.run(x.id, x.name, x.stationId, x.address, x.location.lat, x.location.lon, x.floors, x.entrances, x.unitsPerFloor);
+      const a = this.db.prepare('INSERT OR REPLACE INTO apartments VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const x of city.apartments) a.run(x.id, x.buildingId, x.entrance, x.floor, x.unit, x.number, x.areaM2);
+      const r = this.db.prepare('INSERT OR REPLACE INTO rooms VALUES (?, ?, ?, ?, ?)');
+      for (const x of city.rooms) r.run(x.id, x.apartmentId, x.name, x.type, x.areaM2);
+      for (const d of city.devices) {
+        const secret = secrets.get(d.id);
+        if (!secret) throw new Error(`no secret for device ${d.id}`);
+        this.insertDevice(d, hashDeviceSecret(secret), now);
+      }
+      this.setMeta('city', JSON.stringify({ name: city.name, seed: city.seed, policyCity: city.policyCity }));
+    });
+    tx();
+  }
+
+  private insertDevice(d: Device, h: SecretHash, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO devices (id, kind, room_id, station_id, gateway_id, interval_min, enabled, secret_hash, secret_salt, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, room_id = excluded.room_id, station_id = excluded.station_id,
+           gateway_id = excluded.gateway_id, interval_min = excluded.interval_min, enabled = excluded.enabled,
+           secret_hash = excluded.secret_hash, secret_salt = excluded.secret_salt`,
+      )
+      .run(d.id, d.kind, d.roomId ?? null, d.stationId ?? null, d.gatewayId ?? null, d.intervalMin, d.enabled ? 1 : 0, h.hash, h.salt, now);
+  }
+
+  /** Provision (or re-provision) a device with a plain secret, hashed here. */
+  upsertDevice(d: Device, secret: string): void {
+    this.insertDevice(d, hashDeviceSecret(secret), Date.now());
+  }
+
+  setDeviceEnabled(id: string, enabled: boolean): boolean {
+    return this.db.prepare('UPDATE devices SET enabled = ? WHERE id = ?').run(enabled ? 1 : 0, id).changes === 1;
+  }
+
+  getDevice(id: string): Device | undefined {
+    const r = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
+    return r ? toDevice(r) : undefined;
+  }
+
+  listDevices(filter: { kind?: string; gatewayId?: string; stationId?: string; limit?: number; offset?: number } = {}): Device[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+    if (filter.gatewayId) (where.push('gateway_id = ?'), args.push(filter.gatewayId));
+    if (filter.stationId) (where.push('station_id = ?'), args.push(filter.stationId));
+    const sql = `SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ? OFFSET ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 1_000_000, filter.offset ?? 0) as Row[]).map(toDevice);
+  }
+
+  /** Check a device's credentials; false for unknown devices too (no oracle). */
+  verifyDevice(id: string, secret: string): boolean {
+    const r = this.db.prepare('SELECT secret_hash, secret_salt FROM devices WHERE id = ?').get(id) as Row | undefined;
+    if (!r) return false;
+    return verifyDeviceSecret(secret, { hash: r.secret_hash as string, salt: r.secret_salt as string });
+  }
+
+  upsertServiceAccount(id: string, scopes: readonly ServiceScope[], secret: string): void {
+    const h = hashDeviceSecret(secret);
+    this.db
+      .prepare(
+        `INSERT INTO service_accounts VALUES (?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET scopes = excluded.scopes, secret_hash = excluded.secret_hash, secret_salt = excluded.secret_salt`,
+      )
+      .run(id, JSON.stringify(scopes), h.hash, h.salt);
+  }
+
+  /** Scopes of a service account when the secret matches, otherwise undefined. */
+  verifyServiceAccount(id: string, secret: string): ServiceScope[] | undefined {
+    const r = this.db.prepare('SELECT * FROM service_accounts WHERE id = ?').get(id) as Row | undefined;
+    if (!r) return undefined;
+    if (!verifyDeviceSecret(secret, { hash: r.secret_hash as string, salt: r.secret_salt as string })) return undefined;
+    return JSON.parse(r.scopes as string) as ServiceScope[];
+  }
+
+  locate(deviceId: string): DeviceLocation | undefined {
+    const r = this.db.prepare(`${LOCATION_SQL} WHERE d.id = ?`).get(deviceId) as Row | undefined;
+    return r ? toLocation(r) : undefined;
+  }
+
+  allLocations(): DeviceLocation[] {
+    return (this.db.prepare(LOCATION_SQL).all() as Row[]).map(toLocation);
+  }
+
+  listSources(): HeatSource[] {
+    return (this.db.prepare('SELECT * FROM sources ORDER BY id').all() as Row[]).map((r) => ({
+      id: r.id as string,
+      name: r.name as string,
+      location: { lat: r.lat as number, lon: r.lon as number },
+    }));
+  }
+
+  listOffices(): Office[] {
+    return (this.db.prepare('SELECT * FROM offices ORDER BY id').all() as Row[]).map((r) => {
+      const o: { id: string; name: string; phone?: string } = { id: r.id as string, name: r.name as string };
+      if (r.phone) o.phone = r.phone as string;
+      return o;
+    });
+  }
+
+  listStations(): Station[] {
+    return (this.db.prepare('SELECT * FROM stations ORDER BY id').all() as Row[]).map(toStation);
+  }
+
+  getStation(id: string): Station | undefined {
+    const r = this.db.prepare('SELECT * FROM stations WHERE id = ?').get(id) as Row | undefined;
+    return r ? toStation(r) : undefined;
+  }
+
+  listBuildings(stationId?: string): Building[] {
+    const rows = stationId
+      ? this.db.prepare('SELECT * FROM buildings WHERE station_id = ? ORDER BY id').all(stationId)
+      : this.db.prepare('SELECT * FROM buildings ORDER BY id').all();
+    return (rows as Row[]).map(toBuilding);
+  }
+
+  getBuilding(id: string): Building | undefined {
+    const r = this.db.prepare('SELECT * FROM buildings WHERE id = ?').get(id) as Row | undefined;
+    return r ? toBuilding(r) : undefined;
+  }
+
+  listApartments(buildingId?: string): Apartment[] {
+    const rows = buildingId
+      ? this.db.prepare('SELECT * FROM apartments WHERE building_id = ? ORDER BY entrance, floor, unit').all(buildingId)
+      : this.db.prepare('SELECT * FROM apartments ORDER BY id').all();
+    return (rows as Row[]).map(toApartment);
+  }
+
+  getApartment(id: string): Apartment | undefined {
+    const r = this.db.prepare('SELECT * FROM apartments WHERE id = ?').get(id) as Row | undefined;
+    return r ? toApartment(r) : undefined;
+  }
+
+  listRooms(apartmentId?: string): Room[] {
+    const rows = apartmentId
+      ? this.db.prepare('SELECT * FROM rooms WHERE apartment_id = ? ORDER BY id').all(apartmentId)
+      : this.db.prepare('SELECT * FROM rooms ORDER BY id').all();
+    return (rows as Row[]).map(toRoom);
+  }
+
+  /** The whole topology (devices without secrets), e.g. for the rules engine. */
+  city(): City {
+    const meta = JSON.parse(this.getMeta('city') ?? '{"name":"city","seed":0,"policyCity":"beijing"}') as {
+      name: string;
+      seed: number;
+      policyCity: string;
+    };
+    return {
+      ...meta,
+      sources: this.listSources(),
+      offices: this.listOffices(),
+      stations: this.listStations(),
+      buildings: this.listBuildings(),
+      apartments: this.listApartments(),
+      rooms: this.listRooms(),
+      devices: this.listDevices(),
+    };
+  }
+}
