@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config.ts';
+
+describe('parseConfig', () => {
+  it('gives the documented defaults on an empty environment', () => {
+    const c = parseConfig({});
+    expect(c).toMatchObject({ mqttPort: 1883, mqttWsPort: 8083, httpPort: 8080, dataDir: './data', demo: true });
+    expect(c.influx).toBeUndefined();
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+  it('lists every bad variable in one error', () => {
+    try {
+      parseConfig({ MQTT_PORT: 'x', HTTP_PORT: '70000', DEMO: 'maybe', INFLUX_URL: 'ftp://a' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const p = (e as ConfigError).problems.join('\n');
+      for (const v of ['MQTT_PORT', 'HTTP_PORT', 'DEMO', 'INFLUX_URL']) expect(p).toContain(v);
+    }
+  });
+  it('reads InfluxDB settings', () => {
+    const c = parseConfig({ INFLUX_URL: 'http://127.0.0.1:8086/', INFLUX_DB: 'city', INFLUX_TOKEN: 't' });
+    expect(c.influx).toEqual({ url: 'http://127.0.0.1:8086', db: 'city', token: 't', user: undefined, password: undefined });
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { City } from '../../domain/topology.schema.ts';
+import { RegistryRepository } from './registry.repository.ts';
+
+const city: City = {
+  seed: 1,
+  name: 't',
+  policyCity: 'beijing',
+  sources: [{ id: 'src-1', name: 'CHP', location: { lat: 39.9, lon: 116.4 } }],
+  offices: [{ id: 'off-1', name: '一所' }],
+  stations: [{ id: 'st-1', name: 'S1', officeId: 'off-1', sourceId: 'src-1', branchId: 'br-1', location: { lat: 39.9, lon: 116.4 }, system: 'radiator' }],
+  buildings: [{ id: 'b-1', name: 'B1', stationId: 'st-1', address: 'x', location: { lat: 39.9, lon: 116.4 }, floors: 6, entrances: 1, unitsPerFloor: 2 }],
+  apartments: [{ id: 'a-1', buildingId: 'b-1', entrance: 1, floor: 6, unit: 1, number: '1-601', areaM2: 80 }],
+  rooms: [{ id: 'r-1', apartmentId: 'a-1', name: 'living', type: 'living', areaM2: 20 }],
+  devices: [
+    { id: 'rs-1', kind: 'room_sensor', roomId: 'r-1', intervalMin: 10, enabled: true },
+    { id: 'sm-1', kind: 'station_meter', stationId: 'st-1', intervalMin: 5, enabled: true },
+  ],
+};
+
+describe('RegistryRepository', () => {
+  it('loads a city and resolves device locations', () => {
+    const reg = RegistryRepository.open(':memory:');
+    expect(reg.isEmpty()).toBe(true);
+    reg.loadCity(city, new Map([['rs-1', 'secret-1'], ['sm-1', 'secret-2']]));
+    expect(reg.isEmpty()).toBe(false);
+    expect(reg.locate('rs-1')).toEqual({
+      deviceId: 'rs-1', kind: 'room_sensor', intervalMin: 10, enabled: true,
+      roomId: 'r-1', apartmentId: 'a-1', buildingId: 'b-1', stationId: 'st-1', officeId: 'off-1', sourceId: 'src-1',
+    });
+    expect(reg.locate('sm-1')).toMatchObject({ stationId: 'st-1', officeId: 'off-1' });
+    expect(reg.city().apartments).toHaveLength(1);
+  });
+  it('stores only hashes and verifies secrets', () => {
+    const reg = RegistryRepository.open(':memory:');
+    reg.loadCity(city, new Map([['rs-1', 'secret-1'], ['sm-1', 'secret-2']]));
+    expect(reg.verifyDevice('rs-1', 'secret-1')).toBe(true);
+    expect(reg.verifyDevice('rs-1', 'secret-2')).toBe(false);
+    expect(reg.verifyDevice('nope', 'secret-1')).toBe(false);
+    const raw = JSON.stringify(reg.db.prepare('SELECT * FROM devices').all());
+    expect(raw).not.toContain('secret-1');
+  });
+  it('loads nothing when one device lacks a secret', () => {
+    const reg = RegistryRepository.open(':memory:');
+    expect(() => reg.loadCity(city, new Map([['rs-1', 's']]))).toThrow(/sm-1/);
+    expect(reg.isEmpty()).toBe(true);
+  });
+});
