@@ -1,0 +1,46 @@
+/**
+ * The time-series repository interface. Two implementations live beside it: InfluxDB over
+ * the v1 HTTP API (influx.store.ts) and the embedded default in DATA_DIR (embedded.store.ts).
+ * One contract test suite runs against both.
+ */
+import type { Reading } from '../../domain/reading.ts';
+import type { DeviceKind } from '../../domain/topology.schema.ts';
+
+export interface ReadingScope {
+  readonly deviceId?: string;
+  readonly roomId?: string;
+  readonly apartmentId?: string;
+  readonly buildingId?: string;
+  readonly stationId?: string;
+  readonly officeId?: string;
+  readonly kind?: DeviceKind;
+}
+
+export interface HistoryQuery extends ReadingScope {
+  /** Field to aggregate, e.g. "temp" or "secondarySupplyTemp". */
+  readonly field: string;
+  /** Epoch ms, inclusive. */
+  readonly from: number;
+  /** Epoch ms, exclusive. */
+  readonly to: number;
+  /** Aggregation window, 1 min … 1 day. */
+  readonly windowMs: number;
+  readonly agg?: 'mean' | 'min' | 'max';
+}
+
+export interface HistoryPoint {
+  readonly ts: number;
+  readonly value: number | null;
+}
+
+export interface ReadingStore {
+  /** Durably store readings. Idempotent: the same device + ts overwrites itself. */
+  write(readings: readonly Reading[]): Promise<void>;
+  /** The latest reading of each device in scope. */
+  latest(scope: ReadingScope): Promise<Reading[]>;
+  /** Aggregated history of one field over the scope. */
+  history(q: HistoryQuery): Promise<HistoryPoint[]>;
+  /** Number of stored readings (points), for tests and health. */
+  count(scope?: ReadingScope): Promise<number>;
+  close(): Promise<void>;
+}
