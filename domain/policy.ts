@@ -76,6 +76,10 @@ export interface HeatingPolicy {
     readonly windowRecoverWithinMin: number;
     /** Room readings above this are implausible for a heated room (heat source, sun), °C. */
     readonly implausibleHighC: number;
+    /** Window-open pattern: the room counts as recovered once back within this of its pre-drop value, °C (heating-norms §E.5). */
+    readonly windowRecoverToWithinC: number;
+    /** A low-battery incident clears only at or above this voltage (hysteresis: a new battery), V. */
+    readonly lowBatteryClearV: number;
   };
 
   validation: {
@@ -99,6 +103,10 @@ export interface HeatingPolicy {
     readonly sourceStationShare: number;
     /** Minimum monitored apartments before a share means anything. */
     readonly minMonitored: number;
+    /** Minimum metered stations on a source (or branch) before a share means anything (heating-norms §E.1). */
+    readonly minSourceStations: number;
+    /** Hysteresis: a group incident resolves once its share falls below (open share × this). */
+    readonly resolveShareRatio: number;
   };
 
   station: {
@@ -122,6 +130,8 @@ export interface HeatingPolicy {
     /** Design primary supply/return, °C (CJJ 34: 130/60). */
     readonly designPrimarySupplyC: number;
     readonly designPrimaryReturnC: number;
+    /** A station fault condition must hold this long (event time) before a station_fault opens, minutes. */
+    readonly faultConfirmMin: number;
   };
 
   service: {
@@ -200,6 +210,8 @@ export const defaultPolicy: HeatingPolicy = Object.freeze<HeatingPolicy>({
     windowDropWithinMin: 30,
     windowRecoverWithinMin: 120,
     implausibleHighC: 32,
+    windowRecoverToWithinC: 1,
+    lowBatteryClearV: 2.8,
   },
   validation: {
     roomTempMinC: -40,
@@ -213,6 +225,8 @@ export const defaultPolicy: HeatingPolicy = Object.freeze<HeatingPolicy>({
     stationColdShare: 0.3,
     sourceStationShare: 0.5,
     minMonitored: 3,
+    minSourceStations: 2,
+    resolveShareRatio: 0.5,
   },
   station: {
     curveToleranceC: 3,
@@ -226,6 +240,7 @@ export const defaultPolicy: HeatingPolicy = Object.freeze<HeatingPolicy>({
     silentAfterMin: 30,
     designPrimarySupplyC: 130, // CJJ 34
     designPrimaryReturnC: 60,
+    faultConfirmMin: 10,
   },
   service: {
     onSiteWithinMin: 60, // N6
