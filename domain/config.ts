@@ -7,6 +7,8 @@ export interface PlatformConfig {
   readonly mqttPort: number;
   readonly mqttWsPort: number;
   readonly mqttTlsPort: number;
+  /** MQTT over secure WebSocket, only when TLS is configured. */
+  readonly mqttWssPort: number;
   readonly httpPort: number;
   readonly host: string;
   readonly dataDir: string;
@@ -72,6 +74,7 @@ export function parseConfig(env: Env): PlatformConfig {
     mqttPort,
     mqttWsPort: port('MQTT_WS_PORT', 8083),
     mqttTlsPort: port('MQTT_TLS_PORT', 8883),
+    mqttWssPort: port('MQTT_WSS_PORT', 8084),
     httpPort: port('HTTP_PORT', 8080),
     host: env.HOST || '0.0.0.0',
     dataDir: env.DATA_DIR || './data',

@@ -262,6 +262,16 @@ export class RegistryRepository {
     return JSON.parse(r.scopes as string) as ServiceScope[];
   }
 
+  /** Does a service account with this id exist? (lets the broker count unknown vs wrong secret). */
+  hasServiceAccount(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM service_accounts WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** Ids of disabled devices (the broker kicks connected ones). */
+  disabledDeviceIds(): string[] {
+    return (this.db.prepare('SELECT id FROM devices WHERE enabled = 0').all() as { id: string }[]).map((r) => r.id);
+  }
+
   locate(deviceId: string): DeviceLocation | undefined {
     const r = this.db.prepare(`${LOCATION_SQL} WHERE d.id = ?`).get(deviceId) as Row | undefined;
     return r ? toLocation(r) : undefined;

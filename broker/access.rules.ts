@@ -1,0 +1,129 @@
+/**
+ * Topic access of device protocol v1 (ARCHITECTURE.md "Contracts"): who may publish and
+ * subscribe where. Pure: the hooks resolve the principal at CONNECT and ask here per packet.
+ */
+import { TOPIC_ROOT, parseTopic, topics } from '../domain/topics.ts';
+import type { ServiceScope } from '../storage/records/registry.repository.ts';
+
+export type Principal =
+  | {
+      readonly kind: 'device';
+      readonly id: string;
+      readonly isGateway: boolean;
+      /** Devices the registry assigns to this gateway (empty for other devices). */
+      gatewayDevices: ReadonlySet<string>;
+    }
+  | { readonly kind: 'service'; readonly id: string; readonly scopes: readonly ServiceScope[] };
+
+/** Reasons a packet or connection is refused; every one is counted in the metrics. */
+export type RefusalReason =
+  | 'unknown_client'
+  | 'bad_credentials'
+  | 'client_id_mismatch'
+  | 'disabled'
+  | 'blocked'
+  | 'max_connections'
+  | 'publish_denied'
+  | 'subscribe_denied'
+  | 'wildcard_denied'
+  | 'packet_too_large'
+  | 'rate_limited'
+  | 'kicked';
+
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'unknown_client',
+  'bad_credentials',
+  'client_id_mismatch',
+  'disabled',
+  'blocked',
+  'max_connections',
+  'publish_denied',
+  'subscribe_denied',
+  'wildcard_denied',
+  'packet_too_large',
+  'rate_limited',
+  'kicked',
+];
+
+const PLATFORM_ALL = `${TOPIC_ROOT}/platform/#`;
+
+/** Topic filters each service scope may publish to / subscribe to. */
+const SCOPES: Readonly<Record<ServiceScope, { publish: readonly string[]; subscribe: readonly string[] }>> = {
+  ingest: {
+    publish: [topics.incidents, topics.live],
+    subscribe: [...topics.allTelemetry, topics.allStatus, topics.registryChanged],
+  },
+  api: {
+    publish: [topics.config('+'), topics.registryChanged],
+    subscribe: [PLATFORM_ALL, topics.allStatus],
+  },
+  // Simulators replaying a city publish for any device, including its status (online/offline).
+  replay: {
+    publish: [...topics.allTelemetry, topics.allStatus],
+    subscribe: [topics.config('+')],
+  },
+  admin: { publish: ['#'], subscribe: ['#'] },
+};
+
+const hasWildcard = (filter: string) => filter.includes('+') || filter.includes('#');
+
+/** MQTT topic-filter match of a concrete topic [MQTT-4.7]. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const fl = f[i];
+    if (fl === '#') return i === 0 ? !topic.startsWith('$') : true; // [MQTT-4.7.2-1]
+    if (i >= t.length) return false;
+    if (fl === '+') {
+      if (i === 0 && t[0]!.startsWith('$')) return false;
+      continue;
+    }
+    if (fl !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/** True when every topic `filter` can match is also matched by `allowed`. */
+export function filterCovered(filter: string, allowed: string): boolean {
+  const f = filter.split('/');
+  const a = allowed.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const al = a[i];
+    if (al === undefined) return false;
+    if (al === '#') return true;
+    const fl = f[i]!;
+    if (fl === '#') return false;
+    if (al === '+') continue;
+    if (fl !== al) return false;
+  }
+  return f.length === a.length;
+}
+
+/** undefined = allowed; otherwise why not. */
+export function publishRefusal(p: Principal, topic: string): RefusalReason | undefined {
+  if (p.kind === 'service') {
+    if (p.scopes.includes('admin')) return undefined;
+    if (topic.startsWith('$')) return 'publish_denied';
+    return p.scopes.some((s) => SCOPES[s].publish.some((f) => topicMatches(f, topic))) ? undefined : 'publish_denied';
+  }
+  const t = parseTopic(topic);
+  if (t.type === 'telemetry' && t.gatewayId === undefined && t.deviceId === p.id) return undefined;
+  if (t.type === 'status' && t.deviceId === p.id) return undefined;
+  if (p.isGateway && t.type === 'telemetry' && t.gatewayId === p.id && p.gatewayDevices.has(t.deviceId)) return undefined;
+  return 'publish_denied';
+}
+
+export function subscribeRefusal(p: Principal, filter: string): RefusalReason | undefined {
+  if (p.kind === 'service') {
+    if (p.scopes.includes('admin')) return undefined;
+    return p.scopes.some((s) => SCOPES[s].subscribe.some((a) => filterCovered(filter, a))) ? undefined : 'subscribe_denied';
+  }
+  // Devices never get wildcards: one compromised thermostat must not read the city.
+  if (hasWildcard(filter)) return 'wildcard_denied';
+  const t = parseTopic(filter);
+  if (t.type !== 'config') return 'subscribe_denied';
+  if (t.deviceId === p.id) return undefined;
+  if (p.isGateway && p.gatewayDevices.has(t.deviceId)) return undefined;
+  return 'subscribe_denied';
+}

@@ -1,0 +1,232 @@
+/**
+ * The device broker (issue 3): aedes with registry authentication, protocol v1 ACL,
+ * brute-force guard, limits, on-disk or Redis persistence, and metrics. Builds without
+ * listening (`listen()` opens the ports), so tests and start.ts control the lifecycle.
+ */
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { topics } from '../domain/topics.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import type { Principal } from './access.rules.ts';
+import { createAuthenticate } from './authenticate.hook.ts';
+import { createAuthorizePublish } from './authorize-publish.hook.ts';
+import { createAuthorizeSubscribe } from './authorize-subscribe.hook.ts';
+import type { BrokerContext } from './context.ts';
+import { openListeners, type BoundPorts, type ListenOptions } from './listeners.ts';
+import { LoginGuard } from './login-guard.service.ts';
+import { MetricsRecorder, toPrometheus, type BrokerMetrics } from './metrics.ts';
+import { resolveOptions, type BrokerOptions } from './options.ts';
+import { openPersistence } from './persistence.factory.ts';
+
+export type { BrokerMetrics } from './metrics.ts';
+export type { BrokerOptions } from './options.ts';
+export type { ListenOptions, BoundPorts } from './listeners.ts';
+
+export interface BrokerDeps {
+  readonly registry: RegistryRepository;
+  readonly logger: Logger;
+  readonly options?: Partial<BrokerOptions>;
+  /** On-disk persistence (LevelDB) here; omitted → in memory. Ignored when redisUrl is set. */
+  readonly persistenceDir?: string;
+  /** Cluster mode: shared sessions and message routing through Redis. */
+  readonly redisUrl?: string;
+  readonly clock?: Clock;
+  /** Broker id (unique per process in a cluster); default a random uuid. */
+  readonly id?: string;
+}
+
+export interface BrokerApp {
+  readonly aedes: Aedes;
+  listen(ports: ListenOptions): Promise<BoundPorts>;
+  close(): Promise<void>;
+  metrics(): BrokerMetrics;
+  prometheus(): string;
+  /** Disconnect a device now (e.g. it was just disabled). */
+  kick(deviceId: string): void;
+}
+
+type Clients = Record<string, Client | undefined>;
+
+export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
+  const options = resolveOptions(deps.options);
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger.child({ component: 'broker' });
+  const metrics = new MetricsRecorder();
+  const startedAt = clock.now();
+
+  const ctx: BrokerContext = {
+    registry: deps.registry,
+    logger,
+    options,
+    clock,
+    metrics,
+    guard: new LoginGuard(clock, options),
+    principals: new WeakMap(),
+    buckets: new WeakMap(),
+    cutOff: new WeakSet(),
+    // Called only from hooks, i.e. after `aedes` below exists.
+    connectedClients: () => aedes.connectedClients,
+  };
+
+  const store = openPersistence({ persistenceDir: deps.persistenceDir, redisUrl: deps.redisUrl });
+  if (store.persistence) {
+    // Queue depth: QoS>0 deliveries stored for subscribers minus their acknowledgements.
+    const p = store.persistence;
+    const enqueue = p.outgoingEnqueueCombi.bind(p);
+    p.outgoingEnqueueCombi = (subs, packet, cb) => {
+      metrics.queued += subs.length;
+      return enqueue(subs, packet, cb);
+    };
+  }
+
+  const aedes = await Aedes.createBroker({
+    ...(deps.id ? { id: deps.id } : {}),
+    ...(store.persistence ? { persistence: store.persistence } : {}),
+    ...(store.mq ? { mq: store.mq } : {}),
+    concurrency: options.concurrency,
+    drainTimeout: options.drainTimeoutMs,
+    connectTimeout: options.connectTimeoutMs,
+    maxClientsIdLength: options.maxClientIdLength,
+    authenticate: createAuthenticate(ctx),
+    authorizePublish: createAuthorizePublish(ctx),
+    authorizeSubscribe: createAuthorizeSubscribe(ctx),
+    authorizeForward: (_client, packet) => {
+      metrics.messagesOut++;
+      return packet;
+    },
+  });
+  const clients = () => (aedes as unknown as { clients: Clients }).clients;
+
+  // Errors are events; the host logs them (CONVENTIONS.md 8). Refusals are logged by the hooks.
+  aedes.on('clientError', (client, err) => logger.debug({ clientId: client?.id, err: err.message }, 'client error'));
+  aedes.on('connectionError', (client, err) => logger.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+  aedes.on('client', (client) => {
+    const p = ctx.principals.get(client);
+    if (p?.kind === 'device') metrics.connectedDevices++;
+    else if (p?.kind === 'service') metrics.connectedServices++;
+  });
+  aedes.on('clientDisconnect', (client) => {
+    const p = ctx.principals.get(client);
+    if (p?.kind === 'device') metrics.connectedDevices--;
+    else if (p?.kind === 'service') metrics.connectedServices--;
+  });
+  aedes.on('ack', () => {
+    if (metrics.queued > 0) metrics.queued--;
+  });
+
+  const kick = (deviceId: string) => {
+    const c = clients()[deviceId];
+    const p = c && ctx.principals.get(c);
+    if (!c || p?.kind !== 'device') return;
+    metrics.refuse('kicked');
+    logger.info({ deviceId }, 'device kicked');
+    c.close();
+  };
+
+  /** Compare connected devices with the registry: kick the disabled, refresh gateway lists. */
+  const reconcile = (deviceId?: string) => {
+    try {
+      if (deviceId) {
+        const d = deps.registry.getDevice(deviceId);
+        if (!d || !d.enabled) kick(deviceId);
+      } else {
+        for (const id of deps.registry.disabledDeviceIds()) if (clients()[id]) kick(id);
+      }
+      for (const c of Object.values(clients())) {
+        const p: Principal | undefined = c && ctx.principals.get(c);
+        if (p?.kind === 'device' && p.isGateway) p.gatewayDevices = new Set(deps.registry.listDevices({ gatewayId: p.id }).map((d) => d.id));
+      }
+    } catch (err) {
+      logger.warn({ err }, 'registry reconcile failed');
+    }
+  };
+
+  // The API announces registry changes on heat/v1/platform/registry; in a cluster the
+  // Redis emitter brings them to every node.
+  const onRegistryChange = (packet: AedesPublishPacket, cb: () => void) => {
+    let deviceId: string | undefined;
+    try {
+      const body = JSON.parse(packet.payload.toString()) as { deviceId?: unknown };
+      if (typeof body.deviceId === 'string') deviceId = body.deviceId;
+    } catch {
+      // An unreadable notice still means "something changed": full sweep.
+    }
+    reconcile(deviceId);
+    cb();
+  };
+  await new Promise<void>((resolve) => aedes.subscribe(topics.registryChanged, onRegistryChange, resolve));
+
+  const timers = [
+    setInterval(() => reconcile(), options.registryPollMs),
+    setInterval(() => {
+      metrics.sample(clock.now());
+      ctx.guard.prune();
+    }, options.rateSampleMs),
+  ];
+  for (const t of timers) t.unref();
+
+  let listeners: Awaited<ReturnType<typeof openListeners>> | undefined;
+  const maxPacket = options.maxPacketBytes;
+
+  /** Hand a connection to aedes, with the packet-size limit enforced while parsing. */
+  const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
+    const client = aedes.handle(stream, req);
+    // aedes has no packet-size option: check the remaining length as soon as it is parsed,
+    // before the payload is buffered, and cut the connection.
+    const parser = (client as unknown as { _parser: { _parseLength: () => boolean; packet: { length: number }; _emitError(e: Error): void } })._parser;
+    const parseLength = parser._parseLength;
+    parser._parseLength = function (this: typeof parser) {
+      const ok = parseLength.call(this);
+      if (ok && this.packet.length > maxPacket) {
+        metrics.refuse('packet_too_large');
+        logger.info({ clientId: client.id, bytes: this.packet.length }, 'packet too large: connection cut');
+        this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds ${maxPacket}`));
+        return false;
+      }
+      return ok;
+    };
+    return client;
+  };
+
+  const snapshot = (): BrokerMetrics => ({
+    brokerId: aedes.id,
+    connectedClients: aedes.connectedClients,
+    connectedDevices: metrics.connectedDevices,
+    connectedServices: metrics.connectedServices,
+    messagesIn: metrics.messagesIn,
+    messagesOut: metrics.messagesOut,
+    messagesInPerSec: metrics.rates.in,
+    messagesOutPerSec: metrics.rates.out,
+    bytesIn: metrics.bytesIn,
+    queueDepth: metrics.queued,
+    refusals: { ...metrics.refusals },
+    authBlocksStarted: ctx.guard.blocksStarted,
+    authBlockedNow: ctx.guard.blockedNow,
+    uptimeSec: Math.round((clock.now() - startedAt) / 1000),
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    aedes,
+    async listen(ports) {
+      if (listeners) throw new Error('broker already listening');
+      listeners = await openListeners(handle, ports);
+      logger.info({ ...listeners.ports, persistence: store.kind, brokerId: aedes.id }, 'broker listening');
+      return listeners.ports;
+    },
+    close() {
+      closing ??= (async () => {
+        for (const t of timers) clearInterval(t);
+        const stopListening = listeners?.close();
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        await stopListening;
+        await store.close();
+      })();
+      return closing;
+    },
+    metrics: snapshot,
+    prometheus: () => toPrometheus(snapshot()),
+    kick,
+  };
+}

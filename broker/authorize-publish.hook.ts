@@ -1,0 +1,53 @@
+/**
+ * PUBLISH: protocol v1 topic ACL, then the per-client allowance. A refused publish closes
+ * the connection (MQTT 3.1.1 has no negative PUBACK [MQTT-3.3.5-2]); nothing is delivered.
+ *
+ * Durability note: aedes 1.2 sends the QoS 1 PUBACK right after this hook and before the
+ * message is stored or forwarded; this hook is the place to persist telemetry first if
+ * that window must close (ARCHITECTURE.md "Durability").
+ */
+import type { Client, PublishPacket } from 'aedes';
+import { parseTopic } from '../domain/topics.ts';
+import { publishRefusal } from './access.rules.ts';
+import { refusal, type BrokerContext } from './context.ts';
+
+export function createAuthorizePublish(ctx: BrokerContext) {
+  const { metrics, logger } = ctx;
+
+  return function authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    if (!client) {
+      // A will left behind by a broker that died: only a device's own status may go out.
+      const t = parseTopic(packet.topic);
+      const owner = (packet as PublishPacket & { clientId?: string }).clientId;
+      if (t.type === 'status' && t.deviceId === owner) return done(null);
+      metrics.refuse('publish_denied');
+      return done(refusal('publish_denied'));
+    }
+    const principal = ctx.principals.get(client);
+    const reason = principal ? publishRefusal(principal, packet.topic) : 'publish_denied';
+    if (reason) {
+      metrics.refuse(reason);
+      logger.info({ clientId: client.id, topic: packet.topic, reason }, 'publish refused');
+      return done(refusal(reason));
+    }
+    const accept = () => {
+      metrics.messagesIn++;
+      metrics.bytesIn += packet.payload?.length ?? 0;
+      done(null);
+    };
+    const bucket = ctx.buckets.get(client);
+    const take = bucket?.take() ?? { waitMs: 0 };
+    if (take === 'flood') {
+      if (!ctx.cutOff.has(client)) {
+        ctx.cutOff.add(client);
+        metrics.refuse('rate_limited');
+        logger.warn({ clientId: client.id }, 'publish flood: client cut off');
+      }
+      return done(refusal('rate_limited'));
+    }
+    // Throttling: holding the callback back stops aedes reading further packets from this
+    // client, so TCP back-pressure slows the sender down while others keep flowing.
+    if (take.waitMs > 0) setTimeout(accept, take.waitMs);
+    else accept();
+  };
+}

@@ -1,0 +1,35 @@
+/** What the hooks share: dependencies, limits, counters and per-client state. */
+import type { Client } from 'aedes';
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import type { Principal, RefusalReason } from './access.rules.ts';
+import type { LoginGuard } from './login-guard.service.ts';
+import type { MetricsRecorder } from './metrics.ts';
+import type { BrokerOptions } from './options.ts';
+import type { PublishBucket } from './rate-limit.ts';
+
+export interface BrokerContext {
+  readonly registry: RegistryRepository;
+  readonly logger: Logger;
+  readonly options: BrokerOptions;
+  readonly clock: Clock;
+  readonly metrics: MetricsRecorder;
+  readonly guard: LoginGuard;
+  /** Who each authenticated client is; set by authenticate, read by the authorize hooks. */
+  readonly principals: WeakMap<Client, Principal>;
+  readonly buckets: WeakMap<Client, PublishBucket>;
+  /** Clients already counted as refused for a given reason (count a flood once, not per packet). */
+  readonly cutOff: WeakSet<Client>;
+  connectedClients(): number;
+}
+
+/** Error whose CONNACK return code aedes sends back (5 = not authorized) [MQTT-3.2.2.3]. */
+export function refusal(reason: RefusalReason, returnCode = 5): Error & { returnCode: number; reason: RefusalReason } {
+  return Object.assign(new Error(`refused: ${reason}`), { returnCode, reason });
+}
+
+export function remoteAddress(client: Client): string | undefined {
+  const c = client.conn as { remoteAddress?: string; socket?: { remoteAddress?: string } } | undefined;
+  return c?.remoteAddress ?? c?.socket?.remoteAddress ?? (client.req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
+}

@@ -1,0 +1,108 @@
+/**
+ * Transport listeners in front of aedes: TCP, WebSocket (ws → duplex stream, the way
+ * aedes-server-factory does it), and TLS / WSS when a certificate and key are given.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+
+export interface TlsListen {
+  /** TLS MQTT port (8883); 0 = any free port. */
+  readonly port: number;
+  /** WebSocket over TLS port; omitted = no wss listener. */
+  readonly wssPort?: number;
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+export interface ListenOptions {
+  readonly mqttPort: number;
+  readonly wsPort: number;
+  readonly host?: string;
+  readonly tls?: TlsListen;
+}
+
+export interface BoundPorts {
+  mqttPort: number;
+  wsPort: number;
+  tlsPort?: number;
+  wssPort?: number;
+}
+
+type Handle = (stream: Duplex, req?: IncomingMessage) => void;
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+const listenOn = (srv: NetServer | HttpServer, port: number, host: string) =>
+  new Promise<number>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => {
+      srv.off('error', reject);
+      resolve((srv.address() as AddressInfo).port);
+    });
+  });
+
+const closeServer = (srv: NetServer | HttpServer) =>
+  new Promise<void>((resolve) => {
+    if ('closeAllConnections' in srv) srv.closeAllConnections();
+    srv.close(() => resolve());
+  });
+
+function wsOver(srv: HttpServer, handle: Handle): Closable {
+  // [MQTT-6.0.0-3]: the WebSocket subprotocol is "mqtt"; accept it when offered.
+  const wss = new WebSocketServer({
+    server: srv,
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  });
+  wss.on('connection', (ws, req) => {
+    const stream = createWebSocketStream(ws);
+    stream.on('error', () => ws.terminate());
+    handle(stream, req);
+  });
+  return { close: () => new Promise<void>((resolve) => wss.close(() => resolve())) };
+}
+
+export async function openListeners(handle: Handle, o: ListenOptions): Promise<{ ports: BoundPorts; close(): Promise<void> }> {
+  const host = o.host ?? '0.0.0.0';
+  const servers: (NetServer | HttpServer)[] = [];
+  const extras: Closable[] = [];
+  const ports: BoundPorts = { mqttPort: 0, wsPort: 0 };
+  try {
+    const tcp = createNetServer((s: Socket) => handle(s));
+    servers.push(tcp);
+    ports.mqttPort = await listenOn(tcp, o.mqttPort, host);
+
+    const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'));
+    servers.push(http);
+    extras.push(wsOver(http, handle));
+    ports.wsPort = await listenOn(http, o.wsPort, host);
+
+    if (o.tls) {
+      const creds = { cert: o.tls.cert, key: o.tls.key };
+      const tls = createTlsServer(creds, (s) => handle(s));
+      servers.push(tls);
+      ports.tlsPort = await listenOn(tls, o.tls.port, host);
+      if (o.tls.wssPort !== undefined) {
+        const https = createHttpsServer(creds, (_req, res) => res.writeHead(426).end());
+        servers.push(https);
+        extras.push(wsOver(https, handle));
+        ports.wssPort = await listenOn(https, o.tls.wssPort, host);
+      }
+    }
+  } catch (e) {
+    await Promise.all([...extras.map((x) => x.close()), ...servers.map(closeServer)]);
+    throw e;
+  }
+  return {
+    ports,
+    close: async () => {
+      await Promise.all(extras.map((x) => x.close()));
+      await Promise.all(servers.map(closeServer));
+    },
+  };
+}

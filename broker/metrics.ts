@@ -1,0 +1,87 @@
+/**
+ * Broker metrics: counters kept by the hooks, rates sampled on an interval, and the
+ * Prometheus text exposition (format 0.0.4) the API serves at /metrics.
+ */
+import { REFUSAL_REASONS, type RefusalReason } from './access.rules.ts';
+
+export interface BrokerMetrics {
+  readonly brokerId: string;
+  readonly connectedClients: number;
+  readonly connectedDevices: number;
+  readonly connectedServices: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly messagesInPerSec: number;
+  readonly messagesOutPerSec: number;
+  readonly bytesIn: number;
+  /** QoS 1/2 deliveries enqueued for subscribers and not yet acknowledged (process-local estimate). */
+  readonly queueDepth: number;
+  readonly refusals: Readonly<Record<RefusalReason, number>>;
+  readonly authBlocksStarted: number;
+  readonly authBlockedNow: number;
+  readonly uptimeSec: number;
+}
+
+export class MetricsRecorder {
+  connectedDevices = 0;
+  connectedServices = 0;
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesIn = 0;
+  queued = 0;
+  readonly refusals = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
+  #last = { at: 0, in: 0, out: 0 };
+  #rates = { in: 0, out: 0 };
+
+  refuse(reason: RefusalReason): void {
+    this.refusals[reason]++;
+  }
+
+  /** Called every `rateSampleMs`: rate over the last interval. */
+  sample(now: number): void {
+    const dt = (now - this.#last.at) / 1000;
+    if (this.#last.at > 0 && dt > 0) {
+      this.#rates = { in: (this.messagesIn - this.#last.in) / dt, out: (this.messagesOut - this.#last.out) / dt };
+    }
+    this.#last = { at: now, in: this.messagesIn, out: this.messagesOut };
+  }
+
+  get rates(): { in: number; out: number } {
+    return this.#rates;
+  }
+}
+
+const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+export function toPrometheus(m: BrokerMetrics): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [Record<string, string>, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of samples) {
+      const l = Object.entries({ broker: m.brokerId, ...labels })
+        .map(([k, x]) => `${k}="${esc(x)}"`)
+        .join(',');
+      lines.push(`${name}{${l}} ${Number.isFinite(v) ? v : 0}`);
+    }
+  };
+  metric('heat_broker_connected_clients', 'gauge', 'Connected MQTT clients by kind.', [
+    [{ kind: 'device' }, m.connectedDevices],
+    [{ kind: 'service' }, m.connectedServices],
+  ]);
+  metric('heat_broker_messages_in_total', 'counter', 'PUBLISH packets accepted from clients.', [[{}, m.messagesIn]]);
+  metric('heat_broker_messages_out_total', 'counter', 'PUBLISH packets delivered to subscribers.', [[{}, m.messagesOut]]);
+  metric('heat_broker_bytes_in_total', 'counter', 'Payload bytes accepted from clients.', [[{}, m.bytesIn]]);
+  metric('heat_broker_messages_in_per_second', 'gauge', 'Accepted publishes per second (last sample interval).', [[{}, m.messagesInPerSec]]);
+  metric('heat_broker_messages_out_per_second', 'gauge', 'Deliveries per second (last sample interval).', [[{}, m.messagesOutPerSec]]);
+  metric('heat_broker_queue_depth', 'gauge', 'QoS>0 deliveries enqueued and not yet acknowledged (estimate).', [[{}, m.queueDepth]]);
+  metric(
+    'heat_broker_refusals_total',
+    'counter',
+    'Connections and packets refused, by reason.',
+    Object.entries(m.refusals).map(([reason, v]) => [{ reason }, v]),
+  );
+  metric('heat_broker_auth_blocks_total', 'counter', 'Client ids / addresses blocked after repeated login failures.', [[{}, m.authBlocksStarted]]);
+  metric('heat_broker_auth_blocked', 'gauge', 'Client ids / addresses blocked now.', [[{}, m.authBlockedNow]]);
+  metric('heat_broker_uptime_seconds', 'gauge', 'Seconds since the broker started.', [[{}, m.uptimeSec]]);
+  return lines.join('\n') + '\n';
+}

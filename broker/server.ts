@@ -1,0 +1,62 @@
+/**
+ * `npm run broker`: the broker alone. Reads the environment once, opens the registry in
+ * DATA_DIR, persists sessions in DATA_DIR/broker (or Redis with REDIS_URL), listens on
+ * MQTT_PORT / MQTT_WS_PORT (+ MQTT_TLS_PORT / MQTT_WSS_PORT with TLS_CERT_FILE/TLS_KEY_FILE),
+ * and closes cleanly on SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { parseConfig } from '../domain/config.ts';
+import { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
+import { createBrokerApp } from './app.ts';
+
+const config = parseConfig(process.env);
+const logger = pino({
+  level: config.logLevel,
+  ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}),
+});
+
+const registry = RegistryRepository.open(config.dataDir);
+ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
+
+const app = await createBrokerApp({
+  registry,
+  logger,
+  persistenceDir: join(config.dataDir, 'broker'),
+  redisUrl: config.redisUrl,
+});
+
+await app.listen({
+  mqttPort: config.mqttPort,
+  wsPort: config.mqttWsPort,
+  host: config.host,
+  tls: config.tls
+    ? {
+        port: config.mqttTlsPort,
+        wssPort: config.mqttWssPort,
+        cert: readFileSync(config.tls.certFile),
+        key: readFileSync(config.tls.keyFile),
+      }
+    : undefined,
+});
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'broker stopping');
+  app
+    .close()
+    .then(() => {
+      registry.close();
+      process.exit(0);
+    })
+    .catch((err: unknown) => {
+      logger.error({ err }, 'broker close failed');
+      process.exit(1);
+    });
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
