@@ -1,0 +1,524 @@
+/**
+ * The ingest: MQTT subscriber (persistent session) → durable spool → validation → store →
+ * live fan-out and rules. Builds everything from its dependencies; server.ts listens.
+ *
+ * At-least-once, end to end (ARCHITECTURE.md "Durability"):
+ *  1. A telemetry PUBLISH is appended to the spool; its PUBACK is held back until the spool
+ *     transaction that holds it has committed (batched: many messages per fsync).
+ *  2. Spooled messages are validated and written to the store in batches by size and age,
+ *     retried with backoff until the store acknowledges.
+ *  3. Only then are they trimmed from the spool. On restart the spool is drained first.
+ *  4. When the spool holds `spoolMaxMessages`, the ingest stops reading from the broker
+ *     (no more PUBACKs); the broker keeps the rest in the persistent session.
+ * Redelivered duplicates are harmless: a point with the same device and timestamp overwrites
+ * itself in both stores.
+ */
+import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../domain/clock.ts';
+import type { PlatformConfig } from '../domain/config.ts';
+import type { LiveReading } from '../domain/events.ts';
+import type { IncidentEvent } from '../domain/incident.schema.ts';
+import { policyForCity, type HeatingPolicy } from '../domain/policy.ts';
+import type { Reading } from '../domain/reading.ts';
+import { parseTopic, topics } from '../domain/topics.ts';
+import type { DeviceLocation } from '../domain/topology.schema.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import type { DeadLetterRepository, NewDeadLetter } from '../storage/readings/dead-letter.repository.ts';
+import type { ReadingStore } from '../storage/readings/reading-store.ts';
+import type { RulesPort } from './rules.port.ts';
+import { SpoolRepository, type SpoolEntry, type SpoolSync } from './spool.repository.ts';
+import { TelemetryValidator, type Rejection } from './telemetry.validator.ts';
+
+export interface IngestOptions {
+  /** Readings per store write. */
+  readonly batchSize: number;
+  /** A partial batch is written once its oldest message is this old, ms. */
+  readonly batchAgeMs: number;
+  /** Messages per spool commit (one fsync). */
+  readonly spoolCommitMax: number;
+  /** Spool bound, messages: past it the ingest stops acking and the broker holds the rest. */
+  readonly spoolMaxMessages: number;
+  readonly spoolSync: SpoolSync;
+  /** Store retry backoff, ms (doubles from min to max). */
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+  /** Readings per live fan-out message. */
+  readonly liveChunk: number;
+  /** Rules state snapshot period, ms (wall clock; also written on stop). */
+  readonly snapshotEveryMs: number;
+  /** Dead letters kept in records.db (newest). */
+  readonly deadLettersKeep: number;
+}
+
+export const defaultIngestOptions: IngestOptions = Object.freeze({
+  batchSize: 5000,
+  batchAgeMs: 50,
+  spoolCommitMax: 2000,
+  spoolMaxMessages: 200_000,
+  spoolSync: 'full',
+  retryMinMs: 100,
+  retryMaxMs: 5000,
+  liveChunk: 1000,
+  snapshotEveryMs: 60_000,
+  deadLettersKeep: 100_000,
+});
+
+export interface IngestMetrics {
+  readonly connected: boolean;
+  /** Telemetry messages received (spooled). */
+  readonly messages: number;
+  readonly readingsStored: number;
+  readonly rejectedTotal: number;
+  readonly rejected: Readonly<Record<string, number>>;
+  /** Messages spooled and not yet in the store. */
+  readonly spoolBacklog: number;
+  /** True while the spool is full and PUBACKs are withheld. */
+  readonly backpressure: boolean;
+  readonly storeWrites: number;
+  readonly storeErrors: number;
+  readonly lastStoreError?: string;
+  readonly incidentsPublished: number;
+  /** Readings older than the device's last reading handed to the rules (stored, not re-ordered). */
+  readonly rulesLate: number;
+}
+
+export interface IngestApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  metrics(): IngestMetrics;
+}
+
+export interface IngestDeps {
+  readonly config: Pick<PlatformConfig, 'dataDir' | 'city'>;
+  readonly registry: Pick<RegistryRepository, 'locate'>;
+  readonly store: ReadingStore;
+  readonly deadLetters: Pick<DeadLetterRepository, 'add' | 'prune'>;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly mqtt: { readonly url: string; readonly clientId: string; readonly username: string; readonly password: string };
+  readonly rules?: RulesPort;
+  /** State kept beside the rules snapshot (per-device last event time), from a previous run. */
+  readonly rulesLastTs?: Readonly<Record<string, number>>;
+  readonly policy?: HeatingPolicy;
+  readonly options?: Partial<IngestOptions>;
+}
+
+interface Work {
+  readonly seq: number;
+  readonly topic: string;
+  readonly deviceId?: string;
+  readonly at: number;
+  readonly readings: Reading[];
+  readonly rejections: Rejection[];
+}
+
+interface Incoming {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly at: number;
+  readonly messageId?: number;
+}
+
+/** File the ingest writes the rules state to (engine snapshot + per-device last event time). */
+export const rulesSnapshotFile = (dataDir: string) => join(dataDir, 'rules-snapshot.json');
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function createIngestApp(deps: IngestDeps): IngestApp {
+  const o: IngestOptions = { ...defaultIngestOptions, ...deps.options };
+  const log = deps.logger.child({ component: 'ingest' });
+  const policy = deps.policy ?? policyForCity(deps.config.city);
+  const validator = new TelemetryValidator(policy);
+  const locations = new Map<string, DeviceLocation | null>();
+  const rulesLastTs = new Map<string, number>(Object.entries(deps.rulesLastTs ?? {}));
+
+  let spool: SpoolRepository | undefined;
+  let client: MqttClient | undefined;
+  let stopping = false;
+  let connected = false;
+  /** Connection generation: a PUBACK held from an older connection must never be sent. */
+  let generation = 0;
+
+  // Receive side: messages waiting for the next spool commit and their held PUBACKs.
+  let incoming: Incoming[] = [];
+  let unsyncedIds = new Set<number>();
+  let heldAcks: { packet: Packet; generation: number }[] = [];
+  let commitScheduled = false;
+  /** handleMessage callbacks parked while the spool is full (the broker holds the rest). */
+  let blocked: (() => void)[] = [];
+
+  // Processing side.
+  const queue: Work[] = [];
+  let queuedReadings = 0;
+  let spoolBacklog = 0;
+  let writing: Promise<void> | undefined;
+  let ageTimer: NodeJS.Timeout | undefined;
+  let flushDue = false;
+  let snapshotTimer: NodeJS.Timeout | undefined;
+  let lastAdvance = Number.NEGATIVE_INFINITY;
+
+  const m = {
+    messages: 0,
+    readingsStored: 0,
+    rejectedTotal: 0,
+    rejected: {} as Record<string, number>,
+    storeWrites: 0,
+    storeErrors: 0,
+    lastStoreError: undefined as string | undefined,
+    incidentsPublished: 0,
+    rulesLate: 0,
+  };
+
+  const locate = (deviceId: string): DeviceLocation | undefined => {
+    let l = locations.get(deviceId);
+    if (l === undefined) {
+      l = deps.registry.locate(deviceId) ?? null;
+      locations.set(deviceId, l);
+    }
+    return l ?? undefined;
+  };
+
+  const toWork = (e: SpoolEntry): Work => {
+    const t = parseTopic(e.topic);
+    if (t.type !== 'telemetry') return { seq: e.seq, topic: e.topic, at: e.at, readings: [], rejections: [{ reason: 'bad_topic', raw: e.payload }] };
+    const v = validator.validate(e.payload, locate(t.deviceId), e.at, t.gatewayId);
+    return { seq: e.seq, topic: e.topic, deviceId: t.deviceId, at: e.at, readings: v.readings, rejections: v.rejections };
+  };
+
+  const enqueue = (entries: readonly SpoolEntry[]) => {
+    for (const e of entries) {
+      const w = toWork(e);
+      queue.push(w);
+      queuedReadings += w.readings.length;
+    }
+    spoolBacklog += entries.length;
+    pump();
+  };
+
+  /** Commit what arrived since the last commit, then release its PUBACKs. */
+  const commit = () => {
+    commitScheduled = false;
+    if (!incoming.length || !spool) return;
+    const batch = incoming;
+    const ids = unsyncedIds;
+    incoming = [];
+    unsyncedIds = new Set();
+    const entries = spool.append(batch.map((b) => ({ topic: b.topic, payload: b.payload, at: b.at })));
+    m.messages += entries.length;
+    const acks = heldAcks;
+    heldAcks = [];
+    const send = client ? (client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(client) : undefined;
+    for (const a of acks) {
+      const id = (a.packet as { messageId?: number }).messageId;
+      // An old connection's messageIds mean nothing now; the broker redelivers those.
+      if (a.generation === generation && id !== undefined && ids.has(id)) send?.(a.packet);
+    }
+    enqueue(entries);
+  };
+
+  const scheduleCommit = () => {
+    if (incoming.length >= o.spoolCommitMax) commit();
+    else if (!commitScheduled) {
+      commitScheduled = true;
+      setImmediate(commit);
+    }
+  };
+
+  const spoolFull = () => spoolBacklog + incoming.length >= o.spoolMaxMessages;
+
+  const onTelemetry = (packet: IPublishPacket, cb: () => void) => {
+    const accept = () => {
+      incoming.push({ topic: packet.topic, payload: packet.payload as Buffer, at: deps.clock.now(), messageId: packet.messageId });
+      if (packet.qos > 0 && packet.messageId !== undefined) unsyncedIds.add(packet.messageId);
+      scheduleCommit();
+      cb();
+    };
+    // Past the bound, stop reading the socket: no PUBACK, the broker keeps the rest queued.
+    if (spoolFull()) blocked.push(accept);
+    else accept();
+  };
+
+  const unblock = () => {
+    while (blocked.length && !spoolFull()) blocked.shift()!();
+  };
+
+  // ---- store side -------------------------------------------------------------------------
+
+  const writeWithRetry = async (readings: Reading[]): Promise<Reading[]> => {
+    let delay = o.retryMinMs;
+    for (;;) {
+      try {
+        await deps.store.write(readings);
+        m.storeWrites++;
+        return [];
+      } catch (e) {
+        const retryable = (e as { retryable?: boolean }).retryable ?? true;
+        m.storeErrors++;
+        m.lastStoreError = String(e).slice(0, 300);
+        if (!retryable) {
+          // The store refuses the batch itself (e.g. a field type conflict): bisect to find
+          // the points it refuses, write the rest, dead-letter those.
+          if (readings.length === 1) return readings;
+          const half = Math.ceil(readings.length / 2);
+          return [...(await writeWithRetry(readings.slice(0, half))), ...(await writeWithRetry(readings.slice(half)))];
+        }
+        if (stopping) throw e;
+        log.warn({ err: m.lastStoreError, delayMs: delay, readings: readings.length }, 'store write failed, retrying');
+        await sleep(delay);
+        delay = Math.min(delay * 2, o.retryMaxMs);
+      }
+    }
+  };
+
+  const pump = () => {
+    if (writing || stopping || !queue.length) return;
+    if (queuedReadings < o.batchSize && !flushDue && queue.length < o.spoolCommitMax) {
+      // Wait for the batch to fill or age. Real time on purpose: this is I/O batching, not
+      // domain time, and must not depend on a driven clock.
+      ageTimer ??= setTimeout(() => {
+        ageTimer = undefined;
+        flushDue = true;
+        pump();
+      }, o.batchAgeMs);
+      return;
+    }
+    flushDue = false;
+    if (ageTimer) {
+      clearTimeout(ageTimer);
+      ageTimer = undefined;
+    }
+    const take: Work[] = [];
+    let n = 0;
+    while (queue.length && (take.length === 0 || n + queue[0]!.readings.length <= o.batchSize)) {
+      const w = queue.shift()!;
+      take.push(w);
+      n += w.readings.length;
+    }
+    queuedReadings -= n;
+    writing = processBatch(take)
+      .catch((e: unknown) => {
+        // Only when stopping: put the batch back; it stays in the spool for the next start.
+        queue.unshift(...take);
+        queuedReadings += n;
+        log.warn({ err: String(e) }, 'batch left in spool');
+      })
+      .finally(() => {
+        writing = undefined;
+        unblock();
+        pump();
+      });
+  };
+
+  const processBatch = async (batch: Work[]) => {
+    const readings = batch.flatMap((w) => w.readings);
+    const refused = readings.length ? await writeWithRetry(readings) : [];
+    const dead: NewDeadLetter[] = [];
+    for (const w of batch) {
+      for (const r of w.rejections) {
+        dead.push({ at: w.at, deviceId: w.deviceId, topic: w.topic, reason: r.reason, raw: r.raw });
+      }
+    }
+    for (const r of refused) dead.push({ at: deps.clock.now(), deviceId: r.deviceId, topic: topics.telemetry(r.deviceId), reason: 'store_rejected', raw: JSON.stringify(r) });
+    if (dead.length) {
+      deps.deadLetters.add(dead);
+      for (const d of dead) m.rejected[d.reason] = (m.rejected[d.reason] ?? 0) + 1;
+      m.rejectedTotal += dead.length;
+    }
+    m.readingsStored += readings.length - refused.length;
+    // The readings are in the store: now the spool may forget them.
+    spool?.trimThrough(batch[batch.length - 1]!.seq);
+    spoolBacklog -= batch.length;
+    publishLive(readings);
+    runRules(readings);
+  };
+
+  const publishLive = (readings: Reading[]) => {
+    if (!client || !connected || !readings.length) return;
+    for (let i = 0; i < readings.length; i += o.liveChunk) {
+      const chunk: LiveReading[] = readings.slice(i, i + o.liveChunk).map((r) => {
+        const l: Record<string, unknown> = { deviceId: r.deviceId, kind: r.kind, ts: r.ts, fields: r.fields };
+        if (r.roomId) l.roomId = r.roomId;
+        if (r.apartmentId) l.apartmentId = r.apartmentId;
+        if (r.buildingId) l.buildingId = r.buildingId;
+        if (r.stationId) l.stationId = r.stationId;
+        return l as unknown as LiveReading;
+      });
+      client.publish(topics.live, JSON.stringify(chunk), { qos: 0 });
+    }
+  };
+
+  const publishIncidents = (events: readonly IncidentEvent[]) => {
+    for (const e of events) {
+      client?.publish(topics.incidents, JSON.stringify(e), { qos: 1 });
+      m.incidentsPublished++;
+    }
+  };
+
+  const runRules = (readings: Reading[]) => {
+    const rules = deps.rules;
+    if (!rules) return;
+    // Event-time order per device, also when a backlog arrives late: sort this batch by
+    // (device, ts); anything at or before the device's last handed reading is a duplicate or
+    // too late to re-order and goes to the store only.
+    const sorted = [...readings].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.ts - b.ts));
+    for (const r of sorted) {
+      const last = rulesLastTs.get(r.deviceId) ?? Number.NEGATIVE_INFINITY;
+      if (r.ts <= last) {
+        m.rulesLate++;
+        continue;
+      }
+      rulesLastTs.set(r.deviceId, r.ts);
+      try {
+        publishIncidents(rules.ingest(r));
+      } catch (e) {
+        log.error({ err: String(e), deviceId: r.deviceId }, 'rules engine failed on a reading');
+      }
+    }
+    const now = deps.clock.now();
+    if (now > lastAdvance) {
+      lastAdvance = now;
+      try {
+        publishIncidents(rules.advanceTo(now));
+      } catch (e) {
+        log.error({ err: String(e) }, 'rules engine failed to advance');
+      }
+    }
+  };
+
+  const writeSnapshot = () => {
+    if (!deps.rules) return;
+    try {
+      mkdirSync(deps.config.dataDir, { recursive: true });
+      const file = rulesSnapshotFile(deps.config.dataDir);
+      writeFileSync(`${file}.tmp`, JSON.stringify({ at: deps.clock.now(), engine: deps.rules.snapshot(), lastTs: Object.fromEntries(rulesLastTs) }));
+      renameSync(`${file}.tmp`, file);
+    } catch (e) {
+      log.error({ err: String(e) }, 'rules snapshot failed');
+    }
+  };
+
+  // ---- MQTT --------------------------------------------------------------------------------
+
+  const connect = () =>
+    new Promise<void>((resolve, reject) => {
+      const c = mqtt.connect(deps.mqtt.url, {
+        clientId: deps.mqtt.clientId,
+        username: deps.mqtt.username,
+        password: deps.mqtt.password,
+        clean: false, // persistent session: the broker keeps what we have not acked
+        protocolVersion: 4,
+        keepalive: 60,
+        reconnectPeriod: 500,
+        connectTimeout: 10_000,
+        queueQoSZero: false,
+        resubscribe: true,
+      });
+      client = c;
+      const orig = (c as unknown as { _sendPacket: SendPacket })._sendPacket.bind(c);
+      // Hold the PUBACK of a telemetry message until the spool commit that holds it.
+      (c as unknown as { _sendPacket: SendPacket })._sendPacket = (packet, cb, cbStorePut, noStore) => {
+        const id = (packet as { messageId?: number }).messageId;
+        if (packet.cmd === 'puback' && id !== undefined && unsyncedIds.has(id)) {
+          heldAcks.push({ packet, generation });
+          cb?.();
+          return;
+        }
+        orig(packet, cb, cbStorePut, noStore);
+      };
+      c.handleMessage = (packet, cb) => {
+        const t = parseTopic(packet.topic);
+        if (t.type === 'platform' && packet.topic === topics.registryChanged) {
+          onRegistryChanged(packet.payload as Buffer);
+          cb();
+          return;
+        }
+        onTelemetry(packet, cb);
+      };
+      let first = true;
+      c.on('connect', (ack) => {
+        generation++;
+        connected = true;
+        log.info({ sessionPresent: ack.sessionPresent }, 'connected to broker');
+        // A resumed session already has our subscriptions; subscribing again is harmless.
+        c.subscribe([...topics.allTelemetry, topics.registryChanged], { qos: 1 }, (err) => {
+          if (err) log.error({ err: String(err) }, 'subscribe failed');
+          if (first) {
+            first = false;
+            if (err) reject(err);
+            else resolve();
+          }
+        });
+      });
+      c.on('close', () => {
+        if (connected) log.warn('broker connection closed');
+        connected = false;
+        generation++;
+      });
+      c.on('error', (err) => {
+        log.warn({ err: String(err) }, 'mqtt error');
+        if (first && /Not authorized|Bad username/i.test(String(err))) {
+          first = false;
+          reject(err);
+        }
+      });
+    });
+
+  const onRegistryChanged = (payload: Buffer) => {
+    try {
+      const j = JSON.parse(payload.toString('utf8')) as { deviceId?: unknown };
+      if (typeof j.deviceId === 'string') locations.delete(j.deviceId);
+      else locations.clear();
+    } catch {
+      locations.clear();
+    }
+  };
+
+  return {
+    async start() {
+      spool = SpoolRepository.open(deps.config.dataDir, o.spoolSync);
+      // Drain first: what was spooled before a crash goes ahead of anything new.
+      const left = spool.all();
+      if (left.length) log.info({ messages: left.length }, 'draining spool from previous run');
+      enqueue(left);
+      if (deps.rules) snapshotTimer = setInterval(writeSnapshot, o.snapshotEveryMs).unref();
+      await connect();
+    },
+
+    async stop() {
+      stopping = true;
+      if (snapshotTimer) clearInterval(snapshotTimer);
+      if (ageTimer) clearTimeout(ageTimer);
+      blocked = [];
+      // Spool what arrived (and ack it), then finish the write in flight; the rest stays spooled.
+      commit();
+      await client?.endAsync(false).catch(() => undefined);
+      await writing;
+      writeSnapshot();
+      deps.deadLetters.prune(o.deadLettersKeep);
+      spool?.close();
+      spool = undefined;
+    },
+
+    metrics() {
+      return {
+        connected,
+        messages: m.messages,
+        readingsStored: m.readingsStored,
+        rejectedTotal: m.rejectedTotal,
+        rejected: { ...m.rejected },
+        spoolBacklog: spoolBacklog + incoming.length,
+        backpressure: blocked.length > 0,
+        storeWrites: m.storeWrites,
+        storeErrors: m.storeErrors,
+        lastStoreError: m.lastStoreError,
+        incidentsPublished: m.incidentsPublished,
+        rulesLate: m.rulesLate,
+      };
+    },
+  };
+}
+
+type SendPacket = (packet: Packet, cb?: () => void, cbStorePut?: () => void, noStore?: boolean) => void;

@@ -1,0 +1,90 @@
+/**
+ * The ingest as its own process: `npm run ingest` (tsx ingest/server.ts). Reads the
+ * environment once, connects as the `svc-ingest` service account with a fixed client id (the
+ * persistent session must be the same one after a restart), and closes cleanly on signals.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { systemClock } from '../domain/clock.ts';
+import { parseConfig } from '../domain/config.ts';
+import { policyForCity } from '../domain/policy.ts';
+import { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
+import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
+import { openReadingStore } from '../storage/readings/index.ts';
+import { createIngestApp, rulesSnapshotFile, type IngestOptions } from './app.ts';
+import type { RulesPort } from './rules.port.ts';
+
+const config = parseConfig(process.env);
+const logger = pino({ level: config.logLevel, transport: process.stdout.isTTY ? { target: 'pino-pretty' } : undefined });
+
+/** Optional tuning for tests and the bench; not part of the documented environment. */
+const options: { -readonly [K in keyof IngestOptions]?: IngestOptions[K] } = {};
+if (process.env.INGEST_SPOOL_MAX) options.spoolMaxMessages = Number(process.env.INGEST_SPOOL_MAX);
+if (process.env.INGEST_SPOOL_SYNC === 'normal') options.spoolSync = 'normal';
+
+const registry = RegistryRepository.open(config.dataDir);
+const secret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
+const store = await openReadingStore(config);
+const deadLetters = new DeadLetterRepository(registry.db);
+
+/**
+ * The rules engine (domain/rules/engine.ts) when it is there, restored from the last
+ * snapshot. Loaded by a computed path so the ingest runs (without rules) before it exists.
+ */
+async function loadRules(): Promise<{ rules?: RulesPort; lastTs?: Record<string, number> }> {
+  if (process.env.INGEST_RULES === '0') return {};
+  const path = '../domain/rules/engine.ts';
+  let mod: { RulesEngine?: { new (o: unknown): RulesPort; restore(s: unknown, o: unknown): RulesPort } };
+  try {
+    mod = (await import(path)) as typeof mod;
+  } catch {
+    logger.warn('rules engine not available; ingest runs without rules');
+    return {};
+  }
+  const Engine = mod.RulesEngine;
+  if (!Engine) return {};
+  const opts = { city: registry.city(), policy: policyForCity(config.city) };
+  const file = rulesSnapshotFile(config.dataDir);
+  if (existsSync(file)) {
+    try {
+      const snap = JSON.parse(readFileSync(file, 'utf8')) as { engine: unknown; lastTs?: Record<string, number> };
+      return { rules: Engine.restore(snap.engine, opts), lastTs: snap.lastTs };
+    } catch (e) {
+      logger.error({ err: String(e) }, 'rules snapshot unreadable; starting the engine fresh');
+    }
+  }
+  return { rules: new Engine(opts) };
+}
+
+const { rules, lastTs } = await loadRules();
+const app = createIngestApp({
+  config,
+  registry,
+  store,
+  deadLetters,
+  logger,
+  clock: systemClock,
+  mqtt: { url: config.mqttUrl, clientId: process.env.INGEST_CLIENT_ID || 'svc-ingest', username: 'svc-ingest', password: secret },
+  rules,
+  rulesLastTs: lastTs,
+  options,
+});
+
+let closing = false;
+async function close(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, 'ingest stopping');
+  await app.stop();
+  await store.close();
+  registry.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void close('SIGINT'));
+process.on('SIGTERM', () => void close('SIGTERM'));
+
+await app.start();
+logger.info({ mqtt: config.mqttUrl, store: config.influx ? 'influx' : 'embedded' }, 'ingest started');
+const metricsTimer = setInterval(() => logger.debug(app.metrics(), 'ingest metrics'), 10_000);
+metricsTimer.unref();

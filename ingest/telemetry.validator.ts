@@ -1,0 +1,181 @@
+/**
+ * Telemetry validation by device kind (from the registry, never from the payload). Pure: the
+ * device's location, the policy and "now" are arguments. One bad element of a batch rejects
+ * only itself; every rejection carries a reason the ingest counts and dead-letters.
+ */
+import { Compile } from 'typebox/compile';
+import { HOUR_MS, MINUTE_MS } from '../domain/clock.ts';
+import type { HeatingPolicy } from '../domain/policy.ts';
+import { parseTimestamp, type Reading } from '../domain/reading.ts';
+import {
+  ROOM_FIELDS,
+  RoomSensorPayloadSchema,
+  STATION_FIELDS,
+  StationMeterPayloadSchema,
+} from '../domain/telemetry.schema.ts';
+import type { DeviceKind, DeviceLocation } from '../domain/topology.schema.ts';
+
+export type RejectReason =
+  | 'bad_topic'
+  | 'unknown_device'
+  | 'device_disabled'
+  | 'gateway_mismatch'
+  | 'unsupported_kind'
+  | 'payload_too_large'
+  | 'bad_json'
+  | 'bad_shape'
+  | 'empty_batch'
+  | 'batch_too_large'
+  | 'bad_timestamp'
+  | 'future_timestamp'
+  | 'too_old'
+  | 'wrong_type'
+  | 'not_finite'
+  | 'out_of_range'
+  | 'unknown_field'
+  | 'no_fields';
+
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'bad_topic',
+  'unknown_device',
+  'device_disabled',
+  'gateway_mismatch',
+  'unsupported_kind',
+  'payload_too_large',
+  'bad_json',
+  'bad_shape',
+  'empty_batch',
+  'batch_too_large',
+  'bad_timestamp',
+  'future_timestamp',
+  'too_old',
+  'wrong_type',
+  'not_finite',
+  'out_of_range',
+  'unknown_field',
+  'no_fields',
+];
+
+export interface Rejection {
+  readonly reason: RejectReason;
+  /** The offending element (a batch element) or the whole payload. */
+  readonly raw: string | Uint8Array;
+  readonly detail?: string;
+}
+
+export interface Validated {
+  readonly readings: Reading[];
+  readonly rejections: Rejection[];
+}
+
+/** Bytes; a full backlog (maxBatchReadings station readings) is well below this. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+interface Range {
+  readonly min: number;
+  readonly max: number;
+}
+type FieldRanges = ReadonlyMap<string, Range>;
+
+/** Numeric ranges straight from the domain schemas, room temperature narrowed by the policy. */
+function rangesOf(schema: { properties: Record<string, unknown> }, fields: readonly string[]): Map<string, Range> {
+  const m = new Map<string, Range>();
+  for (const f of fields) {
+    const p = schema.properties[f] as { minimum?: number; maximum?: number } | undefined;
+    m.set(f, { min: p?.minimum ?? Number.NEGATIVE_INFINITY, max: p?.maximum ?? Number.POSITIVE_INFINITY });
+  }
+  return m;
+}
+
+const roomCheck = Compile(RoomSensorPayloadSchema);
+const stationCheck = Compile(StationMeterPayloadSchema);
+
+export class TelemetryValidator {
+  readonly #ranges: Readonly<Record<'room_sensor' | 'station_meter', FieldRanges>>;
+  readonly #policy: HeatingPolicy;
+
+  constructor(policy: HeatingPolicy) {
+    this.#policy = policy;
+    const room = rangesOf(RoomSensorPayloadSchema, ROOM_FIELDS);
+    // Policy range for room temperature (validation.roomTempMinC/MaxC, e.g. −40…60 °C).
+    room.set('temp', { min: policy.validation.roomTempMinC, max: policy.validation.roomTempMaxC });
+    this.#ranges = { room_sensor: room, station_meter: rangesOf(StationMeterPayloadSchema, STATION_FIELDS) };
+  }
+
+  /**
+   * Validate one telemetry message of a located device. `loc` undefined → unknown device.
+   * `gatewayId` is set when it came over a gateway topic.
+   */
+  validate(payload: Uint8Array, loc: DeviceLocation | undefined, nowMs: number, gatewayId?: string): Validated {
+    const reject = (reason: RejectReason, detail?: string): Validated => ({ readings: [], rejections: [{ reason, raw: payload, detail }] });
+    if (!loc) return reject('unknown_device');
+    if (!loc.enabled) return reject('device_disabled');
+    if (gatewayId !== undefined && loc.gatewayId !== gatewayId) return reject('gateway_mismatch');
+    if (loc.kind !== 'room_sensor' && loc.kind !== 'station_meter') return reject('unsupported_kind');
+    if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('payload_too_large');
+    let doc: unknown;
+    try {
+      doc = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+    } catch (e) {
+      return reject('bad_json', String(e).slice(0, 200));
+    }
+    if (Array.isArray(doc)) {
+      if (doc.length === 0) return reject('empty_batch');
+      if (doc.length > this.#policy.validation.maxBatchReadings) return reject('batch_too_large', `${doc.length} elements`);
+      const out: Validated = { readings: [], rejections: [] };
+      for (const el of doc) this.#element(el, loc, nowMs, out, true);
+      return out;
+    }
+    const out: Validated = { readings: [], rejections: [] };
+    this.#element(doc, loc, nowMs, out, false);
+    if (out.rejections.length) return { readings: [], rejections: [{ ...out.rejections[0]!, raw: payload }] };
+    return out;
+  }
+
+  #element(el: unknown, loc: DeviceLocation, nowMs: number, out: Validated, inBatch: boolean): void {
+    const reject = (reason: RejectReason, detail?: string) => {
+      let raw = '';
+      if (inBatch) {
+        try {
+          raw = JSON.stringify(el) ?? String(el);
+        } catch {
+          raw = String(el);
+        }
+      }
+      out.rejections.push({ reason, raw, detail });
+    };
+    if (el === null || typeof el !== 'object' || Array.isArray(el)) return reject('bad_shape');
+    const kind = loc.kind as Exclude<DeviceKind, 'gateway'>;
+    const o = el as Record<string, unknown>;
+    const ts = o.ts;
+    if (typeof ts !== 'string' && typeof ts !== 'number') return reject('bad_timestamp');
+    const t = parseTimestamp(ts);
+    if (!Number.isFinite(t) || t < 0) return reject('bad_timestamp');
+    if (t > nowMs + this.#policy.validation.maxFutureSkewMin * MINUTE_MS) return reject('future_timestamp');
+    if (t < nowMs - this.#policy.validation.maxBacklogHours * HOUR_MS) return reject('too_old');
+    const ranges = this.#ranges[kind];
+    const fields: Record<string, number> = {};
+    let n = 0;
+    for (const [k, v] of Object.entries(o)) {
+      if (k === 'ts') continue;
+      const r = ranges.get(k);
+      if (!r) return reject('unknown_field', k.slice(0, 64));
+      if (typeof v !== 'number') return reject('wrong_type', k);
+      if (!Number.isFinite(v)) return reject('not_finite', k);
+      if (v < r.min || v > r.max) return reject('out_of_range', `${k}=${v}`);
+      fields[k] = v;
+      n++;
+    }
+    if (n === 0) return reject('no_fields');
+    if (kind === 'room_sensor' && fields.temp === undefined) return reject('no_fields', 'temp');
+    // Final guard: the domain schema itself (e.g. ts string length).
+    if (!(kind === 'room_sensor' ? roomCheck.Check(o) : stationCheck.Check(o))) return reject('bad_shape', 'schema');
+    const reading: Record<string, unknown> = { deviceId: loc.deviceId, kind, ts: t, fields };
+    if (loc.roomId) reading.roomId = loc.roomId;
+    if (loc.apartmentId) reading.apartmentId = loc.apartmentId;
+    if (loc.buildingId) reading.buildingId = loc.buildingId;
+    if (loc.stationId) reading.stationId = loc.stationId;
+    if (loc.officeId) reading.officeId = loc.officeId;
+    out.readings.push(reading as unknown as Reading);
+  }
+}
