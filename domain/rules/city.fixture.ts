@@ -95,3 +95,79 @@ export function fixtureCity(o: FixtureOptions = {}): City {
 
 /** A policy for specs: national defaults, optionally overridden (e.g. a season extension). */
 export const fixturePolicy: HeatingPolicy = defaultPolicy;
+
+/** Local midnight 2026-12-10 in Beijing (UTC+8): a day inside the N1 season. */
+export const T0 = Date.parse('2026-12-09T16:00:00Z');
+export const MIN = 60_000;
+
+/** Healthy station meter values at outdoor 0 °C (curve setpoint ≈ 51 °C). */
+export const HEALTHY_METER: Readonly<Record<string, number>> = Object.freeze({
+  primarySupplyTemp: 100,
+  primaryReturnTemp: 55,
+  secondarySupplyTemp: 53,
+  secondaryReturnTemp: 42,
+  secondarySupplyPressure: 0.45,
+  secondaryReturnPressure: 0.3,
+  makeupFlow: 0.2,
+  pumpHz: 40,
+  valvePct: 60,
+  outdoorTemp: 0,
+});
+
+export interface TickFeed {
+  /** Room temperature for a sensor at minute m since T0 (undefined = the sensor sends nothing). */
+  readonly room?: (sensorId: string, m: number) => number | undefined;
+  /** Meter fields for a station at minute m (undefined = nothing). */
+  readonly meter?: (stationId: string, m: number) => Record<string, number> | undefined;
+}
+
+/** Feeds a fixture city tick by tick on a driven clock (event time), collecting every event. */
+export class Scenario {
+  readonly events: import('../incident.schema.ts').IncidentEvent[] = [];
+  constructor(
+    public engine: import('./engine.ts').RulesEngine,
+    readonly city: City,
+  ) {}
+
+  /** Ticks from minute `from` to `to` inclusive every `step` minutes: meters first, then sensors, then advanceTo. */
+  run(from: number, to: number, step: number, feed: TickFeed, t0 = T0): this {
+    const sensors = this.city.devices.filter((d) => d.kind === 'room_sensor');
+    const meters = this.city.devices.filter((d) => d.kind === 'station_meter');
+    for (let m = from; m <= to; m += step) {
+      const ts = t0 + m * MIN;
+      if (feed.meter)
+        for (const d of meters) {
+          const f = feed.meter(d.stationId!, m);
+          if (f) this.events.push(...this.engine.ingest({ deviceId: d.id, kind: 'station_meter', ts, fields: f, stationId: d.stationId }));
+        }
+      if (feed.room)
+        for (const d of sensors) {
+          const temp = feed.room(d.id, m);
+          if (temp !== undefined) this.events.push(...this.engine.ingest({ deviceId: d.id, kind: 'room_sensor', ts, fields: { temp, bat: 3.0 }, roomId: d.roomId }));
+        }
+      this.events.push(...this.engine.advanceTo(ts));
+    }
+    return this;
+  }
+
+  send(deviceId: string, m: number, fields: Record<string, number>, t0 = T0): this {
+    const kind = deviceId.startsWith('m-') ? 'station_meter' : 'room_sensor';
+    this.events.push(...this.engine.ingest({ deviceId, kind, ts: t0 + m * MIN, fields }));
+    return this;
+  }
+
+  advance(m: number, t0 = T0): this {
+    this.events.push(...this.engine.advanceTo(t0 + m * MIN));
+    return this;
+  }
+
+  /** Compact view of events for exact assertions. */
+  summary(): string[] {
+    return this.events.map(
+      (e) =>
+        `${e.type} ${e.incident.kind} ${e.incident.subjectId} cause=${e.incident.cause} start=${(e.incident.startTs - T0) / MIN}` +
+        (e.incident.endTs !== undefined ? ` end=${(e.incident.endTs - T0) / MIN}` : '') +
+        ` at=${(e.at - T0) / MIN}`,
+    );
+  }
+}

@@ -451,8 +451,10 @@ export class RulesEngine {
         let maxTs = Number.NaN;
         for (let k = base; k < base + RING; k++) {
           const t = this.#sRingTs[k]!;
-          if (t >= lo && this.#sRingT[k]! > max) {
-            max = this.#sRingT[k]!;
+          const v = this.#sRingT[k]!;
+          // The latest of equal maxima: the drop began after it.
+          if (t >= lo && (v > max || (v === max && t > maxTs))) {
+            max = v;
             maxTs = t;
           }
         }
