@@ -141,7 +141,9 @@ export class RulesEngine {
   #now = Number.NaN;
   #nextDeadline = Number.NEGATIVE_INFINITY;
   #out: IncidentEvent[] = [];
+  /** Open incidents by `${kind}|${subjectId}` (one per subject and kind), in opening order. */
   readonly #open = new Map<string, Incident>();
+  readonly #openIds = new Set<string>();
 
   // Sensors.
   readonly #sLastTs: Float64Array;
@@ -168,9 +170,9 @@ export class RulesEngine {
 
   // Buildings, stations, sources.
   readonly #bBelowNow: Int32Array;
-  readonly #bColdOpen: Int32Array;
+  /** Scratch per-building counter for #reconcileStation (always left zeroed). */
+  readonly #bScratch: Int32Array;
   readonly #bColdInc: (Incident | undefined)[];
-  readonly #stColdOpen: Int32Array;
   readonly #stColdInc: (Incident | undefined)[];
   readonly #stFaultInc: (Incident | undefined)[];
   readonly #stVals: Float64Array;
@@ -228,10 +230,9 @@ export class RulesEngine {
 
     const nB = ix.buildingIds.length;
     this.#bBelowNow = new Int32Array(nB);
-    this.#bColdOpen = new Int32Array(nB);
+    this.#bScratch = new Int32Array(nB);
     this.#bColdInc = new Array<Incident | undefined>(nB).fill(undefined);
     const nSt = ix.stationIds.length;
-    this.#stColdOpen = new Int32Array(nSt);
     this.#stColdInc = new Array<Incident | undefined>(nSt).fill(undefined);
     this.#stFaultInc = new Array<Incident | undefined>(nSt).fill(undefined);
     this.#stVals = nan(nSt * FIELD_COUNT);
@@ -628,11 +629,7 @@ export class RulesEngine {
     this.#aRecoverSince[a] = Number.NaN;
     this.#classify(a, inc, at, v);
     this.#emit('opened', at, inc);
-    if (b >= 0) this.#bColdOpen[b]!++;
-    if (st >= 0) {
-      this.#stColdOpen[st]!++;
-      this.#reconcileStation(st, at);
-    }
+    if (st >= 0) this.#reconcileStation(st, at);
   }
 
   #resolveCold(a: number, endTs: number, at: number): void {
@@ -644,11 +641,7 @@ export class RulesEngine {
     this.#resolve(inc, endTs, at);
     const b = ix.aptBuilding[a]!;
     const st = ix.aptStation[a]!;
-    if (b >= 0) this.#bColdOpen[b]!--;
-    if (st >= 0) {
-      this.#stColdOpen[st]!--;
-      this.#reconcileStation(st, at);
-    }
+    if (st >= 0) this.#reconcileStation(st, at);
   }
 
   /**
@@ -665,6 +658,8 @@ export class RulesEngine {
     const src = st >= 0 ? ix.stationSource[st]! : -1;
     const srcInc = src >= 0 ? this.#srcColdInc[src] : undefined;
     const sourceDown = srcInc !== undefined && srcInc.children!.includes(ix.stationIds[st]!);
+    // A settled incident keeps its resolved parent unless a new group claims it.
+    if (!parent && !sourceDown && this.#settled(inc)) return false;
 
     // Neighbours: other monitored apartments of the building below the standard now.
     const others = b >= 0 ? ix.buildingMonitored[b]! - 1 : 0;
@@ -717,6 +712,11 @@ export class RulesEngine {
     return changed;
   }
 
+  /** An apartment incident whose group parent has resolved: its cause stays as decided. */
+  #settled(inc: Incident): boolean {
+    return inc.parentId !== undefined && !this.#openIds.has(inc.parentId);
+  }
+
   #stationSilent(st: number): boolean {
     return this.#open.has(`station_silent|${this.#ix.stationIds[st]}`);
   }
@@ -736,9 +736,19 @@ export class RulesEngine {
     const opened: Incident[] = [];
     const stId = ix.stationIds[st]!;
 
+    // Cold apartments that still need a group: those whose parent already resolved keep
+    // that parent (the cause was decided) and no longer count towards a new group.
+    let stCold = 0;
+    const bCold = this.#bScratch;
+    for (const a of ix.stationApts[st]!) {
+      const inc = this.#aInc[a];
+      if (!inc || this.#settled(inc)) continue;
+      stCold++;
+      bCold[ix.aptBuilding[a]!]!++;
+    }
     let sc = this.#stColdInc[st];
     const mon = ix.stationMonitored[st]!;
-    const share = mon > 0 ? this.#stColdOpen[st]! / mon : 0;
+    const share = mon > 0 ? stCold / mon : 0;
     if (fault) {
       if (sc) {
         this.#mergeGroup(sc, fault, at);
@@ -760,7 +770,8 @@ export class RulesEngine {
     for (const b of ix.stationBuildings[st]!) {
       let bc = this.#bColdInc[b];
       const bm = ix.buildingMonitored[b]!;
-      const bs = bm > 0 ? this.#bColdOpen[b]! / bm : 0;
+      const bs = bm > 0 ? bCold[b]! / bm : 0;
+      bCold[b] = 0;
       if (stationParent) {
         if (bc) {
           this.#mergeGroup(bc, stationParent, at);
@@ -827,7 +838,7 @@ export class RulesEngine {
       if (!same && !opened.includes(gi) && !groupChanged.includes(gi)) groupChanged.push(gi);
     }
     for (const gi of opened) {
-      this.#open.set(`${gi.kind}|${gi.subjectId}`, gi);
+      this.#register(gi);
       this.#emit('opened', at, gi);
     }
     for (const inc of aptChanged) this.#emit('updated', at, inc);
@@ -875,7 +886,7 @@ export class RulesEngine {
         inc.children = low;
         inc.evidence.lowStationShare = r2(share);
         inc.evidence.meteredStations = metered;
-        this.#open.set(`source_cold|${inc.subjectId}`, inc);
+        this.#register(inc);
         this.#emit('opened', at, inc);
         changed = true;
       }
@@ -965,7 +976,7 @@ export class RulesEngine {
         inc.children = [];
         this.#stationEvidence(inc, st, confirmed);
         this.#stFaultInc[st] = inc;
-        this.#open.set(`station_fault|${inc.subjectId}`, inc);
+        this.#register(inc);
         this.#emit('opened', ts, inc);
         stationChanged = true;
       } else confirmed = 0;
@@ -1094,15 +1105,21 @@ export class RulesEngine {
     silent = false,
   ): Incident {
     const inc = this.#makeIncident(kind, subjectType, subjectId, startTs, severity, cause, evidence, where);
-    this.#open.set(`${kind}|${subjectId}`, inc);
+    this.#register(inc);
     if (!silent) this.#emit('opened', at, inc);
     return inc;
+  }
+
+  #register(inc: Incident): void {
+    this.#open.set(`${inc.kind}|${inc.subjectId}`, inc);
+    this.#openIds.add(inc.id);
   }
 
   #resolve(inc: Incident, endTs: number, at: number): void {
     inc.status = 'resolved';
     inc.endTs = endTs;
     this.#open.delete(`${inc.kind}|${inc.subjectId}`);
+    this.#openIds.delete(inc.id);
     this.#emit('resolved', at, inc);
   }
 
@@ -1177,7 +1194,7 @@ export class RulesEngine {
     const srcOf = new Map(ix.sourceIds.map((id, i) => [id, i]));
     for (const raw of s.open) {
       const inc = cloneIncident(raw);
-      this.#open.set(`${inc.kind}|${inc.subjectId}`, inc);
+      this.#register(inc);
       if (inc.kind === 'apartment_cold') {
         const a = ix.aptOf.get(inc.subjectId);
         if (a !== undefined) this.#aInc[a] = inc;
@@ -1198,14 +1215,9 @@ export class RulesEngine {
     // Derived counters.
     for (let a = 0; a < ix.aptIds.length; a++) {
       const b = ix.aptBuilding[a]!;
-      const st = ix.aptStation[a]!;
       if (this.#aLastVal[a]! < this.#std) {
         this.#aBelowNow[a] = 1;
         if (b >= 0) this.#bBelowNow[b]!++;
-      }
-      if (this.#aInc[a]) {
-        if (b >= 0) this.#bColdOpen[b]!++;
-        if (st >= 0) this.#stColdOpen[st]!++;
       }
     }
   }
