@@ -19,15 +19,14 @@ describe('generateCity', () => {
 
   it('produces schema-valid, unique, consistently linked entities', () => {
     const { city, secrets } = generateCity({ seed: 7, stations: 12, gatewayShare: 0.5 });
-    const check = (schema: Parameters<typeof Compile>[0], items: readonly unknown[]) => {
-      const v = Compile(schema);
+    const check = (v: { Check(x: unknown): boolean }, items: readonly unknown[]) => {
       for (const x of items) expect(v.Check(x), JSON.stringify(x)).toBe(true);
     };
-    check(StationSchema, city.stations);
-    check(BuildingSchema, city.buildings);
-    check(ApartmentSchema, city.apartments);
-    check(RoomSchema, city.rooms);
-    check(DeviceSchema, city.devices);
+    check(Compile(StationSchema), city.stations);
+    check(Compile(BuildingSchema), city.buildings);
+    check(Compile(ApartmentSchema), city.apartments);
+    check(Compile(RoomSchema), city.rooms);
+    check(Compile(DeviceSchema), city.devices);
     for (const list of [city.stations, city.buildings, city.apartments, city.rooms, city.devices]) {
       expect(new Set(list.map((x) => x.id)).size).toBe(list.length);
     }
