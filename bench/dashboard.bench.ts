@@ -1,0 +1,238 @@
+/**
+ * Dashboard bench (issue 7): in headless Chromium, with a city of 5,000 stations and 100,000
+ * apartments served by a tiny local HTTP + socket.io server (synthetic data, same REST shapes
+ * and socket events as the API), measure
+ *  - time to a usable map (navigation → stations drawn and the map interactive), target ≤ 3 s;
+ *  - frames per second while 1,000 apartment updates/s arrive over socket.io, target ≥ 30,
+ *    beside the FPS of an empty page in the same browser (baseline).
+ * The built dashboard (dashboard/dist) is built first so the bench measures the current code.
+ */
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Server as IoServer } from 'socket.io';
+import { chromium, type Browser } from 'playwright-core';
+import { build } from 'vite';
+import type { ClientToServerEvents, LiveReading, ServerToClientEvents } from '../domain/events.ts';
+import type { Incident } from '../domain/incident.schema.ts';
+import { defaultPolicy } from '../domain/policy.ts';
+import type { HeatSource, Station } from '../domain/topology.schema.ts';
+import { freePort } from '../tests/harness/ports.ts';
+import type { BenchOptions, BenchRow } from './types.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dashboard', 'dist');
+
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** Deterministic pseudo-random numbers (mulberry32) so every run draws the same city. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface SyntheticCity {
+  readonly sources: HeatSource[];
+  readonly stations: Station[];
+  /** apartment id → station id */
+  readonly apartmentStation: string[];
+  readonly incidents: Incident[];
+}
+
+export function syntheticCity(stations: number, apartments: number, seed = 7): SyntheticCity {
+  const r = rng(seed);
+  const centre = { lat: 39.9, lon: 116.4 };
+  const sources: HeatSource[] = Array.from({ length: 12 }, (_, i) => ({
+    id: `src-${i + 1}`,
+    name: `热源${i + 1}`,
+    location: { lat: centre.lat + (r() - 0.5) * 0.5, lon: centre.lon + (r() - 0.5) * 0.7 },
+  }));
+  const list: Station[] = [];
+  for (let i = 0; i < stations; i++) {
+    const src = sources[i % sources.length]!;
+    list.push({
+      id: `st-${String(i + 1).padStart(4, '0')}`,
+      name: `${i + 1}号换热站`,
+      officeId: `off-${(i % 40) + 1}`,
+      sourceId: src.id,
+      branchId: `${src.id}-br${i % 6}`,
+      location: { lat: src.location.lat + (r() - 0.5) * 0.18, lon: src.location.lon + (r() - 0.5) * 0.25 },
+      system: r() < 0.7 ? 'radiator' : 'floor',
+    });
+  }
+  const apartmentStation = Array.from({ length: apartments }, (_, i) => list[i % stations]!.id);
+  const incidents: Incident[] = list
+    .filter((_, i) => i % 97 === 0)
+    .map((s, i) => ({
+      id: `station_fault:${s.id}:0`,
+      kind: 'station_fault',
+      subjectType: 'station',
+      subjectId: s.id,
+      status: 'open',
+      startTs: Date.now() - i * 60_000,
+      severity: 'major',
+      cause: 'station',
+      evidence: { pumpHz: 0 },
+      stationId: s.id,
+    }));
+  return { sources, stations: list, apartmentStation, incidents };
+}
+
+const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
+
+export interface SyntheticServer {
+  readonly url: string;
+  readonly io: IoServer<ClientToServerEvents, ServerToClientEvents>;
+  close(): Promise<void>;
+}
+
+/** Serve dashboard/dist and the few REST routes the map needs, plus socket.io. */
+export async function startSyntheticServer(city: SyntheticCity): Promise<SyntheticServer> {
+  const json = (res: ServerResponse, body: unknown) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const routes: Record<string, unknown> = {
+    '/api/v1/stations': city.stations,
+    '/api/v1/sources': city.sources,
+    '/api/v1/incidents': city.incidents,
+    '/api/v1/policy': defaultPolicy,
+  };
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/api/v1/auth/login') return json(res, { token: 'bench', user: { id: 'bench', role: 'dispatcher' } });
+    if (path.startsWith('/api/')) {
+      if (path in routes) return json(res, routes[path]);
+      res.writeHead(404).end('{}');
+      return;
+    }
+    const file = normalize(join(dist, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(dist)) return void res.writeHead(403).end();
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  };
+  const http: HttpServer = createServer((req, res) => void handler(req, res));
+  const io = new IoServer<ClientToServerEvents, ServerToClientEvents>(http);
+  io.on('connection', (s) => {
+    s.on('follow', (_room, ack) => ack(true));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    io,
+    close: async () => {
+      await io.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Frames counted by requestAnimationFrame over `ms` in the page. A string, not a function:
+ * tsx's transform would add helper calls the page does not have.
+ */
+const fpsScript = (ms: number) => `new Promise((resolve) => {
+  let frames = 0;
+  const t0 = performance.now();
+  const tick = (t) => {
+    frames++;
+    if (t - t0 < ${ms}) requestAnimationFrame(tick);
+    else resolve((frames * 1000) / (t - t0));
+  };
+  requestAnimationFrame(tick);
+})`;
+
+export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+  const STATIONS = 5_000;
+  const APARTMENTS = 100_000;
+  const UPDATES_PER_S = 1_000;
+  const fpsWindowMs = opts.quick ? 3_000 : 8_000;
+
+  opts.log('building dashboard');
+  await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  const city = syntheticCity(STATIONS, APARTMENTS);
+  const server = await startSyntheticServer(city);
+  let browser: Browser | undefined;
+  let feed: NodeJS.Timeout | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+
+    // Baseline: an empty page's frame rate in the same browser.
+    const blank = await ctx.newPage();
+    await blank.setContent('<!doctype html><title>blank</title>');
+    const baselineFps = (await blank.evaluate(fpsScript(fpsWindowMs))) as number;
+    await blank.close();
+
+    const page = await ctx.newPage();
+    await page.addInitScript(`sessionStorage.setItem('heatwatch.session', ${JSON.stringify(JSON.stringify({ token: 'bench', user: { id: 'bench', role: 'dispatcher' } }))})`);
+    const t0 = Date.now();
+    await page.goto(`${server.url}/#/map`);
+    await page.waitForSelector('svg[data-ready="true"] g.cluster, svg[data-ready="true"] g.station', { timeout: 30_000 });
+    const mapMs = Date.now() - t0;
+    opts.log(`map usable after ${mapMs} ms`);
+
+    // 1,000 apartment (room) updates per second, in 10 batches, around the 18 °C standard so colours flip.
+    const r = rng(11);
+    let next = 0;
+    const perBatch = UPDATES_PER_S / 10;
+    feed = setInterval(() => {
+      const batch: LiveReading[] = [];
+      const ts = Date.now();
+      for (let i = 0; i < perBatch; i++) {
+        const a = next++ % APARTMENTS;
+        batch.push({
+          deviceId: `rs-${a}`,
+          kind: 'room_sensor',
+          ts,
+          fields: { temp: 15 + r() * 7 },
+          roomId: `ap-${a}-r1`,
+          apartmentId: `ap-${a}`,
+          stationId: city.apartmentStation[a]!,
+        });
+      }
+      server.io.emit('readings', batch);
+    }, 100);
+    await page.waitForTimeout(1_000); // let the stream reach steady state
+    const liveFps = (await page.evaluate(fpsScript(fpsWindowMs))) as number;
+    clearInterval(feed);
+    feed = undefined;
+    const applied = (await page.evaluate(`document.querySelectorAll('[data-level]').length`)) as number;
+    opts.log(`fps under load ${liveFps.toFixed(1)} (baseline ${baselineFps.toFixed(1)}), ${applied} coloured markers`);
+
+    return [
+      {
+        name: 'dashboard: time to usable map (5,000 stations)',
+        value: mapMs,
+        unit: 'ms',
+        target: { kind: 'max', value: 3_000 },
+        note: 'navigation → markers drawn, headless Chromium 1366×768',
+      },
+      {
+        name: 'dashboard: FPS with 1,000 apartment updates/s (100,000 apartments)',
+        value: liveFps,
+        unit: 'fps',
+        baseline: { name: 'empty page FPS', value: baselineFps },
+        target: { kind: 'min', value: 30 },
+      },
+    ];
+  } finally {
+    if (feed) clearInterval(feed);
+    await browser?.close();
+    await server.close();
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * All data access of the dashboard in one module: REST under /api/v1 with a bearer token, and
+ * the typed socket.io connection (domain/events.ts). Adapting to the API's final routes or
+ * shapes happens here and nowhere else.
+ *
+ * Response bodies are normalised leniently (a list may come bare or as `{ items }`) because the
+ * API is written in parallel; the types are the domain's own.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../domain/events.ts';
+import type { Incident } from '../../../domain/incident.schema.ts';
+import type { HeatingPolicy } from '../../../domain/policy.ts';
+import type { Order, OrderStatus } from '../../../domain/orders/order.ts';
+import type { Kpis } from '../../../domain/orders/kpi.ts';
+import type { Apartment, Building, Room, Station, HeatSource } from '../../../domain/topology.schema.ts';
+
+export type Role = 'dispatcher' | 'resident' | 'engineer' | 'admin' | 'station_staff';
+
+export interface User {
+  readonly id: string;
+  readonly role: Role;
+  readonly apartmentId?: string;
+  readonly name?: string;
+}
+
+export interface LoginResult {
+  readonly token: string;
+  readonly user: User;
+}
+
+/** Latest value per field of one device or subject, as GET /measurements/latest returns. */
+export interface LatestReading {
+  readonly deviceId: string;
+  readonly ts: number;
+  readonly fields: Readonly<Record<string, number>>;
+  readonly roomId?: string;
+  readonly apartmentId?: string;
+  readonly stationId?: string;
+}
+
+export interface HistoryPoint {
+  readonly ts: number;
+  readonly value: number;
+}
+
+export type { Order, OrderStatus };
+export type { Kpis };
+
+/** N20 fields a dispatcher fills in when creating an order by hand (hotline). */
+export interface OrderInput {
+  readonly subjectType: 'apartment' | 'building' | 'station';
+  readonly apartmentId?: string;
+  readonly buildingId?: string;
+  readonly stationId?: string;
+  readonly content: string;
+  readonly channel?: 'hotline' | 'app';
+  readonly source?: 'complaint' | 'measurement';
+  readonly residentPhone?: string;
+  readonly residentContact?: string;
+  readonly residentAddress?: string;
+  readonly appointmentAt?: number;
+  readonly supervisor?: string;
+}
+
+/** A lifecycle step (domain/orders/order.ts OrderAction) as the API accepts it. */
+export type OrderActionInput =
+  | { readonly type: 'dispatch'; readonly assignee?: string; readonly supervisor?: string }
+  | { readonly type: 'accept'; readonly appointmentAt?: number }
+  | { readonly type: 'arrive' }
+  | { readonly type: 'resolve'; readonly cause: string; readonly userSideExplanation?: string }
+  | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
+  | { readonly type: 'close'; readonly note?: string }
+  | { readonly type: 'cancel'; readonly note: string }
+  | { readonly type: 'note'; readonly note: string };
+
+/** N9: a planned outage notice. */
+export interface Outage {
+  readonly id: string;
+  readonly stationId?: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly reason?: string;
+  readonly announcedAt?: number;
+  readonly emergency?: boolean;
+}
+
+export interface DeviceRow {
+  readonly id: string;
+  readonly kind: string;
+  readonly enabled: boolean;
+  readonly roomId?: string;
+  readonly stationId?: string;
+  readonly gatewayId?: string;
+  readonly intervalMin?: number;
+  readonly online?: boolean;
+  readonly battery?: number;
+  readonly lastSeen?: number;
+}
+
+export interface ProvisionResult {
+  readonly device: DeviceRow;
+  readonly secret: string;
+}
+
+export interface DeadLetter {
+  readonly id: number | string;
+  readonly at: number;
+  readonly deviceId?: string;
+  readonly topic: string;
+  readonly reason: string;
+  readonly raw: string;
+}
+
+export interface ReplayRun {
+  readonly runId: string;
+  readonly total?: number;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Query = Record<string, string | number | undefined>;
+
+/** Accept `[...]`, `{ items: [...] }` or `{ data: [...] }`. */
+export function asList<T>(body: unknown): T[] {
+  if (Array.isArray(body)) return body as T[];
+  if (body && typeof body === 'object') {
+    for (const k of ['items', 'data', 'rows', 'results']) {
+      const v = (body as Record<string, unknown>)[k];
+      if (Array.isArray(v)) return v as T[];
+    }
+  }
+  return [];
+}
+
+function toMs(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const n = Date.parse(v);
+    return Number.isNaN(n) ? undefined : n;
+  }
+  return undefined;
+}
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+export class ApiClient {
+  token: string | undefined;
+
+  constructor(
+    readonly baseUrl = '',
+    private readonly fetchFn: Fetch = (i, init) => fetch(i, init),
+  ) {}
+
+  url(path: string, query?: Query): string {
+    const q = query
+      ? Object.entries(query)
+          .filter(([, v]) => v !== undefined && v !== '')
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+          .join('&')
+      : '';
+    return `${this.baseUrl}/api/v1${path}${q ? `?${q}` : ''}`;
+  }
+
+  async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await this.fetchFn(this.url(path, opts.query), {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    let body: unknown = undefined;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    if (!res.ok) {
+      const b = (body ?? {}) as { code?: string; message?: string; error?: string };
+      throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? b.error ?? res.statusText);
+    }
+    return body as T;
+  }
+
+  get<T>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+
+  // ---- auth
+  async login(username: string, password: string): Promise<LoginResult> {
+    const r = await this.request<LoginResult>('POST', '/auth/login', { body: { username, password } });
+    this.token = r.token;
+    return r;
+  }
+
+  // ---- topology
+  async stations(): Promise<Station[]> {
+    return asList<Station>(await this.get('/stations'));
+  }
+  station(id: string): Promise<Station> {
+    return this.get<Station>(`/stations/${encodeURIComponent(id)}`);
+  }
+  async sources(): Promise<HeatSource[]> {
+    try {
+      return asList<HeatSource>(await this.get('/sources'));
+    } catch {
+      return []; // optional: pipes are then drawn per branch without the source
+    }
+  }
+  async buildings(stationId: string): Promise<Building[]> {
+    return asList<Building>(await this.get('/buildings', { stationId }));
+  }
+  async apartments(buildingId: string): Promise<Apartment[]> {
+    return asList<Apartment>(await this.get('/apartments', { buildingId }));
+  }
+  apartment(id: string): Promise<Apartment> {
+    return this.get<Apartment>(`/apartments/${encodeURIComponent(id)}`);
+  }
+  async rooms(apartmentId: string): Promise<Room[]> {
+    return asList<Room>(await this.get('/rooms', { apartmentId }));
+  }
+  /** Policy numbers the UI shows (N2 standard, heating curve); undefined if the API has none. */
+  async policy(): Promise<HeatingPolicy | undefined> {
+    try {
+      return await this.get<HeatingPolicy>('/policy');
+    } catch {
+      return undefined;
+    }
+  }
+
+  // ---- measurements
+  async latest(q: { stationId?: string; apartmentId?: string }): Promise<LatestReading[]> {
+    const body = await this.get<unknown>('/measurements/latest', q);
+    return asList<LatestReading>(body).map((r) => ({ ...r, ts: toMs(r.ts) ?? 0 }));
+  }
+  async history(q: {
+    stationId?: string;
+    apartmentId?: string;
+    roomId?: string;
+    deviceId?: string;
+    field: string;
+    from: number;
+    to: number;
+    windowMs?: number;
+  }): Promise<HistoryPoint[]> {
+    const body = await this.get<unknown>('/measurements/history', {
+      ...q,
+      from: new Date(q.from).toISOString(),
+      to: new Date(q.to).toISOString(),
+    });
+    return normaliseHistory(body, q.field);
+  }
+
+  // ---- incidents, orders, KPIs, outages
+  async incidents(q: Query = {}): Promise<Incident[]> {
+    return asList<Incident>(await this.get('/incidents', q));
+  }
+  incident(id: string): Promise<Incident> {
+    return this.get<Incident>(`/incidents/${encodeURIComponent(id)}`);
+  }
+  async orders(q: Query = {}): Promise<Order[]> {
+    return asList<Order>(await this.get('/orders', q));
+  }
+  order(id: string): Promise<Order> {
+    return this.get<Order>(`/orders/${encodeURIComponent(id)}`);
+  }
+  createOrder(input: OrderInput): Promise<Order> {
+    return this.request<Order>('POST', '/orders', { body: input });
+  }
+  /** A resident's complaint or measurement request (N10 / 测温流程), from the resident app. */
+  residentRequest(apartmentId: string, source: 'complaint' | 'measurement', content: string): Promise<Order> {
+    return this.createOrder({ subjectType: 'apartment', apartmentId, source, content, channel: 'app' });
+  }
+  /** A lifecycle transition (PATCH with the action as body). */
+  act(id: string, action: OrderActionInput): Promise<Order> {
+    return this.request<Order>('PATCH', `/orders/${encodeURIComponent(id)}`, { body: action });
+  }
+  /** N7: the resident's rating after the callback. */
+  rate(id: string, satisfaction: number): Promise<Order> {
+    return this.request<Order>('POST', `/orders/${encodeURIComponent(id)}/rating`, { body: { satisfaction } });
+  }
+  kpis(q: Query = {}): Promise<Kpis> {
+    return this.get<Kpis>('/kpis', q);
+  }
+  async outages(q: Query = {}): Promise<Outage[]> {
+    return asList<Outage>(await this.get('/outages', q)).map((o) => ({
+      ...o,
+      startsAt: toMs(o.startsAt) ?? 0,
+      endsAt: toMs(o.endsAt) ?? 0,
+    }));
+  }
+
+  // ---- engineer
+  async devices(q: Query = {}): Promise<DeviceRow[]> {
+    return asList<DeviceRow>(await this.get('/devices', q)).map((d) => ({ ...d, lastSeen: toMs(d.lastSeen) }));
+  }
+  async provision(input: { id: string; kind: string; roomId?: string; stationId?: string; intervalMin?: number }): Promise<ProvisionResult> {
+    const r = await this.request<Record<string, unknown>>('POST', '/devices', { body: input });
+    const device = (r.device ?? r) as DeviceRow;
+    return { device, secret: String(r.secret ?? '') };
+  }
+  setDeviceEnabled(id: string, enabled: boolean): Promise<unknown> {
+    return this.request('PATCH', `/devices/${encodeURIComponent(id)}`, { body: { enabled } });
+  }
+  async deadLetters(q: Query = {}): Promise<DeadLetter[]> {
+    return asList<DeadLetter>(await this.get('/dead-letters', q)).map((d) => ({ ...d, at: toMs(d.at) ?? 0 }));
+  }
+  async scenarios(): Promise<string[]> {
+    const body = await this.get<unknown>('/replay/scenarios');
+    return asList<string | { id?: string; name?: string }>(body).map((s) => (typeof s === 'string' ? s : (s.id ?? s.name ?? '')));
+  }
+  startReplay(input: { scenario?: string; file?: string; speed: number }): Promise<ReplayRun> {
+    return this.request<ReplayRun>('POST', '/replay', { body: input });
+  }
+  stopReplay(runId: string): Promise<unknown> {
+    return this.request('DELETE', `/replay/${encodeURIComponent(runId)}`);
+  }
+
+  // ---- live
+  connect(): Socket<ServerToClientEvents, ClientToServerEvents> {
+    return io(this.baseUrl || undefined, {
+      auth: { token: this.token },
+      transports: ['websocket', 'polling'],
+      reconnectionDelayMax: 5000,
+    }) as Socket<ServerToClientEvents, ClientToServerEvents>;
+  }
+}
+
+/** History may come as [{ts, value}], [{ts, <field>}] or [{ts, fields:{…}}]. */
+export function normaliseHistory(body: unknown, field: string): HistoryPoint[] {
+  const out: HistoryPoint[] = [];
+  for (const p of asList<Record<string, unknown>>(body)) {
+    const ts = toMs(p.ts ?? p.time ?? p.t);
+    const raw = p.value ?? p[field] ?? p.mean ?? (p.fields as Record<string, unknown> | undefined)?.[field];
+    if (ts !== undefined && typeof raw === 'number' && Number.isFinite(raw)) out.push({ ts, value: raw });
+  }
+  return out.sort((a, b) => a.ts - b.ts);
+}
+
+/** The one client the app uses (same origin: the API serves the dashboard). */
+export const api = new ApiClient();
