@@ -1,0 +1,265 @@
+/**
+ * `npm start`: every service in one process on embedded defaults — broker, ingest, API
+ * (with the dashboard) and, when the database is empty and DEMO is on, a demo city and its
+ * simulated devices. The services still talk to each other only over MQTT and share only
+ * the repositories in DATA_DIR, exactly as when each runs alone.
+ *
+ * `startPlatform()` is also the in-process harness of the integration and browser tests.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from './api/app.ts';
+import { seedDemoPeople, type DemoAccount } from './api/demo-people.ts';
+import { createBrokerApp, type BrokerApp } from './broker/app.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import { parseConfig, type PlatformConfig } from './domain/config.ts';
+import { policyForCity } from './domain/policy.ts';
+import { RulesEngine } from './domain/rules/engine.ts';
+import type { City } from './domain/topology.schema.ts';
+import { createIngestApp, rulesSnapshotFile, type IngestApp, type IngestOptions } from './ingest/app.ts';
+import { demoCity } from './simulators/city.generator.ts';
+import { startFleet, type Fleet } from './simulators/fleet.ts';
+import { RegistryRepository } from './storage/records/registry.repository.ts';
+import { ensureServiceAccounts } from './storage/records/service-accounts.ts';
+import { DeadLetterRepository, openReadingStore, type ReadingStore } from './storage/readings/index.ts';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+export interface PlatformOptions {
+  readonly config: PlatformConfig;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Demo fleet time compression (model seconds per wall second); false → no fleet. Default 60. */
+  readonly fleetSpeed?: number | false;
+  /** Replace the demo city (tests use smaller or special ones). */
+  readonly city?: { readonly city: City; readonly secrets: ReadonlyMap<string, string> };
+  readonly ingestOptions?: Partial<IngestOptions>;
+  /** API SLA clock tick, ms (0: tests tick by hand). */
+  readonly apiTickIntervalMs?: number;
+}
+
+export interface Platform {
+  readonly config: PlatformConfig;
+  readonly httpUrl: string;
+  readonly mqttUrl: string;
+  readonly ports: { readonly mqtt: number; readonly ws: number; readonly http: number };
+  readonly registry: RegistryRepository;
+  readonly store: ReadingStore;
+  readonly broker: BrokerApp;
+  readonly ingest: IngestApp;
+  readonly api: FastifyInstance;
+  readonly fleet?: Fleet;
+  readonly demoAccounts: readonly DemoAccount[];
+  readonly adminPassword?: string;
+  readonly serviceSecret: string;
+  /** Device secrets of the demo city (plain), for tests and the engineer console. */
+  readonly deviceSecrets: ReadonlyMap<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Demo device secrets: the generator derives them from its public seed, so anyone could
+ * recompute them. Re-key them with a random per-installation key kept in DATA_DIR.
+ */
+function localDemoSecrets(dataDir: string, ids: Iterable<string>): Map<string, string> {
+  const file = join(dataDir, 'demo-device-key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  const key = readFileSync(file, 'utf8').trim();
+  const out = new Map<string, string>();
+  for (const id of ids) out.set(id, createHmac('sha256', key).update(id).digest().subarray(0, 16).toString('base64url'));
+  return out;
+}
+
+export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
+  const { config } = opts;
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const clock = opts.clock ?? systemClock;
+  const policy = policyForCity(config.city);
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const registry = RegistryRepository.open(config.dataDir);
+  const serviceSecret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
+
+  let deviceSecrets: ReadonlyMap<string, string> = new Map();
+  let demoAccounts: DemoAccount[] = [];
+  let city: City | undefined;
+  if (opts.city) {
+    city = opts.city.city;
+    deviceSecrets = opts.city.secrets;
+    if (registry.isEmpty()) registry.loadCity(city, deviceSecrets);
+  } else if (config.demo) {
+    const demo = demoCity();
+    city = demo.city;
+    deviceSecrets = localDemoSecrets(config.dataDir, demo.secrets.keys());
+    if (registry.isEmpty()) {
+      registry.loadCity(city, deviceSecrets);
+      logger.info({ stations: city.stations.length, apartments: city.apartments.length, devices: city.devices.length }, 'demo city loaded');
+    }
+  }
+  if (city) demoAccounts = seedDemoPeople(registry, { clock });
+
+  const broker = await createBrokerApp({
+    registry,
+    logger,
+    persistenceDir: join(config.dataDir, 'broker'),
+    redisUrl: config.redisUrl,
+    clock,
+  });
+  const bound = await broker.listen({
+    mqttPort: config.mqttPort,
+    wsPort: config.mqttWsPort,
+    host: config.host,
+    tls: config.tls
+      ? {
+          port: config.mqttTlsPort,
+          wssPort: config.mqttWssPort,
+          cert: readFileSync(config.tls.certFile),
+          key: readFileSync(config.tls.keyFile),
+        }
+      : undefined,
+  });
+  const mqttUrl = `mqtt://127.0.0.1:${bound.mqttPort}`;
+
+  const store = await openReadingStore(config);
+  const deadLetters = new DeadLetterRepository(registry.db);
+
+  const rulesOpts = { city: registry.city(), policy };
+  const snapFile = rulesSnapshotFile(config.dataDir);
+  let rules = new RulesEngine(rulesOpts);
+  let rulesLastTs: Record<string, number> | undefined;
+  if (existsSync(snapFile)) {
+    try {
+      const snap = JSON.parse(readFileSync(snapFile, 'utf8')) as { engine: Parameters<typeof RulesEngine.restore>[0]; lastTs?: Record<string, number> };
+      rules = RulesEngine.restore(snap.engine, rulesOpts);
+      rulesLastTs = snap.lastTs;
+    } catch (err) {
+      logger.error({ err: String(err) }, 'rules snapshot unreadable; starting the engine fresh');
+    }
+  }
+  const ingest = createIngestApp({
+    config,
+    registry,
+    store,
+    deadLetters,
+    logger,
+    clock,
+    mqtt: { url: mqttUrl, clientId: 'svc-ingest', username: 'svc-ingest', password: serviceSecret },
+    rules,
+    rulesLastTs,
+    policy,
+    options: opts.ingestOptions,
+  });
+  await ingest.start();
+
+  const api = await buildApi({
+    config,
+    registry,
+    store,
+    deadLetters,
+    logger: logger.child({ service: 'api' }),
+    clock,
+    policy,
+    mqtt: { url: mqttUrl, clientId: 'svc-api', username: 'svc-api', password: serviceSecret },
+    brokerMetrics: () => broker.metrics(),
+    brokerPrometheus: () => broker.prometheus(),
+    dashboardDir: join(root, 'dashboard', 'dist'),
+    tickIntervalMs: opts.apiTickIntervalMs,
+  });
+  await api.listen({ port: config.httpPort, host: config.host });
+  const addr = api.server.address();
+  const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
+
+  let fleet: Fleet | undefined;
+  if (city && opts.fleetSpeed !== false) {
+    fleet = startFleet({
+      city,
+      secrets: deviceSecrets,
+      mqttUrl,
+      speed: opts.fleetSpeed ?? 60,
+      policy,
+      logger: logger.child({ service: 'sim' }),
+    });
+  }
+
+  let stopped = false;
+  return {
+    config,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    mqttUrl,
+    ports: { mqtt: bound.mqttPort, ws: bound.wsPort, http: httpPort },
+    registry,
+    store,
+    broker,
+    ingest,
+    api,
+    fleet,
+    demoAccounts,
+    adminPassword: config.adminPassword,
+    serviceSecret,
+    deviceSecrets,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await fleet?.stop();
+      await api.close();
+      await ingest.stop();
+      await broker.close();
+      await store.close();
+      registry.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.env);
+  const logger = pino({
+    level: config.logLevel,
+    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname' } } } : {}),
+  });
+  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html'))) logger.warn('dashboard not built: run `npm run build` (npm start does)');
+  const platform = await startPlatform({ config, logger });
+  const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
+  const lines = [
+    '',
+    `  heatwatch is running (data in ${resolve(config.dataDir)})`,
+    `  dashboard   http://${host}:${platform.ports.http}/`,
+    `  API         http://${host}:${platform.ports.http}/api/v1  (OpenAPI: /api/docs/json)`,
+    `  MQTT        mqtt://${host}:${platform.ports.mqtt}  ws://${host}:${platform.ports.ws}`,
+  ];
+  if (platform.demoAccounts.length) {
+    lines.push('  demo logins:');
+    for (const a of platform.demoAccounts.slice(0, 8)) lines.push(`    ${a.role.padEnd(14)} ${a.username} / ${a.password}`);
+  }
+  lines.push('  Ctrl-C stops it.', '');
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    platform.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
