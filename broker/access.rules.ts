@@ -28,6 +28,7 @@ export type RefusalReason =
   | 'wildcard_denied'
   | 'packet_too_large'
   | 'rate_limited'
+  | 'drain_timeout'
   | 'kicked';
 
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
@@ -42,6 +43,7 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'wildcard_denied',
   'packet_too_large',
   'rate_limited',
+  'drain_timeout',
   'kicked',
 ];
 

@@ -99,7 +99,14 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
   const clients = () => (aedes as unknown as { clients: Clients }).clients;
 
   // Errors are events; the host logs them (CONVENTIONS.md 8). Refusals are logged by the hooks.
-  aedes.on('clientError', (client, err) => logger.debug({ clientId: client?.id, err: err.message }, 'client error'));
+  aedes.on('clientError', (client, err) => {
+    // Every write pending on the stuck socket fails with this error: count the client once.
+    if (err.message === 'drain timeout' && client && !ctx.cutOff.has(client)) {
+      ctx.cutOff.add(client);
+      metrics.refuse('drain_timeout');
+      logger.info({ clientId: client?.id }, 'slow subscriber dropped (drain timeout)');
+    } else logger.debug({ clientId: client?.id, err: err.message }, 'client error');
+  });
   aedes.on('connectionError', (client, err) => logger.debug({ clientId: client?.id, err: err.message }, 'connection error'));
   aedes.on('client', (client) => {
     const p = ctx.principals.get(client);

@@ -57,7 +57,11 @@ export function createAuthenticate(ctx: BrokerContext) {
 
     guard.succeed(id);
     ctx.principals.set(client, principal);
-    ctx.buckets.set(client, new PublishBucket(ctx.clock, options.publishRatePerSec, options.publishBurst, options.publishFloodCutoff));
+    // The per-client rate is for devices: the platform's own services (ingest fan-out,
+    // replay at 1000×) are trusted and sized separately.
+    if (principal.kind === 'device') {
+      ctx.buckets.set(client, new PublishBucket(ctx.clock, options.publishRatePerSec, options.publishBurst, options.publishFloodCutoff));
+    }
     done(null, true);
   };
 }

@@ -8,7 +8,7 @@ export interface BrokerOptions {
   readonly maxPacketBytes: number;
   /** Connected clients per broker process; CONNACK 3 (server unavailable) beyond. */
   readonly maxConnections: number;
-  /** Sustained publishes per client per second (token bucket refill). */
+  /** Sustained publishes per device connection per second (token bucket refill; service accounts exempt). */
   readonly publishRatePerSec: number;
   /** Publishes a client may send at once before it is slowed down (bucket size). */
   readonly publishBurst: number;
