@@ -1,0 +1,107 @@
+/**
+ * On-disk persistence: the broker process is SIGKILLed and restarted while the ingest is
+ * offline with QoS 1 messages queued for its persistent session; every message arrives
+ * after the restart. The broker runs as a real child process (`node --import tsx
+ * broker/server.ts`, one process, so SIGKILL hits the broker itself, not a wrapper).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../domain/topics.ts';
+import { SERVICE_SECRET, connectDevice, connectService, seedRegistry } from '../broker/testing.fixture.ts';
+import { freePort, waitFor } from './harness/ports.ts';
+import { portOpen } from './harness/services.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+describe('broker: on-disk persistence survives SIGKILL', () => {
+  let dataDir: string;
+  let port: number;
+  let child: ChildProcess | undefined;
+  let log = '';
+
+  const start = async () => {
+    const c = spawn(process.execPath, ['--import', 'tsx', join(root, 'broker', 'server.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DATA_DIR: dataDir,
+        MQTT_PORT: String(port),
+        MQTT_WS_PORT: '0',
+        HOST: '127.0.0.1',
+        SERVICE_SECRET,
+        LOG_LEVEL: 'warn',
+        REDIS_URL: '',
+        TLS_CERT_FILE: '',
+        TLS_KEY_FILE: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    c.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+    c.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    child = c;
+    await waitFor(
+      async () => {
+        if (c.exitCode !== null) throw new Error(`broker exited ${c.exitCode}: ${log}`);
+        return portOpen(port);
+      },
+      { timeoutMs: 30_000, what: 'broker listening' },
+    );
+  };
+
+  const kill = async (signal: NodeJS.Signals) => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill(signal);
+    await exited;
+  };
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'broker-persist-'));
+    seedRegistry(dataDir).close();
+    port = await freePort();
+    await start();
+  });
+
+  afterAll(async () => {
+    await kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers every queued QoS 1 message to the ingest after kill -9 and restart', async () => {
+    const url = `mqtt://127.0.0.1:${port}`;
+    // The ingest's persistent session: subscribe, then go offline.
+    const ingest = await connectService(url, 'svc-ingest', { clean: false });
+    await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
+    await ingest.endAsync();
+
+    const N = 40;
+    const dev = await connectDevice(url, 'dev-a');
+    for (let n = 0; n < N; n++) await dev.publishAsync(topics.telemetry('dev-a'), JSON.stringify({ ts: n, temp: 20 }), { qos: 1 });
+    // aedes acknowledges a QoS 1 PUBLISH before queueing it, but handles one client's
+    // packets in order: once this later PUBACK is back, every reading above is queued.
+    await dev.publishAsync(topics.status('dev-a'), 'online', { qos: 1 });
+    dev.stream.destroy();
+
+    await kill('SIGKILL');
+    expect(child?.signalCode).toBe('SIGKILL');
+    await start();
+
+    const got = new Set<number>();
+    // Listen before connecting: queued messages follow the CONNACK immediately.
+    const back = mqtt.connect(url, { clientId: 'svc-ingest', username: 'svc-ingest', password: SERVICE_SECRET, clean: false, reconnectPeriod: 0 });
+    back.on('message', (_t, p) => got.add((JSON.parse(p.toString()) as { ts: number }).ts));
+    await waitFor(() => got.size === N, { what: `${N} queued readings (got ${got.size})`, timeoutMs: 20_000 });
+    expect([...got].sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
+    await back.endAsync();
+
+    // A clean SIGTERM stop works too (and exits 0).
+    await kill('SIGTERM');
+    expect(child?.exitCode).toBe(0);
+  });
+});
