@@ -639,7 +639,6 @@ export class RulesEngine {
     this.#aRecoverSince[a] = Number.NaN;
     inc.evidence.resolvedAtC = r2(this.#aLastVal[a]!);
     this.#resolve(inc, endTs, at);
-    const b = ix.aptBuilding[a]!;
     const st = ix.aptStation[a]!;
     if (st >= 0) this.#reconcileStation(st, at);
   }
