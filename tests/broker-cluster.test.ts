@@ -1,0 +1,127 @@
+/**
+ * Cluster mode: two broker processes sharing a throwaway Debian redis-server
+ * (mqemitter-redis + aedes-persistence-redis). A reading published on node A reaches the
+ * ingest on node B; readings queued while the ingest is offline reach it on either node.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../domain/topics.ts';
+import { SERVICE_SECRET, connectDevice, connectService, seedRegistry } from '../broker/testing.fixture.ts';
+import { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { freePort, waitFor } from './harness/ports.ts';
+import { portOpen } from './harness/services.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+describe('broker: two-node cluster over Redis', () => {
+  let dataDir: string;
+  const procs: ChildProcess[] = [];
+  let redisPort: number;
+  let portA: number;
+  let portB: number;
+  let log = '';
+
+  const launch = async (cmd: string, args: string[], env: Record<string, string>, port: number) => {
+    const c = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    c.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+    procs.push(c);
+    await waitFor(
+      async () => {
+        if (c.exitCode !== null) throw new Error(`${cmd} exited ${c.exitCode}: ${log}`);
+        return portOpen(port);
+      },
+      { timeoutMs: 30_000, what: `${cmd} on ${port}` },
+    );
+  };
+
+  const broker = (port: number) =>
+    launch(process.execPath, ['--import', 'tsx', join(root, 'broker', 'server.ts')], {
+      DATA_DIR: dataDir,
+      MQTT_PORT: String(port),
+      MQTT_WS_PORT: '0',
+      HOST: '127.0.0.1',
+      SERVICE_SECRET,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      LOG_LEVEL: 'warn',
+      TLS_CERT_FILE: '',
+      TLS_KEY_FILE: '',
+    }, port);
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'broker-cluster-'));
+    seedRegistry(dataDir).close();
+    [redisPort, portA, portB] = [await freePort(), await freePort(), await freePort()];
+    await launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, redisPort);
+    await broker(portA);
+    await broker(portB);
+  });
+
+  afterAll(async () => {
+    for (const c of procs.reverse()) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('routes a reading from a device on node A to the ingest on node B', async () => {
+    const ingest = await connectService(`mqtt://127.0.0.1:${portB}`, 'svc-ingest', { clean: false });
+    const got: string[] = [];
+    ingest.on('message', (_t, p) => got.push(p.toString()));
+    await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
+
+    const dev = await connectDevice(`mqtt://127.0.0.1:${portA}`, 'dev-a');
+    await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":1,"temp":21}', { qos: 1 });
+    await waitFor(() => got.includes('{"ts":1,"temp":21}'), { what: 'reading across nodes' });
+
+    // Ingest offline: readings published on A are queued in Redis and delivered when it
+    // comes back, here on node A.
+    await ingest.endAsync();
+    for (let n = 2; n <= 6; n++) await dev.publishAsync(topics.telemetry('dev-a'), `{"ts":${n},"temp":21}`, { qos: 1 });
+    await dev.publishAsync(topics.status('dev-a'), 'online', { qos: 1 });
+    const back = mqtt.connect(`mqtt://127.0.0.1:${portA}`, {
+      clientId: 'svc-ingest',
+      username: 'svc-ingest',
+      password: SERVICE_SECRET,
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    const later = new Set<string>();
+    back.on('message', (_t, p) => later.add(p.toString()));
+    await waitFor(() => later.size >= 5, { what: 'queued readings after reconnect', timeoutMs: 20_000 });
+    expect([...later].sort()).toEqual([2, 3, 4, 5, 6].map((n) => `{"ts":${n},"temp":21}`));
+    await back.endAsync();
+    await dev.endAsync();
+  });
+
+  it('refuses a wrong secret on either node', async () => {
+    for (const port of [portA, portB]) {
+      const code = await mqtt
+        .connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'dev-b', username: 'dev-b', password: 'nope', reconnectPeriod: 0 })
+        .then(async (c) => (await c.endAsync(), 0))
+        .catch((e: { code?: number }) => e.code);
+      expect(code).toBe(5);
+    }
+  });
+
+  it('kicks a device on node A when the registry change is announced on node B', async () => {
+    const dev = await connectDevice(`mqtt://127.0.0.1:${portA}`, 'dev-b');
+    const gone = new Promise<void>((resolve) => dev.once('close', () => resolve()));
+    const registry = RegistryRepository.open(dataDir);
+    registry.setDeviceEnabled('dev-b', false);
+    registry.close();
+    const api = await connectService(`mqtt://127.0.0.1:${portB}`, 'svc-api');
+    await api.publishAsync(topics.registryChanged, JSON.stringify({ deviceId: 'dev-b', change: 'disabled' }), { qos: 1 });
+    await gone;
+    expect(dev.connected).toBe(false);
+    await api.endAsync();
+  });
+});
