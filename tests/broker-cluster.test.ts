@@ -96,7 +96,9 @@ describe('broker: two-node cluster over Redis', () => {
     });
     const later = new Set<string>();
     back.on('message', (_t, p) => later.add(p.toString()));
-    await waitFor(() => later.size >= 5, { what: 'queued readings after reconnect', timeoutMs: 20_000 });
+    await waitFor(() => later.size >= 5, { what: 'queued readings after reconnect', timeoutMs: 20_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}: got ${[...later].join(' ')}`);
+    });
     expect([...later].sort()).toEqual([2, 3, 4, 5, 6].map((n) => `{"ts":${n},"temp":21}`));
     await back.endAsync();
     await dev.endAsync();
