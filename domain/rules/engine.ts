@@ -627,7 +627,7 @@ export class RulesEngine {
     this.#aBelowSince[a] = Number.NaN;
     this.#aAboveStdSince[a] = Number.NaN;
     this.#aRecoverSince[a] = Number.NaN;
-    this.#classify(a, inc, at, v);
+    this.#classify(a, inc, at, v, true);
     this.#emit('opened', at, inc);
     if (st >= 0) this.#reconcileStation(st, at);
   }
@@ -647,18 +647,25 @@ export class RulesEngine {
    * heating-norms §E: decide parent and cause of an open apartment incident and refresh its
    * evidence. Returns true when parent or cause changed.
    */
-  #classify(a: number, inc: Incident, at: number, v: number): boolean {
+  #classify(a: number, inc: Incident, at: number, v: number, initial = false): boolean {
     const ix = this.#ix;
     const st = ix.aptStation[a]!;
     const b = ix.aptBuilding[a]!;
     const std = this.#std;
-    let parent: Incident | undefined = st >= 0 ? (this.#stFaultInc[st] ?? this.#stColdInc[st]) : undefined;
+    // A station fault explains only shortfalls that began after it did: an apartment already
+    // cold before the pump stopped has its own cause.
+    const stFault = st >= 0 ? this.#stFaultInc[st] : undefined;
+    const fault = stFault !== undefined && inc.startTs >= stFault.startTs ? stFault : undefined;
+    let parent: Incident | undefined = fault ?? (st >= 0 ? this.#stColdInc[st] : undefined);
     if (!parent && b >= 0) parent = this.#bColdInc[b];
     const src = st >= 0 ? ix.stationSource[st]! : -1;
     const srcInc = src >= 0 ? this.#srcColdInc[src] : undefined;
-    const sourceDown = srcInc !== undefined && srcInc.children!.includes(ix.stationIds[st]!);
-    // A settled incident keeps its resolved parent unless a new group claims it.
-    if (!parent && !sourceDown && this.#settled(inc)) return false;
+    const sourceDown = fault !== undefined && srcInc !== undefined && srcInc.children!.includes(ix.stationIds[st]!);
+    // Without a group to join, the cause decided at opening stands (the neighbours' state then
+    // was the evidence), and a settled incident keeps its resolved parent.
+    const settled = this.#settled(inc);
+    const standing = initial ? settled : inc.parentId === undefined || settled;
+    if (!parent && !sourceDown && standing) return false;
 
     // Neighbours: other monitored apartments of the building below the standard now.
     const others = b >= 0 ? ix.buildingMonitored[b]! - 1 : 0;
@@ -677,12 +684,12 @@ export class RulesEngine {
 
     const { measured, areaM2 } = this.#apartmentValue(a, this.#aLastEval[a]!);
     const counted = ix.aptCountedRooms[a]!;
-    const fault = st >= 0 ? this.#stConfirmed[st]! : 0;
+    const faultBits = st >= 0 ? this.#stConfirmed[st]! : 0;
     const stationState =
       st < 0 || !ix.stationHasMeter[st]
         ? 'unmetered'
-        : fault
-          ? `fault:${faultNames(fault)}`
+        : faultBits
+          ? `fault:${faultNames(faultBits)}`
           : this.#stationSilent(st)
             ? 'silent'
             : Number.isNaN(this.#stVals[st * FIELD_COUNT + STATION_SLOT.secondarySupplyTemp]!)

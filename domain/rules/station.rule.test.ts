@@ -127,6 +127,27 @@ describe('station pump failure with 40 cold apartments', () => {
   });
 });
 
+describe('a fault explains only what began after it', () => {
+  it('an apartment already cold before the pump stopped keeps its own cause and is not a child', () => {
+    const opts: FixtureOptions = { buildingsPerStation: 2, floors: 5, unitsPerFloor: 4 };
+    const failAt = 60;
+    const s = scenario(opts).run(0, 300, 10, {
+      meter: (_id, m) => (m < failAt ? { ...HEALTHY_METER } : { ...HEALTHY_METER, pumpHz: 0 }),
+      room: (id, m) => (id.startsWith('s-b1-1-101-') ? 16 : m < failAt ? WARM : WARM - (1.5 * (m - failAt)) / 60),
+    });
+    expect(s.summary().slice(0, 2)).toEqual([
+      'opened apartment_cold b1-1-101 cause=in_home start=0 at=60',
+      'opened station_fault st1 cause=station start=60 at=70',
+    ]);
+    const open = s.engine.openIncidents();
+    const station = open.find((i) => i.kind === 'station_fault')!;
+    expect(station.children).toHaveLength(39);
+    expect(station.children).not.toContain('b1-1-101');
+    expect(open.find((i) => i.subjectId === 'b1-1-101')).toMatchObject({ cause: 'in_home' });
+    expect(open.find((i) => i.subjectId === 'b1-1-101')!.parentId).toBeUndefined();
+  });
+});
+
 describe('share-based groups (§E.3)', () => {
   it('when 30 % of a building is cold one building incident opens and the apartments attach to it', () => {
     // 2 buildings × 10 apartments; 3 cold in b1 = 30 % of b1, 15 % of the station.
