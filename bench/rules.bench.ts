@@ -32,7 +32,12 @@ function noise(a: number, b: number): number {
   return (h >>> 0) / 4294967296;
 }
 
-export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+// The harness expects a Promise; the engine is synchronous by design (pure, no I/O).
+export function run(opts: BenchOptions): Promise<BenchRow[]> {
+  return Promise.resolve(measure(opts));
+}
+
+function measure(opts: BenchOptions): BenchRow[] {
   const policy = defaultPolicy;
   // 2 sources × 10 stations × 10 buildings × (2 entrances × 5 floors × 5 units) = 10,000 apartments.
   const city = fixtureCity({
