@@ -40,6 +40,7 @@ interface Closable {
 
 const listenOn = (srv: NetServer | HttpServer, port: number, host: string) =>
   new Promise<number>((resolve, reject) => {
+    trackSockets(srv);
     srv.once('error', reject);
     srv.listen(port, host, () => {
       srv.off('error', reject);
@@ -47,10 +48,22 @@ const listenOn = (srv: NetServer | HttpServer, port: number, host: string) =>
     });
   });
 
+/** Open sockets per server: a half-open client (e.g. one that ended mid-CONNECT) must not hold close() until its keep-alive runs out. */
+const openSockets = new WeakMap<NetServer | HttpServer, Set<Socket>>();
+const trackSockets = (srv: NetServer | HttpServer) => {
+  const set = new Set<Socket>();
+  openSockets.set(srv, set);
+  srv.on('connection', (s: Socket) => {
+    set.add(s);
+    s.once('close', () => set.delete(s));
+  });
+};
+
 const closeServer = (srv: NetServer | HttpServer) =>
   new Promise<void>((resolve) => {
     if ('closeAllConnections' in srv) srv.closeAllConnections();
     srv.close(() => resolve());
+    for (const s of openSockets.get(srv) ?? []) s.destroy();
   });
 
 function wsOver(srv: HttpServer, handle: Handle): Closable {
