@@ -1,0 +1,370 @@
+/**
+ * Builds the API (no port): fastify REST under /api/v1 with TypeBox schemas and OpenAPI at
+ * /api/docs/json, socket.io on the same server with typed events, the MQTT consumer
+ * (incidents → orders, live readings → rooms), the SLA clock, and the dashboard build.
+ * server.ts listens; start.ts calls this with shared dependencies.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Server } from 'socket.io';
+import type { Clock } from '../domain/clock.ts';
+import type { PlatformConfig } from '../domain/config.ts';
+import { HeatError, errorCatalogue } from '../domain/errors.ts';
+import type { ClientToServerEvents, LiveReading, ServerToClientEvents } from '../domain/events.ts';
+import { IncidentEventSchema } from '../domain/incident.schema.ts';
+import type { HeatingPolicy } from '../domain/policy.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import type { ReadingStore } from '../storage/readings/reading-store.ts';
+import { Compile } from 'typebox/compile';
+import { AuditRepository } from './audit.repository.ts';
+import { AuthService, bearer } from './auth.service.ts';
+import type { ApiContext, App, DeadLetterSource } from './context.ts';
+import { IncidentsRepository } from './incidents.repository.ts';
+import { MqttConsumer, type MqttOptions } from './mqtt.consumer.ts';
+import { OrdersRepository } from './orders.repository.ts';
+import { OrdersService } from './orders.service.ts';
+import { OutagesRepository } from './outages.repository.ts';
+import { PeopleRepository, type Person } from './people.repository.ts';
+import { registerSystemRoutes } from './routes/system.routes.ts';
+import { registerAuthRoutes } from './routes/auth.routes.ts';
+import { registerRegistryRoutes } from './routes/registry.routes.ts';
+import { registerMeasurementRoutes } from './routes/measurements.routes.ts';
+import { registerOrderRoutes } from './routes/orders.routes.ts';
+import { registerOperationsRoutes } from './routes/operations.routes.ts';
+import { registerDeviceRoutes } from './routes/devices.routes.ts';
+
+export interface ApiDeps {
+  readonly config: PlatformConfig;
+  readonly registry: RegistryRepository;
+  readonly store: ReadingStore;
+  readonly deadLetters?: DeadLetterSource;
+  readonly logger: FastifyBaseLogger;
+  readonly clock: Clock;
+  readonly policy: HeatingPolicy;
+  readonly mqtt?: MqttOptions;
+  readonly brokerMetrics?: () => unknown;
+  readonly brokerPrometheus?: () => string;
+  /** dashboard/dist; served with an SPA fallback to index.html. */
+  readonly dashboardDir?: string;
+  /** How often the SLA clock ticks on its own, ms; 0 turns it off (tests call heat.tick()). Default 60 s. */
+  readonly tickIntervalMs?: number;
+}
+
+export type HeatIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { person: Person }>;
+
+/** What the API exposes beside fastify's own interface (tests, start.ts). */
+export interface HeatApi {
+  readonly ctx: ApiContext;
+  readonly io: HeatIo;
+  /** Run the SLA/escalation clock once at clock.now(). */
+  tick(): ReturnType<OrdersService['tick']>;
+  /** Apply a platform message as if it came over MQTT (used by the consumer). */
+  onIncidentMessage(payload: unknown): void;
+  onLiveMessage(payload: unknown): void;
+  metrics(): Record<string, number>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    heat: HeatApi;
+  }
+}
+
+const checkIncident = Compile(IncidentEventSchema);
+
+/** Rooms a person's socket joins. Escalation levels (N21) map to the roles that hold them. */
+export function roomsOf(p: Person, stationsOfOffice: (officeId: string) => string[]): string[] {
+  const rooms = [`role:${p.role}`, `person:${p.id}`];
+  switch (p.role) {
+    case 'admin':
+      rooms.push('city', 'role:station_head', 'role:company_manager', 'role:deputy_gm', 'role:general_manager');
+      break;
+    case 'dispatcher':
+    case 'engineer':
+      rooms.push('city');
+      break;
+    case 'manager':
+      rooms.push('city', 'role:company_manager', 'role:deputy_gm', 'role:general_manager');
+      break;
+    case 'station_staff':
+    case 'station_head':
+      if (p.officeId) {
+        rooms.push(`office:${p.officeId}`);
+        for (const s of stationsOfOffice(p.officeId)) rooms.push(`station:${s}`);
+      }
+      break;
+    case 'resident':
+      if (p.apartmentId) rooms.push(`apartment:${p.apartmentId}`);
+      break;
+  }
+  return rooms;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app: App = Fastify({
+    loggerInstance: deps.logger,
+    trustProxy: false,
+    bodyLimit: 5 * 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: 'array' } },
+  })
+    .setValidatorCompiler(TypeBoxValidatorCompiler)
+    .withTypeProvider<TypeBoxTypeProvider>();
+
+  const db = deps.registry.db;
+  const people = new PeopleRepository(db);
+  const ordersRepo = new OrdersRepository(db);
+  const incidents = new IncidentsRepository(db);
+  const outages = new OutagesRepository(db);
+  const audit = new AuditRepository(db);
+  const auth = new AuthService(people, deps.clock);
+
+  const counters = { http: 0, http5xx: 0, incidents: 0, incidentDuplicates: 0, liveBatches: 0, liveReadings: 0, badPlatformMessages: 0 };
+
+  // socket.io shares the HTTP server; typed events once (domain/events.ts).
+  const io: HeatIo = new Server(app.server, { serveClient: false, cors: { origin: false } });
+  const stationsOfOffice = (officeId: string): string[] => deps.registry.listStations().filter((s) => s.officeId === officeId).map((s) => s.id);
+
+  const orders = new OrdersService({
+    orders: ordersRepo,
+    incidents,
+    outages,
+    audit,
+    registry: deps.registry,
+    clock: deps.clock,
+    policy: deps.policy,
+    pusher: {
+      order: (e, rooms) => io.to([...rooms]).emit('order', e),
+      incident: (e, rooms) => io.to([...rooms]).emit('incident', e),
+    },
+  });
+
+  let consumer: MqttConsumer | undefined;
+  const ctx: ApiContext = {
+    config: deps.config,
+    registry: deps.registry,
+    store: deps.store,
+    deadLetters: deps.deadLetters,
+    clock: deps.clock,
+    policy: deps.policy,
+    people,
+    auth,
+    orders,
+    ordersRepo,
+    incidents,
+    outages,
+    audit,
+    async publish(topic, payload) {
+      if (!consumer?.connected) return false;
+      await consumer.publish(topic, payload);
+      return true;
+    },
+    stats: { mqttConnected: () => consumer?.connected ?? false },
+  };
+
+  const onIncidentMessage = (payload: unknown): void => {
+    if (!checkIncident.Check(payload)) {
+      counters.badPlatformMessages++;
+      app.log.warn({ errors: checkIncident.Errors(payload).slice(0, 3) }, 'invalid incident event dropped');
+      return;
+    }
+    counters.incidents++;
+    const r = orders.onIncident(payload);
+    if (r.duplicate) counters.incidentDuplicates++;
+  };
+  const onLiveMessage = (payload: unknown): void => {
+    if (!Array.isArray(payload)) {
+      counters.badPlatformMessages++;
+      return;
+    }
+    const batch = payload as LiveReading[];
+    counters.liveBatches++;
+    counters.liveReadings += batch.length;
+    io.to('city').emit('readings', batch);
+    const byRoom = new Map<string, LiveReading[]>();
+    for (const r of batch) {
+      for (const room of [r.stationId && `station:${r.stationId}`, r.apartmentId && `apartment:${r.apartmentId}`]) {
+        if (!room) continue;
+        const list = byRoom.get(room) ?? [];
+        list.push(r);
+        byRoom.set(room, list);
+      }
+    }
+    // Sockets in `city` already have the whole batch.
+    for (const [room, list] of byRoom) io.to(room).except('city').emit('readings', list);
+  };
+
+  const heat: HeatApi = {
+    ctx,
+    io,
+    tick: () => orders.tick(),
+    onIncidentMessage,
+    onLiveMessage,
+    metrics: () => ({ ...counters, sockets: io.engine.clientsCount, mqttConnected: consumer?.connected ? 1 : 0 }),
+  };
+  app.decorate('heat', heat);
+
+  // First admin (logged once when generated).
+  const admin = auth.ensureAdmin(deps.config.adminPassword);
+  if (admin?.generatedPassword) app.log.warn({ username: admin.username, password: admin.generatedPassword }, 'first admin created with a generated password; change it');
+
+  // Errors: one handler, coded, 5xx never leak internals (CONVENTIONS.md #7).
+  app.setErrorHandler((err: FastifyError | HeatError, req, reply) => {
+    if (err instanceof HeatError) {
+      if (err.code === 'HEAT_ERR_RATE_LIMITED') {
+        const retry = (err.details as { retryAfterSec?: number } | undefined)?.retryAfterSec;
+        if (retry) void reply.header('retry-after', String(retry));
+      }
+      void reply.code(err.status).send({ code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
+      return;
+    }
+    const fe = err;
+    if (fe.validation) {
+      const fields = fe.validation.map((v) => {
+        const params = v.params as Record<string, unknown> | undefined;
+        const missing = params?.requiredProperties ?? params?.missingProperty;
+        const path = `${fe.validationContext ?? 'body'}${v.instancePath ?? ''}`;
+        return Array.isArray(missing) ? `${path}/${missing.join(',')}` : typeof missing === 'string' ? `${path}/${missing}` : path;
+      });
+      void reply.code(400).send({ code: 'HEAT_ERR_VALIDATION', message: `${fields.join('; ')}: ${fe.message}`, details: { fields } });
+      return;
+    }
+    if (fe.statusCode === 415 || fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      void reply.code(415).send({ code: 'HEAT_ERR_UNSUPPORTED_MEDIA', message: errorCatalogue.HEAT_ERR_UNSUPPORTED_MEDIA.message });
+      return;
+    }
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      void reply.code(fe.statusCode).send({ code: 'HEAT_ERR_VALIDATION', message: fe.message });
+      return;
+    }
+    counters.http5xx++;
+    req.log.error({ err }, 'unhandled error');
+    void reply.code(500).send({ code: 'HEAT_ERR_INTERNAL', message: errorCatalogue.HEAT_ERR_INTERNAL.message });
+      return;
+  });
+
+  // Every /api route must say who may call it; fail at start-up, not in production.
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const c = route.config as { roles?: unknown; public?: boolean } | undefined;
+    if (!c?.public && !c?.roles) throw new Error(`route ${route.method} ${route.url} declares neither roles nor public`);
+  });
+
+  app.addHook('onRequest', (req, _reply, done) => {
+    counters.http++;
+    const cfg = req.routeOptions.config;
+    // Unknown routes fall through to the not-found handler (a coded 404).
+    if (!req.url.startsWith('/api/') || cfg.public || !req.routeOptions.url) return done();
+    const person = auth.authenticate(bearer(req.headers.authorization));
+    if (!person) return done(new HeatError('HEAT_ERR_UNAUTHENTICATED'));
+    req.person = person;
+    if (cfg.roles && !cfg.roles.includes(person.role)) return done(new HeatError('HEAT_ERR_FORBIDDEN'));
+    done();
+  });
+
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 20 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'heatwatch API', version: '1.0.0', description: 'District-heating telemetry, incidents and service orders. Errors: docs/errors.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  registerSystemRoutes(app, ctx, { brokerMetrics: deps.brokerMetrics, brokerPrometheus: deps.brokerPrometheus, metrics: () => heat.metrics() });
+  registerAuthRoutes(app, ctx);
+  registerRegistryRoutes(app, ctx);
+  registerMeasurementRoutes(app, ctx);
+  registerOrderRoutes(app, ctx);
+  registerOperationsRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
+
+  const dashboardDir = deps.dashboardDir ? resolve(deps.dashboardDir) : undefined;
+  const hasDashboard = !!dashboardDir && existsSync(resolve(dashboardDir, 'index.html'));
+  if (hasDashboard) {
+    await app.register(fastifyStatic, { root: dashboardDir, prefix: '/', wildcard: true, index: ['index.html'] });
+  }
+  app.setNotFoundHandler((req, reply) => {
+    // SPA fallback: client-side routes get index.html; API and socket paths get a coded 404.
+    if (hasDashboard && req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io')) {
+      void reply.type('text/html').sendFile('index.html');
+      return;
+    }
+    void reply.code(404).send({ code: 'HEAT_ERR_NOT_FOUND', message: errorCatalogue.HEAT_ERR_NOT_FOUND.message });
+      return;
+  });
+
+  // socket.io: the handshake carries the same bearer token; rooms follow what the person may see.
+  io.use((socket, next) => {
+    const auth0 = socket.handshake.auth as { token?: unknown } | undefined;
+    const token = typeof auth0?.token === 'string' ? auth0.token : bearer(socket.handshake.headers.authorization);
+    const person = ctx.auth.authenticate(token);
+    if (!person) return next(new Error('HEAT_ERR_UNAUTHENTICATED'));
+    socket.data.person = person;
+    next();
+  });
+  io.on('connection', (socket) => {
+    const p = socket.data.person;
+    void socket.join(roomsOf(p, stationsOfOffice));
+    socket.on('follow', (room, ack) => {
+      const ok = mayFollow(p, room, ctx, stationsOfOffice);
+      if (ok) void socket.join(room);
+      if (typeof ack === 'function') ack(ok);
+    });
+    socket.on('unfollow', (room) => {
+      if (!roomsOf(p, stationsOfOffice).includes(room)) void socket.leave(room);
+    });
+  });
+
+  if (deps.mqtt) {
+    consumer = new MqttConsumer(
+      deps.mqtt,
+      {
+        incident: onIncidentMessage,
+        live: onLiveMessage,
+        status: (deviceId, status) => outages.setDeviceStatus(deviceId, status, deps.clock.now()),
+      },
+      app.log.child({ component: 'mqtt' }),
+    );
+  }
+
+  const tickMs = deps.tickIntervalMs ?? 60_000;
+  const timer = tickMs > 0 ? setInterval(() => {
+    try {
+      orders.tick();
+    } catch (err) {
+      app.log.error({ err }, 'SLA tick failed');
+    }
+  }, tickMs) : undefined;
+  timer?.unref();
+
+  app.addHook('onClose', async () => {
+    if (timer) clearInterval(timer);
+    await new Promise<void>((r) => {
+      void io.close(() => r());
+    });
+    await consumer?.close();
+  });
+
+  return app;
+}
+
+function mayFollow(p: Person, room: string, ctx: ApiContext, stationsOfOffice: (o: string) => string[]): boolean {
+  const [kind, id] = room.split(':');
+  if (!id) return false;
+  if (kind === 'apartment') {
+    if (p.role === 'resident') return p.apartmentId === id;
+    return !!ctx.registry.getApartment(id);
+  }
+  if (kind === 'station') {
+    if (p.role === 'resident') return false;
+    if ((p.role === 'station_staff' || p.role === 'station_head') && p.officeId) return stationsOfOffice(p.officeId).includes(id);
+    return !!ctx.registry.getStation(id);
+  }
+  return false;
+}

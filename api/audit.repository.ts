@@ -1,0 +1,50 @@
+/** Audit log: who changed which order, person or device, when, and how. Append-only. */
+import type Database from 'better-sqlite3';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, entity TEXT NOT NULL,
+  entity_id TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);
+CREATE INDEX IF NOT EXISTS audit_entity ON audit_log(entity, entity_id);
+`;
+
+export interface AuditEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly actor: string;
+  readonly entity: 'order' | 'person' | 'device' | 'outage' | 'import';
+  readonly entityId: string;
+  readonly action: string;
+  readonly detail?: unknown;
+}
+
+export class AuditRepository {
+  readonly #db: Database.Database;
+  constructor(db: Database.Database) {
+    this.#db = db;
+    db.exec(SCHEMA);
+  }
+
+  add(e: Omit<AuditEntry, 'id'>): void {
+    this.#db
+      .prepare('INSERT INTO audit_log (at, actor, entity, entity_id, action, detail) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.actor, e.entity, e.entityId, e.action, e.detail === undefined ? null : JSON.stringify(e.detail));
+  }
+
+  list(f: { entity?: string; entityId?: string; limit?: number } = {}): AuditEntry[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.entity) { where.push('entity = ?'); args.push(f.entity); }
+    if (f.entityId) { where.push('entity_id = ?'); args.push(f.entityId); }
+    const rows = this.#db.prepare(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, f.limit ?? 500) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      at: r.at as number,
+      actor: r.actor as string,
+      entity: r.entity as AuditEntry['entity'],
+      entityId: r.entity_id as string,
+      action: r.action as string,
+      ...(r.detail ? { detail: JSON.parse(r.detail as string) as unknown } : {}),
+    }));
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Demo people for the demo city (DEMO=1): one per role with known passwords, so the
+ * dashboard and browser tests can sign in. Documented in docs/api.md. Idempotent.
+ */
+import type { Clock } from '../domain/clock.ts';
+import { systemClock } from '../domain/clock.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { PeopleRepository, type NewPerson } from './people.repository.ts';
+
+/** Every demo account uses this password (documented; demo only). */
+export const DEMO_PASSWORD = 'heatwatch-demo';
+
+export interface DemoAccount {
+  readonly username: string;
+  readonly password: string;
+  readonly role: NewPerson['role'];
+  readonly officeId?: string;
+  readonly apartmentId?: string;
+}
+
+/**
+ * dispatcher, manager, engineer; per office `staff-<officeId>` and `head-<officeId>`;
+ * residents `resident1`… for the first `residents` apartments (one per building where possible).
+ */
+export function seedDemoPeople(registry: RegistryRepository, opts: { clock?: Clock; residents?: number } = {}): DemoAccount[] {
+  const people = new PeopleRepository(registry.db);
+  const now = (opts.clock ?? systemClock).now();
+  const accounts: (DemoAccount & { name: string })[] = [
+    { username: 'dispatcher', name: 'Demo dispatcher', role: 'dispatcher', password: DEMO_PASSWORD },
+    { username: 'manager', name: 'Demo company manager', role: 'manager', password: DEMO_PASSWORD },
+    { username: 'engineer', name: 'Demo engineer', role: 'engineer', password: DEMO_PASSWORD },
+  ];
+  for (const o of registry.listOffices()) {
+    accounts.push({ username: `staff-${o.id}`, name: `Staff ${o.name}`, role: 'station_staff', officeId: o.id, password: DEMO_PASSWORD });
+    accounts.push({ username: `head-${o.id}`, name: `Head ${o.name}`, role: 'station_head', officeId: o.id, password: DEMO_PASSWORD });
+  }
+  const buildings = registry.listBuildings();
+  const apartments: string[] = [];
+  for (const b of buildings) {
+    const first = registry.listApartments(b.id)[0];
+    if (first) apartments.push(first.id);
+    if (apartments.length >= (opts.residents ?? 3)) break;
+  }
+  apartments.forEach((apartmentId, i) =>
+    accounts.push({ username: `resident${i + 1}`, name: `Resident ${i + 1}`, role: 'resident', apartmentId, password: DEMO_PASSWORD }),
+  );
+  for (const a of accounts) if (!people.byUsername(a.username)) people.create(a, now);
+  return accounts.map(({ name: _n, ...a }) => a);
+}

@@ -1,0 +1,58 @@
+/** Incidents as the rules engine reported them (heat/v1/platform/incidents), latest state per id. */
+import type Database from 'better-sqlite3';
+import type { Incident } from '../domain/incident.schema.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS incidents (
+  id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, station_id TEXT, apartment_id TEXT,
+  start_ts INTEGER NOT NULL, end_ts INTEGER, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_status ON incidents(status, kind);
+CREATE INDEX IF NOT EXISTS incidents_apartment ON incidents(apartment_id);
+`;
+
+export class IncidentsRepository {
+  readonly #db: Database.Database;
+  constructor(db: Database.Database) {
+    this.#db = db;
+    db.exec(SCHEMA);
+  }
+
+  /** Store the latest state; returns false for a redelivered or older state (already applied). */
+  upsert(i: Incident, at: number): boolean {
+    const prev = this.#db.prepare('SELECT status, updated_at FROM incidents WHERE id = ?').get(i.id) as { status: string; updated_at: number } | undefined;
+    if (prev && (prev.updated_at > at || (prev.updated_at === at && prev.status === i.status))) return false;
+    if (prev?.status === 'resolved' && i.status === 'open') return false;
+    this.#db
+      .prepare(
+        `INSERT INTO incidents (id, kind, status, station_id, apartment_id, start_ts, end_ts, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, end_ts = excluded.end_ts, updated_at = excluded.updated_at, data = excluded.data`,
+      )
+      .run(i.id, i.kind, i.status, i.stationId ?? null, i.apartmentId ?? null, i.startTs, i.endTs ?? null, at, JSON.stringify(i));
+    return true;
+  }
+
+  get(id: string): Incident | undefined {
+    const r = this.#db.prepare('SELECT data FROM incidents WHERE id = ?').get(id) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as Incident) : undefined;
+  }
+
+  list(f: { status?: string; kind?: string; stationId?: string; apartmentId?: string; limit?: number } = {}): Incident[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.status) { where.push('status = ?'); args.push(f.status); }
+    if (f.kind) { where.push('kind = ?'); args.push(f.kind); }
+    if (f.stationId) { where.push('station_id = ?'); args.push(f.stationId); }
+    if (f.apartmentId) { where.push('apartment_id = ?'); args.push(f.apartmentId); }
+    const sql = `SELECT data FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY start_ts DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
+  }
+
+  /** Cold incidents overlapping [from, to), for compliance KPIs. */
+  coldOverlapping(from: number, to: number): Incident[] {
+    return (
+      this.#db
+        .prepare("SELECT data FROM incidents WHERE kind = 'apartment_cold' AND start_ts < ? AND (end_ts IS NULL OR end_ts > ?)")
+        .all(to, from) as { data: string }[]
+    ).map((r) => JSON.parse(r.data) as Incident);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The API's MQTT client (service account svc-api): a persistent session (clean: false) so
+ * incidents published while the API was down are delivered when it returns (QoS 1); live
+ * readings (QoS 0) and device status for the views; publishes registry changes so the
+ * broker kicks disabled devices and the ingest refreshes its cache.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { FastifyBaseLogger } from 'fastify';
+import { parseTopic, topics } from '../domain/topics.ts';
+
+export interface MqttOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface MqttHandlers {
+  incident(payload: unknown): void;
+  live(payload: unknown): void;
+  status(deviceId: string, status: string): void;
+}
+
+export class MqttConsumer {
+  readonly #client: MqttClient;
+  #connected = false;
+  messages = 0;
+
+  constructor(opts: MqttOptions, handlers: MqttHandlers, private readonly log: FastifyBaseLogger) {
+    this.#client = mqtt.connect(opts.url, {
+      clientId: opts.clientId,
+      username: opts.username,
+      password: opts.password,
+      clean: false, // persistent session: incidents queue while we are away
+      protocolVersion: 4,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+    });
+    this.#client.on('connect', (ack) => {
+      this.#connected = true;
+      log.info({ sessionPresent: ack.sessionPresent }, 'mqtt connected');
+      // Subscribing again on a present session is harmless and covers a broker that lost it.
+      this.#client.subscribe(
+        { [topics.incidents]: { qos: 1 }, [topics.live]: { qos: 0 }, [topics.allStatus]: { qos: 0 } },
+        (err) => {
+          if (err) log.error({ err }, 'mqtt subscribe failed');
+        },
+      );
+    });
+    this.#client.on('close', () => {
+      this.#connected = false;
+    });
+    this.#client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
+    this.#client.on('message', (topic, payload) => {
+      this.messages++;
+      try {
+        const t = parseTopic(topic);
+        if (t.type === 'status') {
+          const text = payload.toString('utf8').trim();
+          let status = text;
+          if (text.startsWith('{')) {
+            const v = (JSON.parse(text) as { status?: unknown }).status;
+            status = typeof v === 'string' ? v : '';
+          }
+          handlers.status(t.deviceId, status === 'online' ? 'online' : 'offline');
+          return;
+        }
+        if (t.type !== 'platform') return;
+        const body: unknown = JSON.parse(payload.toString('utf8'));
+        if (t.name === 'incidents') handlers.incident(body);
+        else if (t.name === 'live') handlers.live(body);
+      } catch (err) {
+        // A bad platform message must not stop the consumer; it is logged and dropped.
+        log.warn({ topic, err: err instanceof Error ? err.message : String(err) }, 'mqtt message rejected');
+      }
+    });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  async publish(topic: string, payload: string, qos: 0 | 1 = 1): Promise<void> {
+    await this.#client.publishAsync(topic, payload, { qos });
+  }
+
+  async close(): Promise<void> {
+    await this.#client.endAsync();
+  }
+}

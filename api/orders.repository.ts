@@ -1,0 +1,144 @@
+/**
+ * Orders in records.db: the whole record as JSON (the domain type is the schema) with the
+ * columns that queries filter on beside it; order numbers from a per-year counter; and the
+ * notifications the SLA clock sent (who was told what, when).
+ */
+import type Database from 'better-sqlite3';
+import type { Order, OrderStatus } from '../domain/orders/order.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS orders (
+  id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, status TEXT NOT NULL, source TEXT NOT NULL,
+  subject_type TEXT NOT NULL, apartment_id TEXT, building_id TEXT, station_id TEXT, office_id TEXT,
+  received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
+CREATE INDEX IF NOT EXISTS orders_apartment ON orders(apartment_id);
+CREATE INDEX IF NOT EXISTS orders_station ON orders(station_id);
+CREATE TABLE IF NOT EXISTS order_apartments (order_id TEXT NOT NULL, apartment_id TEXT NOT NULL, PRIMARY KEY (order_id, apartment_id));
+CREATE INDEX IF NOT EXISTS order_apartments_apartment ON order_apartments(apartment_id);
+CREATE TABLE IF NOT EXISTS order_incidents (incident_id TEXT PRIMARY KEY, order_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS order_counters (year INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS notifications (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, order_id TEXT NOT NULL, room TEXT NOT NULL,
+  type TEXT NOT NULL, detail TEXT);
+CREATE INDEX IF NOT EXISTS notifications_order ON notifications(order_id);
+`;
+
+export interface OrderFilter {
+  readonly status?: OrderStatus;
+  readonly open?: boolean;
+  readonly stationId?: string;
+  readonly officeId?: string;
+  readonly apartmentId?: string;
+  readonly source?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface Notification {
+  readonly id: number;
+  readonly at: number;
+  readonly orderId: string;
+  readonly room: string;
+  readonly type: string;
+  readonly detail?: string;
+}
+
+const OPEN_SQL = "status IN ('new','dispatched','accepted','on_site')";
+
+export class OrdersRepository {
+  readonly #db: Database.Database;
+  constructor(db: Database.Database) {
+    this.#db = db;
+    db.exec(SCHEMA);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+
+  /** Next form number of the year, e.g. 2026-000042 (N20). */
+  nextNumber(year: number): string {
+    const r = this.#db
+      .prepare('INSERT INTO order_counters (year, n) VALUES (?, 1) ON CONFLICT(year) DO UPDATE SET n = n + 1 RETURNING n')
+      .get(year) as { n: number };
+    return `${year}-${String(r.n).padStart(6, '0')}`;
+  }
+
+  save(o: Order, now: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO orders (id, number, status, source, subject_type, apartment_id, building_id, station_id, office_id, received_at, updated_at, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, apartment_id = excluded.apartment_id, building_id = excluded.building_id,
+           station_id = excluded.station_id, office_id = excluded.office_id, updated_at = excluded.updated_at, data = excluded.data`,
+      )
+      .run(o.id, o.number, o.status, o.source, o.subjectType, o.apartmentId ?? null, o.buildingId ?? null, o.stationId ?? null, o.officeId ?? null, o.receivedAt, now, JSON.stringify(o));
+    const ins = this.#db.prepare('INSERT OR IGNORE INTO order_apartments (order_id, apartment_id) VALUES (?, ?)');
+    for (const a of o.apartments) ins.run(o.id, a);
+    const inc = this.#db.prepare('INSERT OR IGNORE INTO order_incidents (incident_id, order_id) VALUES (?, ?)');
+    for (const i of o.incidentIds) inc.run(i, o.id);
+  }
+
+  get(id: string): Order | undefined {
+    const r = this.#db.prepare('SELECT data FROM orders WHERE id = ?').get(id) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as Order) : undefined;
+  }
+
+  byIncident(incidentId: string): Order | undefined {
+    const r = this.#db.prepare('SELECT o.data FROM order_incidents i JOIN orders o ON o.id = i.order_id WHERE i.incident_id = ?').get(incidentId) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as Order) : undefined;
+  }
+
+  /** Open orders that cover an apartment: its own, its building's, or its station's (N4). */
+  openCovering(apartmentId: string, buildingId?: string, stationId?: string): Order | undefined {
+    const r = this.#db
+      .prepare(
+        `SELECT data FROM orders WHERE ${OPEN_SQL} AND (
+           id IN (SELECT order_id FROM order_apartments WHERE apartment_id = ?)
+           OR (subject_type = 'building' AND building_id = ?)
+           OR (subject_type = 'station' AND station_id = ?))
+         ORDER BY received_at LIMIT 1`,
+      )
+      .get(apartmentId, buildingId ?? null, stationId ?? null) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as Order) : undefined;
+  }
+
+  /** The open order of a building or station subject, if any. */
+  openForSubject(subjectType: 'building' | 'station', id: string): Order | undefined {
+    const col = subjectType === 'building' ? 'building_id' : 'station_id';
+    const r = this.#db.prepare(`SELECT data FROM orders WHERE ${OPEN_SQL} AND subject_type = ? AND ${col} = ? LIMIT 1`).get(subjectType, id) as
+      | { data: string }
+      | undefined;
+    return r ? (JSON.parse(r.data) as Order) : undefined;
+  }
+
+  list(f: OrderFilter = {}): Order[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.status) { where.push('status = ?'); args.push(f.status); }
+    if (f.open) where.push(OPEN_SQL);
+    if (f.stationId) { where.push('station_id = ?'); args.push(f.stationId); }
+    if (f.officeId) { where.push('office_id = ?'); args.push(f.officeId); }
+    if (f.source) { where.push('source = ?'); args.push(f.source); }
+    if (f.apartmentId) { where.push('id IN (SELECT order_id FROM order_apartments WHERE apartment_id = ?)'); args.push(f.apartmentId); }
+    const sql = `SELECT data FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY received_at DESC, id LIMIT ? OFFSET ?`;
+    return (this.#db.prepare(sql).all(...args, f.limit ?? 1_000_000, f.offset ?? 0) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+  }
+
+  /** Orders whose clocks may still fire: not closed or cancelled. */
+  listTicking(): Order[] {
+    return (this.#db.prepare("SELECT data FROM orders WHERE status NOT IN ('closed','cancelled')").all() as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+  }
+
+  notify(n: Omit<Notification, 'id'>): void {
+    this.#db.prepare('INSERT INTO notifications (at, order_id, room, type, detail) VALUES (?, ?, ?, ?, ?)').run(n.at, n.orderId, n.room, n.type, n.detail ?? null);
+  }
+
+  notifications(orderId?: string): Notification[] {
+    const rows = (orderId
+      ? this.#db.prepare('SELECT * FROM notifications WHERE order_id = ? ORDER BY id').all(orderId)
+      : this.#db.prepare('SELECT * FROM notifications ORDER BY id').all()) as Record<string, unknown>[];
+    return rows.map((r) => ({ id: r.id as number, at: r.at as number, orderId: r.order_id as string, room: r.room as string, type: r.type as string, ...(r.detail ? { detail: r.detail as string } : {}) }));
+  }
+}

@@ -1,0 +1,74 @@
+/** Planned outages (N9) and device online status, in records.db. */
+import type Database from 'better-sqlite3';
+
+export interface Outage {
+  readonly id: string;
+  readonly scopeType: 'station' | 'building';
+  readonly scopeId: string;
+  readonly stationId: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly reason: string;
+  readonly emergency: boolean;
+  readonly announcedAt: number;
+  readonly announcedBy: string;
+  readonly apartments: readonly string[];
+  readonly followUpOrderId?: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS outages (id TEXT PRIMARY KEY, station_id TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outage_apartments (outage_id TEXT NOT NULL, apartment_id TEXT NOT NULL, PRIMARY KEY (outage_id, apartment_id));
+CREATE INDEX IF NOT EXISTS outage_apartments_apartment ON outage_apartments(apartment_id);
+CREATE TABLE IF NOT EXISTS device_status (device_id TEXT PRIMARY KEY, status TEXT NOT NULL, at INTEGER NOT NULL);
+`;
+
+export class OutagesRepository {
+  readonly #db: Database.Database;
+  constructor(db: Database.Database) {
+    this.#db = db;
+    db.exec(SCHEMA);
+  }
+
+  save(o: Outage): void {
+    this.#db.transaction(() => {
+      this.#db
+        .prepare('INSERT INTO outages (id, station_id, starts_at, ends_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data')
+        .run(o.id, o.stationId, o.startsAt, o.endsAt, JSON.stringify(o));
+      const ins = this.#db.prepare('INSERT OR IGNORE INTO outage_apartments VALUES (?, ?)');
+      for (const a of o.apartments) ins.run(o.id, a);
+    })();
+  }
+
+  get(id: string): Outage | undefined {
+    const r = this.#db.prepare('SELECT data FROM outages WHERE id = ?').get(id) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as Outage) : undefined;
+  }
+
+  list(f: { apartmentId?: string; stationId?: string } = {}): Outage[] {
+    const rows = f.apartmentId
+      ? this.#db.prepare('SELECT o.data FROM outages o JOIN outage_apartments a ON a.outage_id = o.id WHERE a.apartment_id = ? ORDER BY o.starts_at DESC').all(f.apartmentId)
+      : f.stationId
+        ? this.#db.prepare('SELECT data FROM outages WHERE station_id = ? ORDER BY starts_at DESC').all(f.stationId)
+        : this.#db.prepare('SELECT data FROM outages ORDER BY starts_at DESC').all();
+    return (rows as { data: string }[]).map((r) => JSON.parse(r.data) as Outage);
+  }
+
+  /** Ended outages without a follow-up order yet. */
+  endedWithoutFollowUp(now: number): Outage[] {
+    return (this.#db.prepare('SELECT data FROM outages WHERE ends_at <= ?').all(now) as { data: string }[])
+      .map((r) => JSON.parse(r.data) as Outage)
+      .filter((o) => !o.followUpOrderId);
+  }
+
+  setDeviceStatus(deviceId: string, status: string, at: number): void {
+    this.#db
+      .prepare('INSERT INTO device_status VALUES (?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET status = excluded.status, at = excluded.at')
+      .run(deviceId, status, at);
+  }
+
+  deviceStatuses(): Map<string, { status: string; at: number }> {
+    const rows = this.#db.prepare('SELECT * FROM device_status').all() as { device_id: string; status: string; at: number }[];
+    return new Map(rows.map((r) => [r.device_id, { status: r.status, at: r.at }]));
+  }
+}

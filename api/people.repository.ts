@@ -1,0 +1,145 @@
+/**
+ * People (staff and residents) and their sessions, in records.db. Passwords are scrypt
+ * hashes (storage/records/secrets.ts); session tokens are stored only as SHA-256 digests so
+ * a leaked database holds no usable token.
+ */
+import type Database from 'better-sqlite3';
+import { createHash, randomBytes } from 'node:crypto';
+import { hashPassword, verifyPassword } from '../storage/records/secrets.ts';
+
+export const ROLES = ['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer', 'resident'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Person {
+  readonly id: string;
+  readonly username: string;
+  readonly name: string;
+  readonly role: Role;
+  /** station_staff / station_head: the office (供热所) whose grid they serve (N5). */
+  readonly officeId?: string;
+  /** resident: their apartment. */
+  readonly apartmentId?: string;
+  readonly phone?: string;
+  readonly disabled: boolean;
+  readonly createdAt: number;
+}
+
+export interface NewPerson {
+  readonly id?: string;
+  readonly username: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly officeId?: string;
+  readonly apartmentId?: string;
+  readonly phone?: string;
+  readonly password: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS people (
+  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
+  office_id TEXT, apartment_id TEXT, phone TEXT, password_hash TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS people_apartment ON people(apartment_id);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash TEXT PRIMARY KEY, person_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_person ON sessions(person_id);
+`;
+
+type Row = Record<string, unknown>;
+const toPerson = (r: Row): Person => {
+  const p: { -readonly [K in keyof Person]: Person[K] } = {
+    id: r.id as string,
+    username: r.username as string,
+    name: r.name as string,
+    role: r.role as Role,
+    disabled: r.disabled === 1,
+    createdAt: r.created_at as number,
+  };
+  if (r.office_id) p.officeId = r.office_id as string;
+  if (r.apartment_id) p.apartmentId = r.apartment_id as string;
+  if (r.phone) p.phone = r.phone as string;
+  return p;
+};
+
+const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+export class PeopleRepository {
+  readonly #db: Database.Database;
+  constructor(db: Database.Database) {
+    this.#db = db;
+    db.exec(SCHEMA);
+  }
+
+  count(): number {
+    return (this.#db.prepare('SELECT count(*) AS n FROM people').get() as { n: number }).n;
+  }
+
+  /** Insert a person; the password is hashed here (scrypt, ~50 ms). */
+  create(p: NewPerson, now: number): Person {
+    const id = p.id ?? `p-${randomBytes(6).toString('hex')}`;
+    this.#db
+      .prepare('INSERT INTO people (id, username, name, role, office_id, apartment_id, phone, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)')
+      .run(id, p.username, p.name, p.role, p.officeId ?? null, p.apartmentId ?? null, p.phone ?? null, hashPassword(p.password), now);
+    return this.get(id)!;
+  }
+
+  get(id: string): Person | undefined {
+    const r = this.#db.prepare('SELECT * FROM people WHERE id = ?').get(id) as Row | undefined;
+    return r ? toPerson(r) : undefined;
+  }
+
+  byUsername(username: string): Person | undefined {
+    const r = this.#db.prepare('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
+    return r ? toPerson(r) : undefined;
+  }
+
+  list(filter: { role?: Role; apartmentId?: string } = {}): Person[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.role) { where.push('role = ?'); args.push(filter.role); }
+    if (filter.apartmentId) { where.push('apartment_id = ?'); args.push(filter.apartmentId); }
+    return (this.#db.prepare(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]).map(toPerson);
+  }
+
+  setDisabled(id: string, disabled: boolean): boolean {
+    return this.#db.prepare('UPDATE people SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 1;
+  }
+
+  setPassword(id: string, password: string): boolean {
+    return this.#db.prepare('UPDATE people SET password_hash = ? WHERE id = ?').run(hashPassword(password), id).changes === 1;
+  }
+
+  /** The person when the password matches and the account is enabled. Unknown users cost a hash too (no timing oracle). */
+  verify(username: string, password: string): Person | undefined {
+    const r = this.#db.prepare('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
+    const ok = verifyPassword(password, (r?.password_hash as string | undefined) ?? DUMMY_HASH);
+    if (!r || !ok || r.disabled === 1) return undefined;
+    return toPerson(r);
+  }
+
+  createSession(personId: string, now: number, ttlMs: number): string {
+    const token = randomBytes(32).toString('base64url');
+    this.#db.prepare('INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(digest(token), personId, now, now + ttlMs);
+    return token;
+  }
+
+  /** The person behind a live session token. */
+  session(token: string, now: number): Person | undefined {
+    const r = this.#db
+      .prepare('SELECT p.* FROM sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ? AND s.expires_at > ? AND p.disabled = 0')
+      .get(digest(token), now) as Row | undefined;
+    return r ? toPerson(r) : undefined;
+  }
+
+  deleteSession(token: string): void {
+    this.#db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(digest(token));
+  }
+
+  deleteSessionsOf(personId: string): void {
+    this.#db.prepare('DELETE FROM sessions WHERE person_id = ?').run(personId);
+  }
+}
+
+/** A valid hash of a random password, so unknown usernames take as long as wrong passwords. */
+const DUMMY_HASH = hashPassword(randomBytes(12).toString('hex'));

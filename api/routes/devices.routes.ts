@@ -1,0 +1,88 @@
+/**
+ * Device provisioning: create (the secret is shown once), enable/disable (published on
+ * heat/v1/platform/registry so the broker kicks a disabled device), the list with online
+ * status, last seen and battery, and the dead letters of rejected telemetry.
+ */
+import Type from 'typebox';
+import { DeadLettersQuerySchema, DeviceListQuerySchema, IdParamsSchema, NewDeviceBodySchema } from '../../domain/api.schema.ts';
+import { HeatError } from '../../domain/errors.ts';
+import { topics } from '../../domain/topics.ts';
+import type { Device } from '../../domain/topology.schema.ts';
+import { newDeviceSecret } from '../../storage/records/secrets.ts';
+import { who, type ApiContext, type App } from '../context.ts';
+
+const DEVICE_ROLES = ['admin', 'engineer'] as const;
+
+export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
+  const tags = ['devices'];
+  const r = ctx.registry;
+
+  app.get('/api/v1/devices', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: DeviceListQuerySchema } }, async (req) => {
+    const list = r.listDevices({ ...req.query, limit: req.query.limit ?? 200 });
+    const statuses = ctx.outages.deviceStatuses();
+    return Promise.all(
+      list.map(async (d) => {
+        const [latest] = await ctx.store.latest({ deviceId: d.id });
+        const s = statuses.get(d.id);
+        return {
+          ...d,
+          online: s?.status === 'online',
+          statusAt: s?.at ?? null,
+          lastSeen: latest?.ts ?? null,
+          battery: latest?.fields.bat ?? null,
+          lowBattery: latest?.fields.bat !== undefined ? latest.fields.bat < ctx.policy.sensors.lowBatteryV : false,
+        };
+      }),
+    );
+  });
+
+  app.get('/api/v1/devices/:id', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, params: IdParamsSchema } }, (req) => {
+    const d = r.getDevice(req.params.id);
+    if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
+    return { ...d, location: r.locate(d.id), status: ctx.outages.deviceStatuses().get(d.id) ?? null };
+  });
+
+  app.post('/api/v1/devices', { config: { roles: DEVICE_ROLES }, schema: { tags, body: NewDeviceBodySchema } }, async (req, reply) => {
+    const b = req.body;
+    if (r.getDevice(b.id)) throw new HeatError('HEAT_ERR_CONFLICT', 'device exists');
+    if (b.kind === 'room_sensor' && (!b.roomId || !r.listRooms().some((x) => x.id === b.roomId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/roomId: a room sensor needs an existing room');
+    if (b.kind === 'station_meter' && (!b.stationId || !r.getStation(b.stationId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/stationId: a station meter needs an existing station');
+    const device: Device = { ...b, intervalMin: b.intervalMin ?? ctx.policy.sensors.defaultIntervalMin, enabled: true };
+    const secret = newDeviceSecret();
+    r.upsertDevice(device, secret);
+    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: device.id, action: 'provisioned' });
+    await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: device.id, change: 'added' }));
+    // The only time the secret leaves the platform: only its hash is stored.
+    void reply.code(201);
+    return { device, secret };
+  });
+
+  const setEnabled = (enabled: boolean) => async (req: { params: { id: string } } & Parameters<typeof who>[0]) => {
+    const id = req.params.id;
+    if (!r.setDeviceEnabled(id, enabled)) throw new HeatError('HEAT_ERR_NOT_FOUND');
+    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: id, action: enabled ? 'enabled' : 'disabled' });
+    const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: enabled ? 'enabled' : 'disabled' }));
+    return { device: r.getDevice(id), published };
+  };
+  app.post('/api/v1/devices/:id/disable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, setEnabled(false) as never);
+  app.post('/api/v1/devices/:id/enable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, setEnabled(true) as never);
+
+  app.post('/api/v1/devices/:id/rotate-secret', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, async (req) => {
+    const d = r.getDevice(req.params.id);
+    if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
+    const secret = newDeviceSecret();
+    r.upsertDevice(d, secret);
+    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: d.id, action: 'secret_rotated' });
+    await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: d.id, change: 'secret' }));
+    return { device: d, secret };
+  });
+
+  app.get(
+    '/api/v1/dead-letters',
+    { config: { roles: DEVICE_ROLES }, schema: { tags, querystring: DeadLettersQuerySchema, response: { 200: Type.Object({ items: Type.Array(Type.Unknown()), byReason: Type.Record(Type.String(), Type.Number()) }) } } },
+    (req) => {
+      if (!ctx.deadLetters) return { items: [], byReason: {} };
+      return { items: ctx.deadLetters.list(req.query), byReason: ctx.deadLetters.countByReason() };
+    },
+  );
+}

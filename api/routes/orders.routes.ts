@@ -1,0 +1,153 @@
+/** Service orders: list, one record in three views (N20), creation by source, lifecycle steps, CSV export. */
+import Type from 'typebox';
+import {
+  AcceptBodySchema,
+  CallbackBodySchema,
+  CloseBodySchema,
+  ComplaintBodySchema,
+  DispatchBodySchema,
+  IdParamsSchema,
+  NoteBodySchema,
+  NotHomeBodySchema,
+  OrderViewQuerySchema,
+  OrdersQuerySchema,
+  ResolveBodySchema,
+} from '../../domain/api.schema.ts';
+import { HeatError } from '../../domain/errors.ts';
+import { orderView, type Order } from '../../domain/orders/order.ts';
+import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
+import { toCsv } from '../csv.ts';
+import { assertApartment, who, type ApiContext, type App } from '../context.ts';
+import type { ActionInput } from '../orders.service.ts';
+import type { Person, Role } from '../people.repository.ts';
+
+/** May this person see this order? Residents: orders on their apartment (404 otherwise); station roles: their office's grid. */
+export function assertOrderAccess(p: Person, o: Order): void {
+  if (p.role === 'resident') {
+    if (!p.apartmentId || !o.apartments.includes(p.apartmentId)) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such order');
+  } else if ((p.role === 'station_staff' || p.role === 'station_head') && o.officeId && p.officeId !== o.officeId) {
+    throw new HeatError('HEAT_ERR_FORBIDDEN', 'order of another office');
+  }
+}
+
+const FIELD_ROLES: readonly Role[] = ['admin', 'station_staff', 'station_head'];
+const DESK_ROLES: readonly Role[] = ['admin', 'dispatcher'];
+
+export const CSV_COLUMNS = [
+  'number', 'id', 'source', 'channel', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'officeId', 'apartments',
+  'receivingOfficeId', 'receivedAt', 'receiver', 'appointmentAt', 'residentAddress', 'residentPhone', 'residentContact', 'content',
+  'issuedAt', 'assignee', 'supervisor', 'answeredAt', 'onSiteAt', 'resolvedAt', 'cause', 'callbackAt', 'callbackBy', 'callbackResult',
+  'satisfaction', 'closedAt', 'escalationLevel', 'slaBreaches',
+] as const;
+
+const iso = (t: number | undefined): string => (t === undefined ? '' : new Date(t).toISOString());
+
+function csvRow(o: Order): unknown[] {
+  return CSV_COLUMNS.map((c) => {
+    switch (c) {
+      case 'apartments':
+        return o.apartments.join(' ');
+      case 'escalationLevel':
+        return o.escalations.at(-1)?.level ?? '';
+      case 'slaBreaches':
+        return o.slaBreaches.map((b) => b.kind).join(' ');
+      case 'receivedAt':
+      case 'appointmentAt':
+      case 'issuedAt':
+      case 'answeredAt':
+      case 'onSiteAt':
+      case 'resolvedAt':
+      case 'callbackAt':
+      case 'closedAt':
+        return iso(o[c]);
+      default:
+        return o[c];
+    }
+  });
+}
+
+export function registerOrderRoutes(app: App, ctx: ApiContext): void {
+  const tags = ['orders'];
+
+  app.get('/api/v1/orders', { config: { roles: ALL_ROLES }, schema: { tags, querystring: OrdersQuerySchema } }, (req) => {
+    const p = who(req);
+    const q = { ...req.query };
+    if (p.role === 'resident') {
+      if (q.apartmentId && q.apartmentId !== p.apartmentId) throw new HeatError('HEAT_ERR_FORBIDDEN', 'not your apartment');
+      q.apartmentId = p.apartmentId ?? '__none__';
+    }
+    if ((p.role === 'station_staff' || p.role === 'station_head') && p.officeId) q.officeId = p.officeId;
+    const list = ctx.ordersRepo.list({ ...q, limit: q.limit ?? 200 });
+    return p.role === 'resident' ? list.map((o) => orderView(o, 'team')) : list;
+  });
+
+  app.get('/api/v1/orders/export.csv', { config: { roles: ['admin', 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: OrdersQuerySchema } }, async (req, reply) => {
+    const p = who(req);
+    const q = { ...req.query };
+    if (p.role === 'station_head' && p.officeId) q.officeId = p.officeId;
+    const rows = ctx.ordersRepo.list(q).map(csvRow);
+    void reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="orders.csv"');
+    return '\uFEFF' + toCsv(CSV_COLUMNS, rows);
+  });
+
+  app.get('/api/v1/orders/:id', { config: { roles: ALL_ROLES }, schema: { tags, params: IdParamsSchema, querystring: OrderViewQuerySchema } }, (req) => {
+    const p = who(req);
+    const o = ctx.ordersRepo.get(req.params.id);
+    if (!o) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such order');
+    assertOrderAccess(p, o);
+    if (p.role === 'resident') return orderView(o, 'team');
+    const view = req.query.view ?? (p.role === 'station_staff' ? 'team' : p.role === 'station_head' ? 'station' : 'company');
+    return orderView(o, view);
+  });
+
+  app.get('/api/v1/orders/:id/notifications', { config: { roles: STAFF_ROLES }, schema: { tags, params: IdParamsSchema } }, (req) => {
+    const o = ctx.orders.get(req.params.id);
+    assertOrderAccess(who(req), o);
+    return ctx.ordersRepo.notifications(o.id);
+  });
+
+  // A complaint: by hotline (a dispatcher types it) or in the app (the resident, own apartment only).
+  app.post('/api/v1/orders', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema } }, async (req, reply) => {
+    const p = who(req);
+    assertApartment(p, req.body.apartmentId);
+    const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
+    const r = ctx.orders.complaint({ ...req.body, channel }, p);
+    void reply.code(r.linked ? 200 : 201);
+    return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
+  });
+
+  app.post('/api/v1/measurement-requests', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema } }, async (req, reply) => {
+    const p = who(req);
+    assertApartment(p, req.body.apartmentId);
+    const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
+    const r = ctx.orders.measurementRequest({ ...req.body, channel }, p);
+    void reply.code(r.linked ? 200 : 201);
+    return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
+  });
+
+  const step = <S extends Parameters<typeof Type.Object>[0]>(
+    path: string,
+    roles: readonly Role[],
+    body: ReturnType<typeof Type.Object<S>> | undefined,
+    toAction: (b: Record<string, unknown>) => ActionInput,
+  ): void => {
+    app.post(
+      `/api/v1/orders/:id/${path}`,
+      { config: { roles }, schema: { tags, params: IdParamsSchema, ...(body ? { body } : {}) } },
+      (req) => {
+        const p = who(req);
+        assertOrderAccess(p, ctx.orders.get((req.params).id));
+        return ctx.orders.act((req.params).id, toAction((req.body ?? {}) as Record<string, unknown>), p);
+      },
+    );
+  };
+  step('dispatch', DESK_ROLES, DispatchBodySchema, (b) => ({ type: 'dispatch', ...b }));
+  step('accept', FIELD_ROLES, AcceptBodySchema, (b) => ({ type: 'accept', ...b }));
+  step('not-home', FIELD_ROLES, NotHomeBodySchema, (b) => ({ type: 'not_home', ...(b as { note: string; newAppointmentAt: number }) }));
+  step('arrive', FIELD_ROLES, undefined, () => ({ type: 'arrive' }));
+  step('resolve', FIELD_ROLES, ResolveBodySchema, (b) => ({ type: 'resolve', ...(b as Omit<Extract<ActionInput, { type: 'resolve' }>, 'type'>) }));
+  step('callback', DESK_ROLES, CallbackBodySchema, (b) => ({ type: 'callback', ...(b as { result: string; satisfaction?: number }) }));
+  step('close', DESK_ROLES, CloseBodySchema, (b) => ({ type: 'close', ...b }));
+  step('cancel', ['admin', 'dispatcher', 'manager'], NoteBodySchema, (b) => ({ type: 'cancel', note: b.note as string }));
+  step('note', STAFF_ROLES, NoteBodySchema, (b) => ({ type: 'note', note: b.note as string }));
+}

@@ -1,0 +1,50 @@
+/** Health, Prometheus metrics (the API's and the broker's) and the OpenAPI document. */
+import Type from 'typebox';
+import { HealthSchema } from '../../domain/api.schema.ts';
+import type { ApiContext, App } from '../context.ts';
+
+const metricLine = (name: string, help: string, type: 'counter' | 'gauge', value: number): string =>
+  `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
+
+export function registerSystemRoutes(
+  app: App,
+  ctx: ApiContext,
+  opts: { brokerMetrics?: () => unknown; brokerPrometheus?: () => string; metrics: () => Record<string, number> },
+): void {
+  app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['system'], security: [], response: { 200: HealthSchema } } }, async () => {
+    let store = true;
+    try {
+      await ctx.store.count({ deviceId: '__health__' });
+    } catch {
+      store = false;
+    }
+    const mqtt = ctx.stats.mqttConnected();
+    return { status: store ? ('ok' as const) : ('degraded' as const), time: ctx.clock.now(), mqtt, store };
+  });
+
+  app.get('/api/docs/json', { config: { public: true }, schema: { hide: true } }, () => app.swagger());
+
+  // Prometheus scrapes without a session (as usual); it reveals counts, never records.
+  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    const m = opts.metrics();
+    const open = ctx.ordersRepo.list({ open: true }).length;
+    let text =
+      metricLine('heat_api_http_requests_total', 'HTTP requests received', 'counter', m.http ?? 0) +
+      metricLine('heat_api_http_5xx_total', 'HTTP 5xx responses', 'counter', m.http5xx ?? 0) +
+      metricLine('heat_api_incident_events_total', 'Incident events consumed', 'counter', m.incidents ?? 0) +
+      metricLine('heat_api_incident_duplicates_total', 'Incident events already applied (redelivery)', 'counter', m.incidentDuplicates ?? 0) +
+      metricLine('heat_api_live_readings_total', 'Live readings pushed to sockets', 'counter', m.liveReadings ?? 0) +
+      metricLine('heat_api_platform_messages_rejected_total', 'Invalid platform messages dropped', 'counter', m.badPlatformMessages ?? 0) +
+      metricLine('heat_api_socket_clients', 'Connected socket.io clients', 'gauge', m.sockets ?? 0) +
+      metricLine('heat_api_mqtt_connected', 'MQTT consumer connected (1/0)', 'gauge', m.mqttConnected ?? 0) +
+      metricLine('heat_api_orders_open', 'Open service orders', 'gauge', open);
+    if (opts.brokerPrometheus) text += opts.brokerPrometheus();
+    void reply.type('text/plain; version=0.0.4');
+    return text;
+  });
+
+  app.get('/api/v1/metrics', { config: { roles: ['admin', 'engineer', 'manager'] }, schema: { tags: ['system'], response: { 200: Type.Object({ api: Type.Record(Type.String(), Type.Number()), broker: Type.Unknown() }) } } }, () => ({
+    api: opts.metrics(),
+    broker: opts.brokerMetrics?.() ?? null,
+  }));
+}

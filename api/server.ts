@@ -1,0 +1,52 @@
+/**
+ * The API alone: reads the environment once, opens the registry and the reading store,
+ * connects to the broker as svc-api, listens on HTTP_PORT, and closes cleanly on signals.
+ */
+import { pino } from 'pino';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { parseConfig } from '../domain/config.ts';
+import { systemClock } from '../domain/clock.ts';
+import { policyForCity } from '../domain/policy.ts';
+import { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
+import { DeadLetterRepository, openReadingStore } from '../storage/readings/index.ts';
+import { buildApi } from './app.ts';
+import { seedDemoPeople } from './demo-people.ts';
+
+const config = parseConfig(process.env);
+const logger = pino({ level: config.logLevel, ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}) });
+const registry = RegistryRepository.open(config.dataDir);
+const secret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
+const store = await openReadingStore(config);
+if (config.demo && !registry.isEmpty()) seedDemoPeople(registry);
+
+const app = await buildApi({
+  config,
+  registry,
+  store,
+  deadLetters: new DeadLetterRepository(registry.db),
+  logger: logger.child({ service: 'api' }),
+  clock: systemClock,
+  policy: policyForCity(config.city),
+  mqtt: { url: config.mqttUrl, clientId: 'svc-api', username: 'svc-api', password: secret },
+  dashboardDir: join(dirname(fileURLToPath(import.meta.url)), '..', 'dashboard', 'dist'),
+});
+await app.listen({ port: config.httpPort, host: config.host });
+
+let closing = false;
+const shutdown = (signal: string): void => {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, 'api shutting down');
+  void app
+    .close()
+    .then(() => store.close())
+    .then(() => registry.close())
+    .then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

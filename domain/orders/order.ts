@@ -1,0 +1,415 @@
+/**
+ * Service orders (服务派单): the pure lifecycle. One record carries every field of the
+ * paper dispatch form (N20) and its full history; the three paper copies (company,
+ * station, team) are projections of it (`orderView`). No I/O: callers pass `now` from the
+ * injected clock and persist what comes back.
+ *
+ * new → dispatched → accepted → on_site → resolved → callback → closed
+ * (cancelled from any open state; closed also straight from resolved when no callback was made).
+ */
+import type { CauseClass } from '../incident.schema.ts';
+import type { EscalationLevel, HeatingPolicy } from '../policy.ts';
+import { HeatError } from '../errors.ts';
+import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
+
+export type OrderStatus = 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
+export type OrderSource = 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
+export type OrderChannel = 'hotline' | 'app' | 'system';
+export type OrderSubject = 'apartment' | 'building' | 'station' | 'source';
+
+export const OPEN_STATUSES: readonly OrderStatus[] = ['new', 'dispatched', 'accepted', 'on_site'];
+/** Statuses in which the fault is still unhandled: the SLA and escalation clocks run (N21). */
+export const UNRESOLVED_STATUSES: readonly OrderStatus[] = OPEN_STATUSES;
+
+/** N23: the field worker's repair sheet. */
+export interface RepairSheet {
+  readonly content: string;
+  readonly startAt: number;
+  readonly endAt: number;
+  readonly workerName: string;
+  readonly workerPhone: string;
+  readonly residentSigned: boolean;
+}
+
+export interface HistoryEntry {
+  readonly at: number;
+  readonly by: string;
+  readonly action: string;
+  readonly from?: OrderStatus;
+  readonly to?: OrderStatus;
+  readonly note?: string;
+}
+
+export interface Escalation {
+  readonly level: EscalationLevel;
+  readonly at: number;
+  readonly afterHours: number;
+}
+
+export type SlaKind = 'answer' | 'on_site' | 'restore';
+
+export interface SlaBreach {
+  readonly kind: SlaKind;
+  readonly dueAt: number;
+  readonly at: number;
+}
+
+/** N25: resident out — note left with contact and a new appointment. */
+export interface NotHomeVisit {
+  readonly at: number;
+  readonly note: string;
+  readonly newAppointmentAt: number;
+}
+
+export interface Order {
+  readonly id: string;
+  /** N20: form number, e.g. 2026-000042. */
+  readonly number: string;
+  readonly source: OrderSource;
+  readonly channel: OrderChannel;
+  readonly status: OrderStatus;
+  readonly subjectType: OrderSubject;
+  readonly apartmentId?: string;
+  readonly buildingId?: string;
+  readonly stationId?: string;
+  /** N5: the grid's office (供热所) serving the subject. */
+  readonly officeId?: string;
+  /** Apartments this order covers (a station order lists them all, N4 links join here). */
+  readonly apartments: readonly string[];
+  readonly incidentIds: readonly string[];
+  readonly outageId?: string;
+  /** The incident's cause, then the cause found on site. */
+  readonly cause?: CauseClass;
+  // N20 fields
+  /** 接访供热所: office that received the request. */
+  readonly receivingOfficeId?: string;
+  /** 接访时间 */
+  readonly receivedAt: number;
+  /** 接访人 */
+  readonly receiver: string;
+  /** 预约上门时间 */
+  readonly appointmentAt?: number;
+  readonly residentAddress?: string;
+  readonly residentPhone?: string;
+  readonly residentContact?: string;
+  /** 服务内容 */
+  readonly content: string;
+  /** 下发时间 */
+  readonly issuedAt?: number;
+  /** 接收人 */
+  readonly assignee?: string;
+  /** 服务监督人 */
+  readonly supervisor?: string;
+  /** 回访时间, 回访人, 回访结果 */
+  readonly callbackAt?: number;
+  readonly callbackBy?: string;
+  readonly callbackResult?: string;
+  /** N7: satisfaction 1–5 given at the callback. */
+  readonly satisfaction?: number;
+  // lifecycle facts
+  /** N10: when the resident had an answer (the station accepted and booked). */
+  readonly answeredAt?: number;
+  readonly onSiteAt?: number;
+  readonly resolvedAt?: number;
+  readonly closedAt?: number;
+  readonly repairSheet?: RepairSheet;
+  /** N24: written explanation when the cause is inside the home. */
+  readonly userSideExplanation?: string;
+  readonly notHome: readonly NotHomeVisit[];
+  readonly measurement?: { readonly record: MeasurementRecord; readonly result: MeasurementResult };
+  readonly escalations: readonly Escalation[];
+  readonly slaBreaches: readonly SlaBreach[];
+  readonly history: readonly HistoryEntry[];
+}
+
+export interface NewOrderInput {
+  readonly id: string;
+  readonly number: string;
+  readonly source: OrderSource;
+  readonly channel: OrderChannel;
+  readonly subjectType: OrderSubject;
+  readonly apartmentId?: string;
+  readonly buildingId?: string;
+  readonly stationId?: string;
+  readonly officeId?: string;
+  readonly apartments?: readonly string[];
+  readonly incidentIds?: readonly string[];
+  readonly outageId?: string;
+  readonly cause?: CauseClass;
+  readonly receivingOfficeId?: string;
+  readonly receiver: string;
+  readonly appointmentAt?: number;
+  readonly residentAddress?: string;
+  readonly residentPhone?: string;
+  readonly residentContact?: string;
+  readonly content: string;
+  readonly supervisor?: string;
+}
+
+export function createOrder(input: NewOrderInput, now: number): Order {
+  const o: Order = {
+    ...input,
+    status: 'new',
+    apartments: [...new Set(input.apartments ?? (input.apartmentId ? [input.apartmentId] : []))],
+    incidentIds: [...(input.incidentIds ?? [])],
+    receivedAt: now,
+    notHome: [],
+    escalations: [],
+    slaBreaches: [],
+    history: [{ at: now, by: input.receiver, action: 'created', to: 'new', note: `${input.source}/${input.channel}` }],
+  };
+  return o;
+}
+
+export type OrderAction =
+  | { readonly type: 'dispatch'; readonly assignee?: string; readonly supervisor?: string }
+  | { readonly type: 'accept'; readonly appointmentAt?: number }
+  | { readonly type: 'not_home'; readonly note: string; readonly newAppointmentAt: number }
+  | { readonly type: 'arrive' }
+  | {
+      readonly type: 'resolve';
+      readonly cause: CauseClass;
+      readonly repairSheet?: RepairSheet;
+      readonly userSideExplanation?: string;
+      readonly measurement?: { readonly record: MeasurementRecord; readonly result: MeasurementResult };
+    }
+  | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
+  | { readonly type: 'close'; readonly note?: string }
+  | { readonly type: 'cancel'; readonly note: string }
+  | { readonly type: 'link'; readonly apartments?: readonly string[]; readonly incidentId?: string; readonly note: string }
+  | { readonly type: 'note'; readonly note: string };
+
+const ALLOWED: Readonly<Record<OrderAction['type'], readonly OrderStatus[]>> = {
+  dispatch: ['new'],
+  accept: ['dispatched'],
+  not_home: ['accepted'],
+  arrive: ['accepted'],
+  resolve: ['on_site'],
+  callback: ['resolved'],
+  close: ['resolved', 'callback'],
+  cancel: ['new', 'dispatched', 'accepted', 'on_site'],
+  link: ['new', 'dispatched', 'accepted', 'on_site'],
+  note: ['new', 'dispatched', 'accepted', 'on_site', 'resolved', 'callback', 'closed', 'cancelled'],
+};
+
+const NEXT: Partial<Record<OrderAction['type'], OrderStatus>> = {
+  dispatch: 'dispatched',
+  accept: 'accepted',
+  arrive: 'on_site',
+  resolve: 'resolved',
+  callback: 'callback',
+  close: 'closed',
+  cancel: 'cancelled',
+};
+
+/** Minutes since local midnight at `ts` in the policy's zone (China has no DST). */
+function localMinuteOfDay(ts: number, policy: HeatingPolicy): number {
+  const local = ts + policy.utcOffsetMinutes * 60_000;
+  const m = Math.floor(local / 60_000) % 1440;
+  return m < 0 ? m + 1440 : m;
+}
+
+const hhmm = (s: string): number => {
+  const [h, m] = s.split(':');
+  return Number(h) * 60 + Number(m);
+};
+
+/** N12: may a resident be called at `ts`? Not before 07:00, not from 22:00, not at meals or nap time. */
+export function callbackAllowedAt(ts: number, policy: HeatingPolicy): boolean {
+  const m = localMinuteOfDay(ts, policy);
+  const s = policy.service;
+  if (m < s.callbackEarliestHour * 60 || m >= s.callbackLatestHour * 60) return false;
+  return !s.callbackQuietWindows.some((w) => m >= hhmm(w.from) && m < hhmm(w.to));
+}
+
+/** N12: the first minute at or after `ts` when a callback is allowed (for rescheduling). */
+export function nextCallbackTime(ts: number, policy: HeatingPolicy): number {
+  let t = Math.ceil(ts / 60_000) * 60_000;
+  for (let i = 0; i <= 1440; i++, t += 60_000) if (callbackAllowedAt(t, policy)) return t;
+  throw new RangeError('policy allows no callback minute in a day');
+}
+
+/** Repair orders need a repair sheet and take part in the callback rate (N22, N23). */
+export function isRepairOrder(o: Pick<Order, 'source'>): boolean {
+  return o.source === 'proactive' || o.source === 'complaint';
+}
+
+/**
+ * Apply one step. Throws HeatError for a step the status does not allow or for missing
+ * evidence; otherwise returns the new order with the step appended to its history.
+ */
+export function applyAction(order: Order, action: OrderAction, by: string, now: number, policy: HeatingPolicy): Order {
+  if (!ALLOWED[action.type].includes(order.status)) {
+    throw new HeatError('HEAT_ERR_ORDER_TRANSITION', `cannot ${action.type} an order that is ${order.status}`, {
+      status: order.status,
+      action: action.type,
+    });
+  }
+  const to = NEXT[action.type] ?? order.status;
+  const patch: Partial<{ -readonly [K in keyof Order]: Order[K] }> = {};
+  let note: string | undefined;
+  switch (action.type) {
+    case 'dispatch':
+      patch.issuedAt = now;
+      if (action.assignee) patch.assignee = action.assignee;
+      if (action.supervisor) patch.supervisor = action.supervisor;
+      note = action.assignee ? `to ${action.assignee}` : undefined;
+      break;
+    case 'accept':
+      // N10: the station phoning to book is the resident's answer.
+      patch.answeredAt = order.answeredAt ?? now;
+      if (action.appointmentAt !== undefined) patch.appointmentAt = action.appointmentAt;
+      if (!order.assignee) patch.assignee = by;
+      break;
+    case 'not_home':
+      // N25: note left with a new appointment; the order stays accepted.
+      patch.notHome = [...order.notHome, { at: now, note: action.note, newAppointmentAt: action.newAppointmentAt }];
+      patch.appointmentAt = action.newAppointmentAt;
+      note = action.note;
+      break;
+    case 'arrive':
+      patch.onSiteAt = now;
+      break;
+    case 'resolve': {
+      if (order.source === 'measurement') {
+        if (!action.measurement) throw new HeatError('HEAT_ERR_MEASUREMENT_REQUIRED');
+        patch.measurement = action.measurement;
+      } else if (isRepairOrder(order) || order.source === 'outage_followup') {
+        if (!action.repairSheet) throw new HeatError('HEAT_ERR_REPAIR_SHEET_REQUIRED'); // N23
+      }
+      if (action.cause === 'in_home' && !action.userSideExplanation?.trim()) throw new HeatError('HEAT_ERR_EXPLANATION_REQUIRED'); // N24
+      patch.cause = action.cause;
+      patch.resolvedAt = now;
+      if (action.repairSheet) patch.repairSheet = action.repairSheet;
+      if (action.userSideExplanation) patch.userSideExplanation = action.userSideExplanation;
+      note = `cause ${action.cause}`;
+      break;
+    }
+    case 'callback':
+      // N12: never outside callback hours; the caller reschedules to nextCallbackTime().
+      if (!callbackAllowedAt(now, policy)) {
+        throw new HeatError('HEAT_ERR_CALLBACK_QUIET_HOURS', undefined, { nextAllowedAt: nextCallbackTime(now, policy) });
+      }
+      patch.callbackAt = now;
+      patch.callbackBy = by;
+      patch.callbackResult = action.result;
+      if (action.satisfaction !== undefined) patch.satisfaction = action.satisfaction;
+      note = action.result;
+      break;
+    case 'close':
+      patch.closedAt = now;
+      note = action.note;
+      break;
+    case 'cancel':
+      patch.closedAt = now;
+      note = action.note;
+      break;
+    case 'link':
+      if (action.apartments) patch.apartments = [...new Set([...order.apartments, ...action.apartments])];
+      if (action.incidentId && !order.incidentIds.includes(action.incidentId)) patch.incidentIds = [...order.incidentIds, action.incidentId];
+      note = action.note;
+      break;
+    case 'note':
+      note = action.note;
+      break;
+  }
+  const entry: HistoryEntry = {
+    at: now,
+    by,
+    action: action.type,
+    ...(to !== order.status ? { from: order.status, to } : {}),
+    ...(note ? { note } : {}),
+  };
+  return { ...order, ...patch, status: to, history: [...order.history, entry] };
+}
+
+/** SLA deadlines of an order (epoch ms), undefined where the clock does not apply. */
+export function slaDeadlines(o: Order, policy: HeatingPolicy): Record<SlaKind, number | undefined> {
+  const h = 3_600_000;
+  return {
+    answer: o.receivedAt + policy.service.answerWithinHours * h, // N10
+    on_site: o.issuedAt !== undefined ? o.issuedAt + policy.service.onSiteWithinMin * 60_000 : undefined, // N6
+    // N8: restore within 24 h unless the heat source is the cause.
+    restore: isRepairOrder(o) && o.cause !== 'heat_source' ? o.receivedAt + policy.service.restoreWithinHours * h : undefined,
+  };
+}
+
+/** What the clock did to an order at `now`: new SLA breaches and escalations to record and push. */
+export interface TickOutcome {
+  readonly order: Order;
+  readonly breaches: readonly SlaBreach[];
+  readonly escalations: readonly Escalation[];
+}
+
+/**
+ * Advance an order's clocks to `now`: record each SLA breach once and each escalation step
+ * once (N21: 24/48/72/96 h since received while still unhandled). Steps missed while the
+ * scheduler was down are all recorded, each at its own due time.
+ */
+export function tickOrder(o: Order, now: number, policy: HeatingPolicy): TickOutcome {
+  const breaches: SlaBreach[] = [];
+  const escalations: Escalation[] = [];
+  const dl = slaDeadlines(o, policy);
+  const have = new Set(o.slaBreaches.map((b) => b.kind));
+  const metAt: Record<SlaKind, number | undefined> = { answer: o.answeredAt, on_site: o.onSiteAt, restore: o.resolvedAt };
+  const over = o.status === 'cancelled';
+  if (!over) {
+    for (const kind of ['answer', 'on_site', 'restore'] as const) {
+      const due = dl[kind];
+      if (due === undefined || have.has(kind) || now < due) continue;
+      const met = metAt[kind];
+      if (met !== undefined && met <= due) continue;
+      breaches.push({ kind, dueAt: due, at: met !== undefined ? met : due });
+    }
+  }
+  if (isRepairOrder(o) && UNRESOLVED_STATUSES.includes(o.status)) {
+    const done = new Set(o.escalations.map((e) => e.level));
+    for (const step of policy.service.escalation) {
+      const due = o.receivedAt + step.afterHours * 3_600_000; // N21
+      if (now >= due && !done.has(step.level)) escalations.push({ level: step.level, at: due, afterHours: step.afterHours });
+    }
+  }
+  if (!breaches.length && !escalations.length) return { order: o, breaches, escalations };
+  const history: HistoryEntry[] = [
+    ...breaches.map((b) => ({ at: b.at, by: 'system', action: 'sla_breach', note: b.kind })),
+    ...escalations.map((e) => ({ at: e.at, by: 'system', action: 'escalated', note: `${e.level} after ${e.afterHours} h` })),
+  ];
+  return {
+    order: {
+      ...o,
+      slaBreaches: [...o.slaBreaches, ...breaches],
+      escalations: [...o.escalations, ...escalations],
+      history: [...o.history, ...history].sort((a, b) => a.at - b.at),
+    },
+    breaches,
+    escalations,
+  };
+}
+
+/** The highest escalation level reached, if any. */
+export function escalationLevel(o: Order): EscalationLevel | undefined {
+  return o.escalations.at(-1)?.level;
+}
+
+export type OrderViewName = 'company' | 'station' | 'team';
+
+const TEAM_FIELDS = [
+  'id', 'number', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'apartments', 'appointmentAt',
+  'residentAddress', 'residentPhone', 'residentContact', 'content', 'issuedAt', 'assignee', 'repairSheet',
+  'userSideExplanation', 'notHome', 'onSiteAt', 'resolvedAt', 'cause', 'measurement',
+] as const;
+
+/**
+ * N20: one record, three copies. The company copy is the whole record; the station copy
+ * drops the company-internal callback rating; the team copy is what the field worker needs.
+ */
+export function orderView(o: Order, view: OrderViewName): Partial<Order> {
+  if (view === 'company') return o;
+  if (view === 'station') {
+    const { satisfaction: _s, ...rest } = o;
+    return rest;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of TEAM_FIELDS) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
