@@ -37,8 +37,6 @@ export interface IngestOptions {
   readonly batchSize: number;
   /** A partial batch is written once its oldest message is this old, ms. */
   readonly batchAgeMs: number;
-  /** Messages per spool commit (one fsync). */
-  readonly spoolCommitMax: number;
   /** Spool bound, messages: past it the ingest stops acking and the broker holds the rest. */
   readonly spoolMaxMessages: number;
   readonly spoolSync: SpoolSync;
@@ -56,11 +54,10 @@ export interface IngestOptions {
 export const defaultIngestOptions: IngestOptions = Object.freeze({
   batchSize: 5000,
   batchAgeMs: 50,
-  spoolCommitMax: 2000,
   spoolMaxMessages: 200_000,
   spoolSync: 'full',
   retryMinMs: 100,
-  retryMaxMs: 5000,
+  retryMaxMs: 1000,
   liveChunk: 1000,
   snapshotEveryMs: 60_000,
   deadLettersKeep: 100_000,
@@ -198,36 +195,58 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     pump();
   };
 
-  /** Commit what arrived since the last commit, then release its PUBACKs. */
-  const commit = () => {
+  /**
+   * Group commit: append what arrived since the last commit in one durable write, then
+   * release its PUBACKs. While a write is syncing, new messages gather for the next one.
+   */
+  let committing: Promise<void> | undefined;
+  let committingCount = 0;
+  const commit = async (): Promise<void> => {
     commitScheduled = false;
-    if (!incoming.length || !spool) return;
+    if (committing || !incoming.length || !spool) return;
     const batch = incoming;
     const ids = unsyncedIds;
+    const acks = heldAcks;
     incoming = [];
     unsyncedIds = new Set();
-    const entries = spool.append(batch.map((b) => ({ topic: b.topic, payload: b.payload, at: b.at })));
-    m.messages += entries.length;
-    const acks = heldAcks;
     heldAcks = [];
-    const send = client ? (client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(client) : undefined;
-    for (const a of acks) {
-      const id = (a.packet as { messageId?: number }).messageId;
-      // An old connection's messageIds mean nothing now; the broker redelivers those.
-      if (a.generation === generation && id !== undefined && ids.has(id)) send?.(a.packet);
-    }
-    enqueue(entries);
+    committingCount = batch.length;
+    const s = spool;
+    committing = (async () => {
+      let entries: SpoolEntry[];
+      try {
+        entries = await s.append(batch.map((b) => ({ topic: b.topic, payload: b.payload, at: b.at })));
+      } catch (e) {
+        // Not durable, so not acked: the broker redelivers after we reconnect.
+        log.error({ err: String(e) }, 'spool append failed; dropping connection so the broker redelivers');
+        client?.stream.destroy();
+        return;
+      }
+      m.messages += entries.length;
+      const send = client ? (client as unknown as { _sendPacket: SendPacket })._sendPacket.bind(client) : undefined;
+      for (const a of acks) {
+        const id = (a.packet as { messageId?: number }).messageId;
+        // An old connection's messageIds mean nothing now; the broker redelivers those.
+        if (a.generation === generation && id !== undefined && ids.has(id)) send?.(a.packet);
+      }
+      enqueue(entries);
+    })().finally(() => {
+      committing = undefined;
+      committingCount = 0;
+      if (incoming.length) void commit();
+      unblock();
+    });
+    await committing;
   };
 
   const scheduleCommit = () => {
-    if (incoming.length >= o.spoolCommitMax) commit();
-    else if (!commitScheduled) {
+    if (!commitScheduled && !committing) {
       commitScheduled = true;
-      setImmediate(commit);
+      setImmediate(() => void commit());
     }
   };
 
-  const spoolFull = () => spoolBacklog + incoming.length >= o.spoolMaxMessages;
+  const spoolFull = () => spoolBacklog + committingCount + incoming.length >= o.spoolMaxMessages;
 
   const onTelemetry = (packet: IPublishPacket, cb: () => void) => {
     const accept = () => {
@@ -275,7 +294,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
 
   const pump = () => {
     if (writing || stopping || !queue.length) return;
-    if (queuedReadings < o.batchSize && !flushDue && queue.length < o.spoolCommitMax) {
+    if (queuedReadings < o.batchSize && !flushDue && queue.length < o.batchSize) {
       // Wait for the batch to fill or age. Real time on purpose: this is I/O batching, not
       // domain time, and must not depend on a driven clock.
       ageTimer ??= setTimeout(() => {
@@ -478,7 +497,9 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
 
   return {
     async start() {
+      stopping = false;
       spool = SpoolRepository.open(deps.config.dataDir, o.spoolSync);
+      spoolBacklog = 0;
       // Drain first: what was spooled before a crash goes ahead of anything new.
       const left = spool.all();
       if (left.length) log.info({ messages: left.length }, 'draining spool from previous run');
@@ -493,12 +514,13 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       if (ageTimer) clearTimeout(ageTimer);
       blocked = [];
       // Spool what arrived (and ack it), then finish the write in flight; the rest stays spooled.
-      commit();
+      await committing;
+      await commit();
       await client?.endAsync(false).catch(() => undefined);
       await writing;
       writeSnapshot();
       deps.deadLetters.prune(o.deadLettersKeep);
-      spool?.close();
+      await spool?.close();
       spool = undefined;
     },
 
@@ -509,7 +531,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         readingsStored: m.readingsStored,
         rejectedTotal: m.rejectedTotal,
         rejected: { ...m.rejected },
-        spoolBacklog: spoolBacklog + incoming.length,
+        spoolBacklog: spoolBacklog + committingCount + incoming.length,
         backpressure: blocked.length > 0,
         storeWrites: m.storeWrites,
         storeErrors: m.storeErrors,

@@ -1,13 +1,24 @@
 /**
- * The ingest's local durable spool: raw telemetry messages (topic + payload + arrival time)
- * in SQLite (`${dataDir}/ingest-spool.db`, WAL). A message is PUBACKed only after the
- * transaction holding it committed; it is deleted only after its readings are in the store.
- * With `synchronous = FULL` each commit is fsync'd, so a power cut loses nothing acknowledged
- * either; commits are batched, so the fsync cost is paid per batch, not per message.
+ * The ingest's local durable spool: raw telemetry messages (topic, payload, arrival time) in
+ * append-only segment files under `${dataDir}/spool/`. A message is PUBACKed only after the
+ * write holding it has been fdatasync'd; it is forgotten only after its readings are stored.
+ *
+ * Why files and not SQLite: better-sqlite3 commits on the event loop, and an fsync here costs
+ * ~6 ms (measured: SQLite synchronous=FULL peaks at ~32k msgs/s in batches of 1000 while
+ * blocking the loop for the whole fsync). A file write + fdatasync runs on libuv's thread
+ * pool, so the ingest keeps reading the socket while the disk syncs, and everything that
+ * arrives meanwhile goes into the next sync (group commit: batches grow with the load).
+ *
+ * Record: u32 bodyLength, u32 crc32(body), body = f64 arrivedAt, u16 topicLength, topic,
+ * payload. A torn record at the tail (crash mid-write) fails its length or CRC and is cut off.
+ * Trimming deletes whole segments; the last trimmed sequence number is kept in `trimmed`
+ * (written atomically, not fsync'd: losing it only means re-storing readings, which overwrite
+ * themselves).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, ftruncateSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 
 export interface SpoolEntry {
   readonly seq: number;
@@ -17,63 +28,175 @@ export interface SpoolEntry {
   readonly at: number;
 }
 
+/** `full`: fdatasync before acking (power-cut safe). `normal`: written to the OS only (process-crash safe). */
 export type SpoolSync = 'full' | 'normal';
 
+interface Segment {
+  readonly firstSeq: number;
+  lastSeq: number;
+  readonly file: string;
+  bytes: number;
+}
+
+const SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
+const HEADER = 8;
+const segName = (firstSeq: number) => `${String(firstSeq).padStart(16, '0')}.seg`;
+
 export class SpoolRepository {
-  readonly #db: Database.Database;
-  readonly #append: (items: readonly Omit<SpoolEntry, 'seq'>[]) => number;
-  readonly #trim: Database.Statement;
+  readonly #dir: string;
+  readonly #sync: SpoolSync;
+  #segments: Segment[] = [];
+  #fh: FileHandle | undefined;
+  #nextSeq = 1;
+  #trimmed = 0;
+  #recovered: SpoolEntry[] = [];
+  #writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: Database.Database) {
-    this.#db = db;
-    const ins = db.prepare('INSERT INTO spool (topic, payload, at) VALUES (?, ?, ?)');
-    this.#append = db.transaction((items: readonly Omit<SpoolEntry, 'seq'>[]) => {
-      let first = -1;
-      for (const it of items) {
-        const id = Number(ins.run(it.topic, it.payload, it.at).lastInsertRowid);
-        if (first < 0) first = id;
+  private constructor(dir: string, sync: SpoolSync) {
+    this.#dir = dir;
+    this.#sync = sync;
+  }
+
+  /** Open `${dataDir}/spool`, recover its entries (cutting a torn tail), ready to append. */
+  static open(dataDir: string, sync: SpoolSync = 'full'): SpoolRepository {
+    const dir = join(dataDir, 'spool');
+    mkdirSync(dir, { recursive: true });
+    const s = new SpoolRepository(dir, sync);
+    s.#recover();
+    return s;
+  }
+
+  /** Entries still spooled in `${dataDir}/spool`, read without touching the files (tests, health). */
+  static pending(dataDir: string): number {
+    const s = new SpoolRepository(join(dataDir, 'spool'), 'normal');
+    s.#recover(true);
+    return s.#recovered.length;
+  }
+
+  #recover(readOnly = false): void {
+    const tf = join(this.#dir, 'trimmed');
+    this.#trimmed = existsSync(tf) ? Number(readFileSync(tf, 'utf8')) || 0 : 0;
+    const files = readdirSync(this.#dir).filter((f) => f.endsWith('.seg')).sort();
+    for (const f of files) {
+      const firstSeq = Number(f.slice(0, -4));
+      const path = join(this.#dir, f);
+      const buf = readFileSync(path);
+      let off = 0;
+      let seq = firstSeq;
+      while (off + HEADER <= buf.length) {
+        const len = buf.readUInt32LE(off);
+        const crc = buf.readUInt32LE(off + 4);
+        if (len < 10 || off + HEADER + len > buf.length) break;
+        const body = buf.subarray(off + HEADER, off + HEADER + len);
+        if (crc32(body) !== crc) break;
+        const at = body.readDoubleLE(0);
+        const tlen = body.readUInt16LE(8);
+        const topic = body.toString('utf8', 10, 10 + tlen);
+        if (seq > this.#trimmed) this.#recovered.push({ seq, topic, payload: Buffer.from(body.subarray(10 + tlen)), at });
+        off += HEADER + len;
+        seq++;
       }
-      return first;
-    });
-    this.#trim = db.prepare('DELETE FROM spool WHERE seq <= ?');
-  }
-
-  static open(dataDir: string | ':memory:', sync: SpoolSync = 'full'): SpoolRepository {
-    let file = ':memory:';
-    if (dataDir !== ':memory:') {
-      mkdirSync(dataDir, { recursive: true });
-      file = join(dataDir, 'ingest-spool.db');
+      if (readOnly) continue;
+      if (off === 0) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      if (off < buf.length) {
+        // Torn tail from a crash mid-write: never acknowledged, so the broker still has it.
+        const fd = openSync(path, 'r+');
+        ftruncateSync(fd, off);
+        closeSync(fd);
+      }
+      this.#segments.push({ firstSeq, lastSeq: seq - 1, file: path, bytes: off });
+      this.#nextSeq = Math.max(this.#nextSeq, seq);
     }
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
-    // AUTOINCREMENT: a seq is never reused, even after the table was emptied by a trim.
-    db.exec('CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL, at INTEGER NOT NULL)');
-    return new SpoolRepository(db);
+    this.#nextSeq = Math.max(this.#nextSeq, this.#trimmed + 1);
+    this.#dropTrimmedSegments();
   }
 
-  /** Append in one transaction (one fsync); returns the entries with their sequence numbers. */
-  append(items: readonly Omit<SpoolEntry, 'seq'>[]): SpoolEntry[] {
-    if (!items.length) return [];
-    const first = this.#append(items);
-    return items.map((it, i) => ({ ...it, seq: first + i }));
-  }
-
-  /** Everything still spooled, oldest first (drained on start). */
+  /** Entries left by the previous run, oldest first (drained before anything new). */
   all(): SpoolEntry[] {
-    return (this.#db.prepare('SELECT seq, topic, payload, at FROM spool ORDER BY seq').all() as SpoolEntry[]).map((r) => ({ ...r }));
+    const r = this.#recovered;
+    this.#recovered = [];
+    return r;
   }
 
-  /** Delete everything up to and including `seq` (its readings are stored). */
+  /**
+   * Append one batch with one write and (sync=full) one fdatasync, off the event loop.
+   * Resolves once durable; batches are written strictly in call order.
+   */
+  append(items: readonly Omit<SpoolEntry, 'seq'>[]): Promise<SpoolEntry[]> {
+    const first = this.#nextSeq;
+    this.#nextSeq += items.length;
+    const entries = items.map((it, i) => ({ ...it, seq: first + i }));
+    const parts: Buffer[] = [];
+    for (const e of entries) {
+      const topic = Buffer.from(e.topic, 'utf8');
+      const body = Buffer.allocUnsafe(10 + topic.length + e.payload.length);
+      body.writeDoubleLE(e.at, 0);
+      body.writeUInt16LE(topic.length, 8);
+      topic.copy(body, 10);
+      e.payload.copy(body, 10 + topic.length);
+      const head = Buffer.allocUnsafe(HEADER);
+      head.writeUInt32LE(body.length, 0);
+      head.writeUInt32LE(crc32(body), 4);
+      parts.push(head, body);
+    }
+    const buf = Buffer.concat(parts);
+    const p = this.#writing.then(async () => {
+      if (!items.length) return entries;
+      const seg = await this.#segmentFor(first, buf.length);
+      await this.#fh!.write(buf, 0, buf.length, seg.bytes);
+      if (this.#sync === 'full') await this.#fh!.datasync();
+      seg.bytes += buf.length;
+      seg.lastSeq = first + items.length - 1;
+      return entries;
+    });
+    this.#writing = p.catch(() => undefined);
+    return p;
+  }
+
+  async #segmentFor(firstSeq: number, bytes: number): Promise<Segment> {
+    const cur = this.#segments[this.#segments.length - 1];
+    if (cur && this.#fh && cur.bytes + bytes <= SEGMENT_MAX_BYTES) return cur;
+    if (this.#fh) await this.#fh.close();
+    const seg: Segment = { firstSeq, lastSeq: firstSeq - 1, file: join(this.#dir, segName(firstSeq)), bytes: 0 };
+    this.#fh = await open(seg.file, 'w');
+    if (this.#sync === 'full') {
+      // Make the new file's directory entry durable too.
+      const d = await open(this.#dir, 'r');
+      await d.sync().catch(() => undefined);
+      await d.close();
+    }
+    this.#segments.push(seg);
+    return seg;
+  }
+
+  /** Everything up to and including `seq` is stored: forget it. */
   trimThrough(seq: number): void {
-    this.#trim.run(seq);
+    if (seq <= this.#trimmed) return;
+    this.#trimmed = seq;
+    const tf = join(this.#dir, 'trimmed');
+    writeFileSync(`${tf}.tmp`, String(seq));
+    renameSync(`${tf}.tmp`, tf);
+    this.#dropTrimmedSegments();
   }
 
+  #dropTrimmedSegments(): void {
+    // Keep the segment being appended to, even when fully trimmed.
+    while (this.#segments.length > 1 && this.#segments[0]!.lastSeq <= this.#trimmed) {
+      rmSync(this.#segments.shift()!.file, { force: true });
+    }
+  }
+
+  /** Entries appended and not yet trimmed. */
   count(): number {
-    return (this.#db.prepare('SELECT count(*) AS n FROM spool').get() as { n: number }).n;
+    return this.#nextSeq - 1 - this.#trimmed;
   }
 
-  close(): void {
-    if (this.#db.open) this.#db.close();
+  async close(): Promise<void> {
+    await this.#writing;
+    await this.#fh?.close();
+    this.#fh = undefined;
   }
 }

@@ -58,3 +58,81 @@ export function seedFixtureRegistry(dataDir: string, sensors: number): RegistryR
   registry.upsertServiceAccount('svc-sim', ['replay'], FIX_SERVICE_SECRET);
   return registry;
 }
+
+/** One fixture reading: device `i`, `k`-th reading, distinct (device, ts) for every (i, k). */
+export const fixtureReading = (i: number, k: number, baseTs: number) => ({ ts: baseTs + k * 60_000, temp: 15 + (i % 100) / 10 });
+
+export interface StreamOptions {
+  readonly url: string;
+  /** Devices sensorId(0 … devices-1), each sending `perDevice` readings, one per message. */
+  readonly devices: number;
+  readonly perDevice: number;
+  readonly baseTs: number;
+  /** Readings per message (a JSON array when > 1, like a sensor's backlog); default 1. */
+  readonly perMessage?: number;
+  /** Parallel publisher connections (svc-sim, replay scope). */
+  readonly connections?: number;
+  /** QoS 1 publishes in flight per connection. */
+  readonly window?: number;
+  /** Called with the number of messages acknowledged so far, about every 1000. */
+  readonly onProgress?: (acked: number) => void;
+  /** Called just before each publish (e.g. to note publish times). */
+  readonly onPublish?: (deviceIdx: number, k: number, ts: number) => void;
+}
+
+/**
+ * Simulated devices: publish devices × perDevice readings at QoS 1 through `svc-sim`
+ * connections, each keeping `window` messages in flight. Resolves when every one was PUBACKed
+ * by the broker (MQTT.js resends un-acked ones after a reconnect).
+ */
+export async function publishStream(o: StreamOptions): Promise<number> {
+  const { default: mqtt } = await import('mqtt');
+  const n = o.connections ?? 4;
+  const windowSize = o.window ?? 500;
+  const per = Math.max(1, o.perMessage ?? 1);
+  // Messages: each device sends ceil(perDevice / per) of them.
+  const total = o.devices * Math.ceil(o.perDevice / per);
+  let next = 0;
+  let acked = 0;
+  const clients = await Promise.all(
+    Array.from({ length: n }, (_, c) =>
+      mqtt.connectAsync(o.url, { clientId: `svc-sim-pub-${c}-${Math.random().toString(36).slice(2, 8)}`, username: 'svc-sim', password: FIX_SERVICE_SECRET, protocolVersion: 4, reconnectPeriod: 200, clean: true }),
+    ),
+  );
+  await Promise.all(
+    clients.map(
+      (client) =>
+        new Promise<void>((resolve) => {
+          let inFlight = 0;
+          const pump = () => {
+            while (inFlight < windowSize && next < total) {
+              // Round-robin over devices so every series grows together, like a live fleet;
+              // a message carries readings k … k+perMessage-1 of one device.
+              const idx = next;
+              const i = idx % o.devices;
+              const k0 = Math.floor(idx / o.devices) * per;
+              const batch = [];
+              for (let k = k0; k < Math.min(k0 + per, o.perDevice); k++) {
+                const r = fixtureReading(i, k, o.baseTs);
+                o.onPublish?.(i, k, r.ts);
+                batch.push(r);
+              }
+              next++;
+              inFlight++;
+              const n = batch.length;
+              client.publish(`heat/v1/devices/${sensorId(i)}/telemetry`, JSON.stringify(per === 1 ? batch[0] : batch), { qos: 1 }, () => {
+                inFlight--;
+                acked += n;
+                if (Math.floor(acked / 1000) !== Math.floor((acked - n) / 1000)) o.onProgress?.(acked);
+                pump();
+              });
+            }
+            if (inFlight === 0 && next >= total) resolve();
+          };
+          pump();
+        }),
+    ),
+  );
+  await Promise.all(clients.map((c) => c.endAsync()));
+  return acked;
+}
