@@ -181,7 +181,16 @@ export class RulesEngine {
   readonly #stOdDay: Float64Array;
   readonly #stOdSum: Float64Array;
   readonly #stOdCount: Float64Array;
-  readonly #srcColdInc: (Incident | undefined)[];
+  /**
+   * Upstream groups (§E.1): index < sources = a heat source, then one per primary-network
+   * branch that does not span its whole source. Each may hold one source_cold incident.
+   */
+  readonly #upIds: string[] = [];
+  readonly #upStations: number[][] = [];
+  readonly #upSource: number[] = [];
+  readonly #upOf = new Map<string, number>();
+  readonly #upInc: (Incident | undefined)[];
+  readonly #stBranch: Int32Array;
   readonly #mLastTs: Float64Array;
   readonly #mSilent: Uint8Array;
   #gOdDay = Number.NaN;
@@ -241,7 +250,32 @@ export class RulesEngine {
     this.#stOdDay = nan(nSt);
     this.#stOdSum = new Float64Array(nSt);
     this.#stOdCount = new Float64Array(nSt);
-    this.#srcColdInc = new Array<Incident | undefined>(ix.sourceIds.length).fill(undefined);
+    ix.sourceIds.forEach((id, src) => {
+      this.#upOf.set(id, src);
+      this.#upIds.push(id);
+      this.#upStations.push(ix.sourceStations[src]!);
+      this.#upSource.push(src);
+    });
+    this.#stBranch = new Int32Array(nSt).fill(-1);
+    ix.sourceIds.forEach((_id, src) => {
+      const branches = new Map<string, number[]>();
+      for (const st of ix.sourceStations[src]!) {
+        const br = ix.stationBranch[st]!;
+        if (!branches.has(br)) branches.set(br, []);
+        branches.get(br)!.push(st);
+      }
+      if (branches.size < 2) return; // one branch = the whole source: no separate group
+      for (const [br, stations] of branches) {
+        if (this.#upOf.has(br)) continue;
+        const g = this.#upIds.length;
+        this.#upOf.set(br, g);
+        this.#upIds.push(br);
+        this.#upStations.push(stations);
+        this.#upSource.push(src);
+        for (const st of stations) this.#stBranch[st] = g;
+      }
+    });
+    this.#upInc = new Array<Incident | undefined>(this.#upIds.length).fill(undefined);
     this.#mLastTs = nan(ix.meterIds.length);
     this.#mSilent = new Uint8Array(ix.meterIds.length);
   }
@@ -658,9 +692,8 @@ export class RulesEngine {
     const fault = stFault !== undefined && inc.startTs >= stFault.startTs ? stFault : undefined;
     let parent: Incident | undefined = fault ?? (st >= 0 ? this.#stColdInc[st] : undefined);
     if (!parent && b >= 0) parent = this.#bColdInc[b];
-    const src = st >= 0 ? ix.stationSource[st]! : -1;
-    const srcInc = src >= 0 ? this.#srcColdInc[src] : undefined;
-    const sourceDown = fault !== undefined && srcInc !== undefined && srcInc.children!.includes(ix.stationIds[st]!);
+    const srcInc = fault !== undefined ? this.#upstreamFor(st) : undefined;
+    const sourceDown = srcInc !== undefined;
     // Without a group to join, the cause decided at opening stands (the neighbours' state then
     // was the evidence), and a settled incident keeps its resolved parent.
     const settled = this.#settled(inc);
@@ -798,9 +831,8 @@ export class RulesEngine {
     }
 
     // Source-level cause for the station's own incidents.
-    const src = ix.stationSource[st]!;
-    const srcInc = this.#srcColdInc[src];
-    const sourceDown = srcInc !== undefined && srcInc.children!.includes(stId);
+    const srcInc = this.#upstreamFor(st);
+    const sourceDown = srcInc !== undefined;
     const groupChanged: Incident[] = [];
     for (const gi of [fault, sc]) {
       if (!gi) continue;
@@ -872,48 +904,80 @@ export class RulesEngine {
     this.#resolve(inc, at, at);
   }
 
-  /** §E.1: many stations of one heat source with secondary supply below curve at once. */
+  /** The open heat-source (or branch) incident that lists this station, if any (§E.1). */
+  #upstreamFor(st: number): Incident | undefined {
+    if (st < 0) return undefined;
+    const id = this.#ix.stationIds[st]!;
+    const src = this.#upInc[this.#ix.stationSource[st]!];
+    if (src?.children!.includes(id)) return src;
+    const bg = this.#stBranch[st]!;
+    const br = bg >= 0 ? this.#upInc[bg] : undefined;
+    return br?.children!.includes(id) ? br : undefined;
+  }
+
+  /**
+   * §E.1: many stations of one heat source (or of one primary branch) with secondary supply
+   * below their curve at once → one source_cold incident; the source swallows its branches.
+   */
   #reconcileSource(src: number, at: number): void {
+    let changed = this.#reconcileUpstream(src, at, undefined);
+    const srcInc = this.#upInc[src];
+    for (let g = this.#ix.sourceIds.length; g < this.#upIds.length; g++)
+      if (this.#upSource[g] === src && this.#reconcileUpstream(g, at, srcInc)) changed = true;
+    if (changed) for (const st of this.#ix.sourceStations[src]!) this.#reconcileStation(st, at);
+  }
+
+  #reconcileUpstream(g: number, at: number, swallowedBy: Incident | undefined): boolean {
     const ix = this.#ix;
-    const g = this.#policy.grouping;
+    const gp = this.#policy.grouping;
     let metered = 0;
     const low: string[] = [];
-    for (const st of ix.sourceStations[src]!) {
+    let primarySum = 0;
+    for (const st of this.#upStations[g]!) {
       if (!ix.stationHasMeter[st]) continue;
       metered++;
-      if (this.#stConfirmed[st]! & FAULT_CURVE) low.push(ix.stationIds[st]!);
+      if (this.#stConfirmed[st]! & FAULT_CURVE) {
+        low.push(ix.stationIds[st]!);
+        primarySum += this.#stVals[st * FIELD_COUNT + STATION_SLOT.primarySupplyTemp]!;
+      }
     }
     const share = metered > 0 ? low.length / metered : 0;
-    let inc = this.#srcColdInc[src];
-    let changed = false;
+    const isSource = g < ix.sourceIds.length;
+    let inc = this.#upInc[g];
+    if (swallowedBy) {
+      if (!inc) return false;
+      this.#mergeGroup(inc, swallowedBy, at);
+      this.#upInc[g] = undefined;
+      return true;
+    }
     if (!inc) {
-      if (this.#season.inSeason(at) && metered >= g.minSourceStations && low.length >= g.minSourceStations && share >= g.sourceStationShare) {
-        inc = this.#srcColdInc[src] = this.#newGroup('source_cold', 'source', ix.sourceIds[src]!, at, 'critical', 'heat_source', undefined, undefined);
-        inc.children = low;
-        inc.evidence.lowStationShare = r2(share);
-        inc.evidence.meteredStations = metered;
-        this.#register(inc);
-        this.#emit('opened', at, inc);
-        changed = true;
-      }
-    } else if (share < g.sourceStationShare * g.resolveShareRatio) {
+      if (!(this.#season.inSeason(at) && metered >= gp.minSourceStations && low.length >= gp.minSourceStations && share >= gp.sourceStationShare))
+        return false;
+      inc = this.#upInc[g] = this.#newGroup('source_cold', 'source', this.#upIds[g]!, at, 'critical', 'heat_source', undefined, undefined);
+      inc.children = low;
+      inc.evidence.scope = isSource ? 'source' : 'branch';
+      inc.evidence.sourceId = ix.sourceIds[this.#upSource[g]!]!;
+      inc.evidence.lowStationShare = r2(share);
+      inc.evidence.meteredStations = metered;
+      inc.evidence.lowStationsPrimarySupplyC = r2(primarySum / low.length);
+      this.#register(inc);
+      this.#emit('opened', at, inc);
+      return true;
+    }
+    if (share < gp.sourceStationShare * gp.resolveShareRatio) {
       inc.evidence.lowStationShare = r2(share);
       this.#resolve(inc, at, at);
-      this.#srcColdInc[src] = undefined;
-      changed = true;
-    } else {
-      const old = inc.children!;
-      // Stations that recovered stay listed until the source incident resolves (history);
-      // newly low stations join.
-      const merged = ix.sourceStations[src]!.map((st) => ix.stationIds[st]!).filter((id) => low.includes(id) || old.includes(id));
-      if (merged.length !== old.length) {
-        inc.children = merged;
-        inc.evidence.lowStationShare = r2(share);
-        this.#emit('updated', at, inc);
-        changed = true;
-      }
+      this.#upInc[g] = undefined;
+      return true;
     }
-    if (changed) for (const st of ix.sourceStations[src]!) this.#reconcileStation(st, at);
+    const old = inc.children!;
+    // Stations that recovered stay listed until the incident resolves (history); newly low ones join.
+    const merged = this.#upStations[g]!.map((st) => ix.stationIds[st]!).filter((id) => low.includes(id) || old.includes(id));
+    if (merged.length === old.length) return false;
+    inc.children = merged;
+    inc.evidence.lowStationShare = r2(share);
+    this.#emit('updated', at, inc);
+    return true;
   }
 
   // ───────────────────────────── station meters ─────────────────────────────
@@ -1197,7 +1261,6 @@ export class RulesEngine {
     this.#gOdCount = s.outdoor[2];
 
     const bOf = new Map(ix.buildingIds.map((id, i) => [id, i]));
-    const srcOf = new Map(ix.sourceIds.map((id, i) => [id, i]));
     for (const raw of s.open) {
       const inc = cloneIncident(raw);
       this.#register(inc);
@@ -1214,8 +1277,8 @@ export class RulesEngine {
         const st = stOf.get(inc.subjectId);
         if (st !== undefined) this.#stFaultInc[st] = inc;
       } else if (inc.kind === 'source_cold') {
-        const src = srcOf.get(inc.subjectId);
-        if (src !== undefined) this.#srcColdInc[src] = inc;
+        const g = this.#upOf.get(inc.subjectId);
+        if (g !== undefined) this.#upInc[g] = inc;
       }
     }
     // Derived counters.

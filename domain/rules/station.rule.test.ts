@@ -196,3 +196,28 @@ describe('heat source (§E.1)', () => {
     for (const st of open.filter((i) => i.kind === 'station_fault')) expect(st).toMatchObject({ cause: 'heat_source', parentId: src.id });
   });
 });
+
+describe('primary branch (§E.1)', () => {
+  it('stations of one branch low while the rest of the source is fine → a branch-scoped source incident', () => {
+    // 8 stations on src1, alternating between branches src1-br1 (st1, st3, st5, st7) and src1-br2.
+    const s = scenario({ stationsPerSource: 8, floors: 1, unitsPerFloor: 1 });
+    const low = new Set(['st1', 'st3']); // 2 of 8 for the source (25 %), 2 of 4 for the branch (50 %)
+    s.run(0, 60, 10, {
+      meter: (st, m) => (m >= 20 && low.has(st) ? { ...HEALTHY_METER, primarySupplyTemp: 72, secondarySupplyTemp: 40 } : { ...HEALTHY_METER }),
+      room: warmRooms,
+    });
+    expect(s.summary()).toEqual([
+      'opened station_fault st1 cause=station start=20 at=30',
+      'opened station_fault st3 cause=station start=20 at=30',
+      'opened source_cold src1-br1 cause=heat_source start=30 at=30',
+      'updated station_fault st1 cause=heat_source start=20 at=30',
+      'updated station_fault st3 cause=heat_source start=20 at=30',
+    ]);
+    const br = s.engine.openIncidents().find((i) => i.kind === 'source_cold')!;
+    expect(br).toMatchObject({
+      subjectType: 'source',
+      children: ['st1', 'st3'],
+      evidence: { scope: 'branch', sourceId: 'src1', lowStationShare: 0.5, meteredStations: 4, lowStationsPrimarySupplyC: 72 },
+    });
+  });
+});
