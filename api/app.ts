@@ -37,6 +37,8 @@ import { registerOrderRoutes } from './routes/orders.routes.ts';
 import { registerOperationsRoutes } from './routes/operations.routes.ts';
 import { registerDeviceRoutes } from './routes/devices.routes.ts';
 
+export { seedDemoPeople, DEMO_PASSWORD } from './demo-people.ts';
+
 export interface ApiDeps {
   readonly config: PlatformConfig;
   readonly registry: RegistryRepository;
@@ -66,6 +68,8 @@ export interface HeatApi {
   onIncidentMessage(payload: unknown): void;
   onLiveMessage(payload: unknown): void;
   metrics(): Record<string, number>;
+  /** Every route registered (method, url, roles/public), e.g. for the security tests. */
+  readonly routes: readonly { method: string; url: string; roles?: readonly string[]; public?: boolean }[];
 }
 
 declare module 'fastify' {
@@ -197,7 +201,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     for (const [room, list] of byRoom) io.to(room).except('city').emit('readings', list);
   };
 
+  const routes: { method: string; url: string; roles?: readonly string[]; public?: boolean }[] = [];
   const heat: HeatApi = {
+    routes,
     ctx,
     io,
     tick: () => orders.tick(),
@@ -249,8 +255,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Every /api route must say who may call it; fail at start-up, not in production.
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/api/')) return;
-    const c = route.config as { roles?: unknown; public?: boolean } | undefined;
+    const c = route.config as { roles?: readonly string[]; public?: boolean } | undefined;
     if (!c?.public && !c?.roles) throw new Error(`route ${route.method} ${route.url} declares neither roles nor public`);
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, ...(c.roles ? { roles: c.roles } : {}), ...(c.public ? { public: true } : {}) });
   });
 
   app.addHook('onRequest', (req, _reply, done) => {
@@ -343,6 +350,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   }, tickMs) : undefined;
   timer?.unref();
 
+  // Upgraded websocket connections would keep the HTTP server from closing: end them first.
+  app.addHook('preClose', (done) => {
+    io.disconnectSockets(true);
+    io.engine.close();
+    done();
+  });
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
     await new Promise<void>((r) => {

@@ -341,7 +341,7 @@ export class OrdersService {
           this.deps.orders.notify({ at: now, orderId: o.id, room, type: 'escalated', detail: `${e.level} after ${e.afterHours} h` });
           this.deps.audit.add({ at: now, actor: 'system', entity: 'order', entityId: o.id, action: 'escalated', detail: e });
           const ev: OrderEvent = { type: 'escalated', orderId: o.id, status: o.status, at: now, escalationLevel: e.level, ...(o.stationId ? { stationId: o.stationId } : {}), ...(o.apartmentId ? { apartmentId: o.apartmentId } : {}) };
-          this.deps.pusher.order(ev, [room, 'city']);
+          this.deps.pusher.order(ev, [room]); // N21: only the level that is told
         }
       }
       for (const out of this.deps.outages.endedWithoutFollowUp(now)) {

@@ -70,6 +70,8 @@ export interface TestApi {
   readonly dir: string;
   /** Bearer tokens by username (admin, dispatcher, manager, engineer, staff-o1, head-o1, staff-o2, head-o2, resident1, resident2). */
   readonly tokens: Record<string, string>;
+  /** Sign everyone in again (sessions expire on the driven clock). */
+  relogin(): Promise<void>;
   req(method: string, url: string, who?: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -96,11 +98,14 @@ export async function startTestApi(extra: Partial<ApiDeps> = {}, opts: { city?: 
   });
   await app.ready();
   const tokens: Record<string, string> = {};
-  for (const u of ['admin', 'dispatcher', 'manager', 'engineer', 'staff-o1', 'head-o1', 'staff-o2', 'head-o2', 'resident1', 'resident2']) {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u, password: u === 'admin' ? ADMIN_PASSWORD : DEMO_PASSWORD } });
-    if (res.statusCode !== 200) throw new Error(`login ${u}: ${res.statusCode} ${res.body}`);
-    tokens[u] = (res.json<{ token: string }>()).token;
-  }
+  const relogin = async (): Promise<void> => {
+    for (const u of ['admin', 'dispatcher', 'manager', 'engineer', 'staff-o1', 'head-o1', 'staff-o2', 'head-o2', 'resident1', 'resident2']) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u, password: u === 'admin' ? ADMIN_PASSWORD : DEMO_PASSWORD } });
+      if (res.statusCode !== 200) throw new Error(`login ${u}: ${res.statusCode} ${res.body}`);
+      tokens[u] = res.json<{ token: string }>().token;
+    }
+  };
+  await relogin();
   return {
     app,
     clock,
@@ -108,6 +113,7 @@ export async function startTestApi(extra: Partial<ApiDeps> = {}, opts: { city?: 
     store,
     dir,
     tokens,
+    relogin,
     req: (method, url, who, body, headers = {}) =>
       app.inject({
         method: method as 'GET',
