@@ -76,7 +76,10 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(extra: Partial<ApiDeps> = {}, opts: { city?: string } = {}): Promise<TestApi> {
+export async function startTestApi(
+  extra: Partial<ApiDeps> = {},
+  opts: { city?: string; prepare?: (registry: RegistryRepository) => Promise<Partial<ApiDeps>> } = {},
+): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), 'heat-api-'));
   const clock = new ManualClock(T0);
   const registry = RegistryRepository.open(dir);
@@ -85,6 +88,7 @@ export async function startTestApi(extra: Partial<ApiDeps> = {}, opts: { city?: 
   seedDemoPeople(registry, { clock, residents: 2 });
   const store = EmbeddedStore.open(dir);
   const config = parseConfig({ DATA_DIR: dir, ADMIN_PASSWORD, CITY: opts.city ?? 'beijing' });
+  const prepared = opts.prepare ? await opts.prepare(registry) : {};
   const app = await buildApi({
     config,
     registry,
@@ -94,6 +98,7 @@ export async function startTestApi(extra: Partial<ApiDeps> = {}, opts: { city?: 
     clock,
     policy: policyForCity(config.city),
     tickIntervalMs: 0,
+    ...prepared,
     ...extra,
   });
   await app.ready();
