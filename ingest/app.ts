@@ -181,7 +181,15 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const toWork = (e: SpoolEntry): Work => {
     const t = parseTopic(e.topic);
     if (t.type !== 'telemetry') return { seq: e.seq, topic: e.topic, at: e.at, readings: [], rejections: [{ reason: 'bad_topic', raw: e.payload }] };
-    const v = validator.validate(e.payload, locate(t.deviceId), e.at, t.gatewayId);
+    let v: ReturnType<TelemetryValidator['validate']>;
+    try {
+      v = validator.validate(e.payload, locate(t.deviceId), e.at, t.gatewayId);
+    } catch (err) {
+      // A payload that breaks the validator is rejected, never a crash: a crash would repeat
+      // on every restart, since the message is still in the spool (a poison message).
+      log.warn({ err: String(err), deviceId: t.deviceId }, 'validator failed on a payload');
+      v = { readings: [], rejections: [{ reason: 'bad_shape', raw: e.payload, detail: 'validator error' }] };
+    }
     return { seq: e.seq, topic: e.topic, deviceId: t.deviceId, at: e.at, readings: v.readings, rejections: v.rejections };
   };
 

@@ -139,7 +139,10 @@ export class TelemetryValidator {
         try {
           raw = JSON.stringify(el) ?? String(el);
         } catch {
-          raw = String(el);
+          // Too deep to serialise (e.g. 50,000 nested arrays: String() recurses too): a marker,
+          // never a throw — a throw here was an unhandled rejection that killed the ingest,
+          // and the message, still spooled, killed it again on every restart.
+          raw = '[element too deep to serialise]';
         }
       }
       out.rejections.push({ reason, raw, detail });

@@ -128,7 +128,7 @@ describe('ingest fault tolerance (100,000 readings each)', () => {
     expect(await published).toBe(TOTAL);
     await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 50_000, intervalMs: 250, what: `all readings stored; log: ${childLog}` });
     expect(await stored()).toBe(TOTAL);
-  });
+  }, 90_000);
 
   it('loses nothing when influxd is down for 30 s mid-stream (spool bound → broker holds the rest)', async () => {
     // A small spool bound so the outage fills it and the ingest has to stop acking.
