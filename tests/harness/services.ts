@@ -1,5 +1,5 @@
 /**
- * Run the platform's services as real child processes (`tsx <service>/server.ts`), each
+ * Run the platform's services as real child processes (`node --import tsx <service>/server.ts`), each
  * with its own environment, so chaos tests can SIGKILL, SIGSTOP and restart them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from './ports.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
+/**
+ * `node --import tsx <file>` rather than the `tsx` CLI: the CLI runs the script in a child
+ * process, so a SIGKILL or SIGSTOP sent to it would miss the service itself (and orphan it).
+ */
+const nodeArgs = (file: string) => ['--import', 'tsx', file];
 
 export type ServiceName = 'broker' | 'ingest' | 'api';
 
@@ -35,7 +39,7 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
     name,
     log: () => out,
     async start() {
-      child = spawn(tsx, [join(root, name, 'server.ts')], {
+      child = spawn(process.execPath, nodeArgs(join(root, name, 'server.ts')), {
         cwd: root,
         env: { ...process.env, LOG_LEVEL: 'warn', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,14 +52,19 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
           if (c.exitCode !== null) throw new Error(`${name} exited with ${c.exitCode}: ${out}`);
           return ready();
         },
-        { timeoutMs: 30_000, intervalMs: 100, what: `${name} ready` },
+        { timeoutMs: 90_000, intervalMs: 100, what: `${name} ready` },
       );
     },
     async kill(signal = 'SIGKILL') {
       const c = child;
       if (!c || c.exitCode !== null || c.signalCode !== null) return;
       await new Promise<void>((res) => {
-        c.once('exit', () => res());
+        // A clean stop gets a grace period; past it the service is killed (tests must not hang).
+        const grace = signal === 'SIGKILL' ? undefined : setTimeout(() => c.kill('SIGKILL'), 10_000);
+        c.once('exit', () => {
+          if (grace) clearTimeout(grace);
+          res();
+        });
         if (signal !== 'SIGKILL') c.kill('SIGCONT');
         c.kill(signal);
       });
@@ -83,4 +92,108 @@ export async function portOpen(port: number, host = '127.0.0.1'): Promise<boolea
     });
     s.once('error', () => resolve(false));
   });
+}
+
+/**
+ * The platform as separate processes (broker, ingest, API) on one temporary DATA_DIR, free
+ * ports and a real influxd, with a generated city loaded before anything starts. For the
+ * chaos suite and the end-to-end benches: each service can be SIGKILLed, paused and
+ * restarted on its own, exactly as in production.
+ */
+export interface ClusterOptions {
+  /** City to load into the registry first (simulators/city.generator.ts). */
+  readonly city: { readonly city: import('../../domain/topology.schema.ts').City; readonly secrets: ReadonlyMap<string, string> };
+  /** influxd URL (tests/harness/influxd.ts); unset → the embedded store. */
+  readonly influxUrl?: string;
+  readonly influxDb?: string;
+  /** Extra environment per service (e.g. INGEST_SPOOL_MAX for the ingest). */
+  readonly env?: Partial<Record<ServiceName, Record<string, string>>>;
+  readonly adminPassword?: string;
+}
+
+export interface Cluster {
+  readonly dataDir: string;
+  readonly mqttPort: number;
+  readonly mqttUrl: string;
+  readonly httpPort: number;
+  readonly httpUrl: string;
+  readonly serviceSecret: string;
+  readonly adminPassword: string;
+  readonly broker: ServiceProcess;
+  readonly ingest: ServiceProcess;
+  readonly api: ServiceProcess;
+  /** Stop every service (SIGTERM, then the directory is removed). */
+  stop(): Promise<void>;
+}
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { randomBytes } = await import('node:crypto');
+  const { freePort } = await import('./ports.ts');
+  const { RegistryRepository } = await import('../../storage/records/registry.repository.ts');
+  const { ensureServiceAccounts } = await import('../../storage/records/service-accounts.ts');
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'heatwatch-cluster-'));
+  const serviceSecret = randomBytes(18).toString('base64url');
+  const adminPassword = opts.adminPassword ?? 'admin-cluster-password';
+  const registry = RegistryRepository.open(dataDir);
+  registry.loadCity(opts.city.city, opts.city.secrets);
+  ensureServiceAccounts(registry, dataDir, serviceSecret);
+  registry.close();
+
+  const mqttPort = await freePort();
+  const httpPort = await freePort();
+  const base: Record<string, string> = {
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    MQTT_PORT: String(mqttPort),
+    MQTT_WS_PORT: String(await freePort()),
+    MQTT_TLS_PORT: String(await freePort()),
+    MQTT_WSS_PORT: String(await freePort()),
+    HTTP_PORT: String(httpPort),
+    MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+    SERVICE_SECRET: serviceSecret,
+    ADMIN_PASSWORD: adminPassword,
+    DEMO: '1',
+    LOG_LEVEL: 'warn',
+    ...(opts.influxUrl ? { INFLUX_URL: opts.influxUrl, INFLUX_DB: opts.influxDb ?? 'heat' } : {}),
+  };
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const broker = serviceProcess('broker', { ...base, ...opts.env?.broker }, () => portOpen(mqttPort));
+  // The ingest has no port: it is ready once it has started (its MQTT session is persistent,
+  // so anything published meanwhile waits in the broker).
+  const ingest = serviceProcess('ingest', { ...base, ...opts.env?.ingest }, () => Promise.resolve(true));
+  const api = serviceProcess('api', { ...base, ...opts.env?.api }, async () => {
+    const r = await fetch(`${httpUrl}/api/v1/health`);
+    return r.ok;
+  });
+  const all = [broker, ingest, api];
+  try {
+    for (const svc of all) {
+      const t0 = Date.now();
+      await svc.start();
+      if (process.env.CLUSTER_DEBUG) console.log(`${svc.name} ready in ${Date.now() - t0} ms`);
+    }
+  } catch (e) {
+    for (const s of all) await s.kill();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    dataDir,
+    mqttPort,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    httpPort,
+    httpUrl,
+    serviceSecret,
+    adminPassword,
+    broker,
+    ingest,
+    api,
+    async stop() {
+      for (const s of [api, ingest, broker]) await s.kill('SIGTERM');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
