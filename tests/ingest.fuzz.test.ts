@@ -104,8 +104,13 @@ function generate(seed: number, now: number): Case[] {
         let good = 0;
         let bad = 0;
         for (let k = 0, n = 2 + int(30); k < n; k++) {
-          if (r() < 0.5) (els.push(goodRoom(dev)), good++);
-          else (els.push(badElement(dev)), bad++);
+          if (r() < 0.5) {
+            els.push(goodRoom(dev));
+            good++;
+          } else {
+            els.push(badElement(dev));
+            bad++;
+          }
         }
         cases.push({ topic: tp, payload: JSON.stringify(els), good, bad });
         break;
