@@ -60,7 +60,7 @@ export interface ThermalModelOptions {
   readonly seed?: number;
   readonly faults?: readonly FaultSpec[];
   readonly weather?: WeatherOptions;
-  /** Integration step, minutes (exact exponential updates: any step is stable). Default 5. */
+  /** Integration step, minutes (exact exponential updates: any step is stable). Default 5; the window-open pattern needs ≤ 5. */
   readonly stepMin?: number;
   readonly index?: CityIndex;
 }
@@ -220,11 +220,15 @@ export class ThermalModel {
     return this.#faults.map((f) => f.spec);
   }
 
-  /** Integrate up to `ts` (never backwards). */
+  /**
+   * Integrate up to `ts` (never backwards) in whole steps: the state lives on a grid of
+   * `stepMin` from the start, so many devices reading at scattered times cost one update per
+   * step, not one per reading. Readings between grid points see the last grid state.
+   */
   step(ts: number): void {
-    while (this.#now < ts) {
-      const next = Math.min(ts, this.#now + this.#stepMs);
-      const dtH = (next - this.#now) / HOUR_MS;
+    while (this.#now + this.#stepMs <= ts) {
+      const next = this.#now + this.#stepMs;
+      const dtH = this.#stepMs / HOUR_MS;
       this.#updateStations(next, dtH);
       const airK = 1 - Math.exp((-dtH * 60) / AIR_TAU_MIN);
       for (let i = 0; i < this.#mass.length; i++) {
