@@ -72,6 +72,7 @@ export type ActionInput =
       readonly userSideExplanation?: string;
       readonly measurement?: Omit<MeasurementRecord, 'measuredBy'> & { readonly measuredBy?: string };
     }
+  | { readonly type: 'schedule_callback'; readonly at?: number }
   | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
   | { readonly type: 'close'; readonly note?: string }
   | { readonly type: 'cancel'; readonly note: string }

@@ -148,6 +148,8 @@ export const CallbackBodySchema = Type.Object({
   result: Type.String({ minLength: 1, maxLength: 2000 }),
   satisfaction: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
 });
+/** N12: book the callback; without `at`, the next minute inside callback hours. */
+export const ScheduleCallbackBodySchema = Type.Object({ at: Type.Optional(Type.Number()) });
 export const NoteBodySchema = Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000 }) });
 export const CloseBodySchema = Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) });
 

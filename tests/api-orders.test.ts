@@ -110,12 +110,14 @@ describe('resident complaint, whole lifecycle', () => {
     const body = res.json<{ code: string; details: { nextAllowedAt: number } }>();
     expect(body.code).toBe('HEAT_ERR_CALLBACK_QUIET_HOURS');
     expect(body.details.nextAllowedAt).toBe(Date.UTC(2026, 11, 1, 5, 30)); // 13:30 local
+    const booked = await act(order.id, 'schedule-callback', 'dispatcher', {});
+    expect(booked.callbackDueAt).toBe(body.details.nextAllowedAt);
     t.clock.set(body.details.nextAllowedAt);
     order = await act(order.id, 'callback', 'dispatcher', { result: 'warm now, thanks', satisfaction: 5 });
     expect(order).toMatchObject({ status: 'callback', callbackAt: t.clock.now(), callbackBy: 'dispatcher', callbackResult: 'warm now, thanks', satisfaction: 5 });
     order = await act(order.id, 'close', 'dispatcher', {});
     expect(order.status).toBe('closed');
-    expect(order.history.map((h) => h.action)).toEqual(expect.arrayContaining(['created', 'link', 'dispatch', 'accept', 'not_home', 'arrive', 'resolve', 'callback', 'close']));
+    expect(order.history.map((h) => h.action)).toEqual(expect.arrayContaining(['created', 'link', 'dispatch', 'accept', 'not_home', 'arrive', 'resolve', 'schedule_callback', 'callback', 'close']));
   });
 
   it('shows one record in three views (N20) and keeps the audit log', async () => {

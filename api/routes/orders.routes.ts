@@ -12,6 +12,7 @@ import {
   OrderViewQuerySchema,
   OrdersQuerySchema,
   ResolveBodySchema,
+  ScheduleCallbackBodySchema,
 } from '../../domain/api.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { orderView, type Order } from '../../domain/orders/order.ts';
@@ -36,7 +37,7 @@ const DESK_ROLES: readonly Role[] = ['admin', 'dispatcher'];
 export const CSV_COLUMNS = [
   'number', 'id', 'source', 'channel', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'officeId', 'apartments',
   'receivingOfficeId', 'receivedAt', 'receiver', 'appointmentAt', 'residentAddress', 'residentPhone', 'residentContact', 'content',
-  'issuedAt', 'assignee', 'supervisor', 'answeredAt', 'onSiteAt', 'resolvedAt', 'cause', 'callbackAt', 'callbackBy', 'callbackResult',
+  'issuedAt', 'assignee', 'supervisor', 'answeredAt', 'onSiteAt', 'resolvedAt', 'cause', 'callbackDueAt', 'callbackAt', 'callbackBy', 'callbackResult',
   'satisfaction', 'closedAt', 'escalationLevel', 'slaBreaches',
 ] as const;
 
@@ -57,6 +58,7 @@ function csvRow(o: Order): unknown[] {
       case 'answeredAt':
       case 'onSiteAt':
       case 'resolvedAt':
+      case 'callbackDueAt':
       case 'callbackAt':
       case 'closedAt':
         return iso(o[c]);
@@ -146,6 +148,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
   step('not-home', FIELD_ROLES, NotHomeBodySchema, (b) => ({ type: 'not_home', ...(b as { note: string; newAppointmentAt: number }) }));
   step('arrive', FIELD_ROLES, undefined, () => ({ type: 'arrive' }));
   step('resolve', FIELD_ROLES, ResolveBodySchema, (b) => ({ type: 'resolve', ...(b as Omit<Extract<ActionInput, { type: 'resolve' }>, 'type'>) }));
+  step('schedule-callback', DESK_ROLES, ScheduleCallbackBodySchema, (b) => ({ type: 'schedule_callback', ...(b as { at?: number }) }));
   step('callback', DESK_ROLES, CallbackBodySchema, (b) => ({ type: 'callback', ...(b as { result: string; satisfaction?: number }) }));
   step('close', DESK_ROLES, CloseBodySchema, (b) => ({ type: 'close', ...b }));
   step('cancel', ['admin', 'dispatcher', 'manager'], NoteBodySchema, (b) => ({ type: 'cancel', note: b.note as string }));

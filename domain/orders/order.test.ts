@@ -24,6 +24,20 @@ describe('N12 callback hours', () => {
   });
 });
 
+describe('N12 scheduling a callback', () => {
+  const resolved = (): Order => {
+    let o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
+    o = applyAction(o, { type: 'accept' }, 'w', T0, policy);
+    o = applyAction(o, { type: 'arrive' }, 'w', T0, policy);
+    return applyAction(o, { type: 'resolve', cause: 'building', repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true } }, 'w', T0, policy);
+  };
+  it('books the next allowed minute, or refuses a time inside quiet hours', () => {
+    expect(applyAction(resolved(), { type: 'schedule_callback' }, 'desk', local(12, 10), policy).callbackDueAt).toBe(local(13, 30));
+    expect(() => applyAction(resolved(), { type: 'schedule_callback', at: local(23, 0) }, 'desk', local(14), policy)).toThrow(HeatError);
+    expect(applyAction(resolved(), { type: 'schedule_callback', at: local(20, 0) }, 'desk', local(14), policy).callbackDueAt).toBe(local(20, 0));
+  });
+});
+
 describe('lifecycle', () => {
   it('walks new → … → closed and keeps every step in the history', () => {
     let o = newOrder();

@@ -100,6 +100,8 @@ export interface Order {
   readonly assignee?: string;
   /** 服务监督人 */
   readonly supervisor?: string;
+  /** N12: when the callback is booked (always inside callback hours). */
+  readonly callbackDueAt?: number;
   /** 回访时间, 回访人, 回访结果 */
   readonly callbackAt?: number;
   readonly callbackBy?: string;
@@ -173,6 +175,7 @@ export type OrderAction =
       readonly userSideExplanation?: string;
       readonly measurement?: { readonly record: MeasurementRecord; readonly result: MeasurementResult };
     }
+  | { readonly type: 'schedule_callback'; readonly at?: number }
   | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
   | { readonly type: 'close'; readonly note?: string }
   | { readonly type: 'cancel'; readonly note: string }
@@ -185,6 +188,7 @@ const ALLOWED: Readonly<Record<OrderAction['type'], readonly OrderStatus[]>> = {
   not_home: ['accepted'],
   arrive: ['accepted'],
   resolve: ['on_site'],
+  schedule_callback: ['resolved'],
   callback: ['resolved'],
   close: ['resolved', 'callback'],
   cancel: ['new', 'dispatched', 'accepted', 'on_site'],
@@ -283,6 +287,16 @@ export function applyAction(order: Order, action: OrderAction, by: string, now: 
       if (action.repairSheet) patch.repairSheet = action.repairSheet;
       if (action.userSideExplanation) patch.userSideExplanation = action.userSideExplanation;
       note = `cause ${action.cause}`;
+      break;
+    }
+    case 'schedule_callback': {
+      // N12: a requested time outside callback hours is refused; none given → the next allowed minute.
+      const at = action.at ?? nextCallbackTime(now, policy);
+      if (at < now || !callbackAllowedAt(at, policy)) {
+        throw new HeatError('HEAT_ERR_CALLBACK_QUIET_HOURS', undefined, { nextAllowedAt: nextCallbackTime(Math.max(at, now), policy) });
+      }
+      patch.callbackDueAt = at;
+      note = new Date(at).toISOString();
       break;
     }
     case 'callback':
