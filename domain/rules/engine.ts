@@ -561,14 +561,14 @@ export class RulesEngine {
     if (prevV < std && ts > prevTs) this.#accumulate(a, prevTs, Math.min(ts, prevTs + ix.aptStaleMs[a]!));
     this.#aLastEval[a] = ts;
     this.#aLastVal[a] = v;
-    if (Number.isNaN(v)) return;
-
+    // Neighbour evidence (§E.3/§E.4) counts apartments below the standard now; no value = not below.
     const below = v < std ? 1 : 0;
     if (below !== this.#aBelowNow[a]) {
       this.#aBelowNow[a] = below;
       const b = ix.aptBuilding[a]!;
       if (b >= 0) this.#bBelowNow[b]! += below ? 1 : -1;
     }
+    if (Number.isNaN(v)) return;
 
     const inc = this.#aInc[a];
     if (!inc) {
@@ -714,6 +714,10 @@ export class RulesEngine {
     else if (others === 0 && Number.isNaN(aboveC)) cause = 'unknown';
     else if (aboveCold || share >= this.#policy.grouping.buildingColdShare) cause = 'building'; // §E.3 riser
     else cause = 'in_home'; // §E.4
+    const parentId = parent?.id ?? (sourceDown ? srcInc.id : undefined);
+    const changed = inc.cause !== cause || inc.parentId !== parentId;
+    // Evidence is what decided the cause: refreshed only when the decision is (re)made.
+    if (!initial && !changed) return false;
 
     const { measured, areaM2 } = this.#apartmentValue(a, this.#aLastEval[a]!);
     const counted = ix.aptCountedRooms[a]!;
@@ -742,9 +746,6 @@ export class RulesEngine {
     ev.aboveApartmentId = above >= 0 ? ix.aptIds[above]! : null;
     ev.aboveC = r2(aboveC);
     ev.outdoorDayMeanC = r2(outdoor);
-
-    const parentId = parent?.id ?? (sourceDown ? srcInc.id : undefined);
-    const changed = inc.cause !== cause || inc.parentId !== parentId;
     inc.cause = cause;
     if (parentId === undefined) delete inc.parentId;
     else inc.parentId = parentId;
