@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { systemClock } from '../domain/clock.ts';
 import { parseConfig } from '../domain/config.ts';
 import { policyForCity } from '../domain/policy.ts';
+import { RulesEngine, type EngineSnapshot } from '../domain/rules/engine.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
@@ -28,36 +29,23 @@ const secret = ensureServiceAccounts(registry, config.dataDir, config.serviceSec
 const store = await openReadingStore(config);
 const deadLetters = new DeadLetterRepository(registry.db);
 
-/**
- * The rules engine (domain/rules/engine.ts) when it is there, restored from the last
- * snapshot. Loaded by a computed path so the ingest runs (without rules) before it exists.
- */
-async function loadRules(): Promise<{ rules?: RulesPort; lastTs?: Record<string, number> }> {
+/** The rules engine, restored from the last snapshot when there is one (INGEST_RULES=0: off). */
+function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
   if (process.env.INGEST_RULES === '0') return {};
-  const path = '../domain/rules/engine.ts';
-  let mod: { RulesEngine?: { new (o: unknown): RulesPort; restore(s: unknown, o: unknown): RulesPort } };
-  try {
-    mod = (await import(path)) as typeof mod;
-  } catch {
-    logger.warn('rules engine not available; ingest runs without rules');
-    return {};
-  }
-  const Engine = mod.RulesEngine;
-  if (!Engine) return {};
   const opts = { city: registry.city(), policy: policyForCity(config.city) };
   const file = rulesSnapshotFile(config.dataDir);
   if (existsSync(file)) {
     try {
-      const snap = JSON.parse(readFileSync(file, 'utf8')) as { engine: unknown; lastTs?: Record<string, number> };
-      return { rules: Engine.restore(snap.engine, opts), lastTs: snap.lastTs };
+      const snap = JSON.parse(readFileSync(file, 'utf8')) as { engine: EngineSnapshot; lastTs?: Record<string, number> };
+      return { rules: RulesEngine.restore(snap.engine, opts), lastTs: snap.lastTs };
     } catch (e) {
       logger.error({ err: String(e) }, 'rules snapshot unreadable; starting the engine fresh');
     }
   }
-  return { rules: new Engine(opts) };
+  return { rules: new RulesEngine(opts) };
 }
 
-const { rules, lastTs } = await loadRules();
+const { rules, lastTs } = loadRules();
 const app = createIngestApp({
   config,
   registry,
