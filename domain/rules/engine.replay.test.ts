@@ -3,7 +3,8 @@
  * byte-identical incident output (issue 5 "Done when").
  */
 import { describe, expect, it } from 'vitest';
-import type { IncidentEvent } from '../incident.schema.ts';
+import { Compile } from 'typebox/compile';
+import { IncidentEventSchema, type IncidentEvent } from '../incident.schema.ts';
 import { defaultPolicy as policy } from '../policy.ts';
 import type { Reading } from '../reading.ts';
 import { HEALTHY_METER, MIN, Scenario, T0, fixtureCity } from './city.fixture.ts';
@@ -90,6 +91,13 @@ describe('determinism', () => {
     expect(JSON.stringify(a.engine.dailyCompliance())).toBe(JSON.stringify(b.engine.dailyCompliance()));
     const kinds = new Set(a.out.map((e) => e.incident.kind));
     expect([...kinds].sort()).toEqual(['apartment_cold', 'sensor_low_battery', 'sensor_offline', 'station_fault', 'station_silent']);
+  });
+
+  it('every event is valid against the published IncidentEvent schema (what the API validates)', () => {
+    const check = Compile(IncidentEventSchema);
+    const { out } = replay(readings, ticks);
+    for (const e of out) expect(check.Check(JSON.parse(JSON.stringify(e))), JSON.stringify(e)).toBe(true);
+    expect(out.length).toBeGreaterThan(40);
   });
 
   it('a snapshot/restore at any point mid-replay changes nothing', () => {
