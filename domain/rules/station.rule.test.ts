@@ -170,6 +170,27 @@ describe('share-based groups (§E.3)', () => {
   });
 });
 
+describe('share-based station group swallowing a building group (§E.3)', () => {
+  it('30 % of the station cold → one station_cold; the building group formed first merges into it', () => {
+    // 2 buildings × 10 apartments: 3 cold in b1 (30 % of b1) then 3 in b2 (30 % of the station).
+    const s = scenario({ buildingsPerStation: 2, floors: 5, unitsPerFloor: 2 });
+    const cold = ['b1-1-101', 'b1-1-301', 'b1-1-501', 'b2-1-101', 'b2-1-301', 'b2-1-501'];
+    s.run(0, 70, 10, { meter: () => ({ ...HEALTHY_METER }), room: (id) => (cold.some((a) => id.startsWith(`s-${a}-`)) ? 17 : WARM) });
+    const groups = s.summary().filter((l) => !l.includes('apartment_cold'));
+    expect(groups).toEqual([
+      'opened building_cold b1 cause=building start=60 at=60',
+      'resolved building_cold b1 cause=building start=60 end=60 at=60',
+      'opened station_cold st1 cause=station start=60 at=60',
+    ]);
+    const open = s.engine.openIncidents();
+    const st = open.find((i) => i.kind === 'station_cold')!;
+    expect(st).toMatchObject({ children: cold, evidence: { coldShare: 0.3, monitored: 20 }, severity: 'critical' });
+    expect(open.filter((i) => i.kind === 'building_cold')).toEqual([]);
+    expect(s.events.find((e) => e.type === 'resolved')!.incident.evidence.mergedInto).toBe(st.id);
+    for (const i of open.filter((x) => x.kind === 'apartment_cold')) expect(i).toMatchObject({ cause: 'station', parentId: st.id });
+  });
+});
+
 describe('heat source (§E.1)', () => {
   it('many stations of one source low at once → one source incident, cause heat_source, stations attach', () => {
     // 4 metered stations on src1; 3 lose supply temperature (primary low) at minute 30.
