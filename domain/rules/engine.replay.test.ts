@@ -2,6 +2,8 @@
  * Determinism and state: snapshot/restore mid-way, and replaying the same input twice gives
  * byte-identical incident output (issue 5 "Done when").
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Compile } from 'typebox/compile';
 import { IncidentEventSchema, type IncidentEvent } from '../incident.schema.ts';
@@ -81,6 +83,16 @@ describe('snapshot and restore', () => {
 
 describe('determinism', () => {
   const { readings, ticks } = stream();
+
+  it('the engine reads no clock and draws no random numbers (pure: input stream + policy only)', () => {
+    const dir = import.meta.dirname;
+    const files = [...readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => join(dir, f)), join(dir, '..', 'season.ts')];
+    for (const f of files) {
+      const src = readFileSync(f, 'utf8');
+      expect(src, f).not.toMatch(/Date\.now\(|Math\.random\(|performance\.now\(|new Date\(\)|process\.|setTimeout|setInterval/);
+    }
+    expect(files.length).toBeGreaterThanOrEqual(5);
+  });
 
   it('replaying the same input twice gives byte-identical incident output (and a busy day does produce incidents)', () => {
     const a = replay(readings, ticks);
