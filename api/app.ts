@@ -29,6 +29,7 @@ import { OrdersRepository } from './orders.repository.ts';
 import { OrdersService } from './orders.service.ts';
 import { OutagesRepository } from './outages.repository.ts';
 import { PeopleRepository, type Person } from './people.repository.ts';
+import { TopologyRepository } from './topology.repository.ts';
 import { registerSystemRoutes } from './routes/system.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerRegistryRoutes } from './routes/registry.routes.ts';
@@ -161,6 +162,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     incidents,
     outages,
     audit,
+    topology: new TopologyRepository(db),
     async publish(topic, payload) {
       if (!consumer?.connected) return false;
       await consumer.publish(topic, payload);

@@ -19,6 +19,7 @@ import type { OrdersRepository } from './orders.repository.ts';
 import type { OrdersService } from './orders.service.ts';
 import type { OutagesRepository } from './outages.repository.ts';
 import type { PeopleRepository, Person, Role } from './people.repository.ts';
+import type { TopologyRepository } from './topology.repository.ts';
 
 /** The dead-letter repository as the API uses it (storage/readings/dead-letter.repository.ts). */
 export interface DeadLetterSource {
@@ -42,6 +43,7 @@ export interface ApiContext {
   readonly incidents: IncidentsRepository;
   readonly outages: OutagesRepository;
   readonly audit: AuditRepository;
+  readonly topology: TopologyRepository;
   /** Publish on MQTT when connected (registry changes); resolves false when there is no broker. */
   publish(topic: string, payload: string): Promise<boolean>;
   readonly stats: { mqttConnected(): boolean };

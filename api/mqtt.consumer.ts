@@ -27,6 +27,7 @@ export class MqttConsumer {
   messages = 0;
 
   constructor(opts: MqttOptions, handlers: MqttHandlers, private readonly log: FastifyBaseLogger) {
+    let warned = false;
     this.#client = mqtt.connect(opts.url, {
       clientId: opts.clientId,
       username: opts.username,
@@ -38,6 +39,7 @@ export class MqttConsumer {
     });
     this.#client.on('connect', (ack) => {
       this.#connected = true;
+      warned = false;
       log.info({ sessionPresent: ack.sessionPresent }, 'mqtt connected');
       // Subscribing again on a present session is harmless and covers a broker that lost it.
       this.#client.subscribe(
@@ -50,7 +52,12 @@ export class MqttConsumer {
     this.#client.on('close', () => {
       this.#connected = false;
     });
-    this.#client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
+    // While the broker is away MQTT.js retries every second: warn once per outage, not per retry.
+    this.#client.on('error', (err) => {
+      if (!warned) log.warn({ err: err.message }, 'mqtt error (retrying)');
+      else log.debug({ err: err.message }, 'mqtt error');
+      warned = true;
+    });
     this.#client.on('message', (topic, payload) => {
       this.messages++;
       try {

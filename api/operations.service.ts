@@ -163,7 +163,7 @@ export function importCsv(ctx: ApiContext, kind: ImportKind, text: string, by: s
       if (ctx.people.byUsername(value.username as string)) errors.push({ row: rowNo, field: 'username', message: 'username taken' });
     }
     if (kind === 'devices') {
-      if (value.kind === 'room_sensor') ref('roomId', !!value.roomId && r.listRooms().some((x) => x.id === value.roomId), 'room');
+      if (value.kind === 'room_sensor') ref('roomId', !!value.roomId && ctx.topology.roomExists(value.roomId as string), 'room');
       if (value.kind === 'station_meter') ref('stationId', !!value.stationId && !!r.getStation(value.stationId as string), 'station');
       if (r.getDevice(value.id as string)) errors.push({ row: rowNo, field: 'id', message: 'device exists' });
     }
@@ -175,19 +175,13 @@ export function importCsv(ctx: ApiContext, kind: ImportKind, text: string, by: s
 
   const now = ctx.clock.now();
   const secrets: Record<string, string> = {};
-  const db = r.db;
-  db.transaction(() => {
+  // One transaction: every row or none.
+  ctx.ordersRepo.transaction(() => {
     for (const v of valid) {
       if (kind === 'buildings') {
-        const b = Value.Parse(BuildingSchema, v);
-        db.prepare('INSERT INTO buildings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, station_id = excluded.station_id, address = excluded.address, lat = excluded.lat, lon = excluded.lon, floors = excluded.floors, entrances = excluded.entrances, units_per_floor = excluded.units_per_floor').run(
-          b.id, b.name, b.stationId, b.address, b.location.lat, b.location.lon, b.floors, b.entrances, b.unitsPerFloor,
-        );
+        ctx.topology.upsertBuilding(Value.Parse(BuildingSchema, v));
       } else if (kind === 'apartments') {
-        const a = Value.Parse(ApartmentSchema, v);
-        db.prepare('INSERT INTO apartments VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET building_id = excluded.building_id, entrance = excluded.entrance, floor = excluded.floor, unit = excluded.unit, number = excluded.number, area_m2 = excluded.area_m2').run(
-          a.id, a.buildingId, a.entrance, a.floor, a.unit, a.number, a.areaM2,
-        );
+        ctx.topology.upsertApartment(Value.Parse(ApartmentSchema, v));
       } else if (kind === 'residents') {
         const p = Value.Parse(ResidentRowSchema, v);
         const person = ctx.people.create({ ...p, role: 'resident' }, now);
@@ -201,7 +195,7 @@ export function importCsv(ctx: ApiContext, kind: ImportKind, text: string, by: s
       }
     }
     ctx.audit.add({ at: now, actor: by, entity: 'import', entityId: kind, action: 'imported', detail: { rows: valid.length } });
-  })();
+  });
   return { kind, rows: rows.length, imported: valid.length, errors: [], ...(kind === 'devices' ? { secrets } : {}) };
 }
 

@@ -126,6 +126,10 @@ export class OrdersRepository {
     return (this.#db.prepare(sql).all(...args, f.limit ?? 1_000_000, f.offset ?? 0) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
   }
 
+  countOpen(): number {
+    return (this.#db.prepare(`SELECT count(*) AS n FROM orders WHERE ${OPEN_SQL}`).get() as { n: number }).n;
+  }
+
   /** Orders whose clocks may still fire: not closed or cancelled. */
   listTicking(): Order[] {
     return (this.#db.prepare("SELECT data FROM orders WHERE status NOT IN ('closed','cancelled')").all() as { data: string }[]).map((r) => JSON.parse(r.data) as Order);

@@ -45,7 +45,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
   app.post('/api/v1/devices', { config: { roles: DEVICE_ROLES }, schema: { tags, body: NewDeviceBodySchema } }, async (req, reply) => {
     const b = req.body;
     if (r.getDevice(b.id)) throw new HeatError('HEAT_ERR_CONFLICT', 'device exists');
-    if (b.kind === 'room_sensor' && (!b.roomId || !r.listRooms().some((x) => x.id === b.roomId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/roomId: a room sensor needs an existing room');
+    if (b.kind === 'room_sensor' && (!b.roomId || !ctx.topology.roomExists(b.roomId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/roomId: a room sensor needs an existing room');
     if (b.kind === 'station_meter' && (!b.stationId || !r.getStation(b.stationId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/stationId: a station meter needs an existing station');
     const device: Device = { ...b, intervalMin: b.intervalMin ?? ctx.policy.sensors.defaultIntervalMin, enabled: true };
     const secret = newDeviceSecret();

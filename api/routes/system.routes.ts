@@ -27,7 +27,7 @@ export function registerSystemRoutes(
   // Prometheus scrapes without a session (as usual); it reveals counts, never records.
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     const m = opts.metrics();
-    const open = ctx.ordersRepo.list({ open: true }).length;
+    const open = ctx.ordersRepo.countOpen();
     let text =
       metricLine('heat_api_http_requests_total', 'HTTP requests received', 'counter', m.http ?? 0) +
       metricLine('heat_api_http_5xx_total', 'HTTP 5xx responses', 'counter', m.http5xx ?? 0) +
