@@ -159,6 +159,10 @@ describe('apartment value (N32) and compliance evidence (N2)', () => {
       { apartmentId: 'b1-1-101', date: '2026-12-11', minutesBelow: 70, minutesExempt: 0 },
     ]);
     expect(s.engine.dailyCompliance({ apartmentId: 'b1-1-102' })).toEqual([]);
+    // The host stores past days and drops them from the engine.
+    expect(s.engine.dropComplianceBefore('2026-12-11')).toBe(1);
+    expect(s.engine.dailyCompliance().map((d) => d.date)).toEqual(['2026-12-11']);
+    expect(() => s.engine.dropComplianceBefore('yesterday')).toThrow(RangeError);
     expect(MIN).toBe(60_000);
   });
 });

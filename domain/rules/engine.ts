@@ -27,7 +27,7 @@ import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { CauseClass, Incident, IncidentEvent, IncidentKind, Severity, SubjectType } from '../incident.schema.ts';
 import type { HeatingPolicy } from '../policy.ts';
 import type { Reading } from '../reading.ts';
-import { SeasonCalendar, dayIndexToDate } from '../season.ts';
+import { SeasonCalendar, dateToDayIndex, dayIndexToDate } from '../season.ts';
 import type { City } from '../topology.schema.ts';
 import {
   FAULT_CURVE,
@@ -341,6 +341,26 @@ export class RulesEngine {
       }
     }
     return res;
+  }
+
+  /**
+   * Forget compliance days before a local date ('YYYY-MM-DD') once the host has stored them,
+   * so a long-running engine (and its snapshot) does not grow over seasons. Returns rows dropped.
+   */
+  dropComplianceBefore(date: string): number {
+    const limit = dateToDayIndex(date);
+    if (Number.isNaN(limit)) throw new RangeError(`not a date: ${date}`);
+    let dropped = 0;
+    this.#aCompliance.forEach((m, a) => {
+      if (!m) return;
+      for (const day of [...m.keys()])
+        if (day < limit) {
+          m.delete(day);
+          dropped++;
+        }
+      if (m.size === 0) this.#aCompliance[a] = undefined;
+    });
+    return dropped;
   }
 
   snapshot(): EngineSnapshot {
