@@ -55,15 +55,22 @@ export function syntheticCity(stations: number, apartments: number, seed = 7): S
     location: { lat: centre.lat + (r() - 0.5) * 0.5, lon: centre.lon + (r() - 0.5) * 0.7 },
   }));
   const list: Station[] = [];
+  // Each source feeds 6 branches running outwards; stations sit along their branch, as in a real network.
   for (let i = 0; i < stations; i++) {
     const src = sources[i % sources.length]!;
+    const branch = Math.floor(i / sources.length) % 6;
+    const angle = (branch / 6) * 2 * Math.PI + (i % sources.length);
+    const along = 0.01 + r() * 0.12;
     list.push({
       id: `st-${String(i + 1).padStart(4, '0')}`,
       name: `${i + 1}号换热站`,
       officeId: `off-${(i % 40) + 1}`,
       sourceId: src.id,
-      branchId: `${src.id}-br${i % 6}`,
-      location: { lat: src.location.lat + (r() - 0.5) * 0.18, lon: src.location.lon + (r() - 0.5) * 0.25 },
+      branchId: `${src.id}-br${branch}`,
+      location: {
+        lat: src.location.lat + Math.sin(angle) * along + (r() - 0.5) * 0.01,
+        lon: src.location.lon + Math.cos(angle) * along * 1.3 + (r() - 0.5) * 0.013,
+      },
       system: r() < 0.7 ? 'radiator' : 'floor',
     });
   }
@@ -175,7 +182,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     // Baseline: an empty page's frame rate in the same browser.
     const blank = await ctx.newPage();
     await blank.setContent('<!doctype html><title>blank</title>');
-    const baselineFps = (await blank.evaluate(fpsScript(fpsWindowMs))) as number;
+    const baselineFps = await blank.evaluate<number>(fpsScript(fpsWindowMs));
     await blank.close();
 
     const page = await ctx.newPage();
@@ -208,10 +215,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       server.io.emit('readings', batch);
     }, 100);
     await page.waitForTimeout(1_000); // let the stream reach steady state
-    const liveFps = (await page.evaluate(fpsScript(fpsWindowMs))) as number;
+    const liveFps = await page.evaluate<number>(fpsScript(fpsWindowMs));
     clearInterval(feed);
     feed = undefined;
-    const applied = (await page.evaluate(`document.querySelectorAll('[data-level]').length`)) as number;
+    const applied = await page.evaluate<number>(`document.querySelectorAll('[data-level]').length`);
     opts.log(`fps under load ${liveFps.toFixed(1)} (baseline ${baselineFps.toFixed(1)}), ${applied} coloured markers`);
 
     return [

@@ -24,6 +24,8 @@ export const en: Record<MessageKey, string> = {
   'role.engineer': 'Engineer',
   'role.admin': 'Administrator',
   'role.station_staff': 'Station staff',
+  'role.station_head': 'Station head',
+  'role.manager': 'Company manager',
   'nav.label': 'Main navigation',
   'nav.map': 'Live map',
   'nav.incidents': 'Incidents',

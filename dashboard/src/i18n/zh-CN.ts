@@ -22,6 +22,8 @@ export const zhCN = {
   'role.engineer': '工程师',
   'role.admin': '管理员',
   'role.station_staff': '供热所人员',
+  'role.station_head': '供热所所长',
+  'role.manager': '公司经理',
   'nav.label': '主导航',
   'nav.map': '实时地图',
   'nav.incidents': '事件',

@@ -9,18 +9,20 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../domain/events.ts';
 import type { Incident } from '../../../domain/incident.schema.ts';
-import type { HeatingPolicy } from '../../../domain/policy.ts';
+import { defaultPolicy, type HeatingPolicy } from '../../../domain/policy.ts';
 import type { Order, OrderStatus } from '../../../domain/orders/order.ts';
 import type { Kpis } from '../../../domain/orders/kpi.ts';
 import type { Apartment, Building, Room, Station, HeatSource } from '../../../domain/topology.schema.ts';
 
-export type Role = 'dispatcher' | 'resident' | 'engineer' | 'admin' | 'station_staff';
+export type Role = 'admin' | 'dispatcher' | 'station_staff' | 'station_head' | 'manager' | 'engineer' | 'resident';
 
 export interface User {
   readonly id: string;
   readonly role: Role;
-  readonly apartmentId?: string;
+  readonly username?: string;
   readonly name?: string;
+  readonly officeId?: string;
+  readonly apartmentId?: string;
 }
 
 export interface LoginResult {
@@ -66,6 +68,7 @@ export interface OrderInput {
 export type OrderActionInput =
   | { readonly type: 'dispatch'; readonly assignee?: string; readonly supervisor?: string }
   | { readonly type: 'accept'; readonly appointmentAt?: number }
+  | { readonly type: 'not_home'; readonly note: string; readonly newAppointmentAt: number }
   | { readonly type: 'arrive' }
   | { readonly type: 'resolve'; readonly cause: string; readonly userSideExplanation?: string }
   | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
@@ -200,9 +203,12 @@ export class ApiClient {
 
   // ---- auth
   async login(username: string, password: string): Promise<LoginResult> {
-    const r = await this.request<LoginResult>('POST', '/auth/login', { body: { username, password } });
+    // The API answers { token, expiresAt, person }; `user` is accepted too.
+    const r = await this.request<{ token: string; person?: User; user?: User }>('POST', '/auth/login', { body: { username, password } });
+    const user = r.person ?? r.user;
+    if (!user) throw new ApiError(500, 'HEAT_ERR_LOGIN_SHAPE', 'login response without person');
     this.token = r.token;
-    return r;
+    return { token: r.token, user };
   }
 
   // ---- topology
@@ -229,21 +235,25 @@ export class ApiClient {
     return this.get<Apartment>(`/apartments/${encodeURIComponent(id)}`);
   }
   async rooms(apartmentId: string): Promise<Room[]> {
-    return asList<Room>(await this.get('/rooms', { apartmentId }));
+    return asList<Room>(await this.get(`/apartments/${encodeURIComponent(apartmentId)}/rooms`));
   }
-  /** Policy numbers the UI shows (N2 standard, heating curve); undefined if the API has none. */
-  async policy(): Promise<HeatingPolicy | undefined> {
+  /**
+   * The city's policy (N2 standard, SLA clocks, heating curve) from GET /policy; until the API
+   * serves it, the national defaults from domain/policy.ts.
+   */
+  async policy(): Promise<HeatingPolicy> {
     try {
       return await this.get<HeatingPolicy>('/policy');
     } catch {
-      return undefined;
+      return defaultPolicy;
     }
   }
 
-  // ---- measurements
-  async latest(q: { stationId?: string; apartmentId?: string }): Promise<LatestReading[]> {
-    const body = await this.get<unknown>('/measurements/latest', q);
-    return asList<LatestReading>(body).map((r) => ({ ...r, ts: toMs(r.ts) ?? 0 }));
+  // ---- measurements: GET /measurements?<scope> → { latest, history? }
+  async latest(q: { stationId?: string; apartmentId?: string; roomId?: string }): Promise<LatestReading[]> {
+    const body = await this.get<{ latest?: unknown } | unknown[]>('/measurements', q);
+    const list = Array.isArray(body) ? body : (body).latest;
+    return asList<LatestReading>(list).map((r) => ({ ...r, ts: toMs(r.ts) ?? 0 }));
   }
   async history(q: {
     stationId?: string;
@@ -255,20 +265,18 @@ export class ApiClient {
     to: number;
     windowMs?: number;
   }): Promise<HistoryPoint[]> {
-    const body = await this.get<unknown>('/measurements/history', {
-      ...q,
-      from: new Date(q.from).toISOString(),
-      to: new Date(q.to).toISOString(),
-    });
-    return normaliseHistory(body, q.field);
+    const body = await this.get<{ history?: unknown }>('/measurements', { ...q });
+    return normaliseHistory(body.history ?? body, q.field);
   }
 
   // ---- incidents, orders, KPIs, outages
   async incidents(q: Query = {}): Promise<Incident[]> {
     return asList<Incident>(await this.get('/incidents', q));
   }
-  incident(id: string): Promise<Incident> {
-    return this.get<Incident>(`/incidents/${encodeURIComponent(id)}`);
+  /** GET /incidents/:id → { incident, order }. */
+  async incident(id: string): Promise<{ incident: Incident; order?: Order }> {
+    const r = await this.get<{ incident?: Incident; order?: Order | null } & Partial<Incident>>(`/incidents/${encodeURIComponent(id)}`);
+    return r.incident ? { incident: r.incident, order: r.order ?? undefined } : { incident: r as Incident };
   }
   async orders(q: Query = {}): Promise<Order[]> {
     return asList<Order>(await this.get('/orders', q));
@@ -276,16 +284,24 @@ export class ApiClient {
   order(id: string): Promise<Order> {
     return this.get<Order>(`/orders/${encodeURIComponent(id)}`);
   }
-  createOrder(input: OrderInput): Promise<Order> {
-    return this.request<Order>('POST', '/orders', { body: input });
+  /** POST /orders (complaint) or /measurement-requests → { linked, order }. */
+  async createOrder(input: OrderInput): Promise<Order> {
+    const { source, apartmentId, content, channel, residentPhone, residentContact, appointmentAt } = input;
+    const path = source === 'measurement' ? '/measurement-requests' : '/orders';
+    const r = await this.request<{ order?: Order } & Partial<Order>>('POST', path, {
+      body: { apartmentId, content, channel, residentPhone, residentContact, appointmentAt },
+    });
+    return (r.order ?? r) as Order;
   }
   /** A resident's complaint or measurement request (N10 / 测温流程), from the resident app. */
   residentRequest(apartmentId: string, source: 'complaint' | 'measurement', content: string): Promise<Order> {
     return this.createOrder({ subjectType: 'apartment', apartmentId, source, content, channel: 'app' });
   }
-  /** A lifecycle transition (PATCH with the action as body). */
+  /** A lifecycle step: POST /orders/:id/<step> with the step's fields. */
   act(id: string, action: OrderActionInput): Promise<Order> {
-    return this.request<Order>('PATCH', `/orders/${encodeURIComponent(id)}`, { body: action });
+    const { type, ...body } = action;
+    const path = type === 'not_home' ? 'not-home' : type;
+    return this.request<Order>('POST', `/orders/${encodeURIComponent(id)}/${path}`, { body });
   }
   /** N7: the resident's rating after the callback. */
   rate(id: string, satisfaction: number): Promise<Order> {
@@ -304,15 +320,19 @@ export class ApiClient {
 
   // ---- engineer
   async devices(q: Query = {}): Promise<DeviceRow[]> {
-    return asList<DeviceRow>(await this.get('/devices', q)).map((d) => ({ ...d, lastSeen: toMs(d.lastSeen) }));
+    return asList<DeviceRow & { battery?: number | null; lastSeen?: number | null }>(await this.get('/devices', q)).map((d) => ({
+      ...d,
+      lastSeen: toMs(d.lastSeen ?? undefined),
+      battery: d.battery ?? undefined,
+    }));
   }
   async provision(input: { id: string; kind: string; roomId?: string; stationId?: string; intervalMin?: number }): Promise<ProvisionResult> {
     const r = await this.request<Record<string, unknown>>('POST', '/devices', { body: input });
     const device = (r.device ?? r) as DeviceRow;
-    return { device, secret: String(r.secret ?? '') };
+    return { device, secret: typeof r.secret === 'string' ? r.secret : '' };
   }
   setDeviceEnabled(id: string, enabled: boolean): Promise<unknown> {
-    return this.request('PATCH', `/devices/${encodeURIComponent(id)}`, { body: { enabled } });
+    return this.request('POST', `/devices/${encodeURIComponent(id)}/${enabled ? 'enable' : 'disable'}`);
   }
   async deadLetters(q: Query = {}): Promise<DeadLetter[]> {
     return asList<DeadLetter>(await this.get('/dead-letters', q)).map((d) => ({ ...d, at: toMs(d.at) ?? 0 }));
@@ -334,7 +354,7 @@ export class ApiClient {
       auth: { token: this.token },
       transports: ['websocket', 'polling'],
       reconnectionDelayMax: 5000,
-    }) as Socket<ServerToClientEvents, ClientToServerEvents>;
+    });
   }
 }
 

@@ -40,7 +40,7 @@ export interface HealthFacts {
 export function healthOf(f: HealthFacts): HealthLevel {
   if (f.stationIncidents > 0) return 'alarm';
   const shareCounts = f.alarmColdShare !== undefined && f.monitoredApartments >= (f.minMonitored ?? 1);
-  if (shareCounts && f.coldApartments / f.monitoredApartments >= f.alarmColdShare!) return 'alarm';
+  if (shareCounts && f.coldApartments / f.monitoredApartments >= f.alarmColdShare) return 'alarm';
   if (f.homeIncidents > 0 || f.coldApartments > 0) return 'watch';
   return f.hasData ? 'ok' : 'unknown';
 }

@@ -10,6 +10,8 @@ const KEY = 'heatwatch.session';
 export const NAV_BY_ROLE: Readonly<Record<Role, readonly Route[]>> = {
   dispatcher: ['map', 'incidents', 'orders', 'kpis'],
   station_staff: ['map', 'incidents', 'orders'],
+  station_head: ['map', 'incidents', 'orders', 'kpis'],
+  manager: ['kpis', 'map', 'incidents', 'orders'],
   resident: ['home'],
   engineer: ['devices', 'console', 'map', 'incidents'],
   admin: ['map', 'incidents', 'orders', 'kpis', 'devices', 'console'],
