@@ -115,6 +115,9 @@ export interface HeatingPolicy {
     /** Heating curve: secondary supply setpoint at outdoor +5 °C and at design outdoor temp, °C (radiators often ~55/45 run). */
     readonly curveSupplyAtPlus5C: number;
     readonly curveSupplyAtDesignC: number;
+    /** Floor-heating stations run a lower curve (heating-norms §D: 35–45 °C), same two anchor points, °C. */
+    readonly curveFloorSupplyAtPlus5C: number;
+    readonly curveFloorSupplyAtDesignC: number;
     /** Primary ΔT below this with valve wide open → fouled exchanger/strainer, °C. */
     readonly lowPrimaryDeltaC: number;
     /** Valve opening counted as "fully open", %. */
@@ -232,6 +235,8 @@ export const defaultPolicy: HeatingPolicy = Object.freeze<HeatingPolicy>({
     curveToleranceC: 3,
     curveSupplyAtPlus5C: 45,
     curveSupplyAtDesignC: 60,
+    curveFloorSupplyAtPlus5C: 35, // heating-norms §D: floor heating 35–45 °C
+    curveFloorSupplyAtDesignC: 45,
     lowPrimaryDeltaC: 15,
     valveFullyOpenPct: 95,
     makeupSurgeM3h: 2,

@@ -29,6 +29,8 @@ export interface FixtureOptions {
   readonly meters?: boolean;
   readonly sensorIntervalMin?: number;
   readonly meterIntervalMin?: number;
+  /** Secondary system of every station (heating curve). */
+  readonly system?: 'radiator' | 'floor';
 }
 
 export const DEFAULT_ROOMS: readonly FixtureRoom[] = [
@@ -59,7 +61,7 @@ export function fixtureCity(o: FixtureOptions = {}): City {
     sources.push({ id: srcId, name: `Source ${si}`, location: loc });
     for (let k = 1; k <= nSt; k++) {
       const stId = `st${stations.length + 1}`;
-      stations.push({ id: stId, name: stId, officeId: 'o1', sourceId: srcId, branchId: `${srcId}-br${((k - 1) % 2) + 1}`, location: loc, system: 'radiator' });
+      stations.push({ id: stId, name: stId, officeId: 'o1', sourceId: srcId, branchId: `${srcId}-br${((k - 1) % 2) + 1}`, location: loc, system: o.system ?? 'radiator' });
       if (meters) devices.push({ id: `m-${stId}`, kind: 'station_meter', stationId: stId, intervalMin: o.meterIntervalMin ?? 5, enabled: true });
       for (let bi = 0; bi < nB; bi++) {
         const bId = `b${buildings.length + 1}`;

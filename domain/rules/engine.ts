@@ -1042,7 +1042,7 @@ export class RulesEngine {
       this.#gOdCount++;
     }
 
-    const bits = stationFaultBits(vals, base, this.#policy);
+    const bits = stationFaultBits(vals, base, this.#policy, ix.stationFloor[st] ? 'floor' : 'radiator');
     const fb = st * NFAULT;
     let confirmed = 0;
     let startTs = Number.POSITIVE_INFINITY;
@@ -1096,7 +1096,7 @@ export class RulesEngine {
     ev.faults = faultNames(bits);
     ev.pumpHz = r2(v[base + S.pumpHz]!);
     ev.secondarySupplyC = r2(v[base + S.secondarySupplyTemp]!);
-    ev.curveSetpointC = Number.isNaN(outdoor) ? null : r2(heatingCurveSetpointC(outdoor, this.#policy));
+    ev.curveSetpointC = Number.isNaN(outdoor) ? null : r2(heatingCurveSetpointC(outdoor, this.#policy, this.#ix.stationFloor[st] ? 'floor' : 'radiator'));
     ev.outdoorC = r2(outdoor);
     ev.primaryDeltaC = r2(v[base + S.primarySupplyTemp]! - v[base + S.primaryReturnTemp]!);
     ev.valvePct = r2(v[base + S.valvePct]!);

@@ -48,6 +48,15 @@ describe('station fault rules (§E.2)', () => {
     expect(s.summary()).toEqual([]);
   });
 
+  it('a floor-heating station is held to its own, lower curve (§D: 35–45 °C)', () => {
+    const supply = (v: number) => () => ({ ...HEALTHY_METER, secondarySupplyTemp: v });
+    expect(heatingCurveSetpointC(0, policy, 'floor')).toBeCloseTo(35 + (10 * 5) / 12.6, 10);
+    expect(scenario({ system: 'floor' }).run(0, 60, 10, { meter: supply(40), room: warmRooms }).summary()).toEqual([]);
+    const low = scenario({ system: 'floor' }).run(0, 60, 10, { meter: supply(34), room: warmRooms });
+    expect(low.summary()).toEqual([`opened station_fault st1 cause=station start=0 at=${confirm}`]);
+    expect(low.events[0]!.incident.evidence).toMatchObject({ faults: 'below_curve', curveSetpointC: 38.97 });
+  });
+
   it('low primary ΔT counts only with the valve fully open', () => {
     const lowDt = { ...HEALTHY_METER, primarySupplyTemp: 80, primaryReturnTemp: 70 };
     const half = scenario().run(0, 60, 10, { meter: () => ({ ...lowDt, valvePct: 60 }), room: warmRooms });

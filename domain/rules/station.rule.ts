@@ -21,10 +21,13 @@ export const FAULT_LEAK = 8;
 /**
  * Weather-compensation (heating) curve: the secondary supply setpoint for an outdoor
  * temperature, linear between (+5 °C → curveSupplyAtPlus5C) and (N3 design outdoor →
- * curveSupplyAtDesignC), clamped to that range (heating-norms §D).
+ * curveSupplyAtDesignC), clamped to that range (heating-norms §D). Floor-heating stations
+ * use their own, lower anchor points.
  */
-export function heatingCurveSetpointC(outdoorC: number, policy: HeatingPolicy): number {
-  const { curveSupplyAtPlus5C: warm, curveSupplyAtDesignC: cold } = policy.station;
+export function heatingCurveSetpointC(outdoorC: number, policy: HeatingPolicy, system: 'radiator' | 'floor' = 'radiator'): number {
+  const p = policy.station;
+  const warm = system === 'floor' ? p.curveFloorSupplyAtPlus5C : p.curveSupplyAtPlus5C;
+  const cold = system === 'floor' ? p.curveFloorSupplyAtDesignC : p.curveSupplyAtDesignC;
   const design = policy.comfort.designOutdoorC; // N3
   const warmOutdoorC = 5;
   if (outdoorC >= warmOutdoorC) return warm;
@@ -33,7 +36,7 @@ export function heatingCurveSetpointC(outdoorC: number, policy: HeatingPolicy): 
 }
 
 /** Bit set of fault conditions that hold for this row of latest values (§E.2). */
-export function stationFaultBits(v: Float64Array, base: number, policy: HeatingPolicy): number {
+export function stationFaultBits(v: Float64Array, base: number, policy: HeatingPolicy, system: 'radiator' | 'floor' = 'radiator'): number {
   const p = policy.station;
   let bits = 0;
   const pump = v[base + slot.pumpHz]!;
@@ -41,7 +44,7 @@ export function stationFaultBits(v: Float64Array, base: number, policy: HeatingP
   const outdoor = v[base + slot.outdoorTemp]!;
   const secSupply = v[base + slot.secondarySupplyTemp]!;
   // Comparisons with NaN are false: a field never reported never raises a fault.
-  if (secSupply < heatingCurveSetpointC(outdoor, policy) - p.curveToleranceC) bits |= FAULT_CURVE;
+  if (secSupply < heatingCurveSetpointC(outdoor, policy, system) - p.curveToleranceC) bits |= FAULT_CURVE;
   const dT = v[base + slot.primarySupplyTemp]! - v[base + slot.primaryReturnTemp]!;
   if (dT < p.lowPrimaryDeltaC && v[base + slot.valvePct]! >= p.valveFullyOpenPct) bits |= FAULT_LOW_DT;
   if (v[base + slot.secondarySupplyPressure]! < p.lowSecondaryPressureMPa && v[base + slot.makeupFlow]! > p.makeupSurgeM3h)

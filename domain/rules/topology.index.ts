@@ -46,6 +46,8 @@ export interface TopologyIndex {
   readonly stationIds: string[];
   readonly stationSource: Int32Array;
   readonly stationBranch: string[];
+  /** 1 for floor-heating stations (their own heating curve). */
+  readonly stationFloor: Uint8Array;
   readonly stationApts: number[][];
   readonly stationBuildings: number[][];
   readonly stationMonitored: Int32Array;
@@ -74,10 +76,12 @@ export function buildTopologyIndex(city: City, policy: HeatingPolicy): TopologyI
   const stationIdx = new Map(stationIds.map((id, i) => [id, i]));
   const stationSource = new Int32Array(stationIds.length);
   const stationBranch: string[] = [];
+  const stationFloor = new Uint8Array(stationIds.length);
   city.stations.forEach((s, i) => {
     const src = sourceIdx.get(s.sourceId)!;
     stationSource[i] = src;
     stationBranch.push(s.branchId);
+    stationFloor[i] = s.system === 'floor' ? 1 : 0;
     sourceStations[src]!.push(i);
   });
 
@@ -217,6 +221,7 @@ export function buildTopologyIndex(city: City, policy: HeatingPolicy): TopologyI
     stationIds,
     stationSource,
     stationBranch,
+    stationFloor,
     stationApts,
     stationBuildings,
     stationMonitored,
