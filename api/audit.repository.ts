@@ -20,6 +20,16 @@ export interface AuditEntry {
 
 export class AuditRepository {
   readonly #db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running a small query. */
+  readonly #stmts = new Map<string, Database.Statement>();
+  #prep(sql: string): Database.Statement {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
   constructor(db: Database.Database) {
     this.#db = db;
     db.exec(SCHEMA);
@@ -36,7 +46,7 @@ export class AuditRepository {
     const args: unknown[] = [];
     if (f.entity) { where.push('entity = ?'); args.push(f.entity); }
     if (f.entityId) { where.push('entity_id = ?'); args.push(f.entityId); }
-    const rows = this.#db.prepare(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, f.limit ?? 500) as Record<string, unknown>[];
+    const rows = this.#prep(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, f.limit ?? 500) as Record<string, unknown>[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as number,

@@ -12,6 +12,16 @@ CREATE INDEX IF NOT EXISTS incidents_apartment ON incidents(apartment_id);
 
 export class IncidentsRepository {
   readonly #db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running a small query. */
+  readonly #stmts = new Map<string, Database.Statement>();
+  #prep(sql: string): Database.Statement {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
   constructor(db: Database.Database) {
     this.#db = db;
     db.exec(SCHEMA);
@@ -19,7 +29,7 @@ export class IncidentsRepository {
 
   /** Store the latest state; returns false for a redelivered or older state (already applied). */
   upsert(i: Incident, at: number): boolean {
-    const prev = this.#db.prepare('SELECT status, updated_at FROM incidents WHERE id = ?').get(i.id) as { status: string; updated_at: number } | undefined;
+    const prev = this.#prep('SELECT status, updated_at FROM incidents WHERE id = ?').get(i.id) as { status: string; updated_at: number } | undefined;
     if (prev && (prev.updated_at > at || (prev.updated_at === at && prev.status === i.status))) return false;
     if (prev?.status === 'resolved' && i.status === 'open') return false;
     this.#db
@@ -32,7 +42,7 @@ export class IncidentsRepository {
   }
 
   get(id: string): Incident | undefined {
-    const r = this.#db.prepare('SELECT data FROM incidents WHERE id = ?').get(id) as { data: string } | undefined;
+    const r = this.#prep('SELECT data FROM incidents WHERE id = ?').get(id) as { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Incident) : undefined;
   }
 
@@ -44,7 +54,7 @@ export class IncidentsRepository {
     if (f.stationId) { where.push('station_id = ?'); args.push(f.stationId); }
     if (f.apartmentId) { where.push('apartment_id = ?'); args.push(f.apartmentId); }
     const sql = `SELECT data FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY start_ts DESC LIMIT ?`;
-    return (this.#db.prepare(sql).all(...args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
+    return (this.#prep(sql).all(...args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
   }
 
   /** Cold incidents overlapping [from, to), for compliance KPIs. */

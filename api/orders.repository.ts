@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
 CREATE INDEX IF NOT EXISTS orders_apartment ON orders(apartment_id);
 CREATE INDEX IF NOT EXISTS orders_station ON orders(station_id);
+CREATE INDEX IF NOT EXISTS orders_building ON orders(building_id);
 CREATE TABLE IF NOT EXISTS order_apartments (order_id TEXT NOT NULL, apartment_id TEXT NOT NULL, PRIMARY KEY (order_id, apartment_id));
 CREATE INDEX IF NOT EXISTS order_apartments_apartment ON order_apartments(apartment_id);
 CREATE TABLE IF NOT EXISTS order_incidents (incident_id TEXT PRIMARY KEY, order_id TEXT NOT NULL);
@@ -48,6 +49,16 @@ const OPEN_SQL = "status IN ('new','dispatched','accepted','on_site')";
 
 export class OrdersRepository {
   readonly #db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running a small query. */
+  readonly #stmts = new Map<string, Database.Statement>();
+  #prep(sql: string): Database.Statement {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
   constructor(db: Database.Database) {
     this.#db = db;
     db.exec(SCHEMA);
@@ -74,19 +85,19 @@ export class OrdersRepository {
            station_id = excluded.station_id, office_id = excluded.office_id, updated_at = excluded.updated_at, data = excluded.data`,
       )
       .run(o.id, o.number, o.status, o.source, o.subjectType, o.apartmentId ?? null, o.buildingId ?? null, o.stationId ?? null, o.officeId ?? null, o.receivedAt, now, JSON.stringify(o));
-    const ins = this.#db.prepare('INSERT OR IGNORE INTO order_apartments (order_id, apartment_id) VALUES (?, ?)');
+    const ins = this.#prep('INSERT OR IGNORE INTO order_apartments (order_id, apartment_id) VALUES (?, ?)');
     for (const a of o.apartments) ins.run(o.id, a);
-    const inc = this.#db.prepare('INSERT OR IGNORE INTO order_incidents (incident_id, order_id) VALUES (?, ?)');
+    const inc = this.#prep('INSERT OR IGNORE INTO order_incidents (incident_id, order_id) VALUES (?, ?)');
     for (const i of o.incidentIds) inc.run(i, o.id);
   }
 
   get(id: string): Order | undefined {
-    const r = this.#db.prepare('SELECT data FROM orders WHERE id = ?').get(id) as { data: string } | undefined;
+    const r = this.#prep('SELECT data FROM orders WHERE id = ?').get(id) as { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Order) : undefined;
   }
 
   byIncident(incidentId: string): Order | undefined {
-    const r = this.#db.prepare('SELECT o.data FROM order_incidents i JOIN orders o ON o.id = i.order_id WHERE i.incident_id = ?').get(incidentId) as { data: string } | undefined;
+    const r = this.#prep('SELECT o.data FROM order_incidents i JOIN orders o ON o.id = i.order_id WHERE i.incident_id = ?').get(incidentId) as { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Order) : undefined;
   }
 
@@ -107,7 +118,7 @@ export class OrdersRepository {
   /** The open order of a building or station subject, if any. */
   openForSubject(subjectType: 'building' | 'station', id: string): Order | undefined {
     const col = subjectType === 'building' ? 'building_id' : 'station_id';
-    const r = this.#db.prepare(`SELECT data FROM orders WHERE ${OPEN_SQL} AND subject_type = ? AND ${col} = ? LIMIT 1`).get(subjectType, id) as
+    const r = this.#prep(`SELECT data FROM orders WHERE ${OPEN_SQL} AND subject_type = ? AND ${col} = ? LIMIT 1`).get(subjectType, id) as
       | { data: string }
       | undefined;
     return r ? (JSON.parse(r.data) as Order) : undefined;
@@ -123,26 +134,26 @@ export class OrdersRepository {
     if (f.source) { where.push('source = ?'); args.push(f.source); }
     if (f.apartmentId) { where.push('id IN (SELECT order_id FROM order_apartments WHERE apartment_id = ?)'); args.push(f.apartmentId); }
     const sql = `SELECT data FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY received_at DESC, id LIMIT ? OFFSET ?`;
-    return (this.#db.prepare(sql).all(...args, f.limit ?? 1_000_000, f.offset ?? 0) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+    return (this.#prep(sql).all(...args, f.limit ?? 1_000_000, f.offset ?? 0) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
   }
 
   countOpen(): number {
-    return (this.#db.prepare(`SELECT count(*) AS n FROM orders WHERE ${OPEN_SQL}`).get() as { n: number }).n;
+    return (this.#prep(`SELECT count(*) AS n FROM orders WHERE ${OPEN_SQL}`).get() as { n: number }).n;
   }
 
   /** Orders whose clocks may still fire: not closed or cancelled. */
   listTicking(): Order[] {
-    return (this.#db.prepare("SELECT data FROM orders WHERE status NOT IN ('closed','cancelled')").all() as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+    return (this.#prep("SELECT data FROM orders WHERE status NOT IN ('closed','cancelled')").all() as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
   }
 
   notify(n: Omit<Notification, 'id'>): void {
-    this.#db.prepare('INSERT INTO notifications (at, order_id, room, type, detail) VALUES (?, ?, ?, ?, ?)').run(n.at, n.orderId, n.room, n.type, n.detail ?? null);
+    this.#prep('INSERT INTO notifications (at, order_id, room, type, detail) VALUES (?, ?, ?, ?, ?)').run(n.at, n.orderId, n.room, n.type, n.detail ?? null);
   }
 
   notifications(orderId?: string): Notification[] {
     const rows = (orderId
-      ? this.#db.prepare('SELECT * FROM notifications WHERE order_id = ? ORDER BY id').all(orderId)
-      : this.#db.prepare('SELECT * FROM notifications ORDER BY id').all()) as Record<string, unknown>[];
+      ? this.#prep('SELECT * FROM notifications WHERE order_id = ? ORDER BY id').all(orderId)
+      : this.#prep('SELECT * FROM notifications ORDER BY id').all()) as Record<string, unknown>[];
     return rows.map((r) => ({ id: r.id as number, at: r.at as number, orderId: r.order_id as string, room: r.room as string, type: r.type as string, ...(r.detail ? { detail: r.detail as string } : {}) }));
   }
 }

@@ -25,6 +25,16 @@ CREATE TABLE IF NOT EXISTS device_status (device_id TEXT PRIMARY KEY, status TEX
 
 export class OutagesRepository {
   readonly #db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running a small query. */
+  readonly #stmts = new Map<string, Database.Statement>();
+  #prep(sql: string): Database.Statement {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
   constructor(db: Database.Database) {
     this.#db = db;
     db.exec(SCHEMA);
@@ -35,28 +45,28 @@ export class OutagesRepository {
       this.#db
         .prepare('INSERT INTO outages (id, station_id, starts_at, ends_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data')
         .run(o.id, o.stationId, o.startsAt, o.endsAt, JSON.stringify(o));
-      const ins = this.#db.prepare('INSERT OR IGNORE INTO outage_apartments VALUES (?, ?)');
+      const ins = this.#prep('INSERT OR IGNORE INTO outage_apartments VALUES (?, ?)');
       for (const a of o.apartments) ins.run(o.id, a);
     })();
   }
 
   get(id: string): Outage | undefined {
-    const r = this.#db.prepare('SELECT data FROM outages WHERE id = ?').get(id) as { data: string } | undefined;
+    const r = this.#prep('SELECT data FROM outages WHERE id = ?').get(id) as { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Outage) : undefined;
   }
 
   list(f: { apartmentId?: string; stationId?: string } = {}): Outage[] {
     const rows = f.apartmentId
-      ? this.#db.prepare('SELECT o.data FROM outages o JOIN outage_apartments a ON a.outage_id = o.id WHERE a.apartment_id = ? ORDER BY o.starts_at DESC').all(f.apartmentId)
+      ? this.#prep('SELECT o.data FROM outages o JOIN outage_apartments a ON a.outage_id = o.id WHERE a.apartment_id = ? ORDER BY o.starts_at DESC').all(f.apartmentId)
       : f.stationId
-        ? this.#db.prepare('SELECT data FROM outages WHERE station_id = ? ORDER BY starts_at DESC').all(f.stationId)
-        : this.#db.prepare('SELECT data FROM outages ORDER BY starts_at DESC').all();
+        ? this.#prep('SELECT data FROM outages WHERE station_id = ? ORDER BY starts_at DESC').all(f.stationId)
+        : this.#prep('SELECT data FROM outages ORDER BY starts_at DESC').all();
     return (rows as { data: string }[]).map((r) => JSON.parse(r.data) as Outage);
   }
 
   /** Ended outages without a follow-up order yet. */
   endedWithoutFollowUp(now: number): Outage[] {
-    return (this.#db.prepare('SELECT data FROM outages WHERE ends_at <= ?').all(now) as { data: string }[])
+    return (this.#prep('SELECT data FROM outages WHERE ends_at <= ?').all(now) as { data: string }[])
       .map((r) => JSON.parse(r.data) as Outage)
       .filter((o) => !o.followUpOrderId);
   }
@@ -68,7 +78,7 @@ export class OutagesRepository {
   }
 
   deviceStatuses(): Map<string, { status: string; at: number }> {
-    const rows = this.#db.prepare('SELECT * FROM device_status').all() as { device_id: string; status: string; at: number }[];
+    const rows = this.#prep('SELECT * FROM device_status').all() as { device_id: string; status: string; at: number }[];
     return new Map(rows.map((r) => [r.device_id, { status: r.status, at: r.at }]));
   }
 }

@@ -66,13 +66,23 @@ const digest = (token: string): string => createHash('sha256').update(token).dig
 
 export class PeopleRepository {
   readonly #db: Database.Database;
+  /** Prepared statements by SQL text: preparing costs more than running a small query. */
+  readonly #stmts = new Map<string, Database.Statement>();
+  #prep(sql: string): Database.Statement {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.#db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
   constructor(db: Database.Database) {
     this.#db = db;
     db.exec(SCHEMA);
   }
 
   count(): number {
-    return (this.#db.prepare('SELECT count(*) AS n FROM people').get() as { n: number }).n;
+    return (this.#prep('SELECT count(*) AS n FROM people').get() as { n: number }).n;
   }
 
   /** Insert a person; the password is hashed here (scrypt, ~50 ms). */
@@ -85,12 +95,12 @@ export class PeopleRepository {
   }
 
   get(id: string): Person | undefined {
-    const r = this.#db.prepare('SELECT * FROM people WHERE id = ?').get(id) as Row | undefined;
+    const r = this.#prep('SELECT * FROM people WHERE id = ?').get(id) as Row | undefined;
     return r ? toPerson(r) : undefined;
   }
 
   byUsername(username: string): Person | undefined {
-    const r = this.#db.prepare('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
+    const r = this.#prep('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
     return r ? toPerson(r) : undefined;
   }
 
@@ -99,20 +109,20 @@ export class PeopleRepository {
     const args: unknown[] = [];
     if (filter.role) { where.push('role = ?'); args.push(filter.role); }
     if (filter.apartmentId) { where.push('apartment_id = ?'); args.push(filter.apartmentId); }
-    return (this.#db.prepare(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]).map(toPerson);
+    return (this.#prep(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]).map(toPerson);
   }
 
   setDisabled(id: string, disabled: boolean): boolean {
-    return this.#db.prepare('UPDATE people SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 1;
+    return this.#prep('UPDATE people SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 1;
   }
 
   setPassword(id: string, password: string): boolean {
-    return this.#db.prepare('UPDATE people SET password_hash = ? WHERE id = ?').run(hashPassword(password), id).changes === 1;
+    return this.#prep('UPDATE people SET password_hash = ? WHERE id = ?').run(hashPassword(password), id).changes === 1;
   }
 
   /** The person when the password matches and the account is enabled. Unknown users cost a hash too (no timing oracle). */
   verify(username: string, password: string): Person | undefined {
-    const r = this.#db.prepare('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
+    const r = this.#prep('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
     const ok = verifyPassword(password, (r?.password_hash as string | undefined) ?? DUMMY_HASH);
     if (!r || !ok || r.disabled === 1) return undefined;
     return toPerson(r);
@@ -120,7 +130,7 @@ export class PeopleRepository {
 
   createSession(personId: string, now: number, ttlMs: number): string {
     const token = randomBytes(32).toString('base64url');
-    this.#db.prepare('INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(digest(token), personId, now, now + ttlMs);
+    this.#prep('INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(digest(token), personId, now, now + ttlMs);
     return token;
   }
 
@@ -133,11 +143,11 @@ export class PeopleRepository {
   }
 
   deleteSession(token: string): void {
-    this.#db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(digest(token));
+    this.#prep('DELETE FROM sessions WHERE token_hash = ?').run(digest(token));
   }
 
   deleteSessionsOf(personId: string): void {
-    this.#db.prepare('DELETE FROM sessions WHERE person_id = ?').run(personId);
+    this.#prep('DELETE FROM sessions WHERE person_id = ?').run(personId);
   }
 }
 
