@@ -79,7 +79,14 @@ describe('replay', () => {
   it('paces event time at ×speed (driven pace, no sleeping)', async () => {
     let now = 0;
     const slept: number[] = [];
-    const pace = { now: () => now, sleep: async (ms: number) => void slept.push(ms) || void (now += ms) };
+    const pace = {
+      now: () => now,
+      sleep: (ms: number) => {
+        slept.push(ms);
+        now += ms;
+        return Promise.resolve();
+      },
+    };
     const r = await runReplay({ source: { kind: 'simulation', model: model(), from: s.start, to: s.start + DAY_MS / 4 }, city: g.city, policy, speed: 1000, pace });
     // 6 h of event time at ×1000 = 21.6 s of (driven) wall time.
     expect(now).toBeGreaterThanOrEqual((DAY_MS / 4 - 10 * 60_000) / 1000);
