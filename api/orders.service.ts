@@ -74,6 +74,7 @@ export type ActionInput =
     }
   | { readonly type: 'schedule_callback'; readonly at?: number }
   | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
+  | { readonly type: 'rate'; readonly satisfaction: number }
   | { readonly type: 'close'; readonly note?: string }
   | { readonly type: 'cancel'; readonly note: string }
   | { readonly type: 'note'; readonly note: string };

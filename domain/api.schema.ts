@@ -150,6 +150,8 @@ export const CallbackBodySchema = Type.Object({
 });
 /** N12: book the callback; without `at`, the next minute inside callback hours. */
 export const ScheduleCallbackBodySchema = Type.Object({ at: Type.Optional(Type.Number()) });
+/** N7: a rating 1–5 (the resident's, or entered at the callback). */
+export const RatingBodySchema = Type.Object({ satisfaction: Type.Integer({ minimum: 1, maximum: 5 }) });
 export const NoteBodySchema = Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000 }) });
 export const CloseBodySchema = Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) });
 

@@ -133,6 +133,10 @@ describe('resident complaint, whole lifecycle', () => {
     const mine = (await t.req('GET', `/api/v1/orders/${order.id}`, 'resident1')).json<Record<string, unknown>>();
     expect(mine.id).toBe(order.id);
     expect(mine.satisfaction).toBeUndefined();
+    // N7: the resident rates their own order; another resident cannot.
+    expect((await t.req('POST', `/api/v1/orders/${order.id}/rating`, 'resident2', { satisfaction: 1 })).statusCode).toBe(404);
+    expect((await t.req('POST', `/api/v1/orders/${order.id}/rating`, 'resident1', { satisfaction: 4 })).statusCode).toBe(200);
+    expect(t.app.heat.ctx.ordersRepo.get(order.id)!.satisfaction).toBe(4);
   });
 });
 

@@ -108,6 +108,11 @@ describe('registry and measurements', () => {
     expect(body.history.some((p) => p.value !== null && Math.abs(p.value - 19.25) < 1e-9)).toBe(true);
   });
 
+  it('serves the city policy to every role', async () => {
+    const res = await t.req('GET', '/api/v1/policy', 'resident1');
+    expect(res.json()).toMatchObject({ city: 'beijing', comfort: { standardC: 18 }, service: { answerWithinHours: 24 } });
+  });
+
   it('lists devices with last seen and battery', async () => {
     const res = await t.req('GET', '/api/v1/devices?kind=room_sensor&limit=2', 'engineer');
     const list = res.json<{ id: string; lastSeen: number | null; battery: number | null; lowBattery: boolean; online: boolean }[]>();

@@ -55,6 +55,10 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
     return ctx.outages.list({ stationId: req.query.stationId });
   });
 
+  // The city's policy (N-rules: standard, SLA clocks, callback hours) for the dashboard. Unbounded
+  // refund bands are sent with maxShortfallC null (JSON has no Infinity).
+  app.get('/api/v1/policy', { config: { roles: ALL_ROLES }, schema: { tags: ['system'] } }, () => ctx.policy);
+
   app.get('/api/v1/kpis', { config: { roles: ['admin', 'dispatcher', 'station_head', 'manager', 'engineer'] }, schema: { tags: ['kpis'], querystring: KpiQuerySchema } }, (req) => {
     const to = req.query.to ?? ctx.clock.now();
     const from = req.query.from ?? to - 30 * DAY_MS;

@@ -11,6 +11,7 @@ import {
   NotHomeBodySchema,
   OrderViewQuerySchema,
   OrdersQuerySchema,
+  RatingBodySchema,
   ResolveBodySchema,
   ScheduleCallbackBodySchema,
 } from '../../domain/api.schema.ts';
@@ -138,8 +139,9 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
       { config: { roles }, schema: { tags, params: IdParamsSchema, ...(body ? { body } : {}) } },
       (req) => {
         const p = who(req);
-        assertOrderAccess(p, ctx.orders.get((req.params).id));
-        return ctx.orders.act((req.params).id, toAction((req.body ?? {}) as Record<string, unknown>), p);
+        assertOrderAccess(p, ctx.orders.get(req.params.id));
+        const o = ctx.orders.act(req.params.id, toAction((req.body ?? {}) as Record<string, unknown>), p);
+        return p.role === 'resident' ? orderView(o, 'team') : o;
       },
     );
   };
@@ -150,6 +152,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
   step('resolve', FIELD_ROLES, ResolveBodySchema, (b) => ({ type: 'resolve', ...(b as Omit<Extract<ActionInput, { type: 'resolve' }>, 'type'>) }));
   step('schedule-callback', DESK_ROLES, ScheduleCallbackBodySchema, (b) => ({ type: 'schedule_callback', ...(b as { at?: number }) }));
   step('callback', DESK_ROLES, CallbackBodySchema, (b) => ({ type: 'callback', ...(b as { result: string; satisfaction?: number }) }));
+  step('rating', ['admin', 'dispatcher', 'resident'], RatingBodySchema, (b) => ({ type: 'rate', satisfaction: b.satisfaction as number }));
   step('close', DESK_ROLES, CloseBodySchema, (b) => ({ type: 'close', ...b }));
   step('cancel', ['admin', 'dispatcher', 'manager'], NoteBodySchema, (b) => ({ type: 'cancel', note: b.note as string }));
   step('note', STAFF_ROLES, NoteBodySchema, (b) => ({ type: 'note', note: b.note as string }));

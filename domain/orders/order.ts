@@ -177,6 +177,7 @@ export type OrderAction =
     }
   | { readonly type: 'schedule_callback'; readonly at?: number }
   | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
+  | { readonly type: 'rate'; readonly satisfaction: number }
   | { readonly type: 'close'; readonly note?: string }
   | { readonly type: 'cancel'; readonly note: string }
   | { readonly type: 'link'; readonly apartments?: readonly string[]; readonly incidentId?: string; readonly note: string }
@@ -190,6 +191,7 @@ const ALLOWED: Readonly<Record<OrderAction['type'], readonly OrderStatus[]>> = {
   resolve: ['on_site'],
   schedule_callback: ['resolved'],
   callback: ['resolved'],
+  rate: ['resolved', 'callback', 'closed'],
   close: ['resolved', 'callback'],
   cancel: ['new', 'dispatched', 'accepted', 'on_site'],
   link: ['new', 'dispatched', 'accepted', 'on_site'],
@@ -309,6 +311,11 @@ export function applyAction(order: Order, action: OrderAction, by: string, now: 
       patch.callbackResult = action.result;
       if (action.satisfaction !== undefined) patch.satisfaction = action.satisfaction;
       note = action.result;
+      break;
+    case 'rate':
+      // N7: the resident's own rating (1–5), e.g. from the app after the repair.
+      patch.satisfaction = action.satisfaction;
+      note = `satisfaction ${action.satisfaction}`;
       break;
     case 'close':
       patch.closedAt = now;
