@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { topics } from '../domain/topics.ts';
+import { filterCovered, publishRefusal, subscribeRefusal, topicMatches, type Principal } from './access.rules.ts';
+
+const device = (id: string, gatewayDevices: string[] = []): Principal => ({
+  kind: 'device',
+  id,
+  isGateway: gatewayDevices.length > 0,
+  gatewayDevices: new Set(gatewayDevices),
+});
+const service = (...scopes: ('ingest' | 'api' | 'replay' | 'admin')[]): Principal => ({ kind: 'service', id: 'svc', scopes });
+
+describe('topic matching', () => {
+  it('matches MQTT filters', () => {
+    expect(topicMatches('a/+/c', 'a/b/c')).toBe(true);
+    expect(topicMatches('a/#', 'a/b/c')).toBe(true);
+    expect(topicMatches('a/#', 'a')).toBe(true);
+    expect(topicMatches('a/+', 'a/b/c')).toBe(false);
+    expect(topicMatches('#', '$SYS/x')).toBe(false);
+  });
+  it('knows when one filter is covered by another', () => {
+    expect(filterCovered('heat/v1/devices/+/telemetry', 'heat/v1/devices/+/telemetry')).toBe(true);
+    expect(filterCovered('heat/v1/devices/d1/telemetry', 'heat/v1/devices/+/telemetry')).toBe(true);
+    expect(filterCovered('heat/v1/platform/#', 'heat/v1/platform/#')).toBe(true);
+    expect(filterCovered('heat/v1/#', 'heat/v1/platform/#')).toBe(false);
+    expect(filterCovered('heat/v1/devices/#', 'heat/v1/devices/+/telemetry')).toBe(false);
+    expect(filterCovered('#', 'heat/v1/devices/+/telemetry')).toBe(false);
+  });
+});
+
+describe('device ACL (protocol v1)', () => {
+  it('publishes only its own telemetry and status', () => {
+    const d = device('d1');
+    expect(publishRefusal(d, topics.telemetry('d1'))).toBeUndefined();
+    expect(publishRefusal(d, topics.status('d1'))).toBeUndefined();
+    expect(publishRefusal(d, topics.telemetry('d2'))).toBe('publish_denied');
+    expect(publishRefusal(d, topics.config('d1'))).toBe('publish_denied');
+    expect(publishRefusal(d, topics.incidents)).toBe('publish_denied');
+    expect(publishRefusal(d, topics.gatewayTelemetry('d1', 'd1'))).toBe('publish_denied');
+  });
+  it('subscribes only to its own config, never with wildcards', () => {
+    const d = device('d1');
+    expect(subscribeRefusal(d, topics.config('d1'))).toBeUndefined();
+    expect(subscribeRefusal(d, topics.config('d2'))).toBe('subscribe_denied');
+    expect(subscribeRefusal(d, '#')).toBe('wildcard_denied');
+    expect(subscribeRefusal(d, topics.config('+'))).toBe('wildcard_denied');
+    expect(subscribeRefusal(d, topics.telemetry('d1'))).toBe('subscribe_denied');
+  });
+  it('lets a gateway act only for the devices assigned to it', () => {
+    const gw = device('gw', ['s1']);
+    expect(publishRefusal(gw, topics.gatewayTelemetry('gw', 's1'))).toBeUndefined();
+    expect(publishRefusal(gw, topics.gatewayTelemetry('gw', 's2'))).toBe('publish_denied');
+    expect(publishRefusal(gw, topics.gatewayTelemetry('gw2', 's1'))).toBe('publish_denied');
+    expect(subscribeRefusal(gw, topics.config('s1'))).toBeUndefined();
+    expect(subscribeRefusal(gw, topics.config('s2'))).toBe('subscribe_denied');
+  });
+});
+
+describe('service scopes', () => {
+  it('ingest reads telemetry and status, writes incidents and live', () => {
+    const s = service('ingest');
+    for (const f of [...topics.allTelemetry, topics.allStatus, topics.registryChanged]) expect(subscribeRefusal(s, f)).toBeUndefined();
+    expect(subscribeRefusal(s, '#')).toBe('subscribe_denied');
+    expect(publishRefusal(s, topics.incidents)).toBeUndefined();
+    expect(publishRefusal(s, topics.live)).toBeUndefined();
+    expect(publishRefusal(s, topics.config('d1'))).toBe('publish_denied');
+  });
+  it('api reads platform/# and status, writes config and registry notices', () => {
+    const s = service('api');
+    expect(subscribeRefusal(s, 'heat/v1/platform/#')).toBeUndefined();
+    expect(subscribeRefusal(s, topics.incidents)).toBeUndefined();
+    expect(subscribeRefusal(s, topics.allTelemetry[0])).toBe('subscribe_denied');
+    expect(publishRefusal(s, topics.config('d1'))).toBeUndefined();
+    expect(publishRefusal(s, topics.registryChanged)).toBeUndefined();
+    expect(publishRefusal(s, topics.telemetry('d1'))).toBe('publish_denied');
+  });
+  it('replay publishes telemetry for any device; admin does anything but $SYS stays guarded for others', () => {
+    expect(publishRefusal(service('replay'), topics.telemetry('any'))).toBeUndefined();
+    expect(publishRefusal(service('replay'), topics.incidents)).toBe('publish_denied');
+    expect(publishRefusal(service('api'), '$SYS/x')).toBe('publish_denied');
+    expect(subscribeRefusal(service('admin'), '#')).toBeUndefined();
+  });
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { MetricsRecorder, toPrometheus } from './metrics.ts';
+
+describe('broker metrics', () => {
+  it('samples rates and renders Prometheus text with every refusal reason', () => {
+    const m = new MetricsRecorder();
+    m.sample(1_000);
+    m.messagesIn = 50;
+    m.messagesOut = 100;
+    m.sample(3_000);
+    expect(m.rates).toEqual({ in: 25, out: 50 });
+    m.refuse('bad_credentials');
+    const text = toPrometheus({
+      brokerId: 'b"1',
+      connectedClients: 2,
+      connectedDevices: 1,
+      connectedServices: 1,
+      messagesIn: 50,
+      messagesOut: 100,
+      messagesInPerSec: 25,
+      messagesOutPerSec: 50,
+      bytesIn: 10,
+      queueDepth: 0,
+      refusals: m.refusals,
+      authBlocksStarted: 0,
+      authBlockedNow: 0,
+      uptimeSec: 3,
+    });
+    expect(text).toContain('heat_broker_refusals_total{broker="b\\"1",reason="bad_credentials"} 1');
+    expect(text).toContain('heat_broker_refusals_total{broker="b\\"1",reason="drain_timeout"} 0');
+    expect(text).toContain('heat_broker_messages_in_per_second{broker="b\\"1"} 25');
+    expect(text.endsWith('\n')).toBe(true);
+  });
+});
