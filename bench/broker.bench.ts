@@ -201,7 +201,8 @@ async function idleConnections(opts: BenchOptions): Promise<BenchRow[]> {
         name: 'broker: idle devices held by one process',
         value: ok,
         unit: 'connections',
-        target: { kind: 'min', value: target },
+        // Full run: the issue's 20,000 (not reachable under a 20,000 nofile hard limit).
+        target: { kind: 'min', value: opts.quick ? target : 20_000 },
         note: `asked ${target} (issue target 20,000; hard nofile limit here ${nofile(pid)}); ${failed} failed; connect phase ${connectSec.toFixed(1)} s`,
       },
       {
