@@ -44,6 +44,7 @@ describe('broker: limits', () => {
         publishFloodCutoff: 100,
         drainTimeoutMs: 300,
         maxConnections: 12,
+        registryPollMs: 200,
       },
     });
     ({ mqttPort: port } = await app.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' }));
@@ -135,6 +136,15 @@ describe('broker: limits', () => {
     expect(n).toBe(total);
     await fine.endAsync();
     await sim.endAsync();
+  });
+
+  it('kicks a device disabled straight in the database, on the registry sweep', async () => {
+    const before = app.metrics().refusals.kicked;
+    const c = track(await connectDevice(url, 'dev-f2'));
+    const gone = closed(c);
+    registry.setDeviceEnabled('dev-f2', false); // no notice published: only the sweep can see it
+    await gone;
+    expect(app.metrics().refusals.kicked).toBe(before + 1);
   });
 
   it('answers CONNACK 3 when the connection cap is reached', async () => {
