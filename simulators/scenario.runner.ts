@@ -156,6 +156,7 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
     cleanup.unshift(() => fleet.stop());
     await fleet.ready;
     const stepMs = (opts.stepMin ?? 20) * MINUTE_MS;
+    const timing = { publish: 0, settle: 0 };
     const settle = async (): Promise<void> => {
       // The ingest has everything the fleet had acknowledged once its counters catch up.
       const want = fleet.stats().messages;
@@ -170,10 +171,15 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
     for (let t = s.start; t < s.end; ) {
       t = Math.min(s.end, t + stepMs);
       clock.set(t);
+      const t0 = performance.now();
       await fleet.advanceTo(t);
+      const t1 = performance.now();
       await settle();
+      timing.publish += t1 - t0;
+      timing.settle += performance.now() - t1;
       opts.onProgress?.({ ts: t, fraction: (t - s.start) / (s.end - s.start) });
     }
+    logger.debug({ ...timing, wallMs: Date.now() - started }, 'scenario pipeline timing');
     return report(s, 'pipeline', c, fleet.stats().published, started);
   } finally {
     for (const f of cleanup) {
