@@ -37,6 +37,9 @@ import { registerMeasurementRoutes } from './routes/measurements.routes.ts';
 import { registerOrderRoutes } from './routes/orders.routes.ts';
 import { registerOperationsRoutes } from './routes/operations.routes.ts';
 import { registerDeviceRoutes } from './routes/devices.routes.ts';
+import { registerReplayRoutes, type ReplayControl } from './routes/replay.routes.ts';
+
+export type { ReplayControl } from './routes/replay.routes.ts';
 
 export { seedDemoPeople, DEMO_PASSWORD } from './demo-people.ts';
 
@@ -53,6 +56,8 @@ export interface ApiDeps {
   readonly brokerPrometheus?: () => string;
   /** dashboard/dist; served with an SPA fallback to index.html. */
   readonly dashboardDir?: string;
+  /** Replay control (simulators) for the engineer view; routes answer 503 without it. */
+  readonly replay?: ReplayControl;
   /** How often the SLA clock ticks on its own, ms; 0 turns it off (tests call heat.tick()). Default 60 s. */
   readonly tickIntervalMs?: number;
 }
@@ -292,6 +297,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerOrderRoutes(app, ctx);
   registerOperationsRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
+  registerReplayRoutes(app, deps.replay, (p) => io.to(['role:admin', 'role:engineer']).emit('replay', p));
 
   const dashboardDir = deps.dashboardDir ? resolve(deps.dashboardDir) : undefined;
   const hasDashboard = !!dashboardDir && existsSync(resolve(dashboardDir, 'index.html'));

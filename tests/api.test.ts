@@ -65,6 +65,14 @@ describe('system', () => {
   });
 });
 
+describe('replay control', () => {
+  it('answers 503 when the host injected no replay control, and validates the body first', async () => {
+    expect((await t.req('GET', '/api/v1/replay/scenarios', 'engineer')).json()).toMatchObject({ code: 'HEAT_ERR_UNAVAILABLE' });
+    expect((await t.req('POST', '/api/v1/replay', 'engineer', { scenario: 'cold-snap' })).statusCode).toBe(400); // speed missing
+    expect((await t.req('POST', '/api/v1/replay', 'engineer', { scenario: 'cold-snap', speed: 100 })).statusCode).toBe(503);
+  });
+});
+
 describe('auth', () => {
   it('logs in with the first admin password and returns the person', async () => {
     const res = await t.req('POST', '/api/v1/auth/login', undefined, { username: 'admin', password: ADMIN_PASSWORD });
