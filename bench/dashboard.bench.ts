@@ -218,8 +218,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const liveFps = await page.evaluate<number>(fpsScript(fpsWindowMs));
     clearInterval(feed);
     feed = undefined;
-    const applied = await page.evaluate<number>(`document.querySelectorAll('[data-level]').length`);
-    opts.log(`fps under load ${liveFps.toFixed(1)} (baseline ${baselineFps.toFixed(1)}), ${applied} coloured markers`);
+    // Sanity: the stream really reached the map (the legend counts stations with cold apartments).
+    const watch = Number(await page.evaluate<string>(`document.querySelector('[data-legend="watch"] strong')?.textContent ?? '0'`));
+    if (!(watch > 0)) throw new Error('live apartment updates did not reach the map');
+    opts.log(`fps under load ${liveFps.toFixed(1)} (baseline ${baselineFps.toFixed(1)}), ${watch} stations now flagged with cold apartments`);
 
     return [
       {

@@ -172,6 +172,15 @@ describe('engineer', () => {
     // Shown once: closing the notice removes the secret from the page for good.
     await page.click('.secret button');
     await expect.poll(() => page.locator('[data-secret]').count()).toBe(0);
+
+    // zh-CN by default, English on request, remembered across a reload.
+    expect(await page.textContent('[data-nav="devices"]')).toBe('设备登记');
+    await page.selectOption('[data-testid="lang"]', 'en');
+    expect(await page.textContent('[data-nav="devices"]')).toBe('Devices');
+    await page.reload();
+    await page.waitForSelector('[data-nav="devices"]');
+    expect(await page.textContent('[data-nav="devices"]')).toBe('Devices');
+    await shot(page, 'engineer-2-english');
     await ctx.close();
   }, 180_000);
 });

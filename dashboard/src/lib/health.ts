@@ -79,9 +79,10 @@ export interface Cluster {
  * their centroid, coloured by the worst member. O(n), stable keys per cell.
  */
 export function clusterPoints(points: readonly MapPoint[], cellPx: number): Cluster[] {
-  const cells = new Map<string, { sx: number; sy: number; ids: string[]; counts: Record<HealthLevel, number>; level: HealthLevel }>();
+  const cells = new Map<number, { sx: number; sy: number; ids: string[]; counts: Record<HealthLevel, number>; level: HealthLevel }>();
   for (const p of points) {
-    const key = `${Math.floor(p.x / cellPx)}:${Math.floor(p.y / cellPx)}`;
+    // Numeric cell key (screen cells never reach 2^16 per axis): cheaper than strings at 5,000 points.
+    const key = (Math.floor(p.x / cellPx) + 0x8000) * 0x10000 + (Math.floor(p.y / cellPx) + 0x8000);
     let c = cells.get(key);
     if (!c) {
       c = { sx: 0, sy: 0, ids: [], counts: { alarm: 0, watch: 0, ok: 0, unknown: 0 }, level: 'unknown' };
@@ -95,7 +96,7 @@ export function clusterPoints(points: readonly MapPoint[], cellPx: number): Clus
   }
   const out: Cluster[] = [];
   for (const [key, c] of cells) {
-    out.push({ key, x: c.sx / c.ids.length, y: c.sy / c.ids.length, count: c.ids.length, level: c.level, counts: c.counts, ids: c.ids });
+    out.push({ key: String(key), x: c.sx / c.ids.length, y: c.sy / c.ids.length, count: c.ids.length, level: c.level, counts: c.counts, ids: c.ids });
   }
   return out;
 }
