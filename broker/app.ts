@@ -70,16 +70,6 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
   };
 
   const store = openPersistence({ persistenceDir: deps.persistenceDir, redisUrl: deps.redisUrl });
-  if (store.persistence) {
-    // Queue depth: QoS>0 deliveries stored for subscribers minus their acknowledgements.
-    const p = store.persistence;
-    const enqueue = p.outgoingEnqueueCombi.bind(p);
-    p.outgoingEnqueueCombi = (subs, packet, cb) => {
-      metrics.queued += subs.length;
-      return enqueue(subs, packet, cb);
-    };
-  }
-
   const aedes = await Aedes.createBroker({
     ...(deps.id ? { id: deps.id } : {}),
     ...(store.persistence ? { persistence: store.persistence } : {}),
@@ -96,6 +86,20 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       return packet;
     },
   });
+  // Queue depth: QoS>0 deliveries stored for subscribers and not yet acknowledged, keyed
+  // by subscriber + message so that acks for things never counted here (retained messages,
+  // a previous process' queue) cannot skew it.
+  const pending = new Set<string>();
+  const pendingKey = (clientId: string, p: { brokerId?: string; brokerCounter?: number }) => `${clientId}\0${p.brokerId}\0${p.brokerCounter}`;
+  {
+    type P = { brokerId?: string; brokerCounter?: number };
+    const p = (aedes as unknown as { persistence: { outgoingEnqueueCombi(subs: { clientId: string }[], packet: P, cb?: unknown): unknown } }).persistence;
+    const enqueue = p.outgoingEnqueueCombi.bind(p);
+    p.outgoingEnqueueCombi = (subs, packet, cb) => {
+      for (const sub of subs) pending.add(pendingKey(sub.clientId, packet));
+      return enqueue(subs, packet, cb);
+    };
+  }
   const clients = () => (aedes as unknown as { clients: Clients }).clients;
 
   // Errors are events; the host logs them (CONVENTIONS.md 8). Refusals are logged by the hooks.
@@ -118,8 +122,8 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     if (p?.kind === 'device') metrics.connectedDevices--;
     else if (p?.kind === 'service') metrics.connectedServices--;
   });
-  aedes.on('ack', () => {
-    if (metrics.queued > 0) metrics.queued--;
+  aedes.on('ack', (packet, client) => {
+    if (packet && client) pending.delete(pendingKey(client.id, packet as { brokerId?: string; brokerCounter?: number }));
   });
 
   const kick = (deviceId: string) => {
@@ -206,7 +210,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     messagesInPerSec: metrics.rates.in,
     messagesOutPerSec: metrics.rates.out,
     bytesIn: metrics.bytesIn,
-    queueDepth: metrics.queued,
+    queueDepth: pending.size,
     refusals: { ...metrics.refusals },
     authBlocksStarted: ctx.guard.blocksStarted,
     authBlockedNow: ctx.guard.blockedNow,

@@ -28,7 +28,6 @@ export class MetricsRecorder {
   messagesIn = 0;
   messagesOut = 0;
   bytesIn = 0;
-  queued = 0;
   readonly refusals = Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>;
   #last = { at: 0, in: 0, out: 0 };
   #rates = { in: 0, out: 0 };

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../domain/clock.ts';
 import { topics } from '../domain/topics.ts';
@@ -226,6 +226,22 @@ describe('broker: authentication and ACL (protocol v1)', () => {
     expect(m.authBlockedNow).toBeGreaterThanOrEqual(1);
     clock.advance(60_001);
     expect(await connackCode(url, { ...creds, password: deviceSecret('dev-g1') })).toBeUndefined();
+  });
+
+  it('reports the queue depth of an offline persistent subscriber, and its drain', async () => {
+    const q = await connectService(url, 'svc-ingest', { clientId: 'svc-ingest-q', clean: false });
+    await q.subscribeAsync(topics.telemetry('dev-b'), { qos: 1 });
+    await q.endAsync();
+    await waitFor(() => app.metrics().queueDepth === 0, { what: 'queue settled' });
+    const b = track(await connectDevice(url, 'dev-b'));
+    for (let n = 0; n < 3; n++) await b.publishAsync(topics.telemetry('dev-b'), `{"q":${n}}`, { qos: 1 });
+    // The online ingest acknowledges its copies; the offline session's three stay queued.
+    await waitFor(() => app.metrics().queueDepth === 3, { what: `queue depth 3 (is ${app.metrics().queueDepth})` });
+    const back = mqtt.connect(url, { clientId: 'svc-ingest-q', username: 'svc-ingest', password: SERVICE_SECRET, clean: false, reconnectPeriod: 0 });
+    let got = 0;
+    back.on('message', () => got++);
+    await waitFor(() => got === 3 && app.metrics().queueDepth === 0, { what: 'queue drained' });
+    await back.endAsync();
   });
 
   it('renders Prometheus text with refusals by reason', () => {
