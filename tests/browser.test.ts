@@ -99,6 +99,15 @@ describe('dispatcher', () => {
     await expect.poll(() => marker.locator('circle').getAttribute('fill')).toBe('#d7301f');
     await shot(page, 'dispatcher-3-map-red');
 
+    // Incidents: the station fault with its cause class and evidence.
+    await page.click('[data-nav="incidents"]');
+    const incident = page.locator(`[data-incident^="station_fault:${stationId}:"]`).first();
+    await incident.waitFor({ timeout: WAIT_MS });
+    await incident.locator('a').click();
+    await page.waitForSelector('[data-cause="station"]', { timeout: WAIT_MS });
+    expect(await page.locator('.evidence tr').count()).toBeGreaterThan(0);
+    await shot(page, 'dispatcher-4-incident');
+
     // The incident opened an order: dispatch it from the board with the N20 form.
     await page.click('[data-nav="orders"]');
     const card = page.locator(`[data-column="new"] [data-order-station="${stationId}"]`).first();
@@ -109,7 +118,7 @@ describe('dispatcher', () => {
     await page.click('article.order [data-action="dispatch"]');
     await page.waitForSelector('article.order[data-status="dispatched"]', { timeout: WAIT_MS });
     const orderId = await page.getAttribute('article.order', 'data-order');
-    await shot(page, 'dispatcher-4-order-dispatched');
+    await shot(page, 'dispatcher-5-order-dispatched');
 
     const token = await login(platform.httpUrl, 'dispatcher', PASSWORD);
     const order = (await (await fetch(`${platform.httpUrl}/api/v1/orders/${orderId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as Order;
@@ -118,7 +127,7 @@ describe('dispatcher', () => {
     // Print view: three copies of one record (N20).
     await page.goto(`${platform.httpUrl}/#/orders/${orderId}/print`);
     await expect.poll(() => page.locator('section.copy').count()).toBe(3);
-    await shot(page, 'dispatcher-5-print');
+    await shot(page, 'dispatcher-6-print');
     await ctx.close();
   }, 240_000);
 });
