@@ -43,7 +43,9 @@ const table = rows.map((r) => {
     value: `${fmt(r.value)} ${r.unit}`.trim(),
     baseline: r.baseline ? `${fmt(r.baseline.value)} (${r.baseline.name})` : '—',
     ratio: fmt(ratio(r)),
-    target: r.target ? `${r.target.kind === 'ratio' ? '≥' : r.target.kind === 'min' ? '≥' : '≤'} ${r.target.value}${r.target.kind === 'ratio' ? '×' : ''}` : '—',
+    target: r.target
+      ? `${r.target.kind === 'ratio' || r.target.kind === 'min' ? '≥' : '≤'} ${r.target.value}${r.target.kind === 'ratio' || r.target.kind === 'ratioMax' ? '×' : ''}`
+      : '—',
     result: r.error ? 'ERROR' : p === undefined ? '' : p ? 'pass' : 'FAIL',
   };
 });

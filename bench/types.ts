@@ -6,8 +6,11 @@ export interface BenchRow {
   readonly unit: string;
   /** Baseline measured in the same run (e.g. raw InfluxDB /write ceiling), if any. */
   readonly baseline?: { readonly name: string; readonly value: number };
-  /** Target, as ratio to baseline (`ratio`) or absolute value (`min`/`max`). */
-  readonly target?: { readonly kind: 'ratio' | 'min' | 'max'; readonly value: number };
+  /**
+   * Target, as ratio to baseline (`ratio`: at least, `ratioMax`: at most — e.g. growth over a
+   * soak) or absolute value (`min`/`max`).
+   */
+  readonly target?: { readonly kind: 'ratio' | 'ratioMax' | 'min' | 'max'; readonly value: number };
   readonly note?: string;
 }
 
@@ -25,9 +28,10 @@ export function ratio(row: BenchRow): number | undefined {
 
 export function passes(row: BenchRow): boolean | undefined {
   if (!row.target) return undefined;
-  if (row.target.kind === 'ratio') {
+  if (row.target.kind === 'ratio' || row.target.kind === 'ratioMax') {
     const r = ratio(row);
-    return r === undefined ? undefined : r >= row.target.value;
+    if (r === undefined || Number.isNaN(r)) return undefined;
+    return row.target.kind === 'ratio' ? r >= row.target.value : r <= row.target.value;
   }
   return row.target.kind === 'min' ? row.value >= row.target.value : row.value <= row.target.value;
 }

@@ -27,6 +27,8 @@ export interface LoadOptions {
   readonly temp?: (deviceId: string, n: number) => number;
   /** Timer tick, ms. */
   readonly tickMs?: number;
+  /** Remember every acknowledged (device, ts) in `ackedKeys`. */
+  readonly track?: boolean;
 }
 
 export interface Publisher {
@@ -58,7 +60,7 @@ export async function connectPublisher(mqttUrl: string, secret: string, clientSu
   return c;
 }
 
-type Options = Required<Omit<LoadOptions, 'temp'>> & Pick<LoadOptions, 'temp'>;
+type Options = Required<Omit<LoadOptions, 'temp' | 'track'>> & Pick<LoadOptions, 'temp' | 'track'>;
 
 export class TelemetryLoad {
   /** Readings handed to publish(). */
@@ -67,6 +69,8 @@ export class TelemetryLoad {
   acked = 0;
   /** Publish errors (a message MQTT.js gave up on: only when a client is ended). */
   errors = 0;
+  /** `${deviceId}@${ts}` of every acknowledged reading, when `track` is on (to name what went missing). */
+  readonly ackedKeys = new Set<string>();
   readonly #o: Options;
   #clients: MqttClient[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -139,7 +143,10 @@ export class TelemetryLoad {
     this.published += readings.length;
     client.publish(`heat/v1/devices/${deviceId}/telemetry`, payload, { qos: 1 }, (err) => {
       if (err) this.errors += readings.length;
-      else this.acked += readings.length;
+      else {
+        this.acked += readings.length;
+        if (this.#o.track) for (const r of readings) this.ackedKeys.add(`${deviceId}@${r.ts}`);
+      }
     });
   }
 }
