@@ -147,7 +147,8 @@ async function startBroker(dataDir: string, port: number): Promise<Child> {
 function seed(dataDir: string, devices: number): void {
   const registry = RegistryRepository.open(dataDir);
   registry.db.transaction(() => {
-    for (let i = 0; i < devices; i++) registry.upsertDevice({ id: deviceId(i), kind: 'room_sensor', intervalMin: 5, enabled: true }, deviceSecret(i));
+    for (let i = 0; i < devices; i++)
+      registry.upsertDevice({ id: deviceId(i), kind: 'room_sensor', intervalMin: 5, enabled: true }, deviceSecret(i));
   })();
   registry.upsertServiceAccount('svc-sim', ['replay'], SERVICE_SECRET);
   registry.upsertServiceAccount('svc-ingest', ['ingest'], SERVICE_SECRET);
@@ -175,7 +176,9 @@ async function idleConnections(opts: BenchOptions): Promise<BenchRow[]> {
     const perLoader = 10_000;
     for (let from = 0; from < target; from += perLoader) {
       const count = Math.min(perLoader, target - from);
-      loaders.push(launch(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'load', String(port), String(from), String(count)]));
+      loaders.push(
+        launch(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'load', String(port), String(from), String(count)]),
+      );
     }
     const results = await Promise.all(
       loaders.map((l) =>
@@ -195,7 +198,9 @@ async function idleConnections(opts: BenchOptions): Promise<BenchRow[]> {
     await new Promise((r) => setTimeout(r, 1000));
     const rss1 = rssKiB(pid);
     const perConn = (rss1 - rss0) / Math.max(1, ok);
-    opts.log(`idle: ${ok} connected, ${failed} failed in ${connectSec.toFixed(1)} s; broker RSS ${Math.round(rss1 / 1024)} MiB, ${fdCount(pid)} fds`);
+    opts.log(
+      `idle: ${ok} connected, ${failed} failed in ${connectSec.toFixed(1)} s; broker RSS ${Math.round(rss1 / 1024)} MiB, ${fdCount(pid)} fds`,
+    );
     return [
       {
         name: 'broker: idle devices held by one process',
@@ -246,7 +251,8 @@ async function throughput(url: string, load: Load, auth: boolean): Promise<numbe
   for (let p = 0; p < load.publishers; p++) {
     pubs.push(await mqtt.connectAsync(url, { ...cred(`svc-sim-${p}`, 'svc-sim'), reconnectPeriod: 0 }));
   }
-  const payload = (p: number, n: number) => JSON.stringify({ ts: 1_767_225_600_000 + n * 60_000, temp: 20 + (n % 30) / 10, rh: 41, bat: 3.01, rssi: -67, p });
+  const payload = (p: number, n: number) =>
+    JSON.stringify({ ts: 1_767_225_600_000 + n * 60_000, temp: 20 + (n % 30) / 10, rh: 41, bat: 3.01, rssi: -67, p });
   const t0 = performance.now();
   await Promise.all(
     pubs.map(async (c, p) => {
@@ -264,7 +270,9 @@ async function throughput(url: string, load: Load, auth: boolean): Promise<numbe
 }
 
 async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
-  const load: Load = opts.quick ? { publishers: 8, perPublisher: 2_500, window: 100 } : { publishers: 8, perPublisher: 12_500, window: 100 };
+  const load: Load = opts.quick
+    ? { publishers: 8, perPublisher: 2_500, window: 100 }
+    : { publishers: 8, perPublisher: 12_500, window: 100 };
   const total = load.publishers * load.perPublisher;
   const dir = mkdtempSync(join(tmpdir(), 'bench-broker-tp-'));
   const children: Child[] = [];
@@ -273,7 +281,14 @@ async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
     const mPort = await freePort();
     writeFileSync(
       join(dir, 'mosquitto.conf'),
-      [`listener ${mPort} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'max_inflight_messages 0', 'set_tcp_nodelay true'].join('\n') + '\n',
+      [
+        `listener ${mPort} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence false',
+        'max_queued_messages 0',
+        'max_inflight_messages 0',
+        'set_tcp_nodelay true',
+      ].join('\n') + '\n',
     );
     const mosq = launch('mosquitto', ['-c', join(dir, 'mosquitto.conf')]);
     children.push(mosq);
@@ -293,7 +308,9 @@ async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
       theirs = Math.max(theirs, await throughput(`mqtt://127.0.0.1:${mPort}`, load, false));
       ours = Math.max(ours, await throughput(`mqtt://127.0.0.1:${aPort}`, load, true));
     }
-    opts.log(`QoS 1: ${total} msgs, ${load.publishers} publishers (window ${load.window}) → 1 subscriber: ours ${Math.round(ours)}/s, mosquitto ${Math.round(theirs)}/s`);
+    opts.log(
+      `QoS 1: ${total} msgs, ${load.publishers} publishers (window ${load.window}) → 1 subscriber: ours ${Math.round(ours)}/s, mosquitto ${Math.round(theirs)}/s`,
+    );
     return [
       {
         name: 'broker: QoS 1 publish throughput (on-disk persistence)',

@@ -90,10 +90,13 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
   // by subscriber + message so that acks for things never counted here (retained messages,
   // a previous process' queue) cannot skew it.
   const pending = new Set<string>();
-  const pendingKey = (clientId: string, p: { brokerId?: string; brokerCounter?: number }) => `${clientId}\0${p.brokerId}\0${p.brokerCounter}`;
+  const pendingKey = (clientId: string, p: { brokerId?: string; brokerCounter?: number }) =>
+    `${clientId}\0${p.brokerId}\0${p.brokerCounter}`;
   {
     type P = { brokerId?: string; brokerCounter?: number };
-    const p = (aedes as unknown as { persistence: { outgoingEnqueueCombi(subs: { clientId: string }[], packet: P, cb?: unknown): unknown } }).persistence;
+    const p = (
+      aedes as unknown as { persistence: { outgoingEnqueueCombi(subs: { clientId: string }[], packet: P, cb?: unknown): unknown } }
+    ).persistence;
     const enqueue = p.outgoingEnqueueCombi.bind(p);
     p.outgoingEnqueueCombi = (subs, packet, cb) => {
       for (const sub of subs) pending.add(pendingKey(sub.clientId, packet));
@@ -146,7 +149,8 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       }
       for (const c of Object.values(clients())) {
         const p: Principal | undefined = c && ctx.principals.get(c);
-        if (p?.kind === 'device' && p.isGateway) p.gatewayDevices = new Set(deps.registry.listDevices({ gatewayId: p.id }).map((d) => d.id));
+        if (p?.kind === 'device' && p.isGateway)
+          p.gatewayDevices = new Set(deps.registry.listDevices({ gatewayId: p.id }).map((d) => d.id));
       }
     } catch (err) {
       logger.warn({ err }, 'registry reconcile failed');
@@ -185,7 +189,9 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     const client = aedes.handle(stream, req);
     // aedes has no packet-size option: check the remaining length as soon as it is parsed,
     // before the payload is buffered, and cut the connection.
-    const parser = (client as unknown as { _parser: { _parseLength: () => boolean; packet: { length: number }; _emitError(e: Error): void } })._parser;
+    const parser = (
+      client as unknown as { _parser: { _parseLength: () => boolean; packet: { length: number }; _emitError(e: Error): void } }
+    )._parser;
     const parseLength = parser._parseLength;
     parser._parseLength = function (this: typeof parser) {
       const ok = parseLength.call(this);

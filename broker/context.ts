@@ -31,5 +31,9 @@ export function refusal(reason: RefusalReason, returnCode = 5): Error & { return
 
 export function remoteAddress(client: Client): string | undefined {
   const c = client.conn as { remoteAddress?: string; socket?: { remoteAddress?: string } } | undefined;
-  return c?.remoteAddress ?? c?.socket?.remoteAddress ?? (client.req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
+  return (
+    c?.remoteAddress ??
+    c?.socket?.remoteAddress ??
+    (client.req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress
+  );
 }

@@ -3,7 +3,14 @@ import { ManualClock } from '../domain/clock.ts';
 import { LoginGuard } from './login-guard.service.ts';
 import { resolveOptions } from './options.ts';
 
-const opts = resolveOptions({ authFailuresPerClientId: 3, authFailuresPerAddress: 5, authWindowMs: 60_000, authBlockMs: 120_000, authFailureDelayMs: 100, authFailureDelayMaxMs: 250 });
+const opts = resolveOptions({
+  authFailuresPerClientId: 3,
+  authFailuresPerAddress: 5,
+  authWindowMs: 60_000,
+  authBlockMs: 120_000,
+  authFailureDelayMs: 100,
+  authFailureDelayMaxMs: 250,
+});
 
 describe('LoginGuard', () => {
   it('slows down each failure, then blocks the client id for authBlockMs', () => {

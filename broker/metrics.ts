@@ -70,7 +70,9 @@ export function toPrometheus(m: BrokerMetrics): string {
   metric('heat_broker_messages_in_total', 'counter', 'PUBLISH packets accepted from clients.', [[{}, m.messagesIn]]);
   metric('heat_broker_messages_out_total', 'counter', 'PUBLISH packets delivered to subscribers.', [[{}, m.messagesOut]]);
   metric('heat_broker_bytes_in_total', 'counter', 'Payload bytes accepted from clients.', [[{}, m.bytesIn]]);
-  metric('heat_broker_messages_in_per_second', 'gauge', 'Accepted publishes per second (last sample interval).', [[{}, m.messagesInPerSec]]);
+  metric('heat_broker_messages_in_per_second', 'gauge', 'Accepted publishes per second (last sample interval).', [
+    [{}, m.messagesInPerSec],
+  ]);
   metric('heat_broker_messages_out_per_second', 'gauge', 'Deliveries per second (last sample interval).', [[{}, m.messagesOutPerSec]]);
   metric('heat_broker_queue_depth', 'gauge', 'QoS>0 deliveries enqueued and not yet acknowledged (estimate).', [[{}, m.queueDepth]]);
   metric(
@@ -79,7 +81,9 @@ export function toPrometheus(m: BrokerMetrics): string {
     'Connections and packets refused, by reason.',
     Object.entries(m.refusals).map(([reason, v]) => [{ reason }, v]),
   );
-  metric('heat_broker_auth_blocks_total', 'counter', 'Client ids / addresses blocked after repeated login failures.', [[{}, m.authBlocksStarted]]);
+  metric('heat_broker_auth_blocks_total', 'counter', 'Client ids / addresses blocked after repeated login failures.', [
+    [{}, m.authBlocksStarted],
+  ]);
   metric('heat_broker_auth_blocked', 'gauge', 'Client ids / addresses blocked now.', [[{}, m.authBlockedNow]]);
   metric('heat_broker_uptime_seconds', 'gauge', 'Seconds since the broker started.', [[{}, m.uptimeSec]]);
   return lines.join('\n') + '\n';

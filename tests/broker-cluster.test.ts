@@ -41,17 +41,22 @@ describe('broker: two-node cluster over Redis', () => {
   };
 
   const broker = (port: number) =>
-    launch(process.execPath, ['--import', 'tsx', join(root, 'broker', 'server.ts')], {
-      DATA_DIR: dataDir,
-      MQTT_PORT: String(port),
-      MQTT_WS_PORT: '0',
-      HOST: '127.0.0.1',
-      SERVICE_SECRET,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      LOG_LEVEL: 'warn',
-      TLS_CERT_FILE: '',
-      TLS_KEY_FILE: '',
-    }, port);
+    launch(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'broker', 'server.ts')],
+      {
+        DATA_DIR: dataDir,
+        MQTT_PORT: String(port),
+        MQTT_WS_PORT: '0',
+        HOST: '127.0.0.1',
+        SERVICE_SECRET,
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        LOG_LEVEL: 'warn',
+        TLS_CERT_FILE: '',
+        TLS_KEY_FILE: '',
+      },
+      port,
+    );
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'broker-cluster-'));
@@ -60,7 +65,7 @@ describe('broker: two-node cluster over Redis', () => {
     await launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, redisPort);
     await broker(portA);
     await broker(portB);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     for (const c of procs.reverse()) {
@@ -96,13 +101,13 @@ describe('broker: two-node cluster over Redis', () => {
     });
     const later = new Set<string>();
     back.on('message', (_t, p) => later.add(p.toString()));
-    await waitFor(() => later.size >= 5, { what: 'queued readings after reconnect', timeoutMs: 20_000 }).catch((e: Error) => {
+    await waitFor(() => later.size >= 5, { what: 'queued readings after reconnect', timeoutMs: 45_000 }).catch((e: Error) => {
       throw new Error(`${e.message}: got ${[...later].join(' ')}`);
     });
     expect([...later].sort()).toEqual([2, 3, 4, 5, 6].map((n) => `{"ts":${n},"temp":21}`));
     await back.endAsync();
     await dev.endAsync();
-  });
+  }, 150_000);
 
   it('refuses a wrong secret on either node', async () => {
     for (const port of [portA, portB]) {

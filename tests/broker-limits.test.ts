@@ -16,7 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../domain/clock.ts';
 import { topics } from '../domain/topics.ts';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
-import { SERVICE_SECRET, closed, connackCode, connectDevice, connectService, seedRegistry, silentLogger } from '../broker/testing.fixture.ts';
+import {
+  SERVICE_SECRET,
+  closed,
+  connackCode,
+  connectDevice,
+  connectService,
+  seedRegistry,
+  silentLogger,
+} from '../broker/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { waitFor } from './harness/ports.ts';
 
@@ -32,7 +40,8 @@ describe('broker: limits', () => {
 
   beforeAll(async () => {
     registry = seedRegistry();
-    for (let i = 0; i < 3; i++) registry.upsertDevice({ id: `dev-f${i}`, kind: 'room_sensor', intervalMin: 5, enabled: true }, `correct-horse-battery-dev-f${i}`);
+    for (let i = 0; i < 3; i++)
+      registry.upsertDevice({ id: `dev-f${i}`, kind: 'room_sensor', intervalMin: 5, enabled: true }, `correct-horse-battery-dev-f${i}`);
     app = await createBrokerApp({
       registry,
       logger: silentLogger,
@@ -106,14 +115,21 @@ describe('broker: limits', () => {
     await once(stuck, 'connect');
     stuck.write(
       Buffer.concat([
-        generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'svc-api-stuck', username: 'svc-api', password: Buffer.from(SERVICE_SECRET) }),
+        generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          keepalive: 0,
+          clientId: 'svc-api-stuck',
+          username: 'svc-api',
+          password: Buffer.from(SERVICE_SECRET),
+        }),
         generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: topics.allStatus, qos: 0 }] }),
       ]),
     );
     // A paused socket never sees the FIN behind its unread data: watch the broker side.
-    const stuckGone = new Promise<void>((resolve) =>
-      app.aedes.on('clientDisconnect', (c) => c.id === 'svc-api-stuck' && resolve()),
-    );
+    const stuckGone = new Promise<void>((resolve) => app.aedes.on('clientDisconnect', (c) => c.id === 'svc-api-stuck' && resolve()));
     stuck.pause();
     await waitFor(() => app.aedes.connectedClients >= 1, { what: 'stuck subscriber connected' });
 
@@ -166,11 +182,15 @@ describe('broker: WebSocket, TLS and WSS listeners', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'broker-tls-'));
-    execFileSync('openssl', [
-      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
-      ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-      ...['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
+        ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+        ...['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+      ],
+      { stdio: 'ignore' },
+    );
     cert = readFileSync(join(dir, 'cert.pem'));
     registry = seedRegistry();
     app = await createBrokerApp({ registry, logger: silentLogger });
@@ -194,11 +214,7 @@ describe('broker: WebSocket, TLS and WSS listeners', () => {
     ingest.on('message', (_t, p) => got.push(p.toString()));
     await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
     const tlsOpts = { ca: cert, servername: 'localhost' };
-    const urls = [
-      `ws://127.0.0.1:${ports.wsPort}`,
-      `mqtts://127.0.0.1:${ports.tlsPort}`,
-      `wss://127.0.0.1:${ports.wssPort}`,
-    ];
+    const urls = [`ws://127.0.0.1:${ports.wsPort}`, `mqtts://127.0.0.1:${ports.tlsPort}`, `wss://127.0.0.1:${ports.wssPort}`];
     for (const [i, u] of urls.entries()) {
       const c = await connectDevice(u, 'dev-a', u.startsWith('ws:') ? {} : tlsOpts);
       await c.publishAsync(topics.telemetry('dev-a'), `{"via":${i}}`, { qos: 1 });
@@ -207,7 +223,9 @@ describe('broker: WebSocket, TLS and WSS listeners', () => {
     await waitFor(() => got.length === 3, { what: 'three readings' });
     expect(got.sort()).toEqual(['{"via":0}', '{"via":1}', '{"via":2}']);
     // A wrong secret over TLS is refused like over TCP.
-    expect(await connackCode(`mqtts://127.0.0.1:${ports.tlsPort}`, { ...tlsOpts, clientId: 'dev-a', username: 'dev-a', password: 'x' })).toBe(5);
+    expect(
+      await connackCode(`mqtts://127.0.0.1:${ports.tlsPort}`, { ...tlsOpts, clientId: 'dev-a', username: 'dev-a', password: 'x' }),
+    ).toBe(5);
     await ingest.endAsync();
   });
 
@@ -217,10 +235,14 @@ describe('broker: WebSocket, TLS and WSS listeners', () => {
     ingest.on('message', (_t, p) => got.push(p.toString()));
     await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
     // Async: a synchronous child would block this process, which runs the broker.
-    await promisify(execFile)('mosquitto_pub', [
-      ...['-h', 'localhost', '-p', String(ports.tlsPort), '--cafile', join(dir, 'cert.pem'), '-V', 'mqttv311', '-q', '1'],
-      ...['-i', 'dev-b', '-u', 'dev-b', '-P', 'correct-horse-battery-dev-b', '-t', topics.telemetry('dev-b'), '-m', '{"tls":true}'],
-    ], { timeout: 15_000 });
+    await promisify(execFile)(
+      'mosquitto_pub',
+      [
+        ...['-h', 'localhost', '-p', String(ports.tlsPort), '--cafile', join(dir, 'cert.pem'), '-V', 'mqttv311', '-q', '1'],
+        ...['-i', 'dev-b', '-u', 'dev-b', '-P', 'correct-horse-battery-dev-b', '-t', topics.telemetry('dev-b'), '-m', '{"tls":true}'],
+      ],
+      { timeout: 15_000 },
+    );
     await waitFor(() => got.includes('{"tls":true}'), { what: 'mosquitto_pub over TLS' });
     await ingest.endAsync();
   });

@@ -66,7 +66,7 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
     seedRegistry(dataDir).close();
     port = await freePort();
     await start();
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await kill('SIGKILL');
@@ -94,14 +94,20 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
 
     const got = new Set<number>();
     // Listen before connecting: queued messages follow the CONNACK immediately.
-    const back = mqtt.connect(url, { clientId: 'svc-ingest', username: 'svc-ingest', password: SERVICE_SECRET, clean: false, reconnectPeriod: 0 });
+    const back = mqtt.connect(url, {
+      clientId: 'svc-ingest',
+      username: 'svc-ingest',
+      password: SERVICE_SECRET,
+      clean: false,
+      reconnectPeriod: 0,
+    });
     back.on('message', (_t, p) => got.add((JSON.parse(p.toString()) as { ts: number }).ts));
-    await waitFor(() => got.size === N, { what: `${N} queued readings (got ${got.size})`, timeoutMs: 20_000 });
+    await waitFor(() => got.size === N, { what: `${N} queued readings (got ${got.size})`, timeoutMs: 45_000 });
     expect([...got].sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
     await back.endAsync();
 
     // A clean SIGTERM stop works too (and exits 0).
     await kill('SIGTERM');
     expect(child?.exitCode).toBe(0);
-  });
+  }, 150_000);
 });

@@ -98,7 +98,9 @@ describe('broker: authentication and ACL (protocol v1)', () => {
       ...['-t', topics.telemetry('dev-b'), '-m', '{"ts":2,"temp":19.0}'],
     ]);
     expect(ok.code).toBe(0);
-    await waitFor(() => seen.some((m) => m.topic === topics.telemetry('dev-b') && m.payload.includes('19.0')), { what: 'mosquitto_pub reading' });
+    await waitFor(() => seen.some((m) => m.topic === topics.telemetry('dev-b') && m.payload.includes('19.0')), {
+      what: 'mosquitto_pub reading',
+    });
 
     const bad = await mosquitto('mosquitto_pub', [
       ...['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv311', '-q', '1'],
@@ -237,7 +239,13 @@ describe('broker: authentication and ACL (protocol v1)', () => {
     for (let n = 0; n < 3; n++) await b.publishAsync(topics.telemetry('dev-b'), `{"q":${n}}`, { qos: 1 });
     // The online ingest acknowledges its copies; the offline session's three stay queued.
     await waitFor(() => app.metrics().queueDepth === 3, { what: `queue depth 3 (is ${app.metrics().queueDepth})` });
-    const back = mqtt.connect(url, { clientId: 'svc-ingest-q', username: 'svc-ingest', password: SERVICE_SECRET, clean: false, reconnectPeriod: 0 });
+    const back = mqtt.connect(url, {
+      clientId: 'svc-ingest-q',
+      username: 'svc-ingest',
+      password: SERVICE_SECRET,
+      clean: false,
+      reconnectPeriod: 0,
+    });
     let got = 0;
     back.on('message', () => got++);
     await waitFor(() => got === 3 && app.metrics().queueDepth === 0, { what: 'queue drained' });
