@@ -52,7 +52,8 @@ export function scenarioPolicy(s: Scenario): HeatingPolicy {
   return policyForCity(s.city.policyCity ?? 'beijing');
 }
 
-function model(s: Scenario, g: GeneratedCity, policy: HeatingPolicy): ThermalModel {
+/** The thermal model of a scenario (its city, weather and faults), e.g. as a replay source. */
+export function scenarioModel(s: Scenario, g: GeneratedCity = scenarioCity(s), policy: HeatingPolicy = scenarioPolicy(s)): ThermalModel {
   return new ThermalModel({ city: g.city, policy, start: s.start, faults: s.faults, ...(s.weather ? { weather: s.weather } : {}) });
 }
 
@@ -70,7 +71,7 @@ export function runDirect(s: Scenario, opts: RunOptions = {}): ScenarioReport {
   const started = Date.now();
   const g = scenarioCity(s);
   const policy = scenarioPolicy(s);
-  const m = model(s, g, policy);
+  const m = scenarioModel(s, g, policy);
   const engine = new RulesEngine({ city: g.city, policy });
   const c = new IncidentCollector();
   let readings = 0;
@@ -143,7 +144,7 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
       city: g.city,
       secrets: g.secrets,
       mqttUrl: url,
-      model: model(s, g, policy),
+      model: scenarioModel(s, g, policy),
       policy,
       clock,
       live: false,
