@@ -32,7 +32,7 @@ const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const durationS = opts.quick ? 60 : 600;
   const windowS = opts.quick ? 10 : 60;
-  const warmupS = opts.quick ? 5 : 30;
+  const warmupS = opts.quick ? 8 : 30;
   const rate = opts.quick ? 2000 : 3000;
 
   const gen = generateCity({ seed: 515, stations: 2, buildingsPerStation: 6, maxFloors: 6, sensorShare: 1, gatewayShare: 0 });
@@ -60,12 +60,15 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     h.enable();
     const t0 = Date.now();
     let cur: Window = { rssMb: [], heapMb: [], lagP99Ms: 0, lagMeanMs: 0 };
+    let windowStart = Date.now();
     while (Date.now() - t0 < durationS * 1000) {
       await new Promise((r) => setTimeout(r, 1000));
       const m = process.memoryUsage();
       cur.rssMb.push(m.rss / 2 ** 20);
       cur.heapMb.push(m.heapUsed / 2 ** 20);
-      if (cur.rssMb.length >= windowS) {
+      // Windows by wall time (a lagging loop takes fewer samples, not a longer window).
+      if (Date.now() - windowStart >= windowS * 1000) {
+        windowStart = Date.now();
         cur.lagP99Ms = h.percentile(99) / 1e6;
         cur.lagMeanMs = h.mean / 1e6;
         h.reset();
@@ -79,14 +82,19 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     h.disable();
     const elapsedS = (Date.now() - t0) / 1000;
     await load.drain();
-    const stored = await waitFor(
+    // Every acknowledged reading in influxd, or the count has stopped moving for 5 s.
+    let stored = -1;
+    let stableSince = Date.now();
+    await waitFor(
       async () => {
         const j = (await influx.query('SELECT COUNT("temp") FROM "raw"."room"', 'heat')) as { results: { series?: { values: [string, number][] }[] }[] };
         const n = j.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
-        return n >= load.acked ? n : undefined;
+        if (n !== stored) stableSince = Date.now();
+        stored = n;
+        return n >= load.acked || Date.now() - stableSince > 5000;
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'every acknowledged reading in influxd' },
-    ).catch(() => Number.NaN);
+      { timeoutMs: 60_000, intervalMs: 250, what: 'influxd count settled' },
+    ).catch(() => undefined);
     const first = windows[0]!;
     const last = windows[windows.length - 1]!;
     opts.log(`acknowledged ${load.acked} readings, influxd holds ${stored}; socket received ${socketReadings} live readings`);
