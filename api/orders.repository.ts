@@ -87,8 +87,11 @@ export class OrdersRepository {
       .run(o.id, o.number, o.status, o.source, o.subjectType, o.apartmentId ?? null, o.buildingId ?? null, o.stationId ?? null, o.officeId ?? null, o.receivedAt, now, JSON.stringify(o));
     const ins = this.#prep('INSERT OR IGNORE INTO order_apartments (order_id, apartment_id) VALUES (?, ?)');
     for (const a of o.apartments) ins.run(o.id, a);
-    const inc = this.#prep('INSERT OR IGNORE INTO order_incidents (incident_id, order_id) VALUES (?, ?)');
-    for (const i of o.incidentIds) inc.run(i, o.id);
+    // An incident belongs to the last live order that took it (a merged, cancelled order gives it up).
+    if (o.status !== 'cancelled') {
+      const inc = this.#prep('INSERT INTO order_incidents (incident_id, order_id) VALUES (?, ?) ON CONFLICT(incident_id) DO UPDATE SET order_id = excluded.order_id');
+      for (const i of o.incidentIds) inc.run(i, o.id);
+    }
   }
 
   get(id: string): Order | undefined {

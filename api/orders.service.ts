@@ -175,8 +175,10 @@ export class OrdersService {
         }
         return { duplicate: false };
       }
-      if (existing || !ORDER_KINDS.has(i.kind) || i.exempt) return { order: existing, duplicate: false };
-      return { order: this.#orderForIncident(i), duplicate: false };
+      if (!ORDER_KINDS.has(i.kind) || i.exempt) return { order: existing, duplicate: false };
+      if (existing) return { order: this.#onIncidentUpdate(existing, i), duplicate: false };
+      const order = this.#orderForIncident(i);
+      return { order: this.#absorbChildren(order, i), duplicate: false };
     });
   }
 
@@ -218,6 +220,48 @@ export class OrdersService {
     const cover = orders.openForSubject('station', stationId);
     if (cover) return this.#link(cover, 'system', { incidentId: i.id, apartments, note: `incident ${i.id} joins the station order` });
     return this.#new({ source: 'proactive', channel: 'system', subjectType: 'station', ...g, apartments, incidentIds: [i.id], cause: i.cause, receiver: 'system', receivingOfficeId: g.officeId, content });
+  }
+
+  /**
+   * The engine reports apartments first and groups them later (or regroups them): a group
+   * order takes over the apartments it lists, and an apartment incident that gained a parent
+   * moves into the parent's order (N4: one order per fault, not one per apartment).
+   */
+  #onIncidentUpdate(existing: Order, i: Incident): Order {
+    if (!OPEN(existing)) return existing;
+    if (i.kind === 'apartment_cold' && i.parentId && existing.subjectType === 'apartment') {
+      const parent = this.deps.orders.byIncident(i.parentId);
+      if (parent && parent.id !== existing.id && OPEN(parent)) {
+        this.#mergeInto(existing, parent);
+        return this.deps.orders.get(parent.id)!;
+      }
+      return existing;
+    }
+    const added = (i.children ?? []).filter((a) => !existing.apartments.includes(a));
+    const o = added.length ? this.#link(existing, 'system', { apartments: added, note: `incident ${i.id}: ${added.length} more apartments` }) : existing;
+    return this.#absorbChildren(o, i);
+  }
+
+  /** Cancel proactive apartment orders on the group's apartments that no one has started, moving their incidents here. */
+  #absorbChildren(group: Order, i: Incident): Order {
+    if (group.subjectType === 'apartment' || !OPEN(group) || !i.children?.length) return group;
+    let g = group;
+    for (const apt of i.children) {
+      for (const o of this.deps.orders.list({ apartmentId: apt, source: 'proactive', open: true })) {
+        if (o.id === g.id || o.subjectType !== 'apartment' || (o.status !== 'new' && o.status !== 'dispatched')) continue;
+        g = this.#mergeInto(o, g);
+      }
+    }
+    return g;
+  }
+
+  #mergeInto(child: Order, parent: Order): Order {
+    const now = this.deps.clock.now();
+    const cancelled = applyAction(child, { type: 'cancel', note: `merged into order ${parent.number} (N4)` }, 'system', now, this.deps.policy);
+    this.#persist(cancelled, 'closed', 'system', 'merged', { into: parent.id });
+    let p = parent;
+    for (const incidentId of child.incidentIds) p = applyAction(p, { type: 'link', incidentId, apartments: child.apartments, note: `order ${child.number} merged (N4)` }, 'system', now, this.deps.policy);
+    return this.#persist(p, 'updated', 'system', 'merged', { from: child.id });
   }
 
   #stationApartments(stationId: string): string[] {

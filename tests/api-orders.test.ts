@@ -187,6 +187,35 @@ describe('proactive orders from incidents', () => {
   });
 });
 
+describe('apartments first, group later (N4)', () => {
+  it('a building incident takes over the apartment orders nobody has started; a later parent link moves the rest', () => {
+    const repo = t.app.heat.ctx.ordersRepo;
+    const apt = (id: string) => incident('apartment_cold', { apartmentId: id, subjectId: id, buildingId: 'b3', stationId: 's2', cause: 'building' });
+    t.app.heat.onIncidentMessage(apt('b3-a21'));
+    t.app.heat.onIncidentMessage(apt('b3-a22'));
+    expect(repo.list({ stationId: 's2', open: true, source: 'proactive' })).toHaveLength(2);
+    const group = incident('building_cold', { buildingId: 'b3', subjectId: 'b3', subjectType: 'building', stationId: 's2', cause: 'building', children: ['b3-a21'] });
+    t.app.heat.onIncidentMessage(group);
+    let open = repo.list({ stationId: 's2', open: true, source: 'proactive' });
+    const g = open.find((o) => o.subjectType === 'building')!;
+    expect(g.apartments).toEqual(['b3-a21']);
+    expect(open).toHaveLength(2); // the building order and b3-a22's own
+    // The engine regroups: b3-a22 now sits under the building incident.
+    t.clock.advance(MINUTE_MS);
+    t.app.heat.onIncidentMessage({ ...incident('apartment_cold', { apartmentId: 'b3-a22', subjectId: 'b3-a22', buildingId: 'b3', stationId: 's2', cause: 'building', parentId: group.incident.id }), type: 'updated', at: t.clock.now() });
+    open = repo.list({ stationId: 's2', open: true, source: 'proactive' });
+    expect(open.map((o) => o.id)).toEqual([g.id]);
+    expect([...open[0]!.apartments].sort()).toEqual(['b3-a21', 'b3-a22']);
+    expect(open[0]!.incidentIds).toHaveLength(3);
+    const cancelled = repo.list({ stationId: 's2', status: 'cancelled' });
+    expect(cancelled).toHaveLength(2);
+    expect(cancelled.every((o) => o.history.at(-1)!.note!.includes(g.number))).toBe(true);
+    expect(repo.byIncident(`apartment_cold:b3-a22:${T0}`)!.id).toBe(g.id);
+    // Close it so later tests (KPIs, outages) see a quiet station s2.
+    t.app.heat.ctx.orders.act(g.id, { type: 'cancel', note: 'test' }, { id: 'p-admin', username: 'admin' });
+  });
+});
+
 describe('measurement order (N30–N34)', () => {
   it('requires a signed, method-conforming record and stores the verdict', async () => {
     const res = await t.req('POST', '/api/v1/measurement-requests', 'resident2', { apartmentId: 'b2-a11', content: 'please measure my rooms' });
@@ -295,7 +324,8 @@ describe('KPIs', () => {
     // Repair orders resolved: the complaint and the station order; both called back, each once.
     expect(k.callback).toMatchObject({ resolved: 2, calledBack: 2, rate: 1, target: policy.service.callbackRateTarget });
     expect(k.satisfaction).toMatchObject({ rated: 2, satisfied: 2, rate: 1 });
-    expect(k.orders.bySource).toMatchObject({ complaint: 2, proactive: 1, measurement: 1 });
+    expect(k.orders.bySource).toMatchObject({ complaint: 2, proactive: 4, measurement: 1 }); // proactive: the station order + the merged building case (1 live + 2 merged)
+    expect(k.orders.byStatus.cancelled).toBeGreaterThanOrEqual(3);
     expect(k.orders.byCause).toMatchObject({ in_home: 1, station: 1, building: 1 });
     expect(k.escalationsByLevel).toEqual({ station_head: 1, company_manager: 1, deputy_gm: 1, general_manager: 1 });
     expect(k.medianMinutes.onSite).not.toBeNull();
