@@ -80,8 +80,9 @@ describe('dispatcher', () => {
     expect(stationId).toBeTruthy();
     await shot(page, 'dispatcher-1-map');
 
-    // Station view: the pump frequency shown is the live one.
-    await page.click(`[data-station="${stationId}"]`);
+    // Station view, opened from the keyboard (markers are focusable buttons): the pump frequency shown is the live one.
+    await page.focus(`[data-station="${stationId}"]`);
+    await page.keyboard.press('Enter');
     await page.waitForSelector('[data-field="pumpHz"] [data-value]', { timeout: WAIT_MS });
     const before = Number(await page.getAttribute('[data-field="pumpHz"] [data-value]', 'data-value'));
     expect(before).toBeGreaterThanOrEqual(policyForCity(platform.config.city).station.pumpStoppedHz); // a running pump
