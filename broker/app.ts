@@ -69,7 +69,11 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     connectedClients: () => aedes.connectedClients,
   };
 
-  const store = openPersistence({ persistenceDir: deps.persistenceDir, redisUrl: deps.redisUrl });
+  const store = openPersistence({
+    persistenceDir: deps.persistenceDir,
+    redisUrl: deps.redisUrl,
+    onError: (err) => logger.error({ err }, 'redis emitter error'),
+  });
   const aedes = await Aedes.createBroker({
     ...(deps.id ? { id: deps.id } : {}),
     ...(store.persistence ? { persistence: store.persistence } : {}),

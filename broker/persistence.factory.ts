@@ -13,6 +13,87 @@ import levelPersistence, { type AedesPersistence } from 'aedes-persistence-level
 import redisPersistence from 'aedes-persistence-redis';
 import MQEmitterRedis from 'mqemitter-redis';
 
+/**
+ * Make a persistence answer the two calls of aedes' QoS > 0 publish path in call order.
+ * aedes numbers each publish (brokerCounter) and each client drops a packet numbered below
+ * the last one it was handed (lib/client.js `dedupe`). Level answers concurrent calls out of
+ * order, so a later publish could overtake an earlier one, which was then dropped for every
+ * subscriber after its PUBACK: ~1–9 % of acknowledged messages at 200/s with one persistent
+ * subscriber (tests/chaos.test.ts; tests/harness/aedes-level-loss.repro.mts). Releasing the
+ * results first-in first-out keeps the numbering monotonic at delivery.
+ */
+function inOrder(persistence: AedesPersistence): AedesPersistence {
+  const target = persistence as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of ['subscriptionsByTopic', 'outgoingEnqueueCombi']) {
+    const original = target[name]!.bind(persistence);
+    let tail: Promise<unknown> = Promise.resolve();
+    target[name] = (...args: unknown[]) => {
+      const r = original(...args);
+      const out = tail.then(() => r);
+      tail = out.catch(() => undefined);
+      return out;
+    };
+  }
+  return persistence;
+}
+
+/** Persistence methods aedes awaits (streams and setup/destroy excluded). */
+const ASYNC_METHODS = [
+  'subscriptionsByTopic',
+  'cleanSubscriptions',
+  'storeRetained',
+  'addSubscriptions',
+  'removeSubscriptions',
+  'subscriptionsByClient',
+  'countOffline',
+  'outgoingEnqueue',
+  'outgoingEnqueueCombi',
+  'outgoingUpdate',
+  'outgoingClearMessageId',
+  'incomingStorePacket',
+  'incomingGetPacket',
+  'incomingDelPacket',
+  'cleanIncoming',
+  'putWill',
+  'getWill',
+  'delWill',
+] as const;
+
+/**
+ * aedes' close() resolves while handlers of already-read packets may still be writing
+ * (a publish in flight enqueues for subscribers after its client closed). Track those
+ * calls so the store is closed only once they settle, and fail late ones quietly.
+ */
+function quiesce(persistence: AedesPersistence): { persistence: AedesPersistence; drain(): Promise<void> } {
+  const inFlight = new Set<Promise<unknown>>();
+  let closing = false;
+  const target = persistence as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ASYNC_METHODS) {
+    const original = target[name];
+    if (typeof original !== 'function') continue;
+    target[name] = function (this: unknown, ...args: unknown[]) {
+      // After close nothing may touch the store, and an error here would surface as an
+      // unhandled rejection inside aedes: a call that never settles is the quiet answer.
+      if (closing) return new Promise<never>(() => {});
+      const r = original.apply(persistence, args);
+      if (r instanceof Promise) {
+        const tracked = r.finally(() => inFlight.delete(tracked));
+        tracked.catch(() => {}); // the caller gets the original promise and its error
+        inFlight.add(tracked);
+      }
+      return r;
+    };
+  }
+  return {
+    persistence,
+    async drain() {
+      const deadline = Date.now() + 5_000;
+      while (inFlight.size > 0 && Date.now() < deadline) await Promise.allSettled([...inFlight]);
+      closing = true;
+    },
+  };
+}
+
 export interface PersistenceChoice {
   readonly kind: 'memory' | 'level' | 'redis';
   readonly persistence?: AedesPersistence;
@@ -21,28 +102,33 @@ export interface PersistenceChoice {
   close(): Promise<void>;
 }
 
-export function openPersistence(opts: { persistenceDir?: string; redisUrl?: string }): PersistenceChoice {
+export function openPersistence(opts: { persistenceDir?: string; redisUrl?: string; onError?: (err: Error) => void }): PersistenceChoice {
   if (opts.redisUrl) {
     const conn = new Redis(opts.redisUrl, { lazyConnect: false });
-    const persistence = redisPersistence({ conn });
+    const q = quiesce(redisPersistence({ conn }));
     const mq = MQEmitterRedis({ connectionString: opts.redisUrl });
+    // Without a listener an emitter error would throw and end the process; ioredis
+    // reconnects by itself, so report and carry on.
+    (mq as unknown as { state: { on(e: 'error', f: (err: Error) => void): void } }).state.on('error', (err) => opts.onError?.(err));
     return {
       kind: 'redis',
-      persistence,
+      persistence: q.persistence,
       mq,
       close: async () => {
-        await persistence.destroy();
+        await q.drain();
+        await q.persistence.destroy();
       },
     };
   }
   if (opts.persistenceDir) {
     mkdirSync(opts.persistenceDir, { recursive: true });
     const db = new Level(opts.persistenceDir);
-    const persistence = levelPersistence(db);
+    const q = quiesce(inOrder(levelPersistence(db)));
     return {
       kind: 'level',
-      persistence,
+      persistence: q.persistence,
       close: async () => {
+        await q.drain();
         if (db.status === 'open' || db.status === 'opening') await db.close();
       },
     };

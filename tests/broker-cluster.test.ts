@@ -3,7 +3,8 @@
  * (mqemitter-redis + aedes-persistence-redis). A reading published on node A reaches the
  * ingest on node B; readings queued while the ingest is offline reach it on either node.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,7 @@ import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { portOpen } from './harness/services.ts';
 
+const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('broker: two-node cluster over Redis', () => {
@@ -63,6 +65,14 @@ describe('broker: two-node cluster over Redis', () => {
     seedRegistry(dataDir).close();
     [redisPort, portA, portB] = [await freePort(), await freePort(), await freePort()];
     await launch('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, redisPort);
+    // An open port is not a ready server: wait until it answers PING (not "LOADING").
+    await waitFor(
+      async () => {
+        const r = await run('redis-cli', ['-p', String(redisPort), 'ping']).catch(() => ({ stdout: '' }));
+        return r.stdout.trim() === 'PONG';
+      },
+      { what: 'redis PONG' },
+    );
     await broker(portA);
     await broker(portB);
   }, 120_000);

@@ -102,7 +102,9 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
       reconnectPeriod: 0,
     });
     back.on('message', (_t, p) => got.add((JSON.parse(p.toString()) as { ts: number }).ts));
-    await waitFor(() => got.size === N, { what: `${N} queued readings (got ${got.size})`, timeoutMs: 45_000 });
+    await waitFor(() => got.size === N, { what: `${N} queued readings`, timeoutMs: 45_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}: got ${got.size}; broker log: ${log.slice(-3000)}`);
+    });
     expect([...got].sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
     await back.endAsync();
 
