@@ -114,6 +114,11 @@ export async function startSyntheticServer(city: SyntheticCity): Promise<Synthet
   };
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    if (path === '/blank') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><title>blank</title><p>blank</p>');
+      return;
+    }
     if (path === '/api/v1/auth/login') return json(res, { token: 'bench', user: { id: 'bench', role: 'dispatcher' } });
     if (path.startsWith('/api/')) {
       if (path in routes) return json(res, routes[path]);
@@ -185,13 +190,30 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const baselineFps = await blank.evaluate<number>(fpsScript(fpsWindowMs));
     await blank.close();
 
-    const page = await ctx.newPage();
-    await page.addInitScript(`sessionStorage.setItem('heatwatch.session', ${JSON.stringify(JSON.stringify({ token: 'bench', user: { id: 'bench', role: 'dispatcher' } }))})`);
-    const t0 = Date.now();
-    await page.goto(`${server.url}/#/map`);
-    await page.waitForSelector('svg[data-ready="true"] g.cluster, svg[data-ready="true"] g.station', { timeout: 30_000 });
-    const mapMs = Date.now() - t0;
-    opts.log(`map usable after ${mapMs} ms`);
+    // Baseline for the load figure: navigating to a blank page on the same server (machine load shows here too).
+    const probe = await ctx.newPage();
+    const b0 = Date.now();
+    await probe.goto(`${server.url}/blank`);
+    const blankMs = Date.now() - b0;
+    await probe.close();
+
+    // Time to a usable map: median of several cold page loads (1 in quick mode).
+    const session = JSON.stringify(JSON.stringify({ token: 'bench', user: { id: 'bench', role: 'dispatcher' } }));
+    const loads: number[] = [];
+    let page = await ctx.newPage();
+    for (let i = 0; i < (opts.quick ? 1 : 3); i++) {
+      if (i > 0) {
+        await page.close();
+        page = await ctx.newPage();
+      }
+      await page.addInitScript(`sessionStorage.setItem('heatwatch.session', ${session})`);
+      const t0 = Date.now();
+      await page.goto(`${server.url}/#/map`);
+      await page.waitForSelector('svg[data-ready="true"] g.cluster, svg[data-ready="true"] g.station', { timeout: 30_000 });
+      loads.push(Date.now() - t0);
+    }
+    const mapMs = loads.sort((a, b) => a - b)[Math.floor(loads.length / 2)]!;
+    opts.log(`map usable after ${loads.join(', ')} ms (median ${mapMs}); blank page ${blankMs} ms`);
 
     // 1,000 apartment (room) updates per second, in 10 batches, around the 18 °C standard so colours flip.
     const r = rng(11);
@@ -228,8 +250,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         name: 'dashboard: time to usable map (5,000 stations)',
         value: mapMs,
         unit: 'ms',
+        baseline: { name: 'blank page load', value: blankMs },
         target: { kind: 'max', value: 3_000 },
-        note: 'navigation → markers drawn, headless Chromium 1366×768',
+        note: 'navigation → markers drawn (median of cold loads), headless Chromium 1366×768',
       },
       {
         name: 'dashboard: FPS with 1,000 apartment updates/s (100,000 apartments)',
