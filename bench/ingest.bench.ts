@@ -87,7 +87,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         stdio: 'ignore',
       });
       // Same DATA_DIR as the broker's registry: the ingest locates devices in that records.db.
-      await waitFor(() => broker.metrics().connectedServices >= 1, { timeoutMs: 30_000, what: 'ingest connected' });
+      await waitFor(() => broker.metrics().connectedServices >= 1, { timeoutMs: 180_000, what: 'ingest connected' });
       const api = await mqtt.connectAsync(url, { clientId: `svc-api-bench-${db}`, username: 'svc-api', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
       await api.subscribeAsync(topics.live, { qos: 0 });
       const sentAt = new Map<string, number>();

@@ -272,7 +272,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const spoolFull = () => spoolBacklog + committingCount + incoming.length >= o.spoolMaxMessages;
 
   const onTelemetry = (packet: IPublishPacket, cb: () => void) => {
+    const gen = generation;
     const accept = () => {
+      // Parked across a reconnect: that connection's messageIds are void; the broker
+      // redelivers the message on the new session, so it must be neither spooled nor acked.
+      if (gen !== generation) return;
       incoming.push({ topic: packet.topic, payload: packet.payload as Buffer, at: deps.clock.now(), messageId: packet.messageId });
       if (packet.qos > 0 && packet.messageId !== undefined) unsyncedIds.add(packet.messageId);
       scheduleCommit();
@@ -402,10 +406,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const runRules = (readings: Reading[]) => {
     const rules = deps.rules;
     if (!rules) return;
-    // Event-time order per device, also when a backlog arrives late: sort this batch by
-    // (device, ts); anything at or before the device's last handed reading is a duplicate or
-    // too late to re-order and goes to the store only.
-    const sorted = [...readings].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.ts - b.ts));
+    // Event-time order per device, also when a backlog arrives late: the batch is sorted by
+    // event time (which orders each device's readings too, and keeps devices interleaved as
+    // they happened); anything at or before the device's last handed reading is a duplicate
+    // or too late to re-order, and goes to the store only.
+    const sorted = [...readings].sort((a, b) => a.ts - b.ts || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
     for (const r of sorted) {
       const last = rulesLastTs.get(r.deviceId) ?? Number.NEGATIVE_INFINITY;
       if (r.ts <= last) {
@@ -498,6 +503,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         if (connected) log.warn('broker connection closed');
         connected = false;
         generation++;
+        // Messages parked at the spool bound belong to the closed connection.
+        blocked = [];
       });
       c.on('error', (err) => {
         log.warn({ err: String(err) }, 'mqtt error');
