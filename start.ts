@@ -23,6 +23,7 @@ import type { City } from './domain/topology.schema.ts';
 import { createIngestApp, rulesSnapshotFile, type IngestApp, type IngestOptions } from './ingest/app.ts';
 import { demoCity } from './simulators/city.generator.ts';
 import { startFleet, type Fleet } from './simulators/fleet.ts';
+import { createReplayControl } from './simulators/replay.control.ts';
 import { RegistryRepository } from './storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from './storage/records/service-accounts.ts';
 import { DeadLetterRepository, openReadingStore, type ReadingStore } from './storage/readings/index.ts';
@@ -158,6 +159,15 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
   await ingest.start();
 
+  // The engineer console's replays are sandboxed; their incidents go to engineers' and admins' sockets only.
+  let apiRef: FastifyInstance | undefined;
+  const replay = createReplayControl({
+    scenariosDir: join(root, 'scenarios'),
+    filesDir: join(config.dataDir, 'replay'),
+    city: () => registry.city(),
+    onIncident: (_runId, e) => apiRef?.heat.io.to(['role:engineer', 'role:admin']).emit('incident', e),
+    onError: (runId, err) => logger.error({ runId, err: String(err) }, 'replay failed'),
+  });
   const api = await buildApi({
     config,
     registry,
@@ -171,7 +181,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     brokerPrometheus: () => broker.prometheus(),
     dashboardDir: join(root, 'dashboard', 'dist'),
     tickIntervalMs: opts.apiTickIntervalMs,
+    replay,
   });
+  apiRef = api;
   await api.listen({ port: config.httpPort, host: config.host });
   const addr = api.server.address();
   const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
