@@ -31,7 +31,10 @@ export interface BrokerDeps {
   readonly persistenceDir?: string;
   /** Cluster mode: shared sessions and message routing through Redis. */
   readonly redisUrl?: string;
+  /** Login blocks and windows; default the system clock. */
   readonly clock?: Clock;
+  /** Publish-rate time; default monotonic real time (tests may drive it). */
+  readonly rateClock?: Clock;
   /** Broker id (unique per process in a cluster); default a random uuid. */
   readonly id?: string;
 }
@@ -60,6 +63,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     logger,
     options,
     clock,
+    rateClock: deps.rateClock ?? { now: () => performance.now() },
     metrics,
     guard: new LoginGuard(clock, options),
     principals: new WeakMap(),

@@ -60,7 +60,10 @@ export function createAuthenticate(ctx: BrokerContext) {
     // The per-client rate is for devices: the platform's own services (ingest fan-out,
     // replay at 1000×) are trusted and sized separately.
     if (principal.kind === 'device') {
-      ctx.buckets.set(client, new PublishBucket(ctx.clock, options.publishRatePerSec, options.publishBurst, options.publishFloodCutoff));
+      ctx.buckets.set(
+        client,
+        new PublishBucket(ctx.rateClock, options.publishRatePerSec, options.publishBurst, options.publishFloodCutoff),
+      );
     }
     done(null, true);
   };

@@ -13,7 +13,13 @@ export interface BrokerContext {
   readonly registry: RegistryRepository;
   readonly logger: Logger;
   readonly options: BrokerOptions;
+  /** Event/wall clock: login blocks and windows (driven in tests and replays). */
   readonly clock: Clock;
+  /**
+   * Monotonic real time for publish rates: a rate limit protects the broker's real
+   * resources, so it must not follow a replay clock running at 1000× (or standing still).
+   */
+  readonly rateClock: Clock;
   readonly metrics: MetricsRecorder;
   readonly guard: LoginGuard;
   /** Who each authenticated client is; set by authenticate, read by the authorize hooks. */

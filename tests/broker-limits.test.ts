@@ -46,6 +46,7 @@ describe('broker: limits', () => {
       registry,
       logger: silentLogger,
       clock,
+      rateClock: clock,
       options: {
         maxPacketBytes: 4096,
         publishBurst: 100,
