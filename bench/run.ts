@@ -20,6 +20,7 @@ const files = readdirSync(here)
   .filter((f) => !only || only.includes(f.replace('.bench.ts', '')));
 
 const rows: (BenchRow & { bench: string; error?: string })[] = [];
+const benchStarted = Date.now();
 for (const f of files) {
   const bench = f.replace('.bench.ts', '');
   const started = Date.now();
@@ -60,4 +61,4 @@ for (const t of table) console.log(line(t));
 const out = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify({ quick, at: new Date().toISOString(), rows }, null, 2));
-console.log(`\nwritten ${out}`);
+console.log(`\nwritten ${out} (all benches: ${((Date.now() - benchStarted) / 1000).toFixed(0)} s)`);
