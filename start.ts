@@ -160,12 +160,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   await ingest.start();
 
   // The engineer console's replays are sandboxed; their incidents go to engineers' and admins' sockets only.
-  let apiRef: FastifyInstance | undefined;
+  const apiRef: { current?: FastifyInstance } = {};
   const replay = createReplayControl({
     scenariosDir: join(root, 'scenarios'),
     filesDir: join(config.dataDir, 'replay'),
     city: () => registry.city(),
-    onIncident: (_runId, e) => apiRef?.heat.io.to(['role:engineer', 'role:admin']).emit('incident', e),
+    onIncident: (_runId, e) => apiRef.current?.heat.io.to(['role:engineer', 'role:admin']).emit('incident', e),
     onError: (runId, err) => logger.error({ runId, err: String(err) }, 'replay failed'),
   });
   const api = await buildApi({
@@ -183,7 +183,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     tickIntervalMs: opts.apiTickIntervalMs,
     replay,
   });
-  apiRef = api;
+  apiRef.current = api;
   await api.listen({ port: config.httpPort, host: config.host });
   const addr = api.server.address();
   const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
@@ -195,6 +195,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       secrets: deviceSecrets,
       mqttUrl,
       speed: opts.fleetSpeed ?? 60,
+      clock,
       policy,
       logger: logger.child({ service: 'sim' }),
     });
