@@ -193,4 +193,21 @@ describe('engineer', () => {
     await shot(page, 'engineer-2-english');
     await ctx.close();
   }, 180_000);
+  it('runs a scenario in the replay console and sees its incidents appear', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const page = await signIn(ctx, 'engineer');
+    await page.click('[data-nav="console"]');
+    await page.waitForSelector('select[name=scenario] option[value="pump-failure"]', { state: 'attached', timeout: WAIT_MS });
+    await page.selectOption('select[name=scenario]', 'pump-failure');
+    const speeds = await page.$$eval('select[name=speed] option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    await page.selectOption('select[name=speed]', speeds.at(-1)!);
+    await page.click('button[data-start]');
+    await page.waitForSelector('progress[data-progress]', { timeout: WAIT_MS });
+    // The sandboxed run's station fault (st-0002, pump stopped at 08:00) shows as it is found.
+    await page.waitForSelector('[data-console-incident^="station_fault:st-0002:"]', { timeout: WAIT_MS });
+    await page.waitForSelector('progress[data-finished="true"]', { timeout: WAIT_MS });
+    expect(await page.getAttribute('progress', 'data-progress')).toBe('100');
+    await shot(page, 'engineer-3-scenario');
+    await ctx.close();
+  }, 180_000);
 });
