@@ -95,7 +95,7 @@ bind-address = "127.0.0.1:${rpcPort}"
     },
     async kill(signal = 'SIGKILL') {
       const c = child;
-      if (!c || c.exitCode !== null) return;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
       await new Promise<void>((res) => {
         c.once('exit', () => res());
         c.kill(signal);
