@@ -1,5 +1,6 @@
 /** Audit log: who changed which order, person or device, when, and how. Append-only. */
 import type Database from 'better-sqlite3';
+import { SqliteRepository } from './sqlite.repository.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -18,25 +19,13 @@ export interface AuditEntry {
   readonly detail?: unknown;
 }
 
-export class AuditRepository {
-  readonly #db: Database.Database;
-  /** Prepared statements by SQL text: preparing costs more than running a small query. */
-  readonly #stmts = new Map<string, Database.Statement>();
-  #prep(sql: string): Database.Statement {
-    let st = this.#stmts.get(sql);
-    if (!st) {
-      st = this.#db.prepare(sql);
-      this.#stmts.set(sql, st);
-    }
-    return st;
-  }
+export class AuditRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    this.#db = db;
-    db.exec(SCHEMA);
+    super(db, SCHEMA);
   }
 
   add(e: Omit<AuditEntry, 'id'>): void {
-    this.#db
+    this.db
       .prepare('INSERT INTO audit_log (at, actor, entity, entity_id, action, detail) VALUES (?, ?, ?, ?, ?, ?)')
       .run(e.at, e.actor, e.entity, e.entityId, e.action, e.detail === undefined ? null : JSON.stringify(e.detail));
   }
@@ -46,7 +35,7 @@ export class AuditRepository {
     const args: unknown[] = [];
     if (f.entity) { where.push('entity = ?'); args.push(f.entity); }
     if (f.entityId) { where.push('entity_id = ?'); args.push(f.entityId); }
-    const rows = this.#prep(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, f.limit ?? 500) as Record<string, unknown>[];
+    const rows = this.prep(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, f.limit ?? 500) as Record<string, unknown>[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as number,

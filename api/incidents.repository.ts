@@ -1,6 +1,7 @@
 /** Incidents as the rules engine reported them (heat/v1/platform/incidents), latest state per id. */
 import type Database from 'better-sqlite3';
 import type { Incident } from '../domain/incident.schema.ts';
+import { SqliteRepository } from './sqlite.repository.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS incidents (
@@ -10,29 +11,17 @@ CREATE INDEX IF NOT EXISTS incidents_status ON incidents(status, kind);
 CREATE INDEX IF NOT EXISTS incidents_apartment ON incidents(apartment_id);
 `;
 
-export class IncidentsRepository {
-  readonly #db: Database.Database;
-  /** Prepared statements by SQL text: preparing costs more than running a small query. */
-  readonly #stmts = new Map<string, Database.Statement>();
-  #prep(sql: string): Database.Statement {
-    let st = this.#stmts.get(sql);
-    if (!st) {
-      st = this.#db.prepare(sql);
-      this.#stmts.set(sql, st);
-    }
-    return st;
-  }
+export class IncidentsRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    this.#db = db;
-    db.exec(SCHEMA);
+    super(db, SCHEMA);
   }
 
   /** Store the latest state; returns false for a redelivered or older state (already applied). */
   upsert(i: Incident, at: number): boolean {
-    const prev = this.#prep('SELECT status, updated_at FROM incidents WHERE id = ?').get(i.id) as { status: string; updated_at: number } | undefined;
+    const prev = this.prep('SELECT status, updated_at FROM incidents WHERE id = ?').get(i.id) as { status: string; updated_at: number } | undefined;
     if (prev && (prev.updated_at > at || (prev.updated_at === at && prev.status === i.status))) return false;
     if (prev?.status === 'resolved' && i.status === 'open') return false;
-    this.#db
+    this.db
       .prepare(
         `INSERT INTO incidents (id, kind, status, station_id, apartment_id, start_ts, end_ts, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, end_ts = excluded.end_ts, updated_at = excluded.updated_at, data = excluded.data`,
@@ -42,7 +31,7 @@ export class IncidentsRepository {
   }
 
   get(id: string): Incident | undefined {
-    const r = this.#prep('SELECT data FROM incidents WHERE id = ?').get(id) as { data: string } | undefined;
+    const r = this.prep('SELECT data FROM incidents WHERE id = ?').get(id) as { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Incident) : undefined;
   }
 
@@ -54,13 +43,13 @@ export class IncidentsRepository {
     if (f.stationId) { where.push('station_id = ?'); args.push(f.stationId); }
     if (f.apartmentId) { where.push('apartment_id = ?'); args.push(f.apartmentId); }
     const sql = `SELECT data FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY start_ts DESC LIMIT ?`;
-    return (this.#prep(sql).all(...args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
+    return (this.prep(sql).all(...args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
   }
 
   /** Cold incidents overlapping [from, to), for compliance KPIs. */
   coldOverlapping(from: number, to: number): Incident[] {
     return (
-      this.#db
+      this.db
         .prepare("SELECT data FROM incidents WHERE kind = 'apartment_cold' AND start_ts < ? AND (end_ts IS NULL OR end_ts > ?)")
         .all(to, from) as { data: string }[]
     ).map((r) => JSON.parse(r.data) as Incident);

@@ -1,5 +1,6 @@
 /** Planned outages (N9) and device online status, in records.db. */
 import type Database from 'better-sqlite3';
+import { SqliteRepository } from './sqlite.repository.ts';
 
 export interface Outage {
   readonly id: string;
@@ -23,62 +24,50 @@ CREATE INDEX IF NOT EXISTS outage_apartments_apartment ON outage_apartments(apar
 CREATE TABLE IF NOT EXISTS device_status (device_id TEXT PRIMARY KEY, status TEXT NOT NULL, at INTEGER NOT NULL);
 `;
 
-export class OutagesRepository {
-  readonly #db: Database.Database;
-  /** Prepared statements by SQL text: preparing costs more than running a small query. */
-  readonly #stmts = new Map<string, Database.Statement>();
-  #prep(sql: string): Database.Statement {
-    let st = this.#stmts.get(sql);
-    if (!st) {
-      st = this.#db.prepare(sql);
-      this.#stmts.set(sql, st);
-    }
-    return st;
-  }
+export class OutagesRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    this.#db = db;
-    db.exec(SCHEMA);
+    super(db, SCHEMA);
   }
 
   save(o: Outage): void {
-    this.#db.transaction(() => {
-      this.#db
+    this.db.transaction(() => {
+      this.db
         .prepare('INSERT INTO outages (id, station_id, starts_at, ends_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data')
         .run(o.id, o.stationId, o.startsAt, o.endsAt, JSON.stringify(o));
-      const ins = this.#prep('INSERT OR IGNORE INTO outage_apartments VALUES (?, ?)');
+      const ins = this.prep('INSERT OR IGNORE INTO outage_apartments VALUES (?, ?)');
       for (const a of o.apartments) ins.run(o.id, a);
     })();
   }
 
   get(id: string): Outage | undefined {
-    const r = this.#prep('SELECT data FROM outages WHERE id = ?').get(id) as { data: string } | undefined;
+    const r = this.prep('SELECT data FROM outages WHERE id = ?').get(id) as { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Outage) : undefined;
   }
 
   list(f: { apartmentId?: string; stationId?: string } = {}): Outage[] {
     const rows = f.apartmentId
-      ? this.#prep('SELECT o.data FROM outages o JOIN outage_apartments a ON a.outage_id = o.id WHERE a.apartment_id = ? ORDER BY o.starts_at DESC').all(f.apartmentId)
+      ? this.prep('SELECT o.data FROM outages o JOIN outage_apartments a ON a.outage_id = o.id WHERE a.apartment_id = ? ORDER BY o.starts_at DESC').all(f.apartmentId)
       : f.stationId
-        ? this.#prep('SELECT data FROM outages WHERE station_id = ? ORDER BY starts_at DESC').all(f.stationId)
-        : this.#prep('SELECT data FROM outages ORDER BY starts_at DESC').all();
+        ? this.prep('SELECT data FROM outages WHERE station_id = ? ORDER BY starts_at DESC').all(f.stationId)
+        : this.prep('SELECT data FROM outages ORDER BY starts_at DESC').all();
     return (rows as { data: string }[]).map((r) => JSON.parse(r.data) as Outage);
   }
 
   /** Ended outages without a follow-up order yet. */
   endedWithoutFollowUp(now: number): Outage[] {
-    return (this.#prep('SELECT data FROM outages WHERE ends_at <= ?').all(now) as { data: string }[])
+    return (this.prep('SELECT data FROM outages WHERE ends_at <= ?').all(now) as { data: string }[])
       .map((r) => JSON.parse(r.data) as Outage)
       .filter((o) => !o.followUpOrderId);
   }
 
   setDeviceStatus(deviceId: string, status: string, at: number): void {
-    this.#db
+    this.db
       .prepare('INSERT INTO device_status VALUES (?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET status = excluded.status, at = excluded.at')
       .run(deviceId, status, at);
   }
 
   deviceStatuses(): Map<string, { status: string; at: number }> {
-    const rows = this.#prep('SELECT * FROM device_status').all() as { device_id: string; status: string; at: number }[];
+    const rows = this.prep('SELECT * FROM device_status').all() as { device_id: string; status: string; at: number }[];
     return new Map(rows.map((r) => [r.device_id, { status: r.status, at: r.at }]));
   }
 }

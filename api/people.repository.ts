@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../storage/records/secrets.ts';
+import { SqliteRepository } from './sqlite.repository.ts';
 
 export const ROLES = ['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer', 'resident'] as const;
 export type Role = (typeof ROLES)[number];
@@ -64,43 +65,31 @@ const toPerson = (r: Row): Person => {
 
 const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
 
-export class PeopleRepository {
-  readonly #db: Database.Database;
-  /** Prepared statements by SQL text: preparing costs more than running a small query. */
-  readonly #stmts = new Map<string, Database.Statement>();
-  #prep(sql: string): Database.Statement {
-    let st = this.#stmts.get(sql);
-    if (!st) {
-      st = this.#db.prepare(sql);
-      this.#stmts.set(sql, st);
-    }
-    return st;
-  }
+export class PeopleRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    this.#db = db;
-    db.exec(SCHEMA);
+    super(db, SCHEMA);
   }
 
   count(): number {
-    return (this.#prep('SELECT count(*) AS n FROM people').get() as { n: number }).n;
+    return (this.prep('SELECT count(*) AS n FROM people').get() as { n: number }).n;
   }
 
   /** Insert a person; the password is hashed here (scrypt, ~50 ms). */
   create(p: NewPerson, now: number): Person {
     const id = p.id ?? `p-${randomBytes(6).toString('hex')}`;
-    this.#db
+    this.db
       .prepare('INSERT INTO people (id, username, name, role, office_id, apartment_id, phone, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)')
       .run(id, p.username, p.name, p.role, p.officeId ?? null, p.apartmentId ?? null, p.phone ?? null, hashPassword(p.password), now);
     return this.get(id)!;
   }
 
   get(id: string): Person | undefined {
-    const r = this.#prep('SELECT * FROM people WHERE id = ?').get(id) as Row | undefined;
+    const r = this.prep('SELECT * FROM people WHERE id = ?').get(id) as Row | undefined;
     return r ? toPerson(r) : undefined;
   }
 
   byUsername(username: string): Person | undefined {
-    const r = this.#prep('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
+    const r = this.prep('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
     return r ? toPerson(r) : undefined;
   }
 
@@ -109,20 +98,20 @@ export class PeopleRepository {
     const args: unknown[] = [];
     if (filter.role) { where.push('role = ?'); args.push(filter.role); }
     if (filter.apartmentId) { where.push('apartment_id = ?'); args.push(filter.apartmentId); }
-    return (this.#prep(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]).map(toPerson);
+    return (this.prep(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]).map(toPerson);
   }
 
   setDisabled(id: string, disabled: boolean): boolean {
-    return this.#prep('UPDATE people SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 1;
+    return this.prep('UPDATE people SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 1;
   }
 
   setPassword(id: string, password: string): boolean {
-    return this.#prep('UPDATE people SET password_hash = ? WHERE id = ?').run(hashPassword(password), id).changes === 1;
+    return this.prep('UPDATE people SET password_hash = ? WHERE id = ?').run(hashPassword(password), id).changes === 1;
   }
 
   /** The person when the password matches and the account is enabled. Unknown users cost a hash too (no timing oracle). */
   verify(username: string, password: string): Person | undefined {
-    const r = this.#prep('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
+    const r = this.prep('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
     const ok = verifyPassword(password, (r?.password_hash as string | undefined) ?? DUMMY_HASH);
     if (!r || !ok || r.disabled === 1) return undefined;
     return toPerson(r);
@@ -130,24 +119,24 @@ export class PeopleRepository {
 
   createSession(personId: string, now: number, ttlMs: number): string {
     const token = randomBytes(32).toString('base64url');
-    this.#prep('INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(digest(token), personId, now, now + ttlMs);
+    this.prep('INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(digest(token), personId, now, now + ttlMs);
     return token;
   }
 
   /** The person behind a live session token. */
   session(token: string, now: number): Person | undefined {
-    const r = this.#db
+    const r = this.db
       .prepare('SELECT p.* FROM sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ? AND s.expires_at > ? AND p.disabled = 0')
       .get(digest(token), now) as Row | undefined;
     return r ? toPerson(r) : undefined;
   }
 
   deleteSession(token: string): void {
-    this.#prep('DELETE FROM sessions WHERE token_hash = ?').run(digest(token));
+    this.prep('DELETE FROM sessions WHERE token_hash = ?').run(digest(token));
   }
 
   deleteSessionsOf(personId: string): void {
-    this.#prep('DELETE FROM sessions WHERE person_id = ?').run(personId);
+    this.prep('DELETE FROM sessions WHERE person_id = ?').run(personId);
   }
 }
 
