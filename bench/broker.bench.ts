@@ -160,7 +160,7 @@ function seed(dataDir: string, devices: number): void {
 async function idleConnections(opts: BenchOptions): Promise<BenchRow[]> {
   // The sandbox's hard `ulimit -n` is 20,000 and cannot be raised without privileges, so
   // one process cannot hold 20,000 sockets plus its own files: the full run asks 19,800.
-  const target = opts.quick ? 5_000 : 19_800;
+  const target = opts.quick ? 2_000 : 19_800;
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-broker-idle-'));
   const loaders: Child[] = [];
   let broker: Child | undefined;
@@ -271,7 +271,7 @@ async function throughput(url: string, load: Load, auth: boolean): Promise<numbe
 
 async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
   const load: Load = opts.quick
-    ? { publishers: 8, perPublisher: 2_500, window: 100 }
+    ? { publishers: 8, perPublisher: 1_000, window: 100 }
     : { publishers: 8, perPublisher: 12_500, window: 100 };
   const total = load.publishers * load.perPublisher;
   const dir = mkdtempSync(join(tmpdir(), 'bench-broker-tp-'));

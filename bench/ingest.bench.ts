@@ -43,8 +43,8 @@ const pct = (xs: number[], p: number) => {
 };
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
-  const series = opts.quick ? 10_000 : 100_000;
-  const perDevice = opts.quick ? 3 : 2;
+  const series = opts.quick ? 5_000 : 100_000;
+  const perDevice = 2;
   const total = series * perDevice;
   const dir = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
   const logger = pino({ level: 'silent' });

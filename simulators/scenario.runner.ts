@@ -114,7 +114,8 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
   try {
     registry.loadCity(g.city, g.secrets);
     const secret = ensureServiceAccounts(registry, dir);
-    const broker = await createBrokerApp({ registry, logger, clock });
+    // A driven replay publishes hours of readings per wall second: rate limits run on its event clock.
+    const broker = await createBrokerApp({ registry, logger, clock, rateClock: clock });
     cleanup.unshift(() => broker.close());
     const { mqttPort } = await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' });
     const url = `mqtt://127.0.0.1:${mqttPort}`;

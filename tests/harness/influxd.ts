@@ -26,9 +26,10 @@ export interface InfluxdHandle {
 
 export async function startInfluxd(opts: { binary?: string } = {}): Promise<InfluxdHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'influxd-'));
-  const httpPort = await freePort();
-  const rpcPort = await freePort();
+  let httpPort = await freePort();
+  let rpcPort = await freePort();
   const conf = join(dir, 'influxdb.conf');
+  const writeConf = () =>
   writeFileSync(
     conf,
     `reporting-enabled = false
@@ -56,7 +57,8 @@ bind-address = "127.0.0.1:${rpcPort}"
   log-enabled = false
 `,
   );
-  const url = `http://127.0.0.1:${httpPort}`;
+  writeConf();
+  let url = `http://127.0.0.1:${httpPort}`;
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(opts.binary ?? 'influxd', ['-config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -74,7 +76,20 @@ bind-address = "127.0.0.1:${rpcPort}"
       { timeoutMs: 30_000, what: 'influxd /ping' },
     );
   };
-  await start();
+  // Free ports can be taken by a parallel test between probing and influxd binding them:
+  // try again on fresh ports rather than fail.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      httpPort = await freePort();
+      rpcPort = await freePort();
+      url = `http://127.0.0.1:${httpPort}`;
+      writeConf();
+    }
+  }
   const handle: InfluxdHandle = {
     url,
     dir,
