@@ -4,13 +4,21 @@
  * primary key (device_id, ts) makes a redelivered reading overwrite itself, history windows
  * are aligned to the epoch like InfluxQL's GROUP BY time(), and windows without data are
  * left out (fill(none)).
+ *
+ * Season-long views: like the InfluxDB store it keeps hourly aggregates per device and field
+ * (`rollup_1h`: n, sum, min, max) and stitches them with raw points by the rule in
+ * downsample.plan.ts. A write marks its (hour, device) pairs in `rollup_dirty` in the same
+ * transaction, so no late reading is ever missed, also across a crash; sealed dirty hours are
+ * recomputed from raw when read (history) or flushed (flushDownsampled).
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { HOUR_MS, systemClock, type Clock } from '../../domain/clock.ts';
 import { ROOM_FIELDS } from '../../domain/telemetry.schema.ts';
 import type { Reading } from '../../domain/reading.ts';
 import type { HistoryPoint, HistoryQuery, ReadingScope, ReadingStore } from './reading-store.ts';
+import { hourSpan, mergePartials, planHistory, sealedBefore, type Agg, type Partial } from './downsample.plan.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -30,6 +38,22 @@ CREATE INDEX IF NOT EXISTS latest_apartment ON latest(apartment_id);
 CREATE INDEX IF NOT EXISTS latest_building ON latest(building_id);
 CREATE INDEX IF NOT EXISTS latest_station ON latest(station_id);
 `;
+
+/** Hourly aggregates (season-long views) and the hours whose aggregates are stale. */
+const ROLLUP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS rollup_1h (
+  device_id TEXT NOT NULL, field TEXT NOT NULL, hour INTEGER NOT NULL, kind TEXT NOT NULL,
+  room_id TEXT, apartment_id TEXT, building_id TEXT, station_id TEXT, office_id TEXT,
+  n INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+  PRIMARY KEY (device_id, hour, field)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rollup_room ON rollup_1h(room_id, field, hour) WHERE room_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS rollup_apartment ON rollup_1h(apartment_id, field, hour) WHERE apartment_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS rollup_building ON rollup_1h(building_id, field, hour) WHERE building_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS rollup_station ON rollup_1h(station_id, field, hour) WHERE station_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rollup_dirty (hour INTEGER NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (hour, device_id)) WITHOUT ROWID;
+`;
+/** Dirty (hour, device) pairs recomputed per transaction: bounds how long one flush holds the writer lock. */
+const FLUSH_CHUNK = 2000;
 
 const COLS = {
   deviceId: 'device_id',
@@ -64,12 +88,17 @@ const toReading = (r: Row): Reading => {
 
 export class EmbeddedStore implements ReadingStore {
   readonly db: Database.Database;
+  readonly #clock: Clock;
   readonly #insert: Database.Statement;
   readonly #upsertLatest: Database.Statement;
+  readonly #markDirty: Database.Statement;
   readonly #writeTx: (readings: readonly Reading[]) => void;
+  readonly #flushTx: (from: number, to: number) => number;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, clock: Clock) {
     this.db = db;
+    this.#clock = clock;
+    this.#markDirty = db.prepare('INSERT OR IGNORE INTO rollup_dirty (hour, device_id) VALUES (?, ?)');
     this.#insert = db.prepare(
       `INSERT OR REPLACE INTO readings (device_id, ts, kind, room_id, apartment_id, building_id, station_id, office_id, fields)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -94,11 +123,61 @@ export class EmbeddedStore implements ReadingStore {
       for (const r of newest.values()) {
         this.#upsertLatest.run(r.deviceId, r.ts, r.kind, r.roomId ?? null, r.apartmentId ?? null, r.buildingId ?? null, r.stationId ?? null, r.officeId ?? null, JSON.stringify(r.fields));
       }
+      // Every written (hour, device) is stale in rollup_1h until recomputed; once per batch.
+      const dirty = new Set<string>();
+      for (const r of readings) {
+        const hour = r.ts - (((r.ts % HOUR_MS) + HOUR_MS) % HOUR_MS);
+        const key = `${hour}\u0000${r.deviceId}`;
+        if (dirty.has(key)) continue;
+        dirty.add(key);
+        this.#markDirty.run(hour, r.deviceId);
+      }
+    });
+    const selDirty = db.prepare('SELECT hour, device_id FROM rollup_dirty WHERE hour >= ? AND hour < ? LIMIT ?');
+    const selHour = db.prepare('SELECT ts, kind, room_id, apartment_id, building_id, station_id, office_id, fields FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts');
+    const delRollup = db.prepare('DELETE FROM rollup_1h WHERE device_id = ? AND hour = ?');
+    const insRollup = db.prepare(
+      `INSERT INTO rollup_1h (device_id, field, hour, kind, room_id, apartment_id, building_id, station_id, office_id, n, sum, min, max)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const delDirty = db.prepare('DELETE FROM rollup_dirty WHERE hour = ? AND device_id = ?');
+    this.#flushTx = db.transaction((from: number, to: number) => {
+      const pairs = selDirty.all(from, to, FLUSH_CHUNK) as { hour: number; device_id: string }[];
+      for (const { hour, device_id } of pairs) {
+        const rows = selHour.all(device_id, hour, hour + HOUR_MS) as Omit<Row, 'device_id'>[];
+        delRollup.run(device_id, hour);
+        const last = rows.at(-1);
+        if (last) {
+          const acc = new Map<string, { n: number; sum: number; min: number; max: number }>();
+          for (const r of rows) {
+            for (const [f, v] of Object.entries(JSON.parse(r.fields) as Record<string, unknown>)) {
+              if (typeof v !== 'number') continue;
+              const a = acc.get(f);
+              if (a) {
+                a.n++;
+                a.sum += v;
+                a.min = Math.min(a.min, v);
+                a.max = Math.max(a.max, v);
+              } else acc.set(f, { n: 1, sum: v, min: v, max: v });
+            }
+          }
+          // The hour is filed under the device's location of its last reading in that hour
+          // (a sensor moved within the hour counts where it ended up).
+          for (const [f, a] of acc) {
+            insRollup.run(device_id, f, hour, last.kind, last.room_id, last.apartment_id, last.building_id, last.station_id, last.office_id, a.n, a.sum, a.min, a.max);
+          }
+        }
+        delDirty.run(hour, device_id);
+      }
+      return pairs.length;
     });
   }
 
-  /** Open (create) `${dataDir}/readings.db`; `:memory:` for unit tests. */
-  static open(dataDir: string | ':memory:'): EmbeddedStore {
+  /**
+   * Open (create) `${dataDir}/readings.db`; `:memory:` for unit tests. `clock`: wall clock of
+   * the stitch rule (downsample.plan.ts), driven in tests.
+   */
+  static open(dataDir: string | ':memory:', opts: { clock?: Clock } = {}): EmbeddedStore {
     let file = ':memory:';
     if (dataDir !== ':memory:') {
       mkdirSync(dataDir, { recursive: true });
@@ -110,7 +189,37 @@ export class EmbeddedStore implements ReadingStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
-    return new EmbeddedStore(db);
+    const hadRollup = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollup_1h'").get() !== undefined;
+    db.exec(ROLLUP_SCHEMA);
+    // A readings.db from before the hourly rollup: every stored hour is stale until recomputed.
+    if (!hadRollup) db.exec(`INSERT OR IGNORE INTO rollup_dirty (hour, device_id) SELECT DISTINCT ts - (ts % ${HOUR_MS}), device_id FROM readings`);
+    return new EmbeddedStore(db, opts.clock ?? systemClock);
+  }
+
+  /** Recompute dirty hours in [from, to), in chunks, yielding between transactions. */
+  async #flush(from: number, to: number): Promise<number> {
+    let done = 0;
+    for (;;) {
+      const n = this.#flushTx(from, to);
+      done += n;
+      if (n < FLUSH_CHUNK) return done;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** ReadingStore.flushDownsampled: recompute every dirty hour the stitch rule reads from rollup_1h. */
+  flushDownsampled(): Promise<number> {
+    return this.#flush(Number.MIN_SAFE_INTEGER, sealedBefore(this.#clock.now()));
+  }
+
+  /** ReadingStore.backfillDownsampled: mark every (hour, device) of [from, to) stale and recompute. */
+  async backfillDownsampled(from: number, to: number): Promise<number> {
+    const span = hourSpan(from, to);
+    this.db
+      .prepare(`INSERT OR IGNORE INTO rollup_dirty (hour, device_id) SELECT DISTINCT ts - (ts % ${HOUR_MS}), device_id FROM readings WHERE ts >= ? AND ts < ?`)
+      .run(span.from, span.to);
+    await this.#flush(span.from, span.to);
+    return (this.db.prepare('SELECT count(*) AS n FROM rollup_1h WHERE hour >= ? AND hour < ?').get(span.from, span.to) as { n: number }).n;
   }
 
   write(readings: readonly Reading[]): Promise<void> {
@@ -139,19 +248,47 @@ export class EmbeddedStore implements ReadingStore {
     return Promise.resolve((this.db.prepare(`SELECT * FROM latest${w.sql} ORDER BY device_id`).all(...w.args) as Row[]).map(toReading));
   }
 
-  history(q: HistoryQuery): Promise<HistoryPoint[]> {
+  /**
+   * Windows of whole hours read rollup_1h for sealed hours and raw readings for the rest
+   * (downsample.plan.ts); other windows read raw readings only. Same result either way.
+   */
+  async history(q: HistoryQuery): Promise<HistoryPoint[]> {
     const win = Math.max(1, Math.round(q.windowMs));
-    const agg = q.agg === 'min' ? 'min' : q.agg === 'max' ? 'max' : 'avg';
+    const from = Math.floor(q.from);
+    const to = Math.floor(q.to);
     const scope: ReadingScope = q.kind || !(ROOM_FIELDS as readonly string[]).includes(q.field) ? q : { ...q, kind: 'room_sensor' };
     const path = `$."${q.field.replace(/"/g, '')}"`;
-    const w = this.#where(scope, ['ts >= ?', 'ts < ?', 'v IS NOT NULL'], [Math.floor(q.from), Math.floor(q.to)]);
+    const plan = planHistory(from, to, win, this.#clock.now());
+    if (!plan.hourly) {
+      const agg = q.agg === 'min' ? 'min' : q.agg === 'max' ? 'max' : 'avg';
+      const w = this.#where(scope, ['ts >= ?', 'ts < ?', 'v IS NOT NULL'], [from, to]);
+      const rows = this.db
+        .prepare(
+          `SELECT (ts - (ts % ?)) AS b, ${agg}(v) AS value FROM (SELECT *, json_extract(fields, ?) AS v FROM readings)${w.sql}
+           GROUP BY b ORDER BY b`,
+        )
+        .all(win, path, ...w.args) as { b: number; value: number | null }[];
+      return rows.map((r) => ({ ts: r.b, value: r.value }));
+    }
+    const agg: Agg = q.agg ?? 'mean';
+    await this.#flush(plan.hourly.from, plan.hourly.to);
+    const parts: Partial[] = [];
+    for (const p of plan.raw) {
+      const w = this.#where(scope, ['ts >= ?', 'ts < ?', 'v IS NOT NULL'], [p.from, p.to]);
+      const rows = this.db
+        .prepare(
+          `SELECT (ts - (ts % ?)) AS ts, sum(v) AS sum, count(v) AS count, min(v) AS min, max(v) AS max
+           FROM (SELECT *, json_extract(fields, ?) AS v FROM readings)${w.sql} GROUP BY 1`,
+        )
+        .all(win, path, ...w.args) as Partial[];
+      parts.push(...rows);
+    }
+    const w = this.#where(scope, ['field = ?', 'hour >= ?', 'hour < ?'], [q.field, plan.hourly.from, plan.hourly.to]);
     const rows = this.db
-      .prepare(
-        `SELECT (ts - (ts % ?)) AS b, ${agg}(v) AS value FROM (SELECT *, json_extract(fields, ?) AS v FROM readings)${w.sql}
-         GROUP BY b ORDER BY b`,
-      )
-      .all(win, path, ...w.args) as { b: number; value: number | null }[];
-    return Promise.resolve(rows.map((r) => ({ ts: r.b, value: r.value })));
+      .prepare(`SELECT (hour - (hour % ?)) AS ts, sum(sum) AS sum, sum(n) AS count, min(min) AS min, max(max) AS max FROM rollup_1h${w.sql} GROUP BY 1`)
+      .all(win, ...w.args) as Partial[];
+    parts.push(...rows);
+    return mergePartials(agg, parts);
   }
 
   count(scope: ReadingScope = {}): Promise<number> {

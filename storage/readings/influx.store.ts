@@ -5,10 +5,12 @@
  * reads are InfluxQL on /query. Schema: SCHEMA.md beside this file.
  */
 import { Point } from '@influxdata/influxdb-client';
+import { HOUR_MS, DAY_MS, systemClock, type Clock } from '../../domain/clock.ts';
 import { ROOM_FIELDS } from '../../domain/telemetry.schema.ts';
 import type { Reading } from '../../domain/reading.ts';
 import type { DeviceKind } from '../../domain/topology.schema.ts';
 import type { HistoryPoint, HistoryQuery, ReadingScope, ReadingStore } from './reading-store.ts';
+import { chunks, hourSpan, mergePartials, planHistory, sealedBefore, type Agg, type Partial, type Span } from './downsample.plan.ts';
 
 export interface InfluxStoreOptions {
   readonly url: string;
@@ -20,6 +22,11 @@ export interface InfluxStoreOptions {
   readonly rawRetention?: string;
   /** Per-request timeout, ms. */
   readonly timeoutMs?: number;
+  /**
+   * Wall clock of the stitch rule (downsample.plan.ts): which hours the continuous queries
+   * have sealed. Live it is the system clock, as influxd's CQ scheduler; tests drive it.
+   */
+  readonly clock?: Clock;
 }
 
 /** Measurement per device kind; gateways carry no readings of their own. */
@@ -43,6 +50,25 @@ export const TAGS = {
 /** Retention policy names: raw points and the downsampled (1 h) season series. */
 export const RP_RAW = 'raw';
 export const RP_SEASON = 'season';
+
+/** Hourly downsampled measurement (in RP_SEASON) of each raw measurement. */
+export const HOURLY: Readonly<Record<string, string>> = Object.freeze({ room: 'room_1h', station: 'station_1h' });
+/**
+ * Per field f the hourly series keep `sum_f`, `count_f`, `min_f`, `max_f`: sum and count make
+ * the mean of any whole-hour window exact (not a mean of means).
+ */
+const HOURLY_AGGS = 'sum(*), count(*), min(*), max(*)';
+/** Continuous queries (1.x). v2: sum/count/min/max of every field, last 2 h recomputed each run. */
+const CQ_PREFIX = 'cq_';
+const CQ_SUFFIX = '_1h_v2';
+/** Before v2 the CQs wrote means only (temp, temp_min, …); they are dropped on migrate. */
+const OLD_CQS = ['cq_room_1h', 'cq_station_1h'];
+/** A dirty hour with more devices than this is recomputed for all devices (one query, no OR list). */
+const DIRTY_DEVICES_PER_HOUR = 200;
+/** Devices per recompute query (an OR list of device tags). */
+const DEVICES_PER_QUERY = 100;
+/** Time span of one SELECT … INTO: bounds the memory influxd needs for one statement. */
+const INTO_SPAN_MS = DAY_MS;
 
 export class InfluxHttpError extends Error {
   constructor(
@@ -84,9 +110,18 @@ export function toLine(r: Reading): string | undefined {
 export class InfluxStore implements ReadingStore {
   readonly #o: InfluxStoreOptions;
   readonly #headers: Record<string, string>;
+  readonly #clock: Clock;
+  /**
+   * Hours made stale by late writes, per raw measurement: hour start → devices written
+   * ('all' past DIRTY_DEVICES_PER_HOUR). In memory: a crash loses it (SCHEMA.md, late data).
+   */
+  readonly #dirty = new Map<string, Map<number, Set<string> | 'all'>>();
+  /** Recomputes run one at a time; a history() read waits for the one that covers it. */
+  #flushing: Promise<unknown> = Promise.resolve();
 
   private constructor(o: InfluxStoreOptions) {
     this.#o = o;
+    this.#clock = o.clock ?? systemClock;
     this.#headers = {};
     if (o.token) this.#headers.authorization = `Token ${o.token}`;
   }
@@ -151,12 +186,13 @@ export class InfluxStore implements ReadingStore {
       });
       await this.query(`CREATE RETENTION POLICY ${RP_SEASON} ON ${db} DURATION INF REPLICATION 1`, { db: false }).catch(() => undefined);
       // Downsampled hourly series for season-long views (SCHEMA.md). GROUP BY * keeps every tag.
-      const cqs: [string, string][] = [
-        ['cq_room_1h', `SELECT mean(temp) AS temp, min(temp) AS temp_min, max(temp) AS temp_max, mean(rh) AS rh, mean(bat) AS bat INTO ${db}.${RP_SEASON}.room_1h FROM ${db}.${RP_RAW}.room GROUP BY time(1h), *`],
-        ['cq_station_1h', `SELECT mean(*) INTO ${db}.${RP_SEASON}.station_1h FROM ${db}.${RP_RAW}.station GROUP BY time(1h), *`],
-      ];
-      for (const [name, select] of cqs) {
-        await this.query(`CREATE CONTINUOUS QUERY ${name} ON ${db} BEGIN ${select} END`, { db: false }).catch((e: unknown) => {
+      // RESAMPLE FOR 2h: each hourly run also recomputes the hour before, which catches
+      // readings that arrive a little late; older late data is re-downsampled by the store
+      // (flushDownsampled / backfillDownsampled).
+      for (const old of OLD_CQS) await this.query(`DROP CONTINUOUS QUERY ${old} ON ${db}`, { db: false }).catch(() => undefined);
+      for (const [m, hourly] of Object.entries(HOURLY)) {
+        const select = `SELECT ${HOURLY_AGGS} INTO ${db}.${RP_SEASON}.${hourly} FROM ${db}.${RP_RAW}.${m} GROUP BY time(1h), *`;
+        await this.query(`CREATE CONTINUOUS QUERY ${CQ_PREFIX}${m}${CQ_SUFFIX} ON ${db} RESAMPLE FOR 2h BEGIN ${select} END`, { db: false }).catch((e: unknown) => {
           // "continuous query already exists" is fine.
           if (!String(e).includes('already exists')) throw e;
         });
@@ -175,6 +211,141 @@ export class InfluxStore implements ReadingStore {
       if (l) lines.push(l);
     }
     if (lines.length) await this.writeLines(lines.join('\n'));
+    this.#markLate(readings);
+  }
+
+  /**
+   * Record hours that the continuous queries will not (re)compute: older than the hour before
+   * the current one (RESAMPLE FOR 2h covers that one and the current one). Only after the raw
+   * write succeeded: a failed write is retried by the caller, and marks again.
+   */
+  #markLate(readings: readonly Reading[]): void {
+    const limit = sealedBefore(this.#clock.now());
+    for (const r of readings) {
+      const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
+      if (hour >= limit) continue;
+      const m = MEASUREMENT[r.kind];
+      if (!HOURLY[m]) continue;
+      this.#mark(m, hour, r.deviceId);
+    }
+  }
+
+  #mark(m: string, hour: number, device: string | 'all'): void {
+    let hours = this.#dirty.get(m);
+    if (!hours) this.#dirty.set(m, (hours = new Map()));
+    const cur = hours.get(hour);
+    if (cur === 'all') return;
+    if (device === 'all') {
+      hours.set(hour, 'all');
+      return;
+    }
+    const set = cur ?? new Set<string>();
+    set.add(device);
+    hours.set(hour, set.size > DIRTY_DEVICES_PER_HOUR ? 'all' : set);
+  }
+
+  /** Take the dirty hours of [from, to) out of the map (they are put back if recomputing fails). */
+  #takeDirty(from: number, to: number): Map<string, Map<number, Set<string> | 'all'>> {
+    const taken = new Map<string, Map<number, Set<string> | 'all'>>();
+    for (const [m, hours] of this.#dirty) {
+      for (const [hour, devs] of hours) {
+        if (hour < from || hour >= to) continue;
+        hours.delete(hour);
+        let t = taken.get(m);
+        if (!t) taken.set(m, (t = new Map()));
+        t.set(hour, devs);
+      }
+    }
+    return taken;
+  }
+
+  /** SELECT … INTO the hourly series for a span (hour-aligned), optionally only some devices. */
+  async #rollup(m: string, span: Span, devices?: readonly string[]): Promise<number> {
+    const db = quoteIdent(this.#o.db);
+    let written = 0;
+    for (const c of chunks(span, INTO_SPAN_MS)) {
+      const where = [`time >= ${c.from}ms`, `time < ${c.to}ms`];
+      if (devices?.length) where.push(`(${devices.map((d) => `${quoteIdent(TAGS.deviceId)} = ${quoteStr(d)}`).join(' OR ')})`);
+      const j = await this.query(
+        `SELECT ${HOURLY_AGGS} INTO ${db}.${RP_SEASON}.${quoteIdent(HOURLY[m]!)} FROM ${db}.${RP_RAW}.${quoteIdent(m)} WHERE ${where.join(' AND ')} GROUP BY time(1h), *`,
+      );
+      const n = j.results?.[0]?.series?.[0]?.values[0]?.[1];
+      if (typeof n === 'number') written += n;
+    }
+    return written;
+  }
+
+  /** Recompute the dirty hours of [from, to): whole hours, or per device over its dirty span. */
+  async #recompute(from: number, to: number): Promise<number> {
+    const taken = this.#takeDirty(from, to);
+    let done = 0;
+    try {
+      for (const [m, hours] of taken) {
+        // Whole hours, contiguous runs in one statement each.
+        const all = [...hours].filter(([, d]) => d === 'all').map(([h]) => h).sort((a, b) => a - b);
+        for (let i = 0; i < all.length; ) {
+          let j = i;
+          while (j + 1 < all.length && all[j + 1] === all[j]! + HOUR_MS) j++;
+          await this.#rollup(m, { from: all[i]!, to: all[j]! + HOUR_MS });
+          done += j - i + 1;
+          i = j + 1;
+        }
+        // Per device: its dirty span, devices with the same (day-widened) span in one statement.
+        const span = new Map<string, { from: number; to: number }>();
+        for (const [hour, devs] of hours) {
+          if (devs === 'all') continue;
+          for (const d of devs) {
+            const s = span.get(d);
+            span.set(d, s ? { from: Math.min(s.from, hour), to: Math.max(s.to, hour + HOUR_MS) } : { from: hour, to: hour + HOUR_MS });
+            done++;
+          }
+        }
+        const groups = new Map<string, { span: Span; devices: string[] }>();
+        for (const [d, s] of span) {
+          const key = `${Math.floor(s.from / DAY_MS)}:${Math.ceil(s.to / DAY_MS)}`;
+          const g = groups.get(key);
+          if (g) {
+            g.devices.push(d);
+            g.span = { from: Math.min(g.span.from, s.from), to: Math.max(g.span.to, s.to) };
+          } else groups.set(key, { span: s, devices: [d] });
+        }
+        for (const g of groups.values()) {
+          for (let i = 0; i < g.devices.length; i += DEVICES_PER_QUERY) await this.#rollup(m, g.span, g.devices.slice(i, i + DEVICES_PER_QUERY));
+        }
+      }
+    } catch (e) {
+      // Put everything back: recomputing is idempotent, the next flush or read retries it.
+      for (const [m, hours] of taken) for (const [hour, devs] of hours) for (const d of devs === 'all' ? ['all'] : devs) this.#mark(m, hour, d);
+      throw e;
+    }
+    return done;
+  }
+
+  /** Queue a recompute after the running one, so a reader waits for the hours it needs. */
+  #queue(from: number, to: number): Promise<number> {
+    const p = this.#flushing.then(() => this.#recompute(from, to));
+    this.#flushing = p.catch(() => undefined);
+    return p;
+  }
+
+  /** ReadingStore.flushDownsampled: recompute every dirty hour the stitch rule reads downsampled. */
+  flushDownsampled(): Promise<number> {
+    return this.#queue(Number.MIN_SAFE_INTEGER, sealedBefore(this.#clock.now()));
+  }
+
+  /**
+   * ReadingStore.backfillDownsampled: recompute [from, to) (whole hours) for every device, as
+   * the continuous queries would have: after an import that bypassed `write()` (e.g. line
+   * protocol posted straight to /write), a restore, a crash that lost dirty hours, or an upgrade
+   * from the v1 hourly series.
+   */
+  async backfillDownsampled(from: number, to: number): Promise<number> {
+    const span = hourSpan(from, to);
+    await this.#flushing;
+    this.#takeDirty(span.from, span.to);
+    let written = 0;
+    for (const m of Object.keys(HOURLY)) written += await this.#rollup(m, span);
+    return written;
   }
 
   #where(scope: ReadingScope, extra: string[] = []): string {
@@ -216,15 +387,41 @@ export class InfluxStore implements ReadingStore {
     return out.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   }
 
+  /**
+   * Windows of whole hours read the hourly series for sealed hours and raw points for the
+   * rest (downsample.plan.ts); other windows read raw points only. Same result either way.
+   */
   async history(q: HistoryQuery): Promise<HistoryPoint[]> {
     const m = q.kind ? MEASUREMENT[q.kind] : (ROOM_FIELDS as readonly string[]).includes(q.field) ? 'room' : 'station';
-    const agg = q.agg ?? 'mean';
-    const where = this.#where(q, [`time >= ${Math.floor(q.from)}ms`, `time < ${Math.floor(q.to)}ms`]);
-    const j = await this.query(
-      `SELECT ${agg}(${quoteIdent(q.field)}) FROM ${RP_RAW}.${quoteIdent(m)}${where} GROUP BY time(${Math.max(1, Math.round(q.windowMs))}ms) fill(none)`,
-    );
-    const s = j.results?.[0]?.series?.[0];
-    return (s?.values ?? []).map((v) => ({ ts: v[0] as number, value: typeof v[1] === 'number' ? v[1] : null }));
+    const agg: Agg = q.agg ?? 'mean';
+    const from = Math.floor(q.from);
+    const to = Math.floor(q.to);
+    const win = Math.max(1, Math.round(q.windowMs));
+    const plan = HOURLY[m] ? planHistory(from, to, win, this.#clock.now()) : { raw: [{ from, to }] };
+    if (!plan.hourly) {
+      const where = this.#where(q, [`time >= ${from}ms`, `time < ${to}ms`]);
+      const j = await this.query(`SELECT ${agg}(${quoteIdent(q.field)}) FROM ${RP_RAW}.${quoteIdent(m)}${where} GROUP BY time(${win}ms) fill(none)`);
+      const s = j.results?.[0]?.series?.[0];
+      return (s?.values ?? []).map((v) => ({ ts: v[0] as number, value: typeof v[1] === 'number' ? v[1] : null }));
+    }
+    const hourly = plan.hourly;
+    await this.#queue(hourly.from, hourly.to);
+    const f = quoteIdent(q.field);
+    const hf = (a: string) => quoteIdent(`${a}_${q.field}`);
+    const rawSel = agg === 'mean' ? `sum(${f}), count(${f})` : `${agg}(${f})`;
+    const hourlySel = agg === 'mean' ? `sum(${hf('sum')}), sum(${hf('count')})` : `${agg}(${hf(agg)})`;
+    const parts = await Promise.all([
+      ...plan.raw.map((p) => this.#partials(agg, `SELECT ${rawSel} FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(q, [`time >= ${p.from}ms`, `time < ${p.to}ms`])} GROUP BY time(${win}ms) fill(none)`)),
+      this.#partials(agg, `SELECT ${hourlySel} FROM ${RP_SEASON}.${quoteIdent(HOURLY[m]!)}${this.#where(q, [`time >= ${hourly.from}ms`, `time < ${hourly.to}ms`])} GROUP BY time(${win}ms) fill(none)`),
+    ]);
+    return mergePartials(agg, parts.flat());
+  }
+
+  async #partials(agg: Agg, select: string): Promise<Partial[]> {
+    const j = await this.query(select);
+    const vals = j.results?.[0]?.series?.[0]?.values ?? [];
+    const num = (v: unknown) => (typeof v === 'number' ? v : null);
+    return vals.map((v) => (agg === 'mean' ? { ts: v[0] as number, sum: num(v[1]), count: num(v[2]) } : { ts: v[0] as number, [agg]: num(v[1]) }));
   }
 
   async count(scope: ReadingScope = {}): Promise<number> {

@@ -42,5 +42,20 @@ export interface ReadingStore {
   history(q: HistoryQuery): Promise<HistoryPoint[]>;
   /** Number of stored readings (points), for tests and health. */
   count(scope?: ReadingScope): Promise<number>;
+  /**
+   * Bring the hourly downsampled series up to date for hours that late writes made stale
+   * (readings older than the last full hour, e.g. a device's backlog). `write()` records those
+   * hours itself; this recomputes them from raw. Idempotent and cheap when nothing is dirty;
+   * `history()` also does it for the hours it reads. The ingest calls it periodically
+   * (off the write path) so that other processes reading the same store see fresh aggregates.
+   * Returns the number of (device, hour) or whole hours recomputed.
+   */
+  flushDownsampled?(): Promise<number>;
+  /**
+   * Recompute the hourly downsampled series of [from, to) (widened to whole hours) from raw,
+   * for every device: after importing a backlog around `write()`, after restoring raw data,
+   * or after an upgrade. Returns the number of hourly points written.
+   */
+  backfillDownsampled?(from: number, to: number): Promise<number>;
   close(): Promise<void>;
 }
