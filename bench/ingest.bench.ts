@@ -1,32 +1,38 @@
 /**
  * Ingest bench (issue 4), all measured in the same run on the same machine:
  * 1. raw InfluxDB /write ceiling: the stream's readings as line protocol (same Point
- *    encoding, same 5,000-point batches the ingest writes), POSTed back to back;
- * 2. end-to-end: simulated devices → broker (in this process) → ingest (`ingest/server.ts`,
- *    child process, durable spool with fdatasync) → influxd, one reading per message over
- *    100,000 distinct series (quick: 5,000), throughput from first publish to last point
- *    counted in influxd, and publish→stored lag (p50/p99) from the live fan-out, which the
- *    ingest publishes right after each durable store write;
- * 3. the same with each device's readings in one message (backlog style): shows how much
- *    of the gap is per-message MQTT handling rather than the store;
+ *    encoding, same 5,000-point batches the ingest writes) POSTed straight to influxd, one
+ *    request at a time and `writeConcurrency` at a time (as the ingest writes), each into a
+ *    fresh database (series creation is part of the cost), before and after the end-to-end
+ *    runs; the ceiling is the best of these, so the ratio is conservative;
+ * 2. end-to-end: simulated devices (this process) → broker (`broker/server.ts`, child
+ *    process, on-disk persistence, as deployed) → ingest (`ingest/server.ts`, child process,
+ *    durable spool with fdatasync) → influxd, over 100,000 distinct series (quick: 5,000),
+ *    from first publish to last point stored, and publish→stored lag (p50/p99) from the live
+ *    fan-out, which the ingest publishes right after each store write. Two device profiles:
+ *    one reading per message (a live fleet), and 10 readings per message (devices that
+ *    sample every 10 min and upload hourly, or send their backlog after an outage);
+ * 3. CPU time per point of each process in the end-to-end runs (publishers, broker, ingest,
+ *    influxd), which shows where a 2-core machine's budget goes;
  * 4. embedded store write throughput (SQLite, batches of 5,000);
  * 5. the spool's durable append (write + fdatasync per batch of 1,000) beside the same
  *    appends without fdatasync.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { pino } from 'pino';
-import { createBrokerApp } from '../broker/app.ts';
 import { DAY_MS } from '../domain/clock.ts';
 import type { LiveReading } from '../domain/events.ts';
 import type { Reading } from '../domain/reading.ts';
 import { topics } from '../domain/topics.ts';
+import { defaultIngestOptions } from '../ingest/app.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
 import { FIX_SERVICE_SECRET, fixtureReading, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
 import { InfluxStore, toLine } from '../storage/readings/influx.store.ts';
 import { startInfluxd, type InfluxdHandle } from '../tests/harness/influxd.ts';
@@ -34,7 +40,8 @@ import { freePort, waitFor } from '../tests/harness/ports.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BATCH = 5000; // = defaultIngestOptions.batchSize
+const BATCH = defaultIngestOptions.batchSize;
+const CONCURRENCY = defaultIngestOptions.writeConcurrency;
 
 const pct = (xs: number[], p: number) => {
   if (!xs.length) return Number.NaN;
@@ -42,52 +49,115 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/** CPU seconds (user + system) a process has used, from /proc. */
+const cpuSecs = (pid: number | undefined): number => {
+  if (pid === undefined) return Number.NaN;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+};
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+const stopChild = (c: ChildProcess) =>
+  new Promise<void>((res) => {
+    if (c.exitCode !== null || c.signalCode !== null) return res();
+    c.once('exit', () => res());
+    c.kill('SIGTERM');
+  });
+
+/** The stream's readings as the ingest locates them: device i, reading k, for every (i, k). */
+function streamReadings(registry: RegistryRepository, series: number, perDevice: number, baseTs: number): Reading[] {
+  const locs = new Map(registry.allLocations().map((l) => [l.deviceId, l]));
+  const out: Reading[] = [];
+  for (let k = 0; k < perDevice; k++) {
+    for (let i = 0; i < series; i++) {
+      const l = locs.get(sensorId(i))!;
+      const r = fixtureReading(i, k, baseTs);
+      out.push({ deviceId: l.deviceId, kind: 'room_sensor', ts: r.ts, fields: { temp: r.temp }, roomId: l.roomId, apartmentId: l.apartmentId, buildingId: l.buildingId, stationId: l.stationId, officeId: l.officeId });
+    }
+  }
+  return out;
+}
+
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const series = opts.quick ? 5_000 : 100_000;
-  const perDevice = 2;
-  const total = series * perDevice;
+  const profiles = [
+    { perMessage: 1, perDevice: 2, what: '1 reading/message' },
+    { perMessage: 10, perDevice: 10, what: '10 readings/message' },
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
-  const logger = pino({ level: 'silent' });
   const rows: BenchRow[] = [];
   let influxd: InfluxdHandle | undefined;
-  let child: ChildProcess | undefined;
+  let broker: ChildProcess | undefined;
+  let ingest: ChildProcess | undefined;
   const registry = seedFixtureRegistry(dir, series);
   try {
     opts.log(`registry: ${series} room sensors`);
     influxd = await startInfluxd();
     const baseTs = Date.now() - 2 * DAY_MS;
+    // The ceiling's stream: the larger profile's readings (same series, same batches).
+    const readings = streamReadings(registry, series, Math.max(...profiles.map((p) => p.perDevice)), baseTs);
+    registry.close();
 
-    // The stream's readings, located like the ingest locates them.
-    const locs = new Map(registry.allLocations().map((l) => [l.deviceId, l]));
-    const readings: Reading[] = [];
-    for (let k = 0; k < perDevice; k++) {
-      for (let i = 0; i < series; i++) {
-        const l = locs.get(sensorId(i))!;
-        const r = fixtureReading(i, k, baseTs);
-        readings.push({ deviceId: l.deviceId, kind: 'room_sensor', ts: r.ts, fields: { temp: r.temp }, roomId: l.roomId, apartmentId: l.apartmentId, buildingId: l.buildingId, stationId: l.stationId, officeId: l.officeId });
+    // 1. Raw /write ceiling, same encoding and batches, each run into a fresh database.
+    let dbNo = 0;
+    const ceilingRun = async (concurrency: number) => {
+      const raw = await InfluxStore.open({ url: influxd!.url, db: `ceiling${dbNo++}` });
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < readings.length) {
+            const i = next;
+            next += BATCH;
+            await raw.writeLines(readings.slice(i, i + BATCH).map((r) => toLine(r)!).join('\n'));
+          }
+        }),
+      );
+      return readings.length / ((performance.now() - t0) / 1000);
+    };
+    const ceilings: number[] = [];
+    const measureCeiling = async (when: string) => {
+      for (const c of [1, CONCURRENCY]) {
+        const r = await ceilingRun(c);
+        ceilings.push(r);
+        opts.log(`raw /write ceiling (${when}, ${c} at a time): ${Math.round(r)} points/s`);
       }
-    }
+    };
+    await measureCeiling('before');
 
-    // 1. Raw /write ceiling, same encoding and batches, into its own database.
-    const raw = await InfluxStore.open({ url: influxd.url, db: 'ceiling' });
-    const t0 = performance.now();
-    for (let i = 0; i < readings.length; i += BATCH) await raw.writeLines(readings.slice(i, i + BATCH).map((r) => toLine(r)!).join('\n'));
-    const ceiling = readings.length / ((performance.now() - t0) / 1000);
-    opts.log(`raw /write ceiling: ${Math.round(ceiling)} points/s`);
-
-    // 2./3. End to end through broker and ingest.
+    // 2./3. End to end through the broker and the ingest, each its own process.
     const mqttPort = await freePort();
-    const broker = await createBrokerApp({ registry, logger, options: { publishRatePerSec: 1e9, publishBurst: 1e9, publishFloodCutoff: 1e9 } });
-    await broker.listen({ mqttPort, wsPort: 0, host: '127.0.0.1' });
     const url = `mqtt://127.0.0.1:${mqttPort}`;
-    const e2e = async (db: string, perMessage: number) => {
-      child = spawn(process.execPath, ['--import', 'tsx', 'ingest/server.ts'], {
+    broker = spawn(process.execPath, ['--import', 'tsx', 'broker/server.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    const b = broker;
+    await waitFor(
+      async () => {
+        if (b.exitCode !== null) throw new Error('broker exited');
+        return portOpen(mqttPort);
+      },
+      { timeoutMs: 60_000, what: 'broker' },
+    );
+
+    const e2e = async (db: string, perMessage: number, perDevice: number) => {
+      const total = series * perDevice;
+      // The ingest's client id is per run: a fresh persistent session for a fresh database.
+      const clientId = `svc-ingest-${db}`;
+      ingest = spawn(process.execPath, ['--import', 'tsx', 'ingest/server.ts'], {
         cwd: root,
-        env: { PATH: process.env.PATH, DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', LOG_LEVEL: 'warn', INGEST_CLIENT_ID: `svc-ingest-${db}` },
+        env: { PATH: process.env.PATH, DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', LOG_LEVEL: 'warn', INGEST_CLIENT_ID: clientId },
         stdio: 'ignore',
       });
-      // Same DATA_DIR as the broker's registry: the ingest locates devices in that records.db.
-      await waitFor(() => broker.metrics().connectedServices >= 1, { timeoutMs: 180_000, what: 'ingest connected' });
+      // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.
       const api = await mqtt.connectAsync(url, { clientId: `svc-api-bench-${db}`, username: 'svc-api', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
       await api.subscribeAsync(topics.live, { qos: 0 });
       const sentAt = new Map<string, number>();
@@ -102,37 +172,61 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         }
       });
       const store = await InfluxStore.open({ url: influxd!.url, db });
+      // Ready when a probe reading has gone all the way through: until the ingest has
+      // subscribed, a probe reaches no one, so it is sent again.
+      await waitFor(
+        async () => {
+          await publishStream({ url, devices: 1, perDevice: 1, baseTs: baseTs - 60_000 });
+          return (await store.count({ kind: 'room_sensor' })) >= 1;
+        },
+        { timeoutMs: 180_000, intervalMs: 300, what: 'ingest ready' },
+      );
+      const cpu0 = { bench: process.cpuUsage(), broker: cpuSecs(b.pid), ingest: cpuSecs(ingest.pid), influxd: cpuSecs(influxd!.pid) };
       const start = performance.now();
       await publishStream({ url, devices: series, perDevice, perMessage, baseTs, connections: 4, window: 1000, onPublish: (i, k, ts) => sentAt.set(`${sensorId(i)}/${ts}`, performance.now()) });
-      // Done when the live fan-out (sent right after each durable write) has covered every
+      // Done when the live fan-out (sent right after each store write) has covered every
       // reading; influxd's own count confirms it (COUNT over all series is too slow to poll).
       await waitFor(() => lags.length >= total, { timeoutMs: 600_000, intervalMs: 20, what: 'live fan-out of every reading' }).catch(() => undefined);
       const end = lags.length >= total ? lastLive : performance.now();
-      await waitFor(async () => (await store.count({ kind: 'room_sensor' })) >= total, { timeoutMs: 600_000, intervalMs: 500, what: 'all points stored' });
-      const secs = ((lags.length >= total ? end : performance.now()) - start) / 1000;
+      const bench = process.cpuUsage(cpu0.bench);
+      const cpu = {
+        publishers: (bench.user + bench.system) / 1e6,
+        broker: cpuSecs(b.pid) - cpu0.broker,
+        ingest: cpuSecs(ingest.pid) - cpu0.ingest,
+        influxd: cpuSecs(influxd!.pid) - cpu0.influxd,
+      };
+      await waitFor(async () => (await store.count({ kind: 'room_sensor' })) >= total + 1, { timeoutMs: 600_000, intervalMs: 500, what: 'all points stored' });
+      const secs = (end - start) / 1000;
       await api.endAsync(true);
-      await new Promise<void>((res) => {
-        child!.once('exit', () => res());
-        child!.kill('SIGTERM');
-      });
-      child = undefined;
-      await waitFor(() => broker.metrics().connectedServices === 0, { timeoutMs: 10_000 });
-      return { rate: total / secs, p50: pct(lags, 50), p99: pct(lags, 99), samples: lags.length };
+      await stopChild(ingest);
+      ingest = undefined;
+      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), samples: lags.length, cpu };
     };
-    const single = await e2e('heat', 1);
-    opts.log(`end-to-end, 1 reading/message: ${Math.round(single.rate)} points/s, lag p50 ${Math.round(single.p50)} ms p99 ${Math.round(single.p99)} ms (${single.samples} samples)`);
-    // Each device's readings in one message (a backlog): fewer MQTT messages, same points.
-    const batched = await e2e('heatbatch', perDevice);
-    opts.log(`end-to-end, ${perDevice} readings/message: ${Math.round(batched.rate)} points/s`);
-    await broker.close();
 
-    const note = `${series.toLocaleString('en-US')} series, ${total.toLocaleString('en-US')} points, 4 publisher connections`;
-    rows.push(
-      { name: 'ingest: end-to-end, 1 reading/message', value: single.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note },
-      { name: `ingest: end-to-end, ${perDevice} readings/message`, value: batched.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note },
-      { name: 'ingest: lag publish→stored p50', value: single.p50, unit: 'ms' },
-      { name: 'ingest: lag publish→stored p99', value: single.p99, unit: 'ms' },
-    );
+    const results = [];
+    for (const p of profiles) {
+      const r = await e2e(`heat${p.perMessage}`, p.perMessage, p.perDevice);
+      const perPoint = (s: number) => `${((s * 1e6) / r.total).toFixed(1)}`;
+      opts.log(
+        `end-to-end, ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ` +
+          `CPU µs/point: publishers ${perPoint(r.cpu.publishers)}, broker ${perPoint(r.cpu.broker)}, ingest ${perPoint(r.cpu.ingest)}, influxd ${perPoint(r.cpu.influxd)}`,
+      );
+      results.push({ ...p, ...r });
+    }
+    await stopChild(b);
+    broker = undefined;
+    await measureCeiling('after');
+    const ceiling = Math.max(...ceilings);
+
+    for (const r of results) {
+      const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 publisher connections`;
+      const cpuNote = `CPU µs/point: publishers ${((r.cpu.publishers * 1e6) / r.total).toFixed(1)}, broker ${((r.cpu.broker * 1e6) / r.total).toFixed(1)}, ingest ${((r.cpu.ingest * 1e6) / r.total).toFixed(1)}, influxd ${((r.cpu.influxd * 1e6) / r.total).toFixed(1)}`;
+      rows.push(
+        { name: `ingest: end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note: `${note}; ${cpuNote}` },
+        { name: `ingest: lag publish→stored p50, ${r.what}`, value: r.p50, unit: 'ms' },
+        { name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms' },
+      );
+    }
 
     // 4. Embedded store.
     const emb = EmbeddedStore.open(join(dir, 'embedded'));
@@ -160,9 +254,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     rows.push({ name: 'spool: durable append (fdatasync per 1,000)', value: full, unit: 'msgs/s', baseline: { name: 'same, no fdatasync', value: normal } });
     return rows;
   } finally {
-    child?.kill('SIGKILL');
+    ingest?.kill('SIGKILL');
+    broker?.kill('SIGKILL');
     await influxd?.stop();
-    registry.close();
+    if (registry.db.open) registry.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

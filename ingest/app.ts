@@ -43,6 +43,8 @@ export interface IngestOptions {
   /** Store retry backoff, ms (doubles from min to max). */
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
+  /** Store writes in flight at once (each up to batchSize readings). */
+  readonly writeConcurrency: number;
   /** Readings per live fan-out message. */
   readonly liveChunk: number;
   /** Rules state snapshot period, ms (wall clock; also written on stop). */
@@ -54,6 +56,7 @@ export interface IngestOptions {
 export const defaultIngestOptions: IngestOptions = Object.freeze({
   batchSize: 5000,
   batchAgeMs: 50,
+  writeConcurrency: 2,
   spoolMaxMessages: 200_000,
   spoolSync: 'full',
   retryMinMs: 100,
@@ -112,6 +115,15 @@ interface Work {
   readonly rejections: Rejection[];
 }
 
+interface InFlight {
+  readonly batch: Work[];
+  readonly readings: Reading[];
+  state: 'writing' | 'stored' | 'failed';
+  refused: Reading[];
+  /** Settles when the write ended (stored or failed). */
+  done: Promise<void>;
+}
+
 interface Incoming {
   readonly topic: string;
   readonly payload: Buffer;
@@ -151,7 +163,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const queue: Work[] = [];
   let queuedReadings = 0;
   let spoolBacklog = 0;
-  let writing: Promise<void> | undefined;
+  /** Store writes in flight, oldest first. */
+  const inFlight: InFlight[] = [];
   let ageTimer: NodeJS.Timeout | undefined;
   let flushDue = false;
   let snapshotTimer: NodeJS.Timeout | undefined;
@@ -319,48 +332,72 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     }
   };
 
+  /**
+   * Store writes run `writeConcurrency` at a time (InfluxDB takes concurrent writes; one at a
+   * time leaves it idle while the ingest builds the next batch). Batches finish in any order,
+   * but everything after the write — dead letters, spool trim, live fan-out, rules — runs in
+   * batch order: the spool is trimmed only through a contiguous stored prefix, and the rules
+   * see each device's readings in event-time order.
+   */
   const pump = () => {
-    if (writing || stopping || !queue.length) return;
-    if (queuedReadings < o.batchSize && !flushDue && queue.length < o.batchSize) {
-      // Wait for the batch to fill or age. Real time on purpose: this is I/O batching, not
-      // domain time, and must not depend on a driven clock.
-      ageTimer ??= setTimeout(() => {
+    while (!stopping && queue.length && inFlight.length < o.writeConcurrency) {
+      if (queuedReadings < o.batchSize && !flushDue && queue.length < o.batchSize) {
+        // Wait for the batch to fill or age. Real time on purpose: this is I/O batching, not
+        // domain time, and must not depend on a driven clock.
+        ageTimer ??= setTimeout(() => {
+          ageTimer = undefined;
+          flushDue = true;
+          pump();
+        }, o.batchAgeMs);
+        return;
+      }
+      flushDue = false;
+      if (ageTimer) {
+        clearTimeout(ageTimer);
         ageTimer = undefined;
-        flushDue = true;
-        pump();
-      }, o.batchAgeMs);
-      return;
-    }
-    flushDue = false;
-    if (ageTimer) {
-      clearTimeout(ageTimer);
-      ageTimer = undefined;
-    }
-    const take: Work[] = [];
-    let n = 0;
-    while (queue.length && (take.length === 0 || n + queue[0]!.readings.length <= o.batchSize)) {
-      const w = queue.shift()!;
-      take.push(w);
-      n += w.readings.length;
-    }
-    queuedReadings -= n;
-    writing = processBatch(take)
-      .catch((e: unknown) => {
-        // Only when stopping: put the batch back; it stays in the spool for the next start.
-        queue.unshift(...take);
-        queuedReadings += n;
-        log.warn({ err: String(e) }, 'batch left in spool');
-      })
-      .finally(() => {
-        writing = undefined;
+      }
+      const take: Work[] = [];
+      let n = 0;
+      while (queue.length && (take.length === 0 || n + queue[0]!.readings.length <= o.batchSize)) {
+        const w = queue.shift()!;
+        take.push(w);
+        n += w.readings.length;
+      }
+      queuedReadings -= n;
+      const readings = take.flatMap((w) => w.readings);
+      const f: InFlight = { batch: take, readings, state: 'writing', refused: [], done: Promise.resolve() };
+      inFlight.push(f);
+      f.done = (readings.length ? writeWithRetry(readings) : Promise.resolve([] as Reading[])).then(
+        (refused) => {
+          f.state = 'stored';
+          f.refused = refused;
+        },
+        (e: unknown) => {
+          // Only when stopping: the batch stays in the spool for the next start.
+          f.state = 'failed';
+          log.warn({ err: String(e) }, 'batch left in spool');
+        },
+      ).finally(() => {
+        settle();
         unblock();
         pump();
       });
+    }
   };
 
-  const processBatch = async (batch: Work[]) => {
-    const readings = batch.flatMap((w) => w.readings);
-    const refused = readings.length ? await writeWithRetry(readings) : [];
+  /** Post-process the stored prefix of the in-flight batches, in batch order. */
+  const settle = () => {
+    while (inFlight.length && inFlight[0]!.state === 'stored') afterStore(inFlight.shift()!);
+    if (inFlight.length && inFlight[0]!.state === 'failed' && inFlight.every((f) => f.state !== 'writing')) {
+      // Stopping with a failed write: put it and everything after it back, in order (written
+      // ones will be written again — a point overwrites itself).
+      const back = inFlight.splice(0).flatMap((f) => f.batch);
+      queue.unshift(...back);
+      for (const w of back) queuedReadings += w.readings.length;
+    }
+  };
+
+  const afterStore = ({ batch, readings, refused }: InFlight) => {
     const dead: NewDeadLetter[] = [];
     for (const w of batch) {
       for (const r of w.rejections) {
@@ -532,6 +569,9 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       stopping = false;
       spool = SpoolRepository.open(deps.config.dataDir, o.spoolSync);
       spoolBacklog = 0;
+      // The spool is the truth: anything queued by an earlier start() is in it again.
+      queue.length = 0;
+      queuedReadings = 0;
       loadLocations();
       // Drain first: what was spooled before a crash goes ahead of anything new.
       const left = spool.all();
@@ -550,7 +590,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       await committing;
       await commit();
       await client?.endAsync(false).catch(() => undefined);
-      await writing;
+      while (inFlight.length) await Promise.all(inFlight.map((f) => f.done));
       writeSnapshot();
       deps.deadLetters.prune(o.deadLettersKeep);
       await spool?.close();

@@ -13,6 +13,8 @@ export interface InfluxdHandle {
   readonly url: string;
   readonly dir: string;
   readonly httpPort: number;
+  /** The running influxd's process id (for CPU accounting in the bench). */
+  readonly pid: number | undefined;
   /** Run an InfluxQL query, return the raw JSON. */
   query(q: string, db?: string): Promise<unknown>;
   /** Count points of a measurement (across all fields), via SELECT COUNT. */
@@ -94,6 +96,9 @@ bind-address = "127.0.0.1:${rpcPort}"
     url,
     dir,
     httpPort,
+    get pid() {
+      return child?.pid;
+    },
     async query(q, db) {
       const u = new URL(`${url}/query`);
       u.searchParams.set('q', q);
