@@ -3,6 +3,7 @@
  * brute-force guard, limits, on-disk or Redis persistence, and metrics. Builds without
  * listening (`listen()` opens the ports), so tests and start.ts control the lifecycle.
  */
+import { Socket } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../domain/clock.ts';
@@ -12,6 +13,7 @@ import type { Principal } from './access.rules.ts';
 import { createAuthenticate } from './authenticate.hook.ts';
 import { createAuthorizePublish } from './authorize-publish.hook.ts';
 import { createAuthorizeSubscribe } from './authorize-subscribe.hook.ts';
+import { coalesceWrites } from './coalesce-writes.ts';
 import type { BrokerContext } from './context.ts';
 import { openListeners, type BoundPorts, type ListenOptions } from './listeners.ts';
 import { LoginGuard } from './login-guard.service.ts';
@@ -194,6 +196,8 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
 
   /** Hand a connection to aedes, with the packet-size limit enforced while parsing. */
   const handle = (stream: Parameters<Aedes['handle']>[0], req?: Parameters<Aedes['handle']>[1]) => {
+    // TCP and TLS sockets (the WebSocket duplex writes frames through ws, which does its own).
+    if (stream instanceof Socket) coalesceWrites(stream);
     const client = aedes.handle(stream, req);
     // aedes has no packet-size option: check the remaining length as soon as it is parsed,
     // before the payload is buffered, and cut the connection.
