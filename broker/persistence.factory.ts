@@ -2,16 +2,19 @@
  * Where sessions, subscriptions, retained messages and queued QoS>0 messages live:
  * - REDIS_URL set → aedes-persistence-redis + mqemitter-redis (several broker processes
  *   share sessions and route messages to each other: cluster mode);
- * - a persistence dir → LevelDB on disk (classic-level), survives restarts and SIGKILL
- *   (writes reach the OS before the call resolves);
+ * - a persistence dir → the journal (journal.persistence.ts): state in memory, every change
+ *   appended to a file; survives restarts and SIGKILL (a change reaches the OS before the
+ *   call resolves). LevelDB (classic-level) is kept as `engine: 'level'` for comparison;
  * - neither → aedes' in-memory default (unit tests).
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Level } from 'level';
 import levelPersistence, { type AedesPersistence } from 'aedes-persistence-level';
 import redisPersistence from 'aedes-persistence-redis';
 import MQEmitterRedis from 'mqemitter-redis';
+import { JournalPersistence } from './journal.persistence.ts';
 
 /**
  * Make a persistence answer the two calls of aedes' QoS > 0 publish path in call order.
@@ -116,14 +119,21 @@ function quiesce(persistence: AedesPersistence): { persistence: AedesPersistence
 }
 
 export interface PersistenceChoice {
-  readonly kind: 'memory' | 'level' | 'redis';
+  readonly kind: 'memory' | 'journal' | 'level' | 'redis';
+  /** The on-disk journal (kind 'journal'), for its stats. */
+  readonly journal?: JournalPersistence;
   readonly persistence?: AedesPersistence;
   readonly mq?: unknown;
   /** Release what aedes.close() does not (aedes closes the mq itself). */
   close(): Promise<void>;
 }
 
-export function openPersistence(opts: { persistenceDir?: string; redisUrl?: string; onError?: (err: Error) => void }): PersistenceChoice {
+export function openPersistence(opts: {
+  persistenceDir?: string;
+  redisUrl?: string;
+  engine?: 'journal' | 'level';
+  onError?: (err: Error) => void;
+}): PersistenceChoice {
   if (opts.redisUrl) {
     const conn = new Redis(opts.redisUrl, { lazyConnect: false });
     const q = quiesce(skipCleanSessionAcks(redisPersistence({ conn })));
@@ -142,15 +152,30 @@ export function openPersistence(opts: { persistenceDir?: string; redisUrl?: stri
     };
   }
   if (opts.persistenceDir) {
-    mkdirSync(opts.persistenceDir, { recursive: true });
-    const db = new Level(opts.persistenceDir);
-    const q = quiesce(skipCleanSessionAcks(inOrder(levelPersistence(db))));
+    // The journal answers in call order by construction (one write releases a batch first in,
+    // first out), so it needs no `inOrder`; LevelDB stays available for comparison (bench).
+    if (opts.engine === 'level') {
+      mkdirSync(opts.persistenceDir, { recursive: true });
+      const db = new Level(opts.persistenceDir);
+      const q = quiesce(skipCleanSessionAcks(inOrder(levelPersistence(db))));
+      return {
+        kind: 'level',
+        persistence: q.persistence,
+        close: async () => {
+          await q.drain();
+          if (db.status === 'open' || db.status === 'opening') await db.close();
+        },
+      };
+    }
+    const journal = new JournalPersistence(join(opts.persistenceDir, 'journal'), { onError: opts.onError });
+    const q = quiesce(skipCleanSessionAcks(journal as unknown as AedesPersistence));
     return {
-      kind: 'level',
+      kind: 'journal',
       persistence: q.persistence,
+      journal,
       close: async () => {
         await q.drain();
-        if (db.status === 'open' || db.status === 'opening') await db.close();
+        await journal.destroy();
       },
     };
   }
