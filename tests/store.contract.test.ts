@@ -205,6 +205,21 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
         expectHistory(mean, expected(rs, inS, 'temp', S0, NOW, DAY_MS, 'mean'));
       });
 
+      it('reconcileDownsampled finds the hours whose raw points differ from the hourly counts', async () => {
+        const day = S0 + 12 * DAY_MS;
+        const imported = [room('dev-s1', day + 7 * HOUR_MS + 1000, 33, loc(1))];
+        await importAround(store, imported);
+        rs.push(...imported);
+        expect(await store.reconcileDownsampled!(S0, NOW)).toBeGreaterThan(0);
+        const max = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to: NOW, windowMs: DAY_MS, agg: 'max' });
+        expect(max.find((p) => p.ts === day)?.value).toBe(33);
+        expectHistory(max, expected(rs, inS, 'temp', S0, NOW, DAY_MS, 'max'));
+        const mean = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to: NOW, windowMs: DAY_MS });
+        expectHistory(mean, expected(rs, inS, 'temp', S0, NOW, DAY_MS, 'mean'));
+        // Consistent now: nothing left to recompute.
+        expect(await store.reconcileDownsampled!(S0, NOW)).toBe(0);
+      });
+
       it('flushDownsampled is a no-op when nothing is stale', async () => {
         await store.flushDownsampled!();
         expect(await store.flushDownsampled!()).toBe(0);

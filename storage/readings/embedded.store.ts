@@ -249,6 +249,28 @@ export class EmbeddedStore implements ReadingStore {
   }
 
   /**
+   * ReadingStore.reconcileDownsampled: (device, hour) pairs whose reading count differs from the
+   * largest per-field count in rollup_1h are marked stale and recomputed. (Rows written with
+   * `write()` are never missed here; this catches rows put into readings.db around it.)
+   */
+  async reconcileDownsampled(from: number, to: number): Promise<number> {
+    const span = hourSpan(from, to);
+    const end = Math.min(span.to, sealedBefore(this.#clock.now()));
+    const stale = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO rollup_dirty (hour, device_id)
+         SELECT r.hour, r.device_id FROM
+           (SELECT ts - (ts % ${HOUR_MS}) AS hour, device_id, count(*) AS n FROM readings WHERE ts >= ? AND ts < ? GROUP BY device_id, hour) r
+           LEFT JOIN (SELECT hour, device_id, max(n) AS n FROM rollup_1h WHERE hour >= ? AND hour < ? GROUP BY device_id, hour) u
+           ON u.hour = r.hour AND u.device_id = r.device_id
+         WHERE u.n IS NULL OR u.n != r.n`,
+      )
+      .run(span.from, end, span.from, end).changes;
+    await this.#flush(span.from, end);
+    return stale;
+  }
+
+  /**
    * Windows of whole hours read rollup_1h for sealed hours and raw readings for the rest
    * (downsample.plan.ts); other windows read raw readings only. Same result either way.
    */

@@ -27,6 +27,12 @@ export interface InfluxStoreOptions {
    * have sealed. Live it is the system clock, as influxd's CQ scheduler; tests drive it.
    */
   readonly clock?: Clock;
+  /**
+   * Read whole-hour windows from the hourly series (default true). Only in effect where the
+   * continuous queries could be created (1.x): 2.x/3.x refuse CQs and SELECT … INTO, and
+   * there every window reads raw points.
+   */
+  readonly downsampled?: boolean;
 }
 
 /** Measurement per device kind; gateways carry no readings of their own. */
@@ -118,6 +124,8 @@ export class InfluxStore implements ReadingStore {
   readonly #dirty = new Map<string, Map<number, Set<string> | 'all'>>();
   /** Recomputes run one at a time; a history() read waits for the one that covers it. */
   #flushing: Promise<unknown> = Promise.resolve();
+  /** True once the CQs exist (migrate): only then are sealed hours in the hourly series. */
+  #hourly = false;
 
   private constructor(o: InfluxStoreOptions) {
     this.#o = o;
@@ -197,6 +205,7 @@ export class InfluxStore implements ReadingStore {
           if (!String(e).includes('already exists')) throw e;
         });
       }
+      this.#hourly = this.#o.downsampled ?? true;
     } catch (e) {
       if (e instanceof InfluxHttpError && e.status < 500) return;
       throw e;
@@ -220,6 +229,7 @@ export class InfluxStore implements ReadingStore {
    * write succeeded: a failed write is retried by the caller, and marks again.
    */
   #markLate(readings: readonly Reading[]): void {
+    if (!this.#hourly) return;
     const limit = sealedBefore(this.#clock.now());
     for (const r of readings) {
       const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
@@ -330,6 +340,7 @@ export class InfluxStore implements ReadingStore {
 
   /** ReadingStore.flushDownsampled: recompute every dirty hour the stitch rule reads downsampled. */
   flushDownsampled(): Promise<number> {
+    if (!this.#hourly) return Promise.resolve(0);
     return this.#queue(Number.MIN_SAFE_INTEGER, sealedBefore(this.#clock.now()));
   }
 
@@ -387,6 +398,39 @@ export class InfluxStore implements ReadingStore {
     return out.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   }
 
+  /** ReadingStore.reconcileDownsampled: per sealed hour, raw count per field vs the hourly series' counts. */
+  async reconcileDownsampled(from: number, to: number): Promise<number> {
+    if (!this.#hourly) return 0;
+    const span = hourSpan(from, to);
+    const end = Math.min(span.to, sealedBefore(this.#clock.now()));
+    let stale = 0;
+    for (const c of chunks({ from: span.from, to: end }, 7 * DAY_MS)) {
+      for (const [m, hourly] of Object.entries(HOURLY)) {
+        const range = `WHERE time >= ${c.from}ms AND time < ${c.to}ms GROUP BY time(1h) fill(none)`;
+        const [raw, agg] = await Promise.all([
+          this.query(`SELECT count(*) FROM ${RP_RAW}.${quoteIdent(m)} ${range}`),
+          this.query(`SELECT sum(/^count_/) FROM ${RP_SEASON}.${quoteIdent(hourly)} ${range}`),
+        ]);
+        const have = new Map<number, Record<string, unknown>>();
+        const as = agg.results?.[0]?.series?.[0];
+        for (const row of as?.values ?? []) have.set(row[0] as number, Object.fromEntries(as!.columns.map((col, i) => [col, row[i]])));
+        const rs = raw.results?.[0]?.series?.[0];
+        for (const row of rs?.values ?? []) {
+          const hour = row[0] as number;
+          const h = have.get(hour);
+          // raw column count_f ↔ hourly column sum_count_f (Σ over devices of count_f).
+          const differs = rs!.columns.some((col, i) => i > 0 && typeof row[i] === 'number' && row[i] !== 0 && h?.[`sum_${col}`] !== row[i]);
+          if (differs) {
+            this.#mark(m, hour, 'all');
+            stale++;
+          }
+        }
+      }
+    }
+    if (stale) await this.#queue(span.from, end);
+    return stale;
+  }
+
   /**
    * Windows of whole hours read the hourly series for sealed hours and raw points for the
    * rest (downsample.plan.ts); other windows read raw points only. Same result either way.
@@ -397,7 +441,7 @@ export class InfluxStore implements ReadingStore {
     const from = Math.floor(q.from);
     const to = Math.floor(q.to);
     const win = Math.max(1, Math.round(q.windowMs));
-    const plan = HOURLY[m] ? planHistory(from, to, win, this.#clock.now()) : { raw: [{ from, to }] };
+    const plan = this.#hourly && HOURLY[m] ? planHistory(from, to, win, this.#clock.now()) : { raw: [{ from, to }] };
     if (!plan.hourly) {
       const where = this.#where(q, [`time >= ${from}ms`, `time < ${to}ms`]);
       const j = await this.query(`SELECT ${agg}(${quoteIdent(q.field)}) FROM ${RP_RAW}.${quoteIdent(m)}${where} GROUP BY time(${win}ms) fill(none)`);

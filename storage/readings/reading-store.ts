@@ -57,5 +57,13 @@ export interface ReadingStore {
    * or after an upgrade. Returns the number of hourly points written.
    */
   backfillDownsampled?(from: number, to: number): Promise<number>;
+  /**
+   * Safety net for what `write()` cannot see: compare, per sealed hour of [from, to), the raw
+   * point count with the count the hourly series hold, and recompute the hours that differ
+   * (CQ runs missed while InfluxDB was down for more than an hour, dirty marks lost in a
+   * crash, imports around `write()`). Costs one count over the raw range; the ingest runs it
+   * now and then over the last day or two. Returns the hours (or device-hours) recomputed.
+   */
+  reconcileDownsampled?(from: number, to: number): Promise<number>;
   close(): Promise<void>;
 }
