@@ -35,12 +35,12 @@ const C = { room: 'r-3', apt: 'a-2', bldg: 'b-2', st: 's-1' };
 
 type Agg = 'mean' | 'min' | 'max';
 /** The history a raw scan gives: epoch-aligned windows over the points in [from, to), fill(none). */
-function expected(rs: readonly Reading[], scope: (r: Reading) => boolean, field: string, from: number, to: number, windowMs: number, agg: Agg) {
+function expected(rs: readonly Reading[], scope: (r: Reading) => boolean, field: string, from: number, to: number, windowMs: number, agg: Agg, offsetMs = 0) {
   const b = new Map<number, number[]>();
   for (const r of rs) {
     const v = r.fields[field];
     if (!scope(r) || v === undefined || r.ts < from || r.ts >= to) continue;
-    const k = Math.floor(r.ts / windowMs) * windowMs;
+    const k = Math.floor((r.ts - offsetMs) / windowMs) * windowMs + offsetMs;
     b.set(k, [...(b.get(k) ?? []), v]);
   }
   return [...b.entries()]
@@ -157,6 +157,12 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
         expect(hour.at(-1)!.ts).toBe(Math.floor(NOW / HOUR_MS) * HOUR_MS);
         const sixH = await store.history({ roomId: 'rs-2', field: 'temp', from: S0, to, windowMs: 6 * HOUR_MS, agg: 'max' });
         expectHistory(sixH, expected(rs, (r) => r.roomId === 'rs-2', 'temp', S0, to, 6 * HOUR_MS, 'max'));
+        // Local days (UTC+8): windows at −8 h; the same with a 90-minute window (raw only).
+        const local = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to, windowMs: DAY_MS, offsetMs: -8 * HOUR_MS });
+        expect(local[0]!.ts).toBe(S0 - 8 * HOUR_MS);
+        expectHistory(local, expected(rs, inS, 'temp', S0, to, DAY_MS, 'mean', 16 * HOUR_MS));
+        const localOdd = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to, windowMs: 90 * MINUTE_MS, offsetMs: -8 * HOUR_MS, agg: 'max' });
+        expectHistory(localOdd, expected(rs, inS, 'temp', S0, to, 90 * MINUTE_MS, 'max', 60 * MINUTE_MS)); // −8 h ≡ +60 min (mod 90 min)
         // Windows that are not whole hours read raw points: same answer.
         const odd = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to, windowMs: 90 * MINUTE_MS, agg: 'min' });
         expectHistory(odd, expected(rs, inS, 'temp', S0, to, 90 * MINUTE_MS, 'min'));

@@ -1,7 +1,7 @@
 /** The stitch rule: which part of a history range is read from hourly aggregates, which from raw. */
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../domain/clock.ts';
-import { chunks, hourSpan, hourlyWindow, mergePartials, planHistory, sealedBefore } from './downsample.plan.ts';
+import { chunks, hourSpan, hourlyWindow, mergePartials, normOffset, planHistory, sealedBefore, windowStart } from './downsample.plan.ts';
 
 const D = Date.UTC(2025, 11, 1);
 
@@ -14,8 +14,8 @@ describe('planHistory', () => {
   });
 
   it('uses hourly aggregates only for windows of whole hours', () => {
-    expect([MINUTE_MS, 15 * MINUTE_MS, 90 * MINUTE_MS].map(hourlyWindow)).toEqual([false, false, false]);
-    expect([HOUR_MS, 6 * HOUR_MS, DAY_MS].map(hourlyWindow)).toEqual([true, true, true]);
+    expect([MINUTE_MS, 15 * MINUTE_MS, 90 * MINUTE_MS].map((w) => hourlyWindow(w))).toEqual([false, false, false]);
+    expect([HOUR_MS, 6 * HOUR_MS, DAY_MS].map((w) => hourlyWindow(w))).toEqual([true, true, true]);
     expect(planHistory(D, now, 15 * MINUTE_MS, now)).toEqual({ raw: [{ from: D, to: now }] });
   });
 
@@ -54,6 +54,22 @@ describe('mergePartials', () => {
     expect(mergePartials('min', parts)).toEqual([{ ts: D, value: 5 }, { ts: D + DAY_MS, value: 1 }]);
     expect(mergePartials('max', parts)).toEqual([{ ts: D, value: 7 }, { ts: D + DAY_MS, value: 12 }]);
     expect(mergePartials('mean', [{ ts: D, sum: null, count: 0 }])).toEqual([]);
+  });
+});
+
+describe('window offset (local days)', () => {
+  it('normalises into [0, window) and floors also before the offset', () => {
+    expect(normOffset(-8 * HOUR_MS, DAY_MS)).toBe(16 * HOUR_MS);
+    expect(normOffset(undefined, DAY_MS)).toBe(0);
+    expect(windowStart(D + 3 * HOUR_MS, DAY_MS, 16 * HOUR_MS)).toBe(D - 8 * HOUR_MS);
+    expect(windowStart(D + 17 * HOUR_MS, DAY_MS, 16 * HOUR_MS)).toBe(D + 16 * HOUR_MS);
+    expect(windowStart(5, 10, 7)).toBe(-3);
+  });
+
+  it('whole-hour offsets keep the hourly series, others read raw', () => {
+    expect(hourlyWindow(DAY_MS, 16 * HOUR_MS)).toBe(true);
+    expect(hourlyWindow(DAY_MS, 30 * MINUTE_MS)).toBe(false);
+    expect(planHistory(D, D + 5 * DAY_MS, DAY_MS, D + 9 * DAY_MS, 30 * MINUTE_MS)).toEqual({ raw: [{ from: D, to: D + 5 * DAY_MS }] });
   });
 });
 

@@ -41,13 +41,26 @@ export function sealedBefore(now: number): number {
 }
 
 /** Is the window a whole number of hours, so it can be built from hourly aggregates? */
-export function hourlyWindow(windowMs: number): boolean {
-  return windowMs >= HOUR_MS && windowMs % HOUR_MS === 0;
+export function hourlyWindow(windowMs: number, offsetMs = 0): boolean {
+  return windowMs >= HOUR_MS && windowMs % HOUR_MS === 0 && offsetMs % HOUR_MS === 0;
 }
 
-/** Split [from, to) into raw and hourly parts for a window of `windowMs` at wall time `now`. */
-export function planHistory(from: number, to: number, windowMs: number, now: number): HistoryPlan {
-  if (!hourlyWindow(windowMs) || to <= from) return { raw: [{ from, to }] };
+/** The window offset normalised to [0, windowMs), as both stores apply it. */
+export function normOffset(offsetMs: number | undefined, windowMs: number): number {
+  return (((offsetMs ?? 0) % windowMs) + windowMs) % windowMs;
+}
+
+/** Start of the window holding `t` (windows at offset + k·windowMs). */
+export function windowStart(t: number, windowMs: number, offsetMs = 0): number {
+  return t - ((((t - offsetMs) % windowMs) + windowMs) % windowMs);
+}
+
+/**
+ * Split [from, to) into raw and hourly parts for a window of `windowMs` at wall time `now`.
+ * An offset that is not whole hours cuts hours, so such windows read raw points.
+ */
+export function planHistory(from: number, to: number, windowMs: number, now: number, offsetMs = 0): HistoryPlan {
+  if (!hourlyWindow(windowMs, offsetMs) || to <= from) return { raw: [{ from, to }] };
   const hs = ceilTo(from, HOUR_MS);
   const he = Math.min(floorTo(to, HOUR_MS), sealedBefore(now));
   if (he <= hs) return { raw: [{ from, to }] };

@@ -18,7 +18,7 @@ import { HOUR_MS, systemClock, type Clock } from '../../domain/clock.ts';
 import { ROOM_FIELDS } from '../../domain/telemetry.schema.ts';
 import type { Reading } from '../../domain/reading.ts';
 import type { HistoryPoint, HistoryQuery, ReadingScope, ReadingStore } from './reading-store.ts';
-import { hourSpan, mergePartials, planHistory, sealedBefore, type Agg, type Partial } from './downsample.plan.ts';
+import { hourSpan, mergePartials, normOffset, planHistory, sealedBefore, type Agg, type Partial } from './downsample.plan.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -276,20 +276,23 @@ export class EmbeddedStore implements ReadingStore {
    */
   async history(q: HistoryQuery): Promise<HistoryPoint[]> {
     const win = Math.max(1, Math.round(q.windowMs));
+    const off = normOffset(Math.round(q.offsetMs ?? 0), win);
+    // Window start of a time column: t − ((t − offset) mod w), a floor also for t < offset.
+    const bucket = (col: string) => `(${col} - ((((${col} - ${off}) % ${win}) + ${win}) % ${win}))`;
     const from = Math.floor(q.from);
     const to = Math.floor(q.to);
     const scope: ReadingScope = q.kind || !(ROOM_FIELDS as readonly string[]).includes(q.field) ? q : { ...q, kind: 'room_sensor' };
     const path = `$."${q.field.replace(/"/g, '')}"`;
-    const plan = planHistory(from, to, win, this.#clock.now());
+    const plan = planHistory(from, to, win, this.#clock.now(), off);
     if (!plan.hourly) {
       const agg = q.agg === 'min' ? 'min' : q.agg === 'max' ? 'max' : 'avg';
       const w = this.#where(scope, ['ts >= ?', 'ts < ?', 'v IS NOT NULL'], [from, to]);
       const rows = this.db
         .prepare(
-          `SELECT (ts - (ts % ?)) AS b, ${agg}(v) AS value FROM (SELECT *, json_extract(fields, ?) AS v FROM readings)${w.sql}
+          `SELECT ${bucket('ts')} AS b, ${agg}(v) AS value FROM (SELECT *, json_extract(fields, ?) AS v FROM readings)${w.sql}
            GROUP BY b ORDER BY b`,
         )
-        .all(win, path, ...w.args) as { b: number; value: number | null }[];
+        .all(path, ...w.args) as { b: number; value: number | null }[];
       return rows.map((r) => ({ ts: r.b, value: r.value }));
     }
     const agg: Agg = q.agg ?? 'mean';
@@ -299,16 +302,16 @@ export class EmbeddedStore implements ReadingStore {
       const w = this.#where(scope, ['ts >= ?', 'ts < ?', 'v IS NOT NULL'], [p.from, p.to]);
       const rows = this.db
         .prepare(
-          `SELECT (ts - (ts % ?)) AS ts, sum(v) AS sum, count(v) AS count, min(v) AS min, max(v) AS max
+          `SELECT ${bucket('ts')} AS ts, sum(v) AS sum, count(v) AS count, min(v) AS min, max(v) AS max
            FROM (SELECT *, json_extract(fields, ?) AS v FROM readings)${w.sql} GROUP BY 1`,
         )
-        .all(win, path, ...w.args) as Partial[];
+        .all(path, ...w.args) as Partial[];
       parts.push(...rows);
     }
     const w = this.#where(scope, ['field = ?', 'hour >= ?', 'hour < ?'], [q.field, plan.hourly.from, plan.hourly.to]);
     const rows = this.db
-      .prepare(`SELECT (hour - (hour % ?)) AS ts, sum(sum) AS sum, sum(n) AS count, min(min) AS min, max(max) AS max FROM rollup_1h${w.sql} GROUP BY 1`)
-      .all(win, ...w.args) as Partial[];
+      .prepare(`SELECT ${bucket('hour')} AS ts, sum(sum) AS sum, sum(n) AS count, min(min) AS min, max(max) AS max FROM rollup_1h${w.sql} GROUP BY 1`)
+      .all(...w.args) as Partial[];
     parts.push(...rows);
     return mergePartials(agg, parts);
   }

@@ -10,7 +10,7 @@ import { ROOM_FIELDS } from '../../domain/telemetry.schema.ts';
 import type { Reading } from '../../domain/reading.ts';
 import type { DeviceKind } from '../../domain/topology.schema.ts';
 import type { HistoryPoint, HistoryQuery, ReadingScope, ReadingStore } from './reading-store.ts';
-import { chunks, hourSpan, mergePartials, planHistory, sealedBefore, type Agg, type Partial, type Span } from './downsample.plan.ts';
+import { chunks, hourSpan, mergePartials, normOffset, planHistory, sealedBefore, type Agg, type Partial, type Span } from './downsample.plan.ts';
 
 export interface InfluxStoreOptions {
   readonly url: string;
@@ -441,10 +441,12 @@ export class InfluxStore implements ReadingStore {
     const from = Math.floor(q.from);
     const to = Math.floor(q.to);
     const win = Math.max(1, Math.round(q.windowMs));
-    const plan = this.#hourly && HOURLY[m] ? planHistory(from, to, win, this.#clock.now()) : { raw: [{ from, to }] };
+    const off = normOffset(Math.round(q.offsetMs ?? 0), win);
+    const groupBy = `GROUP BY time(${win}ms${off ? `, ${off}ms` : ''}) fill(none)`;
+    const plan = this.#hourly && HOURLY[m] ? planHistory(from, to, win, this.#clock.now(), off) : { raw: [{ from, to }] };
     if (!plan.hourly) {
       const where = this.#where(q, [`time >= ${from}ms`, `time < ${to}ms`]);
-      const j = await this.query(`SELECT ${agg}(${quoteIdent(q.field)}) FROM ${RP_RAW}.${quoteIdent(m)}${where} GROUP BY time(${win}ms) fill(none)`);
+      const j = await this.query(`SELECT ${agg}(${quoteIdent(q.field)}) FROM ${RP_RAW}.${quoteIdent(m)}${where} ${groupBy}`);
       const s = j.results?.[0]?.series?.[0];
       return (s?.values ?? []).map((v) => ({ ts: v[0] as number, value: typeof v[1] === 'number' ? v[1] : null }));
     }
@@ -455,8 +457,8 @@ export class InfluxStore implements ReadingStore {
     const rawSel = agg === 'mean' ? `sum(${f}), count(${f})` : `${agg}(${f})`;
     const hourlySel = agg === 'mean' ? `sum(${hf('sum')}), sum(${hf('count')})` : `${agg}(${hf(agg)})`;
     const parts = await Promise.all([
-      ...plan.raw.map((p) => this.#partials(agg, `SELECT ${rawSel} FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(q, [`time >= ${p.from}ms`, `time < ${p.to}ms`])} GROUP BY time(${win}ms) fill(none)`)),
-      this.#partials(agg, `SELECT ${hourlySel} FROM ${RP_SEASON}.${quoteIdent(HOURLY[m]!)}${this.#where(q, [`time >= ${hourly.from}ms`, `time < ${hourly.to}ms`])} GROUP BY time(${win}ms) fill(none)`),
+      ...plan.raw.map((p) => this.#partials(agg, `SELECT ${rawSel} FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(q, [`time >= ${p.from}ms`, `time < ${p.to}ms`])} ${groupBy}`)),
+      this.#partials(agg, `SELECT ${hourlySel} FROM ${RP_SEASON}.${quoteIdent(HOURLY[m]!)}${this.#where(q, [`time >= ${hourly.from}ms`, `time < ${hourly.to}ms`])} ${groupBy}`),
     ]);
     return mergePartials(agg, parts.flat());
   }

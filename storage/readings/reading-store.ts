@@ -26,6 +26,11 @@ export interface HistoryQuery extends ReadingScope {
   /** Aggregation window, 1 min … 1 day. */
   readonly windowMs: number;
   readonly agg?: 'mean' | 'min' | 'max';
+  /**
+   * Window alignment: windows start at epoch + offsetMs + k·windowMs (default 0, UTC-aligned,
+   * like InfluxQL's GROUP BY time(w, offset)). For local days at UTC+8: −8 h (or +16 h).
+   */
+  readonly offsetMs?: number;
 }
 
 export interface HistoryPoint {
