@@ -1,7 +1,7 @@
 /** The stitch rule: which part of a history range is read from hourly aggregates, which from raw. */
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../domain/clock.ts';
-import { chunks, hourSpan, hourlyWindow, mergePartials, normOffset, planHistory, sealedBefore, windowStart } from './downsample.plan.ts';
+import { CQ_GRACE_MS, chunks, hourSpan, hourlyWindow, lateBefore, mergePartials, normOffset, planHistory, sealedBefore, windowStart } from './downsample.plan.ts';
 
 const D = Date.UTC(2025, 11, 1);
 
@@ -10,7 +10,12 @@ describe('planHistory', () => {
 
   it('seals every hour before the previous one (the CQ recomputes the last two)', () => {
     expect(sealedBefore(now)).toBe(D + 10 * DAY_MS - HOUR_MS);
-    expect(sealedBefore(D + 10 * DAY_MS)).toBe(D + 10 * DAY_MS - HOUR_MS);
+    // While the CQ at the boundary runs, the hour it finishes is not sealed yet …
+    expect(sealedBefore(D + 10 * DAY_MS + CQ_GRACE_MS - 1)).toBe(D + 10 * DAY_MS - 2 * HOUR_MS);
+    expect(sealedBefore(D + 10 * DAY_MS + CQ_GRACE_MS)).toBe(D + 10 * DAY_MS - HOUR_MS);
+    // … but a reading for it written after the boundary is late: no later run covers it.
+    expect(lateBefore(D + 10 * DAY_MS)).toBe(D + 10 * DAY_MS - HOUR_MS);
+    expect(lateBefore(D + 10 * DAY_MS - 1)).toBe(D + 10 * DAY_MS - 2 * HOUR_MS);
   });
 
   it('uses hourly aggregates only for windows of whole hours', () => {

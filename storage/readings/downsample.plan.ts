@@ -8,7 +8,8 @@
  * - Hours before `sealedBefore(now)` = start of the current hour − 1 h are read downsampled.
  *   The continuous queries run at the end of each hour and recompute the last two hours
  *   (RESAMPLE FOR 2h), so the last full hour can still change with slightly late data; it and
- *   the current hour are read from raw (at most 2 h of points per series: cheap).
+ *   the current hour are read from raw (at most 2 h of points per series: cheap). In the first
+ *   CQ_GRACE_MS after a boundary, while the CQ runs, one hour more is read from raw.
  * - A range edge that is not on an hour boundary is read from raw up to the next boundary, so a
  *   window cut by `from`/`to` holds exactly the points inside [from, to), as with raw.
  * - Mean is exact, not a mean of means: the hourly series keep sum and count, and a window's
@@ -35,8 +36,24 @@ export interface HistoryPlan {
 const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
 const ceilTo = (t: number, step: number) => Math.ceil(t / step) * step;
 
+/**
+ * The CQ run at an hour boundary takes a moment (influxd checks every second, then aggregates
+ * the whole city's last two hours): for this long after the boundary the hour it finishes is
+ * not taken as sealed yet.
+ */
+export const CQ_GRACE_MS = 5 * 60_000;
+
 /** Hours strictly before this are read from the hourly series (see the rule above). */
 export function sealedBefore(now: number): number {
+  return floorTo(now - CQ_GRACE_MS, HOUR_MS) - HOUR_MS;
+}
+
+/**
+ * A reading of an hour before this, written now, is seen by no future CQ run (the next run
+ * recomputes only the previous and the current hour): the store must re-downsample it.
+ * Taken when the write has completed, so a write that straddles the boundary is counted late.
+ */
+export function lateBefore(now: number): number {
   return floorTo(now, HOUR_MS) - HOUR_MS;
 }
 

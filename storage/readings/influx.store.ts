@@ -10,7 +10,7 @@ import { ROOM_FIELDS } from '../../domain/telemetry.schema.ts';
 import type { Reading } from '../../domain/reading.ts';
 import type { DeviceKind } from '../../domain/topology.schema.ts';
 import type { HistoryPoint, HistoryQuery, ReadingScope, ReadingStore } from './reading-store.ts';
-import { chunks, hourSpan, mergePartials, normOffset, planHistory, sealedBefore, type Agg, type Partial, type Span } from './downsample.plan.ts';
+import { chunks, hourSpan, lateBefore, mergePartials, normOffset, planHistory, sealedBefore, type Agg, type Partial, type Span } from './downsample.plan.ts';
 
 export interface InfluxStoreOptions {
   readonly url: string;
@@ -230,7 +230,7 @@ export class InfluxStore implements ReadingStore {
    */
   #markLate(readings: readonly Reading[]): void {
     if (!this.#hourly) return;
-    const limit = sealedBefore(this.#clock.now());
+    const limit = lateBefore(this.#clock.now());
     for (const r of readings) {
       const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
       if (hour >= limit) continue;
@@ -341,7 +341,7 @@ export class InfluxStore implements ReadingStore {
   /** ReadingStore.flushDownsampled: recompute every dirty hour the stitch rule reads downsampled. */
   flushDownsampled(): Promise<number> {
     if (!this.#hourly) return Promise.resolve(0);
-    return this.#queue(Number.MIN_SAFE_INTEGER, sealedBefore(this.#clock.now()));
+    return this.#queue(Number.MIN_SAFE_INTEGER, lateBefore(this.#clock.now()));
   }
 
   /**
