@@ -73,6 +73,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     cutOff: new WeakSet(),
     // Called only from hooks, i.e. after `aedes` below exists.
     connectedClients: () => aedes.connectedClients,
+    publishBeforeAck: (client, packet, done) => publishBeforeAck(client, packet, done),
   };
 
   const store = openPersistence({
@@ -96,6 +97,26 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       return packet;
     },
   });
+  // Durable first (options.ackAfterStore). aedes handles a QoS 1 PUBLISH as: authorizePublish
+  // → write PUBACK → broker.publish(packet, client) (lib/handlers/publish.js enqueuePublish),
+  // and broker.publish stores the message for persistent subscribers (aedes.js enqueueOffline)
+  // only then. The hook runs the real publish instead, before calling back; the publish aedes
+  // attempts after the PUBACK is for that same packet object and is answered as done here.
+  // A failed store fails the hook: the connection is closed, no PUBACK, the client resends.
+  const publishedEarly = new WeakSet<object>();
+  const publish = aedes.publish.bind(aedes) as unknown as (packet: object, client: Client | null, done: (err?: Error) => void) => void;
+  (aedes as unknown as { publish: unknown }).publish = (packet: object, client: unknown, done?: (err?: Error) => void) => {
+    const cb = typeof client === 'function' ? (client as (err?: Error) => void) : done;
+    if (publishedEarly.delete(packet)) return cb?.();
+    publish(packet, typeof client === 'function' ? null : (client as Client | null), cb ?? (() => {}));
+  };
+  const publishBeforeAck: BrokerContext['publishBeforeAck'] = (client, packet, done) =>
+    publish(packet, client, (err) => {
+      if (err) return done(err);
+      publishedEarly.add(packet);
+      done(null);
+    });
+
   // Queue depth: QoS>0 deliveries stored for subscribers and not yet acknowledged, keyed
   // by subscriber + message so that acks for things never counted here (retained messages,
   // a previous process' queue) cannot skew it.

@@ -2,9 +2,9 @@
  * PUBLISH: protocol v1 topic ACL, then the per-client allowance. A refused publish closes
  * the connection (MQTT 3.1.1 has no negative PUBACK [MQTT-3.3.5-2]); nothing is delivered.
  *
- * Durability note: aedes 1.2 sends the QoS 1 PUBACK right after this hook and before the
- * message is stored or forwarded; this hook is the place to persist telemetry first if
- * that window must close (ARCHITECTURE.md "Durability").
+ * Durability: aedes 1.2 writes the QoS 1 PUBACK right after this hook and stores the
+ * message only after that write (lib/handlers/publish.js). With `ackAfterStore` the accepted
+ * QoS 1 message is published from here, so the PUBACK follows the store (app.ts).
  */
 import type { Client, PublishPacket } from 'aedes';
 import { parseTopic } from '../domain/topics.ts';
@@ -13,6 +13,7 @@ import { refusal, type BrokerContext } from './context.ts';
 
 export function createAuthorizePublish(ctx: BrokerContext) {
   const { metrics, logger } = ctx;
+  const ackAfterStore = ctx.options.ackAfterStore;
 
   return function authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (!client) {
@@ -33,7 +34,9 @@ export function createAuthorizePublish(ctx: BrokerContext) {
     const accept = () => {
       metrics.messagesIn++;
       metrics.bytesIn += packet.payload?.length ?? 0;
-      done(null);
+      // QoS 2 is stored before its PUBREC by aedes itself (and a DUP must not publish again).
+      if (packet.qos === 1 && ackAfterStore) ctx.publishBeforeAck(client, packet, done);
+      else done(null);
     };
     const bucket = ctx.buckets.get(client);
     const take = bucket?.take() ?? { waitMs: 0 };

@@ -1,5 +1,5 @@
 /** What the hooks share: dependencies, limits, counters and per-client state. */
-import type { Client } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
@@ -28,6 +28,11 @@ export interface BrokerContext {
   /** Clients already counted as refused for a given reason (count a flood once, not per packet). */
   readonly cutOff: WeakSet<Client>;
   connectedClients(): number;
+  /**
+   * Run aedes' publish (retained store, offline queues, delivery) for a client's QoS 1
+   * PUBLISH before its PUBACK is written; see `ackAfterStore` in options.ts and app.ts.
+   */
+  publishBeforeAck(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void;
 }
 
 /** Error whose CONNACK return code aedes sends back (5 = not authorized) [MQTT-3.2.2.3]. */

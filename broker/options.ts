@@ -41,6 +41,12 @@ export interface BrokerOptions {
   readonly rateSampleMs: number;
   /** Longest client id accepted (aedes `maxClientsIdLength`; device ids are ≤ 64 chars). */
   readonly maxClientIdLength: number;
+  /**
+   * Durable first: the PUBACK of a QoS 1 PUBLISH is written only once the message is stored
+   * for every persistent subscriber (and handed to the online ones). aedes alone acknowledges
+   * first and stores after, so a broker killed in between loses acknowledged messages.
+   */
+  readonly ackAfterStore: boolean;
 }
 
 export const brokerDefaults: BrokerOptions = Object.freeze({
@@ -61,6 +67,7 @@ export const brokerDefaults: BrokerOptions = Object.freeze({
   registryPollMs: 30_000,
   rateSampleMs: 1_000,
   maxClientIdLength: 128,
+  ackAfterStore: true,
 });
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));

@@ -1,0 +1,118 @@
+/**
+ * Durable first (options.ackAfterStore): a QoS 1 PUBACK means the message is stored for the
+ * offline persistent subscriber. Publishers keep many QoS 1 messages in flight; the broker
+ * process is SIGKILLed the moment a given number of PUBACKs has arrived, mid-stream, and
+ * restarted: every acknowledged message reaches the ingest's persistent session.
+ * (aedes alone acknowledges before it stores: tests/broker-persistence.test.ts needs a later
+ * PUBACK as a barrier; this test has none.)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../domain/topics.ts';
+import { SERVICE_SECRET, connectService, seedRegistry } from '../broker/testing.fixture.ts';
+import { freePort, waitFor } from './harness/ports.ts';
+import { portOpen, serviceProcess, type ServiceProcess } from './harness/services.ts';
+
+describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
+  let dataDir: string;
+  let port: number;
+  let broker: ServiceProcess;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'broker-durable-'));
+    seedRegistry(dataDir).close();
+    port = await freePort();
+    broker = serviceProcess(
+      'broker',
+      {
+        DATA_DIR: dataDir,
+        MQTT_PORT: String(port),
+        MQTT_WS_PORT: '0',
+        HOST: '127.0.0.1',
+        SERVICE_SECRET,
+        REDIS_URL: '',
+        TLS_CERT_FILE: '',
+        TLS_KEY_FILE: '',
+      },
+      () => portOpen(port),
+    );
+    await broker.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await broker.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every message whose PUBACK arrived survives kill -9 and restart', async () => {
+    const url = `mqtt://127.0.0.1:${port}`;
+    const ingest = await connectService(url, 'svc-ingest', { clean: false });
+    await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
+    await ingest.endAsync();
+
+    // Replay accounts (no per-client rate limit), 4 × up to 2,000 messages, 100 in flight each.
+    const P = 4;
+    const PER = 2_000;
+    const WINDOW = 100;
+    const KILL_AT = 1_500;
+    const acked = new Set<string>();
+    let killed: Promise<void> | undefined;
+    let onKilled: () => void = () => {};
+    // MQTT.js keeps unacknowledged publishes for a reconnect, so their promises never settle
+    // once the broker is gone: the publishers race against the kill.
+    const stopped = new Promise<void>((r) => (onKilled = r));
+    const pubs: MqttClient[] = [];
+    for (let p = 0; p < P; p++) pubs.push(await connectService(url, 'svc-sim', { clientId: `svc-sim-${p}` }));
+    await Promise.race([
+      stopped,
+      Promise.all(
+        pubs.map(async (c, p) => {
+          const topic = topics.telemetry(`dev-${p}`);
+          for (let n = 0; n < PER && !killed; n += WINDOW) {
+            await Promise.all(
+              Array.from({ length: WINDOW }, async (_, j) => {
+                const key = `${p}:${n + j}`;
+                try {
+                  await c.publishAsync(topic, JSON.stringify({ ts: n + j, p }), { qos: 1 });
+                } catch {
+                  return; // not acknowledged
+                }
+                acked.add(key);
+                if (acked.size >= KILL_AT) killed ??= broker.kill('SIGKILL').then(onKilled);
+              }),
+            );
+          }
+        }),
+      ),
+    ]);
+    await killed;
+    for (const c of pubs) c.end(true);
+    expect(acked.size).toBeGreaterThanOrEqual(KILL_AT);
+
+    await broker.start();
+    const got = new Set<string>();
+    // Listen before connecting: queued messages follow the CONNACK immediately.
+    const back = mqtt.connect(url, {
+      clientId: 'svc-ingest',
+      username: 'svc-ingest',
+      password: SERVICE_SECRET,
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    back.on('message', (_t, payload) => {
+      const m = JSON.parse(payload.toString()) as { ts: number; p: number };
+      got.add(`${m.p}:${m.ts}`);
+    });
+    const missing = () => [...acked].filter((k) => !got.has(k));
+    await waitFor(() => missing().length === 0, { what: 'every acknowledged message', timeoutMs: 60_000 }).catch((e: Error) => {
+      throw new Error(
+        `${e.message}: ${missing().length} of ${acked.size} acknowledged messages lost, e.g. ${missing().slice(0, 5).join(', ')}`,
+      );
+    });
+    expect(missing()).toEqual([]);
+    await back.endAsync();
+  }, 180_000);
+});
