@@ -5,16 +5,19 @@
  * At-least-once, end to end (ARCHITECTURE.md "Durability"):
  *  1. A telemetry PUBLISH is appended to the spool; its PUBACK is held back until the spool
  *     transaction that holds it has committed (batched: many messages per fsync).
- *  2. Spooled messages are validated and written to the store in batches by size and age,
- *     retried with backoff until the store acknowledges.
- *  3. Only then are they trimmed from the spool. On restart the spool is drained first.
+ *  2. Spooled messages are validated and written to the store in batches by size and age
+ *     (`writeConcurrency` writes in flight), retried with backoff until the store acknowledges.
+ *  3. Only then are they trimmed from the spool — with the rules engine on, only once a
+ *     rules snapshot covers them and the incidents they raised are PUBACKed, so a crash
+ *     between snapshots re-runs them through the restored engine. On restart the spool is
+ *     drained first.
  *  4. When the spool holds `spoolMaxMessages`, the ingest stops reading from the broker
  *     (no more PUBACKs); the broker keeps the rest in the persistent session.
  * Redelivered duplicates are harmless: a point with the same device and timestamp overwrites
  * itself in both stores.
  */
 import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
@@ -83,6 +86,8 @@ export interface IngestMetrics {
   readonly incidentsPublished: number;
   /** Readings older than the device's last reading handed to the rules (stored, not re-ordered). */
   readonly rulesLate: number;
+  /** Spooled messages re-run through the rules at start (stored before a crash, after the last snapshot). */
+  readonly rulesReplayed: number;
 }
 
 export interface IngestApp {
@@ -168,6 +173,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   let ageTimer: NodeJS.Timeout | undefined;
   let flushDue = false;
   let snapshotTimer: NodeJS.Timeout | undefined;
+  /** Last spool seq whose readings went through the rules, and the last one a snapshot covers. */
+  let rulesSeq = 0;
+  let snapshotSeq = 0;
+  const incidentsInFlight = new Set<Promise<boolean>>();
   let lastAdvance = Number.NEGATIVE_INFINITY;
 
   const m = {
@@ -180,6 +189,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     lastStoreError: undefined as string | undefined,
     incidentsPublished: 0,
     rulesLate: 0,
+    rulesReplayed: 0,
   };
 
   /** Unknown devices are asked again after this long (a device provisioned without a registry event). */
@@ -411,11 +421,22 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       m.rejectedTotal += dead.length;
     }
     m.readingsStored += readings.length - refused.length;
-    // The readings are in the store: now the spool may forget them.
-    spool?.trimThrough(batch[batch.length - 1]!.seq);
+    const lastSeq = batch[batch.length - 1]!.seq;
     spoolBacklog -= batch.length;
     publishLive(readings);
     runRules(readings);
+    if (!deps.rules) {
+      // The readings are in the store: now the spool may forget them.
+      spool?.trimThrough(lastSeq);
+    } else {
+      // With rules, the spool keeps them until a rules snapshot holds their effect (and the
+      // incidents they raised are acknowledged by the broker): after a crash, the restart
+      // re-runs them through the restored engine. A busy ingest snapshots early so the spool
+      // does not grow without bound.
+      spool?.markStored(lastSeq);
+      rulesSeq = lastSeq;
+      if (rulesSeq - snapshotSeq >= o.spoolMaxMessages) void writeSnapshot();
+    }
   };
 
   const publishLive = (readings: Reading[]) => {
@@ -435,7 +456,12 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
 
   const publishIncidents = (events: readonly IncidentEvent[]) => {
     for (const e of events) {
-      client?.publish(topics.incidents, JSON.stringify(e), { qos: 1 });
+      if (!client) continue;
+      // Tracked until the broker's PUBACK: a snapshot trims the spool only once the incidents
+      // raised before it are acknowledged (else a crash would lose them with MQTT.js' memory).
+      const acked = new Promise<boolean>((res) => client!.publish(topics.incidents, JSON.stringify(e), { qos: 1 }, (err) => res(!err)));
+      incidentsInFlight.add(acked);
+      void acked.then(() => incidentsInFlight.delete(acked));
       m.incidentsPublished++;
     }
   };
@@ -472,16 +498,42 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     }
   };
 
-  const writeSnapshot = () => {
-    if (!deps.rules) return;
-    try {
-      mkdirSync(deps.config.dataDir, { recursive: true });
-      const file = rulesSnapshotFile(deps.config.dataDir);
-      writeFileSync(`${file}.tmp`, JSON.stringify({ at: deps.clock.now(), engine: deps.rules.snapshot(), lastTs: Object.fromEntries(rulesLastTs) }));
-      renameSync(`${file}.tmp`, file);
-    } catch (e) {
-      log.error({ err: String(e) }, 'rules snapshot failed');
-    }
+  /**
+   * Write the rules state (engine snapshot + per-device last event time) durably, then trim
+   * the spool through the last message whose readings the snapshot covers. One at a time.
+   */
+  let snapshotting: Promise<void> | undefined;
+  const writeSnapshot = (): Promise<void> => {
+    if (!deps.rules) return Promise.resolve();
+    if (snapshotting) return snapshotting;
+    const run = async () => {
+      const covered = rulesSeq;
+      try {
+        mkdirSync(deps.config.dataDir, { recursive: true });
+        const file = rulesSnapshotFile(deps.config.dataDir);
+        const body = JSON.stringify({ at: deps.clock.now(), seq: covered, engine: deps.rules!.snapshot(), lastTs: Object.fromEntries(rulesLastTs) });
+        const fd = openSync(`${file}.tmp`, 'w');
+        try {
+          writeSync(fd, body);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(`${file}.tmp`, file);
+      } catch (e) {
+        log.error({ err: String(e) }, 'rules snapshot failed');
+        return;
+      }
+      // Incidents raised so far must be in the broker before their readings leave the spool.
+      const delivered = (await Promise.all([...incidentsInFlight])).every(Boolean);
+      // An incident the client gave up on (it was closing): keep the readings, a restart re-raises it.
+      if (delivered && covered > snapshotSeq) {
+        snapshotSeq = covered;
+        spool?.trimThrough(covered);
+      }
+    };
+    snapshotting = run().finally(() => (snapshotting = undefined));
+    return snapshotting;
   };
 
   // ---- MQTT --------------------------------------------------------------------------------
@@ -573,12 +625,27 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       queue.length = 0;
       queuedReadings = 0;
       loadLocations();
-      // Drain first: what was spooled before a crash goes ahead of anything new.
+      // Drain first: what was spooled before a crash goes ahead of anything new. Entries
+      // already stored (kept for the rules) only go through the rules again: the restored
+      // engine has not seen them, and the incidents they raise are re-sent (the API takes an
+      // incident it already has as a duplicate). The client exists (connecting) from here on,
+      // so those incidents queue in it until the broker takes them.
+      const connecting = connect();
       const left = spool.all();
-      if (left.length) log.info({ messages: left.length }, 'draining spool from previous run');
-      enqueue(left);
-      if (deps.rules) snapshotTimer = setInterval(writeSnapshot, o.snapshotEveryMs).unref();
-      await connect();
+      const storedMark = spool.storedThrough();
+      const rerun = left.filter((e) => e.seq <= storedMark);
+      const fresh = rerun.length ? left.filter((e) => e.seq > storedMark) : left;
+      if (rerun.length && deps.rules) {
+        for (let i = 0; i < rerun.length; i += o.batchSize) runRules(rerun.slice(i, i + o.batchSize).flatMap((e) => toWork(e).readings));
+        rulesSeq = rerun[rerun.length - 1]!.seq;
+        m.rulesReplayed += rerun.length;
+      } else if (rerun.length) {
+        spool.trimThrough(rerun[rerun.length - 1]!.seq); // kept for rules that are now off
+      }
+      if (left.length) log.info({ messages: left.length, rulesOnly: rerun.length }, 'draining spool from previous run');
+      enqueue(fresh);
+      if (deps.rules) snapshotTimer = setInterval(() => void writeSnapshot(), o.snapshotEveryMs).unref();
+      await connecting;
     },
 
     async stop() {
@@ -586,12 +653,14 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       if (snapshotTimer) clearInterval(snapshotTimer);
       if (ageTimer) clearTimeout(ageTimer);
       blocked = [];
-      // Spool what arrived (and ack it), then finish the write in flight; the rest stays spooled.
+      // Spool what arrived (and ack it), then finish the writes in flight (their incidents go
+      // out), snapshot the rules while the broker can still acknowledge those incidents; the
+      // rest stays spooled. A broker that does not answer within 5 s leaves the spool untrimmed.
       await committing;
       await commit();
-      await client?.endAsync(false).catch(() => undefined);
       while (inFlight.length) await Promise.all(inFlight.map((f) => f.done));
-      writeSnapshot();
+      await Promise.race([writeSnapshot(), sleep(5_000)]);
+      await client?.endAsync(false).catch(() => undefined);
       deps.deadLetters.prune(o.deadLettersKeep);
       await spool?.close();
       spool = undefined;
@@ -611,6 +680,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         lastStoreError: m.lastStoreError,
         incidentsPublished: m.incidentsPublished,
         rulesLate: m.rulesLate,
+        rulesReplayed: m.rulesReplayed,
       };
     },
   };

@@ -58,4 +58,19 @@ describe('SpoolRepository (append-only segment files)', () => {
     await t.close();
     expect(SpoolRepository.open(dir).all()).toEqual([]);
   });
+
+  it('keeps stored entries until trimmed: pending counts only what is not in the store, across a restart', async () => {
+    const s = SpoolRepository.open(dir);
+    await s.append([item(1), item(2), item(3)]);
+    s.markStored(2); // stored, kept for the rules
+    expect(SpoolRepository.pending(dir)).toBe(1);
+    await s.close();
+    const again = SpoolRepository.open(dir);
+    expect(again.storedThrough()).toBe(2);
+    expect(again.all().map((e) => e.seq)).toEqual([1, 2, 3]);
+    again.trimThrough(3);
+    expect(again.storedThrough()).toBe(3);
+    expect(SpoolRepository.pending(dir)).toBe(0);
+    await again.close();
+  });
 });

@@ -13,7 +13,8 @@
  * payload. A torn record at the tail (crash mid-write) fails its length or CRC and is cut off.
  * Trimming deletes whole segments; the last trimmed sequence number is kept in `trimmed`
  * (written atomically, not fsync'd: losing it only means re-storing readings, which overwrite
- * themselves).
+ * themselves). Entries can be stored and still kept (the ingest keeps them until a rules
+ * snapshot covers them): the last stored sequence number is kept the same way in `stored`.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -49,6 +50,7 @@ export class SpoolRepository {
   #fh: FileHandle | undefined;
   #nextSeq = 1;
   #trimmed = 0;
+  #stored = 0;
   #recovered: SpoolEntry[] = [];
   #writing: Promise<unknown> = Promise.resolve();
 
@@ -66,16 +68,18 @@ export class SpoolRepository {
     return s;
   }
 
-  /** Entries still spooled in `${dataDir}/spool`, read without touching the files (tests, health). */
+  /** Entries in `${dataDir}/spool` not yet in the store, read without touching the files (tests, health). */
   static pending(dataDir: string): number {
     const s = new SpoolRepository(join(dataDir, 'spool'), 'normal');
     s.#recover(true);
-    return s.#recovered.length;
+    return s.#recovered.filter((e) => e.seq > s.#stored).length;
   }
 
   #recover(readOnly = false): void {
     const tf = join(this.#dir, 'trimmed');
     this.#trimmed = existsSync(tf) ? Number(readFileSync(tf, 'utf8')) || 0 : 0;
+    const sf = join(this.#dir, 'stored');
+    this.#stored = Math.max(this.#trimmed, existsSync(sf) ? Number(readFileSync(sf, 'utf8')) || 0 : 0);
     const files = readdirSync(this.#dir).filter((f) => f.endsWith('.seg')).sort();
     for (const f of files) {
       const firstSeq = Number(f.slice(0, -4));
@@ -176,6 +180,7 @@ export class SpoolRepository {
   trimThrough(seq: number): void {
     if (seq <= this.#trimmed) return;
     this.#trimmed = seq;
+    this.#stored = Math.max(this.#stored, seq);
     const tf = join(this.#dir, 'trimmed');
     writeFileSync(`${tf}.tmp`, String(seq));
     renameSync(`${tf}.tmp`, tf);
@@ -187,6 +192,20 @@ export class SpoolRepository {
     while (this.#segments.length > 1 && this.#segments[0]!.lastSeq <= this.#trimmed) {
       rmSync(this.#segments.shift()!.file, { force: true });
     }
+  }
+
+  /** Everything up to and including `seq` is in the store, but kept (see the header). */
+  markStored(seq: number): void {
+    if (seq <= this.#stored) return;
+    this.#stored = seq;
+    const sf = join(this.#dir, 'stored');
+    writeFileSync(`${sf}.tmp`, String(seq));
+    renameSync(`${sf}.tmp`, sf);
+  }
+
+  /** The last sequence number known to be in the store (at open: as the previous run left it). */
+  storedThrough(): number {
+    return this.#stored;
   }
 
   /** Entries appended and not yet trimmed. */

@@ -11,14 +11,13 @@
  *    readings again; what happened while it was away is served over REST.
  * The steps run in order and share one platform: each leaves it healthy for the next.
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../domain/clock.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import type { City } from '../domain/topology.schema.ts';
+import { SpoolRepository } from '../ingest/spool.repository.ts';
 import { generateCity } from '../simulators/city.generator.ts';
 import { startInfluxd, type InfluxdHandle } from './harness/influxd.ts';
 import { connectPublisher, publishAcked, TelemetryLoad } from './harness/load.ts';
@@ -59,27 +58,8 @@ const api = async <T>(path: string): Promise<T> => {
   return (await r.json()) as T;
 };
 
-/** Readings in the spool not yet in the store, read from the ingest's segment files (spool.repository.ts format). */
-function spoolBacklog(dataDir: string): number {
-  const dir = join(dataDir, 'spool');
-  if (!existsSync(dir)) return 0;
-  const tf = join(dir, 'trimmed');
-  const trimmed = existsSync(tf) ? Number(readFileSync(tf, 'utf8')) || 0 : 0;
-  let last = trimmed;
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.seg')).sort()) {
-    const buf = readFileSync(join(dir, f));
-    let seq = Number(f.slice(0, -4));
-    let off = 0;
-    while (off + 8 <= buf.length) {
-      const len = buf.readUInt32LE(off);
-      if (len < 10 || off + 8 + len > buf.length) break;
-      off += 8 + len;
-      last = Math.max(last, seq);
-      seq++;
-    }
-  }
-  return last - trimmed;
-}
+/** Messages in the ingest's spool not yet in the store (it also keeps stored ones until a rules snapshot). */
+const spoolBacklog = (dataDir: string): number => SpoolRepository.pending(dataDir);
 
 /**
  * Drive an apartment cold: each of its sensors sends one backlog message (a JSON array, one

@@ -1,0 +1,113 @@
+/**
+ * Fault test: SIGKILL the ingest after readings were stored but before the rules state was
+ * snapshotted (snapshots are periodic). The spool keeps stored readings until a snapshot
+ * covers them, so the restarted ingest runs them through the restored engine again: the
+ * rules end up having seen every reading, as if the ingest had never died.
+ * Real parts: the broker (on-disk session), the ingest as its own process with the real
+ * rules engine and the embedded store, MQTT.js clients.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
+import { HOUR_MS } from '../domain/clock.ts';
+import type { LiveReading } from '../domain/events.ts';
+import { topics } from '../domain/topics.ts';
+import { rulesSnapshotFile } from '../ingest/app.ts';
+import { SpoolRepository } from '../ingest/spool.repository.ts';
+import { FIX_SERVICE_SECRET, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { freePort, waitFor } from './harness/ports.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DEVICES = 30;
+const PER_DEVICE = 3;
+
+describe('ingest: rules state survives a SIGKILL between snapshots', () => {
+  let dir: string;
+  let registry: RegistryRepository;
+  let broker: BrokerApp;
+  let url: string;
+  let api: MqttClient;
+  let child: ChildProcess | undefined;
+  let childLog = '';
+  const live: LiveReading[] = [];
+
+  const startIngest = () => {
+    const c = spawn(process.execPath, ['--import', 'tsx', 'ingest/server.ts'], {
+      cwd: root,
+      // No INFLUX_URL: the embedded store. Rules on (the fixture city's engine).
+      env: { PATH: process.env.PATH, DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    c.stdout?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-20_000)));
+    c.stderr?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-20_000)));
+    child = c;
+  };
+  const stopIngest = (signal: NodeJS.Signals) =>
+    new Promise<void>((res) => {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return res();
+      c.once('exit', () => res());
+      c.kill(signal);
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ingest-rules-recovery-'));
+    registry = seedFixtureRegistry(dir, DEVICES);
+    const port = await freePort();
+    url = `mqtt://127.0.0.1:${port}`;
+    broker = await createBrokerApp({ registry, logger: pino({ level: 'silent' }), persistenceDir: join(dir, 'broker') });
+    await broker.listen({ mqttPort: port, wsPort: 0, host: '127.0.0.1' });
+    api = await mqtt.connectAsync(url, { clientId: 'svc-api-recovery', username: 'svc-api', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
+    await api.subscribeAsync(topics.live, { qos: 0 });
+    api.on('message', (_t, payload) => live.push(...(JSON.parse(payload.toString()) as LiveReading[])));
+  });
+
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await api?.endAsync(true);
+    await broker?.close();
+    registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('re-runs readings stored after the last snapshot through the restored engine', async () => {
+    const baseTs = Date.now() - HOUR_MS;
+    startIngest();
+    await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest connected' });
+    await publishStream({ url, devices: DEVICES, perDevice: PER_DEVICE, baseTs, connections: 2 });
+    // Stored: the live fan-out follows each store write.
+    await waitFor(() => live.length >= DEVICES * PER_DEVICE, { timeoutMs: 60_000, what: 'every reading stored' });
+
+    // Killed before its periodic snapshot (60 s): the readings are stored, the rules state is not.
+    await stopIngest('SIGKILL');
+    expect(existsSync(rulesSnapshotFile(dir))).toBe(false);
+    // Nothing is waiting to be stored, yet the spool still holds the readings for the rules.
+    expect(SpoolRepository.pending(dir)).toBe(0);
+
+    childLog = '';
+    startIngest();
+    await waitFor(() => /draining spool from previous run/.test(childLog), { timeoutMs: 60_000, what: `spool re-run\n${childLog}` });
+    expect(childLog).toMatch(/"rulesOnly":90/);
+    // One more reading after the restart, from device 0.
+    await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest reconnected' });
+    await publishStream({ url, devices: 1, perDevice: PER_DEVICE + 1, baseTs, connections: 1 });
+    await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' });
+    await stopIngest('SIGTERM');
+
+    // The clean stop snapshots the engine: it has seen every device's readings, before and after the kill.
+    const snap = JSON.parse(readFileSync(rulesSnapshotFile(dir), 'utf8')) as { lastTs: Record<string, number> };
+    expect(snap.lastTs[sensorId(0)]).toBe(baseTs + PER_DEVICE * 60_000);
+    for (let i = 1; i < DEVICES; i++) expect(snap.lastTs[sensorId(i)], sensorId(i)).toBe(baseTs + (PER_DEVICE - 1) * 60_000);
+    // And the snapshot let the spool go.
+    const again = SpoolRepository.open(dir);
+    expect(again.all()).toHaveLength(0);
+    await again.close();
+  }, 120_000);
+});
