@@ -117,23 +117,51 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       done(null);
     });
 
-  // Queue depth: QoS>0 deliveries stored for subscribers and not yet acknowledged, keyed
-  // by subscriber + message so that acks for things never counted here (retained messages,
-  // a previous process' queue) cannot skew it.
-  const pending = new Set<string>();
-  const pendingKey = (clientId: string, p: { brokerId?: string; brokerCounter?: number }) =>
-    `${clientId}\0${p.brokerId}\0${p.brokerCounter}`;
-  {
+  // Queue depth (metrics.ts `queueDepth`): QoS>0 messages stored for subscribers and not yet
+  // acknowledged. The journal holds every session's queue in memory and counts it exactly,
+  // including what a previous process queued. Other stores are estimated from this process'
+  // own traffic (enqueued here minus acknowledged here, a session's entries dropped when it
+  // reconnects clean, as aedes then clears its queue); with Redis the queue is shared by the
+  // cluster — a message enqueued on one node is acknowledged on another — so there is no
+  // per-process figure to give, and none is kept (it would only grow).
+  const estimating = store.kind === 'memory' || store.kind === 'level';
+  const estimate = new Map<string, Set<string>>(); // client id → brokerId \0 brokerCounter
+  let estimated = 0;
+  if (estimating) {
     type P = { brokerId?: string; brokerCounter?: number };
+    const key = (p: P) => `${p.brokerId}\0${p.brokerCounter}`;
     const p = (
       aedes as unknown as { persistence: { outgoingEnqueueCombi(subs: { clientId: string }[], packet: P, cb?: unknown): unknown } }
     ).persistence;
     const enqueue = p.outgoingEnqueueCombi.bind(p);
     p.outgoingEnqueueCombi = (subs, packet, cb) => {
-      for (const sub of subs) pending.add(pendingKey(sub.clientId, packet));
+      for (const sub of subs) {
+        let q = estimate.get(sub.clientId);
+        if (!q) estimate.set(sub.clientId, (q = new Set()));
+        const before = q.size;
+        q.add(key(packet));
+        estimated += q.size - before;
+      }
       return enqueue(subs, packet, cb);
     };
+    aedes.on('ack', (packet, client) => {
+      const q = packet && client ? estimate.get(client.id) : undefined;
+      if (q?.delete(key(packet as P))) estimated--;
+    });
+    aedes.on('client', (client) => {
+      const q = client.clean ? estimate.get(client.id) : undefined;
+      if (q) {
+        estimated -= q.size;
+        estimate.delete(client.id);
+      }
+    });
   }
+  const queueDepth = (): { depth: number | null; source: BrokerMetrics['queueDepthSource'] } =>
+    store.journal
+      ? { depth: store.journal.stats().queued, source: 'store' }
+      : estimating
+        ? { depth: estimated, source: 'process' }
+        : { depth: null, source: 'unavailable' };
   const clients = () => (aedes as unknown as { clients: Clients }).clients;
 
   // Errors are events; the host logs them (CONVENTIONS.md 8). Refusals are logged by the hooks.
@@ -156,10 +184,6 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     if (p?.kind === 'device') metrics.connectedDevices--;
     else if (p?.kind === 'service') metrics.connectedServices--;
   });
-  aedes.on('ack', (packet, client) => {
-    if (packet && client) pending.delete(pendingKey(client.id, packet as { brokerId?: string; brokerCounter?: number }));
-  });
-
   const kick = (deviceId: string) => {
     const c = clients()[deviceId];
     const p = c && ctx.principals.get(c);
@@ -249,7 +273,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     messagesInPerSec: metrics.rates.in,
     messagesOutPerSec: metrics.rates.out,
     bytesIn: metrics.bytesIn,
-    queueDepth: pending.size,
+    ...(({ depth, source }) => ({ queueDepth: depth, queueDepthSource: source }))(queueDepth()),
     refusals: { ...metrics.refusals },
     authBlocksStarted: ctx.guard.blocksStarted,
     authBlockedNow: ctx.guard.blockedNow,

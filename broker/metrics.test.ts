@@ -10,7 +10,7 @@ describe('broker metrics', () => {
     m.sample(3_000);
     expect(m.rates).toEqual({ in: 25, out: 50 });
     m.refuse('bad_credentials');
-    const text = toPrometheus({
+    const base = {
       brokerId: 'b"1',
       connectedClients: 2,
       connectedDevices: 1,
@@ -20,15 +20,22 @@ describe('broker metrics', () => {
       messagesInPerSec: 25,
       messagesOutPerSec: 50,
       bytesIn: 10,
-      queueDepth: 0,
+      queueDepth: 4,
+      queueDepthSource: 'store' as const,
       refusals: m.refusals,
       authBlocksStarted: 0,
       authBlockedNow: 0,
       uptimeSec: 3,
-    });
+    };
+    const text = toPrometheus(base);
     expect(text).toContain('heat_broker_refusals_total{broker="b\\"1",reason="bad_credentials"} 1');
     expect(text).toContain('heat_broker_refusals_total{broker="b\\"1",reason="drain_timeout"} 0');
     expect(text).toContain('heat_broker_messages_in_per_second{broker="b\\"1"} 25');
+    expect(text).toContain('heat_broker_queue_depth{broker="b\\"1",source="store"} 4');
     expect(text.endsWith('\n')).toBe(true);
+    // Redis cluster: no per-process queue depth, so no sample (rather than a wrong 0).
+    const cluster = toPrometheus({ ...base, queueDepth: null, queueDepthSource: 'unavailable' });
+    expect(cluster).toContain('# TYPE heat_broker_queue_depth gauge');
+    expect(cluster).not.toMatch(/^heat_broker_queue_depth\{/m);
   });
 });

@@ -14,8 +14,17 @@ export interface BrokerMetrics {
   readonly messagesInPerSec: number;
   readonly messagesOutPerSec: number;
   readonly bytesIn: number;
-  /** QoS 1/2 deliveries enqueued for subscribers and not yet acknowledged (process-local estimate). */
-  readonly queueDepth: number;
+  /**
+   * QoS 1/2 messages stored for subscribers (online or offline) and not yet acknowledged;
+   * null when not known (Redis cluster: the queue is shared, see `queueDepthSource`).
+   */
+  readonly queueDepth: number | null;
+  /**
+   * 'store': counted by the on-disk journal, exact for this broker's store (also what an
+   * earlier process queued); 'process': this process' traffic since it started (in-memory and
+   * LevelDB stores); 'unavailable': Redis cluster mode.
+   */
+  readonly queueDepthSource: 'store' | 'process' | 'unavailable';
   readonly refusals: Readonly<Record<RefusalReason, number>>;
   readonly authBlocksStarted: number;
   readonly authBlockedNow: number;
@@ -74,7 +83,12 @@ export function toPrometheus(m: BrokerMetrics): string {
     [{}, m.messagesInPerSec],
   ]);
   metric('heat_broker_messages_out_per_second', 'gauge', 'Deliveries per second (last sample interval).', [[{}, m.messagesOutPerSec]]);
-  metric('heat_broker_queue_depth', 'gauge', 'QoS>0 deliveries enqueued and not yet acknowledged (estimate).', [[{}, m.queueDepth]]);
+  metric(
+    'heat_broker_queue_depth',
+    'gauge',
+    'QoS>0 messages stored for subscribers and not yet acknowledged (source: store = exact, process = this process since start).',
+    m.queueDepth === null ? [] : [[{ source: m.queueDepthSource }, m.queueDepth]],
+  );
   metric(
     'heat_broker_refusals_total',
     'counter',
