@@ -2,7 +2,8 @@
  * Season-long history (issue #4: "history of one building … with an aggregation window from
  * 1 minute to 1 day over ranges up to a whole season", fast at city scale): one building,
  * a 120-day season, 1 d window, mean temperature. Read from the hourly downsampled series
- * stitched with raw (downsample.plan.ts) vs the same query read from raw points only — the
+ * (InfluxDB: the building's own series; embedded: per-device hourly rows) stitched with raw
+ * (downsample.plan.ts) vs the same query read from raw points only — the
  * baseline, measured in the same run on the same data: a second store on the same database
  * whose clock stands at the season's start, so nothing is sealed and every window reads raw.
  * Both stores: InfluxDB (real influxd, v1 HTTP API) and the embedded SQLite store. The
@@ -77,10 +78,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   opts.log(note);
 
-  // Targets (downsampled / raw, at most): InfluxDB's raw scan is already fast (TSM blocks) and a
-  // query has ~20 ms of fixed cost for this scope, so the hourly series gain ~1.5–2.5× there at
-  // full size and little at the quick size (no target then); SQLite gains ~7× (quick ~4×).
-  const targets: Record<string, number | undefined> = { InfluxDB: opts.quick ? undefined : 0.8, embedded: opts.quick ? 0.5 : 0.3 };
+  // Targets (downsampled / raw, at most). InfluxDB reads the building's own hourly series (one
+  // series, ~2,900 points) against ~520,000 raw points: ~12× at full size; at the quick size the
+  // fixed cost of a query dominates (~2×). SQLite reads the per-device hourly rows: ~8× (quick ~5×).
+  const targets: Record<string, number> = { InfluxDB: opts.quick ? 0.8 : 0.3, embedded: opts.quick ? 0.5 : 0.3 };
   const measure = async (label: string, store: ReadingStore, rawStore: ReadingStore) => {
     let t = performance.now();
     for (const batch of season(rooms, days, perDay)) await store.write(batch);
@@ -94,7 +95,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     if (!sameHistory(down.result, raw.result)) throw new Error(`${label}: downsampled and raw history differ`);
     opts.log(`${label}: season at 1 d from the hourly series ${down.ms.toFixed(1)} ms, from raw ${raw.ms.toFixed(1)} ms: ${(raw.ms / down.ms).toFixed(1)}× faster (${down.result.length} windows, equal results)`);
     rows.push(
-      { name: `store-query: ${label} season history, 1 d window, hourly series`, value: down.ms, unit: 'ms', baseline: { name: 'same query from raw points', value: raw.ms }, ...(targets[label] === undefined ? {} : { target: { kind: 'ratioMax', value: targets[label] } }), note },
+      { name: `store-query: ${label} season history, 1 d window, hourly series`, value: down.ms, unit: 'ms', baseline: { name: 'same query from raw points', value: raw.ms }, target: { kind: 'ratioMax', value: targets[label]! }, note },
       { name: `store-query: ${label} downsampling the imported season (backfillDownsampled)`, value: points / backfillS, unit: 'raw points/s', note: `${hourly} hourly points` },
     );
   };

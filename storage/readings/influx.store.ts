@@ -53,6 +53,9 @@ export const TAGS = {
   officeId: 'office',
 } as const satisfies Record<keyof Omit<ReadingScope, 'kind'>, string>;
 
+const quoteIdent = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+const quoteStr = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
 /** Retention policy names: raw points and the downsampled (1 h) season series. */
 export const RP_RAW = 'raw';
 export const RP_SEASON = 'season';
@@ -67,6 +70,33 @@ const HOURLY_AGGS = 'sum(*), count(*), min(*), max(*)';
 /** Continuous queries (1.x). v2: sum/count/min/max of every field, last 2 h recomputed each run. */
 const CQ_PREFIX = 'cq_';
 const CQ_SUFFIX = '_1h_v2';
+/**
+ * Room series are also kept per scope (one series per apartment, building, station, office and
+ * hour, summed over its rooms), so a building's season is ~3,000 points, not ~3,000 per room.
+ * Derived from the per-device hourly series (not raw: cheap), finest level first.
+ */
+const SCOPE_LEVELS = [
+  { key: 'apartmentId', tag: 'apartment', groupBy: ['apartment', 'building', 'station', 'office'] },
+  { key: 'buildingId', tag: 'building', groupBy: ['building', 'station', 'office'] },
+  { key: 'stationId', tag: 'station', groupBy: ['station', 'office'] },
+  { key: 'officeId', tag: 'office', groupBy: ['office'] },
+] as const satisfies readonly { key: keyof ReadingScope; tag: string; groupBy: readonly string[] }[];
+type ScopeTag = (typeof SCOPE_LEVELS)[number]['tag'];
+const scopeMeasurement = (tag: ScopeTag) => `room_1h_${tag}`;
+/** sum of sums, sum of counts, min of mins, max of maxes, named as in the per-device series. */
+const SCOPE_AGGS = ROOM_FIELDS.flatMap((f) => [
+  `sum(${quoteIdent(`sum_${f}`)}) AS ${quoteIdent(`sum_${f}`)}`,
+  `sum(${quoteIdent(`count_${f}`)}) AS ${quoteIdent(`count_${f}`)}`,
+  `min(${quoteIdent(`min_${f}`)}) AS ${quoteIdent(`min_${f}`)}`,
+  `max(${quoteIdent(`max_${f}`)}) AS ${quoteIdent(`max_${f}`)}`,
+]).join(', ');
+/** Per-scope series are sealed one hour after the per-device ones (see the CQs in migrate). */
+const SCOPE_LAG_MS = HOUR_MS;
+/** Do two per-field counts of one hour differ (a field counted in `want` missing or different in `got`)? */
+const differs = (want: ReadonlyMap<string, number>, got: ReadonlyMap<string, number> | undefined) =>
+  [...want].some(([f, n]) => got?.get(f) !== n);
+/** Location tags of a late reading, to recompute only its scopes. */
+type Where = { [K in ScopeTag]?: string };
 /** Before v2 the CQs wrote means only (temp, temp_min, …); they are dropped on migrate. */
 const OLD_CQS = ['cq_room_1h', 'cq_station_1h'];
 /** A dirty hour with more devices than this is recomputed for all devices (one query, no OR list). */
@@ -75,6 +105,8 @@ const DIRTY_DEVICES_PER_HOUR = 200;
 const DEVICES_PER_QUERY = 100;
 /** Time span of one SELECT … INTO: bounds the memory influxd needs for one statement. */
 const INTO_SPAN_MS = DAY_MS;
+/** The per-scope series read hourly points (24× fewer than raw at 10-min readings): a week per statement. */
+const SCOPE_INTO_SPAN_MS = 7 * DAY_MS;
 
 export class InfluxHttpError extends Error {
   constructor(
@@ -98,8 +130,6 @@ interface QueryResult {
   error?: string;
 }
 
-const quoteIdent = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-const quoteStr = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Line protocol of one reading, ms precision. Exported for the bench (same batches, raw /write). */
 export function toLine(r: Reading): string | undefined {
@@ -121,7 +151,7 @@ export class InfluxStore implements ReadingStore {
    * Hours made stale by late writes, per raw measurement: hour start → devices written
    * ('all' past DIRTY_DEVICES_PER_HOUR). In memory: a crash loses it (SCHEMA.md, late data).
    */
-  readonly #dirty = new Map<string, Map<number, Set<string> | 'all'>>();
+  readonly #dirty = new Map<string, Map<number, Map<string, Where> | 'all'>>();
   /** Recomputes run one at a time; a history() read waits for the one that covers it. */
   #flushing: Promise<unknown> = Promise.resolve();
   /** True once the CQs exist (migrate): only then are sealed hours in the hourly series. */
@@ -205,6 +235,15 @@ export class InfluxStore implements ReadingStore {
           if (!String(e).includes('already exists')) throw e;
         });
       }
+      // Per-scope series from the per-device ones. FOR 3h: the per-device hour h is final
+      // after the device CQ's run at h+2h, which may run at the same moment as this one, so the
+      // run at h+3h is the one that sees it final (hence one hour less sealed, SCOPE_LAG_MS).
+      for (const lv of SCOPE_LEVELS) {
+        const select = `SELECT ${SCOPE_AGGS} INTO ${db}.${RP_SEASON}.${scopeMeasurement(lv.tag)} FROM ${db}.${RP_SEASON}.${HOURLY.room} GROUP BY time(1h), ${lv.groupBy.join(', ')}`;
+        await this.query(`CREATE CONTINUOUS QUERY ${CQ_PREFIX}room_1h_${lv.tag}_v2 ON ${db} RESAMPLE FOR 3h BEGIN ${select} END`, { db: false }).catch((e: unknown) => {
+          if (!String(e).includes('already exists')) throw e;
+        });
+      }
       this.#hourly = this.#o.downsampled ?? true;
     } catch (e) {
       if (e instanceof InfluxHttpError && e.status < 500) return;
@@ -236,11 +275,11 @@ export class InfluxStore implements ReadingStore {
       if (hour >= limit) continue;
       const m = MEASUREMENT[r.kind];
       if (!HOURLY[m]) continue;
-      this.#mark(m, hour, r.deviceId);
+      this.#mark(m, hour, r.deviceId, { apartment: r.apartmentId, building: r.buildingId, station: r.stationId, office: r.officeId });
     }
   }
 
-  #mark(m: string, hour: number, device: string | 'all'): void {
+  #mark(m: string, hour: number, device: string | 'all', where: Where = {}): void {
     let hours = this.#dirty.get(m);
     if (!hours) this.#dirty.set(m, (hours = new Map()));
     const cur = hours.get(hour);
@@ -249,14 +288,14 @@ export class InfluxStore implements ReadingStore {
       hours.set(hour, 'all');
       return;
     }
-    const set = cur ?? new Set<string>();
-    set.add(device);
-    hours.set(hour, set.size > DIRTY_DEVICES_PER_HOUR ? 'all' : set);
+    const devs = cur ?? new Map<string, Where>();
+    devs.set(device, where);
+    hours.set(hour, devs.size > DIRTY_DEVICES_PER_HOUR ? 'all' : devs);
   }
 
   /** Take the dirty hours of [from, to) out of the map (they are put back if recomputing fails). */
-  #takeDirty(from: number, to: number): Map<string, Map<number, Set<string> | 'all'>> {
-    const taken = new Map<string, Map<number, Set<string> | 'all'>>();
+  #takeDirty(from: number, to: number): Map<string, Map<number, Map<string, Where> | 'all'>> {
+    const taken = new Map<string, Map<number, Map<string, Where> | 'all'>>();
     for (const [m, hours] of this.#dirty) {
       for (const [hour, devs] of hours) {
         if (hour < from || hour >= to) continue;
@@ -285,6 +324,27 @@ export class InfluxStore implements ReadingStore {
     return written;
   }
 
+  /**
+   * Per-scope series of a span from the per-device series: every scope, or only the given
+   * scope values (the locations of late readings).
+   */
+  async #rollupScopes(span: Span, only?: ReadonlyMap<ScopeTag, ReadonlySet<string>>): Promise<void> {
+    const db = quoteIdent(this.#o.db);
+    for (const lv of SCOPE_LEVELS) {
+      const values = only ? [...(only.get(lv.tag) ?? [])] : [undefined];
+      for (let i = 0; i < values.length; i += DEVICES_PER_QUERY) {
+        const vs = values.slice(i, i + DEVICES_PER_QUERY).filter((v): v is string => v !== undefined);
+        for (const c of chunks(span, SCOPE_INTO_SPAN_MS)) {
+          const where = [`time >= ${c.from}ms`, `time < ${c.to}ms`];
+          if (vs.length) where.push(`(${vs.map((v) => `${quoteIdent(lv.tag)} = ${quoteStr(v)}`).join(' OR ')})`);
+          await this.query(
+            `SELECT ${SCOPE_AGGS} INTO ${db}.${RP_SEASON}.${quoteIdent(scopeMeasurement(lv.tag))} FROM ${db}.${RP_SEASON}.${quoteIdent(HOURLY.room!)} WHERE ${where.join(' AND ')} GROUP BY time(1h), ${lv.groupBy.map(quoteIdent).join(', ')}`,
+          );
+        }
+      }
+    }
+  }
+
   /** Recompute the dirty hours of [from, to): whole hours, or per device over its dirty span. */
   async #recompute(from: number, to: number): Promise<number> {
     const taken = this.#takeDirty(from, to);
@@ -297,35 +357,54 @@ export class InfluxStore implements ReadingStore {
           let j = i;
           while (j + 1 < all.length && all[j + 1] === all[j]! + HOUR_MS) j++;
           await this.#rollup(m, { from: all[i]!, to: all[j]! + HOUR_MS });
+          if (m === 'room') await this.#rollupScopes({ from: all[i]!, to: all[j]! + HOUR_MS });
           done += j - i + 1;
           i = j + 1;
         }
         // Per device: its dirty span, devices with the same (day-widened) span in one statement.
-        const span = new Map<string, { from: number; to: number }>();
+        const span = new Map<string, { from: number; to: number; where: Where[] }>();
         for (const [hour, devs] of hours) {
           if (devs === 'all') continue;
-          for (const d of devs) {
+          for (const [d, where] of devs) {
             const s = span.get(d);
-            span.set(d, s ? { from: Math.min(s.from, hour), to: Math.max(s.to, hour + HOUR_MS) } : { from: hour, to: hour + HOUR_MS });
+            if (s) {
+              s.from = Math.min(s.from, hour);
+              s.to = Math.max(s.to, hour + HOUR_MS);
+              s.where.push(where);
+            } else span.set(d, { from: hour, to: hour + HOUR_MS, where: [where] });
             done++;
           }
         }
-        const groups = new Map<string, { span: Span; devices: string[] }>();
+        const groups = new Map<string, { span: Span; devices: string[]; scopes: Map<ScopeTag, Set<string>> }>();
         for (const [d, s] of span) {
           const key = `${Math.floor(s.from / DAY_MS)}:${Math.ceil(s.to / DAY_MS)}`;
-          const g = groups.get(key);
-          if (g) {
-            g.devices.push(d);
-            g.span = { from: Math.min(g.span.from, s.from), to: Math.max(g.span.to, s.to) };
-          } else groups.set(key, { span: s, devices: [d] });
+          let g = groups.get(key);
+          if (g) g.span = { from: Math.min(g.span.from, s.from), to: Math.max(g.span.to, s.to) };
+          else groups.set(key, (g = { span: { from: s.from, to: s.to }, devices: [], scopes: new Map() }));
+          g.devices.push(d);
+          for (const w of s.where) {
+            for (const lv of SCOPE_LEVELS) {
+              const v = w[lv.tag];
+              if (v === undefined) continue;
+              let set = g.scopes.get(lv.tag);
+              if (!set) g.scopes.set(lv.tag, (set = new Set()));
+              set.add(v);
+            }
+          }
         }
         for (const g of groups.values()) {
           for (let i = 0; i < g.devices.length; i += DEVICES_PER_QUERY) await this.#rollup(m, g.span, g.devices.slice(i, i + DEVICES_PER_QUERY));
+          if (m === 'room') await this.#rollupScopes(g.span, g.scopes);
         }
       }
     } catch (e) {
       // Put everything back: recomputing is idempotent, the next flush or read retries it.
-      for (const [m, hours] of taken) for (const [hour, devs] of hours) for (const d of devs === 'all' ? ['all'] : devs) this.#mark(m, hour, d);
+      for (const [m, hours] of taken) {
+        for (const [hour, devs] of hours) {
+          if (devs === 'all') this.#mark(m, hour, 'all');
+          else for (const [d, where] of devs) this.#mark(m, hour, d, where);
+        }
+      }
       throw e;
     }
     return done;
@@ -356,6 +435,7 @@ export class InfluxStore implements ReadingStore {
     this.#takeDirty(span.from, span.to);
     let written = 0;
     for (const m of Object.keys(HOURLY)) written += await this.#rollup(m, span);
+    await this.#rollupScopes(span);
     return written;
   }
 
@@ -402,33 +482,48 @@ export class InfluxStore implements ReadingStore {
   async reconcileDownsampled(from: number, to: number): Promise<number> {
     if (!this.#hourly) return 0;
     const span = hourSpan(from, to);
-    const end = Math.min(span.to, sealedBefore(this.#clock.now()));
+    const now = this.#clock.now();
+    const end = Math.min(span.to, sealedBefore(now));
+    const scopeEnd = Math.min(span.to, sealedBefore(now - SCOPE_LAG_MS));
     let stale = 0;
     for (const c of chunks({ from: span.from, to: end }, 7 * DAY_MS)) {
+      const range = `WHERE time >= ${c.from}ms AND time < ${c.to}ms GROUP BY time(1h) fill(none)`;
       for (const [m, hourly] of Object.entries(HOURLY)) {
-        const range = `WHERE time >= ${c.from}ms AND time < ${c.to}ms GROUP BY time(1h) fill(none)`;
-        const [raw, agg] = await Promise.all([
-          this.query(`SELECT count(*) FROM ${RP_RAW}.${quoteIdent(m)} ${range}`),
-          this.query(`SELECT sum(/^count_/) FROM ${RP_SEASON}.${quoteIdent(hourly)} ${range}`),
+        const [raw, dev] = await Promise.all([
+          this.#countsPerHour(`SELECT count(*) FROM ${RP_RAW}.${quoteIdent(m)} ${range}`, 'count_'),
+          this.#countsPerHour(`SELECT sum(/^count_/) FROM ${RP_SEASON}.${quoteIdent(hourly)} ${range}`, 'sum_count_'),
         ]);
-        const have = new Map<number, Record<string, unknown>>();
-        const as = agg.results?.[0]?.series?.[0];
-        for (const row of as?.values ?? []) have.set(row[0] as number, Object.fromEntries(as!.columns.map((col, i) => [col, row[i]])));
-        const rs = raw.results?.[0]?.series?.[0];
-        for (const row of rs?.values ?? []) {
-          const hour = row[0] as number;
-          const h = have.get(hour);
-          // raw column count_f ↔ hourly column sum_count_f (Σ over devices of count_f).
-          const differs = rs!.columns.some((col, i) => i > 0 && typeof row[i] === 'number' && row[i] !== 0 && h?.[`sum_${col}`] !== row[i]);
-          if (differs) {
-            this.#mark(m, hour, 'all');
-            stale++;
+        const bad = new Set<number>();
+        for (const [hour, want] of raw) if (differs(want, dev.get(hour))) bad.add(hour);
+        // Per-scope series: each level's total per hour equals the per-device total.
+        if (m === 'room') {
+          for (const lv of SCOPE_LEVELS) {
+            const got = await this.#countsPerHour(`SELECT sum(/^count_/) FROM ${RP_SEASON}.${quoteIdent(scopeMeasurement(lv.tag))} ${range}`, 'sum_count_');
+            for (const [hour, want] of raw) if (hour < scopeEnd && differs(want, got.get(hour))) bad.add(hour);
           }
         }
+        for (const hour of bad) this.#mark(m, hour, 'all');
+        stale += bad.size;
       }
     }
     if (stale) await this.#queue(span.from, end);
     return stale;
+  }
+
+  /** Rows of a GROUP BY time(1h) count query as hour → field → count (column prefix removed). */
+  async #countsPerHour(select: string, prefix: string): Promise<Map<number, Map<string, number>>> {
+    const j = await this.query(select);
+    const out = new Map<number, Map<string, number>>();
+    const s = j.results?.[0]?.series?.[0];
+    for (const row of s?.values ?? []) {
+      const fields = new Map<string, number>();
+      s!.columns.forEach((col, i) => {
+        const v = row[i];
+        if (i > 0 && col.startsWith(prefix) && typeof v === 'number' && v !== 0) fields.set(col.slice(prefix.length), v);
+      });
+      out.set(row[0] as number, fields);
+    }
+    return out;
   }
 
   /**
@@ -443,7 +538,11 @@ export class InfluxStore implements ReadingStore {
     const win = Math.max(1, Math.round(q.windowMs));
     const off = normOffset(Math.round(q.offsetMs ?? 0), win);
     const groupBy = `GROUP BY time(${win}ms${off ? `, ${off}ms` : ''}) fill(none)`;
-    const plan = this.#hourly && HOURLY[m] ? planHistory(from, to, win, this.#clock.now(), off) : { raw: [{ from, to }] };
+    // A room scope of apartment and wider reads that scope's own series (its finest level
+    // given); a device or room reads the per-device series.
+    const level = m === 'room' && q.deviceId === undefined && q.roomId === undefined ? SCOPE_LEVELS.find((lv) => q[lv.key] !== undefined) : undefined;
+    const sealedNow = this.#clock.now() - (level ? SCOPE_LAG_MS : 0);
+    const plan = this.#hourly && HOURLY[m] ? planHistory(from, to, win, sealedNow, off) : { raw: [{ from, to }] };
     if (!plan.hourly) {
       const where = this.#where(q, [`time >= ${from}ms`, `time < ${to}ms`]);
       const j = await this.query(`SELECT ${agg}(${quoteIdent(q.field)}) FROM ${RP_RAW}.${quoteIdent(m)}${where} ${groupBy}`);
@@ -458,7 +557,7 @@ export class InfluxStore implements ReadingStore {
     const hourlySel = agg === 'mean' ? `sum(${hf('sum')}), sum(${hf('count')})` : `${agg}(${hf(agg)})`;
     const parts = await Promise.all([
       ...plan.raw.map((p) => this.#partials(agg, `SELECT ${rawSel} FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(q, [`time >= ${p.from}ms`, `time < ${p.to}ms`])} ${groupBy}`)),
-      this.#partials(agg, `SELECT ${hourlySel} FROM ${RP_SEASON}.${quoteIdent(HOURLY[m]!)}${this.#where(q, [`time >= ${hourly.from}ms`, `time < ${hourly.to}ms`])} ${groupBy}`),
+      this.#partials(agg, `SELECT ${hourlySel} FROM ${RP_SEASON}.${quoteIdent(level ? scopeMeasurement(level.tag) : HOURLY[m]!)}${this.#where(q, [`time >= ${hourly.from}ms`, `time < ${hourly.to}ms`])} ${groupBy}`),
     ]);
     return mergePartials(agg, parts.flat());
   }
