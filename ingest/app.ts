@@ -139,6 +139,16 @@ interface Incoming {
 /** File the ingest writes the rules state to (engine snapshot + per-device last event time). */
 export const rulesSnapshotFile = (dataDir: string) => join(dataDir, 'rules-snapshot.json');
 
+/** A stored reading as the live topic carries it (no office tag). */
+function toLive(r: Reading): LiveReading {
+  const l: Record<string, unknown> = { deviceId: r.deviceId, kind: r.kind, ts: r.ts, fields: r.fields };
+  if (r.roomId) l.roomId = r.roomId;
+  if (r.apartmentId) l.apartmentId = r.apartmentId;
+  if (r.buildingId) l.buildingId = r.buildingId;
+  if (r.stationId) l.stationId = r.stationId;
+  return l as unknown as LiveReading;
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function createIngestApp(deps: IngestDeps): IngestApp {
@@ -439,17 +449,23 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     }
   };
 
+  /**
+   * Live fan-out after a store write: the newest reading of each device in the batch (the
+   * dashboard shows latest values; history comes from the store). A backlog of ten readings
+   * per device costs one live entry, not ten — the fan-out was ~3 µs per reading in JSON and
+   * MQTT encoding, plus the broker's and the API's share.
+   */
   const publishLive = (readings: Reading[]) => {
     if (!client || !connected || !readings.length) return;
-    for (let i = 0; i < readings.length; i += o.liveChunk) {
-      const chunk: LiveReading[] = readings.slice(i, i + o.liveChunk).map((r) => {
-        const l: Record<string, unknown> = { deviceId: r.deviceId, kind: r.kind, ts: r.ts, fields: r.fields };
-        if (r.roomId) l.roomId = r.roomId;
-        if (r.apartmentId) l.apartmentId = r.apartmentId;
-        if (r.buildingId) l.buildingId = r.buildingId;
-        if (r.stationId) l.stationId = r.stationId;
-        return l as unknown as LiveReading;
-      });
+    const newest = new Map<string, Reading>();
+    for (const r of readings) {
+      const had = newest.get(r.deviceId);
+      if (!had || had.ts <= r.ts) newest.set(r.deviceId, r);
+    }
+    const all = newest.size === readings.length ? readings : [...newest.values()];
+    for (let i = 0; i < all.length; i += o.liveChunk) {
+      const chunk: LiveReading[] = [];
+      for (let j = i; j < Math.min(i + o.liveChunk, all.length); j++) chunk.push(toLive(all[j]!));
       client.publish(topics.live, JSON.stringify(chunk), { qos: 0 });
     }
   };

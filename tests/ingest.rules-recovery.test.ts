@@ -82,8 +82,9 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     startIngest();
     await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest connected' });
     await publishStream({ url, devices: DEVICES, perDevice: PER_DEVICE, baseTs, connections: 2 });
-    // Stored: the live fan-out follows each store write.
-    await waitFor(() => live.length >= DEVICES * PER_DEVICE, { timeoutMs: 60_000, what: 'every reading stored' });
+    // Stored: the live fan-out (each device's newest reading of a write) follows each store write.
+    const lastTs = baseTs + (PER_DEVICE - 1) * 60_000;
+    await waitFor(() => new Set(live.filter((l) => l.ts === lastTs).map((l) => l.deviceId)).size === DEVICES, { timeoutMs: 60_000, what: 'every reading stored' });
 
     // Killed before its periodic snapshot (60 s): the readings are stored, the rules state is not.
     await stopIngest('SIGKILL');
@@ -98,7 +99,9 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     // One more reading after the restart, from device 0.
     await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest reconnected' });
     await publishStream({ url, devices: 1, perDevice: PER_DEVICE + 1, baseTs, connections: 1 });
-    await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' });
+    await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' }).catch((e: unknown) => {
+      throw new Error(`${String(e)}\ningest log:\n${childLog}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);
+    });
     await stopIngest('SIGTERM');
 
     // The clean stop snapshots the engine: it has seen every device's readings, before and after the kill.
