@@ -149,6 +149,11 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
           expect(day).toHaveLength(22);
           expectHistory(day, expected(rs, inS, 'temp', S0, to, DAY_MS, agg));
         }
+        // Wider scopes (InfluxDB keeps a series per station and office too).
+        const st = await store.history({ stationId: 's-2', field: 'temp', from: S0, to, windowMs: DAY_MS, agg: 'min' });
+        expectHistory(st, expected(rs, (r) => r.stationId === 's-2', 'temp', S0, to, DAY_MS, 'min'));
+        const office = await store.history({ officeId: 'of-1', field: 'temp', from: S0, to, windowMs: 12 * HOUR_MS });
+        expectHistory(office, expected(rs, (r) => r.officeId === 'of-1', 'temp', S0, to, 12 * HOUR_MS, 'mean'));
         // Unaligned from: the head up to the first hour boundary comes from raw.
         const from = S0 + 25 * MINUTE_MS;
         const hour = await store.history({ apartmentId: 'as-0', field: 'temp', from, to, windowMs: HOUR_MS });
