@@ -18,6 +18,39 @@ describe('topic matching', () => {
     expect(topicMatches('a/+', 'a/b/c')).toBe(false);
     expect(topicMatches('#', '$SYS/x')).toBe(false);
   });
+  it('agrees with the plain split-based definition on every filter/topic pair of a small alphabet', () => {
+    const reference = (filter: string, topic: string): boolean => {
+      const f = filter.split('/');
+      const t = topic.split('/');
+      for (let i = 0; i < f.length; i++) {
+        if (f[i] === '#') return i === 0 ? !topic.startsWith('$') : true;
+        if (i >= t.length) return false;
+        if (f[i] === '+') {
+          if (i === 0 && t[0]!.startsWith('$')) return false;
+          continue;
+        }
+        if (f[i] !== t[i]) return false;
+      }
+      return f.length === t.length;
+    };
+    const levels = ['', 'a', 'ab', '$s'];
+    const topicsOf = (n: number): string[] =>
+      n === 0 ? [''] : topicsOf(n - 1).flatMap((p) => levels.map((l) => (n === 1 ? l : `${p}/${l}`)));
+    const allTopics = [1, 2, 3].flatMap(topicsOf);
+    const filterLevels = [...levels, '+', '#'];
+    const filtersOf = (n: number): string[] =>
+      n === 0 ? [''] : filtersOf(n - 1).flatMap((p) => filterLevels.map((l) => (n === 1 ? l : `${p}/${l}`)));
+    let checked = 0;
+    const disagree: string[] = [];
+    for (const f of [1, 2, 3].flatMap(filtersOf)) {
+      for (const t of allTopics) {
+        if (topicMatches(f, t) !== reference(f, t)) disagree.push(`${f} ~ ${t}`);
+        checked++;
+      }
+    }
+    expect(disagree).toEqual([]);
+    expect(checked).toBeGreaterThan(10_000);
+  });
   it('knows when one filter is covered by another', () => {
     expect(filterCovered('heat/v1/devices/+/telemetry', 'heat/v1/devices/+/telemetry')).toBe(true);
     expect(filterCovered('heat/v1/devices/d1/telemetry', 'heat/v1/devices/+/telemetry')).toBe(true);

@@ -69,21 +69,37 @@ const SCOPES: Readonly<Record<ServiceScope, { publish: readonly string[]; subscr
 
 const hasWildcard = (filter: string) => filter.includes('+') || filter.includes('#');
 
-/** MQTT topic-filter match of a concrete topic [MQTT-4.7]. */
+/** Same text in filter[fs, fe) and topic[ts, te). */
+function sameLevel(filter: string, fs: number, fe: number, topic: string, ts: number, te: number): boolean {
+  if (fe - fs !== te - ts) return false;
+  for (let i = 0; i < fe - fs; i++) if (filter.charCodeAt(fs + i) !== topic.charCodeAt(ts + i)) return false;
+  return true;
+}
+
+/**
+ * MQTT topic-filter match of a concrete topic [MQTT-4.7]. Runs for every PUBLISH of a
+ * service account: it walks both strings level by level instead of splitting them (no
+ * allocation per message).
+ */
 export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const fl = f[i];
-    if (fl === '#') return i === 0 ? !topic.startsWith('$') : true; // [MQTT-4.7.2-1]
-    if (i >= t.length) return false;
-    if (fl === '+') {
-      if (i === 0 && t[0]!.startsWith('$')) return false;
-      continue;
-    }
-    if (fl !== t[i]) return false;
+  let fi = 0;
+  let ti = 0;
+  for (let level = 0; ; level++) {
+    let fe = filter.indexOf('/', fi);
+    if (fe === -1) fe = filter.length;
+    const single = fe - fi === 1 ? filter.charCodeAt(fi) : -1;
+    if (single === 35) return level === 0 ? topic.charCodeAt(0) !== 36 : true; // '#'; not '$…' [MQTT-4.7.2-1]
+    if (ti > topic.length) return false; // the topic has fewer levels
+    let te = topic.indexOf('/', ti);
+    if (te === -1) te = topic.length;
+    if (single === 43) {
+      // '+'
+      if (level === 0 && topic.charCodeAt(0) === 36) return false;
+    } else if (!sameLevel(filter, fi, fe, topic, ti, te)) return false;
+    if (fe === filter.length) return te === topic.length;
+    fi = fe + 1;
+    ti = te + 1;
   }
-  return f.length === t.length;
 }
 
 /** True when every topic `filter` can match is also matched by `allowed`. */
@@ -107,7 +123,8 @@ export function publishRefusal(p: Principal, topic: string): RefusalReason | und
   if (p.kind === 'service') {
     if (p.scopes.includes('admin')) return undefined;
     if (topic.startsWith('$')) return 'publish_denied';
-    return p.scopes.some((s) => SCOPES[s].publish.some((f) => topicMatches(f, topic))) ? undefined : 'publish_denied';
+    for (const s of p.scopes) for (const f of SCOPES[s].publish) if (topicMatches(f, topic)) return undefined;
+    return 'publish_denied';
   }
   const t = parseTopic(topic);
   if (t.type === 'telemetry' && t.gatewayId === undefined && t.deviceId === p.id) return undefined;

@@ -10,10 +10,20 @@ import type { Client, PublishPacket } from 'aedes';
 import { parseTopic } from '../domain/topics.ts';
 import { publishRefusal } from './access.rules.ts';
 import { refusal, type BrokerContext } from './context.ts';
+import { NO_WAIT } from './rate-limit.ts';
 
 export function createAuthorizePublish(ctx: BrokerContext) {
   const { metrics, logger } = ctx;
   const ackAfterStore = ctx.options.ackAfterStore;
+
+  // A plain function with arguments, not a closure per message (this runs for every PUBLISH).
+  function accept(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
+    metrics.messagesIn++;
+    metrics.bytesIn += packet.payload?.length ?? 0;
+    // QoS 2 is stored before its PUBREC by aedes itself (and a DUP must not publish again).
+    if (packet.qos === 1 && ackAfterStore) ctx.publishBeforeAck(client, packet, done);
+    else done(null);
+  }
 
   return function authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (!client) {
@@ -31,15 +41,8 @@ export function createAuthorizePublish(ctx: BrokerContext) {
       logger.info({ clientId: client.id, topic: packet.topic, reason }, 'publish refused');
       return done(refusal(reason));
     }
-    const accept = () => {
-      metrics.messagesIn++;
-      metrics.bytesIn += packet.payload?.length ?? 0;
-      // QoS 2 is stored before its PUBREC by aedes itself (and a DUP must not publish again).
-      if (packet.qos === 1 && ackAfterStore) ctx.publishBeforeAck(client, packet, done);
-      else done(null);
-    };
     const bucket = ctx.buckets.get(client);
-    const take = bucket?.take() ?? { waitMs: 0 };
+    const take = bucket ? bucket.take() : NO_WAIT;
     if (take === 'flood') {
       if (!ctx.cutOff.has(client)) {
         ctx.cutOff.add(client);
@@ -50,7 +53,7 @@ export function createAuthorizePublish(ctx: BrokerContext) {
     }
     // Throttling: holding the callback back stops aedes reading further packets from this
     // client, so TCP back-pressure slows the sender down while others keep flowing.
-    if (take.waitMs > 0) setTimeout(accept, take.waitMs);
-    else accept();
+    if (take.waitMs > 0) setTimeout(accept, take.waitMs, client, packet, done);
+    else accept(client, packet, done);
   };
 }

@@ -89,7 +89,13 @@ const ASYNC_METHODS = [
  * calls so the store is closed only once they settle, and fail late ones quietly.
  */
 function quiesce(persistence: AedesPersistence): { persistence: AedesPersistence; drain(): Promise<void> } {
-  const inFlight = new Set<Promise<unknown>>();
+  // A count, not a set of tracked promises: this wraps several calls per QoS 1 message, and
+  // one `then` per call is all the bookkeeping it needs.
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const settled = () => {
+    if (--inFlight === 0) onIdle?.();
+  };
   let closing = false;
   const target = persistence as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of ASYNC_METHODS) {
@@ -101,9 +107,8 @@ function quiesce(persistence: AedesPersistence): { persistence: AedesPersistence
       if (closing) return new Promise<never>(() => {});
       const r = original.apply(persistence, args);
       if (r instanceof Promise) {
-        const tracked = r.finally(() => inFlight.delete(tracked));
-        tracked.catch(() => {}); // the caller gets the original promise and its error
-        inFlight.add(tracked);
+        inFlight++;
+        r.then(settled, settled); // the caller gets the original promise and its error
       }
       return r;
     };
@@ -111,8 +116,16 @@ function quiesce(persistence: AedesPersistence): { persistence: AedesPersistence
   return {
     persistence,
     async drain() {
-      const deadline = Date.now() + 5_000;
-      while (inFlight.size > 0 && Date.now() < deadline) await Promise.allSettled([...inFlight]);
+      // Calls started while draining are waited for too; a call that never settles is given up after 5 s.
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5_000);
+          onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
       closing = true;
     },
   };

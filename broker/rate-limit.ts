@@ -6,6 +6,9 @@ import type { Clock } from '../domain/clock.ts';
 
 export type TakeResult = { readonly waitMs: number } | 'flood';
 
+/** The common answer, shared: no allocation per publish. */
+export const NO_WAIT: TakeResult = Object.freeze({ waitMs: 0 });
+
 export class PublishBucket {
   #tokens: number;
   #at: number;
@@ -25,7 +28,7 @@ export class PublishBucket {
     this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.ratePerSec);
     this.#at = now;
     this.#tokens -= 1;
-    if (this.#tokens >= 0) return { waitMs: 0 };
+    if (this.#tokens >= 0) return NO_WAIT;
     // Tokens below zero are publishes already granted on credit: the debt sets the wait.
     if (-this.#tokens > this.floodCutoff) return 'flood';
     return { waitMs: Math.ceil((-this.#tokens / this.ratePerSec) * 1000) };
