@@ -93,8 +93,8 @@ const SCOPE_AGGS = ROOM_FIELDS.flatMap((f) => [
 /** Per-scope series are sealed one hour after the per-device ones (see the CQs in migrate). */
 const SCOPE_LAG_MS = HOUR_MS;
 /** Do two per-field counts of one hour differ (a field counted in `want` missing or different in `got`)? */
-const differs = (want: ReadonlyMap<string, number>, got: ReadonlyMap<string, number> | undefined) =>
-  [...want].some(([f, n]) => got?.get(f) !== n);
+const differs = (want: ReadonlyMap<string, number>, got: ReadonlyMap<string, number> | undefined, only?: readonly string[]) =>
+  [...want].some(([f, n]) => (!only || only.includes(f)) && got?.get(f) !== n);
 /** Location tags of a late reading, to recompute only its scopes. */
 type Where = { [K in ScopeTag]?: string };
 /** Before v2 the CQs wrote means only (temp, temp_min, …); they are dropped on migrate. */
@@ -499,7 +499,7 @@ export class InfluxStore implements ReadingStore {
         if (m === 'room') {
           for (const lv of SCOPE_LEVELS) {
             const got = await this.#countsPerHour(`SELECT sum(/^count_/) FROM ${RP_SEASON}.${quoteIdent(scopeMeasurement(lv.tag))} ${range}`, 'sum_count_');
-            for (const [hour, want] of raw) if (hour < scopeEnd && differs(want, got.get(hour))) bad.add(hour);
+            for (const [hour, want] of raw) if (hour < scopeEnd && differs(want, got.get(hour), ROOM_FIELDS)) bad.add(hour);
           }
         }
         for (const hour of bad) this.#mark(m, hour, 'all');
@@ -540,7 +540,8 @@ export class InfluxStore implements ReadingStore {
     const groupBy = `GROUP BY time(${win}ms${off ? `, ${off}ms` : ''}) fill(none)`;
     // A room scope of apartment and wider reads that scope's own series (its finest level
     // given); a device or room reads the per-device series.
-    const level = m === 'room' && q.deviceId === undefined && q.roomId === undefined ? SCOPE_LEVELS.find((lv) => q[lv.key] !== undefined) : undefined;
+    const perScope = m === 'room' && q.deviceId === undefined && q.roomId === undefined && (ROOM_FIELDS as readonly string[]).includes(q.field);
+    const level = perScope ? SCOPE_LEVELS.find((lv) => q[lv.key] !== undefined) : undefined;
     const sealedNow = this.#clock.now() - (level ? SCOPE_LAG_MS : 0);
     const plan = this.#hourly && HOURLY[m] ? planHistory(from, to, win, sealedNow, off) : { raw: [{ from, to }] };
     if (!plan.hourly) {
