@@ -54,6 +54,11 @@ export interface IngestOptions {
   readonly snapshotEveryMs: number;
   /** Dead letters kept in records.db (newest). */
   readonly deadLettersKeep: number;
+  /** Recompute downsampled hours made stale by late readings (a backlog), ms; 0 = never. */
+  readonly downsampleFlushEveryMs: number;
+  /** Compare raw and downsampled counts over the last `reconcileSpanMs` and repair, ms; 0 = never. */
+  readonly reconcileEveryMs: number;
+  readonly reconcileSpanMs: number;
 }
 
 export const defaultIngestOptions: IngestOptions = Object.freeze({
@@ -67,6 +72,9 @@ export const defaultIngestOptions: IngestOptions = Object.freeze({
   liveChunk: 1000,
   snapshotEveryMs: 60_000,
   deadLettersKeep: 100_000,
+  downsampleFlushEveryMs: 60_000,
+  reconcileEveryMs: 3_600_000,
+  reconcileSpanMs: 2 * 24 * 3_600_000,
 });
 
 export interface IngestMetrics {
@@ -183,6 +191,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   let ageTimer: NodeJS.Timeout | undefined;
   let flushDue = false;
   let snapshotTimer: NodeJS.Timeout | undefined;
+  const maintenanceTimers: NodeJS.Timeout[] = [];
   /** Last spool seq whose readings went through the rules, and the last one a snapshot covers. */
   let rulesSeq = 0;
   let snapshotSeq = 0;
@@ -552,6 +561,39 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     return snapshotting;
   };
 
+  /**
+   * Keep the store's downsampled (season-long) series right, off the write path: hours made
+   * stale by late readings are recomputed every minute, and an hourly reconcile repairs what
+   * a missed continuous query or a lost stale mark left behind (storage/readings/SCHEMA.md).
+   * Real-time timers on purpose, like the batching: storage upkeep, not domain time.
+   */
+  const startMaintenance = () => {
+    const store = deps.store;
+    const every = (ms: number, what: string, f: () => Promise<number> | undefined) => {
+      if (!ms || !f) return;
+      let running = false;
+      const t = setInterval(() => {
+        if (running || stopping) return;
+        running = true;
+        void Promise.resolve(f())
+          .then((n) => {
+            if (n) log.info({ hours: n }, `${what}: downsampled hours recomputed`);
+          })
+          .catch((e: unknown) => log.warn({ err: String(e) }, `${what} failed; retried on the next tick`))
+          .finally(() => (running = false));
+      }, ms);
+      t.unref();
+      maintenanceTimers.push(t);
+    };
+    if (store.flushDownsampled) every(o.downsampleFlushEveryMs, 'flush', () => store.flushDownsampled?.());
+    if (store.reconcileDownsampled) {
+      every(o.reconcileEveryMs, 'reconcile', () => {
+        const now = deps.clock.now();
+        return store.reconcileDownsampled?.(now - o.reconcileSpanMs, now);
+      });
+    }
+  };
+
   // ---- MQTT --------------------------------------------------------------------------------
 
   const connect = () =>
@@ -661,12 +703,14 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       if (left.length) log.info({ messages: left.length, rulesOnly: rerun.length }, 'draining spool from previous run');
       enqueue(fresh);
       if (deps.rules) snapshotTimer = setInterval(() => void writeSnapshot(), o.snapshotEveryMs).unref();
+      startMaintenance();
       await connecting;
     },
 
     async stop() {
       stopping = true;
       if (snapshotTimer) clearInterval(snapshotTimer);
+      for (const t of maintenanceTimers.splice(0)) clearInterval(t);
       if (ageTimer) clearTimeout(ageTimer);
       blocked = [];
       // Spool what arrived (and ack it), then finish the writes in flight (their incidents go

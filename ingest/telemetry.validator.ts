@@ -133,46 +133,39 @@ export class TelemetryValidator {
   }
 
   #element(el: unknown, loc: DeviceLocation, nowMs: number, out: Validated, inBatch: boolean): void {
-    const reject = (reason: RejectReason, detail?: string) => {
-      let raw = '';
-      if (inBatch) {
-        try {
-          raw = JSON.stringify(el) ?? String(el);
-        } catch {
-          // Too deep to serialise (e.g. 50,000 nested arrays: String() recurses too): a marker,
-          // never a throw — a throw here was an unhandled rejection that killed the ingest,
-          // and the message, still spooled, killed it again on every restart.
-          raw = '[element too deep to serialise]';
-        }
-      }
-      out.rejections.push({ reason, raw, detail });
-    };
-    if (el === null || typeof el !== 'object' || Array.isArray(el)) return reject('bad_shape');
+    const why = this.#check(el, loc, nowMs, out);
+    if (why) out.rejections.push({ reason: why[0], raw: inBatch ? serialise(el) : '', detail: why[1] });
+  }
+
+  /** Push the element's reading, or say why it is rejected (no closure per element: hot path). */
+  #check(el: unknown, loc: DeviceLocation, nowMs: number, out: Validated): [RejectReason, string?] | undefined {
+    if (el === null || typeof el !== 'object' || Array.isArray(el)) return ['bad_shape'];
     const kind = loc.kind as Exclude<DeviceKind, 'gateway'>;
     const o = el as Record<string, unknown>;
     const ts = o.ts;
-    if (typeof ts !== 'string' && typeof ts !== 'number') return reject('bad_timestamp');
+    if (typeof ts !== 'string' && typeof ts !== 'number') return ['bad_timestamp'];
     const t = parseTimestamp(ts);
-    if (!Number.isFinite(t) || t < 0) return reject('bad_timestamp');
-    if (t > nowMs + this.#policy.validation.maxFutureSkewMin * MINUTE_MS) return reject('future_timestamp');
-    if (t < nowMs - this.#policy.validation.maxBacklogHours * HOUR_MS) return reject('too_old');
+    if (!Number.isFinite(t) || t < 0) return ['bad_timestamp'];
+    if (t > nowMs + this.#policy.validation.maxFutureSkewMin * MINUTE_MS) return ['future_timestamp'];
+    if (t < nowMs - this.#policy.validation.maxBacklogHours * HOUR_MS) return ['too_old'];
     const ranges = this.#ranges[kind];
     const fields: Record<string, number> = {};
     let n = 0;
-    for (const [k, v] of Object.entries(o)) {
+    for (const k in o) {
       if (k === 'ts') continue;
+      const v = o[k];
       const r = ranges.get(k);
-      if (!r) return reject('unknown_field', k.slice(0, 64));
-      if (typeof v !== 'number') return reject('wrong_type', k);
-      if (!Number.isFinite(v)) return reject('not_finite', k);
-      if (v < r.min || v > r.max) return reject('out_of_range', `${k}=${v}`);
+      if (!r) return ['unknown_field', k.slice(0, 64)];
+      if (typeof v !== 'number') return ['wrong_type', k];
+      if (!Number.isFinite(v)) return ['not_finite', k];
+      if (v < r.min || v > r.max) return ['out_of_range', `${k}=${v}`];
       fields[k] = v;
       n++;
     }
-    if (n === 0) return reject('no_fields');
-    if (kind === 'room_sensor' && fields.temp === undefined) return reject('no_fields', 'temp');
+    if (n === 0) return ['no_fields'];
+    if (kind === 'room_sensor' && fields.temp === undefined) return ['no_fields', 'temp'];
     // Final guard: the domain schema itself (e.g. ts string length).
-    if (!(kind === 'room_sensor' ? roomCheck.Check(o) : stationCheck.Check(o))) return reject('bad_shape', 'schema');
+    if (!(kind === 'room_sensor' ? roomCheck.Check(o) : stationCheck.Check(o))) return ['bad_shape', 'schema'];
     const reading: Record<string, unknown> = { deviceId: loc.deviceId, kind, ts: t, fields };
     if (loc.roomId) reading.roomId = loc.roomId;
     if (loc.apartmentId) reading.apartmentId = loc.apartmentId;
@@ -180,5 +173,18 @@ export class TelemetryValidator {
     if (loc.stationId) reading.stationId = loc.stationId;
     if (loc.officeId) reading.officeId = loc.officeId;
     out.readings.push(reading as unknown as Reading);
+    return undefined;
+  }
+}
+
+/** A rejected batch element as text for the dead letter. */
+function serialise(el: unknown): string {
+  try {
+    return JSON.stringify(el) ?? String(el);
+  } catch {
+    // Too deep to serialise (e.g. 50,000 nested arrays: String() recurses too): a marker,
+    // never a throw — a throw here was an unhandled rejection that killed the ingest,
+    // and the message, still spooled, killed it again on every restart.
+    return '[element too deep to serialise]';
   }
 }

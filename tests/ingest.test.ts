@@ -65,6 +65,8 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
   let api: MqttClient;
   let port: number;
   const rules = new RecordingRules();
+  /** Calls of the store's downsampled-hours flush made by the ingest's upkeep timer. */
+  let flushes = 0;
   const live: LiveReading[] = [];
   const incidents: IncidentEvent[] = [];
 
@@ -85,10 +87,24 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
       if (topic === topics.live) live.push(...(JSON.parse(payload.toString()) as LiveReading[]));
       else incidents.push(JSON.parse(payload.toString()) as IncidentEvent);
     });
+    // The real store, with its upkeep call counted.
+    const counted = new Proxy(store, {
+      get(target, key) {
+        if (key === 'flushDownsampled') {
+          return async () => {
+            flushes++;
+            return target.flushDownsampled();
+          };
+        }
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
     ingest = createIngestApp({
       config: { dataDir: dir, city: 'beijing' },
       registry,
-      store,
+      store: counted,
+      options: { downsampleFlushEveryMs: 100 },
       deadLetters,
       logger,
       clock: systemClock,
@@ -160,5 +176,24 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
     expect(deadLetters.list({ reason: 'unknown_device' })[0]).toMatchObject({ deviceId: 'ghost-1' });
     expect(deadLetters.list({ reason: 'bad_json' })[0]).toMatchObject({ raw: 'not json', deviceId: sensorId(11) });
     expect(deadLetters.countByReason()).toMatchObject({ unknown_device: 1, bad_json: 1, out_of_range: 1 });
+  });
+
+  it('brings a late backlog reading into the hourly (season) series by its periodic flush', async () => {
+    // Older than the continuous query's window: only the store's stale-hour flush counts it.
+    const hour = Math.floor((Date.now() - 5 * 3_600_000) / 3_600_000) * 3_600_000;
+    await pub(sensorId(31), JSON.stringify({ ts: hour + 600_000, temp: 17.25 }));
+    await waitFor(async () => (await store.count({ deviceId: sensorId(31) })) === 1, { what: 'late reading in influxd' }).catch((e: unknown) => {
+      throw new Error(`${String(e)} ${JSON.stringify(ingest.metrics())}`);
+    });
+    const before = flushes;
+    const hourly = async () => {
+      const j = (await influxd.query(`SELECT * FROM season.room_1h WHERE device = '${sensorId(31)}' AND time = ${hour}ms`, 'heat')) as {
+        results: { series?: { columns: string[]; values: unknown[][] }[] }[];
+      };
+      const s = j.results[0]?.series?.[0];
+      return s ? Object.fromEntries(s.columns.map((c, i) => [c, s.values[0]![i]])) : undefined;
+    };
+    await waitFor(async () => flushes > before && (await hourly()) !== undefined, { timeoutMs: 20_000, what: 'hour recomputed by the flush' });
+    expect(await hourly()).toMatchObject({ count_temp: 1, sum_temp: 17.25, min_temp: 17.25, max_temp: 17.25 });
   });
 });
