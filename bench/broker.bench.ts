@@ -331,13 +331,18 @@ async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
     // Wall-clock throughput depends on what else runs on the machine (2 cores, other test
     // runs); the brokers' CPU time per message (user + system, all threads, from /proc) is
     // steadier and is logged beside it.
-    const rounds = Number(process.env.BENCH_BROKER_ROUNDS ?? 2);
+    const rounds = Number(process.env.BENCH_BROKER_ROUNDS ?? (opts.quick ? 3 : 2));
     const timed = async (pid: number, f: () => Promise<number>) => {
       const c0 = cpuMs(pid);
       const rate = await f();
       return { rate, cpuUs: ((cpuMs(pid) - c0) * 1000) / total };
     };
     const measure = async (persistent: boolean) => {
+      // Warm-up of this path too (JIT): the quick runs are too short to absorb it.
+      if (persistent) {
+        await throughput(`mqtt://127.0.0.1:${mPort}`, { ...load, perPublisher: 200 }, false, true);
+        await throughput(`mqtt://127.0.0.1:${aPort}`, { ...load, perPublisher: 200 }, true, true);
+      }
       let ours = 0;
       let theirs = 0;
       const ratios: number[] = [];
