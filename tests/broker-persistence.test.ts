@@ -83,8 +83,9 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
     const N = 40;
     const dev = await connectDevice(url, 'dev-a');
     for (let n = 0; n < N; n++) await dev.publishAsync(topics.telemetry('dev-a'), JSON.stringify({ ts: n, temp: 20 }), { qos: 1 });
-    // aedes acknowledges a QoS 1 PUBLISH before queueing it, but handles one client's
-    // packets in order: once this later PUBACK is back, every reading above is queued.
+    // With ackAfterStore every PUBACK above already follows its store; this later PUBACK
+    // is a barrier that also holds without it (aedes handles one client's packets in order),
+    // tests/broker-durable.test.ts checks the PUBACK-after-store guarantee itself.
     await dev.publishAsync(topics.status('dev-a'), 'online', { qos: 1 });
     dev.stream.destroy();
 
