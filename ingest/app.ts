@@ -465,7 +465,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
    * MQTT encoding, plus the broker's and the API's share.
    */
   const publishLive = (readings: Reading[]) => {
-    if (!client || !connected || !readings.length) return;
+    // client.connected, not our flag: it is set at the CONNACK, before 'connect' (see there).
+    if (!client?.connected || !readings.length) return;
     const newest = new Map<string, Reading>();
     for (const r of readings) {
       const had = newest.get(r.deviceId);
@@ -633,7 +634,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       };
       let first = true;
       c.on('connect', (ack) => {
-        generation++;
+        // No generation change here: MQTT.js hands over the session's queued PUBLISHes as soon
+        // as the CONNACK is in, before it emits 'connect' (it first replays its own outgoing
+        // store). Those belong to this connection; a connection ends (and its held PUBACKs
+        // expire) only at 'close'. Bumping here left their PUBACKs unsent for the whole session.
         connected = true;
         log.info({ sessionPresent: ack.sessionPresent }, 'connected to broker');
         // A resumed session already has our subscriptions; subscribing again is harmless.

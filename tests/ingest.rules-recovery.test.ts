@@ -100,8 +100,10 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest reconnected' });
     await publishStream({ url, devices: 1, perDevice: PER_DEVICE + 1, baseTs, connections: 1 });
     await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' }).catch((e: unknown) => {
-      throw new Error(`${String(e)}\ningest log:\n${childLog}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);
+      throw new Error(`${String(e)}\nbroker: ${JSON.stringify(broker.metrics())}\ningest log:\n${childLog}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);
     });
+    // Every message of the resumed session was acknowledged (none left in flight at the broker).
+    await waitFor(() => broker.metrics().queueDepth === 0, { timeoutMs: 10_000, what: 'session queue empty' });
     await stopIngest('SIGTERM');
 
     // The clean stop snapshots the engine: it has seen every device's readings, before and after the kill.
