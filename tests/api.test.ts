@@ -116,6 +116,16 @@ describe('registry and measurements', () => {
     expect(body.history.some((p) => p.value !== null && Math.abs(p.value - 19.25) < 1e-9)).toBe(true);
   });
 
+  it("aligns day windows to the city's local midnight (Beijing, UTC+8)", async () => {
+    const day = 86_400_000;
+    const res = await t.req('GET', `/api/v1/measurements?apartmentId=b1-a11&field=temp&from=${T0 - 2 * day}&to=${T0 + day}&windowMs=${day}`, 'dispatcher');
+    expect(res.statusCode).toBe(200);
+    const { history } = res.json<{ history: { ts: number }[] }>();
+    expect(history.length).toBeGreaterThan(0);
+    // Local midnight in Beijing is 16:00 UTC the day before.
+    for (const p of history) expect(((p.ts + 8 * 3_600_000) % day + day) % day).toBe(0);
+  });
+
   it('serves the city policy to every role', async () => {
     const res = await t.req('GET', '/api/v1/policy', 'resident1');
     expect(res.json()).toMatchObject({ city: 'beijing', comfort: { standardC: 18 }, service: { answerWithinHours: 24 } });

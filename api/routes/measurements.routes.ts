@@ -26,7 +26,10 @@ export function registerMeasurementRoutes(app: App, ctx: ApiContext): void {
     const to = q.to ?? ctx.clock.now();
     const from = q.from ?? to - 24 * HOUR_MS;
     if (from >= to) throw new HeatError('HEAT_ERR_VALIDATION', 'querystring/from must be before to');
-    const history = await ctx.store.history({ ...scope, field: q.field, from, to, windowMs: q.windowMs ?? HOUR_MS, agg: q.agg ?? 'mean' });
+    // Windows align to the city's local clock: a 1 d window is a local day, 6 h windows start at
+    // local 00/06/12/18 (the policy's utcOffsetMinutes, +480 for Beijing).
+    const offsetMs = -ctx.policy.utcOffsetMinutes * 60_000;
+    const history = await ctx.store.history({ ...scope, field: q.field, from, to, windowMs: q.windowMs ?? HOUR_MS, agg: q.agg ?? 'mean', offsetMs });
     return { scope, latest, history };
   });
 }
