@@ -4,11 +4,9 @@
  * reconnect; un-acked messages are resent by the publishers and redelivered by the broker.
  * Afterwards the number of points in InfluxDB equals the number published — exactly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
@@ -16,9 +14,9 @@ import { DAY_MS } from '../domain/clock.ts';
 import { FIX_SERVICE_SECRET, publishStream, seedFixtureRegistry } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { startInfluxd, type InfluxdHandle } from './harness/influxd.ts';
+import { spawnIngest, type IngestProcess } from './harness/ingest-process.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const logger = pino({ level: 'silent' });
 const DEVICES = 1000;
 const PER_DEVICE = 100; // 100,000 readings
@@ -36,8 +34,7 @@ describe('ingest fault tolerance: broker restart (100,000 readings)', () => {
   let influxd: InfluxdHandle;
   let broker: BrokerApp;
   let mqttPort: number;
-  let child: ChildProcess | undefined;
-  let childLog = '';
+  let ingest: IngestProcess | undefined;
 
   const startBroker = async () => {
     // On-disk persistence: the ingest's session and its queued messages survive the restart.
@@ -45,36 +42,19 @@ describe('ingest fault tolerance: broker restart (100,000 readings)', () => {
     await broker.listen({ mqttPort, wsPort: 0, host: '127.0.0.1' });
   };
 
-  /** `tsx ingest/server.ts` as its own process (node --import tsx: one pid to SIGKILL). */
-  const startIngest = (env: Record<string, string> = {}) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'ingest/server.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        DATA_DIR: dir,
-        INFLUX_URL: influxd.url,
-        INFLUX_DB: DB,
-        MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
-        SERVICE_SECRET: FIX_SERVICE_SECRET,
-        INGEST_RULES: '0',
-        LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    c.stdout?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-4000)));
-    c.stderr?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-4000)));
-    child = c;
-    return c;
-  };
-
-  const killIngest = (signal: NodeJS.Signals) =>
-    new Promise<void>((res) => {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return res();
-      c.once('exit', () => res());
-      c.kill(signal);
-    });
+  /** The ingest as its own process (one pid to SIGKILL). */
+  const startIngest = (env: Record<string, string> = {}) =>
+    (ingest = spawnIngest({
+      DATA_DIR: dir,
+      INFLUX_URL: influxd.url,
+      INFLUX_DB: DB,
+      MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+      SERVICE_SECRET: FIX_SERVICE_SECRET,
+      INGEST_RULES: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    }));
+  const killIngest = (signal: NodeJS.Signals) => ingest?.stop(signal) ?? Promise.resolve();
 
   const stored = () => influxd.count(DB, 'room', 'temp').catch(() => -1);
   /** Resolves once influxd holds at least `n` points (one COUNT at a time: no query pile-up). */
@@ -91,7 +71,6 @@ describe('ingest fault tolerance: broker restart (100,000 readings)', () => {
     mqttPort = await freePort();
     influxd = await startInfluxd();
     await startBroker();
-    childLog = '';
   });
 
   afterEach(async () => {
@@ -104,7 +83,7 @@ describe('ingest fault tolerance: broker restart (100,000 readings)', () => {
 
   const waitForIngestSession = async () => {
     // The ingest is subscribed once the broker knows its (persistent) session.
-    await waitFor(() => broker.metrics().connectedServices >= 1, { timeoutMs: 45_000, what: `ingest connected; log: ${childLog}` });
+    await waitFor(() => broker.metrics().connectedServices >= 1, { timeoutMs: 45_000, what: `ingest connected; log: ${ingest?.log()}` });
   };
 
   it('loses nothing when the broker restarts mid-stream', async () => {
@@ -117,7 +96,7 @@ describe('ingest fault tolerance: broker restart (100,000 readings)', () => {
     const published = publishStream({ url: `mqtt://127.0.0.1:${mqttPort}`, devices: DEVICES, perDevice: PER_DEVICE, perMessage: PER_MESSAGE, baseTs: Date.now() - 2 * DAY_MS });
     await restart;
     expect(await published).toBeGreaterThanOrEqual(TOTAL);
-    await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 50_000, intervalMs: 250, what: `all readings stored; log: ${childLog}` });
+    await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 50_000, intervalMs: 250, what: `all readings stored; log: ${ingest?.log()}` });
     expect(await stored()).toBe(TOTAL);
   }, 120_000);
 });

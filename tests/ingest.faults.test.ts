@@ -5,11 +5,9 @@
  * rest); restart the broker mid-stream. After each, the number of points in InfluxDB equals
  * the number published — exactly (redelivered duplicates overwrite themselves).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
@@ -18,9 +16,9 @@ import { SpoolRepository } from '../ingest/spool.repository.ts';
 import { FIX_SERVICE_SECRET, publishStream, seedFixtureRegistry } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { startInfluxd, type InfluxdHandle } from './harness/influxd.ts';
+import { spawnIngest, type IngestProcess } from './harness/ingest-process.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const logger = pino({ level: 'silent' });
 const DEVICES = 1000;
 const PER_DEVICE = 100; // 100,000 readings
@@ -40,46 +38,28 @@ describe('ingest fault tolerance (100,000 readings each)', () => {
   let influxd: InfluxdHandle;
   let broker: BrokerApp;
   let mqttPort: number;
-  let child: ChildProcess | undefined;
-  let childLog = '';
+  let ingest: IngestProcess | undefined;
 
   const startBroker = async () => {
-    // In-memory broker persistence: the broker stays up in these tests, and aedes 1.2 with
-    // LevelDB persistence can hold back the tail of a burst until the subscriber reconnects.
+    // In-memory broker persistence: the broker stays up in these tests (its restart is
+    // ingest.broker-restart.test.ts, with the on-disk journal).
     broker = await createBrokerApp({ registry, logger, options: fastBroker });
     await broker.listen({ mqttPort, wsPort: 0, host: '127.0.0.1' });
   };
 
-  /** `tsx ingest/server.ts` as its own process (node --import tsx: one pid to SIGKILL). */
-  const startIngest = (env: Record<string, string> = {}) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'ingest/server.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        DATA_DIR: dir,
-        INFLUX_URL: influxd.url,
-        INFLUX_DB: DB,
-        MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
-        SERVICE_SECRET: FIX_SERVICE_SECRET,
-        INGEST_RULES: '0',
-        LOG_LEVEL: 'warn',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    c.stdout?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-4000)));
-    c.stderr?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-4000)));
-    child = c;
-    return c;
-  };
-
-  const killIngest = (signal: NodeJS.Signals) =>
-    new Promise<void>((res) => {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return res();
-      c.once('exit', () => res());
-      c.kill(signal);
-    });
+  /** The ingest as its own process (one pid to SIGKILL). */
+  const startIngest = (env: Record<string, string> = {}) =>
+    (ingest = spawnIngest({
+      DATA_DIR: dir,
+      INFLUX_URL: influxd.url,
+      INFLUX_DB: DB,
+      MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+      SERVICE_SECRET: FIX_SERVICE_SECRET,
+      INGEST_RULES: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    }));
+  const killIngest = (signal: NodeJS.Signals) => ingest?.stop(signal) ?? Promise.resolve();
 
   const stored = () => influxd.count(DB, 'room', 'temp').catch(() => -1);
   /** Resolves once influxd holds at least `n` points (one COUNT at a time: no query pile-up). */
@@ -96,7 +76,6 @@ describe('ingest fault tolerance (100,000 readings each)', () => {
     mqttPort = await freePort();
     influxd = await startInfluxd();
     await startBroker();
-    childLog = '';
   });
 
   afterEach(async () => {
@@ -109,7 +88,7 @@ describe('ingest fault tolerance (100,000 readings each)', () => {
 
   const waitForIngestSession = async () => {
     // The ingest is subscribed once the broker knows its (persistent) session.
-    await waitFor(() => broker.metrics().connectedServices >= 1, { timeoutMs: 45_000, what: `ingest connected; log: ${childLog}` });
+    await waitFor(() => broker.metrics().connectedServices >= 1, { timeoutMs: 45_000, what: `ingest connected; log: ${ingest?.log()}` });
   };
 
   it('loses nothing when the ingest is SIGKILLed mid-stream and restarted', async () => {
@@ -122,7 +101,7 @@ describe('ingest fault tolerance (100,000 readings each)', () => {
     expect(atKill).toBeLessThan(TOTAL);
     startIngest();
     expect(await published).toBe(TOTAL);
-    await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 50_000, intervalMs: 250, what: `all readings stored; log: ${childLog}` });
+    await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 50_000, intervalMs: 250, what: `all readings stored; log: ${ingest?.log()}` });
     expect(await stored()).toBe(TOTAL);
   }, 120_000);
 
@@ -150,7 +129,7 @@ describe('ingest fault tolerance (100,000 readings each)', () => {
       await influxd.start();
     }
     expect(await published).toBe(TOTAL);
-    await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 50_000, intervalMs: 250, what: `all readings stored; log: ${childLog}` });
+    await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 50_000, intervalMs: 250, what: `all readings stored; log: ${ingest?.log()}` });
     expect(downAt).toBeLessThan(TOTAL);
     expect(await stored()).toBe(TOTAL);
   }, 120_000);

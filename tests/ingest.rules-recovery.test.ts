@@ -6,11 +6,9 @@
  * Real parts: the broker (on-disk session), the ingest as its own process with the real
  * rules engine and the embedded store, MQTT.js clients.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,9 +20,9 @@ import { rulesSnapshotFile } from '../ingest/app.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
 import { FIX_SERVICE_SECRET, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { spawnIngest, type IngestProcess } from './harness/ingest-process.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEVICES = 30;
 const PER_DEVICE = 3;
 
@@ -34,28 +32,12 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
   let broker: BrokerApp;
   let url: string;
   let api: MqttClient;
-  let child: ChildProcess | undefined;
-  let childLog = '';
+  let ingest: IngestProcess | undefined;
   const live: LiveReading[] = [];
 
-  const startIngest = () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'ingest/server.ts'], {
-      cwd: root,
-      // No INFLUX_URL: the embedded store. Rules on (the fixture city's engine).
-      env: { PATH: process.env.PATH, DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    c.stdout?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-20_000)));
-    c.stderr?.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-20_000)));
-    child = c;
-  };
-  const stopIngest = (signal: NodeJS.Signals) =>
-    new Promise<void>((res) => {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return res();
-      c.once('exit', () => res());
-      c.kill(signal);
-    });
+  // No INFLUX_URL: the embedded store. Rules on (the fixture city's engine).
+  const startIngest = () => (ingest = spawnIngest({ DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, LOG_LEVEL: 'info' }));
+  const stopIngest = (signal: NodeJS.Signals) => ingest?.stop(signal) ?? Promise.resolve();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ingest-rules-recovery-'));
@@ -70,7 +52,7 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
   });
 
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    await ingest?.stop('SIGKILL');
     await api?.endAsync(true);
     await broker?.close();
     registry?.close();
@@ -92,15 +74,14 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     // Nothing is waiting to be stored, yet the spool still holds the readings for the rules.
     expect(SpoolRepository.pending(dir)).toBe(0);
 
-    childLog = '';
     startIngest();
-    await waitFor(() => /draining spool from previous run/.test(childLog), { timeoutMs: 60_000, what: `spool re-run\n${childLog}` });
-    expect(childLog).toMatch(/"rulesOnly":90/);
+    await waitFor(() => /draining spool from previous run/.test(ingest!.log()), { timeoutMs: 60_000, what: `spool re-run\n${ingest!.log()}` });
+    expect(ingest!.log()).toMatch(/"rulesOnly":90/);
     // One more reading after the restart, from device 0.
     await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest reconnected' });
     await publishStream({ url, devices: 1, perDevice: PER_DEVICE + 1, baseTs, connections: 1 });
     await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' }).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nbroker: ${JSON.stringify(broker.metrics())}\ningest log:\n${childLog}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);
+      throw new Error(`${String(e)}\nbroker: ${JSON.stringify(broker.metrics())}\ningest log:\n${ingest!.log()}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);
     });
     // Every message of the resumed session was acknowledged (none left in flight at the broker).
     await waitFor(() => broker.metrics().queueDepth === 0, { timeoutMs: 10_000, what: 'session queue empty' });
