@@ -230,9 +230,14 @@ export class RegistryRepository {
   listDevices(filter: { kind?: string; gatewayId?: string; stationId?: string; limit?: number; offset?: number } = {}): Device[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
-    if (filter.gatewayId) (where.push('gateway_id = ?'), args.push(filter.gatewayId));
-    if (filter.stationId) (where.push('station_id = ?'), args.push(filter.stationId));
+    const eq = (column: string, value: string | undefined) => {
+      if (!value) return;
+      where.push(`${column} = ?`);
+      args.push(value);
+    };
+    eq('kind', filter.kind);
+    eq('gateway_id', filter.gatewayId);
+    eq('station_id', filter.stationId);
     const sql = `SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ? OFFSET ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 1_000_000, filter.offset ?? 0) as Row[]).map(toDevice);
   }
