@@ -97,6 +97,22 @@ describe('JournalPersistence', () => {
     await b.destroy();
   });
 
+  it("does not rewrite a large live state after every few appends (an offline subscriber's queue)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const a = await open(dir, 64 * 1024);
+    const subs = [{ clientId: 'svc-ingest' }];
+    // 4,000 queued, never acknowledged: the live state grows to ~10× the bound.
+    for (let i = 0; i < 4000; i++) await a.outgoingEnqueueCombi(subs, publish('t/x', `message ${i} `.padEnd(100, '.')));
+    // Compacting whenever the file passes the bound would rewrite the whole queue on nearly
+    // every append once it is larger than the bound (thousands of times); doubling keeps it few.
+    expect(a.stats().compactions).toBeLessThan(10);
+    expect(a.stats().queued).toBe(4000);
+    await a.destroy();
+    const b = await open(dir);
+    expect(b.stats().queued).toBe(4000);
+    await b.destroy();
+  });
+
   it('answers calls in call order (aedes drops a publish that overtakes a later one)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'journal-'));
     const a = await open(dir);

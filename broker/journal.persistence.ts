@@ -283,6 +283,8 @@ export class JournalPersistence {
   #fd: number | undefined;
   #generation = 0;
   #bytes = 0;
+  /** Compact past this size: the bound, or twice the live state last written (see #compact). */
+  #compactAt = 0;
   #pending: string[] = [];
   #release: (() => void) | undefined;
   #written: Promise<void> | undefined;
@@ -294,6 +296,7 @@ export class JournalPersistence {
   constructor(dir: string, opts: JournalOptions = {}) {
     this.#dir = dir;
     this.#compactBytes = opts.compactBytes ?? 64 * 1024 * 1024;
+    this.#compactAt = this.#compactBytes;
     this.#onError = opts.onError ?? (() => {});
   }
 
@@ -583,7 +586,7 @@ export class JournalPersistence {
         this.#onError(e as Error);
       }
       this.#sync();
-      if (this.#bytes > this.#compactBytes) this.#compact();
+      if (this.#bytes > this.#compactAt) this.#compact();
     }
     release?.();
   }
@@ -646,6 +649,10 @@ export class JournalPersistence {
     closeSync(fd);
     this.#generation = next;
     this.#bytes = bytes;
+    // A large live state (an offline ingest's queue: 100,000 messages ≈ 50 MB) must not be
+    // rewritten after every few MB of appends: the next compaction waits until the journal
+    // has at least doubled, so its cost stays proportional to what was appended.
+    this.#compactAt = Math.max(this.#compactBytes, 2 * bytes);
     this.#stats.compactions++;
     if (old !== undefined) {
       closeSync(old);
