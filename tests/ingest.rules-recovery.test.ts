@@ -62,7 +62,8 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
   it('re-runs readings stored after the last snapshot through the restored engine', async () => {
     const baseTs = Date.now() - HOUR_MS;
     startIngest();
-    await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest connected' });
+    // "ingest started" follows the SUBACK: published before it, a reading would reach no one.
+    await waitFor(() => /ingest started/.test(ingest!.log()), { timeoutMs: 60_000, what: 'ingest subscribed' });
     await publishStream({ url, devices: DEVICES, perDevice: PER_DEVICE, baseTs, connections: 2 });
     // Stored: the live fan-out (each device's newest reading of a write) follows each store write.
     const lastTs = baseTs + (PER_DEVICE - 1) * 60_000;
@@ -78,7 +79,7 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     await waitFor(() => /draining spool from previous run/.test(ingest!.log()), { timeoutMs: 60_000, what: `spool re-run\n${ingest!.log()}` });
     expect(ingest!.log()).toMatch(/"rulesOnly":90/);
     // One more reading after the restart, from device 0.
-    await waitFor(() => broker.metrics().connectedServices >= 2, { timeoutMs: 60_000, what: 'ingest reconnected' });
+    await waitFor(() => /ingest started/.test(ingest!.log()), { timeoutMs: 60_000, what: 'ingest reconnected' });
     await publishStream({ url, devices: 1, perDevice: PER_DEVICE + 1, baseTs, connections: 1 });
     await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' }).catch((e: unknown) => {
       throw new Error(`${String(e)}\nbroker: ${JSON.stringify(broker.metrics())}\ningest log:\n${ingest!.log()}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);
