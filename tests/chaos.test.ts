@@ -118,7 +118,10 @@ async function expectOneIncidentAndOrder(aptId: string): Promise<void> {
       return l.length ? l : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 250, what: `incident for ${aptId}` },
-  );
+  ).catch((e: unknown) => {
+    // What the services said (warn and above) is the first thing to read on a failure here.
+    throw new Error(`${String(e)}\n--- ingest log ---\n${cluster.ingest.log().slice(-6000)}\n--- api log ---\n${cluster.api.log().slice(-3000)}`);
+  });
   expect(incidents).toHaveLength(1);
   expect(incidents[0]!.status).toBe('open');
   const orders = await waitFor(
