@@ -18,12 +18,9 @@
  * 5. the spool's durable append (write + fdatasync per batch of 1,000) beside the same
  *    appends without fdatasync.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { DAY_MS } from '../domain/clock.ts';
 import type { LiveReading } from '../domain/events.ts';
@@ -37,9 +34,9 @@ import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
 import { InfluxStore, toLine } from '../storage/readings/influx.store.ts';
 import { startInfluxd, type InfluxdHandle } from '../tests/harness/influxd.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
+import { portOpen, serviceProcess, type ServiceProcess } from '../tests/harness/services.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BATCH = defaultIngestOptions.batchSize;
 const CONCURRENCY = defaultIngestOptions.writeConcurrency;
 
@@ -55,20 +52,6 @@ const cpuSecs = (pid: number | undefined): number => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 };
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-
-const stopChild = (c: ChildProcess) =>
-  new Promise<void>((res) => {
-    if (c.exitCode !== null || c.signalCode !== null) return res();
-    c.once('exit', () => res());
-    c.kill('SIGTERM');
-  });
 
 /** The stream's readings as the ingest locates them: device i, reading k, for every (i, k). */
 function streamReadings(registry: RegistryRepository, series: number, perDevice: number, baseTs: number): Reading[] {
@@ -93,8 +76,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
   const rows: BenchRow[] = [];
   let influxd: InfluxdHandle | undefined;
-  let broker: ChildProcess | undefined;
-  let ingest: ChildProcess | undefined;
+  let broker: ServiceProcess | undefined;
+  let ingest: ServiceProcess | undefined;
   const registry = seedFixtureRegistry(dir, series);
   try {
     opts.log(`registry: ${series} room sensors`);
@@ -134,29 +117,17 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     // 2./3. End to end through the broker and the ingest, each its own process.
     const mqttPort = await freePort();
     const url = `mqtt://127.0.0.1:${mqttPort}`;
-    broker = spawn(process.execPath, ['--import', 'tsx', 'broker/server.ts'], {
-      cwd: root,
-      env: { PATH: process.env.PATH, DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, LOG_LEVEL: 'warn' },
-      stdio: 'ignore',
-    });
-    const b = broker;
-    await waitFor(
-      async () => {
-        if (b.exitCode !== null) throw new Error('broker exited');
-        return portOpen(mqttPort);
-      },
-      { timeoutMs: 60_000, what: 'broker' },
-    );
+    const b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' }, () => portOpen(mqttPort));
+    broker = b;
+    await b.start();
 
     const e2e = async (db: string, perMessage: number, perDevice: number) => {
       const total = series * perDevice;
       // The ingest's client id is per run: a fresh persistent session for a fresh database.
       const clientId = `svc-ingest-${db}`;
-      ingest = spawn(process.execPath, ['--import', 'tsx', 'ingest/server.ts'], {
-        cwd: root,
-        env: { PATH: process.env.PATH, DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', LOG_LEVEL: 'warn', INGEST_CLIENT_ID: clientId },
-        stdio: 'ignore',
-      });
+      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId }, () => Promise.resolve(true));
+      ingest = ing;
+      await ing.start();
       // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.
       const api = await mqtt.connectAsync(url, { clientId: `svc-api-bench-${db}`, username: 'svc-api', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
       await api.subscribeAsync(topics.live, { qos: 0 });
@@ -186,7 +157,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         },
         { timeoutMs: 180_000, intervalMs: 300, what: 'ingest ready' },
       );
-      const cpu0 = { bench: process.cpuUsage(), broker: cpuSecs(b.pid), ingest: cpuSecs(ingest.pid), influxd: cpuSecs(influxd!.pid) };
+      const cpu0 = { bench: process.cpuUsage(), broker: cpuSecs(b.pid()), ingest: cpuSecs(ing.pid()), influxd: cpuSecs(influxd!.pid) };
       const start = performance.now();
       await publishStream({ url, devices: series, perDevice, perMessage, baseTs, connections: 4, window: 1000, onPublish: (i, k, ts) => sentAt.set(`${sensorId(i)}/${ts}`, performance.now()) });
       // influxd's own count confirms it afterwards (COUNT over all series is too slow to poll).
@@ -195,38 +166,35 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const bench = process.cpuUsage(cpu0.bench);
       const cpu = {
         publishers: (bench.user + bench.system) / 1e6,
-        broker: cpuSecs(b.pid) - cpu0.broker,
-        ingest: cpuSecs(ingest.pid) - cpu0.ingest,
+        broker: cpuSecs(b.pid()) - cpu0.broker,
+        ingest: cpuSecs(ing.pid()) - cpu0.ingest,
         influxd: cpuSecs(influxd!.pid) - cpu0.influxd,
       };
       await waitFor(async () => (await store.count({ kind: 'room_sensor' })) >= total + 1, { timeoutMs: 600_000, intervalMs: 500, what: 'all points stored' });
       const secs = (end - start) / 1000;
       await api.endAsync(true);
-      await stopChild(ingest);
+      await ing.kill('SIGTERM');
       ingest = undefined;
-      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), samples: lags.length, cpu };
+      const perPoint = (k: keyof typeof cpu) => ((cpu[k] * 1e6) / total).toFixed(1);
+      const cpuNote = `CPU µs/point: publishers ${perPoint('publishers')}, broker ${perPoint('broker')}, ingest ${perPoint('ingest')}, influxd ${perPoint('influxd')}`;
+      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), cpuNote };
     };
 
     const results = [];
     for (const p of profiles) {
       const r = await e2e(`heat${p.perMessage}`, p.perMessage, p.perDevice);
-      const perPoint = (s: number) => `${((s * 1e6) / r.total).toFixed(1)}`;
-      opts.log(
-        `end-to-end, ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ` +
-          `CPU µs/point: publishers ${perPoint(r.cpu.publishers)}, broker ${perPoint(r.cpu.broker)}, ingest ${perPoint(r.cpu.ingest)}, influxd ${perPoint(r.cpu.influxd)}`,
-      );
+      opts.log(`end-to-end, ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`);
       results.push({ ...p, ...r });
     }
-    await stopChild(b);
+    await b.kill('SIGTERM');
     broker = undefined;
     await measureCeiling('after');
     const ceiling = Math.max(...ceilings);
 
     for (const r of results) {
       const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 publisher connections`;
-      const cpuNote = `CPU µs/point: publishers ${((r.cpu.publishers * 1e6) / r.total).toFixed(1)}, broker ${((r.cpu.broker * 1e6) / r.total).toFixed(1)}, ingest ${((r.cpu.ingest * 1e6) / r.total).toFixed(1)}, influxd ${((r.cpu.influxd * 1e6) / r.total).toFixed(1)}`;
       rows.push(
-        { name: `ingest: end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note: `${note}; ${cpuNote}` },
+        { name: `ingest: end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note: `${note}; ${r.cpuNote}` },
         { name: `ingest: lag publish→stored p50, ${r.what}`, value: r.p50, unit: 'ms' },
         { name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms' },
       );
@@ -258,8 +226,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     rows.push({ name: 'spool: durable append (fdatasync per 1,000)', value: full, unit: 'msgs/s', baseline: { name: 'same, no fdatasync', value: normal } });
     return rows;
   } finally {
-    ingest?.kill('SIGKILL');
-    broker?.kill('SIGKILL');
+    await ingest?.kill('SIGKILL');
+    await broker?.kill('SIGKILL');
     await influxd?.stop();
     if (registry.db.open) registry.close();
     rmSync(dir, { recursive: true, force: true });

@@ -20,8 +20,8 @@ import { rulesSnapshotFile } from '../ingest/app.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
 import { FIX_SERVICE_SECRET, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
-import { spawnIngest, type IngestProcess } from './harness/ingest-process.ts';
 import { freePort, waitFor } from './harness/ports.ts';
+import { serviceProcess, type ServiceProcess } from './harness/services.ts';
 
 const DEVICES = 30;
 const PER_DEVICE = 3;
@@ -32,12 +32,20 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
   let broker: BrokerApp;
   let url: string;
   let api: MqttClient;
-  let ingest: IngestProcess | undefined;
+  let ingest: ServiceProcess | undefined;
   const live: LiveReading[] = [];
 
-  // No INFLUX_URL: the embedded store. Rules on (the fixture city's engine).
-  const startIngest = () => (ingest = spawnIngest({ DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, LOG_LEVEL: 'info' }));
-  const stopIngest = (signal: NodeJS.Signals) => ingest?.stop(signal) ?? Promise.resolve();
+  // INFLUX_URL empty: the embedded store. Rules on (the fixture city's engine). Ready once
+  // "ingest started" is logged, which follows the SUBACK: published before it, a reading
+  // would reach no one.
+  const startIngest = async () => {
+    const p: ServiceProcess = serviceProcess('ingest', { DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INFLUX_URL: '', LOG_LEVEL: 'info' }, () =>
+      Promise.resolve(/ingest started/.test(p.log())),
+    );
+    ingest = p;
+    await p.start();
+  };
+  const stopIngest = (signal: NodeJS.Signals) => ingest?.kill(signal) ?? Promise.resolve();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ingest-rules-recovery-'));
@@ -52,7 +60,7 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
   });
 
   afterAll(async () => {
-    await ingest?.stop('SIGKILL');
+    await ingest?.kill('SIGKILL');
     await api?.endAsync(true);
     await broker?.close();
     registry?.close();
@@ -61,9 +69,7 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
 
   it('re-runs readings stored after the last snapshot through the restored engine', async () => {
     const baseTs = Date.now() - HOUR_MS;
-    startIngest();
-    // "ingest started" follows the SUBACK: published before it, a reading would reach no one.
-    await waitFor(() => /ingest started/.test(ingest!.log()), { timeoutMs: 60_000, what: 'ingest subscribed' });
+    await startIngest();
     await publishStream({ url, devices: DEVICES, perDevice: PER_DEVICE, baseTs, connections: 2 });
     // Stored: the live fan-out (each device's newest reading of a write) follows each store write.
     const lastTs = baseTs + (PER_DEVICE - 1) * 60_000;
@@ -75,11 +81,10 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     // Nothing is waiting to be stored, yet the spool still holds the readings for the rules.
     expect(SpoolRepository.pending(dir)).toBe(0);
 
-    startIngest();
-    await waitFor(() => /draining spool from previous run/.test(ingest!.log()), { timeoutMs: 60_000, what: `spool re-run\n${ingest!.log()}` });
+    await startIngest();
+    expect(ingest!.log()).toMatch(/draining spool from previous run/);
     expect(ingest!.log()).toMatch(/"rulesOnly":90/);
     // One more reading after the restart, from device 0.
-    await waitFor(() => /ingest started/.test(ingest!.log()), { timeoutMs: 60_000, what: 'ingest reconnected' });
     await publishStream({ url, devices: 1, perDevice: PER_DEVICE + 1, baseTs, connections: 1 });
     await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' }).catch((e: unknown) => {
       throw new Error(`${String(e)}\nbroker: ${JSON.stringify(broker.metrics())}\ningest log:\n${ingest!.log()}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);

@@ -14,8 +14,8 @@ import { DAY_MS } from '../../domain/clock.ts';
 import { FIX_SERVICE_SECRET, publishStream, seedFixtureRegistry } from '../../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../../storage/records/registry.repository.ts';
 import { startInfluxd, type InfluxdHandle } from './influxd.ts';
-import { spawnIngest, type IngestProcess } from './ingest-process.ts';
 import { freePort, waitFor } from './ports.ts';
+import { serviceProcess, type ServiceProcess } from './services.ts';
 
 const DB = 'heat';
 /** Broker options for a simulated fleet pushing as fast as it can through a few connections. */
@@ -56,7 +56,7 @@ export function useIngestFaultRig(o: IngestFaultRigOptions): IngestFaultRig {
   let influxd: InfluxdHandle | undefined;
   let broker: BrokerApp | undefined;
   let mqttPort = 0;
-  let ingest: IngestProcess | undefined;
+  let ingest: ServiceProcess | undefined;
 
   const rig: IngestFaultRig = {
     total,
@@ -68,23 +68,25 @@ export function useIngestFaultRig(o: IngestFaultRigOptions): IngestFaultRig {
       await broker.listen({ mqttPort, wsPort: 0, host: '127.0.0.1' });
     },
     async startIngest(env = {}) {
-      const p = spawnIngest({
-        DATA_DIR: dir,
-        INFLUX_URL: influxd!.url,
-        INFLUX_DB: DB,
-        MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
-        SERVICE_SECRET: FIX_SERVICE_SECRET,
-        INGEST_RULES: '0',
-        LOG_LEVEL: 'info',
-        ...env,
-      });
+      const p: ServiceProcess = serviceProcess(
+        'ingest',
+        {
+          DATA_DIR: dir,
+          INFLUX_URL: influxd!.url,
+          INFLUX_DB: DB,
+          MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
+          SERVICE_SECRET: FIX_SERVICE_SECRET,
+          INGEST_RULES: '0',
+          LOG_LEVEL: 'info',
+          ...env,
+        },
+        // "ingest started" follows the SUBACK: a reading published before it would reach no one.
+        () => Promise.resolve(/ingest started/.test(p.log())),
+      );
       ingest = p;
-      // "ingest started" follows the SUBACK: a reading published before it would reach no one.
-      await waitFor(() => /ingest started/.test(p.log()), { timeoutMs: 45_000, what: 'ingest subscribed' }).catch((e: unknown) => {
-        throw new Error(`${String(e)}\ningest log:\n${p.log()}`);
-      });
+      await p.start();
     },
-    killIngest: (signal) => ingest?.stop(signal) ?? Promise.resolve(),
+    killIngest: (signal) => ingest?.kill(signal) ?? Promise.resolve(),
     publish: () => publishStream({ url: `mqtt://127.0.0.1:${mqttPort}`, devices: o.devices, perDevice: o.perDevice, perMessage: o.perMessage, baseTs: Date.now() - 2 * DAY_MS }),
     stored: () => influxd!.count(DB, 'room', 'temp').catch(() => -1),
     async whenStored(n) {

@@ -18,7 +18,10 @@ export type ServiceName = 'broker' | 'ingest' | 'api';
 
 export interface ServiceProcess {
   readonly name: ServiceName;
+  /** The process's recent stdout and stderr, since its last start(). */
   readonly log: () => string;
+  /** The running process's id (e.g. for CPU accounting in a bench). */
+  readonly pid: () => number | undefined;
   start(): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   pause(): void;
@@ -38,7 +41,9 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
   return {
     name,
     log: () => out,
+    pid: () => child?.pid,
     async start() {
+      out = '';
       child = spawn(process.execPath, nodeArgs(join(root, name, 'server.ts')), {
         cwd: root,
         env: { ...process.env, LOG_LEVEL: 'warn', ...env },
