@@ -570,13 +570,13 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
    */
   const startMaintenance = () => {
     const store = deps.store;
-    const every = (ms: number, what: string, f: () => Promise<number> | undefined) => {
-      if (!ms || !f) return;
+    const every = (ms: number, what: string, f: () => Promise<number>) => {
+      if (!ms) return;
       let running = false;
       const t = setInterval(() => {
         if (running || stopping) return;
         running = true;
-        void Promise.resolve(f())
+        void f()
           .then((n) => {
             if (n) log.info({ hours: n }, `${what}: downsampled hours recomputed`);
           })
@@ -586,11 +586,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       t.unref();
       maintenanceTimers.push(t);
     };
-    if (store.flushDownsampled) every(o.downsampleFlushEveryMs, 'flush', () => store.flushDownsampled?.());
+    if (store.flushDownsampled) every(o.downsampleFlushEveryMs, 'flush', () => store.flushDownsampled!());
     if (store.reconcileDownsampled) {
       every(o.reconcileEveryMs, 'reconcile', () => {
         const now = deps.clock.now();
-        return store.reconcileDownsampled?.(now - o.reconcileSpanMs, now);
+        return store.reconcileDownsampled!(now - o.reconcileSpanMs, now);
       });
     }
   };
@@ -723,7 +723,9 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       await committing;
       await commit();
       while (inFlight.length) await Promise.all(inFlight.map((f) => f.done));
-      await Promise.race([writeSnapshot(), sleep(5_000)]);
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([writeSnapshot(), new Promise<void>((r) => (giveUp = setTimeout(r, 5_000)))]);
+      clearTimeout(giveUp); // not left to hold a process that is stopping for 5 s
       await client?.endAsync(false).catch(() => undefined);
       deps.deadLetters.prune(o.deadLettersKeep);
       await spool?.close();
