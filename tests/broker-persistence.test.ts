@@ -4,72 +4,35 @@
  * after the restart. The broker runs as a real child process (`node --import tsx
  * broker/server.ts`, one process, so SIGKILL hits the broker itself, not a wrapper).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
 import { SERVICE_SECRET, connectDevice, connectService, seedRegistry } from '../broker/testing.fixture.ts';
 import { freePort, waitFor } from './harness/ports.ts';
-import { portOpen } from './harness/services.ts';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { portOpen, serviceProcess, type ServiceProcess } from './harness/services.ts';
 
 describe('broker: on-disk persistence survives SIGKILL', () => {
   let dataDir: string;
   let port: number;
-  let child: ChildProcess | undefined;
-  let log = '';
-
-  const start = async () => {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(root, 'broker', 'server.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        DATA_DIR: dataDir,
-        MQTT_PORT: String(port),
-        MQTT_WS_PORT: '0',
-        HOST: '127.0.0.1',
-        SERVICE_SECRET,
-        LOG_LEVEL: 'warn',
-        REDIS_URL: '',
-        TLS_CERT_FILE: '',
-        TLS_KEY_FILE: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    c.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-    c.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    child = c;
-    await waitFor(
-      async () => {
-        if (c.exitCode !== null) throw new Error(`broker exited ${c.exitCode}: ${log}`);
-        return portOpen(port);
-      },
-      { timeoutMs: 30_000, what: 'broker listening' },
-    );
-  };
-
-  const kill = async (signal: NodeJS.Signals) => {
-    const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise((r) => c.once('exit', r));
-    c.kill(signal);
-    await exited;
-  };
+  let broker: ServiceProcess;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'broker-persist-'));
     seedRegistry(dataDir).close();
     port = await freePort();
-    await start();
+    broker = serviceProcess(
+      'broker',
+      { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
+      () => portOpen(port),
+    );
+    await broker.start();
   }, 120_000);
 
   afterAll(async () => {
-    await kill('SIGKILL');
+    await broker.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -89,9 +52,9 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
     await dev.publishAsync(topics.status('dev-a'), 'online', { qos: 1 });
     dev.stream.destroy();
 
-    await kill('SIGKILL');
-    expect(child?.signalCode).toBe('SIGKILL');
-    await start();
+    await broker.kill('SIGKILL');
+    expect(broker.exit().signal).toBe('SIGKILL');
+    await broker.start();
 
     const got = new Set<number>();
     // Listen before connecting: queued messages follow the CONNACK immediately.
@@ -104,13 +67,13 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
     });
     back.on('message', (_t, p) => got.add((JSON.parse(p.toString()) as { ts: number }).ts));
     await waitFor(() => got.size === N, { what: `${N} queued readings`, timeoutMs: 45_000 }).catch((e: Error) => {
-      throw new Error(`${e.message}: got ${got.size}; broker log: ${log.slice(-3000)}`);
+      throw new Error(`${e.message}: got ${got.size}; broker log: ${broker.log().slice(-3000)}`);
     });
     expect([...got].sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
     await back.endAsync();
 
     // A clean SIGTERM stop works too (and exits 0).
-    await kill('SIGTERM');
-    expect(child?.exitCode).toBe(0);
+    await broker.kill('SIGTERM');
+    expect(broker.exit().code).toBe(0);
   }, 150_000);
 });

@@ -22,6 +22,8 @@ export interface ServiceProcess {
   readonly log: () => string;
   /** The running process's id (e.g. for CPU accounting in a bench). */
   readonly pid: () => number | undefined;
+  /** How the last process ended (both null while it runs). */
+  readonly exit: () => { code: number | null; signal: NodeJS.Signals | null };
   start(): Promise<void>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   pause(): void;
@@ -42,6 +44,7 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
     name,
     log: () => out,
     pid: () => child?.pid,
+    exit: () => ({ code: child?.exitCode ?? null, signal: child?.signalCode ?? null }),
     async start() {
       out = '';
       child = spawn(process.execPath, nodeArgs(join(root, name, 'server.ts')), {
