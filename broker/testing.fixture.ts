@@ -4,6 +4,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino from 'pino';
+import { topics } from '../domain/topics.ts';
 import type { Device } from '../domain/topology.schema.ts';
 import { RegistryRepository, type ServiceScope } from '../storage/records/registry.repository.ts';
 
@@ -86,4 +87,11 @@ export async function subackCodes(c: MqttClient, filters: string | string[], qos
     if (granted) return granted.map((g) => (typeof g === 'number' ? g : g.qos));
     throw e;
   }
+}
+
+/** Give the ingest a persistent session subscribed to all telemetry (QoS 1), then go offline: the broker queues for it. */
+export async function parkIngestSession(url: string): Promise<void> {
+  const ingest = await connectService(url, 'svc-ingest', { clean: false });
+  await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
+  await ingest.endAsync();
 }

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, connectService, seedRegistry } from '../broker/testing.fixture.ts';
+import { SERVICE_SECRET, connectService, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
 import { freePort, waitFor } from './harness/ports.ts';
-import { portOpen, serviceProcess, type ServiceProcess } from './harness/services.ts';
+import { brokerProcess, type ServiceProcess } from './harness/services.ts';
 
 describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
   let dataDir: string;
@@ -25,20 +25,7 @@ describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'broker-durable-'));
     seedRegistry(dataDir).close();
     port = await freePort();
-    broker = serviceProcess(
-      'broker',
-      {
-        DATA_DIR: dataDir,
-        MQTT_PORT: String(port),
-        MQTT_WS_PORT: '0',
-        HOST: '127.0.0.1',
-        SERVICE_SECRET,
-        REDIS_URL: '',
-        TLS_CERT_FILE: '',
-        TLS_KEY_FILE: '',
-      },
-      () => portOpen(port),
-    );
+    broker = brokerProcess(dataDir, port, SERVICE_SECRET);
     await broker.start();
   }, 120_000);
 
@@ -49,9 +36,7 @@ describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
 
   it('every message whose PUBACK arrived survives kill -9 and restart', async () => {
     const url = `mqtt://127.0.0.1:${port}`;
-    const ingest = await connectService(url, 'svc-ingest', { clean: false });
-    await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
-    await ingest.endAsync();
+    await parkIngestSession(url);
 
     // Replay accounts (no per-client rate limit), 4 × up to 2,000 messages, 100 in flight each.
     const P = 4;

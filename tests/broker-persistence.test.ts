@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, connectDevice, connectService, seedRegistry } from '../broker/testing.fixture.ts';
+import { SERVICE_SECRET, connectDevice, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
 import { freePort, waitFor } from './harness/ports.ts';
-import { portOpen, serviceProcess, type ServiceProcess } from './harness/services.ts';
+import { brokerProcess, type ServiceProcess } from './harness/services.ts';
 
 describe('broker: on-disk persistence survives SIGKILL', () => {
   let dataDir: string;
@@ -23,11 +23,7 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'broker-persist-'));
     seedRegistry(dataDir).close();
     port = await freePort();
-    broker = serviceProcess(
-      'broker',
-      { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
-      () => portOpen(port),
-    );
+    broker = brokerProcess(dataDir, port, SERVICE_SECRET);
     await broker.start();
   }, 120_000);
 
@@ -39,9 +35,7 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
   it('delivers every queued QoS 1 message to the ingest after kill -9 and restart', async () => {
     const url = `mqtt://127.0.0.1:${port}`;
     // The ingest's persistent session: subscribe, then go offline.
-    const ingest = await connectService(url, 'svc-ingest', { clean: false });
-    await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
-    await ingest.endAsync();
+    await parkIngestSession(url);
 
     const N = 40;
     const dev = await connectDevice(url, 'dev-a');

@@ -89,6 +89,18 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
   };
 }
 
+/**
+ * The broker alone (`broker/server.ts`) on DATA_DIR and a TCP port on 127.0.0.1, on-disk
+ * sessions, no Redis, no TLS, no WebSocket listener: for tests that SIGKILL it.
+ */
+export function brokerProcess(dataDir: string, port: number, serviceSecret: string): ServiceProcess {
+  return serviceProcess(
+    'broker',
+    { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: serviceSecret, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
+    () => portOpen(port),
+  );
+}
+
 /** True when something accepts TCP connections on the port. */
 export async function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   const { connect } = await import('node:net');
