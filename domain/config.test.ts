@@ -22,4 +22,18 @@ describe('parseConfig', () => {
     const c = parseConfig({ INFLUX_URL: 'http://127.0.0.1:8086/', INFLUX_DB: 'city', INFLUX_TOKEN: 't' });
     expect(c.influx).toEqual({ url: 'http://127.0.0.1:8086', db: 'city', token: 't', user: undefined, password: undefined });
   });
+  it('refuses an unknown CITY and lists the known ones', () => {
+    expect(() => parseConfig({ CITY: 'harbn' })).toThrow(/CITY="harbn" is not a known city \(one of: beijing, tianjin, harbin, qingdao\)/);
+    expect(parseConfig({ CITY: 'harbin' }).city).toBe('harbin');
+  });
+  it('validates the ingest tuning variables', () => {
+    expect(parseConfig({}).ingest).toEqual({ spoolMaxMessages: undefined, spoolSync: 'full', rules: true, clientId: 'svc-ingest' });
+    expect(parseConfig({ INGEST_SPOOL_MAX: '500', INGEST_SPOOL_SYNC: 'normal', INGEST_RULES: '0', INGEST_CLIENT_ID: 'svc-ingest-b' }).ingest).toEqual({
+      spoolMaxMessages: 500,
+      spoolSync: 'normal',
+      rules: false,
+      clientId: 'svc-ingest-b',
+    });
+    expect(() => parseConfig({ INGEST_SPOOL_MAX: '-1', INGEST_SPOOL_SYNC: 'fast' })).toThrow(/INGEST_SPOOL_MAX[\s\S]*INGEST_SPOOL_SYNC/);
+  });
 });

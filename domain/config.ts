@@ -3,6 +3,8 @@
  * server.ts (`parseConfig(process.env)`); every bad variable is listed in one error, and the
  * result is a frozen typed object. No other code reads process.env.
  */
+import { cityOverrides } from './policy.ts';
+
 export interface PlatformConfig {
   readonly mqttPort: number;
   readonly mqttWsPort: number;
@@ -31,6 +33,17 @@ export interface PlatformConfig {
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly redisUrl?: string;
   readonly logLevel: string;
+  /** Ingest tuning for tests and the bench (INGEST_*); not part of the documented environment. */
+  readonly ingest: {
+    /** Spool cap in messages; unset → the ingest's default. */
+    readonly spoolMaxMessages?: number;
+    /** 'full' (fsync per group commit, the default) or 'normal'. */
+    readonly spoolSync: 'full' | 'normal';
+    /** INGEST_RULES=0 runs the ingest without the rules engine (store only). */
+    readonly rules: boolean;
+    /** MQTT client id of the ingest's persistent session. */
+    readonly clientId: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -41,6 +54,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The cities whose policy is known (domain/policy.ts cityOverrides). */
+export const knownCities: readonly string[] = Object.freeze(Object.keys(cityOverrides));
 
 export function parseConfig(env: Env): PlatformConfig {
   const problems: string[] = [];
@@ -68,6 +84,14 @@ export function parseConfig(env: Env): PlatformConfig {
   const certFile = env.TLS_CERT_FILE || undefined;
   const keyFile = env.TLS_KEY_FILE || undefined;
   if (!!certFile !== !!keyFile) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  // A typo in CITY must not silently apply another city's policy (N2: Harbin is 20 °C, not 18).
+  const city = env.CITY || 'beijing';
+  if (!knownCities.includes(city)) problems.push(`CITY=${JSON.stringify(city)} is not a known city (one of: ${knownCities.join(', ')})`);
+  const spoolMaxRaw = env.INGEST_SPOOL_MAX || undefined;
+  const spoolMaxMessages = spoolMaxRaw === undefined ? undefined : Number(spoolMaxRaw);
+  if (spoolMaxMessages !== undefined && (!Number.isInteger(spoolMaxMessages) || spoolMaxMessages < 1)) problems.push(`INGEST_SPOOL_MAX=${JSON.stringify(spoolMaxRaw)} is not a positive integer`);
+  const spoolSync = env.INGEST_SPOOL_SYNC || 'full';
+  if (spoolSync !== 'full' && spoolSync !== 'normal') problems.push(`INGEST_SPOOL_SYNC=${JSON.stringify(spoolSync)} is not 'full' or 'normal'`);
   const logLevel = env.LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} is not a pino level`);
   const cfg: PlatformConfig = {
@@ -89,12 +113,18 @@ export function parseConfig(env: Env): PlatformConfig {
       : undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     demo: bool('DEMO', true),
-    city: env.CITY || 'beijing',
+    city,
     mqttUrl: env.MQTT_URL || `mqtt://127.0.0.1:${mqttPort}`,
     serviceSecret: env.SERVICE_SECRET || undefined,
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     redisUrl: env.REDIS_URL || undefined,
     logLevel,
+    ingest: Object.freeze({
+      spoolMaxMessages,
+      spoolSync: spoolSync === 'normal' ? 'normal' : 'full',
+      rules: bool('INGEST_RULES', true),
+      clientId: env.INGEST_CLIENT_ID || 'svc-ingest',
+    }),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(cfg);

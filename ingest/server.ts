@@ -19,10 +19,10 @@ import type { RulesPort } from './rules.port.ts';
 const config = parseConfig(process.env);
 const logger = pino({ level: config.logLevel, transport: process.stdout.isTTY ? { target: 'pino-pretty' } : undefined });
 
-/** Optional tuning for tests and the bench; not part of the documented environment. */
+/** Optional tuning for tests and the bench (config.ingest); not part of the documented environment. */
 const options: { -readonly [K in keyof IngestOptions]?: IngestOptions[K] } = {};
-if (process.env.INGEST_SPOOL_MAX) options.spoolMaxMessages = Number(process.env.INGEST_SPOOL_MAX);
-if (process.env.INGEST_SPOOL_SYNC === 'normal') options.spoolSync = 'normal';
+if (config.ingest.spoolMaxMessages !== undefined) options.spoolMaxMessages = config.ingest.spoolMaxMessages;
+if (config.ingest.spoolSync === 'normal') options.spoolSync = 'normal';
 
 const registry = RegistryRepository.open(config.dataDir);
 const secret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
@@ -31,7 +31,7 @@ const deadLetters = new DeadLetterRepository(registry.db);
 
 /** The rules engine, restored from the last snapshot when there is one (INGEST_RULES=0: off). */
 function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
-  if (process.env.INGEST_RULES === '0') return {};
+  if (!config.ingest.rules) return {};
   const opts = { city: registry.city(), policy: policyForCity(config.city) };
   const file = rulesSnapshotFile(config.dataDir);
   if (existsSync(file)) {
@@ -53,7 +53,7 @@ const app = createIngestApp({
   deadLetters,
   logger,
   clock: systemClock,
-  mqtt: { url: config.mqttUrl, clientId: process.env.INGEST_CLIENT_ID || 'svc-ingest', username: 'svc-ingest', password: secret },
+  mqtt: { url: config.mqttUrl, clientId: config.ingest.clientId, username: 'svc-ingest', password: secret },
   rules,
   rulesLastTs: lastTs,
   options,
