@@ -5,6 +5,7 @@
  * rooms. Routes and the MQTT consumer call it; it calls repositories.
  */
 import { randomBytes } from 'node:crypto';
+import { Compile } from 'typebox/compile';
 import type { Clock } from '../domain/clock.ts';
 import { HeatError } from '../domain/errors.ts';
 import type { OrderEvent } from '../domain/events.ts';
@@ -19,10 +20,9 @@ import {
   type OrderAction,
   type OrderChannel,
   type OrderSubject,
-  type RepairSheet,
 } from '../domain/orders/order.ts';
+import { PersonActionSchema, type PersonAction } from '../domain/orders/order.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
-import type { CauseClass } from '../domain/incident.schema.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import type { AuditRepository } from './audit.repository.ts';
 import type { IncidentsRepository } from './incidents.repository.ts';
@@ -60,24 +60,11 @@ export interface ComplaintInput {
   readonly appointmentAt?: number;
 }
 
-export type ActionInput =
-  | { readonly type: 'dispatch'; readonly assignee?: string; readonly supervisor?: string }
-  | { readonly type: 'accept'; readonly appointmentAt?: number }
-  | { readonly type: 'not_home'; readonly note: string; readonly newAppointmentAt: number }
-  | { readonly type: 'arrive' }
-  | {
-      readonly type: 'resolve';
-      readonly cause: CauseClass;
-      readonly repairSheet?: RepairSheet;
-      readonly userSideExplanation?: string;
-      readonly measurement?: Omit<MeasurementRecord, 'measuredBy'> & { readonly measuredBy?: string };
-    }
-  | { readonly type: 'schedule_callback'; readonly at?: number }
-  | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
-  | { readonly type: 'rate'; readonly satisfaction: number }
-  | { readonly type: 'close'; readonly note?: string }
-  | { readonly type: 'cancel'; readonly note: string }
-  | { readonly type: 'note'; readonly note: string };
+/** A person's step, as the route builds it (domain/orders/order.schema.ts). */
+export type ActionInput = PersonAction;
+
+/** Checked again here, so no caller (route, test, future consumer) can pass a link or an unknown step (#13.3). */
+const isPersonAction = Compile(PersonActionSchema);
 
 export interface TickSummary {
   readonly at: number;
@@ -154,7 +141,7 @@ export class OrdersService {
   }
 
   #link(o: Order, by: string, link: { apartments?: readonly string[]; incidentId?: string; note: string }): Order {
-    const next = applyAction(o, { type: 'link', ...link }, by, this.deps.clock.now(), this.deps.policy);
+    const next = applyAction(o, { type: 'link', note: link.note, ...(link.incidentId ? { incidentId: link.incidentId } : {}), ...(link.apartments ? { apartments: [...link.apartments] } : {}) }, by, this.deps.clock.now(), this.deps.policy);
     return this.#persist(next, 'updated', by, 'linked', link);
   }
 
@@ -260,7 +247,7 @@ export class OrdersService {
     const cancelled = applyAction(child, { type: 'cancel', note: `merged into order ${parent.number} (N4)` }, 'system', now, this.deps.policy);
     this.#persist(cancelled, 'closed', 'system', 'merged', { into: parent.id });
     let p = parent;
-    for (const incidentId of child.incidentIds) p = applyAction(p, { type: 'link', incidentId, apartments: child.apartments, note: `order ${child.number} merged (N4)` }, 'system', now, this.deps.policy);
+    for (const incidentId of child.incidentIds) p = applyAction(p, { type: 'link', incidentId, apartments: [...child.apartments], note: `order ${child.number} merged (N4)` }, 'system', now, this.deps.policy);
     return this.#persist(p, 'updated', 'system', 'merged', { from: child.id });
   }
 
@@ -324,11 +311,13 @@ export class OrdersService {
 
   /** One lifecycle step by a person. Measurement records are evaluated here (N30–N34). */
   act(id: string, input: ActionInput, actor: Actor): Order {
+    if (!isPersonAction.Check(input)) throw new HeatError('HEAT_ERR_VALIDATION', 'not an order step', { type: String((input as { type?: unknown }).type) });
     return this.deps.orders.transaction(() => {
       const o = this.get(id);
       const now = this.deps.clock.now();
-      let action: OrderAction = input as OrderAction;
-      if (input.type === 'resolve' && input.measurement) {
+      let action: OrderAction;
+      if (input.type !== 'resolve' || !input.measurement) action = input as OrderAction;
+      else {
         const record: MeasurementRecord = { ...input.measurement, measuredBy: input.measurement.measuredBy ?? actor.username };
         const result = evaluateMeasurement(record, this.deps.policy, (now - o.receivedAt) / 3_600_000);
         if (!record.residentSigned && this.deps.policy.measurement.signatureRequired) throw new HeatError('HEAT_ERR_MEASUREMENT_UNSIGNED'); // N33

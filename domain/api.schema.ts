@@ -4,8 +4,7 @@
  * The dashboard imports the types.
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { CauseClassSchema } from './incident.schema.ts';
-import { IdSchema, RoomTypeSchema, DeviceKindSchema } from './topology.schema.ts';
+import { IdSchema, DeviceKindSchema } from './topology.schema.ts';
 
 
 export const RoleSchema = Type.Enum(['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer', 'resident']);
@@ -77,83 +76,7 @@ export const MeasurementsQuerySchema = Type.Object({
 });
 export type MeasurementsQuery = Static<typeof MeasurementsQuerySchema>;
 
-export const OrderStatusSchema = Type.Enum(['new', 'dispatched', 'accepted', 'on_site', 'resolved', 'callback', 'closed', 'cancelled']);
-export const OrderSourceSchema = Type.Enum(['proactive', 'complaint', 'measurement', 'outage_followup']);
-
-export const OrdersQuerySchema = Type.Object({
-  status: Type.Optional(OrderStatusSchema),
-  open: Type.Optional(Type.Boolean()),
-  stationId: Type.Optional(IdSchema),
-  officeId: Type.Optional(IdSchema),
-  apartmentId: Type.Optional(IdSchema),
-  source: Type.Optional(OrderSourceSchema),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
-});
-export type OrdersQuery = Static<typeof OrdersQuerySchema>;
-
-export const OrderViewQuerySchema = Type.Object({ view: Type.Optional(Type.Enum(['company', 'station', 'team'])) });
-
-/** Resident complaint (hotline via a dispatcher, or app by the resident) or a measurement request. */
-export const ComplaintBodySchema = Type.Object({
-  apartmentId: IdSchema,
-  content: Type.String({ minLength: 1, maxLength: 2000 }),
-  channel: Type.Optional(Type.Enum(['hotline', 'app'])),
-  residentPhone: Type.Optional(Type.String({ maxLength: 40 })),
-  residentContact: Type.Optional(Type.String({ maxLength: 100 })),
-  appointmentAt: Type.Optional(Type.Number()),
-});
-export type ComplaintBody = Static<typeof ComplaintBodySchema>;
-
-export const RepairSheetSchema = Type.Object({
-  content: Type.String({ minLength: 1, maxLength: 4000 }),
-  startAt: Type.Number(),
-  endAt: Type.Number(),
-  workerName: Type.String({ minLength: 1, maxLength: 100 }),
-  workerPhone: Type.String({ minLength: 1, maxLength: 40 }),
-  residentSigned: Type.Boolean(),
-});
-
-export const MeasurementPointSchema = Type.Object({
-  tempC: Type.Number({ minimum: -40, maximum: 60 }),
-  heightM: Type.Number({ minimum: 0, maximum: 5 }),
-  wallDistanceM: Type.Number({ minimum: 0, maximum: 50 }),
-});
-
-export const MeasurementRecordSchema = Type.Object({
-  measuredAt: Type.Number(),
-  rooms: Type.Array(
-    Type.Object({ roomId: IdSchema, type: RoomTypeSchema, areaM2: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }), points: Type.Array(MeasurementPointSchema, { maxItems: 20 }) }),
-    { minItems: 1, maxItems: 50 },
-  ),
-  residentSigned: Type.Boolean(),
-  closedBeforeMin: Type.Number({ minimum: 0 }),
-  outdoorTempC: Type.Optional(Type.Number()),
-  residentAltered: Type.Optional(Type.Boolean()),
-  measuredBy: Type.Optional(Type.String({ maxLength: 100 })),
-});
-export type MeasurementRecordBody = Static<typeof MeasurementRecordSchema>;
-
-export const DispatchBodySchema = Type.Object({ assignee: Type.Optional(Type.String({ maxLength: 100 })), supervisor: Type.Optional(Type.String({ maxLength: 100 })) });
-export const AcceptBodySchema = Type.Object({ appointmentAt: Type.Optional(Type.Number()) });
-export const NotHomeBodySchema = Type.Object({ note: Type.String({ minLength: 1, maxLength: 1000 }), newAppointmentAt: Type.Number() });
-export const ResolveBodySchema = Type.Object({
-  cause: CauseClassSchema,
-  repairSheet: Type.Optional(RepairSheetSchema),
-  userSideExplanation: Type.Optional(Type.String({ maxLength: 4000 })),
-  measurement: Type.Optional(MeasurementRecordSchema),
-});
-export type ResolveBody = Static<typeof ResolveBodySchema>;
-export const CallbackBodySchema = Type.Object({
-  result: Type.String({ minLength: 1, maxLength: 2000 }),
-  satisfaction: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
-});
-/** N12: book the callback; without `at`, the next minute inside callback hours. */
-export const ScheduleCallbackBodySchema = Type.Object({ at: Type.Optional(Type.Number()) });
-/** N7: a rating 1–5 (the resident's, or entered at the callback). */
-export const RatingBodySchema = Type.Object({ satisfaction: Type.Integer({ minimum: 1, maximum: 5 }) });
-export const NoteBodySchema = Type.Object({ note: Type.String({ minLength: 1, maxLength: 2000 }) });
-export const CloseBodySchema = Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) });
+// Order statuses, sources and every order body live in domain/orders/order.schema.ts (one contract, #15).
 
 export const OutageBodySchema = Type.Object({
   scopeType: Type.Enum(['station', 'building']),

@@ -1,26 +1,11 @@
 /** Service orders: list, one record in three views (N20), creation by source, lifecycle steps, CSV export. */
-import Type from 'typebox';
-import {
-  AcceptBodySchema,
-  CallbackBodySchema,
-  CloseBodySchema,
-  ComplaintBodySchema,
-  DispatchBodySchema,
-  IdParamsSchema,
-  NoteBodySchema,
-  NotHomeBodySchema,
-  OrderViewQuerySchema,
-  OrdersQuerySchema,
-  RatingBodySchema,
-  ResolveBodySchema,
-  ScheduleCallbackBodySchema,
-} from '../../domain/api.schema.ts';
+import { IdParamsSchema } from '../../domain/api.schema.ts';
+import { ComplaintBodySchema, ORDER_STEPS, OrderViewQuerySchema, OrdersQuerySchema, type OrderStepType, type PersonAction } from '../../domain/orders/order.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { orderView, type Order } from '../../domain/orders/order.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
 import { toCsv } from '../csv.ts';
 import { assertApartment, who, type ApiContext, type App } from '../context.ts';
-import type { ActionInput } from '../orders.service.ts';
 import type { Person, Role } from '../people.repository.ts';
 
 /** May this person see this order? Residents: orders on their apartment (404 otherwise); station roles: their office's grid. */
@@ -34,6 +19,21 @@ export function assertOrderAccess(p: Person, o: Order): void {
 
 const FIELD_ROLES: readonly Role[] = ['admin', 'station_staff', 'station_head'];
 const DESK_ROLES: readonly Role[] = ['admin', 'dispatcher'];
+
+/** Who may take each step (the dashboard shows a role only its own). */
+export const STEP_ROLES: Readonly<Record<OrderStepType, readonly Role[]>> = {
+  dispatch: DESK_ROLES,
+  accept: FIELD_ROLES,
+  not_home: FIELD_ROLES,
+  arrive: FIELD_ROLES,
+  resolve: FIELD_ROLES,
+  schedule_callback: DESK_ROLES,
+  callback: DESK_ROLES,
+  rate: ['admin', 'dispatcher', 'resident'],
+  close: DESK_ROLES,
+  cancel: ['admin', 'dispatcher', 'manager'],
+  note: STAFF_ROLES,
+};
 
 export const CSV_COLUMNS = [
   'number', 'id', 'source', 'channel', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'officeId', 'apartments',
@@ -128,32 +128,17 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
   });
 
-  const step = <S extends Parameters<typeof Type.Object>[0]>(
-    path: string,
-    roles: readonly Role[],
-    body: ReturnType<typeof Type.Object<S>> | undefined,
-    toAction: (b: Record<string, unknown>) => ActionInput,
-  ): void => {
-    app.post(
-      `/api/v1/orders/:id/${path}`,
-      { config: { roles }, schema: { tags, params: IdParamsSchema, ...(body ? { body } : {}) } },
-      (req) => {
-        const p = who(req);
-        assertOrderAccess(p, ctx.orders.get(req.params.id));
-        const o = ctx.orders.act(req.params.id, toAction((req.body ?? {}) as Record<string, unknown>), p);
-        return p.role === 'resident' ? orderView(o, 'team') : o;
-      },
-    );
+  // The route names the step; the body only fills it. `type` is spread last so the route
+  // always wins, and every body schema is closed, so a body naming a type is refused (#13.3).
+  const step = (type: OrderStepType, roles: readonly Role[]): void => {
+    const { path, body } = ORDER_STEPS[type];
+    app.post(`/api/v1/orders/:id/${path}`, { config: { roles }, schema: { tags, params: IdParamsSchema, body } }, (req) => {
+      const p = who(req);
+      assertOrderAccess(p, ctx.orders.get(req.params.id));
+      const action = { ...(req.body ?? {}), type } as PersonAction;
+      const o = ctx.orders.act(req.params.id, action, p);
+      return p.role === 'resident' ? orderView(o, 'team') : o;
+    });
   };
-  step('dispatch', DESK_ROLES, DispatchBodySchema, (b) => ({ type: 'dispatch', ...b }));
-  step('accept', FIELD_ROLES, AcceptBodySchema, (b) => ({ type: 'accept', ...b }));
-  step('not-home', FIELD_ROLES, NotHomeBodySchema, (b) => ({ type: 'not_home', ...(b as { note: string; newAppointmentAt: number }) }));
-  step('arrive', FIELD_ROLES, undefined, () => ({ type: 'arrive' }));
-  step('resolve', FIELD_ROLES, ResolveBodySchema, (b) => ({ type: 'resolve', ...(b as Omit<Extract<ActionInput, { type: 'resolve' }>, 'type'>) }));
-  step('schedule-callback', DESK_ROLES, ScheduleCallbackBodySchema, (b) => ({ type: 'schedule_callback', ...(b as { at?: number }) }));
-  step('callback', DESK_ROLES, CallbackBodySchema, (b) => ({ type: 'callback', ...(b as { result: string; satisfaction?: number }) }));
-  step('rating', ['admin', 'dispatcher', 'resident'], RatingBodySchema, (b) => ({ type: 'rate', satisfaction: b.satisfaction as number }));
-  step('close', DESK_ROLES, CloseBodySchema, (b) => ({ type: 'close', ...b }));
-  step('cancel', ['admin', 'dispatcher', 'manager'], NoteBodySchema, (b) => ({ type: 'cancel', note: b.note as string }));
-  step('note', STAFF_ROLES, NoteBodySchema, (b) => ({ type: 'note', note: b.note as string }));
+  for (const [type, roles] of Object.entries(STEP_ROLES) as [OrderStepType, readonly Role[]][]) step(type, roles);
 }

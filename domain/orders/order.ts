@@ -11,25 +11,13 @@ import type { CauseClass } from '../incident.schema.ts';
 import type { EscalationLevel, HeatingPolicy } from '../policy.ts';
 import { HeatError } from '../errors.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
+import type { LinkAction, OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, PersonAction, RepairSheet } from './order.schema.ts';
 
-export type OrderStatus = 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
-export type OrderSource = 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
-export type OrderChannel = 'hotline' | 'app' | 'system';
-export type OrderSubject = 'apartment' | 'building' | 'station' | 'source';
+export type { OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, RepairSheet } from './order.schema.ts';
 
 export const OPEN_STATUSES: readonly OrderStatus[] = ['new', 'dispatched', 'accepted', 'on_site'];
 /** Statuses in which the fault is still unhandled: the SLA and escalation clocks run (N21). */
 export const UNRESOLVED_STATUSES: readonly OrderStatus[] = OPEN_STATUSES;
-
-/** N23: the field worker's repair sheet. */
-export interface RepairSheet {
-  readonly content: string;
-  readonly startAt: number;
-  readonly endAt: number;
-  readonly workerName: string;
-  readonly workerPhone: string;
-  readonly residentSigned: boolean;
-}
 
 export interface HistoryEntry {
   readonly at: number;
@@ -163,25 +151,20 @@ export function createOrder(input: NewOrderInput, now: number): Order {
   return o;
 }
 
+/** A measurement record once the service has evaluated it (N30–N34). */
+export interface EvaluatedMeasurement {
+  readonly record: MeasurementRecord;
+  readonly result: MeasurementResult;
+}
+
+/**
+ * What `applyAction` takes: a person's step (order.schema.ts) with a resolve's measurement
+ * already evaluated, or the system's link (N4).
+ */
 export type OrderAction =
-  | { readonly type: 'dispatch'; readonly assignee?: string; readonly supervisor?: string }
-  | { readonly type: 'accept'; readonly appointmentAt?: number }
-  | { readonly type: 'not_home'; readonly note: string; readonly newAppointmentAt: number }
-  | { readonly type: 'arrive' }
-  | {
-      readonly type: 'resolve';
-      readonly cause: CauseClass;
-      readonly repairSheet?: RepairSheet;
-      readonly userSideExplanation?: string;
-      readonly measurement?: { readonly record: MeasurementRecord; readonly result: MeasurementResult };
-    }
-  | { readonly type: 'schedule_callback'; readonly at?: number }
-  | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
-  | { readonly type: 'rate'; readonly satisfaction: number }
-  | { readonly type: 'close'; readonly note?: string }
-  | { readonly type: 'cancel'; readonly note: string }
-  | { readonly type: 'link'; readonly apartments?: readonly string[]; readonly incidentId?: string; readonly note: string }
-  | { readonly type: 'note'; readonly note: string };
+  | Exclude<PersonAction, { type: 'resolve' }>
+  | (Omit<Extract<PersonAction, { type: 'resolve' }>, 'measurement'> & { readonly measurement?: EvaluatedMeasurement })
+  | LinkAction;
 
 const ALLOWED: Readonly<Record<OrderAction['type'], readonly OrderStatus[]>> = {
   dispatch: ['new'],
@@ -245,6 +228,8 @@ export function isRepairOrder(o: Pick<Order, 'source'>): boolean {
  * evidence; otherwise returns the new order with the step appended to its history.
  */
 export function applyAction(order: Order, action: OrderAction, by: string, now: number, policy: HeatingPolicy): Order {
+  // A type outside the union is bad input (400), not a crash: the table has no entry for it.
+  if (!Object.hasOwn(ALLOWED, action.type)) throw new HeatError('HEAT_ERR_VALIDATION', 'unknown order action', { type: String(action.type) });
   if (!ALLOWED[action.type].includes(order.status)) {
     throw new HeatError('HEAT_ERR_ORDER_TRANSITION', `cannot ${action.type} an order that is ${order.status}`, {
       status: order.status,
@@ -411,8 +396,6 @@ export function tickOrder(o: Order, now: number, policy: HeatingPolicy): TickOut
 export function escalationLevel(o: Order): EscalationLevel | undefined {
   return o.escalations.at(-1)?.level;
 }
-
-export type OrderViewName = 'company' | 'station' | 'team';
 
 const TEAM_FIELDS = [
   'id', 'number', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'apartments', 'appointmentAt',

@@ -1,0 +1,170 @@
+/**
+ * The order contract, once (issue #15): statuses, sources, channels, the REST bodies of every
+ * order step and the order-action union, as TypeBox schemas. The TypeScript types, the
+ * request validation, the OpenAPI document and the dashboard's client all derive from here;
+ * nothing else spells these lists out by hand.
+ *
+ * Every body is closed (`additionalProperties: false`) and every timestamp bounded, so a body
+ * can neither pick a different step nor smuggle a field into one (#13 finding 3), and a
+ * stored timestamp always formats (#13 finding 8).
+ */
+import Type, { type Static } from 'typebox';
+import { CauseClassSchema } from '../incident.schema.ts';
+import { IdSchema, RoomTypeSchema } from '../topology.schema.ts';
+
+const closed = { additionalProperties: false } as const;
+
+/** Epoch milliseconds between 2000-01-01 and 2100-01-01 UTC: anything outside is a typo or an attack, never a date. */
+export const TimestampSchema = Type.Integer({ minimum: 946_684_800_000, maximum: 4_102_444_800_000, description: 'epoch ms (2000–2100)' });
+
+export const OrderStatusSchema = Type.Enum(['new', 'dispatched', 'accepted', 'on_site', 'resolved', 'callback', 'closed', 'cancelled']);
+export type OrderStatus = Static<typeof OrderStatusSchema>;
+export const OrderSourceSchema = Type.Enum(['proactive', 'complaint', 'measurement', 'outage_followup']);
+export type OrderSource = Static<typeof OrderSourceSchema>;
+export const OrderChannelSchema = Type.Enum(['hotline', 'app', 'system']);
+export type OrderChannel = Static<typeof OrderChannelSchema>;
+export const OrderSubjectSchema = Type.Enum(['apartment', 'building', 'station', 'source']);
+export type OrderSubject = Static<typeof OrderSubjectSchema>;
+export const OrderViewNameSchema = Type.Enum(['company', 'station', 'team']);
+export type OrderViewName = Static<typeof OrderViewNameSchema>;
+
+export const OrdersQuerySchema = Type.Object(
+  {
+    status: Type.Optional(OrderStatusSchema),
+    open: Type.Optional(Type.Boolean()),
+    stationId: Type.Optional(IdSchema),
+    officeId: Type.Optional(IdSchema),
+    apartmentId: Type.Optional(IdSchema),
+    source: Type.Optional(OrderSourceSchema),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  closed,
+);
+export type OrdersQuery = Static<typeof OrdersQuerySchema>;
+
+export const OrderViewQuerySchema = Type.Object({ view: Type.Optional(OrderViewNameSchema) }, closed);
+
+const Phone = Type.String({ minLength: 1, maxLength: 40 });
+const Name = Type.String({ minLength: 1, maxLength: 100 });
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+
+/** Resident complaint (hotline via a dispatcher, or app by the resident) or a measurement request. */
+export const ComplaintBodySchema = Type.Object(
+  {
+    apartmentId: IdSchema,
+    content: Text(2000),
+    channel: Type.Optional(Type.Enum(['hotline', 'app'])),
+    residentPhone: Type.Optional(Type.String({ maxLength: 40 })),
+    residentContact: Type.Optional(Type.String({ maxLength: 100 })),
+    appointmentAt: Type.Optional(TimestampSchema),
+  },
+  closed,
+);
+export type ComplaintBody = Static<typeof ComplaintBodySchema>;
+
+/** N23: the field worker's repair sheet. */
+export const RepairSheetSchema = Type.Object(
+  { content: Text(4000), startAt: TimestampSchema, endAt: TimestampSchema, workerName: Name, workerPhone: Phone, residentSigned: Type.Boolean() },
+  closed,
+);
+export type RepairSheet = Static<typeof RepairSheetSchema>;
+
+/** N30/N31: one measuring point. */
+export const MeasurementPointSchema = Type.Object(
+  { tempC: Type.Number({ minimum: -40, maximum: 60 }), heightM: Type.Number({ minimum: 0, maximum: 5 }), wallDistanceM: Type.Number({ minimum: 0, maximum: 50 }) },
+  closed,
+);
+
+export const MeasuredRoomSchema = Type.Object(
+  { roomId: IdSchema, type: RoomTypeSchema, areaM2: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }), points: Type.Array(MeasurementPointSchema, { maxItems: 20 }) },
+  closed,
+);
+
+/** N30–N33: the measurement record as the field worker enters it. */
+export const MeasurementRecordSchema = Type.Object(
+  {
+    measuredAt: TimestampSchema,
+    rooms: Type.Array(MeasuredRoomSchema, { minItems: 1, maxItems: 50 }),
+    residentSigned: Type.Boolean(),
+    closedBeforeMin: Type.Number({ minimum: 0, maximum: 100_000 }),
+    outdoorTempC: Type.Optional(Type.Number({ minimum: -60, maximum: 50 })),
+    residentAltered: Type.Optional(Type.Boolean()),
+    measuredBy: Type.Optional(Type.String({ maxLength: 100 })),
+  },
+  closed,
+);
+export type MeasurementRecordBody = Static<typeof MeasurementRecordSchema>;
+
+// One body per step route. The route adds `type`; the body cannot name one (closed).
+const DispatchProps = { assignee: Type.Optional(Type.String({ maxLength: 100 })), supervisor: Type.Optional(Type.String({ maxLength: 100 })) };
+const AcceptProps = { appointmentAt: Type.Optional(TimestampSchema) };
+/** N25: note left (never on the door) with contact and phone, and a new appointment. */
+const NotHomeProps = { note: Text(1000), newAppointmentAt: TimestampSchema };
+const ResolveProps = {
+  cause: CauseClassSchema,
+  repairSheet: Type.Optional(RepairSheetSchema),
+  userSideExplanation: Type.Optional(Type.String({ maxLength: 4000 })),
+  measurement: Type.Optional(MeasurementRecordSchema),
+};
+/** N12: book the callback; without `at`, the next minute inside callback hours. */
+const ScheduleCallbackProps = { at: Type.Optional(TimestampSchema) };
+/** N7 scores: integers 1–5. */
+export const SatisfactionSchema = Type.Integer({ minimum: 1, maximum: 5 });
+const CallbackProps = { result: Text(2000), satisfaction: Type.Optional(SatisfactionSchema) };
+/** N7: a rating 1–5 (the resident's, or entered at the callback). */
+const RatingProps = { satisfaction: SatisfactionSchema };
+const NoteProps = { note: Text(2000) };
+const CloseProps = { note: Type.Optional(Type.String({ maxLength: 2000 })) };
+
+export const DispatchBodySchema = Type.Object(DispatchProps, closed);
+export const AcceptBodySchema = Type.Object(AcceptProps, closed);
+export const NotHomeBodySchema = Type.Object(NotHomeProps, closed);
+export const ArriveBodySchema = Type.Object({}, closed);
+export const ResolveBodySchema = Type.Object(ResolveProps, closed);
+export type ResolveBody = Static<typeof ResolveBodySchema>;
+export const ScheduleCallbackBodySchema = Type.Object(ScheduleCallbackProps, closed);
+export const CallbackBodySchema = Type.Object(CallbackProps, closed);
+export const RatingBodySchema = Type.Object(RatingProps, closed);
+export const NoteBodySchema = Type.Object(NoteProps, closed);
+export const CloseBodySchema = Type.Object(CloseProps, closed);
+
+/** Each step: its route path and its body. Routes, service and dashboard read this table. */
+export const ORDER_STEPS = {
+  dispatch: { path: 'dispatch', body: DispatchBodySchema },
+  accept: { path: 'accept', body: AcceptBodySchema },
+  not_home: { path: 'not-home', body: NotHomeBodySchema },
+  arrive: { path: 'arrive', body: ArriveBodySchema },
+  resolve: { path: 'resolve', body: ResolveBodySchema },
+  schedule_callback: { path: 'schedule-callback', body: ScheduleCallbackBodySchema },
+  callback: { path: 'callback', body: CallbackBodySchema },
+  rate: { path: 'rating', body: RatingBodySchema },
+  close: { path: 'close', body: CloseBodySchema },
+  cancel: { path: 'cancel', body: NoteBodySchema },
+  note: { path: 'note', body: NoteBodySchema },
+} as const;
+export type OrderStepType = keyof typeof ORDER_STEPS;
+export const ORDER_STEP_TYPES = Object.keys(ORDER_STEPS) as OrderStepType[];
+
+/** What a person may ask of an order: exactly one step route's body plus the route's type. */
+export const PersonActionSchema = Type.Union([
+  Type.Object({ type: Type.Literal('dispatch'), ...DispatchProps }, closed),
+  Type.Object({ type: Type.Literal('accept'), ...AcceptProps }, closed),
+  Type.Object({ type: Type.Literal('not_home'), ...NotHomeProps }, closed),
+  Type.Object({ type: Type.Literal('arrive') }, closed),
+  Type.Object({ type: Type.Literal('resolve'), ...ResolveProps }, closed),
+  Type.Object({ type: Type.Literal('schedule_callback'), ...ScheduleCallbackProps }, closed),
+  Type.Object({ type: Type.Literal('callback'), ...CallbackProps }, closed),
+  Type.Object({ type: Type.Literal('rate'), ...RatingProps }, closed),
+  Type.Object({ type: Type.Literal('close'), ...CloseProps }, closed),
+  Type.Object({ type: Type.Literal('cancel'), ...NoteProps }, closed),
+  Type.Object({ type: Type.Literal('note'), ...NoteProps }, closed),
+]);
+export type PersonAction = Static<typeof PersonActionSchema>;
+
+/** System-only step: the service joins incidents and apartments to an order (N4); no route reaches it. */
+export const LinkActionSchema = Type.Object(
+  { type: Type.Literal('link'), apartments: Type.Optional(Type.Array(IdSchema, { maxItems: 100_000 })), incidentId: Type.Optional(Type.String()), note: Text(2000) },
+  closed,
+);
+export type LinkAction = Static<typeof LinkActionSchema>;
