@@ -4,7 +4,7 @@
  * (incidents → orders, live readings → rooms), the SLA clock, and the dashboard build.
  * server.ts listens; start.ts calls this with shared dependencies.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,7 +13,6 @@ import { resolve } from 'node:path';
 import { Server } from 'socket.io';
 import type { Clock } from '../domain/clock.ts';
 import type { PlatformConfig } from '../domain/config.ts';
-import { HeatError, errorCatalogue } from '../domain/errors.ts';
 import type { ClientToServerEvents, LiveReading, ServerToClientEvents } from '../domain/events.ts';
 import { IncidentEventSchema } from '../domain/incident.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
@@ -30,6 +29,8 @@ import { OrdersService } from './orders.service.ts';
 import { OutagesRepository } from './outages.repository.ts';
 import { PeopleRepository, type Person } from './people.repository.ts';
 import { TopologyRepository } from './topology.repository.ts';
+import { installAccessControl } from './plugins/access.plugin.ts';
+import { installErrorHandling } from './plugins/errors.plugin.ts';
 import { registerSystemRoutes } from './routes/system.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerRegistryRoutes } from './routes/registry.routes.ts';
@@ -208,76 +209,34 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     for (const [room, list] of byRoom) io.to(room).except('city').emit('readings', list);
   };
 
-  const routes: { method: string; url: string; roles?: readonly string[]; public?: boolean }[] = [];
+  const dashboardDir = deps.dashboardDir ? resolve(deps.dashboardDir) : undefined;
+  const hasDashboard = !!dashboardDir && existsSync(resolve(dashboardDir, 'index.html'));
+
+  // Errors (coded, 5xx never leak) and the not-found handler; then default-deny access on the
+  // routed request (api/plugins/access.plugin.ts) before any route is added.
+  installErrorHandling(app, { counters, dashboardDir: hasDashboard ? dashboardDir : undefined });
+  const access = installAccessControl(app, { auth, audit, clock: deps.clock });
+  app.addHook('onRequest', (_req, _reply, done) => {
+    counters.http++;
+    done();
+  });
+
   const heat: HeatApi = {
-    routes,
+    get routes() {
+      return access.routes();
+    },
     ctx,
     io,
     tick: () => orders.tick(),
     onIncidentMessage,
     onLiveMessage,
-    metrics: () => ({ ...counters, sockets: io.engine.clientsCount, mqttConnected: consumer?.connected ? 1 : 0 }),
+    metrics: () => ({ ...counters, ...access.counters, sockets: io.engine.clientsCount, mqttConnected: consumer?.connected ? 1 : 0 }),
   };
   app.decorate('heat', heat);
 
   // First admin (logged once when generated).
   const admin = auth.ensureAdmin(deps.config.adminPassword);
   if (admin?.generatedPassword) app.log.warn({ username: admin.username, password: admin.generatedPassword }, 'first admin created with a generated password; change it');
-
-  // Errors: one handler, coded, 5xx never leak internals (CONVENTIONS.md #7).
-  app.setErrorHandler((err: FastifyError | HeatError, req, reply) => {
-    if (err instanceof HeatError) {
-      if (err.code === 'HEAT_ERR_RATE_LIMITED') {
-        const retry = (err.details as { retryAfterSec?: number } | undefined)?.retryAfterSec;
-        if (retry) void reply.header('retry-after', String(retry));
-      }
-      void reply.code(err.status).send({ code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
-      return;
-    }
-    const fe = err;
-    if (fe.validation) {
-      const fields = fe.validation.map((v) => {
-        const params = v.params as Record<string, unknown> | undefined;
-        const missing = params?.requiredProperties ?? params?.missingProperty;
-        const path = `${fe.validationContext ?? 'body'}${v.instancePath ?? ''}`;
-        return Array.isArray(missing) ? `${path}/${missing.join(',')}` : typeof missing === 'string' ? `${path}/${missing}` : path;
-      });
-      void reply.code(400).send({ code: 'HEAT_ERR_VALIDATION', message: `${fields.join('; ')}: ${fe.message}`, details: { fields } });
-      return;
-    }
-    if (fe.statusCode === 415 || fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      void reply.code(415).send({ code: 'HEAT_ERR_UNSUPPORTED_MEDIA', message: errorCatalogue.HEAT_ERR_UNSUPPORTED_MEDIA.message });
-      return;
-    }
-    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-      void reply.code(fe.statusCode).send({ code: 'HEAT_ERR_VALIDATION', message: fe.message });
-      return;
-    }
-    counters.http5xx++;
-    req.log.error({ err }, 'unhandled error');
-    void reply.code(500).send({ code: 'HEAT_ERR_INTERNAL', message: errorCatalogue.HEAT_ERR_INTERNAL.message });
-      return;
-  });
-
-  // Every /api route must say who may call it; fail at start-up, not in production.
-  app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/')) return;
-    const c = route.config as { roles?: readonly string[]; public?: boolean } | undefined;
-    if (!c?.public && !c?.roles) throw new Error(`route ${route.method} ${route.url} declares neither roles nor public`);
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, ...(c.roles ? { roles: c.roles } : {}), ...(c.public ? { public: true } : {}) });
-  });
-
-  app.addHook('onRequest', (req, _reply, done) => {
-    counters.http++;
-    const cfg = req.routeOptions.config;
-    // Unknown routes fall through to the not-found handler (a coded 404).
-    if (!req.url.startsWith('/api/') || cfg.public || !req.routeOptions.url) return done();
-    const person = auth.authenticate(bearer(req.headers.authorization));
-    if (!person) return done(new HeatError('HEAT_ERR_UNAUTHENTICATED'));
-    req.person = person;
-    if (cfg.roles && !cfg.roles.includes(person.role)) return done(new HeatError('HEAT_ERR_FORBIDDEN'));
-    done();
-  });
 
   app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 20 * 1024 * 1024 }, (_req, body, done) => done(null, body));
 
@@ -299,20 +258,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerDeviceRoutes(app, ctx);
   registerReplayRoutes(app, deps.replay, (p) => io.to(['role:admin', 'role:engineer']).emit('replay', p));
 
-  const dashboardDir = deps.dashboardDir ? resolve(deps.dashboardDir) : undefined;
-  const hasDashboard = !!dashboardDir && existsSync(resolve(dashboardDir, 'index.html'));
   if (hasDashboard) {
-    await app.register(fastifyStatic, { root: dashboardDir, prefix: '/', wildcard: true, index: ['index.html'] });
+    // The dashboard's files are public: the scope marks its routes so (default-deny elsewhere).
+    await app.register(async (scope) => {
+      scope.addHook('onRoute', (route) => {
+        route.config = { ...(route.config ?? {}), public: true };
+      });
+      await scope.register(fastifyStatic, { root: dashboardDir, prefix: '/', wildcard: true, index: ['index.html'] });
+    });
   }
-  app.setNotFoundHandler((req, reply) => {
-    // SPA fallback: client-side routes get index.html; API and socket paths get a coded 404.
-    if (hasDashboard && req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io')) {
-      void reply.type('text/html').sendFile('index.html');
-      return;
-    }
-    void reply.code(404).send({ code: 'HEAT_ERR_NOT_FOUND', message: errorCatalogue.HEAT_ERR_NOT_FOUND.message });
-      return;
-  });
 
   // socket.io: the handshake carries the same bearer token; rooms follow what the person may see.
   io.use((socket, next) => {

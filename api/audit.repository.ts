@@ -13,7 +13,8 @@ export interface AuditEntry {
   readonly id: number;
   readonly at: number;
   readonly actor: string;
-  readonly entity: 'order' | 'person' | 'device' | 'outage' | 'import';
+  /** `access`: a request refused by the default-deny check (api/plugins/access.plugin.ts). */
+  readonly entity: 'order' | 'person' | 'device' | 'outage' | 'import' | 'access';
   readonly entityId: string;
   readonly action: string;
   readonly detail?: unknown;

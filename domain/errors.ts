@@ -20,6 +20,7 @@ export const errorCatalogue = {
   HEAT_ERR_MEASUREMENT_POINTS: { status: 422, message: 'The measurement points do not follow the method (N30/N31)' },
   HEAT_ERR_OUTAGE_NOTICE: { status: 422, message: 'Planned outages must be announced ahead (N9)' },
   HEAT_ERR_IMPORT_INVALID: { status: 422, message: 'The import has invalid rows; nothing was imported' },
+  HEAT_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   HEAT_ERR_UNSUPPORTED_MEDIA: { status: 415, message: 'Unsupported content type' },
   HEAT_ERR_RATE_LIMITED: { status: 429, message: 'Too many attempts; try again later' },
   HEAT_ERR_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable' },

@@ -1,0 +1,86 @@
+/**
+ * One error handler for the whole API (CONVENTIONS.md #7): every answer carries a
+ * HEAT_ERR_* code from domain/errors.ts; a schema failure names each field in
+ * `details.fields` (`body/role`, `body/extra` for a property the schema does not allow);
+ * fastify's own 4xx errors keep their status and get that status's code (413, 404, 403,
+ * 409, 415 — not all HEAT_ERR_VALIDATION); a 5xx never leaks internals. Also the not-found
+ * handler: client-side routes of the dashboard get index.html, everything else a coded 404.
+ */
+import type { FastifyError } from 'fastify';
+import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { HeatError, errorCatalogue, type ErrorCode } from '../../domain/errors.ts';
+import type { App } from '../context.ts';
+
+/** The code for a 4xx that did not come from our own code (fastify, a plugin, the body parser). */
+const codeForStatus: Readonly<Record<number, ErrorCode>> = {
+  401: 'HEAT_ERR_UNAUTHENTICATED',
+  403: 'HEAT_ERR_FORBIDDEN',
+  404: 'HEAT_ERR_NOT_FOUND',
+  409: 'HEAT_ERR_CONFLICT',
+  413: 'HEAT_ERR_PAYLOAD_TOO_LARGE',
+  415: 'HEAT_ERR_UNSUPPORTED_MEDIA',
+  429: 'HEAT_ERR_RATE_LIMITED',
+};
+
+interface ValidationIssue {
+  readonly keyword?: string;
+  readonly schemaPath?: string;
+  readonly instancePath?: string;
+  readonly params?: Record<string, unknown>;
+}
+
+/** Field paths (`body/x`, `querystring/limit`) a validation failure is about. */
+export function validationFields(context: string, issues: readonly ValidationIssue[]): string[] {
+  const fields = new Set<string>();
+  for (const v of issues) {
+    const path = `${context}${v.instancePath ?? ''}`;
+    const p = v.params ?? {};
+    const names = p.requiredProperties ?? p.missingProperty ?? p.additionalProperties ?? p.additionalProperty;
+    if (Array.isArray(names)) for (const n of names) fields.add(`${path}/${String(n)}`);
+    else if (typeof names === 'string') fields.add(`${path}/${names}`);
+    else fields.add(path);
+  }
+  return [...fields];
+}
+
+export function installErrorHandling(app: App, opts: { counters: { http5xx: number }; dashboardDir?: string }): void {
+  app.setErrorHandler((err: FastifyError | HeatError, req, reply) => {
+    if (err instanceof HeatError) {
+      if (err.code === 'HEAT_ERR_RATE_LIMITED') {
+        const retry = (err.details as { retryAfterSec?: number } | undefined)?.retryAfterSec;
+        if (retry) void reply.header('retry-after', String(retry));
+      }
+      void reply.code(err.status).send({ code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
+      return;
+    }
+    const fe = err;
+    if (fe.validation) {
+      const fields = validationFields(fe.validationContext ?? 'body', fe.validation);
+      void reply.code(400).send({ code: 'HEAT_ERR_VALIDATION', message: `${fields.join('; ')}: ${fe.message}`, details: { fields } });
+      return;
+    }
+    const status = fe.statusCode;
+    if (status && status >= 400 && status < 500) {
+      const code = codeForStatus[status] ?? 'HEAT_ERR_VALIDATION';
+      // Our own catalogue message: fastify's texts can name internals (parser names, limits).
+      const message = code === 'HEAT_ERR_VALIDATION' ? fe.message : errorCatalogue[code].message;
+      void reply.code(status).send({ code, message });
+      return;
+    }
+    opts.counters.http5xx++;
+    req.log.error({ err }, 'unhandled error');
+    void reply.code(500).send({ code: 'HEAT_ERR_INTERNAL', message: errorCatalogue.HEAT_ERR_INTERNAL.message });
+  });
+
+  const index = opts.dashboardDir ? resolve(opts.dashboardDir, 'index.html') : undefined;
+  app.setNotFoundHandler((req, reply) => {
+    // SPA fallback: client-side routes get index.html; API and socket paths get a coded 404.
+    const path = req.url.split('?')[0]!;
+    if (index && req.method === 'GET' && !path.startsWith('/api/') && !path.startsWith('/socket.io')) {
+      void reply.type('text/html; charset=utf-8').send(createReadStream(index));
+      return;
+    }
+    void reply.code(404).send({ code: 'HEAT_ERR_NOT_FOUND', message: errorCatalogue.HEAT_ERR_NOT_FOUND.message });
+  });
+}
