@@ -24,6 +24,10 @@ import { createIngestApp, rulesSnapshotFile, type IngestApp, type IngestOptions 
 import { demoCity } from './simulators/city.generator.ts';
 import { startFleet, type Fleet } from './simulators/fleet.ts';
 import { createReplayControl } from './simulators/replay.control.ts';
+import { DemoClock } from './simulators/demo.clock.ts';
+import { pickDemoTargets, type DemoPicks } from './simulators/demo.day.ts';
+import { demoFaultsThrough, loadDemoDayState, runDemoDay, type DemoDay, type DemoDayState } from './simulators/demo.runner.ts';
+import { ThermalModel } from './simulators/thermal.model.ts';
 import { RegistryRepository } from './storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from './storage/records/service-accounts.ts';
 import { DeadLetterRepository, openReadingStore, type ReadingStore } from './storage/readings/index.ts';
@@ -34,8 +38,17 @@ export interface PlatformOptions {
   readonly config: PlatformConfig;
   readonly logger?: Logger;
   readonly clock?: Clock;
-  /** Demo fleet time compression (model seconds per wall second); false → no fleet. Default 60. */
+  /**
+   * false → no fleet. A number: the fleet's time compression (model seconds per wall second)
+   * when the demo day is off; the demo day runs its devices on the platform clock (1×).
+   */
   readonly fleetSpeed?: number | false;
+  /**
+   * The demo city lives a heating day (simulators/demo.day.ts): faults on a daily schedule and,
+   * on a fresh data dir, the morning pre-rolled on the demo clock before the API opens.
+   * Default on with the demo city and its fleet, unless a clock is injected.
+   */
+  readonly demoDay?: boolean;
   /** Replace the demo city (tests use smaller or special ones). */
   readonly city?: { readonly city: City; readonly secrets: ReadonlyMap<string, string> };
   readonly ingestOptions?: Partial<IngestOptions>;
@@ -78,19 +91,38 @@ function localDemoSecrets(dataDir: string, ids: Iterable<string>): Map<string, s
   return out;
 }
 
+/** The demo's planned outage goes through the public API with the demo dispatcher's session (N9 checks apply). */
+async function announceAsDispatcher(api: FastifyInstance, accounts: readonly DemoAccount[], body: unknown): Promise<void> {
+  const who = accounts.find((a) => a.role === 'dispatcher');
+  if (!who) throw new Error('no demo dispatcher account');
+  const login = await api.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: who.username, password: who.password } });
+  if (login.statusCode !== 200) throw new Error(`demo dispatcher login: ${login.statusCode}`);
+  const { token } = login.json<{ token: string }>();
+  const r = await api.inject({ method: 'POST', url: '/api/v1/outages', headers: { authorization: `Bearer ${token}` }, payload: body as Record<string, unknown> });
+  await api.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: `Bearer ${token}` } });
+  if (r.statusCode >= 300) throw new Error(`outage: ${r.statusCode} ${r.body}`);
+}
+
 export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const { config } = opts;
   const logger = opts.logger ?? pino({ level: config.logLevel });
-  const clock = opts.clock ?? systemClock;
   const policy = policyForCity(config.city);
   mkdirSync(config.dataDir, { recursive: true });
 
   const registry = RegistryRepository.open(config.dataDir);
+  const fresh = registry.isEmpty();
+  const withDemoDay = !opts.city && config.demo && opts.fleetSpeed !== false && !opts.clock && opts.demoDay !== false;
+  const dayFile = join(config.dataDir, 'demo-day.json');
+  const dayState: DemoDayState | undefined = withDemoDay ? loadDemoDayState(dayFile, fresh, Date.now()) : undefined;
+  // A fresh demo day starts its clock at the day's anchor and lives the morning before opening.
+  const prerollClock = dayState && fresh ? new DemoClock(dayState.anchorTs) : undefined;
+  const clock: Clock = opts.clock ?? prerollClock ?? systemClock;
   const serviceSecret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
 
   let deviceSecrets: ReadonlyMap<string, string> = new Map();
   let demoAccounts: DemoAccount[] = [];
   let city: City | undefined;
+  let picks: DemoPicks | undefined;
   if (opts.city) {
     city = opts.city.city;
     deviceSecrets = opts.city.secrets;
@@ -104,14 +136,16 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       logger.info({ stations: city.stations.length, apartments: city.apartments.length, devices: city.devices.length }, 'demo city loaded');
     }
   }
-  if (city) demoAccounts = seedDemoPeople(registry, { clock });
+  if (city && dayState) picks = pickDemoTargets(city, policy);
+  if (city) demoAccounts = seedDemoPeople(registry, { clock, residentApartments: picks?.residentApartments });
 
   const broker = await createBrokerApp({
     registry,
     logger,
     persistenceDir: join(config.dataDir, 'broker'),
     redisUrl: config.redisUrl,
-    clock,
+    // Login windows and uptime are wall-clock matters, also while the demo clock pre-rolls.
+    clock: opts.clock ?? systemClock,
   });
   const bound = await broker.listen({
     mqttPort: config.mqttPort,
@@ -184,12 +218,42 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     replay,
   });
   apiRef.current = api;
-  await api.listen({ port: config.httpPort, host: config.host });
-  const addr = api.server.address();
-  const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
 
   let fleet: Fleet | undefined;
-  if (city && opts.fleetSpeed !== false) {
+  let demoDay: DemoDay | undefined;
+  if (city && picks && dayState) {
+    const start = clock.now();
+    const { faults, lastCycle } = demoFaultsThrough(picks, dayState.anchorTs, start + 24 * 3_600_000);
+    fleet = startFleet({
+      city,
+      secrets: deviceSecrets,
+      mqttUrl,
+      speed: 1,
+      clock,
+      policy,
+      stamp: 'model',
+      model: new ThermalModel({ city, policy, start, faults }),
+      logger: logger.child({ service: 'sim' }),
+    });
+    const demoLog = logger.child({ service: 'demo' });
+    demoDay = runDemoDay({
+      picks,
+      policy,
+      state: dayState,
+      stateFile: dayFile,
+      clock,
+      prerollClock,
+      fleet,
+      injectedThroughCycle: lastCycle,
+      processed: () => {
+        const m = ingest.metrics();
+        return m.readingsStored + m.rejectedTotal;
+      },
+      announceOutage: (body) => announceAsDispatcher(api, demoAccounts, body),
+      logger: demoLog,
+    });
+    await demoDay.ready;
+  } else if (city && opts.fleetSpeed !== false) {
     fleet = startFleet({
       city,
       secrets: deviceSecrets,
@@ -200,6 +264,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       logger: logger.child({ service: 'sim' }),
     });
   }
+
+  await api.listen({ port: config.httpPort, host: config.host });
+  const addr = api.server.address();
+  const httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
 
   let stopped = false;
   return {
@@ -220,6 +288,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      demoDay?.stop();
       await fleet?.stop();
       await api.close();
       await ingest.stop();

@@ -20,9 +20,10 @@ export interface DemoAccount {
 
 /**
  * dispatcher, manager, engineer; per office `staff-<officeId>` and `head-<officeId>`;
- * residents `resident1`… for the first `residents` apartments (one per building where possible).
+ * residents `resident1`… in `residentApartments` (the demo day's, all with sensors), else in the
+ * first `residents` apartments (one per building where possible).
  */
-export function seedDemoPeople(registry: RegistryRepository, opts: { clock?: Clock; residents?: number } = {}): DemoAccount[] {
+export function seedDemoPeople(registry: RegistryRepository, opts: { clock?: Clock; residents?: number; residentApartments?: readonly string[] } = {}): DemoAccount[] {
   const people = new PeopleRepository(registry.db);
   const now = (opts.clock ?? systemClock).now();
   const accounts: (DemoAccount & { name: string })[] = [
@@ -34,9 +35,9 @@ export function seedDemoPeople(registry: RegistryRepository, opts: { clock?: Clo
     accounts.push({ username: `staff-${o.id}`, name: `Staff ${o.name}`, role: 'station_staff', officeId: o.id, password: DEMO_PASSWORD });
     accounts.push({ username: `head-${o.id}`, name: `Head ${o.name}`, role: 'station_head', officeId: o.id, password: DEMO_PASSWORD });
   }
-  const buildings = registry.listBuildings();
-  const apartments: string[] = [];
-  for (const b of buildings) {
+  // The demo day names apartments with sensors (one of them the cold one); otherwise the first of each building.
+  const apartments: string[] = [...(opts.residentApartments ?? [])];
+  for (const b of opts.residentApartments?.length ? [] : registry.listBuildings()) {
     const first = registry.listApartments(b.id)[0];
     if (first) apartments.push(first.id);
     if (apartments.length >= (opts.residents ?? 3)) break;
