@@ -18,9 +18,10 @@ import { createBrokerApp, type BrokerApp } from './broker/app.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { parseConfig, type PlatformConfig } from './domain/config.ts';
 import { policyForCity } from './domain/policy.ts';
-import { RulesEngine } from './domain/rules/engine.ts';
+import type { EngineSnapshot } from './domain/rules/engine.ts';
 import type { City } from './domain/topology.schema.ts';
 import { createIngestApp, rulesSnapshotFile, type IngestApp, type IngestOptions } from './ingest/app.ts';
+import { liveRules, type RulesPort } from './ingest/rules.port.ts';
 import { demoCity } from './simulators/city.generator.ts';
 import { startFleet, type Fleet } from './simulators/fleet.ts';
 import { createReplayControl } from './simulators/replay.control.ts';
@@ -165,19 +166,21 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const store = await openReadingStore(config);
   const deadLetters = new DeadLetterRepository(registry.db);
 
-  const rulesOpts = { city: registry.city(), policy };
+  // The rules on a live topology (ingest/rules.port.ts), restored from the last snapshot.
   const snapFile = rulesSnapshotFile(config.dataDir);
-  let rules = new RulesEngine(rulesOpts);
+  const rulesCity = () => registry.city();
+  let rules: RulesPort | undefined;
   let rulesLastTs: Record<string, number> | undefined;
   if (existsSync(snapFile)) {
     try {
-      const snap = JSON.parse(readFileSync(snapFile, 'utf8')) as { engine: Parameters<typeof RulesEngine.restore>[0]; lastTs?: Record<string, number> };
-      rules = RulesEngine.restore(snap.engine, rulesOpts);
+      const snap = JSON.parse(readFileSync(snapFile, 'utf8')) as { engine: EngineSnapshot; lastTs?: Record<string, number> };
+      rules = liveRules({ city: rulesCity, policy, snapshot: snap.engine });
       rulesLastTs = snap.lastTs;
     } catch (err) {
       logger.error({ err: String(err) }, 'rules snapshot unreadable; starting the engine fresh');
     }
   }
+  rules ??= liveRules({ city: rulesCity, policy });
   const ingest = createIngestApp({
     config,
     registry,

@@ -16,11 +16,22 @@ export class IncidentsRepository extends SqliteRepository {
     super(db, SCHEMA);
   }
 
-  /** Store the latest state; returns false for a redelivered or older state (already applied). */
+  /**
+   * Store the latest state; returns false for a redelivered or older state (already applied).
+   * The engine numbers each state (`revision`): several updates share one event time (a group
+   * opens and its children move under it at the same instant), so time alone cannot tell a
+   * new state from a redelivery. States without a revision fall back to time and content.
+   */
   upsert(i: Incident, at: number): boolean {
-    const prev = this.prep('SELECT status, updated_at FROM incidents WHERE id = ?').get(i.id) as { status: string; updated_at: number } | undefined;
-    if (prev && (prev.updated_at > at || (prev.updated_at === at && prev.status === i.status))) return false;
-    if (prev?.status === 'resolved' && i.status === 'open') return false;
+    const prev = this.prep("SELECT status, updated_at, json_extract(data, '$.revision') AS revision, data FROM incidents WHERE id = ?").get(i.id) as
+      | { status: string; updated_at: number; revision: number | null; data: string }
+      | undefined;
+    if (prev) {
+      if (prev.status === 'resolved' && i.status === 'open') return false;
+      if (i.revision !== undefined && prev.revision !== null) {
+        if (i.revision <= prev.revision) return false;
+      } else if (prev.updated_at > at || (prev.updated_at === at && prev.data === JSON.stringify(i))) return false;
+    }
     this.db
       .prepare(
         `INSERT INTO incidents (id, kind, status, station_id, apartment_id, start_ts, end_ts, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -70,6 +70,11 @@ export const IncidentSchema = Type.Object({
   apartmentId: Type.Optional(Type.String()),
   /** For group incidents: the child incident subjects (apartment ids). */
   children: Type.Optional(Type.Array(Type.String())),
+  /**
+   * State number of this incident, 1 at opening and +1 with every event (deterministic, so a
+   * replay gives the same). A consumer keeps the highest: equal = a redelivery, lower = stale.
+   */
+  revision: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type Incident = Static<typeof IncidentSchema>;
 

@@ -59,6 +59,10 @@ export interface IngestOptions {
   /** Compare raw and downsampled counts over the last `reconcileSpanMs` and repair, ms; 0 = never. */
   readonly reconcileEveryMs: number;
   readonly reconcileSpanMs: number;
+  /** Rules watermark: how late a reading may arrive on a quiet stream before time-outs pass it, ms. */
+  readonly watermarkLatenessMs: number;
+  /** How often the rules watermark follows the clock when no reading arrives, ms. */
+  readonly watermarkTickMs: number;
 }
 
 export const defaultIngestOptions: IngestOptions = Object.freeze({
@@ -75,6 +79,8 @@ export const defaultIngestOptions: IngestOptions = Object.freeze({
   downsampleFlushEveryMs: 60_000,
   reconcileEveryMs: 3_600_000,
   reconcileSpanMs: 2 * 24 * 3_600_000,
+  watermarkLatenessMs: 30_000,
+  watermarkTickMs: 5_000,
 });
 
 export interface IngestMetrics {
@@ -106,7 +112,7 @@ export interface IngestApp {
 
 export interface IngestDeps {
   readonly config: Pick<PlatformConfig, 'dataDir' | 'city'>;
-  readonly registry: Pick<RegistryRepository, 'locate' | 'allLocations'>;
+  readonly registry: Pick<RegistryRepository, 'locate' | 'allLocations'> & Partial<Pick<RegistryRepository, 'topologyVersion'>>;
   readonly store: ReadingStore;
   readonly deadLetters: Pick<DeadLetterRepository, 'add' | 'prune'>;
   readonly logger: Logger;
@@ -196,7 +202,15 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   let rulesSeq = 0;
   let snapshotSeq = 0;
   const incidentsInFlight = new Set<Promise<boolean>>();
-  let lastAdvance = Number.NEGATIVE_INFINITY;
+  // Rules watermark (ARCHITECTURE.md "Time"): event time while readings flow; on a quiet
+  // stream it moves on with the clock from the newest event time, less the allowed lateness.
+  let watermark = Number.NEGATIVE_INFINITY;
+  let maxEventTs = Math.max(Number.NEGATIVE_INFINITY, ...rulesLastTs.values());
+  let lastArrival = deps.clock.now();
+  let watermarkTimer: NodeJS.Timeout | undefined;
+  // Live topology: the registry's change counter, checked before every rules batch and on the
+  // watermark tick, plus the API's registry message for an immediate reload.
+  let topologySeen = deps.registry.topologyVersion?.() ?? 0;
 
   const m = {
     messages: 0,
@@ -492,14 +506,34 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     }
   };
 
+  /** Move the rules onto the registry's current topology if it changed (cheap when it did not). */
+  const syncTopology = (force = false) => {
+    const rules = deps.rules;
+    if (!rules?.topologyChanged) return;
+    const v = deps.registry.topologyVersion?.() ?? topologySeen;
+    if (!force && v === topologySeen) return;
+    topologySeen = v;
+    loadLocations();
+    try {
+      publishIncidents(rules.topologyChanged());
+      log.info({ topologyVersion: v }, 'rules engine took the new topology');
+    } catch (e) {
+      log.error({ err: String(e) }, 'rules engine failed to take the new topology');
+    }
+  };
+
   const runRules = (readings: Reading[]) => {
     const rules = deps.rules;
     if (!rules) return;
+    // A device provisioned a moment ago: its readings must meet an engine that knows it.
+    syncTopology();
     // Event-time order per device, also when a backlog arrives late: the batch is sorted by
     // event time (which orders each device's readings too, and keeps devices interleaved as
     // they happened); anything at or before the device's last handed reading is a duplicate
     // or too late to re-order, and goes to the store only.
     const sorted = [...readings].sort((a, b) => a.ts - b.ts || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+    const now = deps.clock.now();
+    if (sorted.length) lastArrival = now;
     for (const r of sorted) {
       const last = rulesLastTs.get(r.deviceId) ?? Number.NEGATIVE_INFINITY;
       if (r.ts <= last) {
@@ -507,21 +541,41 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         continue;
       }
       rulesLastTs.set(r.deviceId, r.ts);
+      // Event time leads while readings flow: time-outs due before this reading fire first,
+      // as they would have live (a reading exactly at a deadline is still in time).
+      if (r.ts > maxEventTs) maxEventTs = r.ts;
+      advanceRules(Math.min(r.ts - 1, now));
       try {
         publishIncidents(rules.ingest(r));
       } catch (e) {
         log.error({ err: String(e), deviceId: r.deviceId }, 'rules engine failed on a reading');
       }
     }
-    const now = deps.clock.now();
-    if (now > lastAdvance) {
-      lastAdvance = now;
-      try {
-        publishIncidents(rules.advanceTo(now));
-      } catch (e) {
-        log.error({ err: String(e) }, 'rules engine failed to advance');
-      }
+    advanceRules(clockWatermark());
+  };
+
+  /** Fire the time-outs up to `to` (monotone: an older watermark does nothing). */
+  const advanceRules = (to: number) => {
+    if (!deps.rules || !(to > watermark)) return;
+    watermark = to;
+    try {
+      publishIncidents(deps.rules.advanceTo(to));
+    } catch (e) {
+      log.error({ err: String(e) }, 'rules engine failed to advance');
     }
+  };
+
+  /**
+   * The watermark the clock allows: the newest event time, moved on by the wall time since the
+   * last reading arrived less the allowed lateness, never past the clock. A backlog being
+   * caught up keeps arriving, so its own event time leads; a silent stream still times out.
+   * Nothing seen yet: nothing can time out, so no advance.
+   */
+  const clockWatermark = (): number => {
+    if (!Number.isFinite(maxEventTs)) return Number.NEGATIVE_INFINITY;
+    const now = deps.clock.now();
+    const w = maxEventTs + Math.max(0, now - lastArrival - o.watermarkLatenessMs);
+    return w < now ? w : now;
   };
 
   /**
@@ -667,6 +721,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     });
 
   const onRegistryChanged = (payload: Buffer) => {
+    // The message says "something changed"; the registry says what (and its counter, whether).
+    setImmediate(() => syncTopology(!deps.registry.topologyVersion));
     try {
       const j = JSON.parse(payload.toString('utf8')) as { deviceId?: unknown };
       if (typeof j.deviceId === 'string') {
@@ -706,7 +762,15 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       }
       if (left.length) log.info({ messages: left.length, rulesOnly: rerun.length }, 'draining spool from previous run');
       enqueue(fresh);
-      if (deps.rules) snapshotTimer = setInterval(() => void writeSnapshot(), o.snapshotEveryMs).unref();
+      if (deps.rules) {
+        snapshotTimer = setInterval(() => void writeSnapshot(), o.snapshotEveryMs).unref();
+        lastArrival = deps.clock.now();
+        // A quiet platform still notices a dead sensor: the watermark follows the clock.
+        watermarkTimer = setInterval(() => {
+          syncTopology();
+          advanceRules(clockWatermark());
+        }, o.watermarkTickMs).unref();
+      }
       startMaintenance();
       await connecting;
     },
@@ -714,6 +778,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     async stop() {
       stopping = true;
       if (snapshotTimer) clearInterval(snapshotTimer);
+      if (watermarkTimer) clearInterval(watermarkTimer);
       for (const t of maintenanceTimers.splice(0)) clearInterval(t);
       if (ageTimer) clearTimeout(ageTimer);
       blocked = [];

@@ -3,7 +3,10 @@
  * is tested without the engine and the engine without MQTT.
  */
 import type { IncidentEvent } from '../domain/incident.schema.ts';
+import type { HeatingPolicy } from '../domain/policy.ts';
 import type { Reading } from '../domain/reading.ts';
+import { RulesEngine, type EngineSnapshot } from '../domain/rules/engine.ts';
+import type { City } from '../domain/topology.schema.ts';
 
 export interface RulesPort {
   /** Feed one reading; readings of one device arrive in event-time order. */
@@ -12,4 +15,30 @@ export interface RulesPort {
   advanceTo(ts: number): readonly IncidentEvent[];
   /** JSON-serialisable state, restored with RulesEngine.restore at the next start. */
   snapshot(): unknown;
+  /** The registry changed: take the new topology now (state kept by id). Returns what that closed. */
+  topologyChanged?(): readonly IncidentEvent[];
+}
+
+/**
+ * The engine behind the port, on a live topology: `topologyChanged()` reads the registry and
+ * moves the engine's state onto the new city (RulesEngine.withTopology). Used by start.ts and
+ * ingest/server.ts, which pass the registry they opened.
+ */
+export function liveRules(opts: {
+  readonly city: () => City;
+  readonly policy: HeatingPolicy;
+  readonly snapshot?: EngineSnapshot;
+}): RulesPort & { readonly engine: () => RulesEngine } {
+  let engine = opts.snapshot ? RulesEngine.restore(opts.snapshot, { city: opts.city(), policy: opts.policy }) : new RulesEngine({ city: opts.city(), policy: opts.policy });
+  return {
+    engine: () => engine,
+    ingest: (r) => engine.ingest(r),
+    advanceTo: (ts) => engine.advanceTo(ts),
+    snapshot: () => engine.snapshot(),
+    topologyChanged() {
+      const next = engine.withTopology(opts.city());
+      engine = next.engine;
+      return next.events;
+    },
+  };
 }

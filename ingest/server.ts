@@ -8,13 +8,13 @@ import { pino } from 'pino';
 import { systemClock } from '../domain/clock.ts';
 import { parseConfig } from '../domain/config.ts';
 import { policyForCity } from '../domain/policy.ts';
-import { RulesEngine, type EngineSnapshot } from '../domain/rules/engine.ts';
+import type { EngineSnapshot } from '../domain/rules/engine.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
 import { openReadingStore } from '../storage/readings/index.ts';
 import { createIngestApp, rulesSnapshotFile, type IngestOptions } from './app.ts';
-import type { RulesPort } from './rules.port.ts';
+import { liveRules, type RulesPort } from './rules.port.ts';
 
 const config = parseConfig(process.env);
 const logger = pino({ level: config.logLevel, transport: process.stdout.isTTY ? { target: 'pino-pretty' } : undefined });
@@ -32,17 +32,17 @@ const deadLetters = new DeadLetterRepository(registry.db);
 /** The rules engine, restored from the last snapshot when there is one (INGEST_RULES=0: off). */
 function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
   if (!config.ingest.rules) return {};
-  const opts = { city: registry.city(), policy: policyForCity(config.city) };
+  const opts = { city: () => registry.city(), policy: policyForCity(config.city) };
   const file = rulesSnapshotFile(config.dataDir);
   if (existsSync(file)) {
     try {
       const snap = JSON.parse(readFileSync(file, 'utf8')) as { engine: EngineSnapshot; lastTs?: Record<string, number> };
-      return { rules: RulesEngine.restore(snap.engine, opts), lastTs: snap.lastTs };
+      return { rules: liveRules({ ...opts, snapshot: snap.engine }), lastTs: snap.lastTs };
     } catch (e) {
       logger.error({ err: String(e) }, 'rules snapshot unreadable; starting the engine fresh');
     }
   }
-  return { rules: new RulesEngine(opts) };
+  return { rules: liveRules(opts) };
 }
 
 const { rules, lastTs } = loadRules();

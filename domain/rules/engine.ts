@@ -46,6 +46,12 @@ import { STATION_FIELDS } from '../telemetry.schema.ts';
 export interface RulesEngineOptions {
   readonly city: City;
   readonly policy: HeatingPolicy;
+  /**
+   * A device whose reading arrives far behind engine time (a backlog) is given this long, in
+   * engine time, for the rest of its backlog before its own data decides its time-out: the
+   * chunks of one backlog then do not each open and close an offline incident. Default 2 min.
+   */
+  readonly catchUpGraceMs?: number;
 }
 
 /** N2 evidence: minutes an apartment's value was below the standard on one local day. */
@@ -77,6 +83,8 @@ export interface EngineSnapshot {
     readonly ringTs: Num[];
     readonly ringTemp: Num[];
     readonly ringPos: number[];
+    /** Watermark when each sensor's last reading was handed in (later than lastTs for a backlog). */
+    readonly heard?: Num[];
   };
   readonly apartments: {
     readonly ids: string[];
@@ -98,7 +106,9 @@ export interface EngineSnapshot {
     readonly outdoorSum: number[];
     readonly outdoorCount: number[];
   };
-  readonly meters: { readonly ids: string[]; readonly lastTs: Num[]; readonly silent: number[] };
+  readonly meters: { readonly ids: string[]; readonly lastTs: Num[]; readonly silent: number[]; readonly heard?: Num[] };
+  /** Group incident id → apartments whose resolved incidents still point to it. */
+  readonly resolvedChildren?: Record<string, string[]>;
   readonly outdoor: readonly [Num, number, number];
   readonly open: Incident[];
 }
@@ -137,6 +147,7 @@ export class RulesEngine {
   readonly #recoverWithinMs: number;
   readonly #silentMs: number;
   readonly #confirmMs: number;
+  readonly #graceMs: number;
 
   #now = Number.NaN;
   #nextDeadline = Number.NEGATIVE_INFINITY;
@@ -156,6 +167,8 @@ export class RulesEngine {
   readonly #sRingTs: Float64Array;
   readonly #sRingT: Float64Array;
   readonly #sRingPos: Uint8Array;
+  /** Engine time when the last reading was handed in, if that was a backlog (else its own ts). */
+  readonly #sHeard: Float64Array;
 
   // Apartments.
   readonly #aBelowSince: Float64Array;
@@ -193,6 +206,12 @@ export class RulesEngine {
   readonly #stBranch: Int32Array;
   readonly #mLastTs: Float64Array;
   readonly #mSilent: Uint8Array;
+  readonly #mHeard: Float64Array;
+  /**
+   * Apartments whose incident resolved while grouped: they still point to the group, so the
+   * group keeps listing them until it resolves itself (a parent lists exactly its children).
+   */
+  readonly #resolvedKids = new Map<string, string[]>();
   #gOdDay = Number.NaN;
   #gOdSum = 0;
   #gOdCount = 0;
@@ -211,6 +230,7 @@ export class RulesEngine {
     this.#recoverWithinMs = p.sensors.windowRecoverWithinMin * MINUTE_MS;
     this.#silentMs = p.station.silentAfterMin * MINUTE_MS;
     this.#confirmMs = p.station.faultConfirmMin * MINUTE_MS;
+    this.#graceMs = opts.catchUpGraceMs ?? 2 * MINUTE_MS;
 
     const ix = this.#ix;
     const nS = ix.sensorIds.length;
@@ -225,6 +245,7 @@ export class RulesEngine {
     this.#sRingTs = nan(nS * RING);
     this.#sRingT = nan(nS * RING);
     this.#sRingPos = new Uint8Array(nS);
+    this.#sHeard = nan(nS);
 
     const nA = ix.aptIds.length;
     this.#aBelowSince = nan(nA);
@@ -278,6 +299,7 @@ export class RulesEngine {
     this.#upInc = new Array<Incident | undefined>(this.#upIds.length).fill(undefined);
     this.#mLastTs = nan(ix.meterIds.length);
     this.#mSilent = new Uint8Array(ix.meterIds.length);
+    this.#mHeard = nan(ix.meterIds.length);
   }
 
   // ───────────────────────────── public interface ─────────────────────────────
@@ -384,6 +406,7 @@ export class RulesEngine {
         ringTs: toJson(this.#sRingTs),
         ringTemp: toJson(this.#sRingT),
         ringPos: Array.from(this.#sRingPos),
+        heard: toJson(this.#sHeard),
       },
       apartments: {
         ids: [...ix.aptIds],
@@ -404,7 +427,8 @@ export class RulesEngine {
         outdoorSum: Array.from(this.#stOdSum),
         outdoorCount: Array.from(this.#stOdCount),
       },
-      meters: { ids: [...ix.meterIds], lastTs: toJson(this.#mLastTs), silent: Array.from(this.#mSilent) },
+      meters: { ids: [...ix.meterIds], lastTs: toJson(this.#mLastTs), silent: Array.from(this.#mSilent), heard: toJson(this.#mHeard) },
+      resolvedChildren: Object.fromEntries([...this.#resolvedKids].map(([k, v]) => [k, [...v]])),
       outdoor: [Number.isNaN(this.#gOdDay) ? null : this.#gOdDay, this.#gOdSum, this.#gOdCount],
       open: this.openIncidents(),
     };
@@ -421,6 +445,46 @@ export class RulesEngine {
     return e;
   }
 
+  /**
+   * The same state on a new topology (a registry change reaches the running engine): state is
+   * matched by id, so added devices start fresh and moved ones keep their history; incidents
+   * whose subject the new topology no longer has (a device disabled or deleted, an apartment
+   * removed) are resolved with `evidence.retired`, so nothing stays open that nothing can close.
+   */
+  withTopology(city: City): { engine: RulesEngine; events: IncidentEvent[] } {
+    const next = RulesEngine.restore(this.snapshot(), { city, policy: this.#policy, catchUpGraceMs: this.#graceMs });
+    return { engine: next, events: next.#retireOrphans() };
+  }
+
+  #retireOrphans(): IncidentEvent[] {
+    const out: IncidentEvent[] = [];
+    this.#out = out;
+    const ix = this.#ix;
+    const at = this.#now;
+    if (Number.isNaN(at)) return out;
+    const stations = new Set(ix.stationIds);
+    const buildings = new Set(ix.buildingIds);
+    for (const inc of [...this.#open.values()]) {
+      const id = inc.subjectId;
+      const known =
+        inc.subjectType === 'device'
+          ? ix.sensorOf.has(id) || ix.meterOf.has(id)
+          : inc.subjectType === 'apartment'
+            ? ix.aptOf.has(id)
+            : inc.subjectType === 'building'
+              ? buildings.has(id)
+              : inc.subjectType === 'station'
+                ? stations.has(id) && (inc.kind !== 'station_silent' || ix.meterIds.some((_m, k) => ix.stationIds[ix.meterStation[k]!] === id))
+                : inc.subjectType === 'source'
+                  ? this.#upOf.has(id)
+                  : true;
+      if (known) continue;
+      inc.evidence.retired = true;
+      this.#resolve(inc, at, at);
+    }
+    return out;
+  }
+
   // ───────────────────────────── room sensors ─────────────────────────────
 
   #ingestSensor(s: number, r: Reading): void {
@@ -432,13 +496,24 @@ export class RulesEngine {
     const p = this.#policy;
     let flags = this.#sFlags[s]!;
     const inSeason = this.#season.inSeason(ts); // N1
+    const offMs = ix.sensorOfflineMs[s]!;
     if (flags & F_OFFLINE) {
+      // Its own readings close its time-out, late ones too (a gateway's backlog).
       flags &= ~F_OFFLINE;
       const inc = this.#open.get(`sensor_offline|${ix.sensorIds[s]}`);
       if (inc) this.#resolve(inc, ts, ts);
+    } else if (flags & F_SEEN && ts - last > offMs) {
+      // A gap in its own data that no watermark reached (the data came as a backlog): live,
+      // it would have been offline from last + threshold until this reading, so say so.
+      const dl = last + offMs;
+      if (this.#season.inSeason(dl)) this.#resolve(this.#offlineIncident(s, dl), ts, ts);
     }
     this.#sLastTs[s] = ts;
-    const dl = ts + ix.sensorOfflineMs[s]!;
+    // A reading far behind engine time is a backlog being caught up: the device was heard from
+    // now, so the rest of its backlog gets a grace before its own data times it out.
+    const heard = this.#now - ts > offMs ? this.#now : ts;
+    this.#sHeard[s] = heard;
+    const dl = this.#deadline(ts, heard, offMs);
     if (dl < this.#nextDeadline) this.#nextDeadline = dl;
     flags |= F_SEEN;
 
@@ -693,6 +768,11 @@ export class RulesEngine {
     this.#aRecoverSince[a] = Number.NaN;
     inc.evidence.resolvedAtC = r2(this.#aLastVal[a]!);
     this.#resolve(inc, endTs, at);
+    if (inc.parentId !== undefined && this.#openIds.has(inc.parentId)) {
+      const kids = this.#resolvedKids.get(inc.parentId) ?? [];
+      if (!kids.includes(inc.subjectId)) kids.push(inc.subjectId);
+      this.#resolvedKids.set(inc.parentId, kids);
+    }
     const st = ix.aptStation[a]!;
     if (st >= 0) this.#reconcileStation(st, at);
   }
@@ -730,7 +810,7 @@ export class RulesEngine {
 
     let cause: CauseClass;
     if (sourceDown) cause = 'heat_source';
-    else if (parent) cause = parent.kind === 'building_cold' ? 'building' : 'station';
+    else if (parent) cause = parent.cause; // a child's cause follows its group
     else if (others === 0 && Number.isNaN(aboveC)) cause = 'unknown';
     else if (aboveCold || share >= this.#policy.grouping.buildingColdShare) cause = 'building'; // §E.3 riser
     else cause = 'in_home'; // §E.4
@@ -886,8 +966,11 @@ export class RulesEngine {
     const byId = new Map(groups.map((gi) => [gi.id, gi]));
     for (const a of ix.stationApts[st]!) {
       const inc = this.#aInc[a];
+      const aptId = ix.aptIds[a]!;
       const gi = inc?.parentId !== undefined ? byId.get(inc.parentId) : undefined;
-      if (gi) children.get(gi)!.push(ix.aptIds[a]!);
+      if (gi) children.get(gi)!.push(aptId);
+      // A resolved child still points to its group (topology order either way).
+      for (const g2 of groups) if (g2 !== gi && this.#resolvedKids.get(g2.id)?.includes(aptId)) children.get(g2)!.push(aptId);
     }
     for (const gi of groups) {
       const kids = children.get(gi)!;
@@ -922,6 +1005,8 @@ export class RulesEngine {
   /** A lower group swallowed by a higher one (building → station): resolve it, naming the survivor. */
   #mergeGroup(inc: Incident, into: Incident, at: number): void {
     inc.evidence.mergedInto = into.id;
+    // Its open children move to the survivor; only resolved ones still point here.
+    inc.children = [...(this.#resolvedKids.get(inc.id) ?? [])];
     this.#resolve(inc, at, at);
   }
 
@@ -1008,14 +1093,22 @@ export class RulesEngine {
     if (ts <= this.#mLastTs[mi]!) return;
     const ix = this.#ix;
     const st = ix.meterStation[mi]!;
-    this.#mLastTs[mi] = ts;
-    const dl = ts + this.#silentMs;
-    if (dl < this.#nextDeadline) this.#nextDeadline = dl;
+    const last = this.#mLastTs[mi]!;
     if (this.#mSilent[mi]) {
       this.#mSilent[mi] = 0;
       const inc = this.#open.get(`station_silent|${ix.stationIds[st]}`);
       if (inc) this.#resolve(inc, ts, ts);
+    } else if (ts - last > this.#silentMs) {
+      // A gap inside a backlog: live, the station would have been silent until now.
+      const dl = last + this.#silentMs;
+      const inc = this.#silentIncident(mi, dl);
+      if (inc) this.#resolve(inc, ts, ts);
     }
+    this.#mLastTs[mi] = ts;
+    const heard = this.#now - ts > this.#silentMs ? this.#now : ts;
+    this.#mHeard[mi] = heard;
+    const dl = this.#deadline(ts, heard, this.#silentMs);
+    if (dl < this.#nextDeadline) this.#nextDeadline = dl;
     const f = r.fields;
     const vals = this.#stVals;
     const base = st * FIELD_COUNT;
@@ -1114,44 +1207,66 @@ export class RulesEngine {
     for (let s = 0; s < nS; s++) {
       const fl = this.#sFlags[s]!;
       if (!(fl & F_SEEN) || fl & F_OFFLINE) continue;
-      const dl = this.#sLastTs[s]! + ix.sensorOfflineMs[s]!;
+      const dl = this.#deadline(this.#sLastTs[s]!, this.#sHeard[s]!, ix.sensorOfflineMs[s]!);
       if (dl > ts) {
         if (dl < next) next = dl;
         continue;
       }
       this.#sFlags[s] = fl | F_OFFLINE;
-      if (this.#season.inSeason(dl)) {
-        const a = ix.sensorApt[s]!;
-        const b = ix.aptBuilding[a]!;
-        const st = ix.aptStation[a]!;
-        this.#openIncident(
-          'sensor_offline',
-          'device',
-          ix.sensorIds[s]!,
-          this.#sLastTs[s]!,
-          dl,
-          'minor',
-          'not_a_fault',
-          { lastSeenTs: this.#sLastTs[s]!, offlineAfterMin: ix.sensorOfflineMs[s]! / MINUTE_MS },
-          { stationId: st >= 0 ? ix.stationIds[st] : undefined, buildingId: b >= 0 ? ix.buildingIds[b] : undefined, apartmentId: ix.aptIds[a] },
-        );
-      }
+      if (this.#season.inSeason(dl)) this.#offlineIncident(s, dl);
     }
     for (let m = 0; m < ix.meterIds.length; m++) {
       const last = this.#mLastTs[m]!;
       if (Number.isNaN(last) || this.#mSilent[m]) continue;
-      const dl = last + this.#silentMs;
+      const dl = this.#deadline(last, this.#mHeard[m]!, this.#silentMs);
       if (dl > ts) {
         if (dl < next) next = dl;
         continue;
       }
       this.#mSilent[m] = 1;
-      const st = ix.meterStation[m]!;
-      const stId = ix.stationIds[st]!;
-      if (this.#season.inSeason(dl) && !this.#open.has(`station_silent|${stId}`))
-        this.#openIncident('station_silent', 'station', stId, last, dl, 'major', 'unknown', { lastSeenTs: last, meterId: ix.meterIds[m]!, silentAfterMin: this.#policy.station.silentAfterMin }, { stationId: stId });
+      this.#silentIncident(m, dl);
     }
     this.#nextDeadline = next;
+  }
+
+  /**
+   * Time-out of a device: its own data says last + limit; a device heard from during a
+   * backlog (heard > last) also gets the catch-up grace from when it was heard. Old snapshots
+   * have no heard time (NaN): the data decides.
+   */
+  #deadline(lastTs: number, heard: number, limitMs: number): number {
+    const own = lastTs + limitMs;
+    if (!(heard > lastTs)) return own;
+    const late = heard + this.#graceMs;
+    return late > own ? late : own;
+  }
+
+  /** §E.5: open sensor_offline for sensor s, detected at `at` (its deadline). */
+  #offlineIncident(s: number, at: number): Incident {
+    const ix = this.#ix;
+    const a = ix.sensorApt[s]!;
+    const b = ix.aptBuilding[a]!;
+    const st = ix.aptStation[a]!;
+    return this.#openIncident(
+      'sensor_offline',
+      'device',
+      ix.sensorIds[s]!,
+      this.#sLastTs[s]!,
+      at,
+      'minor',
+      'not_a_fault',
+      { lastSeenTs: this.#sLastTs[s]!, offlineAfterMin: ix.sensorOfflineMs[s]! / MINUTE_MS },
+      { stationId: st >= 0 ? ix.stationIds[st] : undefined, buildingId: b >= 0 ? ix.buildingIds[b] : undefined, apartmentId: ix.aptIds[a] },
+    );
+  }
+
+  /** Open station_silent for meter m at `at` (in season, one per station); undefined when none opened. */
+  #silentIncident(m: number, at: number): Incident | undefined {
+    const ix = this.#ix;
+    const last = this.#mLastTs[m]!;
+    const stId = ix.stationIds[ix.meterStation[m]!]!;
+    if (!this.#season.inSeason(at) || this.#open.has(`station_silent|${stId}`)) return undefined;
+    return this.#openIncident('station_silent', 'station', stId, last, at, 'major', 'unknown', { lastSeenTs: last, meterId: ix.meterIds[m]!, silentAfterMin: this.#policy.station.silentAfterMin }, { stationId: stId });
   }
 
   // ───────────────────────────── incidents ─────────────────────────────
@@ -1212,9 +1327,13 @@ export class RulesEngine {
     this.#open.delete(`${inc.kind}|${inc.subjectId}`);
     this.#openIds.delete(inc.id);
     this.#emit('resolved', at, inc);
+    this.#resolvedKids.delete(inc.id);
   }
 
   #emit(type: IncidentEvent['type'], at: number, inc: Incident): void {
+    // Every event is a new state of the incident: consumers keep the highest revision (an
+    // update at the same event time as the opening is not a duplicate).
+    inc.revision = (inc.revision ?? 0) + 1;
     this.#out.push({ type, at, incident: cloneIncident(inc) });
   }
 
@@ -1235,6 +1354,7 @@ export class RulesEngine {
       this.#sWinRef[k] = fromJson(s.sensors.windowRef[i]);
       this.#sWinSince[k] = fromJson(s.sensors.windowSince[i]);
       this.#sRingPos[k] = s.sensors.ringPos[i] ?? 0;
+      this.#sHeard[k] = fromJson(s.sensors.heard?.[i]);
       for (let j = 0; j < RING; j++) {
         this.#sRingTs[k * RING + j] = fromJson(s.sensors.ringTs[i * RING + j]);
         this.#sRingT[k * RING + j] = fromJson(s.sensors.ringTemp[i * RING + j]);
@@ -1276,11 +1396,13 @@ export class RulesEngine {
       if (m === undefined) return;
       this.#mLastTs[m] = fromJson(M.lastTs[i]);
       this.#mSilent[m] = M.silent[i] ?? 0;
+      this.#mHeard[m] = fromJson(M.heard?.[i]);
     });
     this.#gOdDay = fromJson(s.outdoor[0]);
     this.#gOdSum = s.outdoor[1];
     this.#gOdCount = s.outdoor[2];
 
+    for (const [gid, kids] of Object.entries(s.resolvedChildren ?? {})) this.#resolvedKids.set(gid, [...kids]);
     const bOf = new Map(ix.buildingIds.map((id, i) => [id, i]));
     for (const raw of s.open) {
       const inc = cloneIncident(raw);

@@ -21,6 +21,23 @@ import { hashDeviceSecret, verifyDeviceSecret, type SecretHash } from './secrets
 
 export type ServiceScope = 'ingest' | 'api' | 'replay' | 'admin';
 
+/**
+ * Live topology: every write to a topology table, by any process or repository, bumps
+ * meta.topology_version in the same transaction. A service that caches the topology (the
+ * ingest's rules engine) polls it cheaply, beside the MQTT registry message that tells it at
+ * once, so a change it missed while away (or a message the API could not publish) still lands.
+ */
+const TOPOLOGY_TABLES = ['sources', 'offices', 'stations', 'buildings', 'apartments', 'rooms', 'devices'];
+const TOPOLOGY_TRIGGERS =
+  `INSERT OR IGNORE INTO meta(key, value) VALUES ('topology_version', '0');\n` +
+  TOPOLOGY_TABLES.flatMap((t) =>
+    ['INSERT', 'UPDATE', 'DELETE'].map(
+      (op) =>
+        `CREATE TRIGGER IF NOT EXISTS ${t}_${op.toLowerCase()}_topology AFTER ${op} ON ${t} BEGIN ` +
+        `UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'topology_version'; END;`,
+    ),
+  ).join('\n');
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (id TEXT PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL);
@@ -48,7 +65,7 @@ CREATE INDEX IF NOT EXISTS devices_station ON devices(station_id);
 CREATE INDEX IF NOT EXISTS devices_gateway ON devices(gateway_id);
 CREATE TABLE IF NOT EXISTS service_accounts (
   id TEXT PRIMARY KEY, scopes TEXT NOT NULL, secret_hash TEXT NOT NULL, secret_salt TEXT NOT NULL);
-`;
+${TOPOLOGY_TRIGGERS}`;
 
 type Row = Record<string, unknown>;
 
@@ -340,6 +357,11 @@ export class RegistryRepository {
       ? this.db.prepare('SELECT * FROM rooms WHERE apartment_id = ? ORDER BY id').all(apartmentId)
       : this.db.prepare('SELECT * FROM rooms ORDER BY id').all();
     return (rows as Row[]).map(toRoom);
+  }
+
+  /** Bumped by every topology write (triggers, any process): compare to notice a change. */
+  topologyVersion(): number {
+    return Number(this.getMeta('topology_version') ?? 0);
   }
 
   /** The whole topology (devices without secrets), e.g. for the rules engine. */
