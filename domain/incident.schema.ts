@@ -15,6 +15,8 @@ export const IncidentKindSchema = Type.Union([
   Type.Literal('sensor_low_battery'),
   Type.Literal('sensor_stuck'),
   Type.Literal('sensor_implausible'),
+  /** Issue #20 (domain/forecast): an apartment warm now but forecast below the standard within the horizon. */
+  Type.Literal('predicted_cold'),
 ]);
 export type IncidentKind = Static<typeof IncidentKindSchema>;
 

@@ -126,6 +126,8 @@ export class ThermalModel {
   readonly #mass: Float64Array;
   readonly #air: Float64Array;
   readonly #stuck = new Map<string, Omit<RoomSensorPayload, 'ts'>>();
+  /** Per-station heating-curve offsets an engineer applied (issue #20 curve advice), °C. */
+  readonly #curveOffset = new Map<string, number>();
 
   constructor(opts: ThermalModelOptions) {
     this.index = opts.index ?? indexCity(opts.city);
@@ -280,6 +282,12 @@ export class ThermalModel {
     return heatingCurveSetpointC(outdoorC, this.policy);
   }
 
+  /** Move a station's heating curve by `offsetC` (an engineer applying curve advice; 0 = as configured). */
+  setCurveOffset(stationId: string, offsetC: number): void {
+    if (!this.#stations.has(stationId)) throw new RangeError(`unknown station ${stationId}`);
+    this.#curveOffset.set(stationId, offsetC);
+  }
+
   #active(ts: number, kind: FaultKind, match: (s: FaultSpec) => boolean): FaultSpec | undefined {
     for (const f of this.#faults) if (f.spec.kind === kind && ts >= f.from && ts < f.to && match(f.spec)) return f.spec;
     return undefined;
@@ -289,7 +297,7 @@ export class ThermalModel {
     const outdoor = this.outdoorTemp(ts);
     const p = this.policy.station;
     for (const st of this.#stationList) {
-      const setpoint = this.curveSetpoint(outdoor);
+      const setpoint = this.curveSetpoint(outdoor) + (this.#curveOffset.get(st.id) ?? 0);
       // Primary supply follows the source's own curve: design 130 °C at design outdoor (CJJ 34), ~75 °C in mild weather.
       let primary = clamp(75 + ((p.designPrimarySupplyC - 75) * (5 - outdoor)) / (5 - this.policy.comfort.designOutdoorC), 70, p.designPrimarySupplyC);
       const drop = this.#active(ts, 'heat_source_drop', (s) => s.kind === 'heat_source_drop' && s.sourceId === st.sourceId);
