@@ -49,6 +49,9 @@ export interface SeasonResult {
   readonly coldIncidents: number;
   readonly coldIncidentsPredicted: number;
   readonly medianLeadH: number;
+  /** Lead time of each apartment_cold opening in the window, min (0: not predicted), and whether N3 exempted it. */
+  readonly leads: readonly { readonly min: number; readonly exempt: boolean }[];
+  readonly counts: { readonly tp: number; readonly fp: number; readonly fn: number; readonly ptp: number; readonly pfp: number; readonly pfn: number; readonly ae: number; readonly aeP: number };
   readonly lifecycle: { opened: number; confirmed: number; avoided: number };
   readonly shareAtLeast18: number;
   readonly meanIndoorC: number;
@@ -116,6 +119,7 @@ export function runSeason(o: SeasonOptions): SeasonResult {
   let insufficient = 0;
   let considered = 0;
   const leadMin: number[] = [];
+  const leads: { min: number; exempt: boolean }[] = [];
   let coldIncidents = 0;
   const lifecycle = { opened: 0, confirmed: 0, avoided: 0 };
   const onRunnerEvents = (evs: readonly IncidentEvent[]) => {
@@ -134,6 +138,7 @@ export function runSeason(o: SeasonOptions): SeasonResult {
       coldIncidents++;
       const c = confirmations.find((x) => x.incident.apartmentId === e.incident.apartmentId);
       leadMin.push(c ? Number(c.incident.evidence.leadTimeMin) : 0);
+      leads.push({ min: leadMin[leadMin.length - 1]!, exempt: e.incident.exempt === true });
     }
   };
   const adviseEveryMs = (o.adviseEveryH ?? 0) * HOUR_MS;
@@ -272,6 +277,8 @@ export function runSeason(o: SeasonOptions): SeasonResult {
     coldIncidents,
     coldIncidentsPredicted: leadMin.filter((x) => x > 0).length,
     medianLeadH: median(leadMin) / 60,
+    leads,
+    counts: { ...conf, ae, aeP },
     lifecycle,
     shareAtLeast18: at18 / tot,
     meanIndoorC: sum / tot,

@@ -4,13 +4,14 @@
  * adjust. Each monitored apartment's recent mean temperature is decomposed additively, with
  * medians so one odd flat (an open window, an in-home fault) does not move a group:
  *
- *   T = station + position(floor band × end unit) + building + riser + floor + residual
+ *   T = station + position(floor band × end unit) + riser + floor + residual
  *
- * position is the exposure effect every building has (ground and top floors, end units lose
- * more heat): it is not a balancing fault, so it is taken out station-wide first. Two rounds of
- * sequential medians (median polish) settle the effects. An item is listed when its effect is
- * below −minEffect and its robust z (effect over the residual spread / √n) passes minZ;
- * the list is ranked by that z.
+ * position is the exposure every building has (ground and top floors, end units lose more
+ * heat): not a balancing fault, so it is taken out station-wide first. A riser colder than its
+ * sibling risers is a riser item (its valve); a building whose risers are all cold is a
+ * building item (its building valve); a floor colder than its riser explains is a floor item.
+ * An item is listed when its effect is below −minEffect and its robust z (effect over the
+ * residual spread / √n) passes minZ; the list is ranked by z.
  */
 export interface BalanceApartment {
   readonly apartmentId: string;
@@ -56,60 +57,63 @@ const median = (xs: number[]): number => {
 
 const band = (a: BalanceApartment) => `${a.floor === 1 ? 'g' : a.floor === a.floors ? 't' : 'm'}${a.endUnit ? 'e' : 'i'}`;
 
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
 export function diagnoseBalance(stationId: string, apts: readonly BalanceApartment[], o: { minEffectC: number; minZ: number }): BalanceDiagnosis {
   const xs = apts.filter((a) => Number.isFinite(a.meanC));
   const stationMedianC = median(xs.map((a) => a.meanC));
-  const r = xs.map((a) => a.meanC - stationMedianC);
-  const keys = {
-    position: xs.map(band),
-    building: xs.map((a) => a.buildingId),
-    riser: xs.map((a) => `${a.buildingId}#${a.entrance}`),
-    floor: xs.map((a) => `${a.buildingId}@${a.floor}`),
+  // Exposure by floor band × end unit, station-wide (medians: robust to one cold riser).
+  const bands = new Map<string, number[]>();
+  xs.forEach((a) => bands.set(band(a), [...(bands.get(band(a)) ?? []), a.meanC - stationMedianC]));
+  const position = new Map([...bands].map(([k, v]) => [k, median(v)]));
+  const r1 = xs.map((a) => a.meanC - stationMedianC - position.get(band(a))!);
+  const group = (key: (a: BalanceApartment) => string) => {
+    const m = new Map<string, number[]>();
+    xs.forEach((a, i) => m.set(key(a), [...(m.get(key(a)) ?? []), i]));
+    return m;
   };
-  const effects = { position: new Map<string, number>(), building: new Map<string, number>(), riser: new Map<string, number>(), floor: new Map<string, number>() };
-  const sweep = (name: keyof typeof keys) => {
-    const groups = new Map<string, number[]>();
-    keys[name].forEach((k, i) => {
-      const g = groups.get(k) ?? [];
-      g.push(i);
-      groups.set(k, g);
-    });
-    for (const [k, idx] of groups) {
-      const m = median(idx.map((i) => r[i]!));
-      effects[name].set(k, (effects[name].get(k) ?? 0) + m);
-      for (const i of idx) r[i] = r[i]! - m;
-    }
-  };
-  for (let round = 0; round < 2; round++) for (const name of ['position', 'building', 'riser', 'floor'] as const) sweep(name);
-  // Residual spread: MAD of what no effect explains, scaled to an sd; floored at the sensors' own error.
-  const spread = Math.max(0.3, 1.4826 * median(r.map(Math.abs)));
+  const riserKey = (a: BalanceApartment) => `${a.buildingId}#${a.entrance}`;
+  const risers = group(riserKey);
+  const riserEffect = new Map([...risers].map(([k, idx]) => [k, median(idx.map((i) => r1[i]!))]));
+  // Residual spread after risers: MAD scaled to an sd, floored at the sensors' own error (N31).
+  const resid = xs.map((a, i) => r1[i]! - riserEffect.get(riserKey(a))!);
+  const spread = Math.max(0.3, 1.4826 * median(resid.map(Math.abs)));
   const items: BalanceItem[] = [];
-  const members = (name: 'building' | 'riser' | 'floor', k: string) => xs.filter((_, i) => keys[name][i] === k);
-  for (const name of ['building', 'riser', 'floor'] as const) {
-    for (const [k, eff] of effects[name]) {
-      const m = members(name, k);
-      // A floor or riser with one flat is that flat: an in-home fault, not a valve.
-      if (name !== 'building' && m.length < 2) continue;
-      const z = eff / (spread / Math.sqrt(m.length));
-      if (eff > -o.minEffectC || -z < o.minZ) continue;
-      const b = m[0]!.buildingId;
-      items.push({
-        kind: name,
-        id: k,
-        buildingId: b,
-        ...(name === 'riser' ? { entrance: m[0]!.entrance } : {}),
-        ...(name === 'floor' ? { floor: m[0]!.floor } : {}),
-        effectC: Math.round(eff * 100) / 100,
-        z: Math.round(z * 10) / 10,
-        apartments: m.map((a) => a.apartmentId),
-        evidence: {
-          meanC: Math.round((m.reduce((s, a) => s + a.meanC, 0) / m.length) * 100) / 100,
-          stationMedianC: Math.round(stationMedianC * 100) / 100,
-          apartments: m.length,
-          hours: Math.min(...m.map((a) => a.hours)),
-        },
-      });
+  const push = (kind: BalanceItem['kind'], id: string, idx: number[], effect: number, extra: Record<string, number>) => {
+    const z = effect / (spread / Math.sqrt(idx.length));
+    if (effect > -o.minEffectC || -z < o.minZ) return;
+    const m = idx.map((i) => xs[i]!);
+    items.push({
+      kind,
+      id,
+      buildingId: m[0]!.buildingId,
+      ...(kind === 'riser' ? { entrance: m[0]!.entrance } : {}),
+      ...(kind === 'floor' ? { floor: m[0]!.floor } : {}),
+      effectC: r2(effect),
+      z: Math.round(z * 10) / 10,
+      apartments: m.map((a) => a.apartmentId),
+      evidence: { meanC: r2(mean(m.map((a) => a.meanC))), stationMedianC: r2(stationMedianC), apartments: m.length, hours: Math.min(...m.map((a) => a.hours)), ...extra },
+    });
+  };
+  for (const [b, idx] of group((a) => a.buildingId)) {
+    const own = [...risers].filter(([k]) => k.startsWith(`${b}#`));
+    const effects = own.map(([k]) => riserEffect.get(k)!);
+    // A building is cold as a whole when its risers are: the median riser carries the shortfall.
+    const buildingEffect = median(effects);
+    push('building', b, idx, buildingEffect, { risersWithData: own.length });
+    for (const [k, ridx] of own) {
+      const siblings = own.filter(([j]) => j !== k).map(([j]) => riserEffect.get(j)!);
+      // Colder than its siblings by more than the threshold (or the only riser seen: it cannot be told from its building).
+      const beyond = siblings.length ? riserEffect.get(k)! - median(siblings) : riserEffect.get(k)!;
+      if (beyond > -o.minEffectC) continue;
+      push('riser', k, ridx, riserEffect.get(k)!, { siblingRisers: siblings.length, belowSiblingsC: r2(beyond) });
     }
+  }
+  for (const [k, idx] of group((a) => `${a.buildingId}@${a.floor}`)) {
+    // A floor with one flat is that flat: an in-home fault, not a valve.
+    if (idx.length < 2) continue;
+    push('floor', k, idx, median(idx.map((i) => resid[i]!)), {});
   }
   items.sort((a, b) => a.z - b.z);
   return { stationId, stationMedianC, residualSpreadC: spread, monitored: xs.length, items };

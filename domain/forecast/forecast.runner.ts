@@ -166,15 +166,28 @@ export class ForecastRunner {
     // A value older than 3 h is not a starting point for a 6 h forecast.
     if (this.lastHour[a]! < this.#latestHour - 3) return { status: 'stale', apartmentId, fit: summary };
     const inp = inputs ?? this.outdoorInputs(s, H);
+    const { supply, slope } = this.#supplyInputs(s, inp, offsetC);
+    const trajectory = rollForward(fit, this.lastT[a]!, supply, inp.mean, inp.sigma, slope, st.mix);
+    return { status: 'ready', apartmentId, origin: (this.#latestHour + 1) * HOUR_MS, lastC: this.lastT[a]!, trajectory, fit: summary, outdoorSource: inp.source };
+  }
+
+  /** The station's supply under its current curve for the forecast hours (cached per round: every flat of the station shares it). */
+  #supplyInputs(s: number, inp: ReturnType<ForecastRunner['outdoorInputs']>, offsetC: number): { supply: Float64Array; slope: Float64Array } {
+    const hit = this.#supplyCache;
+    if (hit && hit.inp === inp && hit.offsetC === offsetC && hit.s === s) return hit;
+    const st = this.stations[s]!;
+    const H = inp.mean.length;
     const supply = new Float64Array(H);
     const slope = new Float64Array(H);
     for (let k = 0; k < H; k++) {
       supply[k] = st.curve(inp.mean[k]!) + st.offsetC + offsetC;
       slope[k] = st.curveSlope(inp.mean[k]!);
     }
-    const trajectory = rollForward(fit, this.lastT[a]!, supply, inp.mean, inp.sigma, slope, st.mix);
-    return { status: 'ready', apartmentId, origin: (this.#latestHour + 1) * HOUR_MS, lastC: this.lastT[a]!, trajectory, fit: summary, outdoorSource: inp.source };
+    this.#supplyCache = { inp, offsetC, s, supply, slope };
+    return this.#supplyCache;
   }
+
+  #supplyCache: { inp: unknown; offsetC: number; s: number; supply: Float64Array; slope: Float64Array } | undefined;
 
   get origin(): number {
     return (this.#latestHour + 1) * HOUR_MS;
@@ -244,7 +257,8 @@ export class ForecastRunner {
       const stationWide = (stationReady[s]! >= g.minMonitored && stationCold[s]! / stationReady[s]! >= g.stationColdShare) || st.offsetC < -this.policy.station.curveToleranceC || st.mix < 0.5;
       const buildingWide = buildingReady[b]! >= g.minMonitored && buildingCold[b]! / buildingReady[b]! >= g.buildingColdShare;
       const cause = stationWide ? 'station' : buildingWide ? 'building' : this.fits[a]!.disturbance < -0.1 ? 'in_home' : 'unknown';
-      return { ...p, cause } as ColdPrediction;
+      const out: ColdPrediction = { ...p, cause };
+      return out;
     });
     return this.tracker.update(now, preds);
   }
