@@ -30,7 +30,7 @@ import { pickDemoTargets, type DemoPicks } from './simulators/demo.day.ts';
 import { demoFaultsThrough, loadDemoDayState, runDemoDay, type DemoDay, type DemoDayState } from './simulators/demo.runner.ts';
 import { ThermalModel } from './simulators/thermal.model.ts';
 import { RegistryRepository } from './storage/records/registry.repository.ts';
-import { ensureServiceAccounts } from './storage/records/service-accounts.ts';
+import { ensureServiceAccounts, type ServiceSecrets } from './storage/records/service-accounts.ts';
 import { DeadLetterRepository, openReadingStore, type ReadingStore } from './storage/readings/index.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -70,7 +70,8 @@ export interface Platform {
   readonly fleet?: Fleet;
   readonly demoAccounts: readonly DemoAccount[];
   readonly adminPassword?: string;
-  readonly serviceSecret: string;
+  /** Each service account's MQTT password (storage/records/service-accounts.ts). */
+  readonly serviceSecrets: ServiceSecrets;
   /** Device secrets of the demo city (plain), for tests and the engineer console. */
   readonly deviceSecrets: ReadonlyMap<string, string>;
   stop(): Promise<void>;
@@ -118,7 +119,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   // A fresh demo day starts its clock at the day's anchor and lives the morning before opening.
   const prerollClock = dayState && fresh ? new DemoClock(dayState.anchorTs) : undefined;
   const clock: Clock = opts.clock ?? prerollClock ?? systemClock;
-  const serviceSecret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
+  const serviceSecrets = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
 
   let deviceSecrets: ReadonlyMap<string, string> = new Map();
   let demoAccounts: DemoAccount[] = [];
@@ -188,7 +189,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     deadLetters,
     logger,
     clock,
-    mqtt: { url: mqttUrl, clientId: 'svc-ingest', username: 'svc-ingest', password: serviceSecret },
+    mqtt: { url: mqttUrl, clientId: 'svc-ingest', username: 'svc-ingest', password: serviceSecrets['svc-ingest'] },
     rules,
     rulesLastTs,
     policy,
@@ -213,7 +214,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     logger: logger.child({ service: 'api' }),
     clock,
     policy,
-    mqtt: { url: mqttUrl, clientId: 'svc-api', username: 'svc-api', password: serviceSecret },
+    mqtt: { url: mqttUrl, clientId: 'svc-api', username: 'svc-api', password: serviceSecrets['svc-api'] },
     brokerMetrics: () => broker.metrics(),
     brokerPrometheus: () => broker.prometheus(),
     dashboardDir: join(root, 'dashboard', 'dist'),
@@ -286,7 +287,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     fleet,
     demoAccounts,
     adminPassword: config.adminPassword,
-    serviceSecret,
+    serviceSecrets,
     deviceSecrets,
     async stop() {
       if (stopped) return;

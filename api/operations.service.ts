@@ -11,6 +11,7 @@ import { HeatError } from '../domain/errors.ts';
 import { computeKpis, type Kpis } from '../domain/orders/kpi.ts';
 import { ApartmentSchema, BuildingSchema, DeviceSchema } from '../domain/topology.schema.ts';
 import { newDeviceSecret } from '../storage/records/secrets.ts';
+import { SERVICE_ACCOUNT_PREFIX, isReservedDeviceId } from '../storage/records/service-accounts.ts';
 import type { ApiContext } from './context.ts';
 import { parseCsv } from './csv.ts';
 import type { Outage } from './outages.repository.ts';
@@ -166,6 +167,7 @@ export function importCsv(ctx: ApiContext, kind: ImportKind, text: string, by: s
       if (value.kind === 'room_sensor') ref('roomId', !!value.roomId && ctx.topology.roomExists(value.roomId as string), 'room');
       if (value.kind === 'station_meter') ref('stationId', !!value.stationId && !!r.getStation(value.stationId as string), 'station');
       if (r.getDevice(value.id as string)) errors.push({ row: rowNo, field: 'id', message: 'device exists' });
+      if (isReservedDeviceId(String(value.id))) errors.push({ row: rowNo, field: 'id', message: `the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts` });
     }
     valid.push(value);
   });

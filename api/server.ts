@@ -17,7 +17,7 @@ import { seedDemoPeople } from './demo-people.ts';
 const config = parseConfig(process.env);
 const logger = pino({ level: config.logLevel, ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}) });
 const registry = RegistryRepository.open(config.dataDir);
-const secret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
+const secrets = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
 const store = await openReadingStore(config);
 if (config.demo && !registry.isEmpty()) seedDemoPeople(registry);
 
@@ -29,7 +29,7 @@ const app = await buildApi({
   logger: logger.child({ service: 'api' }),
   clock: systemClock,
   policy: policyForCity(config.city),
-  mqtt: { url: config.mqttUrl, clientId: 'svc-api', username: 'svc-api', password: secret },
+  mqtt: { url: config.mqttUrl, clientId: 'svc-api', username: 'svc-api', password: secrets['svc-api'] },
   dashboardDir: join(dirname(fileURLToPath(import.meta.url)), '..', 'dashboard', 'dist'),
 });
 await app.listen({ port: config.httpPort, host: config.host });

@@ -86,7 +86,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     });
     const s = socket;
     await waitFor(() => s.connected, { timeoutMs: 20_000, what: 'socket connected' });
-    pub = await connectPublisher(cluster.mqttUrl, cluster.serviceSecret, 'alert-bench');
+    pub = await connectPublisher(cluster.mqttUrl, cluster.serviceSecrets['svc-sim'], 'alert-bench');
     const p = pub;
 
     let next = 0;
@@ -120,7 +120,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     await sample(); // warm-up: first incident, first order, JIT
     const idle = await measure('no load');
 
-    load = new TelemetryLoad({ mqttUrl: cluster.mqttUrl, secret: cluster.serviceSecret, devices: loadDevices, readingsPerSec: rate, readingsPerMessage: 100, clients: 4, name: 'alert-bg' });
+    load = new TelemetryLoad({ mqttUrl: cluster.mqttUrl, secret: cluster.serviceSecrets['svc-sim'], devices: loadDevices, readingsPerSec: rate, readingsPerMessage: 100, clients: 4, name: 'alert-bg' });
     await load.connect();
     load.start();
     const t0 = performance.now();

@@ -20,6 +20,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { generate } from 'mqtt-packet';
 import { topics } from '../domain/topics.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { serviceSecretFor } from '../storage/records/service-accounts.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
@@ -161,8 +162,8 @@ function seed(dataDir: string, devices: number): void {
     for (let i = 0; i < devices; i++)
       registry.upsertDevice({ id: deviceId(i), kind: 'room_sensor', intervalMin: 5, enabled: true }, deviceSecret(i));
   })();
-  registry.upsertServiceAccount('svc-sim', ['replay'], SERVICE_SECRET);
-  registry.upsertServiceAccount('svc-ingest', ['ingest'], SERVICE_SECRET);
+  registry.upsertServiceAccount('svc-sim', ['replay'], serviceSecretFor(SERVICE_SECRET, 'svc-sim'));
+  registry.upsertServiceAccount('svc-ingest', ['ingest'], serviceSecretFor(SERVICE_SECRET, 'svc-ingest'));
   registry.close();
 }
 
@@ -255,7 +256,7 @@ interface Load {
  * later runs queue nothing for it.
  */
 async function throughput(url: string, load: Load, auth: boolean, persistent = false): Promise<number> {
-  const cred = (clientId: string, username: string) => (auth ? { clientId, username, password: SERVICE_SECRET } : { clientId });
+  const cred = (clientId: string, username: string) => (auth ? { clientId, username, password: serviceSecretFor(SERVICE_SECRET, username) } : { clientId });
   const subId = persistent ? 'svc-ingest-durable' : 'svc-ingest';
   const sub = await mqtt.connectAsync(url, { ...cred(subId, 'svc-ingest'), clean: !persistent, reconnectPeriod: 0 });
   const total = load.publishers * load.perPublisher;

@@ -28,7 +28,7 @@ import type { Reading } from '../domain/reading.ts';
 import { topics } from '../domain/topics.ts';
 import { defaultIngestOptions } from '../ingest/app.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
-import { FIX_SERVICE_SECRET, fixtureReading, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import { FIX_SERVICE_SECRET, fixServiceSecret, fixtureReading, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
 import { InfluxStore, toLine } from '../storage/readings/influx.store.ts';
@@ -129,7 +129,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       ingest = ing;
       await ing.start();
       // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.
-      const api = await mqtt.connectAsync(url, { clientId: `svc-api-bench-${db}`, username: 'svc-api', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
+      const api = await mqtt.connectAsync(url, { clientId: `svc-api-bench-${db}`, username: 'svc-api', password: fixServiceSecret('svc-api'), protocolVersion: 4 });
       await api.subscribeAsync(topics.live, { qos: 0 });
       // Lag: publish → the live fan-out, which the ingest sends right after each store write
       // with each device's newest reading of that write. Done when every device's last reading

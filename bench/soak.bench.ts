@@ -54,7 +54,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const influx = await startInfluxd();
   const p = await startTestPlatform({ influxUrl: influx.url, fleetSpeed: false, city: gen, apiTickIntervalMs: 60_000 });
   let socket: Socket | undefined;
-  const load = new TelemetryLoad({ mqttUrl: p.mqttUrl, secret: p.serviceSecret, devices, readingsPerSec: rate, readingsPerMessage: 20, clients: 2, name: 'soak' });
+  const load = new TelemetryLoad({ mqttUrl: p.mqttUrl, secret: p.serviceSecrets['svc-sim'], devices, readingsPerSec: rate, readingsPerMessage: 20, clients: 2, name: 'soak' });
   try {
     const token = await login(p.httpUrl, 'dispatcher', 'heatwatch-demo');
     let socketReadings = 0;

@@ -21,7 +21,9 @@ export type RefusalReason =
   | 'bad_credentials'
   | 'client_id_mismatch'
   | 'disabled'
-  | 'blocked'
+  | 'identifier_rejected'
+  | 'pre_auth_limit'
+  | 'connect_timeout'
   | 'max_connections'
   | 'publish_denied'
   | 'subscribe_denied'
@@ -36,7 +38,9 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'bad_credentials',
   'client_id_mismatch',
   'disabled',
-  'blocked',
+  'identifier_rejected',
+  'pre_auth_limit',
+  'connect_timeout',
   'max_connections',
   'publish_denied',
   'subscribe_denied',

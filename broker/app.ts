@@ -14,11 +14,12 @@ import { createAuthenticate } from './authenticate.hook.ts';
 import { createAuthorizePublish } from './authorize-publish.hook.ts';
 import { createAuthorizeSubscribe } from './authorize-subscribe.hook.ts';
 import { coalesceWrites } from './coalesce-writes.ts';
-import type { BrokerContext } from './context.ts';
+import { remoteAddress, type BrokerContext } from './context.ts';
 import { openListeners, type BoundPorts, type ListenOptions } from './listeners.ts';
 import { LoginGuard } from './login-guard.service.ts';
 import { MetricsRecorder, toPrometheus, type BrokerMetrics } from './metrics.ts';
 import { resolveOptions, type BrokerOptions } from './options.ts';
+import { PendingConnections } from './pending-connections.ts';
 import { openPersistence } from './persistence.factory.ts';
 
 export type { BrokerMetrics } from './metrics.ts';
@@ -71,10 +72,19 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     principals: new WeakMap(),
     buckets: new WeakMap(),
     cutOff: new WeakSet(),
+    emptyClientId: new WeakSet(),
+    authenticated: (client) => pending.delete(client),
     // Called only from hooks, i.e. after `aedes` below exists.
     connectedClients: () => aedes.connectedClients,
     publishBeforeAck: (client, packet, done) => publishBeforeAck(client, packet, done),
   };
+
+  // Connections without an accepted CONNECT, capped per address (options.maxPendingPerAddress).
+  const pending = new PendingConnections<Client>(options.maxPendingPerAddress, (c) => {
+    metrics.refuse('pre_auth_limit');
+    logger.info({ address: remoteAddress(c) }, 'pending connections over the per-address cap: oldest dropped');
+    c.close();
+  });
 
   const store = openPersistence({
     persistenceDir: deps.persistenceDir,
@@ -89,6 +99,12 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     drainTimeout: options.drainTimeoutMs,
     connectTimeout: options.connectTimeoutMs,
     maxClientsIdLength: options.maxClientIdLength,
+    // [MQTT-3.1.3-8] needs to know the CONNECT's own client id, which aedes replaces by a
+    // generated one before authenticate runs; the refusal itself is authenticate's.
+    preConnect: (client, packet, callback) => {
+      if (!packet.clientId) ctx.emptyClientId.add(client);
+      callback(null, true);
+    },
     authenticate: createAuthenticate(ctx),
     authorizePublish: createAuthorizePublish(ctx),
     authorizeSubscribe: createAuthorizeSubscribe(ctx),
@@ -173,7 +189,13 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       logger.info({ clientId: client?.id }, 'slow subscriber dropped (drain timeout)');
     } else logger.debug({ clientId: client?.id, err: err.message }, 'client error');
   });
-  aedes.on('connectionError', (client, err) => logger.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+  // Before its CONNECT a client has no id, and aedes reports its errors as connection errors.
+  aedes.on('connectionError', (client, err) => {
+    if (err.message === 'connect did not arrive in time') {
+      metrics.refuse('connect_timeout');
+      logger.info({ address: client && remoteAddress(client) }, 'no CONNECT before the deadline: connection closed');
+    } else logger.debug({ clientId: client?.id, err: err.message }, 'connection error');
+  });
   aedes.on('client', (client) => {
     const p = ctx.principals.get(client);
     if (p?.kind === 'device') metrics.connectedDevices++;
@@ -184,6 +206,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     if (p?.kind === 'device') metrics.connectedDevices--;
     else if (p?.kind === 'service') metrics.connectedServices--;
   });
+  // A disabled or deleted device (registry change notice or sweep) is disconnected now.
   const kick = (deviceId: string) => {
     const c = clients()[deviceId];
     const p = c && ctx.principals.get(c);
@@ -200,7 +223,10 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
         const d = deps.registry.getDevice(deviceId);
         if (!d || !d.enabled) kick(deviceId);
       } else {
-        for (const id of deps.registry.disabledDeviceIds()) if (clients()[id]) kick(id);
+        // Every connected device against its record: catches deletions as well as disabling.
+        for (const [id, c] of Object.entries(clients())) {
+          if (c && ctx.principals.get(c)?.kind === 'device' && !deps.registry.getDevice(id)?.enabled) kick(id);
+        }
       }
       for (const c of Object.values(clients())) {
         const p: Principal | undefined = c && ctx.principals.get(c);
@@ -244,6 +270,8 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     // TCP and TLS sockets (the WebSocket duplex writes frames through ws, which does its own).
     if (stream instanceof Socket) coalesceWrites(stream);
     const client = aedes.handle(stream, req);
+    pending.add(stream instanceof Socket ? stream.remoteAddress : req?.socket.remoteAddress, client);
+    stream.once('close', () => pending.delete(client));
     // aedes has no packet-size option: check the remaining length as soon as it is parsed,
     // before the payload is buffered, and cut the connection.
     const parser = (
@@ -275,8 +303,9 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     bytesIn: metrics.bytesIn,
     ...(({ depth, source }) => ({ queueDepth: depth, queueDepthSource: source }))(queueDepth()),
     refusals: { ...metrics.refusals },
-    authBlocksStarted: ctx.guard.blocksStarted,
-    authBlockedNow: ctx.guard.blockedNow,
+    authFailures: ctx.guard.failuresTotal,
+    authThrottledNow: ctx.guard.throttledNow,
+    pendingConnections: pending.size,
     uptimeSec: Math.round((clock.now() - startedAt) / 1000),
   });
 
@@ -285,7 +314,9 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     aedes,
     async listen(ports) {
       if (listeners) throw new Error('broker already listening');
-      listeners = await openListeners(handle, ports);
+      // A WebSocket frame is refused at its header past one MQTT packet (+ 5 bytes of fixed
+      // header), before ws buffers it: ws' own default (100 MiB) let 8 frames take 1 GB.
+      listeners = await openListeners(handle, ports, { wsMaxPayloadBytes: maxPacket + 5 });
       logger.info({ ...listeners.ports, persistence: store.kind, brokerId: aedes.id }, 'broker listening');
       return listeners.ports;
     },

@@ -27,6 +27,10 @@ export interface BrokerContext {
   readonly buckets: WeakMap<Client, PublishBucket>;
   /** Clients already counted as refused for a given reason (count a flood once, not per packet). */
   readonly cutOff: WeakSet<Client>;
+  /** Clients whose CONNECT carried a zero-length client id (aedes then assigns one). */
+  readonly emptyClientId: WeakSet<Client>;
+  /** The client's CONNECT was accepted: it no longer counts as pending for its address. */
+  authenticated(client: Client): void;
   connectedClients(): number;
   /**
    * Run aedes' publish (retained store, offline queues, delivery) for a client's QoS 1

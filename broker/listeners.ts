@@ -66,10 +66,16 @@ const closeServer = (srv: NetServer | HttpServer) =>
     for (const s of openSockets.get(srv) ?? []) s.destroy();
   });
 
-function wsOver(srv: HttpServer, handle: Handle): Closable {
+export interface ListenLimits {
+  /** Largest WebSocket message accepted; ws closes the connection (1009) at the frame header beyond it. */
+  readonly wsMaxPayloadBytes: number;
+}
+
+function wsOver(srv: HttpServer, handle: Handle, limits: ListenLimits): Closable {
   // [MQTT-6.0.0-3]: the WebSocket subprotocol is "mqtt"; accept it when offered.
   const wss = new WebSocketServer({
     server: srv,
+    maxPayload: limits.wsMaxPayloadBytes,
     handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
   });
   wss.on('connection', (ws, req) => {
@@ -80,7 +86,7 @@ function wsOver(srv: HttpServer, handle: Handle): Closable {
   return { close: () => new Promise<void>((resolve) => wss.close(() => resolve())) };
 }
 
-export async function openListeners(handle: Handle, o: ListenOptions): Promise<{ ports: BoundPorts; close(): Promise<void> }> {
+export async function openListeners(handle: Handle, o: ListenOptions, limits: ListenLimits): Promise<{ ports: BoundPorts; close(): Promise<void> }> {
   const host = o.host ?? '0.0.0.0';
   const servers: (NetServer | HttpServer)[] = [];
   const extras: Closable[] = [];
@@ -92,7 +98,7 @@ export async function openListeners(handle: Handle, o: ListenOptions): Promise<{
 
     const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'));
     servers.push(http);
-    extras.push(wsOver(http, handle));
+    extras.push(wsOver(http, handle, limits));
     ports.wsPort = await listenOn(http, o.wsPort, host);
 
     if (o.tls) {
@@ -103,7 +109,7 @@ export async function openListeners(handle: Handle, o: ListenOptions): Promise<{
       if (o.tls.wssPort !== undefined) {
         const https = createHttpsServer(creds, (_req, res) => res.writeHead(426).end());
         servers.push(https);
-        extras.push(wsOver(https, handle));
+        extras.push(wsOver(https, handle, limits));
         ports.wssPort = await listenOn(https, o.tls.wssPort, host);
       }
     }

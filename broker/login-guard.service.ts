@@ -1,86 +1,82 @@
 /**
- * Brute-force protection for CONNECT: failures are counted per client id and per remote
- * address inside a window; past the threshold the key is blocked for a while (refused
- * without looking at the credentials), and every failure slows the next refusal down.
- * Time comes from the injected clock, so tests drive it instead of sleeping.
+ * Brute-force throttle for CONNECT (issue 13, finding 6) that nobody can turn against a
+ * user: there is no block. The credentials are always checked, and correct ones always get
+ * in at once. Only refusals are slowed down, by a delay that doubles with every failure of
+ * the same client id *from the same address* inside a window — so an attacker guessing a
+ * device's (or `svc-ingest`'s) secret from elsewhere slows down only himself, and 100
+ * failures from one NAT address slow down only the failing connections behind it. An
+ * address that fails across many client ids (guessing the id space) gets the longest delay
+ * on its refusals, still without touching correct logins.
+ *
+ * The delay bounds the guessing rate together with the per-address cap on connections
+ * without a completed CONNECT (`maxPendingPerAddress`): a connection waiting out its delayed
+ * refusal counts against that cap. Time comes from the injected clock.
  */
 import type { Clock } from '../domain/clock.ts';
 import type { BrokerOptions } from './options.ts';
 
-interface Entry {
-  failures: number[];
-  blockedUntil: number;
-}
+type GuardOptions = Pick<BrokerOptions, 'authFailuresPerAddress' | 'authWindowMs' | 'authFailureDelayMs' | 'authFailureDelayMaxMs'>;
 
 export class LoginGuard {
-  readonly #byKey = new Map<string, Entry>();
-  #blocks = 0;
+  /** Failure times per (client id, address) and per address, inside the window. */
+  readonly #byKey = new Map<string, number[]>();
+  readonly #byAddress = new Map<string, number[]>();
+  #failures = 0;
 
   constructor(
     private readonly clock: Clock,
-    private readonly opts: Pick<
-      BrokerOptions,
-      'authFailuresPerClientId' | 'authFailuresPerAddress' | 'authWindowMs' | 'authBlockMs' | 'authFailureDelayMs' | 'authFailureDelayMaxMs'
-    >,
+    private readonly opts: GuardOptions,
   ) {}
 
-  /** Is this client id or address currently blocked? */
-  isBlocked(clientId: string, address: string | undefined): boolean {
-    const now = this.clock.now();
-    return [this.#key('id', clientId), address && this.#key('ip', address)].some((k) => {
-      if (!k) return false;
-      const e = this.#byKey.get(k);
-      return !!e && e.blockedUntil > now;
-    });
-  }
-
-  /** Record a failure; returns the delay (ms) to hold the refusal back. */
+  /** Record a failed CONNECT; returns how long (ms) to hold its refusal back. */
   fail(clientId: string, address: string | undefined): number {
-    const n = this.#record(this.#key('id', clientId), this.opts.authFailuresPerClientId);
-    if (address) this.#record(this.#key('ip', address), this.opts.authFailuresPerAddress);
-    return Math.min(this.opts.authFailureDelayMaxMs, this.opts.authFailureDelayMs * n);
+    this.#failures++;
+    const n = this.#record(this.#byKey, this.#key(clientId, address));
+    const perAddress = address ? this.#record(this.#byAddress, address) : 0;
+    const { authFailureDelayMs: base, authFailureDelayMaxMs: max } = this.opts;
+    if (base <= 0) return 0;
+    if (perAddress > this.opts.authFailuresPerAddress) return max;
+    // 2^(n-1) × base, capped (n ≤ 31 keeps the shift in range).
+    return Math.min(max, base * 2 ** Math.min(n - 1, 30));
   }
 
-  /** A good login clears the client id's history (not the address': one good device behind NAT proves nothing). */
-  succeed(clientId: string): void {
-    this.#byKey.delete(this.#key('id', clientId));
+  /** A good login forgets that client id's failures from that address (not the address' own tally). */
+  succeed(clientId: string, address: string | undefined): void {
+    this.#byKey.delete(this.#key(clientId, address));
   }
 
-  /** Keys blocked so far (a block is counted once, when it starts). */
-  get blocksStarted(): number {
-    return this.#blocks;
+  /** Failed CONNECTs since start. */
+  get failuresTotal(): number {
+    return this.#failures;
   }
 
-  get blockedNow(): number {
+  /** (client id, address) pairs whose next refusal would be delayed beyond the base delay. */
+  get throttledNow(): number {
     const now = this.clock.now();
     let n = 0;
-    for (const e of this.#byKey.values()) if (e.blockedUntil > now) n++;
+    for (const f of this.#byKey.values()) if (f.filter((t) => t + this.opts.authWindowMs > now).length > 1) n++;
     return n;
   }
 
-  /** Forget entries whose window and block are over (called by the broker's sampler). */
+  /** Forget failures whose window is over (called by the broker's sampler). */
   prune(): void {
     const now = this.clock.now();
-    for (const [k, e] of this.#byKey) {
-      if (e.blockedUntil <= now && (e.failures.at(-1) ?? 0) + this.opts.authWindowMs <= now) this.#byKey.delete(k);
+    for (const m of [this.#byKey, this.#byAddress]) {
+      for (const [k, f] of m) if ((f.at(-1) ?? 0) + this.opts.authWindowMs <= now) m.delete(k);
     }
   }
 
-  #key(kind: 'id' | 'ip', v: string): string {
-    return `${kind}:${v}`;
+  #key(clientId: string, address: string | undefined): string {
+    return `${address ?? '?'}\0${clientId}`;
   }
 
-  #record(key: string, limit: number): number {
+  #record(m: Map<string, number[]>, key: string): number {
     const now = this.clock.now();
-    let e = this.#byKey.get(key);
-    if (!e) this.#byKey.set(key, (e = { failures: [], blockedUntil: 0 }));
-    e.failures = e.failures.filter((t) => t + this.opts.authWindowMs > now);
-    e.failures.push(now);
-    if (e.failures.length >= limit && e.blockedUntil <= now) {
-      e.blockedUntil = now + this.opts.authBlockMs;
-      e.failures = [];
-      this.#blocks++;
-    }
-    return e.failures.length || limit;
+    const kept = (m.get(key) ?? []).filter((t) => t + this.opts.authWindowMs > now);
+    kept.push(now);
+    // Only the count matters beyond a point; keep the list bounded.
+    if (kept.length > 1024) kept.splice(0, kept.length - 1024);
+    m.set(key, kept);
+    return kept.length;
   }
 }

@@ -23,8 +23,9 @@ describe('broker metrics', () => {
       queueDepth: 4,
       queueDepthSource: 'store' as const,
       refusals: m.refusals,
-      authBlocksStarted: 0,
-      authBlockedNow: 0,
+      authFailures: 0,
+      authThrottledNow: 0,
+      pendingConnections: 1,
       uptimeSec: 3,
     };
     const text = toPrometheus(base);

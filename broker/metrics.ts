@@ -26,8 +26,12 @@ export interface BrokerMetrics {
    */
   readonly queueDepthSource: 'store' | 'process' | 'unavailable';
   readonly refusals: Readonly<Record<RefusalReason, number>>;
-  readonly authBlocksStarted: number;
-  readonly authBlockedNow: number;
+  /** Failed CONNECTs since start (each one's refusal was slowed down, none blocks anyone). */
+  readonly authFailures: number;
+  /** (client id, address) pairs with repeated recent failures, whose refusals are delayed now. */
+  readonly authThrottledNow: number;
+  /** Connections that have not completed an accepted CONNECT yet (capped per address). */
+  readonly pendingConnections: number;
   readonly uptimeSec: number;
 }
 
@@ -95,10 +99,9 @@ export function toPrometheus(m: BrokerMetrics): string {
     'Connections and packets refused, by reason.',
     Object.entries(m.refusals).map(([reason, v]) => [{ reason }, v]),
   );
-  metric('heat_broker_auth_blocks_total', 'counter', 'Client ids / addresses blocked after repeated login failures.', [
-    [{}, m.authBlocksStarted],
-  ]);
-  metric('heat_broker_auth_blocked', 'gauge', 'Client ids / addresses blocked now.', [[{}, m.authBlockedNow]]);
+  metric('heat_broker_auth_failures_total', 'counter', 'Failed CONNECTs (refusals slowed down, nobody blocked).', [[{}, m.authFailures]]);
+  metric('heat_broker_auth_throttled', 'gauge', '(client id, address) pairs whose refusals are delayed now.', [[{}, m.authThrottledNow]]);
+  metric('heat_broker_pending_connections', 'gauge', 'Connections without an accepted CONNECT yet.', [[{}, m.pendingConnections]]);
   metric('heat_broker_uptime_seconds', 'gauge', 'Seconds since the broker started.', [[{}, m.uptimeSec]]);
   return lines.join('\n') + '\n';
 }

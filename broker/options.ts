@@ -21,17 +21,20 @@ export interface BrokerOptions {
   readonly drainTimeoutMs: number;
   /** Max messages in flight through the emitter at once (aedes `concurrency`). */
   readonly concurrency: number;
-  /** Waiting time for the CONNECT packet after the TCP handshake. */
+  /** CONNECT deadline: a connection whose whole CONNECT has not arrived this long after it opened is closed (aedes `connectTimeout`). */
   readonly connectTimeoutMs: number;
-  /** Failed logins per client id within `authWindowMs` before it is blocked. */
-  readonly authFailuresPerClientId: number;
-  /** Failed logins per remote address within `authWindowMs` before it is blocked (NAT → higher). */
+  /**
+   * Connections per remote address that have not completed an accepted CONNECT (still
+   * silent, mid-CONNECT, or waiting out a delayed refusal). One more drops that address'
+   * oldest such connection: idle sockets cannot pile up, and a real device's CONNECT, which
+   * follows its TCP handshake within milliseconds, still gets through behind a NAT.
+   */
+  readonly maxPendingPerAddress: number;
+  /** Failures from one address within `authWindowMs` past which its refusals get the longest delay (guessing across client ids). */
   readonly authFailuresPerAddress: number;
   /** Window in which failures are counted. */
   readonly authWindowMs: number;
-  /** How long a blocked client id / address is refused without checking credentials. */
-  readonly authBlockMs: number;
-  /** Delay added to a refused CONNACK per recent failure of that client id (slow-down). */
+  /** Delay of the first refused CONNACK of a (client id, address); it doubles with each further failure. Correct credentials are never delayed. */
   readonly authFailureDelayMs: number;
   /** Upper bound of that delay. */
   readonly authFailureDelayMaxMs: number;
@@ -57,13 +60,12 @@ export const brokerDefaults: BrokerOptions = Object.freeze({
   publishFloodCutoff: 2_000,
   drainTimeoutMs: 30_000,
   concurrency: 1_000,
-  connectTimeoutMs: 30_000,
-  authFailuresPerClientId: 5,
+  connectTimeoutMs: 10_000, // a CONNECT is one packet right after the handshake, also over GPRS
+  maxPendingPerAddress: 512, // a reconnect storm of a whole gateway-NAT'd estate still fits
   authFailuresPerAddress: 100,
   authWindowMs: 5 * 60_000,
-  authBlockMs: 10 * 60_000,
-  authFailureDelayMs: 200,
-  authFailureDelayMaxMs: 2_000,
+  authFailureDelayMs: 250,
+  authFailureDelayMaxMs: 10_000,
   registryPollMs: 30_000,
   rateSampleMs: 1_000,
   maxClientIdLength: 128,
@@ -86,7 +88,8 @@ export function resolveOptions(o: Partial<BrokerOptions> = {}): BrokerOptions {
     // 0 would let one frozen subscriber deadlock delivery for everyone (aedes docs).
     drainTimeoutMs: Math.max(100, r.drainTimeoutMs),
     concurrency: Math.max(1, r.concurrency),
-    authFailuresPerClientId: Math.max(1, r.authFailuresPerClientId),
+    connectTimeoutMs: Math.max(100, r.connectTimeoutMs),
+    maxPendingPerAddress: Math.max(1, r.maxPendingPerAddress),
     authFailuresPerAddress: Math.max(1, r.authFailuresPerAddress),
     registryPollMs: Math.max(100, r.registryPollMs),
     rateSampleMs: Math.max(100, r.rateSampleMs),

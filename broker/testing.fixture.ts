@@ -7,9 +7,12 @@ import pino from 'pino';
 import { topics } from '../domain/topics.ts';
 import type { Device } from '../domain/topology.schema.ts';
 import { RegistryRepository, type ServiceScope } from '../storage/records/registry.repository.ts';
+import { serviceSecretFor } from '../storage/records/service-accounts.ts';
 
 export const SECRET = 'correct-horse-battery';
+/** The master key (SERVICE_SECRET of a broker child process); each account's password derives from it. */
 export const SERVICE_SECRET = 'service-secret-for-tests';
+export const serviceSecret = (account: string) => serviceSecretFor(SERVICE_SECRET, account);
 
 const dev = (id: string, kind: Device['kind'] = 'room_sensor', extra: Partial<Device> = {}): Device => ({
   id,
@@ -37,7 +40,7 @@ export function seedRegistry(dataDir: string | ':memory:' = ':memory:'): Registr
     ['svc-api', ['api']],
     ['svc-sim', ['replay']],
   ];
-  for (const [id, scopes] of accounts) registry.upsertServiceAccount(id, scopes, SERVICE_SECRET);
+  for (const [id, scopes] of accounts) registry.upsertServiceAccount(id, scopes, serviceSecret(id));
   return registry;
 }
 
@@ -53,7 +56,7 @@ export function connectDevice(url: string, id: string, opts: IClientOptions = {}
 }
 
 export function connectService(url: string, account: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { ...base, clientId: account, username: account, password: SERVICE_SECRET, ...opts });
+  return mqtt.connectAsync(url, { ...base, clientId: account, username: account, password: serviceSecret(account), ...opts });
 }
 
 /** The CONNACK return code of a refused connection (undefined when it was accepted). */

@@ -25,7 +25,7 @@ if (config.ingest.spoolMaxMessages !== undefined) options.spoolMaxMessages = con
 if (config.ingest.spoolSync === 'normal') options.spoolSync = 'normal';
 
 const registry = RegistryRepository.open(config.dataDir);
-const secret = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
+const secrets = ensureServiceAccounts(registry, config.dataDir, config.serviceSecret);
 const store = await openReadingStore(config);
 const deadLetters = new DeadLetterRepository(registry.db);
 
@@ -53,7 +53,7 @@ const app = createIngestApp({
   deadLetters,
   logger,
   clock: systemClock,
-  mqtt: { url: config.mqttUrl, clientId: config.ingest.clientId, username: 'svc-ingest', password: secret },
+  mqtt: { url: config.mqttUrl, clientId: config.ingest.clientId, username: 'svc-ingest', password: secrets['svc-ingest'] },
   rules,
   rulesLastTs: lastTs,
   options,

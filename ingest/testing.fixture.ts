@@ -5,8 +5,11 @@
  */
 import type { City, Device } from '../domain/topology.schema.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { serviceSecretFor } from '../storage/records/service-accounts.ts';
 
+/** The master key (SERVICE_SECRET of an ingest child process); each account's password derives from it. */
 export const FIX_SERVICE_SECRET = 'ingest-fixture-service-secret';
+export const fixServiceSecret = (account: string) => serviceSecretFor(FIX_SERVICE_SECRET, account);
 export const fixDeviceSecret = (id: string) => `fixture-secret-${id}`;
 
 export const sensorId = (i: number) => `sen-${String(i).padStart(6, '0')}`;
@@ -53,9 +56,9 @@ export function seedFixtureRegistry(dataDir: string, sensors: number): RegistryR
   const registry = RegistryRepository.open(dataDir);
   const city = fixtureCity(sensors);
   registry.loadCity(city, new Map(city.devices.map((d) => [d.id, fixDeviceSecret(d.id)])));
-  registry.upsertServiceAccount('svc-ingest', ['ingest'], FIX_SERVICE_SECRET);
-  registry.upsertServiceAccount('svc-api', ['api'], FIX_SERVICE_SECRET);
-  registry.upsertServiceAccount('svc-sim', ['replay'], FIX_SERVICE_SECRET);
+  registry.upsertServiceAccount('svc-ingest', ['ingest'], fixServiceSecret('svc-ingest'));
+  registry.upsertServiceAccount('svc-api', ['api'], fixServiceSecret('svc-api'));
+  registry.upsertServiceAccount('svc-sim', ['replay'], fixServiceSecret('svc-sim'));
   return registry;
 }
 
@@ -96,7 +99,7 @@ export async function publishStream(o: StreamOptions): Promise<number> {
   let acked = 0;
   const clients = await Promise.all(
     Array.from({ length: n }, (_, c) =>
-      mqtt.connectAsync(o.url, { clientId: `svc-sim-pub-${c}-${Math.random().toString(36).slice(2, 8)}`, username: 'svc-sim', password: FIX_SERVICE_SECRET, protocolVersion: 4, reconnectPeriod: 200, clean: true }),
+      mqtt.connectAsync(o.url, { clientId: `svc-sim-pub-${c}-${Math.random().toString(36).slice(2, 8)}`, username: 'svc-sim', password: fixServiceSecret('svc-sim'), protocolVersion: 4, reconnectPeriod: 200, clean: true }),
     ),
   );
   await Promise.all(

@@ -9,6 +9,7 @@ import { parseConfig } from '../domain/config.ts';
 import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { policyForCity } from '../domain/policy.ts';
 import type { City } from '../domain/topology.schema.ts';
+import { serviceMasterSecret, serviceSecretFor } from '../storage/records/service-accounts.ts';
 import { demoCity, deviceSecret, generateCity, type GeneratedCity } from './city.generator.ts';
 import { startFleet } from './fleet.ts';
 import { runReplay, simulatedReadings, writeReadings, type ReplayProgress, type ReplaySource } from './replay.ts';
@@ -29,7 +30,7 @@ commands:
   fleet                connect simulated devices to MQTT_URL and publish
       --seed N / --demo  city to simulate (default: the city in the registry in DATA_DIR, else the demo city)
       --speed N          time compression (default 60: a 10-min sensor reports every 10 s)
-      --shared           one service connection (svc-sim, SERVICE_SECRET) instead of one per device
+      --shared           one service connection (svc-sim: SERVICE_SECRET_SIM, or derived from SERVICE_SECRET / DATA_DIR) instead of one per device
   scenario FILE        run a scenario file and report expected vs found incidents
       --direct           straight into the rules engine (default: real broker → ingest → rules)
   export               write simulated readings to a file to replay
@@ -42,7 +43,7 @@ commands:
       --out FILE         write the incident events as JSON lines
   help                 this text
 
-environment: MQTT_URL, DATA_DIR, SERVICE_SECRET, INFLUX_URL, INFLUX_DB, INFLUX_TOKEN | INFLUX_USER/INFLUX_PASSWORD
+environment: MQTT_URL, DATA_DIR, SERVICE_SECRET, SERVICE_SECRET_SIM, INFLUX_URL, INFLUX_DB, INFLUX_TOKEN | INFLUX_USER/INFLUX_PASSWORD
 `;
 
 const { values: o, positionals } = parseArgs({
@@ -141,7 +142,10 @@ async function main(): Promise<number> {
     }
     case 'fleet': {
       const g = cityFromOptions() ?? (await cityFromRegistry()) ?? demoCity();
-      const shared = o.shared ? { username: 'svc-sim', password: config.serviceSecret ?? '', clientId: 'svc-sim-cli' } : undefined;
+      // svc-sim's own secret: SERVICE_SECRET_SIM, or derived from the master key (SERVICE_SECRET or DATA_DIR's).
+      const shared = o.shared
+        ? { username: 'svc-sim', password: process.env.SERVICE_SECRET_SIM || serviceSecretFor(serviceMasterSecret(config.dataDir, config.serviceSecret), 'svc-sim'), clientId: 'svc-sim-cli' }
+        : undefined;
       const fleet = startFleet({
         city: g.city,
         secrets: g.secrets,

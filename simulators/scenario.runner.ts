@@ -113,7 +113,7 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
   const cleanup: (() => Promise<void> | void)[] = [() => registry.close(), () => rmSync(dir, { recursive: true, force: true })];
   try {
     registry.loadCity(g.city, g.secrets);
-    const secret = ensureServiceAccounts(registry, dir);
+    const secrets = ensureServiceAccounts(registry, dir);
     // A driven replay publishes hours of readings per wall second: rate limits run on its event clock.
     const broker = await createBrokerApp({ registry, logger, clock, rateClock: clock });
     cleanup.unshift(() => broker.close());
@@ -123,7 +123,7 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
     cleanup.unshift(() => store.close());
     const engine = new RulesEngine({ city: g.city, policy });
     const c = new IncidentCollector();
-    const api = await mqtt.connectAsync(url, { clientId: 'svc-api-scenario', username: 'svc-api', password: secret, protocolVersion: 4, reconnectPeriod: 0 });
+    const api = await mqtt.connectAsync(url, { clientId: 'svc-api-scenario', username: 'svc-api', password: secrets['svc-api'], protocolVersion: 4, reconnectPeriod: 0 });
     cleanup.unshift(() => api.endAsync(true));
     await api.subscribeAsync(topics.incidents, { qos: 1 });
     api.on('message', (_t, payload) => c.add(JSON.parse(payload.toString()) as IncidentEvent));
@@ -134,7 +134,7 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
       deadLetters: new DeadLetterRepository(registry.db),
       logger,
       clock,
-      mqtt: { url, clientId: 'svc-ingest', username: 'svc-ingest', password: secret },
+      mqtt: { url, clientId: 'svc-ingest', username: 'svc-ingest', password: secrets['svc-ingest'] },
       rules: engine,
       policy,
       options: { spoolSync: 'normal', batchAgeMs: 5 },
@@ -152,7 +152,7 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
       stamp: 'model',
       startTs: s.start,
       connectionMode: opts.connectionMode ?? 'per-device',
-      shared: { username: 'svc-sim', password: secret, clientId: 'svc-sim-scenario' },
+      shared: { username: 'svc-sim', password: secrets['svc-sim'], clientId: 'svc-sim-scenario' },
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     cleanup.unshift(() => fleet.stop());

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, connectDevice, connectService, seedRegistry } from '../broker/testing.fixture.ts';
+import { SERVICE_SECRET, serviceSecret, connectDevice, connectService, seedRegistry } from '../broker/testing.fixture.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { portOpen } from './harness/services.ts';
@@ -105,7 +105,7 @@ describe('broker: two-node cluster over Redis', () => {
     const back = mqtt.connect(`mqtt://127.0.0.1:${portA}`, {
       clientId: 'svc-ingest',
       username: 'svc-ingest',
-      password: SERVICE_SECRET,
+      password: serviceSecret('svc-ingest'),
       clean: false,
       reconnectPeriod: 0,
     });

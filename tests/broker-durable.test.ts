@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, connectService, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
+import { SERVICE_SECRET, serviceSecret, connectService, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { brokerProcess, type ServiceProcess } from './harness/services.ts';
 
@@ -83,7 +83,7 @@ describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
     const back = mqtt.connect(url, {
       clientId: 'svc-ingest',
       username: 'svc-ingest',
-      password: SERVICE_SECRET,
+      password: serviceSecret('svc-ingest'),
       clean: false,
       reconnectPeriod: 0,
     });

@@ -17,7 +17,7 @@ import { ManualClock } from '../domain/clock.ts';
 import { topics } from '../domain/topics.ts';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
 import {
-  SERVICE_SECRET,
+  serviceSecret,
   closed,
   connackCode,
   connectDevice,
@@ -124,7 +124,7 @@ describe('broker: limits', () => {
           keepalive: 0,
           clientId: 'svc-api-stuck',
           username: 'svc-api',
-          password: Buffer.from(SERVICE_SECRET),
+          password: Buffer.from(serviceSecret('svc-api')),
         }),
         generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: topics.allStatus, qos: 0 }] }),
       ]),

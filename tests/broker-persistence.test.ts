@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, connectDevice, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
+import { SERVICE_SECRET, serviceSecret, connectDevice, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { brokerProcess, type ServiceProcess } from './harness/services.ts';
 
@@ -55,7 +55,7 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
     const back = mqtt.connect(url, {
       clientId: 'svc-ingest',
       username: 'svc-ingest',
-      password: SERVICE_SECRET,
+      password: serviceSecret('svc-ingest'),
       clean: false,
       reconnectPeriod: 0,
     });

@@ -160,9 +160,9 @@ beforeAll(async () => {
   const coldSensors = new Set(coldApartments.flatMap((a) => a.sensors));
   const loadDevices = city.devices.filter((d) => d.kind === 'room_sensor' && !coldSensors.has(d.id)).map((d) => d.id).slice(0, 60);
 
-  load = new TelemetryLoad({ mqttUrl: cluster.mqttUrl, secret: cluster.serviceSecret, devices: loadDevices, readingsPerSec: RATE, clients: 2, name: 'chaos', track: true });
+  load = new TelemetryLoad({ mqttUrl: cluster.mqttUrl, secret: cluster.serviceSecrets['svc-sim'], devices: loadDevices, readingsPerSec: RATE, clients: 2, name: 'chaos', track: true });
   await load.connect();
-  coldPublisher = await connectPublisher(cluster.mqttUrl, cluster.serviceSecret, 'chaos-cold');
+  coldPublisher = await connectPublisher(cluster.mqttUrl, cluster.serviceSecrets['svc-sim'], 'chaos-cold');
 
   token = await login(cluster.httpUrl, 'dispatcher', 'heatwatch-demo');
   socket = io(cluster.httpUrl, { auth: { token }, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000 });

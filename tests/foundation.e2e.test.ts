@@ -109,7 +109,7 @@ describe('a provisioned device publishing with mosquitto_pub', () => {
     ];
     for (const m of payloads) expect((await mosquittoPub(deviceId, secret, m)).code).toBe(0);
     // An unknown device's reading, sent through the replay service account (devices cannot).
-    const ghost = await mosquittoPub('svc-sim', p.serviceSecret, JSON.stringify({ ts: t0, temp: 18 }), 'heat/v1/devices/rs-ghost/telemetry');
+    const ghost = await mosquittoPub('svc-sim', p.serviceSecrets['svc-sim'], JSON.stringify({ ts: t0, temp: 18 }), 'heat/v1/devices/rs-ghost/telemetry');
     expect(ghost.code, ghost.out).toBe(0);
 
     await waitFor(async () => (await influxCount(deviceId)) === before + 4, { what: '4 good readings' });

@@ -70,7 +70,7 @@ beforeAll(async () => {
   p = await startTestPlatform({ fleetSpeed: false, ingestOptions: { batchAgeMs: 20 } });
   token = await login(p.httpUrl, 'admin', p.config.adminPassword!);
   deviceId = p.registry.listDevices({ kind: 'room_sensor', limit: 1 })[0]!.id;
-  svc = await connectPublisher(p.mqttUrl, p.serviceSecret, 'hostile');
+  svc = await connectPublisher(p.mqttUrl, p.serviceSecrets['svc-sim'], 'hostile');
   device = await mqtt.connectAsync(p.mqttUrl, { clientId: deviceId, username: deviceId, password: p.deviceSecrets.get(deviceId)!, protocolVersion: 4, reconnectPeriod: 0 });
 }, 120_000);
 

@@ -15,7 +15,7 @@ import { DAY_MS, HOUR_MS, systemClock } from '../domain/clock.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import { topics } from '../domain/topics.ts';
 import { createIngestApp, type IngestApp } from '../ingest/app.ts';
-import { FIX_SERVICE_SECRET, METER_ID, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import { fixServiceSecret, METER_ID, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
 import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
@@ -210,7 +210,7 @@ describe('ingest fuzz: malformed telemetry', () => {
       deadLetters,
       logger,
       clock: systemClock,
-      mqtt: { url, clientId: 'svc-ingest', username: 'svc-ingest', password: FIX_SERVICE_SECRET },
+      mqtt: { url, clientId: 'svc-ingest', username: 'svc-ingest', password: fixServiceSecret('svc-ingest') },
     });
     await ingest.start();
   });
@@ -230,7 +230,7 @@ describe('ingest fuzz: malformed telemetry', () => {
     expect(good).toBeGreaterThan(1000);
     expect(bad).toBeGreaterThan(1000);
 
-    const sim = await mqtt.connectAsync(url, { clientId: 'svc-sim-fuzz', username: 'svc-sim', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
+    const sim = await mqtt.connectAsync(url, { clientId: 'svc-sim-fuzz', username: 'svc-sim', password: fixServiceSecret('svc-sim'), protocolVersion: 4 });
     for (let i = 0; i < cases.length; i += 100) {
       await Promise.all(cases.slice(i, i + 100).map((c) => sim.publishAsync(c.topic, c.payload, { qos: 1 })));
     }

@@ -18,7 +18,7 @@ import type { LiveReading } from '../domain/events.ts';
 import { topics } from '../domain/topics.ts';
 import { rulesSnapshotFile } from '../ingest/app.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
-import { FIX_SERVICE_SECRET, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import { FIX_SERVICE_SECRET, fixServiceSecret, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { serviceProcess, type ServiceProcess } from './harness/services.ts';
@@ -54,7 +54,7 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     url = `mqtt://127.0.0.1:${port}`;
     broker = await createBrokerApp({ registry, logger: pino({ level: 'silent' }), persistenceDir: join(dir, 'broker') });
     await broker.listen({ mqttPort: port, wsPort: 0, host: '127.0.0.1' });
-    api = await mqtt.connectAsync(url, { clientId: 'svc-api-recovery', username: 'svc-api', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
+    api = await mqtt.connectAsync(url, { clientId: 'svc-api-recovery', username: 'svc-api', password: fixServiceSecret('svc-api'), protocolVersion: 4 });
     await api.subscribeAsync(topics.live, { qos: 0 });
     api.on('message', (_t, payload) => live.push(...(JSON.parse(payload.toString()) as LiveReading[])));
   });

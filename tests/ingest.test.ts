@@ -20,7 +20,7 @@ import type { Reading } from '../domain/reading.ts';
 import { topics } from '../domain/topics.ts';
 import { createIngestApp, type IngestApp } from '../ingest/app.ts';
 import type { RulesPort } from '../ingest/rules.port.ts';
-import { FIX_SERVICE_SECRET, fixDeviceSecret, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import { fixServiceSecret, fixDeviceSecret, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
 import { InfluxStore } from '../storage/readings/influx.store.ts';
@@ -81,7 +81,7 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
     const url = `mqtt://127.0.0.1:${port}`;
     store = await InfluxStore.open({ url: influxd.url, db: 'heat' });
     deadLetters = new DeadLetterRepository(registry.db);
-    api = await mqtt.connectAsync(url, { clientId: 'svc-api-test', username: 'svc-api', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
+    api = await mqtt.connectAsync(url, { clientId: 'svc-api-test', username: 'svc-api', password: fixServiceSecret('svc-api'), protocolVersion: 4 });
     await api.subscribeAsync([topics.live, topics.incidents], { qos: 1 });
     api.on('message', (topic, payload) => {
       if (topic === topics.live) live.push(...(JSON.parse(payload.toString()) as LiveReading[]));
@@ -108,7 +108,7 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
       deadLetters,
       logger,
       clock: systemClock,
-      mqtt: { url, clientId: 'svc-ingest', username: 'svc-ingest', password: FIX_SERVICE_SECRET },
+      mqtt: { url, clientId: 'svc-ingest', username: 'svc-ingest', password: fixServiceSecret('svc-ingest') },
       rules,
     });
     await ingest.start();
@@ -168,7 +168,7 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
   });
 
   it('rejects telemetry of a device the registry does not know (validation by registry, not payload)', async () => {
-    const sim = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'svc-sim-t', username: 'svc-sim', password: FIX_SERVICE_SECRET, protocolVersion: 4 });
+    const sim = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'svc-sim-t', username: 'svc-sim', password: fixServiceSecret('svc-sim'), protocolVersion: 4 });
     await sim.publishAsync(topics.telemetry('ghost-1'), JSON.stringify({ ts: Date.now(), temp: 20 }), { qos: 1 });
     await sim.publishAsync(topics.telemetry(sensorId(11)), 'not json', { qos: 1 });
     await sim.endAsync();

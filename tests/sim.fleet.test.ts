@@ -34,7 +34,7 @@ describe('fleet → real broker', () => {
     dir = mkdtempSync(join(tmpdir(), 'sim-fleet-'));
     registry = RegistryRepository.open(dir);
     registry.loadCity(g.city, g.secrets);
-    secret = ensureServiceAccounts(registry, dir);
+    secret = ensureServiceAccounts(registry, dir)['svc-ingest'];
     broker = await createBrokerApp({ registry, logger });
     const { mqttPort } = await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' });
     url = `mqtt://127.0.0.1:${mqttPort}`;

@@ -1,7 +1,8 @@
 /**
- * Device provisioning: create (the secret is shown once), enable/disable (published on
- * heat/v1/platform/registry so the broker kicks a disabled device), the list with online
- * status, last seen and battery, and the dead letters of rejected telemetry.
+ * Device provisioning: create (the secret is shown once), enable/disable and delete
+ * (published on heat/v1/platform/registry so the broker kicks a disabled or deleted device
+ * at once), the list with online status, last seen and battery, and the dead letters of
+ * rejected telemetry. Device ids never enter the service accounts' namespace (`svc-`).
  */
 import Type from 'typebox';
 import { DeadLettersQuerySchema, DeviceListQuerySchema, IdParamsSchema, NewDeviceBodySchema } from '../../domain/api.schema.ts';
@@ -9,6 +10,7 @@ import { HeatError } from '../../domain/errors.ts';
 import { topics } from '../../domain/topics.ts';
 import type { Device } from '../../domain/topology.schema.ts';
 import { newDeviceSecret } from '../../storage/records/secrets.ts';
+import { SERVICE_ACCOUNT_PREFIX, isReservedDeviceId } from '../../storage/records/service-accounts.ts';
 import { who, type ApiContext, type App } from '../context.ts';
 
 const DEVICE_ROLES = ['admin', 'engineer'] as const;
@@ -44,6 +46,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
 
   app.post('/api/v1/devices', { config: { roles: DEVICE_ROLES }, schema: { tags, body: NewDeviceBodySchema } }, async (req, reply) => {
     const b = req.body;
+    if (isReservedDeviceId(b.id)) throw new HeatError('HEAT_ERR_VALIDATION', `body/id: the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts`);
     if (r.getDevice(b.id)) throw new HeatError('HEAT_ERR_CONFLICT', 'device exists');
     if (b.kind === 'room_sensor' && (!b.roomId || !ctx.topology.roomExists(b.roomId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/roomId: a room sensor needs an existing room');
     if (b.kind === 'station_meter' && (!b.stationId || !r.getStation(b.stationId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/stationId: a station meter needs an existing station');
@@ -66,6 +69,19 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
   };
   app.post('/api/v1/devices/:id/disable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, setEnabled(false) as never);
   app.post('/api/v1/devices/:id/enable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, setEnabled(true) as never);
+
+  app.delete('/api/v1/devices/:id', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, async (req) => {
+    const id = req.params.id;
+    if (!r.getDevice(id)) throw new HeatError('HEAT_ERR_NOT_FOUND');
+    // A gateway's devices would be left pointing at nothing: move or delete them first.
+    const behind = r.listDevices({ gatewayId: id, limit: 1 });
+    if (behind.length) throw new HeatError('HEAT_ERR_CONFLICT', `gateway ${id} still has devices (e.g. ${behind[0]!.id})`);
+    r.deleteDevice(id);
+    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: id, action: 'deleted' });
+    // The broker disconnects a connected device on this notice (and on its registry sweep).
+    const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: 'deleted' }));
+    return { deleted: id, published };
+  });
 
   app.post('/api/v1/devices/:id/rotate-secret', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, async (req) => {
     const d = r.getDevice(req.params.id);

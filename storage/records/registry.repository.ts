@@ -18,6 +18,7 @@ import type {
   Station,
 } from '../../domain/topology.schema.ts';
 import { hashDeviceSecret, verifyDeviceSecret, type SecretHash } from './secrets.ts';
+import { SERVICE_ACCOUNT_PREFIX, isReservedDeviceId } from './service-accounts.ts';
 
 export type ServiceScope = 'ingest' | 'api' | 'replay' | 'admin';
 
@@ -219,6 +220,9 @@ export class RegistryRepository {
   }
 
   private insertDevice(d: Device, h: SecretHash, now: number): void {
+    // Last line of defence for the disjoint namespaces (service-accounts.ts); the API and
+    // the CSV import refuse such ids first with a 400 naming the field.
+    if (isReservedDeviceId(d.id)) throw new Error(`device id ${d.id}: the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts`);
     this.db
       .prepare(
         `INSERT INTO devices (id, kind, room_id, station_id, gateway_id, interval_min, enabled, secret_hash, secret_salt, created_at)
@@ -237,6 +241,11 @@ export class RegistryRepository {
 
   setDeviceEnabled(id: string, enabled: boolean): boolean {
     return this.db.prepare('UPDATE devices SET enabled = ? WHERE id = ?').run(enabled ? 1 : 0, id).changes === 1;
+  }
+
+  /** Remove a device and its credentials; false when there was none. */
+  deleteDevice(id: string): boolean {
+    return this.db.prepare('DELETE FROM devices WHERE id = ?').run(id).changes === 1;
   }
 
   getDevice(id: string): Device | undefined {

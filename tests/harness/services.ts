@@ -93,7 +93,7 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
  * The broker alone (`broker/server.ts`) on DATA_DIR and a TCP port on 127.0.0.1, on-disk
  * sessions, no Redis, no TLS, no WebSocket listener: for tests that SIGKILL it.
  */
-export function brokerProcess(dataDir: string, port: number, serviceSecret: string): ServiceProcess {
+export function brokerProcess(dataDir: string, port: number, serviceSecret: string /* the master key */): ServiceProcess {
   return serviceProcess(
     'broker',
     { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: serviceSecret, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
@@ -137,7 +137,10 @@ export interface Cluster {
   readonly mqttUrl: string;
   readonly httpPort: number;
   readonly httpUrl: string;
+  /** The master key given to every service as SERVICE_SECRET. */
   readonly serviceSecret: string;
+  /** Each service account's own MQTT password, derived from it. */
+  readonly serviceSecrets: import('../../storage/records/service-accounts.ts').ServiceSecrets;
   readonly adminPassword: string;
   readonly broker: ServiceProcess;
   readonly ingest: ServiceProcess;
@@ -159,7 +162,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const adminPassword = opts.adminPassword ?? 'admin-cluster-password';
   const registry = RegistryRepository.open(dataDir);
   registry.loadCity(opts.city.city, opts.city.secrets);
-  ensureServiceAccounts(registry, dataDir, serviceSecret);
+  const serviceSecrets = ensureServiceAccounts(registry, dataDir, serviceSecret);
   registry.close();
 
   const mqttPort = await freePort();
@@ -207,6 +210,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     httpPort,
     httpUrl,
     serviceSecret,
+    serviceSecrets,
     adminPassword,
     broker,
     ingest,
