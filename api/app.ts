@@ -13,24 +13,25 @@ import { resolve } from 'node:path';
 import { Server } from 'socket.io';
 import type { Clock } from '../domain/clock.ts';
 import type { PlatformConfig } from '../domain/config.ts';
-import type { ClientToServerEvents, LiveReading, ServerToClientEvents } from '../domain/events.ts';
+import type { LiveReading } from '../domain/events.ts';
 import { IncidentEventSchema } from '../domain/incident.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
 import { Compile } from 'typebox/compile';
 import { AuditRepository } from './audit.repository.ts';
-import { AuthService, bearer } from './auth.service.ts';
+import { AuthService } from './auth.service.ts';
 import type { ApiContext, App, DeadLetterSource } from './context.ts';
 import { IncidentsRepository } from './incidents.repository.ts';
 import { MqttConsumer, type MqttOptions } from './mqtt.consumer.ts';
 import { OrdersRepository } from './orders.repository.ts';
 import { OrdersService } from './orders.service.ts';
 import { OutagesRepository } from './outages.repository.ts';
-import { PeopleRepository, type Person } from './people.repository.ts';
+import { PeopleRepository } from './people.repository.ts';
 import { TopologyRepository } from './topology.repository.ts';
 import { installAccessControl } from './plugins/access.plugin.ts';
 import { installErrorHandling } from './plugins/errors.plugin.ts';
+import { installSocketGateway, type HeatIo } from './plugins/socket.gateway.ts';
 import { registerSystemRoutes } from './routes/system.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
 import { registerRegistryRoutes } from './routes/registry.routes.ts';
@@ -63,7 +64,8 @@ export interface ApiDeps {
   readonly tickIntervalMs?: number;
 }
 
-export type HeatIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { person: Person }>;
+export type { HeatIo } from './plugins/socket.gateway.ts';
+export { roomsOf } from './plugins/socket.gateway.ts';
 
 /** What the API exposes beside fastify's own interface (tests, start.ts). */
 export interface HeatApi {
@@ -86,34 +88,6 @@ declare module 'fastify' {
 }
 
 const checkIncident = Compile(IncidentEventSchema);
-
-/** Rooms a person's socket joins. Escalation levels (N21) map to the roles that hold them. */
-export function roomsOf(p: Person, stationsOfOffice: (officeId: string) => string[]): string[] {
-  const rooms = [`role:${p.role}`, `person:${p.id}`];
-  switch (p.role) {
-    case 'admin':
-      rooms.push('city', 'role:station_head', 'role:company_manager', 'role:deputy_gm', 'role:general_manager');
-      break;
-    case 'dispatcher':
-    case 'engineer':
-      rooms.push('city');
-      break;
-    case 'manager':
-      rooms.push('city', 'role:company_manager', 'role:deputy_gm', 'role:general_manager');
-      break;
-    case 'station_staff':
-    case 'station_head':
-      if (p.officeId) {
-        rooms.push(`office:${p.officeId}`);
-        for (const s of stationsOfOffice(p.officeId)) rooms.push(`station:${s}`);
-      }
-      break;
-    case 'resident':
-      if (p.apartmentId) rooms.push(`apartment:${p.apartmentId}`);
-      break;
-  }
-  return rooms;
-}
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app: App = Fastify({
@@ -138,6 +112,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // socket.io shares the HTTP server; typed events once (domain/events.ts).
   const io: HeatIo = new Server(app.server, { serveClient: false, cors: { origin: false } });
   const stationsOfOffice = (officeId: string): string[] => deps.registry.listStations().filter((s) => s.officeId === officeId).map((s) => s.id);
+  // The handshake carries the bearer token; sockets belong to their session and end with it.
+  const gateway = installSocketGateway(io, { auth, clock: deps.clock, ctx: { registry: deps.registry }, stationsOfOffice });
 
   const orders = new OrdersService({
     orders: ordersRepo,
@@ -152,6 +128,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       incident: (e, rooms) => io.to([...rooms]).emit('incident', e),
     },
   });
+
+  /** The SLA clock, and the end of sessions that expired on it (their sockets too). */
+  const tick = (): ReturnType<OrdersService['tick']> => {
+    gateway.sweep();
+    people.deleteExpiredSessions(deps.clock.now());
+    return orders.tick();
+  };
 
   let consumer: MqttConsumer | undefined;
   const ctx: ApiContext = {
@@ -227,7 +210,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     ctx,
     io,
-    tick: () => orders.tick(),
+    tick,
     onIncidentMessage,
     onLiveMessage,
     metrics: () => ({ ...counters, ...access.counters, sockets: io.engine.clientsCount, mqttConnected: consumer?.connected ? 1 : 0 }),
@@ -268,28 +251,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   }
 
-  // socket.io: the handshake carries the same bearer token; rooms follow what the person may see.
-  io.use((socket, next) => {
-    const auth0 = socket.handshake.auth as { token?: unknown } | undefined;
-    const token = typeof auth0?.token === 'string' ? auth0.token : bearer(socket.handshake.headers.authorization);
-    const person = ctx.auth.authenticate(token);
-    if (!person) return next(new Error('HEAT_ERR_UNAUTHENTICATED'));
-    socket.data.person = person;
-    next();
-  });
-  io.on('connection', (socket) => {
-    const p = socket.data.person;
-    void socket.join(roomsOf(p, stationsOfOffice));
-    socket.on('follow', (room, ack) => {
-      const ok = mayFollow(p, room, ctx, stationsOfOffice);
-      if (ok) void socket.join(room);
-      if (typeof ack === 'function') ack(ok);
-    });
-    socket.on('unfollow', (room) => {
-      if (!roomsOf(p, stationsOfOffice).includes(room)) void socket.leave(room);
-    });
-  });
-
   if (deps.mqtt) {
     consumer = new MqttConsumer(
       deps.mqtt,
@@ -305,7 +266,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const tickMs = deps.tickIntervalMs ?? 60_000;
   const timer = tickMs > 0 ? setInterval(() => {
     try {
-      orders.tick();
+      tick();
     } catch (err) {
       app.log.error({ err }, 'SLA tick failed');
     }
@@ -320,6 +281,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     if (timer) clearInterval(timer);
+    gateway.close();
     await new Promise<void>((r) => {
       void io.close(() => r());
     });
@@ -327,19 +289,4 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   return app;
-}
-
-function mayFollow(p: Person, room: string, ctx: ApiContext, stationsOfOffice: (o: string) => string[]): boolean {
-  const [kind, id] = room.split(':');
-  if (!id) return false;
-  if (kind === 'apartment') {
-    if (p.role === 'resident') return p.apartmentId === id;
-    return !!ctx.registry.getApartment(id);
-  }
-  if (kind === 'station') {
-    if (p.role === 'resident') return false;
-    if ((p.role === 'station_staff' || p.role === 'station_head') && p.officeId) return stationsOfOffice(p.officeId).includes(id);
-    return !!ctx.registry.getStation(id);
-  }
-  return false;
 }

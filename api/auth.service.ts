@@ -1,89 +1,114 @@
 /**
- * People's sign-in: scrypt-checked passwords, bearer session tokens, and a login limiter
- * that slows brute force per username and per client address on the injected clock.
+ * People's sign-in: scrypt-checked passwords (off the event loop), bearer sessions, password
+ * changes, and a throttle that slows guessing without letting anyone lock anyone out.
+ * Revoking a session (logout, disabling, a password change) is announced to listeners so
+ * the socket gateway disconnects the sockets of that session at once.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import { HeatError } from '../domain/errors.ts';
-import type { PeopleRepository, Person, Role } from './people.repository.ts';
+import { assertPasswordPolicy, passwordProblem } from './password.ts';
+import type { NewPerson, PeopleRepository, Person, Role, Session } from './people.repository.ts';
+import { LoginThrottle, throttleDefaults } from './login.throttle.ts';
+
+export { LoginThrottle, throttleDefaults } from './login.throttle.ts';
 
 /** Defaults with units in the name (CONVENTIONS.md #6). */
 export const authDefaults = Object.freeze({
   sessionTtlMs: 12 * 3_600_000,
-  /** Failed logins per username inside the window before further attempts are refused. */
-  maxFailuresPerUser: 5,
-  /** Failed logins per client address inside the window (spraying many usernames). */
-  maxFailuresPerAddress: 20,
-  failureWindowMs: 15 * 60_000,
+  ...throttleDefaults,
 });
 
-/** Counts failures in a sliding window; a key over its limit is refused until the oldest failure ages out. */
-export class LoginLimiter {
-  readonly #failures = new Map<string, number[]>();
-  constructor(private readonly clock: Clock, private readonly opts = authDefaults) {}
-
-  #recent(key: string): number[] {
-    const now = this.clock.now();
-    const list = (this.#failures.get(key) ?? []).filter((t) => t > now - this.opts.failureWindowMs);
-    if (list.length) this.#failures.set(key, list);
-    else this.#failures.delete(key);
-    return list;
-  }
-
-  /** Throws HEAT_ERR_RATE_LIMITED (with retryAfterSec) when either key is over its limit. */
-  check(username: string, address: string): void {
-    for (const [key, max] of [[`u:${username}`, this.opts.maxFailuresPerUser], [`a:${address}`, this.opts.maxFailuresPerAddress]] as const) {
-      const list = this.#recent(key);
-      if (list.length >= max) {
-        const retryAfterSec = Math.max(1, Math.ceil((list[0]! + this.opts.failureWindowMs - this.clock.now()) / 1000));
-        throw new HeatError('HEAT_ERR_RATE_LIMITED', undefined, { retryAfterSec });
-      }
-    }
-  }
-
-  fail(username: string, address: string): void {
-    const now = this.clock.now();
-    for (const key of [`u:${username}`, `a:${address}`]) this.#failures.set(key, [...this.#recent(key), now]);
-  }
-
-  succeed(username: string): void {
-    this.#failures.delete(`u:${username}`);
-  }
-}
+/** A session ended by the platform: one session, or every session of a person (but one). */
+export type Revocation = { readonly sessionId: string } | { readonly personId: string; readonly exceptSessionId?: string };
 
 export class AuthService {
-  readonly limiter: LoginLimiter;
+  readonly throttle: LoginThrottle;
+  readonly #listeners = new Set<(r: Revocation) => void>();
   constructor(private readonly people: PeopleRepository, private readonly clock: Clock, private readonly opts = authDefaults) {
-    this.limiter = new LoginLimiter(clock, opts);
+    this.throttle = new LoginThrottle(clock, opts);
   }
 
-  login(username: string, password: string, address: string): { token: string; expiresAt: number; person: Person } {
-    this.limiter.check(username, address);
-    const person = this.people.verify(username, password);
+  /** Called whenever sessions end other than by expiry; returns the unsubscribe. */
+  onRevoke(listener: (r: Revocation) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #revoke(r: Revocation): void {
+    for (const l of this.#listeners) l(r);
+  }
+
+  async login(username: string, password: string, address: string): Promise<{ token: string; expiresAt: number; person: Person }> {
+    const attempt = this.throttle.begin(username, address);
+    const person = await this.people.verify(username, password);
     if (!person) {
-      this.limiter.fail(username, address);
+      attempt.failed();
       throw new HeatError('HEAT_ERR_BAD_CREDENTIALS');
     }
-    this.limiter.succeed(username);
+    attempt.succeeded();
     const now = this.clock.now();
     return { token: this.people.createSession(person.id, now, this.opts.sessionTtlMs), expiresAt: now + this.opts.sessionTtlMs, person };
   }
 
   authenticate(token: string | undefined): Person | undefined {
+    return this.session(token)?.person;
+  }
+
+  session(token: string | undefined): Session | undefined {
     if (!token) return undefined;
     return this.people.session(token, this.clock.now());
   }
 
   logout(token: string): void {
+    const s = this.session(token);
     this.people.deleteSession(token);
+    if (s) this.#revoke({ sessionId: s.id });
+  }
+
+  /** Disable (or enable) a person; disabling ends every session and socket at once. */
+  setDisabled(personId: string, disabled: boolean): boolean {
+    if (!this.people.setDisabled(personId, disabled)) return false;
+    if (disabled) {
+      this.people.deleteSessionsOf(personId);
+      this.#revoke({ personId });
+    }
+    return true;
+  }
+
+  /**
+   * Change one's own password: the current one must match (throttled like a login), the new
+   * one meets the policy; every other session of the person ends, this one stays.
+   */
+  async changePassword(session: Session, currentPassword: string, newPassword: string, address: string): Promise<void> {
+    const p = session.person;
+    assertPasswordPolicy(newPassword, 'body/newPassword', p.username);
+    if (newPassword === currentPassword) throw new HeatError('HEAT_ERR_WEAK_PASSWORD', 'body/newPassword: the same as the current one', { fields: ['body/newPassword'], reason: 'unchanged' });
+    const attempt = this.throttle.begin(p.username, address);
+    if (!(await this.people.verify(p.username, currentPassword))) {
+      attempt.failed();
+      throw new HeatError('HEAT_ERR_BAD_CREDENTIALS', 'The current password is wrong');
+    }
+    attempt.succeeded();
+    await this.people.setPassword(p.id, newPassword);
+    this.people.deleteSessionsOf(p.id, session.id);
+    this.#revoke({ personId: p.id, exceptSessionId: session.id });
+  }
+
+  /** A new person from a request: the password policy first, the hash off the event loop. */
+  async createPerson(p: NewPerson): Promise<Person> {
+    assertPasswordPolicy(p.password, 'body/password', p.username);
+    return this.people.createAsync(p, this.clock.now());
   }
 
   /**
    * The first admin: from ADMIN_PASSWORD, or a generated password returned so the caller
-   * logs it once. Does nothing when an admin exists.
+   * logs it once. Does nothing when an admin exists. A weak ADMIN_PASSWORD stops start-up.
    */
   ensureAdmin(password: string | undefined): { username: string; generatedPassword?: string } | undefined {
     if (this.people.list({ role: 'admin' }).length) return undefined;
+    const problem = password ? passwordProblem(password, 'admin') : undefined;
+    if (problem) throw new Error(`ADMIN_PASSWORD is refused: ${problem} (docs/security.md)`);
     const generated = password ? undefined : randomBytes(12).toString('base64url');
     this.people.create({ id: 'p-admin', username: 'admin', name: 'Administrator', role: 'admin', password: password ?? generated! }, this.clock.now());
     return { username: 'admin', ...(generated ? { generatedPassword: generated } : {}) };

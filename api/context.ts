@@ -18,7 +18,7 @@ import type { IncidentsRepository } from './incidents.repository.ts';
 import type { OrdersRepository } from './orders.repository.ts';
 import type { OrdersService } from './orders.service.ts';
 import type { OutagesRepository } from './outages.repository.ts';
-import type { PeopleRepository, Person, Role } from './people.repository.ts';
+import type { PeopleRepository, Person, Role, Session } from './people.repository.ts';
 import type { TopologyRepository } from './topology.repository.ts';
 
 /** The dead-letter repository as the API uses it (storage/readings/dead-letter.repository.ts). */
@@ -56,7 +56,10 @@ declare module 'fastify' {
     public?: boolean;
   }
   interface FastifyRequest {
+    /** Set by the access check (api/plugins/access.plugin.ts) on every non-public route. */
     person?: Person;
+    session?: Session;
+    sessionToken?: string;
   }
 }
 

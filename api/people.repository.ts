@@ -5,7 +5,8 @@
  */
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { hashPassword, verifyPassword } from '../storage/records/secrets.ts';
+import { hashPassword } from '../storage/records/secrets.ts';
+import { hashPasswordAsync, verifyPasswordAsync } from './password.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
 
 export const ROLES = ['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer', 'resident'] as const;
@@ -63,7 +64,16 @@ const toPerson = (r: Row): Person => {
   return p;
 };
 
-const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
+/** The stored form of a session token; also the session's id (socket rooms, revocation). */
+export const sessionId = (token: string): string => createHash('sha256').update(token).digest('hex');
+const digest = sessionId;
+
+/** A live session: who, its id (the token's digest) and when it ends. */
+export interface Session {
+  readonly person: Person;
+  readonly id: string;
+  readonly expiresAt: number;
+}
 
 export class PeopleRepository extends SqliteRepository {
   constructor(db: Database.Database) {
@@ -74,12 +84,22 @@ export class PeopleRepository extends SqliteRepository {
     return (this.prep('SELECT count(*) AS n FROM people').get() as { n: number }).n;
   }
 
-  /** Insert a person; the password is hashed here (scrypt, ~50 ms). */
+  /** Insert a person; the password is hashed here on the calling thread (scrypt, ~50 ms): start-up seeding only. */
   create(p: NewPerson, now: number): Person {
+    return this.insert(p, hashPassword(p.password), now);
+  }
+
+  /** Insert a person, hashing the password off the event loop (requests, imports). */
+  async createAsync(p: NewPerson, now: number): Promise<Person> {
+    return this.insert(p, await hashPasswordAsync(p.password), now);
+  }
+
+  /** Insert with a hash made beforehand (imports hash every row first, then insert in one transaction). */
+  insert(p: Omit<NewPerson, 'password'>, passwordHash: string, now: number): Person {
     const id = p.id ?? `p-${randomBytes(6).toString('hex')}`;
     this.db
       .prepare('INSERT INTO people (id, username, name, role, office_id, apartment_id, phone, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)')
-      .run(id, p.username, p.name, p.role, p.officeId ?? null, p.apartmentId ?? null, p.phone ?? null, hashPassword(p.password), now);
+      .run(id, p.username, p.name, p.role, p.officeId ?? null, p.apartmentId ?? null, p.phone ?? null, passwordHash, now);
     return this.get(id)!;
   }
 
@@ -105,16 +125,22 @@ export class PeopleRepository extends SqliteRepository {
     return this.prep('UPDATE people SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 1;
   }
 
-  setPassword(id: string, password: string): boolean {
-    return this.prep('UPDATE people SET password_hash = ? WHERE id = ?').run(hashPassword(password), id).changes === 1;
+  async setPassword(id: string, password: string): Promise<boolean> {
+    const hash = await hashPasswordAsync(password);
+    return this.prep('UPDATE people SET password_hash = ? WHERE id = ?').run(hash, id).changes === 1;
   }
 
-  /** The person when the password matches and the account is enabled. Unknown users cost a hash too (no timing oracle). */
-  verify(username: string, password: string): Person | undefined {
+  /**
+   * The person when the password matches and the account is enabled. Unknown users cost a
+   * hash too (no timing oracle). scrypt runs in the thread pool, never on the event loop.
+   */
+  async verify(username: string, password: string): Promise<Person | undefined> {
     const r = this.prep('SELECT * FROM people WHERE username = ?').get(username) as Row | undefined;
-    const ok = verifyPassword(password, (r?.password_hash as string | undefined) ?? DUMMY_HASH);
+    const ok = await verifyPasswordAsync(password, (r?.password_hash as string | undefined) ?? DUMMY_HASH);
     if (!r || !ok || r.disabled === 1) return undefined;
-    return toPerson(r);
+    // Read again: the account may have been disabled while the hash ran.
+    const now = this.prep('SELECT * FROM people WHERE id = ?').get(r.id) as Row | undefined;
+    return now && now.disabled !== 1 ? toPerson(now) : undefined;
   }
 
   createSession(personId: string, now: number, ttlMs: number): string {
@@ -123,20 +149,25 @@ export class PeopleRepository extends SqliteRepository {
     return token;
   }
 
-  /** The person behind a live session token. */
-  session(token: string, now: number): Person | undefined {
-    const r = this.db
-      .prepare('SELECT p.* FROM sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ? AND s.expires_at > ? AND p.disabled = 0')
+  /** The live session behind a token (not expired, its person enabled). */
+  session(token: string, now: number): Session | undefined {
+    const r = this.prep('SELECT p.*, s.token_hash AS s_id, s.expires_at AS s_expires FROM sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ? AND s.expires_at > ? AND p.disabled = 0')
       .get(digest(token), now) as Row | undefined;
-    return r ? toPerson(r) : undefined;
+    return r ? { person: toPerson(r), id: r.s_id as string, expiresAt: r.s_expires as number } : undefined;
   }
 
   deleteSession(token: string): void {
     this.prep('DELETE FROM sessions WHERE token_hash = ?').run(digest(token));
   }
 
-  deleteSessionsOf(personId: string): void {
-    this.prep('DELETE FROM sessions WHERE person_id = ?').run(personId);
+  /** End every session of a person, or every one but `exceptId` (a password change keeps the session that made it). */
+  deleteSessionsOf(personId: string, exceptId?: string): void {
+    this.prep('DELETE FROM sessions WHERE person_id = ? AND token_hash <> ?').run(personId, exceptId ?? '');
+  }
+
+  /** Sessions past their end are useless; drop them (the SLA tick calls this). */
+  deleteExpiredSessions(now: number): number {
+    return this.prep('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
   }
 }
 

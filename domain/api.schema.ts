@@ -5,7 +5,10 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { IdSchema, DeviceKindSchema } from './topology.schema.ts';
+import { TimestampSchema } from './orders/order.schema.ts';
 
+/** Every request body is closed: a property the schema does not name is a 400 naming it (issue 13). */
+const closed = { additionalProperties: false } as const;
 
 export const RoleSchema = Type.Enum(['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer', 'resident']);
 
@@ -16,10 +19,13 @@ export const ErrorResponseSchema = Type.Object({
 });
 export type ErrorResponse = Static<typeof ErrorResponseSchema>;
 
-export const LoginBodySchema = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 64 }),
-  password: Type.String({ minLength: 1, maxLength: 256 }),
-});
+export const LoginBodySchema = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  closed,
+);
 export type LoginBody = Static<typeof LoginBodySchema>;
 
 export const PersonSchema = Type.Object({
@@ -42,16 +48,31 @@ export const LoginResponseSchema = Type.Object({
 });
 export type LoginResponse = Static<typeof LoginResponseSchema>;
 
-export const NewPersonBodySchema = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$' }),
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  role: RoleSchema,
-  password: Type.String({ minLength: 8, maxLength: 256 }),
-  officeId: Type.Optional(IdSchema),
-  apartmentId: Type.Optional(IdSchema),
-  phone: Type.Optional(Type.String({ maxLength: 40 })),
-});
+/** Password rules beyond the length (common passwords, runs, the username): api/password.ts. */
+export const NewPasswordSchema = Type.String({ minLength: 10, maxLength: 256, description: 'at least 10 characters, not a common password' });
+
+export const NewPersonBodySchema = Type.Object(
+  {
+    /** Optional stable id (imports from another system); an id in use is a 409. */
+    id: Type.Optional(IdSchema),
+    username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$' }),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    role: RoleSchema,
+    password: NewPasswordSchema,
+    /** station_staff / station_head: required, an existing office. */
+    officeId: Type.Optional(IdSchema),
+    /** resident: required, an existing apartment. */
+    apartmentId: Type.Optional(IdSchema),
+    phone: Type.Optional(Type.String({ maxLength: 40 })),
+  },
+  closed,
+);
 export type NewPersonBody = Static<typeof NewPersonBodySchema>;
+
+export const DisablePersonBodySchema = Type.Object({ disabled: Type.Optional(Type.Boolean()) }, closed);
+
+export const ChangePasswordBodySchema = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: NewPasswordSchema }, closed);
+export type ChangePasswordBody = Static<typeof ChangePasswordBodySchema>;
 
 export const IdParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
@@ -69,8 +90,8 @@ export const MeasurementsQuerySchema = Type.Object({
   officeId: Type.Optional(IdSchema),
   kind: Type.Optional(DeviceKindSchema),
   field: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$' })),
-  from: Type.Optional(Type.Number()),
-  to: Type.Optional(Type.Number()),
+  from: Type.Optional(TimestampSchema),
+  to: Type.Optional(TimestampSchema),
   windowMs: Type.Optional(Type.Integer({ minimum: 60_000, maximum: 86_400_000 })),
   agg: Type.Optional(Type.Enum(['mean', 'min', 'max'])),
 });
@@ -78,26 +99,32 @@ export type MeasurementsQuery = Static<typeof MeasurementsQuerySchema>;
 
 // Order statuses, sources and every order body live in domain/orders/order.schema.ts (one contract, #15).
 
-export const OutageBodySchema = Type.Object({
-  scopeType: Type.Enum(['station', 'building']),
-  scopeId: IdSchema,
-  startsAt: Type.Number(),
-  endsAt: Type.Number(),
-  reason: Type.String({ minLength: 1, maxLength: 1000 }),
-  emergency: Type.Optional(Type.Boolean()),
-});
+export const OutageBodySchema = Type.Object(
+  {
+    scopeType: Type.Enum(['station', 'building']),
+    scopeId: IdSchema,
+    startsAt: TimestampSchema,
+    endsAt: TimestampSchema,
+    reason: Type.String({ minLength: 1, maxLength: 1000 }),
+    emergency: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
 export type OutageBody = Static<typeof OutageBodySchema>;
 
-export const KpiQuerySchema = Type.Object({ from: Type.Optional(Type.Number()), to: Type.Optional(Type.Number()) });
+export const KpiQuerySchema = Type.Object({ from: Type.Optional(TimestampSchema), to: Type.Optional(TimestampSchema) });
 
-export const NewDeviceBodySchema = Type.Object({
-  id: IdSchema,
-  kind: DeviceKindSchema,
-  roomId: Type.Optional(IdSchema),
-  stationId: Type.Optional(IdSchema),
-  gatewayId: Type.Optional(IdSchema),
-  intervalMin: Type.Optional(Type.Number({ minimum: 1, maximum: 1440 })),
-});
+export const NewDeviceBodySchema = Type.Object(
+  {
+    id: IdSchema,
+    kind: DeviceKindSchema,
+    roomId: Type.Optional(IdSchema),
+    stationId: Type.Optional(IdSchema),
+    gatewayId: Type.Optional(IdSchema),
+    intervalMin: Type.Optional(Type.Number({ minimum: 1, maximum: 1440 })),
+  },
+  closed,
+);
 export type NewDeviceBody = Static<typeof NewDeviceBodySchema>;
 
 export const DeviceListQuerySchema = Type.Object({
@@ -126,6 +153,16 @@ export const DeadLettersQuerySchema = Type.Object({
   beforeId: Type.Optional(Type.Integer({ minimum: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
 });
+
+/** POST /replay: a scenario by name or a recorded file, and the time compression. */
+export const ReplayBodySchema = Type.Object(
+  {
+    scenario: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
+    file: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    speed: Type.Number({ minimum: 1, maximum: 100_000 }),
+  },
+  closed,
+);
 
 export const HealthSchema = Type.Object({
   status: Type.Enum(['ok', 'degraded']),

@@ -6,6 +6,7 @@
 
 export const errorCatalogue = {
   HEAT_ERR_VALIDATION: { status: 400, message: 'The request is invalid' },
+  HEAT_ERR_WEAK_PASSWORD: { status: 400, message: 'The password does not meet the policy' },
   HEAT_ERR_UNAUTHENTICATED: { status: 401, message: 'Sign in first' },
   HEAT_ERR_BAD_CREDENTIALS: { status: 401, message: 'Wrong username or password' },
   HEAT_ERR_FORBIDDEN: { status: 403, message: 'Your role may not do this' },

@@ -253,20 +253,27 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const addr = t.app.server.address();
     const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    const sockets: Socket<ServerToClientEvents, ClientToServerEvents>[] = [];
-    const got: Record<string, OrderEvent[]> = {};
-    for (const who of ['head-o1', 'manager', 'staff-o1']) {
-      const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(url, { auth: { token: t.tokens[who] }, transports: ['websocket'], forceNew: true });
-      await new Promise<void>((res, rej) => {
-        s.once('connect', () => res());
-        s.once('connect_error', rej);
-      });
-      got[who] = [];
-      s.on('order', (e) => {
-        if (e.type === 'escalated') got[who]!.push(e);
-      });
-      sockets.push(s);
-    }
+    // Sockets end with their session (issue 13 finding 5), and sessions last 12 h on the driven
+    // clock: sign in again and reconnect before each step that is more than 12 h later.
+    let sockets: Socket<ServerToClientEvents, ClientToServerEvents>[] = [];
+    const got: Record<string, OrderEvent[]> = { 'head-o1': [], manager: [], 'staff-o1': [] };
+    const connectAll = async (): Promise<void> => {
+      for (const s of sockets) s.close();
+      await t.relogin();
+      sockets = [];
+      for (const who of ['head-o1', 'manager', 'staff-o1']) {
+        const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(url, { auth: { token: t.tokens[who] }, transports: ['websocket'], forceNew: true });
+        await new Promise<void>((res, rej) => {
+          s.once('connect', () => res());
+          s.once('connect_error', rej);
+        });
+        s.on('order', (e) => {
+          if (e.type === 'escalated') got[who]!.push(e);
+        });
+        sockets.push(s);
+      }
+    };
+    await connectAll();
     const sync = () => Promise.all(sockets.map((s) => new Promise<boolean>((res) => s.emit('follow', 'nope:x', res))));
 
     const created = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: 'b1-a21', content: 'no heat at all' });
@@ -281,6 +288,7 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
     expect(t.app.heat.tick()).toMatchObject({ breaches: 1, escalations: 0 });
 
     t.clock.set(received + 24 * HOUR_MS); // N10 answer + N8 restore due; N21 first step
+    await connectAll();
     expect(t.app.heat.tick()).toMatchObject({ breaches: 2, escalations: 1 });
     expect(t.app.heat.tick()).toMatchObject({ breaches: 0, escalations: 0 }); // once only
     await sync();
@@ -289,6 +297,7 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
 
     for (const [h, level] of [[48, 'company_manager'], [72, 'deputy_gm'], [96, 'general_manager']] as const) {
       t.clock.set(received + h * HOUR_MS);
+      await connectAll();
       expect(t.app.heat.tick().escalations).toBe(1);
       await sync();
       expect(got.manager!.at(-1)!.escalationLevel).toBe(level);

@@ -20,7 +20,7 @@ const engineer: Person = { id: 'p1', username: 'eng', name: 'E', role: 'engineer
 async function app() {
   const f = Fastify() as unknown as App;
   const audit = new AuditRepository(new Database(':memory:'));
-  const auth = { authenticate: (t: string | undefined) => (t === 'good' ? engineer : undefined) } as unknown as AuthService;
+  const auth = { session: (t: string | undefined) => (t === 'good' ? { person: engineer, id: 's1', expiresAt: 1e15 } : undefined) } as unknown as AuthService;
   installErrorHandling(f, { counters: { http5xx: 0 } });
   const access = installAccessControl(f, { auth, audit, clock: new ManualClock(0) });
   const ran: string[] = [];

@@ -91,10 +91,14 @@ export function installAccessControl(app: App, deps: { auth: AuthService; audit:
     if (!req.routeOptions.url) return done();
     const cfg = req.routeOptions.config as { public?: boolean; roles?: readonly string[] };
     if (cfg.public === true) return done();
-    const person = deps.auth.authenticate(bearer(req.headers.authorization));
-    if (!person) return done(refuse(req, 401, 'anonymous'));
+    const token = bearer(req.headers.authorization);
+    const session = deps.auth.session(token);
+    if (!session) return done(refuse(req, 401, 'anonymous'));
+    const person = session.person;
     if (!cfg.roles?.includes(person.role)) return done(refuse(req, 403, person.username, person.role));
     req.person = person;
+    req.session = session;
+    req.sessionToken = token;
     void reply.header('cache-control', 'no-store');
     done();
   });

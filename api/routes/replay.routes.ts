@@ -3,8 +3,7 @@
  * lives in the simulators; the host (start.ts) injects a ReplayControl. Progress is pushed as
  * the socket `replay` event to admins and engineers. Without a control: 503.
  */
-import Type from 'typebox';
-import { IdParamsSchema } from '../../domain/api.schema.ts';
+import { IdParamsSchema, ReplayBodySchema } from '../../domain/api.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import type { ReplayProgress } from '../../domain/events.ts';
 import type { App } from '../context.ts';
@@ -33,11 +32,7 @@ export function registerReplayRoutes(app: App, control: ReplayControl | undefine
       config: { roles: ROLES },
       schema: {
         tags,
-        body: Type.Object({
-          scenario: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
-          file: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-          speed: Type.Number({ minimum: 1, maximum: 100_000 }),
-        }),
+        body: ReplayBodySchema,
       },
     },
     async (req, reply) => {
