@@ -39,6 +39,7 @@ import { registerMeasurementRoutes } from './routes/measurements.routes.ts';
 import { registerOrderRoutes } from './routes/orders.routes.ts';
 import { registerOperationsRoutes } from './routes/operations.routes.ts';
 import { registerDeviceRoutes } from './routes/devices.routes.ts';
+import { registerOnboardingRoutes } from './routes/onboarding.routes.ts';
 import { registerReplayRoutes, type ReplayControl } from './routes/replay.routes.ts';
 
 export type { ReplayControl } from './routes/replay.routes.ts';
@@ -239,6 +240,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerOrderRoutes(app, ctx);
   registerOperationsRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
+  registerOnboardingRoutes(app, ctx);
   registerReplayRoutes(app, deps.replay, (p) => io.to(['role:admin', 'role:engineer']).emit('replay', p));
 
   if (hasDashboard) {

@@ -14,7 +14,7 @@ export interface AuditEntry {
   readonly at: number;
   readonly actor: string;
   /** `access`: a request refused by the default-deny check (api/plugins/access.plugin.ts). */
-  readonly entity: 'order' | 'person' | 'device' | 'outage' | 'import' | 'access';
+  readonly entity: 'order' | 'person' | 'device' | 'outage' | 'import' | 'access' | 'topology';
   readonly entityId: string;
   readonly action: string;
   readonly detail?: unknown;

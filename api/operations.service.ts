@@ -134,6 +134,8 @@ export function importCsv(ctx: ApiContext, kind: ImportKind, text: string, by: s
   const header = (rows.shift() ?? []).map((h) => h.trim());
   const missing = COLUMNS[kind].filter((c) => !header.includes(c) && !['phone', 'roomId', 'stationId', 'gatewayId', 'intervalMin'].includes(c));
   for (const c of missing) errors.push({ row: 1, field: c, message: 'missing column' });
+  // A column we do not read is refused, not ignored (an apartment's `rooms` would be lost).
+  for (const h of header) if (!COLUMNS[kind].includes(h)) errors.push({ row: 1, field: h, message: `unknown column (${kind} take ${COLUMNS[kind].join(', ')}${kind === 'apartments' ? '; rooms and layouts: POST /api/v1/onboarding/import/apartments' : ''})` });
   const r = ctx.registry;
   const seen = new Set<string>();
   const valid: Record<string, unknown>[] = [];

@@ -44,6 +44,21 @@ export function validationFields(context: string, issues: readonly ValidationIss
   return [...fields];
 }
 
+/**
+ * Fields a 400 of our own names in its message (`body/roomId: …; body/x: …`): every 400
+ * carries `details.fields` (docs/errors.md), also when the check was in a handler.
+ */
+export function fieldsOfMessage(message: string): string[] {
+  return [...message.matchAll(/(?:^|; )((?:body|querystring|params|headers)(?:\/[\w.,-]+)*)/g)].map((m) => m[1]!);
+}
+
+function withFields(details: unknown, message: string, fallback: readonly string[]): Record<string, unknown> {
+  const d = details !== null && typeof details === 'object' ? (details as Record<string, unknown>) : details === undefined ? {} : { value: details };
+  if (Array.isArray(d.fields)) return d;
+  const found = fieldsOfMessage(message);
+  return { ...d, fields: found.length ? found : [...fallback] };
+}
+
 export function installErrorHandling(app: App, opts: { counters: { http5xx: number }; dashboardDir?: string }): void {
   app.setErrorHandler((err: FastifyError | HeatError, req, reply) => {
     if (err instanceof HeatError) {
@@ -51,7 +66,8 @@ export function installErrorHandling(app: App, opts: { counters: { http5xx: numb
         const retry = (err.details as { retryAfterSec?: number } | undefined)?.retryAfterSec;
         if (retry) void reply.header('retry-after', String(retry));
       }
-      void reply.code(err.status).send({ code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) });
+      const details = err.status === 400 ? withFields(err.details, err.message, ['body']) : err.details;
+      void reply.code(err.status).send({ code: err.code, message: err.message, ...(details !== undefined ? { details } : {}) });
       return;
     }
     const fe = err;
@@ -65,7 +81,8 @@ export function installErrorHandling(app: App, opts: { counters: { http5xx: numb
       const code = codeForStatus[status] ?? 'HEAT_ERR_VALIDATION';
       // Our own catalogue message: fastify's texts can name internals (parser names, limits).
       const message = code === 'HEAT_ERR_VALIDATION' ? fe.message : errorCatalogue[code].message;
-      void reply.code(status).send({ code, message });
+      // A 400 from the parser (bad JSON, empty body) is about the body.
+      void reply.code(status).send({ code, message, ...(status === 400 ? { details: withFields(undefined, message, ['body']) } : {}) });
       return;
     }
     opts.counters.http5xx++;

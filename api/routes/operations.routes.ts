@@ -77,7 +77,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
 
   app.post(
     '/api/v1/import/:kind',
-    { config: { roles: ['admin'] }, schema: { tags: ['import'], params: ImportParamsSchema, body: Type.String({ description: 'CSV text (text/csv), header row first' }) } },
+    { config: { roles: ['admin'] }, schema: { tags: ['import'], params: ImportParamsSchema, consumes: ['text/csv'], body: Type.String({ description: 'CSV text (text/csv), header row first' }) } },
     async (req, reply) => {
       if (!String(req.headers['content-type'] ?? '').startsWith('text/csv') && !String(req.headers['content-type'] ?? '').startsWith('text/plain')) {
         throw new HeatError('HEAT_ERR_UNSUPPORTED_MEDIA', 'send the CSV as text/csv');
