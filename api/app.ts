@@ -41,6 +41,7 @@ import { registerOperationsRoutes } from './routes/operations.routes.ts';
 import { registerDeviceRoutes } from './routes/devices.routes.ts';
 import { registerOnboardingRoutes } from './routes/onboarding.routes.ts';
 import { registerReplayRoutes, type ReplayControl } from './routes/replay.routes.ts';
+import { logForecastMessage, registerForecastRoutes } from './routes/forecast.routes.ts';
 
 export type { ReplayControl } from './routes/replay.routes.ts';
 
@@ -241,6 +242,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerOperationsRoutes(app, ctx);
   registerDeviceRoutes(app, ctx);
   registerOnboardingRoutes(app, ctx);
+  const forecastRoutes = registerForecastRoutes(app, ctx);
   registerReplayRoutes(app, deps.replay, (p) => io.to(['role:admin', 'role:engineer']).emit('replay', p));
 
   if (hasDashboard) {
@@ -260,6 +262,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         incident: onIncidentMessage,
         live: onLiveMessage,
         status: (deviceId, status) => outages.setDeviceStatus(deviceId, status, deps.clock.now()),
+        forecast: (payload) => void forecastRoutes.acceptMessage(payload).then((v) => logForecastMessage(app.log, v), (err: unknown) => app.log.error({ err }, 'forecast not stored')),
       },
       app.log.child({ component: 'mqtt' }),
     );

@@ -19,6 +19,8 @@ export interface MqttHandlers {
   incident(payload: unknown): void;
   live(payload: unknown): void;
   status(deviceId: string, status: string): void;
+  /** Weather forecasts (issue #20), validated by the handler. */
+  forecast?(payload: unknown): void;
 }
 
 export class MqttConsumer {
@@ -43,7 +45,7 @@ export class MqttConsumer {
       log.info({ sessionPresent: ack.sessionPresent }, 'mqtt connected');
       // Subscribing again on a present session is harmless and covers a broker that lost it.
       this.#client.subscribe(
-        { [topics.incidents]: { qos: 1 }, [topics.live]: { qos: 0 }, [topics.allStatus]: { qos: 0 } },
+        { [topics.incidents]: { qos: 1 }, [topics.live]: { qos: 0 }, [topics.allStatus]: { qos: 0 }, [topics.forecast]: { qos: 1 } },
         (err) => {
           if (err) log.error({ err }, 'mqtt subscribe failed');
         },
@@ -76,6 +78,7 @@ export class MqttConsumer {
         const body: unknown = JSON.parse(payload.toString('utf8'));
         if (t.name === 'incidents') handlers.incident(body);
         else if (t.name === 'live') handlers.live(body);
+        else if (t.name === 'forecast') handlers.forecast?.(body);
       } catch (err) {
         // A bad platform message must not stop the consumer; it is logged and dropped.
         log.warn({ topic, err: err instanceof Error ? err.message : String(err) }, 'mqtt message rejected');

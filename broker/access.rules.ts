@@ -65,7 +65,8 @@ const SCOPES: Readonly<Record<ServiceScope, { publish: readonly string[]; subscr
   },
   // Simulators replaying a city publish for any device, including its status (online/offline).
   replay: {
-    publish: [...topics.allTelemetry, topics.allStatus],
+    // …and their weather as a forecast (issue #20); devices never reach platform topics.
+    publish: [...topics.allTelemetry, topics.allStatus, topics.forecast],
     subscribe: [topics.config('+')],
   },
   admin: { publish: ['#'], subscribe: ['#'] },

@@ -15,6 +15,8 @@ export const topics = {
   incidents: `${TOPIC_ROOT}/platform/incidents`,
   /** Registry changed (device added, disabled, secret rotated): services refresh their caches. */
   registryChanged: `${TOPIC_ROOT}/platform/registry`,
+  /** Weather forecasts from a service account (issue #20), QoS 1, for the API to validate and store. */
+  forecast: `${TOPIC_ROOT}/platform/forecast`,
   /** Latest readings fan-out for live views (QoS 0; the store is the source of truth). */
   live: `${TOPIC_ROOT}/platform/live`,
 } as const;

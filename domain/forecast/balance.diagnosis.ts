@@ -57,6 +57,8 @@ const median = (xs: number[]): number => {
 
 const band = (a: BalanceApartment) => `${a.floor === 1 ? 'g' : a.floor === a.floors ? 't' : 'm'}${a.endUnit ? 'e' : 'i'}`;
 
+/** A group's effect for listing: its median, but with two flats the warmer one (both must be cold: one cold flat is that flat). */
+const listed = (xs: number[]) => (xs.length === 2 ? Math.max(xs[0]!, xs[1]!) : median(xs));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -107,13 +109,13 @@ export function diagnoseBalance(stationId: string, apts: readonly BalanceApartme
       // Colder than its siblings by more than the threshold (or the only riser seen: it cannot be told from its building).
       const beyond = siblings.length ? riserEffect.get(k)! - median(siblings) : riserEffect.get(k)!;
       if (beyond > -o.minEffectC) continue;
-      push('riser', k, ridx, riserEffect.get(k)!, { siblingRisers: siblings.length, belowSiblingsC: r2(beyond) });
+      push('riser', k, ridx, listed(ridx.map((i) => r1[i]!)), { siblingRisers: siblings.length, belowSiblingsC: r2(beyond) });
     }
   }
   for (const [k, idx] of group((a) => `${a.buildingId}@${a.floor}`)) {
     // A floor with one flat is that flat: an in-home fault, not a valve.
     if (idx.length < 2) continue;
-    push('floor', k, idx, median(idx.map((i) => resid[i]!)), {});
+    push('floor', k, idx, listed(idx.map((i) => resid[i]!)), {});
   }
   items.sort((a, b) => a.z - b.z);
   return { stationId, stationMedianC, residualSpreadC: spread, monitored: xs.length, items };

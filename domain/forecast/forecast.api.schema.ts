@@ -1,0 +1,76 @@
+/** REST bodies of the forecast routes (api/routes/forecast.routes.ts), one schema each for validation, types and OpenAPI. */
+import Type, { type Static } from 'typebox';
+
+export const StationQuerySchema = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const OptionalStationQuerySchema = Type.Object({ stationId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false });
+
+export const ForecastAcceptedSchema = Type.Object({ city: Type.String(), stationId: Type.Optional(Type.String()), issuedAt: Type.Number(), hours: Type.Integer() });
+
+export const ApartmentRiskSchema = Type.Object({
+  apartmentId: Type.String(),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('insufficient_data'), Type.Literal('no_station_data'), Type.Literal('stale')]),
+  probability: Type.Optional(Type.Number()),
+  minC: Type.Optional(Type.Number()),
+  minAt: Type.Optional(Type.Number()),
+  sigmaC: Type.Optional(Type.Number()),
+  fitRmseC: Type.Optional(Type.Number()),
+  fitHours: Type.Optional(Type.Number()),
+});
+export const StationRiskSchema = Type.Object({
+  stationId: Type.String(),
+  origin: Type.Number(),
+  horizonH: Type.Integer(),
+  forecastIssuedAt: Type.Union([Type.Number(), Type.Null()]),
+  apartments: Type.Array(ApartmentRiskSchema),
+});
+export const RiskResponseSchema = Type.Object({ stations: Type.Array(StationRiskSchema) });
+export type RiskResponse = Static<typeof RiskResponseSchema>;
+
+export const AdviceStatusSchema = Type.Union([Type.Literal('proposed'), Type.Literal('approved'), Type.Literal('dismissed')]);
+export const AdviceSchema = Type.Object({
+  id: Type.String(),
+  stationId: Type.String(),
+  createdAt: Type.Number(),
+  status: AdviceStatusSchema,
+  decidedBy: Type.Optional(Type.String()),
+  decidedAt: Type.Optional(Type.Number()),
+  /** What the advisor computed (domain/forecast/curve.advisor.ts CurveAdvice). */
+  advice: Type.Object({
+    status: Type.Union([Type.Literal('advice'), Type.Literal('insufficient_data')]),
+    origin: Type.Number(),
+    horizonH: Type.Integer(),
+    offsetC: Type.Number(),
+    apartments: Type.Integer(),
+    apartmentsWithoutModel: Type.Integer(),
+    coldestShare: Type.Number(),
+    targetC: Type.Number(),
+    coldestNowC: Type.Union([Type.Number(), Type.Null()]),
+    coldestAdvisedC: Type.Union([Type.Number(), Type.Null()]),
+    meanNowC: Type.Union([Type.Number(), Type.Null()]),
+    meanAdvisedC: Type.Union([Type.Number(), Type.Null()]),
+    estimatedEnergyChangePct: Type.Number(),
+    targetUnreachable: Type.Boolean(),
+  }),
+});
+export type AdviceRecord = Static<typeof AdviceSchema>;
+export const AdviceCreateSchema = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+
+export const BalanceResponseSchema = Type.Object({
+  stationId: Type.String(),
+  stationMedianC: Type.Number(),
+  residualSpreadC: Type.Number(),
+  monitored: Type.Integer(),
+  items: Type.Array(
+    Type.Object({
+      kind: Type.Union([Type.Literal('building'), Type.Literal('riser'), Type.Literal('floor')]),
+      id: Type.String(),
+      buildingId: Type.String(),
+      entrance: Type.Optional(Type.Integer()),
+      floor: Type.Optional(Type.Integer()),
+      effectC: Type.Number(),
+      z: Type.Number(),
+      apartments: Type.Array(Type.String()),
+      evidence: Type.Record(Type.String(), Type.Number()),
+    }),
+  ),
+});
