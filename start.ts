@@ -197,13 +197,12 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   });
   await ingest.start();
 
-  // The engineer console's replays are sandboxed; their incidents go to engineers' and admins' sockets only.
-  const apiRef: { current?: FastifyInstance } = {};
+  // The engineer console's replays are sandboxed: what they find stays with the run (GET /api/v1/replay/:id),
+  // never on the live sockets, map or order board.
   const replay = createReplayControl({
     scenariosDir: join(root, 'scenarios'),
     filesDir: join(config.dataDir, 'replay'),
     city: () => registry.city(),
-    onIncident: (_runId, e) => apiRef.current?.heat.io.to(['role:engineer', 'role:admin']).emit('incident', e),
     onError: (runId, err) => logger.error({ runId, err: String(err) }, 'replay failed'),
   });
   const api = await buildApi({
@@ -221,7 +220,6 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     tickIntervalMs: opts.apiTickIntervalMs,
     replay,
   });
-  apiRef.current = api;
 
   let fleet: Fleet | undefined;
   let demoDay: DemoDay | undefined;

@@ -158,8 +158,9 @@ export const DeadLettersQuerySchema = Type.Object({
 export const ReplayBodySchema = Type.Object(
   {
     scenario: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
-    file: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-    speed: Type.Number({ minimum: 1, maximum: 100_000 }),
+    /** An uploaded recording's name (POST /api/v1/replay/files), never a path. */
+    file: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })),
+    speed: Type.Number({ minimum: 1, maximum: 10_000 }), // runReplay's own bound
   },
   closed,
 );

@@ -8,15 +8,12 @@
  * so the same input gives the same incident events on every run (`digest` proves it).
  */
 import { createHash } from 'node:crypto';
-import { Point } from '@influxdata/influxdb-client';
-import { once } from 'node:events';
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { policyForCity, type HeatingPolicy } from '../domain/policy.ts';
 import { parseTimestamp, type Reading } from '../domain/reading.ts';
 import { RulesEngine } from '../domain/rules/engine.ts';
-import { ROOM_FIELDS, STATION_FIELDS } from '../domain/telemetry.schema.ts';
 import type { City } from '../domain/topology.schema.ts';
 import { indexCity, type CityIndex } from './city.index.ts';
 import { simulateDeliveries } from './feed.ts';
@@ -61,6 +58,8 @@ export interface ReplayOptions {
   /** Progress callbacks at most this often, wall ms. Default 200. */
   readonly progressEveryMs?: number;
   readonly onIncident?: (e: IncidentEvent) => void;
+  /** Every reading of a known device, as the rules get it (the console keeps the latest per device). */
+  readonly onReading?: (r: Reading) => void;
   readonly signal?: AbortSignal;
   /** Pacing clock (tests inject one that does not sleep). */
   readonly pace?: { now(): number; sleep(ms: number): Promise<void> };
@@ -148,6 +147,7 @@ export async function runReplay(opts: ReplayOptions, onProgress?: (p: ReplayProg
     }
     if (Number.isNaN(firstTs)) firstTs = r.ts;
     readings++;
+    opts.onReading?.(r);
     emit(engine.ingest(r));
     // Advance as the ingest does after each batch: to the latest event time seen.
     if (r.ts > advanced) {
@@ -357,52 +357,4 @@ async function* influxItems(src: Extract<ReplaySource, { kind: 'influx' }>, ix: 
   }
 }
 
-/** Format a reading as one CSV row / line-protocol line (export of simulated data for replay). */
-export function csvHeader(fields: readonly string[]): string {
-  return ['ts', 'deviceId', ...fields].join(',');
-}
-export function toCsvRow(r: Reading, fields: readonly string[]): string {
-  return [r.ts, r.deviceId, ...fields.map((f) => (r.fields[f] === undefined ? '' : String(r.fields[f])))].join(',');
-}
-/** Line protocol as the store writes it (measurement room|station, location tags, ms), built with Point. */
-export function toLineProtocol(r: Reading): string {
-  const p = new Point(r.kind === 'station_meter' ? 'station' : 'room');
-  p.tag('device', r.deviceId);
-  for (const [k, tag] of [
-    ['roomId', 'room'],
-    ['apartmentId', 'apartment'],
-    ['buildingId', 'building'],
-    ['stationId', 'station'],
-    ['officeId', 'office'],
-  ] as const) {
-    const v = r[k];
-    if (v) p.tag(tag, v);
-  }
-  for (const [k, v] of Object.entries(r.fields)) p.floatField(k, v);
-  p.timestamp(r.ts);
-  return p.toLineProtocol({ convertTime: (t) => String(t) }) ?? '';
-}
-
-/** Stream readings to a CSV or line-protocol file (e.g. a simulated season to replay). */
-export async function writeReadings(path: string, format: 'csv' | 'lp', readings: Iterable<Reading>): Promise<number> {
-  const out = createWriteStream(path, { encoding: 'utf8' });
-  const fields = [...ROOM_FIELDS, ...STATION_FIELDS];
-  let n = 0;
-  let buf = format === 'csv' ? `${csvHeader(fields)}\n` : '';
-  for (const r of readings) {
-    buf += `${format === 'csv' ? toCsvRow(r, fields) : toLineProtocol(r)}\n`;
-    n++;
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-  return n;
-}
-
-/** Readings of a simulation in delivery order. */
-export function* simulatedReadings(model: ThermalModel, from: number, to: number): Generator<Reading> {
-  for (const d of simulateDeliveries(model, { from, to })) yield* d.readings;
-}
+export { csvHeader, simulatedReadings, toCsvRow, toLineProtocol, writeReadings } from './replay.export.ts';

@@ -33,6 +33,9 @@ export type Expectation = Static<typeof ExpectationSchema>;
 export const ScenarioSchema = Type.Object({
   name: Type.String(),
   description: Type.Optional(Type.String()),
+  /** The console shows these: the scenario's name and what it shows, in each UI language. */
+  title: Type.Optional(Type.Object({ 'zh-CN': Type.String(), en: Type.String() })),
+  summary: Type.Optional(Type.Object({ 'zh-CN': Type.String(), en: Type.String() })),
   city: Type.Object(
     {
       seed: Type.Integer(),
@@ -61,6 +64,8 @@ export type ScenarioFile = Static<typeof ScenarioSchema>;
 export interface Scenario {
   readonly name: string;
   readonly description?: string;
+  readonly title?: { readonly 'zh-CN': string; readonly en: string };
+  readonly summary?: { readonly 'zh-CN': string; readonly en: string };
   readonly city: CityOptions;
   readonly start: number;
   readonly end: number;
@@ -89,6 +94,8 @@ export function parseScenario(json: unknown): Scenario {
   return {
     name: s.name,
     ...(s.description ? { description: s.description } : {}),
+    ...(s.title ? { title: s.title } : {}),
+    ...(s.summary ? { summary: s.summary } : {}),
     city: s.city,
     start,
     end,

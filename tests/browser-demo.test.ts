@@ -144,4 +144,38 @@ describe('npm start, first five minutes', () => {
     expect(Date.now() - startedAt).toBeLessThan(FIRST_FIVE_MINUTES_MS);
     await ctx.close();
   }, FIRST_FIVE_MINUTES_MS);
+
+  it('the engineer picks a scenario by its Chinese name, runs it at 3600× and sees the replay’s own city on the map', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await signIn(ctx, 'engineer');
+    await page.click('[data-nav="console"]');
+    // Bound to the first scenario from the start: its description is shown before anything is picked.
+    await page.waitForSelector('[data-scenario-summary]');
+    await page.selectOption('select[name=scenario]', { label: '换热站循环泵故障' });
+    await page.waitForSelector('[data-scenario-summary="pump-failure"]');
+    await page.selectOption('select[name=speed]', '3600');
+    await page.click('button[data-start]');
+    const replayMap = '[data-replay] svg[data-ready="true"]';
+    await page.waitForSelector(`${replayMap} [data-station]`, { timeout: 60_000 });
+    await page.waitForSelector('[data-replay-banner]');
+    // The run's city (three stations of its own), its pump failure turning its station red.
+    await page.waitForSelector(`${replayMap} [data-station="st-0002"][data-level="alarm"]`, { timeout: 60_000 });
+    expect(await page.locator(`${replayMap} [data-station]`).count()).toBe(3);
+    await page.screenshot({ path: join(screenshots, 'engineer-replay.png') });
+    await page.waitForSelector('[data-replay] progress[data-finished="true"]', { timeout: 60_000 });
+
+    // The run survives navigation: away to the device registry and back, it is still listed and open.
+    const url = page.url();
+    await page.click('[data-nav="devices"]');
+    await page.waitForSelector('[data-device]');
+    await page.goto(url);
+    await page.waitForSelector('[data-run][data-status="finished"]');
+    await page.waitForSelector(`${replayMap} [data-station]`);
+
+    // The live map never saw it: the dispatcher's city still has its own four stations.
+    const token = await login(httpUrl, 'dispatcher', PASSWORD);
+    const stations = (await (await fetch(`${httpUrl}/api/v1/stations`, { headers: { authorization: `Bearer ${token}` } })).json()) as unknown[];
+    expect(stations.length).toBe(demoCity().city.stations.length);
+    await ctx.close();
+  }, 180_000);
 });

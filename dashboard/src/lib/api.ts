@@ -13,6 +13,7 @@ import { defaultPolicy, type HeatingPolicy } from '../../../domain/policy.ts';
 import type { Order, OrderStatus } from '../../../domain/orders/order.ts';
 import type { Kpis } from '../../../domain/orders/kpi.ts';
 import type { Apartment, Building, Room, Station, HeatSource } from '../../../domain/topology.schema.ts';
+import type { ReplayCity as ReplayCityT, ReplayRun as ReplayRunT, ReplayStation as ReplayStationT, ReplayUpload as ReplayUploadT, ScenarioInfo as ScenarioInfoT } from '../../../domain/replay.schema.ts';
 
 export type Role = 'admin' | 'dispatcher' | 'station_staff' | 'station_head' | 'manager' | 'engineer' | 'resident';
 
@@ -114,10 +115,12 @@ export interface DeadLetter {
   readonly raw: string;
 }
 
+/** What POST /replay answers; the run itself is `ReplayRunInfo` (GET /replay). */
 export interface ReplayRun {
   readonly runId: string;
   readonly total?: number;
 }
+export type { ReplayCity, ReplayRun as ReplayRunInfo, ReplayStation, ReplayUpload, ScenarioInfo } from '../../../domain/replay.schema.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -172,14 +175,15 @@ export class ApiClient {
     return `${this.baseUrl}/api/v1${path}${q ? `?${q}` : ''}`;
   }
 
-  async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
+  async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown; text?: { body: string; type: string } } = {}): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    if (opts.text) headers['content-type'] = opts.text.type;
     const res = await this.fetchFn(this.url(path, opts.query), {
       method,
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.text ? opts.text.body : opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
     const text = await res.text();
     let body: unknown = undefined;
@@ -337,9 +341,21 @@ export class ApiClient {
   async deadLetters(q: Query = {}): Promise<DeadLetter[]> {
     return asList<DeadLetter>(await this.get('/dead-letters', q)).map((d) => ({ ...d, at: toMs(d.at) ?? 0 }));
   }
-  async scenarios(): Promise<string[]> {
-    const body = await this.get<unknown>('/replay/scenarios');
-    return asList<string | { id?: string; name?: string }>(body).map((s) => (typeof s === 'string' ? s : (s.id ?? s.name ?? '')));
+  async scenarios(): Promise<ScenarioInfoT[]> {
+    return asList<ScenarioInfoT>(await this.get('/replay/scenarios'));
+  }
+  async replayRuns(): Promise<ReplayRunT[]> {
+    return asList<ReplayRunT>(await this.get('/replay'));
+  }
+  replayCity(runId: string): Promise<ReplayCityT> {
+    return this.get(`/replay/${encodeURIComponent(runId)}`);
+  }
+  replayStation(runId: string, stationId: string): Promise<ReplayStationT> {
+    return this.get(`/replay/${encodeURIComponent(runId)}/stations/${encodeURIComponent(stationId)}`);
+  }
+  /** A recording (CSV or line protocol) as the request body. */
+  uploadRecording(text: string, name: string): Promise<ReplayUploadT> {
+    return this.request('POST', '/replay/files', { query: { name }, text: { body: text, type: name.endsWith('.csv') ? 'text/csv' : 'text/plain' } });
   }
   startReplay(input: { scenario?: string; file?: string; speed: number }): Promise<ReplayRun> {
     return this.request<ReplayRun>('POST', '/replay', { body: input });
