@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../domain/clock.ts';
 import { policyForCity } from '../domain/policy.ts';
 import type { DeviceLocation } from '../domain/topology.schema.ts';
-import { TelemetryValidator } from './telemetry.validator.ts';
+import { readFileSync } from 'node:fs';
+import { REJECT_REASONS, TelemetryValidator } from './telemetry.validator.ts';
 
 const policy = policyForCity('beijing');
 const v = new TelemetryValidator(policy);
@@ -26,6 +27,18 @@ describe('TelemetryValidator', () => {
     expect(v.validate(p({ ts: NOW, temp: 20 }), undefined, NOW).rejections.map((r) => r.reason)).toEqual(['unknown_device']);
     expect(reasons({ ts: NOW, temp: 20 }, { ...room, enabled: false })).toEqual(['device_disabled']);
     expect(reasons({ ts: NOW, temp: 20 }, { ...room, kind: 'gateway' })).toEqual(['unsupported_kind']);
+  });
+
+  it('refuses an ISO time without an offset as such (not as a future or bad timestamp)', () => {
+    expect(reasons({ ts: '2026-01-10T15:50:00', temp: 20 })).toEqual(['timestamp_without_offset']);
+    expect(reasons({ ts: '2026-01-10T15:50:00.000', temp: 20 })).toEqual(['timestamp_without_offset']);
+    expect(v.validate(p({ ts: '2026-01-10T15:50:00', temp: 20 }), room, NOW).rejections[0]!.detail).toBe('ts');
+    for (const ts of ['2026-01-10T15:50:00+08:00', '2026-01-10T15:50:00+0800', '2026-01-10T07:50:00Z', '2026-01-10T07:50:00.5z']) expect(reasons({ ts, temp: 20 }), ts).toEqual([]);
+  });
+
+  it('documents every reason in docs/device-protocol.md with the field it concerns', () => {
+    const doc = readFileSync(new URL('../docs/device-protocol.md', import.meta.url), 'utf8');
+    for (const r of [...REJECT_REASONS, 'store_rejected']) expect(doc, r).toMatch(new RegExp(`^\\| \`${r}\` \\| [^|]*\\S[^|]* \\| [^|]+ \\|$`, 'm'));
   });
 
   it('accepts gateway delivery only for devices assigned to that gateway', () => {

@@ -27,6 +27,7 @@ export type RejectReason =
   | 'empty_batch'
   | 'batch_too_large'
   | 'bad_timestamp'
+  | 'timestamp_without_offset'
   | 'future_timestamp'
   | 'too_old'
   | 'wrong_type'
@@ -47,6 +48,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'empty_batch',
   'batch_too_large',
   'bad_timestamp',
+  'timestamp_without_offset',
   'future_timestamp',
   'too_old',
   'wrong_type',
@@ -86,6 +88,9 @@ function rangesOf(schema: { properties: Record<string, unknown> }, fields: reado
   }
   return m;
 }
+
+/** ISO-8601 zone designator at the end: `Z`, `+08:00`, `+0800`, `-05`. */
+const OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
 const roomCheck = Compile(RoomSensorPayloadSchema);
 const stationCheck = Compile(StationMeterPayloadSchema);
@@ -143,11 +148,14 @@ export class TelemetryValidator {
     const kind = loc.kind as Exclude<DeviceKind, 'gateway'>;
     const o = el as Record<string, unknown>;
     const ts = o.ts;
-    if (typeof ts !== 'string' && typeof ts !== 'number') return ['bad_timestamp'];
+    if (typeof ts !== 'string' && typeof ts !== 'number') return ['bad_timestamp', 'ts'];
+    // An ISO time without Z or ±hh:mm is local to a clock we do not know (JavaScript would
+    // read it as the ingest's own zone): refused as such, not guessed.
+    if (typeof ts === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(ts) && !OFFSET.test(ts)) return ['timestamp_without_offset', 'ts'];
     const t = parseTimestamp(ts);
-    if (!Number.isFinite(t) || t < 0) return ['bad_timestamp'];
-    if (t > nowMs + this.#policy.validation.maxFutureSkewMin * MINUTE_MS) return ['future_timestamp'];
-    if (t < nowMs - this.#policy.validation.maxBacklogHours * HOUR_MS) return ['too_old'];
+    if (!Number.isFinite(t) || t < 0) return ['bad_timestamp', 'ts'];
+    if (t > nowMs + this.#policy.validation.maxFutureSkewMin * MINUTE_MS) return ['future_timestamp', 'ts'];
+    if (t < nowMs - this.#policy.validation.maxBacklogHours * HOUR_MS) return ['too_old', 'ts'];
     const ranges = this.#ranges[kind];
     const fields: Record<string, number> = {};
     let n = 0;
