@@ -215,7 +215,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     tick,
     onIncidentMessage,
     onLiveMessage,
-    metrics: () => ({ ...counters, ...access.counters, sockets: io.engine.clientsCount, mqttConnected: consumer?.connected ? 1 : 0 }),
+    metrics: () => ({ ...counters, ...access.counters, sockets: io.engine.clientsCount, mqttConnected: consumer?.connected ? 1 : 0, incidentFailures: consumer?.incidentFailures ?? 0 }),
   };
   app.decorate('heat', heat);
 

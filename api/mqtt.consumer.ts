@@ -3,6 +3,12 @@
  * incidents published while the API was down are delivered when it returns (QoS 1); live
  * readings (QoS 0) and device status for the views; publishes registry changes so the
  * broker kicks disabled devices and the ingest refreshes its cache.
+ *
+ * An incident is PUBACKed only once `incident()` has returned: when it throws (the records
+ * database failed), the message is not acknowledged and the connection is dropped, so the
+ * broker redelivers it on the reconnect a second later (MQTT 3.1.1 redelivers only then);
+ * applying an incident twice is a no-op (orders.onIncident dedups). An unreadable payload
+ * can never succeed and is dropped (acknowledged), logged.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { FastifyBaseLogger } from 'fastify';
@@ -27,6 +33,9 @@ export class MqttConsumer {
   readonly #client: MqttClient;
   #connected = false;
   messages = 0;
+  /** Incidents not applied (handler threw): not acknowledged, redelivered after a reconnect. */
+  incidentFailures = 0;
+  lastIncidentError: string | undefined;
 
   constructor(opts: MqttOptions, handlers: MqttHandlers, private readonly log: FastifyBaseLogger) {
     let warned = false;
@@ -60,8 +69,32 @@ export class MqttConsumer {
       else log.debug({ err: err.message }, 'mqtt error');
       warned = true;
     });
+    // QoS 1 incidents are applied inside handleMessage: MQTT.js sends the PUBACK only when
+    // its callback is called without an error (handlers/publish.js), after 'message'.
+    this.#client.handleMessage = (packet, cb) => {
+      if (packet.topic !== topics.incidents) return cb();
+      let body: unknown;
+      try {
+        body = JSON.parse(packet.payload.toString('utf8'));
+      } catch (err) {
+        log.warn({ topic: packet.topic, err: err instanceof Error ? err.message : String(err) }, 'mqtt message rejected');
+        return cb();
+      }
+      try {
+        handlers.incident(body);
+      } catch (err) {
+        this.incidentFailures++;
+        this.lastIncidentError = err instanceof Error ? err.message : String(err);
+        log.error({ err: this.lastIncidentError }, 'incident not applied: not acknowledged, reconnecting for redelivery');
+        cb(err instanceof Error ? err : new Error(String(err)));
+        this.#client.stream.destroy();
+        return;
+      }
+      cb();
+    };
     this.#client.on('message', (topic, payload) => {
       this.messages++;
+      if (topic === topics.incidents) return; // handleMessage above
       try {
         const t = parseTopic(topic);
         if (t.type === 'status') {
@@ -76,8 +109,7 @@ export class MqttConsumer {
         }
         if (t.type !== 'platform') return;
         const body: unknown = JSON.parse(payload.toString('utf8'));
-        if (t.name === 'incidents') handlers.incident(body);
-        else if (t.name === 'live') handlers.live(body);
+        if (t.name === 'live') handlers.live(body);
         else if (t.name === 'forecast') handlers.forecast?.(body);
       } catch (err) {
         // A bad platform message must not stop the consumer; it is logged and dropped.

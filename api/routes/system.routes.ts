@@ -35,6 +35,7 @@ export function registerSystemRoutes(
       `heat_api_http_refused_total{status="401"} ${m.refused401 ?? 0}\nheat_api_http_refused_total{status="403"} ${m.refused403 ?? 0}\n` +
       metricLine('heat_api_incident_events_total', 'Incident events consumed', 'counter', m.incidents ?? 0) +
       metricLine('heat_api_incident_duplicates_total', 'Incident events already applied (redelivery)', 'counter', m.incidentDuplicates ?? 0) +
+      metricLine('heat_api_incident_failures_total', 'Incident events not applied (not acknowledged, redelivered)', 'counter', m.incidentFailures ?? 0) +
       metricLine('heat_api_live_readings_total', 'Live readings pushed to sockets', 'counter', m.liveReadings ?? 0) +
       metricLine('heat_api_platform_messages_rejected_total', 'Invalid platform messages dropped', 'counter', m.badPlatformMessages ?? 0) +
       metricLine('heat_api_socket_clients', 'Connected socket.io clients', 'gauge', m.sockets ?? 0) +
