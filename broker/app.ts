@@ -20,6 +20,7 @@ import { LoginGuard } from './login-guard.service.ts';
 import { MetricsRecorder, toPrometheus, type BrokerMetrics } from './metrics.ts';
 import { resolveOptions, type BrokerOptions } from './options.ts';
 import { PendingConnections } from './pending-connections.ts';
+import type { JournalFs } from './journal.file.ts';
 import { openPersistence } from './persistence.factory.ts';
 
 export type { BrokerMetrics } from './metrics.ts';
@@ -40,6 +41,8 @@ export interface BrokerDeps {
   readonly rateClock?: Clock;
   /** Broker id (unique per process in a cluster); default a random uuid. */
   readonly id?: string;
+  /** The on-disk journal's fs calls (disk-fault tests); default node:fs. */
+  readonly journalFs?: JournalFs;
 }
 
 export interface BrokerApp {
@@ -89,7 +92,9 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
   const store = openPersistence({
     persistenceDir: deps.persistenceDir,
     redisUrl: deps.redisUrl,
-    onError: (err) => logger.error({ err }, 'redis emitter error'),
+    // Redis emitter errors, and journal write failures (those refuse their callers: no PUBACK).
+    onError: (err) => logger.error({ err }, 'persistence error'),
+    ...(deps.journalFs ? { journalFs: deps.journalFs } : {}),
   });
   const aedes = await Aedes.createBroker({
     ...(deps.id ? { id: deps.id } : {}),
@@ -306,6 +311,10 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     authFailures: ctx.guard.failuresTotal,
     authThrottledNow: ctx.guard.throttledNow,
     pendingConnections: pending.size,
+    ...(() => {
+      const j = store.journal?.stats();
+      return { storeWriteErrors: j ? j.writeErrors : null, storeFailing: j ? j.failing : null };
+    })(),
     uptimeSec: Math.round((clock.now() - startedAt) / 1000),
   });
 

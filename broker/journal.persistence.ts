@@ -76,6 +76,12 @@ export interface JournalStats {
   readonly skippedOnLoad: number;
   /** Packets queued for persistent sessions, all clients. */
   readonly queued: number;
+  /** Failed writes, fsyncs and compactions since start (each refused its callers). */
+  readonly writeErrors: number;
+  /** Recoveries: the live state rewritten after a failure. */
+  readonly recoveries: number;
+  /** The error the journal is failing with now (writes refused until it recovers), or null. */
+  readonly failing: string | null;
 }
 
 export class JournalPersistence {
@@ -107,7 +113,14 @@ export class JournalPersistence {
   stats(): JournalStats {
     let queuedCount = 0;
     for (const q of this.#outgoing.values()) queuedCount += q.live;
-    return { generation: this.#file.generation, journalBytes: this.#file.bytes, ...this.#file.stats, queued: queuedCount };
+    const failing = this.#file.failing;
+    return {
+      generation: this.#file.generation,
+      journalBytes: this.#file.bytes,
+      ...this.#file.stats,
+      queued: queuedCount,
+      failing: failing ? `${(failing as NodeJS.ErrnoException).code ?? ''} ${failing.message}`.trim() : null,
+    };
   }
 
   // ---- retained -----------------------------------------------------------------------------

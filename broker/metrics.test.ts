@@ -26,6 +26,8 @@ describe('broker metrics', () => {
       authFailures: 0,
       authThrottledNow: 0,
       pendingConnections: 1,
+      storeWriteErrors: 0,
+      storeFailing: null,
       uptimeSec: 3,
     };
     const text = toPrometheus(base);

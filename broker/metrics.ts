@@ -32,6 +32,10 @@ export interface BrokerMetrics {
   readonly authThrottledNow: number;
   /** Connections that have not completed an accepted CONNECT yet (capped per address). */
   readonly pendingConnections: number;
+  /** On-disk journal: failed writes since start (null: no journal). Each refused its callers, so no PUBACK. */
+  readonly storeWriteErrors: number | null;
+  /** On-disk journal: the error it is failing with now (writes refused until it recovers by itself), else null. */
+  readonly storeFailing: string | null;
   readonly uptimeSec: number;
 }
 
@@ -101,6 +105,10 @@ export function toPrometheus(m: BrokerMetrics): string {
   );
   metric('heat_broker_auth_failures_total', 'counter', 'Failed CONNECTs (refusals slowed down, nobody blocked).', [[{}, m.authFailures]]);
   metric('heat_broker_auth_throttled', 'gauge', '(client id, address) pairs whose refusals are delayed now.', [[{}, m.authThrottledNow]]);
+  if (m.storeWriteErrors !== null) {
+    metric('heat_broker_store_write_errors_total', 'counter', 'Failed journal writes (their PUBACKs withheld).', [[{}, m.storeWriteErrors]]);
+    metric('heat_broker_store_failing', 'gauge', '1 while the journal refuses writes (recovers by itself).', [[{}, m.storeFailing ? 1 : 0]]);
+  }
   metric('heat_broker_pending_connections', 'gauge', 'Connections without an accepted CONNECT yet.', [[{}, m.pendingConnections]]);
   metric('heat_broker_uptime_seconds', 'gauge', 'Seconds since the broker started.', [[{}, m.uptimeSec]]);
   return lines.join('\n') + '\n';

@@ -14,6 +14,7 @@ import { Level } from 'level';
 import levelPersistence, { type AedesPersistence } from 'aedes-persistence-level';
 import redisPersistence from 'aedes-persistence-redis';
 import MQEmitterRedis from 'mqemitter-redis';
+import type { JournalFs } from './journal.file.ts';
 import { JournalPersistence } from './journal.persistence.ts';
 
 /**
@@ -146,6 +147,8 @@ export function openPersistence(opts: {
   redisUrl?: string;
   engine?: 'journal' | 'level';
   onError?: (err: Error) => void;
+  /** The journal's fs calls (fault injection in tests); default node:fs. */
+  journalFs?: JournalFs;
 }): PersistenceChoice {
   if (opts.redisUrl) {
     const conn = new Redis(opts.redisUrl, { lazyConnect: false });
@@ -180,7 +183,7 @@ export function openPersistence(opts: {
         },
       };
     }
-    const journal = new JournalPersistence(join(opts.persistenceDir, 'journal'), { onError: opts.onError });
+    const journal = new JournalPersistence(join(opts.persistenceDir, 'journal'), { onError: opts.onError, ...(opts.journalFs ? { fs: opts.journalFs } : {}) });
     const q = quiesce(skipCleanSessionAcks(journal as unknown as AedesPersistence));
     return {
       kind: 'journal',
