@@ -20,7 +20,8 @@ import { parseConfig, type PlatformConfig } from './domain/config.ts';
 import { policyForCity } from './domain/policy.ts';
 import type { EngineSnapshot } from './domain/rules/engine.ts';
 import type { City } from './domain/topology.schema.ts';
-import { createIngestApp, rulesSnapshotFile, type IngestApp, type IngestOptions } from './ingest/app.ts';
+import { createIngestApp, type IngestApp, type IngestOptions } from './ingest/app.ts';
+import { RulesSnapshotRepository } from './ingest/rules-snapshot.repository.ts';
 import { liveRules, type RulesPort } from './ingest/rules.port.ts';
 import { demoCity } from './simulators/city.generator.ts';
 import { startFleet, type Fleet } from './simulators/fleet.ts';
@@ -168,18 +169,17 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const deadLetters = new DeadLetterRepository(registry.db);
 
   // The rules on a live topology (ingest/rules.port.ts), restored from the last snapshot.
-  const snapFile = rulesSnapshotFile(config.dataDir);
   const rulesCity = () => registry.city();
   let rules: RulesPort | undefined;
   let rulesLastTs: Record<string, number> | undefined;
-  if (existsSync(snapFile)) {
-    try {
-      const snap = JSON.parse(readFileSync(snapFile, 'utf8')) as { engine: EngineSnapshot; lastTs?: Record<string, number> };
-      rules = liveRules({ city: rulesCity, policy, snapshot: snap.engine });
-      rulesLastTs = snap.lastTs;
-    } catch (err) {
-      logger.error({ err: String(err) }, 'rules snapshot unreadable; starting the engine fresh');
+  try {
+    const snap = new RulesSnapshotRepository(config.dataDir).read();
+    if (snap) {
+      rules = liveRules({ city: rulesCity, policy, snapshot: snap.engine as EngineSnapshot });
+      rulesLastTs = { ...snap.lastTs };
     }
+  } catch (err) {
+    logger.error({ err: String(err) }, 'rules snapshot unreadable; starting the engine fresh');
   }
   rules ??= liveRules({ city: rulesCity, policy });
   const ingest = createIngestApp({

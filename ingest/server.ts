@@ -3,7 +3,6 @@
  * environment once, connects as the `svc-ingest` service account with a fixed client id (the
  * persistent session must be the same one after a restart), and closes cleanly on signals.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { systemClock } from '../domain/clock.ts';
 import { parseConfig } from '../domain/config.ts';
@@ -13,8 +12,9 @@ import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
 import { openReadingStore } from '../storage/readings/index.ts';
-import { createIngestApp, rulesSnapshotFile, type IngestOptions } from './app.ts';
+import { createIngestApp, type IngestOptions } from './app.ts';
 import { liveRules, type RulesPort } from './rules.port.ts';
+import { RulesSnapshotRepository } from './rules-snapshot.repository.ts';
 
 const config = parseConfig(process.env);
 const logger = pino({ level: config.logLevel, transport: process.stdout.isTTY ? { target: 'pino-pretty' } : undefined });
@@ -33,14 +33,11 @@ const deadLetters = new DeadLetterRepository(registry.db);
 function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
   if (!config.ingest.rules) return {};
   const opts = { city: () => registry.city(), policy: policyForCity(config.city) };
-  const file = rulesSnapshotFile(config.dataDir);
-  if (existsSync(file)) {
-    try {
-      const snap = JSON.parse(readFileSync(file, 'utf8')) as { engine: EngineSnapshot; lastTs?: Record<string, number> };
-      return { rules: liveRules({ ...opts, snapshot: snap.engine }), lastTs: snap.lastTs };
-    } catch (e) {
-      logger.error({ err: String(e) }, 'rules snapshot unreadable; starting the engine fresh');
-    }
+  try {
+    const snap = new RulesSnapshotRepository(config.dataDir).read();
+    if (snap) return { rules: liveRules({ ...opts, snapshot: snap.engine as EngineSnapshot }), lastTs: { ...snap.lastTs } };
+  } catch (e) {
+    logger.error({ err: String(e) }, 'rules snapshot unreadable; starting the engine fresh');
   }
   return { rules: liveRules(opts) };
 }

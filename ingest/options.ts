@@ -1,0 +1,53 @@
+/**
+ * The ingest's tuning: one defaults object with units (server.ts and the tests override a
+ * few through `IngestDeps.options`).
+ */
+import type { SpoolSync } from './spool.repository.ts';
+
+export interface IngestOptions {
+  /** Readings per store write. */
+  readonly batchSize: number;
+  /** A partial batch is written once its oldest message is this old, ms. */
+  readonly batchAgeMs: number;
+  /** Spool bound, messages: past it the ingest stops acking and the broker holds the rest. */
+  readonly spoolMaxMessages: number;
+  readonly spoolSync: SpoolSync;
+  /** Store retry backoff, ms (doubles from min to max). */
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+  /** Store writes in flight at once (each up to batchSize readings). */
+  readonly writeConcurrency: number;
+  /** Readings per live fan-out message. */
+  readonly liveChunk: number;
+  /** Rules state snapshot period, ms (wall clock; also written on stop). */
+  readonly snapshotEveryMs: number;
+  /** Dead letters kept in records.db (newest). */
+  readonly deadLettersKeep: number;
+  /** Recompute downsampled hours made stale by late readings (a backlog), ms; 0 = never. */
+  readonly downsampleFlushEveryMs: number;
+  /** Compare raw and downsampled counts over the last `reconcileSpanMs` and repair, ms; 0 = never. */
+  readonly reconcileEveryMs: number;
+  readonly reconcileSpanMs: number;
+  /** Rules watermark: how late a reading may arrive on a quiet stream before time-outs pass it, ms. */
+  readonly watermarkLatenessMs: number;
+  /** How often the rules watermark follows the clock when no reading arrives, ms. */
+  readonly watermarkTickMs: number;
+}
+
+export const defaultIngestOptions: IngestOptions = Object.freeze({
+  batchSize: 5000,
+  batchAgeMs: 50,
+  writeConcurrency: 2,
+  spoolMaxMessages: 200_000,
+  spoolSync: 'full',
+  retryMinMs: 100,
+  retryMaxMs: 1000,
+  liveChunk: 1000,
+  snapshotEveryMs: 60_000,
+  deadLettersKeep: 100_000,
+  downsampleFlushEveryMs: 60_000,
+  reconcileEveryMs: 3_600_000,
+  reconcileSpanMs: 2 * 24 * 3_600_000,
+  watermarkLatenessMs: 30_000,
+  watermarkTickMs: 5_000,
+});

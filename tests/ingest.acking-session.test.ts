@@ -1,0 +1,118 @@
+/**
+ * Contract test of the ingest's MQTT session (ingest/acking-session.mqtt.ts) against the real
+ * broker and the real MQTT.js: a QoS 1 PUBACK is held until release(), so a message not
+ * released is redelivered on the next connection and a released one is not. It patches
+ * MQTT.js' private `_sendPacket`; if that internal moves (an MQTT.js upgrade), MQTT.js acks
+ * by itself and this test fails.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
+import { topics } from '../domain/topics.ts';
+import { AckingSession, type Delivery } from '../ingest/acking-session.mqtt.ts';
+import { FIX_SERVICE_SECRET, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { waitFor } from './harness/ports.ts';
+
+const logger = pino({ level: 'silent' });
+
+describe('ingest acking session: PUBACK only on release (MQTT.js internals, real broker)', () => {
+  let dir: string;
+  let registry: RegistryRepository;
+  let broker: BrokerApp;
+  let url: string;
+  let device: MqttClient;
+
+  const session = (got: Delivery[], password = FIX_SERVICE_SECRET) => {
+    const s = new AckingSession({
+      url,
+      clientId: 'svc-ingest-contract',
+      username: 'svc-ingest',
+      password,
+      subscriptions: topics.allTelemetry,
+      logger,
+    });
+    s.onDelivery((d, next) => {
+      got.push(d);
+      next();
+    });
+    return s;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'acking-session-'));
+    registry = seedFixtureRegistry(dir, 3);
+    broker = await createBrokerApp({ registry, logger, persistenceDir: join(dir, 'broker') });
+    const { mqttPort } = await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' });
+    url = `mqtt://127.0.0.1:${mqttPort}`;
+    device = await mqtt.connectAsync(url, {
+      clientId: 'svc-sim-contract',
+      username: 'svc-sim',
+      password: FIX_SERVICE_SECRET,
+      protocolVersion: 4,
+    });
+  });
+
+  afterAll(async () => {
+    await device?.endAsync();
+    await broker?.close();
+    registry?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds the PUBACK until release(): unreleased is redelivered, released is not', async () => {
+    const first: Delivery[] = [];
+    const s1 = session(first);
+    await s1.start();
+    await device.publishAsync(topics.telemetry(sensorId(0)), '{"ts":1,"temp":20}', { qos: 1 });
+    await waitFor(() => first.length === 1, { what: 'first delivery' });
+    expect(first[0]!.messageId).toBeTypeOf('number');
+    expect(broker.metrics().queueDepth).toBe(1); // stored for the session, not acknowledged
+    await s1.end();
+
+    const second: Delivery[] = [];
+    const s2 = session(second);
+    await s2.start();
+    await waitFor(() => second.length === 1, { what: 'redelivery of the unreleased message' });
+    expect(second[0]!.payload.toString()).toBe('{"ts":1,"temp":20}');
+    s2.release(second);
+    await waitFor(() => broker.metrics().queueDepth === 0, { what: `PUBACK reached the broker (depth ${broker.metrics().queueDepth})` });
+    await s2.end();
+
+    const third: Delivery[] = [];
+    const s3 = session(third);
+    await s3.start();
+    await device.publishAsync(topics.telemetry(sensorId(1)), '{"ts":2,"temp":21}', { qos: 1 });
+    await waitFor(() => third.length >= 1, { what: 'marker delivery' });
+    expect(third.map((d) => d.payload.toString())).toEqual(['{"ts":2,"temp":21}']);
+    s3.release(third);
+    await s3.end();
+  });
+
+  it('a PUBACK held from a closed connection is never sent on the next one', async () => {
+    const got: Delivery[] = [];
+    const s = session(got);
+    await s.start();
+    await device.publishAsync(topics.telemetry(sensorId(2)), '{"ts":3,"temp":22}', { qos: 1 });
+    await waitFor(() => got.length === 1, { what: 'delivery' });
+    const old = got[0]!;
+    s.drop(); // MQTT.js reconnects; the broker redelivers on the new connection
+    await waitFor(() => got.length === 2, { what: 'redelivery after the drop' });
+    expect(got[1]!.generation).toBeGreaterThan(old.generation);
+    s.release([old]); // void: its messageId belonged to the closed connection
+    expect(broker.metrics().queueDepth).toBe(1);
+    s.release([got[1]!]);
+    await waitFor(() => broker.metrics().queueDepth === 0, { what: 'acked on the new connection' });
+    await s.end();
+  });
+
+  it('a refused login rejects start() with the CONNACK code, not a retry loop', async () => {
+    const s = session([], 'wrong-secret');
+    await expect(s.start()).rejects.toMatchObject({ code: expect.any(Number) });
+    await s.end();
+  });
+});
