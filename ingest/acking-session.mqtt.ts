@@ -52,9 +52,18 @@ export class AckingSession {
   #client: MqttClient | undefined;
   #generation = 0;
   #connected = false;
-  /** messageIds whose PUBACK waits for release(), and the PUBACK packets MQTT.js already built. */
-  readonly #holding = new Set<number>();
-  readonly #held = new Map<number, Packet>();
+  /**
+   * Per messageId: deliveries not yet released, the PUBACKs MQTT.js built for them (held),
+   * and releases that came before their PUBACK was built. Counts, not flags: one connection
+   * can carry two unacknowledged messages with the same id — after a broker restart, aedes
+   * resends the restored queue with its stored ids while numbering new deliveries from a
+   * random start (lib/client.js `_nextId`) — and each needs its own PUBACK.
+   */
+  readonly #pending = new Map<number, number>();
+  readonly #held = new Map<number, Packet[]>();
+  readonly #early = new Map<number, number>();
+  /** MQTT.js' own _sendPacket of the current client (what a released PUBACK goes through). */
+  #send: SendPacket | undefined;
   #onDelivery: DeliveryHandler = (_d, next) => next();
   readonly #onClose: (() => void)[] = [];
 
@@ -84,18 +93,27 @@ export class AckingSession {
 
   /** Send the PUBACK of each delivery still on its connection; others are dropped (the broker redelivers). */
   release(ds: Iterable<Pick<Delivery, 'generation' | 'messageId'>>): void {
-    const c = this.#client;
-    if (!c) return;
-    const send = (c as unknown as { _sendPacket: SendPacket })._sendPacket.bind(c);
+    const send = this.#send;
+    if (!send) return;
     for (const d of ds) {
       if (d.generation !== this.#generation || d.messageId === undefined) continue;
-      this.#holding.delete(d.messageId);
-      const p = this.#held.get(d.messageId);
-      if (p) {
-        this.#held.delete(d.messageId);
+      const id = d.messageId;
+      const held = this.#held.get(id);
+      if (held?.length) {
+        const p = held.shift()!;
+        if (!held.length) this.#held.delete(id);
+        this.#settle(id);
         send(p);
+      } else if (this.#pending.has(id)) {
+        this.#early.set(id, (this.#early.get(id) ?? 0) + 1);
       }
     }
+  }
+
+  #settle(id: number): void {
+    const n = (this.#pending.get(id) ?? 1) - 1;
+    if (n > 0) this.#pending.set(id, n);
+    else this.#pending.delete(id);
   }
 
   /** QoS 0 publish (dropped while disconnected). */
@@ -141,18 +159,29 @@ export class AckingSession {
         return;
       }
       const orig = internal._sendPacket.bind(c);
+      this.#send = orig;
       internal._sendPacket = (packet, cb, cbStorePut, noStore) => {
         const id = (packet as { messageId?: number }).messageId;
-        if (packet.cmd === 'puback' && id !== undefined && this.#holding.has(id)) {
-          this.#held.set(id, packet);
-          cb?.(); // MQTT.js' "sent" callback: it may read on
-          return;
+        if (packet.cmd === 'puback' && id !== undefined && this.#pending.has(id)) {
+          const early = this.#early.get(id) ?? 0;
+          if (early > 0) {
+            // Released before MQTT.js built it: it goes out now.
+            if (early > 1) this.#early.set(id, early - 1);
+            else this.#early.delete(id);
+            this.#settle(id);
+          } else {
+            const held = this.#held.get(id);
+            if (held) held.push(packet);
+            else this.#held.set(id, [packet]);
+            cb?.(); // MQTT.js' "sent" callback: it may read on
+            return;
+          }
         }
         orig(packet, cb, cbStorePut, noStore);
       };
       c.handleMessage = (packet: IPublishPacket, cb) => {
         const id = packet.qos > 0 ? packet.messageId : undefined;
-        if (id !== undefined) this.#holding.add(id);
+        if (id !== undefined) this.#pending.set(id, (this.#pending.get(id) ?? 0) + 1);
         this.#onDelivery({ topic: packet.topic, payload: packet.payload as Buffer, generation: this.#generation, messageId: id }, () =>
           cb(),
         );
@@ -178,8 +207,9 @@ export class AckingSession {
         if (this.#connected) this.#log.warn('broker connection closed');
         this.#connected = false;
         this.#generation++;
-        this.#holding.clear();
+        this.#pending.clear();
         this.#held.clear();
+        this.#early.clear();
         for (const f of this.#onClose) f();
       });
       c.on('error', (err) => {

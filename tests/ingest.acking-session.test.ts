@@ -6,9 +6,11 @@
  * by itself and this test fails.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { generate, parser as mqttParser } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
@@ -114,5 +116,62 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
     const s = session([], 'wrong-secret');
     await expect(s.start()).rejects.toMatchObject({ code: expect.any(Number) });
     await s.end();
+  });
+
+  it('two unacknowledged messages with the same id (aedes after a restart) get a PUBACK each', async () => {
+    // A scripted broker over a raw socket: aedes resends a restored queue with its stored ids
+    // and numbers new deliveries from a random start, so one connection can carry two
+    // messages with id 7. Each needs its own PUBACK, sent at its own release.
+    const pubacks: number[] = [];
+    const server = createServer((sock) => {
+      const p = mqttParser({ protocolVersion: 4 });
+      p.on('packet', (pk) => {
+        if (pk.cmd === 'connect') sock.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
+        else if (pk.cmd === 'subscribe') {
+          sock.write(generate({ cmd: 'suback', messageId: pk.messageId, granted: pk.subscriptions.map(() => 1) }));
+          for (const n of [1, 2]) {
+            sock.write(
+              generate({
+                cmd: 'publish',
+                qos: 1,
+                dup: false,
+                retain: false,
+                messageId: 7,
+                topic: topics.telemetry(sensorId(n)),
+                payload: `{"n":${n}}`,
+              }),
+            );
+          }
+        } else if (pk.cmd === 'puback') pubacks.push(pk.messageId!);
+      });
+      sock.on('data', (b) => p.parse(b));
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const got: Delivery[] = [];
+    const s = new AckingSession({
+      url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      clientId: 'dup-ids',
+      username: 'u',
+      password: 'p',
+      subscriptions: topics.allTelemetry,
+      logger,
+    });
+    s.onDelivery((d, next) => {
+      got.push(d);
+      next();
+    });
+    try {
+      await s.start();
+      await waitFor(() => got.length === 2, { what: 'both deliveries' });
+      s.release([got[0]!]);
+      await waitFor(() => pubacks.length === 1, { what: 'first PUBACK' });
+      s.release([got[1]!]);
+      await waitFor(() => pubacks.length === 2, { what: 'second PUBACK for the same id' });
+      expect(pubacks).toEqual([7, 7]);
+    } finally {
+      await s.end();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
