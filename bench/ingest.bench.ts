@@ -12,8 +12,12 @@
  *    fan-out, which the ingest publishes right after each store write. Two device profiles:
  *    one reading per message (a live fleet), and 10 readings per message (devices that
  *    sample every 10 min and upload hourly, or send their backlog after an outage);
+ *    The devices are bench/load.raw.ts (pre-encoded PUBLISH packets over raw sockets), so
+ *    the publishing side costs little of the machine; a third run paces 1 reading/message
+ *    at 5,000 readings/s for the lag at a city's burst rate rather than at saturation;
  * 3. CPU time per point of each process in the end-to-end runs (publishers, broker, ingest,
- *    influxd), which shows where a 2-core machine's budget goes;
+ *    influxd), which shows where a 2-core machine's budget goes, and the platform's own
+ *    share (broker + ingest, and + influxd) as rows;
  * 4. embedded store write throughput (SQLite, batches of 5,000);
  * 5. the spool's durable append (write + fdatasync per batch of 1,000) beside the same
  *    appends without fdatasync.
@@ -29,6 +33,7 @@ import { topics } from '../domain/topics.ts';
 import { defaultIngestOptions } from '../ingest/app.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
 import { FIX_SERVICE_SECRET, fixServiceSecret, fixtureReading, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import { rawPublish, type RawMessage } from './load.raw.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
 import { InfluxStore, toLine } from '../storage/readings/influx.store.ts';
@@ -38,6 +43,8 @@ import { portOpen, serviceProcess, type ServiceProcess } from '../tests/harness/
 import type { BenchOptions, BenchRow } from './types.ts';
 
 const BATCH = defaultIngestOptions.batchSize;
+/** BENCH_PROFILE_DIR: the broker and ingest children write V8 CPU profiles there (bench/cpuprofile.summary.ts reads them). */
+const profileEnv: Record<string, string> = process.env.BENCH_PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` } : {};
 const CONCURRENCY = defaultIngestOptions.writeConcurrency;
 
 const pct = (xs: number[], p: number) => {
@@ -69,10 +76,12 @@ function streamReadings(registry: RegistryRepository, series: number, perDevice:
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const series = opts.quick ? 5_000 : 100_000;
-  const profiles = [
+  const profiles: { perMessage: number; perDevice: number; what: string; ratePerSec?: number }[] = [
     { perMessage: 1, perDevice: 2, what: '1 reading/message' },
     { perMessage: 10, perDevice: 10, what: '10 readings/message' },
   ];
+  // Lag at a paced 5,000 readings/s (a city's burst: Beijing's 230k sensors at 10 min are ~400/s).
+  const paced = { perMessage: 1, perDevice: opts.quick ? 4 : 1, what: '1 reading/message at 5,000 readings/s', ratePerSec: 5_000 };
   const dir = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
   const rows: BenchRow[] = [];
   let influxd: InfluxdHandle | undefined;
@@ -117,15 +126,15 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     // 2./3. End to end through the broker and the ingest, each its own process.
     const mqttPort = await freePort();
     const url = `mqtt://127.0.0.1:${mqttPort}`;
-    const b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' }, () => portOpen(mqttPort));
+    const b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', ...profileEnv }, () => portOpen(mqttPort));
     broker = b;
     await b.start();
 
-    const e2e = async (db: string, perMessage: number, perDevice: number) => {
+    const e2e = async (db: string, perMessage: number, perDevice: number, ratePerSec?: number) => {
       const total = series * perDevice;
       // The ingest's client id is per run: a fresh persistent session for a fresh database.
       const clientId = `svc-ingest-${db}`;
-      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId }, () => Promise.resolve(true));
+      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId, ...profileEnv }, () => Promise.resolve(true));
       ingest = ing;
       await ing.start();
       // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.
@@ -134,7 +143,19 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       // Lag: publish → the live fan-out, which the ingest sends right after each store write
       // with each device's newest reading of that write. Done when every device's last reading
       // has come back that way.
-      const sentAt = new Map<string, number>();
+      // Message m carries readings k0 … k0+perMessage-1 of device m % series (round-robin, so
+      // every series grows together, like a live fleet); its send time is kept by index.
+      const perDeviceMsgs = Math.ceil(perDevice / perMessage);
+      const messages: RawMessage[] = [];
+      for (let m = 0; m < series * perDeviceMsgs; m++) {
+        const i = m % series;
+        const k0 = Math.floor(m / series) * perMessage;
+        const batch = [];
+        for (let k = k0; k < Math.min(k0 + perMessage, perDevice); k++) batch.push(fixtureReading(i, k, baseTs));
+        messages.push({ topic: topics.telemetry(sensorId(i)), payload: JSON.stringify(perMessage === 1 ? batch[0] : batch) });
+      }
+      const sentAt = new Float64Array(messages.length).fill(Number.NaN);
+      const msgOf = (deviceId: string, ts: number) => Math.floor((ts - baseTs) / 60_000 / perMessage) * series + Number(deviceId.slice(4));
       const lags: number[] = [];
       const lastTs = baseTs + (perDevice - 1) * 60_000;
       const devicesDone = new Set<string>();
@@ -142,8 +163,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       api.on('message', (_t, payload) => {
         const now = performance.now();
         for (const l of JSON.parse(payload.toString()) as LiveReading[]) {
-          const s = sentAt.get(`${l.deviceId}/${l.ts}`);
-          if (s !== undefined) lags.push(now - s);
+          const s = l.ts >= baseTs ? sentAt[msgOf(l.deviceId, l.ts)] : undefined;
+          if (s !== undefined && !Number.isNaN(s)) lags.push(now - s);
           if (l.ts === lastTs && !devicesDone.has(l.deviceId) && devicesDone.add(l.deviceId).size === series) doneAt = now;
         }
       });
@@ -159,7 +180,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       );
       const cpu0 = { bench: process.cpuUsage(), broker: cpuSecs(b.pid()), ingest: cpuSecs(ing.pid()), influxd: cpuSecs(influxd!.pid) };
       const start = performance.now();
-      await publishStream({ url, devices: series, perDevice, perMessage, baseTs, connections: 4, window: 1000, onPublish: (i, k, ts) => sentAt.set(`${sensorId(i)}/${ts}`, performance.now()) });
+      const clients = Array.from({ length: 4 }, (_, c) => ({ clientId: `svc-sim-raw-${db}-${c}`, username: 'svc-sim', password: fixServiceSecret('svc-sim') }));
+      await rawPublish({ port: mqttPort, clients, messages, window: 1000, ratePerSec, onSend: (m, at) => (sentAt[m] = at) });
       // influxd's own count confirms it afterwards (COUNT over all series is too slow to poll).
       await waitFor(() => doneAt > 0, { timeoutMs: 600_000, intervalMs: 20, what: "every device's last reading stored" });
       const end = doneAt;
@@ -177,12 +199,14 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       ingest = undefined;
       const perPoint = (k: keyof typeof cpu) => ((cpu[k] * 1e6) / total).toFixed(1);
       const cpuNote = `CPU µs/point: publishers ${perPoint('publishers')}, broker ${perPoint('broker')}, ingest ${perPoint('ingest')}, influxd ${perPoint('influxd')}`;
-      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), cpuNote };
+      const platformUs = ((cpu.broker + cpu.ingest) * 1e6) / total;
+      const storeUs = (cpu.influxd * 1e6) / total;
+      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), cpuNote, platformUs, storeUs };
     };
 
     const results = [];
-    for (const p of profiles) {
-      const r = await e2e(`heat${p.perMessage}`, p.perMessage, p.perDevice);
+    for (const p of [...profiles, paced]) {
+      const r = await e2e(`heat${p.perMessage}${p.ratePerSec ? 'paced' : ''}`, p.perMessage, p.perDevice, p.ratePerSec);
       opts.log(`end-to-end, ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`);
       results.push({ ...p, ...r });
     }
@@ -192,11 +216,18 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const ceiling = Math.max(...ceilings);
 
     for (const r of results) {
-      const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 publisher connections`;
+      const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 raw publisher connections`;
+      if (r.ratePerSec) {
+        rows.push({ name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms', target: { kind: 'max', value: 1000 }, note: `p50 ${Math.round(r.p50)} ms; ${note}` });
+        continue;
+      }
       rows.push(
         { name: `ingest: end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note: `${note}; ${r.cpuNote}` },
         { name: `ingest: lag publish→stored p50, ${r.what}`, value: r.p50, unit: 'ms' },
         { name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms' },
+        // Issue 19: what a reading costs the platform itself (the publishers are not it).
+        { name: `platform: broker + ingest CPU per reading, ${r.what}`, value: r.platformUs, unit: 'µs', target: r.perMessage === 1 ? { kind: 'max', value: 30 } : undefined, note: r.cpuNote },
+        { name: `platform: broker + ingest + store CPU per reading, ${r.what}`, value: r.platformUs + r.storeUs, unit: 'µs', note: `influxd ${r.storeUs.toFixed(1)} µs` },
       );
     }
 
