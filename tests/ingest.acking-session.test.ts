@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
 import { topics } from '../domain/topics.ts';
 import { AckingSession, type Delivery } from '../ingest/acking-session.mqtt.ts';
-import { FIX_SERVICE_SECRET, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import { fixServiceSecret, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { waitFor } from './harness/ports.ts';
 
@@ -29,7 +29,7 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
   let url: string;
   let device: MqttClient;
 
-  const session = (got: Delivery[], password = FIX_SERVICE_SECRET) => {
+  const session = (got: Delivery[], password = fixServiceSecret('svc-ingest')) => {
     const s = new AckingSession({
       url,
       clientId: 'svc-ingest-contract',
@@ -54,7 +54,7 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
     device = await mqtt.connectAsync(url, {
       clientId: 'svc-sim-contract',
       username: 'svc-sim',
-      password: FIX_SERVICE_SECRET,
+      password: fixServiceSecret('svc-sim'),
       protocolVersion: 4,
     });
   });
