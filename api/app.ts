@@ -125,6 +125,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     registry: deps.registry,
     clock: deps.clock,
     policy: deps.policy,
+    people,
     pusher: {
       order: (e, rooms) => io.to([...rooms]).emit('order', e),
       incident: (e, rooms) => io.to([...rooms]).emit('incident', e),

@@ -121,5 +121,4 @@ export function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-export const STAFF_ROLES: readonly Role[] = ['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer'];
-export const ALL_ROLES: readonly Role[] = [...STAFF_ROLES, 'resident'];
+export { ALL_ROLES, STAFF_ROLES } from '../domain/roles.ts';

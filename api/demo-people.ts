@@ -29,6 +29,8 @@ export function seedDemoPeople(registry: RegistryRepository, opts: { clock?: Clo
   const accounts: (DemoAccount & { name: string })[] = [
     { username: 'dispatcher', name: 'Demo dispatcher', role: 'dispatcher', password: DEMO_PASSWORD },
     { username: 'manager', name: 'Demo company manager', role: 'manager', password: DEMO_PASSWORD },
+    { username: 'deputy-gm', name: 'Demo deputy general manager', role: 'deputy_gm', password: DEMO_PASSWORD },
+    { username: 'gm', name: 'Demo general manager', role: 'general_manager', password: DEMO_PASSWORD },
     { username: 'engineer', name: 'Demo engineer', role: 'engineer', password: DEMO_PASSWORD },
   ];
   for (const o of registry.listOffices()) {

@@ -20,6 +20,8 @@ import type { Outage } from './outages.repository.ts';
 export function createOutage(ctx: ApiContext, body: OutageBody, by: string): Outage {
   const now = ctx.clock.now();
   if (body.endsAt <= body.startsAt) throw new HeatError('HEAT_ERR_VALIDATION', 'body/endsAt must be after startsAt');
+  // N9: skipping the notice is allowed only for an emergency, and the emergency must say why.
+  if (body.emergency && !body.emergencyReason?.trim()) throw new HeatError('HEAT_ERR_VALIDATION', 'body/emergencyReason is required with emergency (N9)', { fields: ['body/emergencyReason'] });
   const noticeMs = ctx.policy.service.outageNoticeHours * 3_600_000; // N9
   if (!body.emergency && body.startsAt - now < noticeMs) {
     throw new HeatError('HEAT_ERR_OUTAGE_NOTICE', `planned outages are announced at least ${ctx.policy.service.outageNoticeHours} h ahead (N9)`, {
@@ -49,9 +51,12 @@ export function createOutage(ctx: ApiContext, body: OutageBody, by: string): Out
     endsAt: body.endsAt,
     reason: body.reason,
     emergency: body.emergency ?? false,
+    ...(body.emergency ? { emergencyReason: body.emergencyReason } : {}),
     announcedAt: now,
     announcedBy: by,
     apartments,
+    // N9: each affected home is told now; the resident's home shows it with how far ahead it came.
+    notices: apartments.map((apartmentId) => ({ apartmentId, at: now, hoursAhead: Math.round(((body.startsAt - now) / 3_600_000) * 10) / 10 })),
   };
   ctx.outages.save(o);
   ctx.audit.add({ at: now, actor: by, entity: 'outage', entityId: o.id, action: 'announced', detail: { scopeType: o.scopeType, scopeId: o.scopeId, apartments: apartments.length } });
@@ -61,10 +66,13 @@ export function createOutage(ctx: ApiContext, body: OutageBody, by: string): Out
 export function kpis(ctx: ApiContext, from: number, to: number): Kpis {
   const r = ctx.registry;
   const stationOf = new Map(r.listBuildings().map((b) => [b.id, b.stationId]));
+  // KPIs count monitored apartments only: those with an enabled room sensor in a counted room.
+  const roomApartment = new Map(r.listRooms().map((room) => [room.id, room.apartmentId]));
+  const monitored = new Set(r.listDevices({ kind: 'room_sensor' }).filter((d) => d.enabled && d.roomId).map((d) => roomApartment.get(d.roomId!)));
   const apartmentStation = new Map<string, string>();
   for (const a of r.listApartments()) {
     const st = stationOf.get(a.buildingId);
-    if (st) apartmentStation.set(a.id, st);
+    if (st && monitored.has(a.id)) apartmentStation.set(a.id, st);
   }
   const stationOffice = new Map(r.listStations().map((s) => [s.id, s.officeId]));
   return computeKpis({ from, to, orders: ctx.ordersRepo.list({}), coldIncidents: ctx.incidents.coldOverlapping(from, to), apartmentStation, stationOffice }, ctx.policy);

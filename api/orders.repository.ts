@@ -133,6 +133,11 @@ export class OrdersRepository extends SqliteRepository {
     return (this.prep(`SELECT count(*) AS n FROM orders WHERE ${OPEN_SQL}`).get() as { n: number }).n;
   }
 
+  /** Complaints linked to an order (N4). */
+  linkedTo(orderId: string): Order[] {
+    return (this.prep("SELECT data FROM orders WHERE json_extract(data, '$.linkedOrderId') = ?").all(orderId) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+  }
+
   /** Orders whose clocks may still fire: not closed or cancelled. */
   listTicking(): Order[] {
     return (this.prep("SELECT data FROM orders WHERE status NOT IN ('closed','cancelled')").all() as { data: string }[]).map((r) => JSON.parse(r.data) as Order);

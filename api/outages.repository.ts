@@ -15,6 +15,12 @@ export interface Outage {
   readonly announcedBy: string;
   readonly apartments: readonly string[];
   readonly followUpOrderId?: string;
+  /** N9: cold incidents this outage explained (no order of their own; the follow-up checks them). */
+  readonly explainedIncidentIds?: readonly string[];
+  /** N9: why an outage was announced with less than the notice (required with `emergency`). */
+  readonly emergencyReason?: string;
+  /** N9: each apartment's notice, recorded when it was told (shown in the resident's home). */
+  readonly notices?: readonly { readonly apartmentId: string; readonly at: number; readonly hoursAhead: number }[];
 }
 
 const SCHEMA = `

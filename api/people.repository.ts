@@ -9,8 +9,9 @@ import { hashPassword } from '../storage/records/secrets.ts';
 import { hashPasswordAsync, verifyPasswordAsync } from './password.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
 
-export const ROLES = ['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer', 'resident'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../domain/roles.ts';
+
+export { ROLES, type Role } from '../domain/roles.ts';
 
 export interface Person {
   readonly id: string;

@@ -10,7 +10,8 @@ import { TimestampSchema } from './orders/order.schema.ts';
 /** Every request body is closed: a property the schema does not name is a 400 naming it (issue 13). */
 const closed = { additionalProperties: false } as const;
 
-export const RoleSchema = Type.Enum(['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'engineer', 'resident']);
+export { RoleSchema } from './roles.ts';
+import { RoleSchema } from './roles.ts';
 
 export const ErrorResponseSchema = Type.Object({
   code: Type.String({ description: 'HEAT_ERR_* code, see docs/errors.md' }),
@@ -107,6 +108,8 @@ export const OutageBodySchema = Type.Object(
     endsAt: TimestampSchema,
     reason: Type.String({ minLength: 1, maxLength: 1000 }),
     emergency: Type.Optional(Type.Boolean()),
+    /** N9: why an emergency skips the 48 h notice; required with `emergency`. */
+    emergencyReason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
   },
   closed,
 );

@@ -13,6 +13,7 @@ export const errorCatalogue = {
   HEAT_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   HEAT_ERR_CONFLICT: { status: 409, message: 'Conflicts with the current state' },
   HEAT_ERR_ORDER_TRANSITION: { status: 409, message: 'The order cannot make this step from its current status' },
+  HEAT_ERR_APPOINTMENT_PAST: { status: 422, message: 'An appointment must lie in the future (N6, N25)' },
   HEAT_ERR_CALLBACK_QUIET_HOURS: { status: 409, message: 'Callbacks are not made at this hour (N12)' },
   HEAT_ERR_REPAIR_SHEET_REQUIRED: { status: 422, message: 'A repair sheet is required to resolve a repair order (N23)' },
   HEAT_ERR_EXPLANATION_REQUIRED: { status: 422, message: 'A written explanation is required when the cause is in the home (N24)' },

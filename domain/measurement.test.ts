@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apartmentValue, evaluateMeasurement, pointsForRoom, refundPctFor, roomValue, type MeasurementRecord } from './measurement.ts';
+import { apartmentValue, evaluateMeasurement, pointsForRoom, refundDays, refundPctFor, roomValue, type MeasurementRecord } from './measurement.ts';
 import { defaultPolicy, policyForCity } from './policy.ts';
 
 const p = (tempC: number, heightM = 1.2, wallDistanceM = 1) => ({ tempC, heightM, wallDistanceM });
@@ -8,6 +8,7 @@ const rec = (over: Partial<MeasurementRecord> = {}): MeasurementRecord => ({
   closedBeforeMin: 30,
   residentSigned: true,
   measuredBy: 'w',
+  instrumentErrorC: 0.3,
   rooms: [
     { roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(17)] },
     { roomId: 'r2', type: 'living', areaM2: 20, points: [p(17), p(17)] },
@@ -47,11 +48,28 @@ describe('verdict (N31, N33)', () => {
     expect(r.problems.join('\n')).toMatch(/N31.*0.2 m from a wall/);
   });
 
-  it('counts a shortfall only beyond the instrument error (N31)', () => {
-    const within = evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(17.6)] }] }), defaultPolicy);
-    expect(within.verdict).toBe('compliant'); // 0.4 °C short, error ±0.5 °C
-    const beyond = evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(17.4)] }] }), defaultPolicy);
-    expect(beyond.verdict).toBe('below_standard');
+  it('N31: the instrument error bounds the instrument; it is no pass tolerance (17.6 °C is short of 18 °C)', () => {
+    const r = evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(17.6)] }] }), defaultPolicy);
+    expect(r.verdict).toBe('below_standard');
+    expect(r.rooms[0]).toMatchObject({ valueC: 17.6, shortfallC: 0.4 });
+    expect(evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(18)] }] }), defaultPolicy).verdict).toBe('compliant');
+  });
+
+  it('N31: an instrument worse than the city allows makes the record invalid (Tianjin ±0.3 °C)', () => {
+    const r = evaluateMeasurement(rec({ instrumentErrorC: 0.5 }), policyForCity('tianjin'));
+    expect(r.verdict).toBe('invalid');
+    expect(r.problems.join()).toMatch(/N31: instrument error/);
+    expect(evaluateMeasurement(rec({ instrumentErrorC: 0.5 }), defaultPolicy).problems).toEqual([]); // Beijing ±0.5 °C
+  });
+
+  it('N2 per room: a cold bedroom behind a warm living room is below standard, N32 mean reported', () => {
+    const r = evaluateMeasurement(
+      rec({ rooms: [{ roomId: 'bed', type: 'bedroom', areaM2: 12, points: [p(15)] }, { roomId: 'liv', type: 'living', areaM2: 28, points: [p(21), p(21)] }] }),
+      defaultPolicy,
+    );
+    expect(r.apartmentValueC).toBe(19.2); // N32: (15·12 + 21·28) / 40 = 19.2 — above 18 °C
+    expect(r.verdict).toBe('below_standard'); // N2: the bedroom is 3 °C short
+    expect(r.rooms.find((x) => x.roomId === 'bed')).toMatchObject({ shortfallC: 3 });
   });
 });
 
@@ -61,7 +79,7 @@ describe('N34 refunds by city bands', () => {
 
   it('pays nothing where the city has no bands (Beijing)', () => {
     expect(refundPctFor(3, defaultPolicy)).toBe(0);
-    expect(evaluateMeasurement(rec(), defaultPolicy, 48).refundPctPerDay).toBe(0);
+    expect(evaluateMeasurement(rec(), defaultPolicy).refundPctPerDay).toBe(0);
   });
 
   it('applies Tianjin bands: ≤2 → 10 %, 2–6 → 50 %, >6 → 100 %', () => {
@@ -70,18 +88,32 @@ describe('N34 refunds by city bands', () => {
 
   it('applies Heilongjiang bands against its 20 °C standard', () => {
     expect([1, 3, 5, 7].map((s) => refundPctFor(s, harbin))).toEqual([10, 30, 50, 100]);
-    const r = evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(17)] }] }), harbin, 48);
+    const r = evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(17)] }] }), harbin);
     expect(r.rooms[0]).toMatchObject({ shortfallC: 3, refundPct: 30 });
   });
 
-  it('refunds only once unresolved for 24 h, and never where the resident altered the system', () => {
-    expect(evaluateMeasurement(rec(), tianjin, 23).refundPctPerDay).toBe(0);
-    expect(evaluateMeasurement(rec(), tianjin, 24).refundPctPerDay).toBe(10); // 1 °C short in both counted rooms
-    expect(evaluateMeasurement(rec({ residentAltered: true }), tianjin, 48).refundPctPerDay).toBe(0);
+  it('the band is the record’s; never where the resident altered the system', () => {
+    expect(evaluateMeasurement(rec(), tianjin).refundPctPerDay).toBe(10); // 1 °C short in both counted rooms
+    expect(evaluateMeasurement(rec({ residentAltered: true }), tianjin).refundPctPerDay).toBe(0);
+  });
+
+  it('N34: refund days accrue from 24 h after the request until heat is restored, whenever the measurement was made', () => {
+    const H = 3_600_000;
+    const requested = 0;
+    const accruesFromAt = requested + 24 * H;
+    // Measured 2 h after the request: nothing owed yet, but days accrue as the shortfall goes on.
+    expect(refundDays({ accruesFromAt }, requested + 2 * H)).toBe(0);
+    expect(refundDays({ accruesFromAt }, requested + 25 * H)).toBe(1);
+    expect(refundDays({ accruesFromAt }, requested + 24 * H + 3 * 24 * H)).toBe(3);
+    // Measured 25 h after the request, heat restored on day 4: four begun days, then no more.
+    const restored = { accruesFromAt, restoredAt: requested + 24 * H + 3 * 24 * H + H };
+    expect(refundDays(restored, requested + 30 * 24 * H)).toBe(4);
+    // Restored before the 24 h had run: nothing.
+    expect(refundDays({ accruesFromAt, restoredAt: requested + 20 * H }, requested + 40 * H)).toBe(0);
   });
 
   it('exempts days colder than the design outdoor temperature (N3)', () => {
-    const r = evaluateMeasurement(rec({ outdoorTempC: -10 }), tianjin, 48);
+    const r = evaluateMeasurement(rec({ outdoorTempC: -10 }), tianjin);
     expect(r.exempt).toBe(true);
     expect(r.refundPctPerDay).toBe(0);
   });

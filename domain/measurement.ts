@@ -31,6 +31,8 @@ export interface MeasurementRecord {
   /** N34: no refund where the resident altered the system or covered radiators. */
   readonly residentAltered?: boolean;
   readonly measuredBy: string;
+  /** N31: the instrument's stated error, °C; above the city's bound the record is invalid. */
+  readonly instrumentErrorC: number;
 }
 
 export interface RoomResult {
@@ -91,6 +93,7 @@ export function checkRecord(rec: MeasurementRecord, policy: HeatingPolicy): stri
   const problems: string[] = [];
   if (m.signatureRequired && !rec.residentSigned) problems.push('N33: no resident signature');
   if (!rec.rooms.length) problems.push('no rooms measured');
+  if (rec.instrumentErrorC > m.instrumentErrorC) problems.push(`N31: instrument error ±${rec.instrumentErrorC} °C exceeds ±${m.instrumentErrorC} °C`);
   if (rec.closedBeforeMin < m.closedBeforeMin) problems.push(`N31: doors and windows closed only ${rec.closedBeforeMin} min before`);
   for (const r of rec.rooms) {
     const need = pointsForRoom(r.areaM2, policy);
@@ -104,22 +107,23 @@ export function checkRecord(rec: MeasurementRecord, policy: HeatingPolicy): stri
 }
 
 /**
- * Evaluate a record. A shortfall within the instrument error (N31) is not a shortfall: the
- * resident gets the benefit of the doubt only beyond it, and vice versa. `unresolvedHours`
- * is how long the shortfall has been open (N34 refunds only after refundAfterHours).
+ * Evaluate a record. N2 holds room by room (each bedroom and the living room); N32's
+ * area-weighted mean is the reported apartment value. N31's instrument error bounds the
+ * instrument, it is not a pass tolerance: 17.6 °C against an 18 °C standard is a shortfall.
+ * The refund band (N34) is the record's; whether and how long it is paid is the order's
+ * (`refundDays`): it accrues once the shortfall is unresolved for refundAfterHours and stops
+ * when heat is restored.
  */
-export function evaluateMeasurement(rec: MeasurementRecord, policy: HeatingPolicy, unresolvedHours = 0): MeasurementResult {
+export function evaluateMeasurement(rec: MeasurementRecord, policy: HeatingPolicy): MeasurementResult {
   const problems = checkRecord(rec, policy);
   const std = policy.comfort.standardC;
-  const err = policy.measurement.instrumentErrorC;
-  const refundable = !rec.residentAltered && unresolvedHours >= policy.measurement.refundAfterHours; // N34
   const exempt = rec.outdoorTempC !== undefined && rec.outdoorTempC < policy.comfort.designOutdoorC; // N3
+  const refundable = !rec.residentAltered && !exempt; // N34
   const rooms: RoomResult[] = rec.rooms.map((r) => {
-    const valueC = roomValue(r.points);
+    const valueC = round1(roomValue(r.points));
     const counted = policy.comfort.countedRoomTypes.includes(r.type);
-    const raw = std - valueC;
-    const shortfallC = counted && raw > err ? round1(raw) : 0;
-    return { roomId: r.roomId, type: r.type, valueC: round1(valueC), counted, shortfallC, refundPct: refundable && !exempt ? refundPctFor(shortfallC, policy) : 0 };
+    const shortfallC = counted && valueC < std ? round1(std - valueC) : 0; // N2 per room, N31
+    return { roomId: r.roomId, type: r.type, valueC, counted, shortfallC, refundPct: refundable ? refundPctFor(shortfallC, policy) : 0 };
   });
   const value = apartmentValue(
     rec.rooms.map((r) => ({ type: r.type, areaM2: r.areaM2, valueC: roomValue(r.points) })),
@@ -132,6 +136,15 @@ export function evaluateMeasurement(rec: MeasurementRecord, policy: HeatingPolic
   if (problems.length) return { verdict: 'invalid', problems, rooms, apartmentValueC: value === null ? null : round1(value), refundPctPerDay: 0, exempt };
   const below = rooms.some((r) => r.shortfallC > 0);
   return { verdict: below ? 'below_standard' : 'compliant', problems, rooms, apartmentValueC: value === null ? null : round1(value), refundPctPerDay: below ? refundPctPerDay : 0, exempt };
+}
+
+/**
+ * N34: refund days owed at `now` — whole or begun days from `accruesFromAt` (24 h after the
+ * request) until heat was restored (or now, while it still is not).
+ */
+export function refundDays(refund: { readonly accruesFromAt: number; readonly restoredAt?: number }, now: number): number {
+  const end = refund.restoredAt ?? now;
+  return end <= refund.accruesFromAt ? 0 : Math.ceil((end - refund.accruesFromAt) / 86_400_000);
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;

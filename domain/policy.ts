@@ -138,14 +138,18 @@ export interface HeatingPolicy {
   };
 
   service: {
-    /** N6: on-site within one hour of dispatch. */
+    /** N6: on-site within one hour of dispatch (when no visit was agreed). */
     readonly onSiteWithinMin: number;
+    /** N6, seed ch.2 §13: with an agreed appointment the worker aims to arrive this early, minutes. */
+    readonly arriveBeforeAppointmentMin: number;
     /** N7: service satisfaction target (share of ratings >= 4 of 5). */
     readonly satisfactionTarget: number;
     /** N8: restored within 24 h where the heat source is not the cause. */
     readonly restoreWithinHours: number;
     /** N9: planned outages announced this far ahead. */
     readonly outageNoticeHours: number;
+    /** N9: after an outage ends, cold that started up to this long after it is still the outage's (rooms take hours to warm up, heating-norms §E). */
+    readonly outageRecoveryHours: number;
     /** N10: every complaint answered within 24 h. */
     readonly answerWithinHours: number;
     /** N12: callbacks only between these local hours … */
@@ -249,9 +253,11 @@ export const defaultPolicy: HeatingPolicy = Object.freeze<HeatingPolicy>({
   },
   service: {
     onSiteWithinMin: 60, // N6
+    arriveBeforeAppointmentMin: 10, // N6, seed ch.2 §13
     satisfactionTarget: 0.98, // N7
     restoreWithinHours: 24, // N8
     outageNoticeHours: 48, // N9
+    outageRecoveryHours: 6, // N9, heating-norms §E: rooms fall 2.5–4 h after a stop and recover as slowly
     answerWithinHours: 24, // N10
     callbackEarliestHour: 7, // N12
     callbackLatestHour: 22, // N12

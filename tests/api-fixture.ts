@@ -68,7 +68,7 @@ export interface TestApi {
   readonly registry: RegistryRepository;
   readonly store: EmbeddedStore;
   readonly dir: string;
-  /** Bearer tokens by username (admin, dispatcher, manager, engineer, staff-o1, head-o1, staff-o2, head-o2, resident1, resident2). */
+  /** Bearer tokens by username (admin, dispatcher, manager, deputy-gm, gm, engineer, staff-o1, head-o1, staff-o2, head-o2, resident1, resident2). */
   readonly tokens: Record<string, string>;
   /** Sign everyone in again (sessions expire on the driven clock). */
   relogin(): Promise<void>;
@@ -104,7 +104,7 @@ export async function startTestApi(
   await app.ready();
   const tokens: Record<string, string> = {};
   const relogin = async (): Promise<void> => {
-    for (const u of ['admin', 'dispatcher', 'manager', 'engineer', 'staff-o1', 'head-o1', 'staff-o2', 'head-o2', 'resident1', 'resident2']) {
+    for (const u of ['admin', 'dispatcher', 'manager', 'deputy-gm', 'gm', 'engineer', 'staff-o1', 'head-o1', 'staff-o2', 'head-o2', 'resident1', 'resident2']) {
       const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u, password: u === 'admin' ? ADMIN_PASSWORD : DEMO_PASSWORD } });
       if (res.statusCode !== 200) throw new Error(`login ${u}: ${res.statusCode} ${res.body}`);
       tokens[u] = res.json<{ token: string }>().token;

@@ -28,14 +28,17 @@ export function roomsOf(p: Person, stationsOfOffice: (officeId: string) => strin
   const rooms = [`role:${p.role}`, `person:${p.id}`];
   switch (p.role) {
     case 'admin':
-      rooms.push('city', 'role:station_head', 'role:company_manager', 'role:deputy_gm', 'role:general_manager');
+      rooms.push('city', 'role:station_head', 'role:manager', 'role:deputy_gm', 'role:general_manager');
       break;
     case 'dispatcher':
     case 'engineer':
       rooms.push('city');
       break;
     case 'manager':
-      rooms.push('city', 'role:company_manager', 'role:deputy_gm', 'role:general_manager');
+    case 'deputy_gm':
+    case 'general_manager':
+      // N21: each management rung hears its own escalations (person room, role room), not the others'.
+      rooms.push('city');
       break;
     case 'station_staff':
     case 'station_head':

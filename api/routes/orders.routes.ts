@@ -25,6 +25,7 @@ export const STEP_ROLES: Readonly<Record<OrderStepType, readonly Role[]>> = {
   dispatch: DESK_ROLES,
   accept: FIELD_ROLES,
   not_home: FIELD_ROLES,
+  reschedule: FIELD_ROLES,
   arrive: FIELD_ROLES,
   resolve: FIELD_ROLES,
   schedule_callback: DESK_ROLES,
@@ -115,7 +116,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     assertApartment(p, req.body.apartmentId);
     const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
     const r = ctx.orders.complaint({ ...req.body, channel }, p);
-    void reply.code(r.linked ? 200 : 201);
+    void reply.code(r.created ? 201 : 200);
     return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
   });
 
@@ -124,7 +125,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     assertApartment(p, req.body.apartmentId);
     const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
     const r = ctx.orders.measurementRequest({ ...req.body, channel }, p);
-    void reply.code(r.linked ? 200 : 201);
+    void reply.code(r.created ? 201 : 200);
     return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
   });
 

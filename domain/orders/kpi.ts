@@ -6,6 +6,7 @@
  */
 import type { Incident } from '../incident.schema.ts';
 import type { HeatingPolicy } from '../policy.ts';
+import { dayInSeason, localDayIndex, localDayStart } from '../season.ts';
 import { isRepairOrder, type Order } from './order.ts';
 
 export interface ComplianceRow {
@@ -13,8 +14,12 @@ export interface ComplianceRow {
   readonly apartments: number;
   readonly apartmentHours: number;
   readonly coldApartmentHours: number;
-  /** Share of apartment-hours at or above the standard, 0–1 (1 when nothing is monitored). */
-  readonly compliance: number;
+  /** N3: cold apartment-hours on days colder than design — recorded, excused from `compliance`. */
+  readonly exemptColdApartmentHours: number;
+  /** Share of in-season apartment-hours of monitored apartments at or above the standard, N3-exempt hours excused, 0–1 (null when nothing is monitored in season). */
+  readonly compliance: number | null;
+  /** The same with N3-exempt shortfalls counted: what residents actually had. */
+  readonly complianceWithExempt: number | null;
 }
 
 export interface Kpis {
@@ -38,7 +43,7 @@ export interface KpiInput {
   readonly orders: readonly Order[];
   /** apartment_cold incidents overlapping the window. */
   readonly coldIncidents: readonly Incident[];
-  /** Topology: apartment → station, station → office. */
+  /** Topology of the *monitored* apartments (a room sensor in place): apartment → station, station → office. */
   readonly apartmentStation: ReadonlyMap<string, string>;
   readonly stationOffice: ReadonlyMap<string, string>;
 }
@@ -54,37 +59,61 @@ const inc = (m: Record<string, number>, k: string, by = 1): void => {
   m[k] = (m[k] ?? 0) + by;
 };
 
+/** N1: hours of [from, to) that fall on in-season local days. */
+export function seasonHours(from: number, to: number, policy: HeatingPolicy): number {
+  let ms = 0;
+  for (let d = localDayIndex(from, policy); to > from && localDayStart(d, policy) < to; d++) {
+    if (!dayInSeason(d, policy)) continue;
+    ms += Math.max(0, Math.min(to, localDayStart(d + 1, policy)) - Math.max(from, localDayStart(d, policy)));
+  }
+  return ms / 3_600_000;
+}
+
 export function computeKpis(input: KpiInput, policy: HeatingPolicy): Kpis {
   const { from, to } = input;
-  const hours = Math.max(0, to - from) / 3_600_000;
+  // Only monitored apartments and in-season hours count: an unmonitored flat or a July day is not "compliant", it is unknown.
+  const hours = seasonHours(from, to, policy);
 
   // Compliance: every monitored apartment contributes `hours`; cold incidents (not N3-exempt) subtract their overlap.
   const aptsPerStation = new Map<string, number>();
   for (const st of input.apartmentStation.values()) aptsPerStation.set(st, (aptsPerStation.get(st) ?? 0) + 1);
-  const coldPerStation = new Map<string, number>();
+  const coldPerStation = new Map<string, { cold: number; exempt: number }>();
   for (const i of input.coldIncidents) {
-    if (i.exempt || i.kind !== 'apartment_cold') continue;
+    if (i.kind !== 'apartment_cold') continue;
     const apt = i.apartmentId ?? i.subjectId;
     const st = input.apartmentStation.get(apt);
     if (!st) continue;
-    const overlap = Math.max(0, Math.min(to, i.endTs ?? to) - Math.max(from, i.startTs)) / 3_600_000;
-    coldPerStation.set(st, (coldPerStation.get(st) ?? 0) + overlap);
+    const overlap = seasonHours(Math.max(from, i.startTs), Math.min(to, i.endTs ?? to), policy);
+    const c = coldPerStation.get(st) ?? { cold: 0, exempt: 0 };
+    if (i.exempt) c.exempt += overlap; // N3: recorded, excused
+    else c.cold += overlap;
+    coldPerStation.set(st, c);
   }
-  const row = (id: string, apartments: number, cold: number): ComplianceRow => {
+  const row = (id: string, apartments: number, cold: number, exempt: number): ComplianceRow => {
     const total = apartments * hours;
-    return { id, apartments, apartmentHours: total, coldApartmentHours: cold, compliance: total > 0 ? Math.max(0, 1 - cold / total) : 1 };
+    return {
+      id,
+      apartments,
+      apartmentHours: total,
+      coldApartmentHours: cold,
+      exemptColdApartmentHours: exempt,
+      compliance: total > 0 ? Math.max(0, 1 - cold / total) : null,
+      complianceWithExempt: total > 0 ? Math.max(0, 1 - (cold + exempt) / total) : null,
+    };
   };
-  const byStation = [...aptsPerStation.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([st, n]) => row(st, n, coldPerStation.get(st) ?? 0));
-  const officeAgg = new Map<string, { n: number; cold: number }>();
+  const byStation = [...aptsPerStation.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([st, n]) => row(st, n, coldPerStation.get(st)?.cold ?? 0, coldPerStation.get(st)?.exempt ?? 0));
+  const officeAgg = new Map<string, { n: number; cold: number; exempt: number }>();
   for (const r of byStation) {
     const off = input.stationOffice.get(r.id) ?? 'unknown';
-    const a = officeAgg.get(off) ?? { n: 0, cold: 0 };
+    const a = officeAgg.get(off) ?? { n: 0, cold: 0, exempt: 0 };
     a.n += r.apartments;
     a.cold += r.coldApartmentHours;
+    a.exempt += r.exemptColdApartmentHours;
     officeAgg.set(off, a);
   }
-  const byOffice = [...officeAgg.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([off, a]) => row(off, a.n, a.cold));
-  const city = row('city', byStation.reduce((s, r) => s + r.apartments, 0), byStation.reduce((s, r) => s + r.coldApartmentHours, 0));
+  const byOffice = [...officeAgg.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([off, a]) => row(off, a.n, a.cold, a.exempt));
+  const sum = (k: 'apartments' | 'coldApartmentHours' | 'exemptColdApartmentHours'): number => byStation.reduce((s, r) => s + r[k], 0);
+  const city = row('city', sum('apartments'), sum('coldApartmentHours'), sum('exemptColdApartmentHours'));
 
   // Orders received in the window, each counted once.
   const orders = input.orders.filter((o) => o.receivedAt >= from && o.receivedAt < to);
@@ -97,10 +126,16 @@ export function computeKpis(input: KpiInput, policy: HeatingPolicy): Kpis {
   const onSite: number[] = [];
   const restore: number[] = [];
   let repair = 0;
-  let resolved = 0;
-  let calledBack = 0;
+  let resolvedInWindow = 0;
+  let calledBackInWindow = 0;
   let rated = 0;
   let satisfied = 0;
+  // N22: the callback rate is over repair orders *resolved* in the window, whenever they were received.
+  for (const o of input.orders) {
+    if (!isRepairOrder(o) || o.resolvedAt === undefined || o.resolvedAt < from || o.resolvedAt >= to) continue;
+    resolvedInWindow++;
+    if (o.callbackAt !== undefined) calledBackInWindow++;
+  }
   for (const o of orders) {
     inc(bySource, o.source);
     inc(byStatus, o.status);
@@ -111,11 +146,7 @@ export function computeKpis(input: KpiInput, policy: HeatingPolicy): Kpis {
     if (o.onSiteAt !== undefined && o.issuedAt !== undefined) onSite.push((o.onSiteAt - o.issuedAt) / 60_000); // N6
     if (!isRepairOrder(o)) continue;
     repair++;
-    if (o.resolvedAt !== undefined) {
-      resolved++;
-      if (o.cause !== 'heat_source') restore.push((o.resolvedAt - o.receivedAt) / 60_000); // N8
-      if (o.callbackAt !== undefined) calledBack++; // N22
-    }
+    if (o.resolvedAt !== undefined && o.cause !== 'heat_source') restore.push((o.resolvedAt - o.receivedAt) / 60_000); // N8
     if (o.satisfaction !== undefined) {
       rated++;
       if (o.satisfaction >= policy.service.satisfiedScore) satisfied++; // N7
@@ -126,7 +157,7 @@ export function computeKpis(input: KpiInput, policy: HeatingPolicy): Kpis {
     to,
     compliance: { city, byOffice, byStation },
     orders: { received: orders.length, repair, bySource, byStatus, byCause },
-    callback: { resolved, calledBack, rate: resolved ? calledBack / resolved : null, target: policy.service.callbackRateTarget },
+    callback: { resolved: resolvedInWindow, calledBack: calledBackInWindow, rate: resolvedInWindow ? calledBackInWindow / resolvedInWindow : null, target: policy.service.callbackRateTarget },
     satisfaction: { rated, satisfied, rate: rated ? satisfied / rated : null, target: policy.service.satisfactionTarget },
     medianMinutes: { answer: median(answer), onSite: median(onSite), restore: median(restore) },
     escalationsByLevel,

@@ -19,6 +19,8 @@ export const TimestampSchema = Type.Integer({ minimum: 946_684_800_000, maximum:
 
 export const OrderStatusSchema = Type.Enum(['new', 'dispatched', 'accepted', 'on_site', 'resolved', 'callback', 'closed', 'cancelled']);
 export type OrderStatus = Static<typeof OrderStatusSchema>;
+/** Statuses in which the fault is still unhandled: the SLA and escalation clocks run (N21). */
+export const OPEN_STATUSES: readonly OrderStatus[] = ['new', 'dispatched', 'accepted', 'on_site'];
 export const OrderSourceSchema = Type.Enum(['proactive', 'complaint', 'measurement', 'outage_followup']);
 export type OrderSource = Static<typeof OrderSourceSchema>;
 export const OrderChannelSchema = Type.Enum(['hotline', 'app', 'system']);
@@ -88,6 +90,8 @@ export const MeasurementRecordSchema = Type.Object(
     rooms: Type.Array(MeasuredRoomSchema, { minItems: 1, maxItems: 50 }),
     residentSigned: Type.Boolean(),
     closedBeforeMin: Type.Number({ minimum: 0, maximum: 100_000 }),
+    /** N31: the instrument's stated error, °C (the record is invalid above the city's bound). */
+    instrumentErrorC: Type.Number({ minimum: 0, maximum: 10 }),
     outdoorTempC: Type.Optional(Type.Number({ minimum: -60, maximum: 50 })),
     residentAltered: Type.Optional(Type.Boolean()),
     measuredBy: Type.Optional(Type.String({ maxLength: 100 })),
@@ -107,6 +111,8 @@ const ResolveProps = {
   userSideExplanation: Type.Optional(Type.String({ maxLength: 4000 })),
   measurement: Type.Optional(MeasurementRecordSchema),
 };
+/** N6, seed ch.2 §13: running late, the worker phones to apologise and agrees a new time. */
+const RescheduleProps = { note: Text(1000), newAppointmentAt: TimestampSchema };
 /** N12: book the callback; without `at`, the next minute inside callback hours. */
 const ScheduleCallbackProps = { at: Type.Optional(TimestampSchema) };
 /** N7 scores: integers 1–5. */
@@ -120,6 +126,7 @@ const CloseProps = { note: Type.Optional(Type.String({ maxLength: 2000 })) };
 export const DispatchBodySchema = Type.Object(DispatchProps, closed);
 export const AcceptBodySchema = Type.Object(AcceptProps, closed);
 export const NotHomeBodySchema = Type.Object(NotHomeProps, closed);
+export const RescheduleBodySchema = Type.Object(RescheduleProps, closed);
 export const ArriveBodySchema = Type.Object({}, closed);
 export const ResolveBodySchema = Type.Object(ResolveProps, closed);
 export type ResolveBody = Static<typeof ResolveBodySchema>;
@@ -134,6 +141,7 @@ export const ORDER_STEPS = {
   dispatch: { path: 'dispatch', body: DispatchBodySchema },
   accept: { path: 'accept', body: AcceptBodySchema },
   not_home: { path: 'not-home', body: NotHomeBodySchema },
+  reschedule: { path: 'reschedule', body: RescheduleBodySchema },
   arrive: { path: 'arrive', body: ArriveBodySchema },
   resolve: { path: 'resolve', body: ResolveBodySchema },
   schedule_callback: { path: 'schedule-callback', body: ScheduleCallbackBodySchema },
@@ -151,6 +159,7 @@ export const PersonActionSchema = Type.Union([
   Type.Object({ type: Type.Literal('dispatch'), ...DispatchProps }, closed),
   Type.Object({ type: Type.Literal('accept'), ...AcceptProps }, closed),
   Type.Object({ type: Type.Literal('not_home'), ...NotHomeProps }, closed),
+  Type.Object({ type: Type.Literal('reschedule'), ...RescheduleProps }, closed),
   Type.Object({ type: Type.Literal('arrive') }, closed),
   Type.Object({ type: Type.Literal('resolve'), ...ResolveProps }, closed),
   Type.Object({ type: Type.Literal('schedule_callback'), ...ScheduleCallbackProps }, closed),

@@ -10,14 +10,15 @@
 import type { CauseClass } from '../incident.schema.ts';
 import type { EscalationLevel, HeatingPolicy } from '../policy.ts';
 import { HeatError } from '../errors.ts';
+import { callbackAllowedAt, isRepairOrder, nextCallbackTime } from './sla.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
 import type { LinkAction, OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, PersonAction, RepairSheet } from './order.schema.ts';
 
 export type { OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, RepairSheet } from './order.schema.ts';
 
-export const OPEN_STATUSES: readonly OrderStatus[] = ['new', 'dispatched', 'accepted', 'on_site'];
-/** Statuses in which the fault is still unhandled: the SLA and escalation clocks run (N21). */
-export const UNRESOLVED_STATUSES: readonly OrderStatus[] = OPEN_STATUSES;
+export { OPEN_STATUSES } from './order.schema.ts';
+// The clocks live in sla.ts; re-exported so callers keep one import for the order.
+export { callbackAllowedAt, escalationLevel, isRepairOrder, nextCallbackTime, slaDeadlines, tickOrder, type TickOutcome } from './sla.ts';
 
 export interface HistoryEntry {
   readonly at: number;
@@ -28,10 +29,19 @@ export interface HistoryEntry {
   readonly note?: string;
 }
 
+/** A person told of an escalation (N21), as recorded on the order. */
+export interface Recipient {
+  readonly personId: string;
+  readonly name: string;
+  readonly role: string;
+}
+
 export interface Escalation {
   readonly level: EscalationLevel;
   readonly at: number;
   readonly afterHours: number;
+  /** N21: who was told — the order's own office's 所长, then the named managers. */
+  readonly notified: readonly Recipient[];
 }
 
 export type SlaKind = 'answer' | 'on_site' | 'restore';
@@ -42,11 +52,17 @@ export interface SlaBreach {
   readonly at: number;
 }
 
-/** N25: resident out — note left with contact and a new appointment. */
+/** N25: resident out — note left with contact and a new appointment; or (N6) a late worker re-booked by phone. */
 export interface NotHomeVisit {
   readonly at: number;
   readonly note: string;
   readonly newAppointmentAt: number;
+  readonly kind?: 'not_home' | 'reschedule';
+}
+
+/** N6/N25: an agreed visit lies ahead; one in the past cannot be kept, so it is refused. */
+function assertFuture(at: number | undefined, now: number, field: string): void {
+  if (at !== undefined && at <= now) throw new HeatError('HEAT_ERR_APPOINTMENT_PAST', undefined, { field, at, now });
 }
 
 export interface Order {
@@ -107,6 +123,12 @@ export interface Order {
   readonly userSideExplanation?: string;
   readonly notHome: readonly NotHomeVisit[];
   readonly measurement?: { readonly record: MeasurementRecord; readonly result: MeasurementResult };
+  /** N34: a proven shortfall refunds `pctPerDay` for each day from `accruesFromAt` until heat is restored. */
+  readonly refund?: { readonly pctPerDay: number; readonly accruesFromAt: number; readonly restoredAt?: number };
+  /** N4: the person who first received the request (told how it ended). */
+  readonly receiverId?: string;
+  /** N4: the open order this complaint's apartment was already covered by. */
+  readonly linkedOrderId?: string;
   readonly escalations: readonly Escalation[];
   readonly slaBreaches: readonly SlaBreach[];
   readonly history: readonly HistoryEntry[];
@@ -128,6 +150,8 @@ export interface NewOrderInput {
   readonly cause?: CauseClass;
   readonly receivingOfficeId?: string;
   readonly receiver: string;
+  readonly receiverId?: string;
+  readonly linkedOrderId?: string;
   readonly appointmentAt?: number;
   readonly residentAddress?: string;
   readonly residentPhone?: string;
@@ -170,6 +194,7 @@ const ALLOWED: Readonly<Record<OrderAction['type'], readonly OrderStatus[]>> = {
   dispatch: ['new'],
   accept: ['dispatched'],
   not_home: ['accepted'],
+  reschedule: ['dispatched', 'accepted'],
   arrive: ['accepted'],
   resolve: ['on_site'],
   schedule_callback: ['resolved'],
@@ -190,38 +215,6 @@ const NEXT: Partial<Record<OrderAction['type'], OrderStatus>> = {
   close: 'closed',
   cancel: 'cancelled',
 };
-
-/** Minutes since local midnight at `ts` in the policy's zone (China has no DST). */
-function localMinuteOfDay(ts: number, policy: HeatingPolicy): number {
-  const local = ts + policy.utcOffsetMinutes * 60_000;
-  const m = Math.floor(local / 60_000) % 1440;
-  return m < 0 ? m + 1440 : m;
-}
-
-const hhmm = (s: string): number => {
-  const [h, m] = s.split(':');
-  return Number(h) * 60 + Number(m);
-};
-
-/** N12: may a resident be called at `ts`? Not before 07:00, not from 22:00, not at meals or nap time. */
-export function callbackAllowedAt(ts: number, policy: HeatingPolicy): boolean {
-  const m = localMinuteOfDay(ts, policy);
-  const s = policy.service;
-  if (m < s.callbackEarliestHour * 60 || m >= s.callbackLatestHour * 60) return false;
-  return !s.callbackQuietWindows.some((w) => m >= hhmm(w.from) && m < hhmm(w.to));
-}
-
-/** N12: the first minute at or after `ts` when a callback is allowed (for rescheduling). */
-export function nextCallbackTime(ts: number, policy: HeatingPolicy): number {
-  let t = Math.ceil(ts / 60_000) * 60_000;
-  for (let i = 0; i <= 1440; i++, t += 60_000) if (callbackAllowedAt(t, policy)) return t;
-  throw new RangeError('policy allows no callback minute in a day');
-}
-
-/** Repair orders need a repair sheet and take part in the callback rate (N22, N23). */
-export function isRepairOrder(o: Pick<Order, 'source'>): boolean {
-  return o.source === 'proactive' || o.source === 'complaint';
-}
 
 /**
  * Apply one step. Throws HeatError for a step the status does not allow or for missing
@@ -249,14 +242,18 @@ export function applyAction(order: Order, action: OrderAction, by: string, now: 
     case 'accept':
       // N10: the station phoning to book is the resident's answer.
       patch.answeredAt = order.answeredAt ?? now;
+      assertFuture(action.appointmentAt, now, 'appointmentAt');
       if (action.appointmentAt !== undefined) patch.appointmentAt = action.appointmentAt;
       if (!order.assignee) patch.assignee = by;
       break;
     case 'not_home':
-      // N25: note left with a new appointment; the order stays accepted.
-      patch.notHome = [...order.notHome, { at: now, note: action.note, newAppointmentAt: action.newAppointmentAt }];
+    case 'reschedule':
+      // N25: note left with a new appointment; N6: a late worker phones and re-books. The
+      // order stays where it is and its on-site clock moves to the new, future, time.
+      assertFuture(action.newAppointmentAt, now, 'newAppointmentAt');
+      patch.notHome = [...order.notHome, { at: now, note: action.note, newAppointmentAt: action.newAppointmentAt, kind: action.type }];
       patch.appointmentAt = action.newAppointmentAt;
-      note = action.note;
+      note = `${action.note} (new appointment ${new Date(action.newAppointmentAt).toISOString()})`;
       break;
     case 'arrive':
       patch.onSiteAt = now;
@@ -327,74 +324,6 @@ export function applyAction(order: Order, action: OrderAction, by: string, now: 
     ...(note ? { note } : {}),
   };
   return { ...order, ...patch, status: to, history: [...order.history, entry] };
-}
-
-/** SLA deadlines of an order (epoch ms), undefined where the clock does not apply. */
-export function slaDeadlines(o: Order, policy: HeatingPolicy): Record<SlaKind, number | undefined> {
-  const h = 3_600_000;
-  return {
-    answer: o.receivedAt + policy.service.answerWithinHours * h, // N10
-    on_site: o.issuedAt !== undefined ? o.issuedAt + policy.service.onSiteWithinMin * 60_000 : undefined, // N6
-    // N8: restore within 24 h unless the heat source is the cause.
-    restore: isRepairOrder(o) && o.cause !== 'heat_source' ? o.receivedAt + policy.service.restoreWithinHours * h : undefined,
-  };
-}
-
-/** What the clock did to an order at `now`: new SLA breaches and escalations to record and push. */
-export interface TickOutcome {
-  readonly order: Order;
-  readonly breaches: readonly SlaBreach[];
-  readonly escalations: readonly Escalation[];
-}
-
-/**
- * Advance an order's clocks to `now`: record each SLA breach once and each escalation step
- * once (N21: 24/48/72/96 h since received while still unhandled). Steps missed while the
- * scheduler was down are all recorded, each at its own due time.
- */
-export function tickOrder(o: Order, now: number, policy: HeatingPolicy): TickOutcome {
-  const breaches: SlaBreach[] = [];
-  const escalations: Escalation[] = [];
-  const dl = slaDeadlines(o, policy);
-  const have = new Set(o.slaBreaches.map((b) => b.kind));
-  const metAt: Record<SlaKind, number | undefined> = { answer: o.answeredAt, on_site: o.onSiteAt, restore: o.resolvedAt };
-  const over = o.status === 'cancelled';
-  if (!over) {
-    for (const kind of ['answer', 'on_site', 'restore'] as const) {
-      const due = dl[kind];
-      if (due === undefined || have.has(kind) || now < due) continue;
-      const met = metAt[kind];
-      if (met !== undefined && met <= due) continue;
-      breaches.push({ kind, dueAt: due, at: met !== undefined ? met : due });
-    }
-  }
-  if (isRepairOrder(o) && UNRESOLVED_STATUSES.includes(o.status)) {
-    const done = new Set(o.escalations.map((e) => e.level));
-    for (const step of policy.service.escalation) {
-      const due = o.receivedAt + step.afterHours * 3_600_000; // N21
-      if (now >= due && !done.has(step.level)) escalations.push({ level: step.level, at: due, afterHours: step.afterHours });
-    }
-  }
-  if (!breaches.length && !escalations.length) return { order: o, breaches, escalations };
-  const history: HistoryEntry[] = [
-    ...breaches.map((b) => ({ at: b.at, by: 'system', action: 'sla_breach', note: b.kind })),
-    ...escalations.map((e) => ({ at: e.at, by: 'system', action: 'escalated', note: `${e.level} after ${e.afterHours} h` })),
-  ];
-  return {
-    order: {
-      ...o,
-      slaBreaches: [...o.slaBreaches, ...breaches],
-      escalations: [...o.escalations, ...escalations],
-      history: [...o.history, ...history].sort((a, b) => a.at - b.at),
-    },
-    breaches,
-    escalations,
-  };
-}
-
-/** The highest escalation level reached, if any. */
-export function escalationLevel(o: Order): EscalationLevel | undefined {
-  return o.escalations.at(-1)?.level;
 }
 
 const TEAM_FIELDS = [

@@ -38,7 +38,7 @@ describe('order board helpers', () => {
   });
 
   it('shows the last escalation level (N21) and groups by status', () => {
-    expect(escalationOf(order({ escalations: [{ level: 'station_head', at: 24 * H, afterHours: 24 }, { level: 'company_manager', at: 48 * H, afterHours: 48 }] }))).toBe('company_manager');
+    expect(escalationOf(order({ escalations: [{ level: 'station_head', at: 24 * H, afterHours: 24, notified: [] }, { level: 'company_manager', at: 48 * H, afterHours: 48, notified: [] }] }))).toBe('company_manager');
     const g = byStatus([order({ id: 'b', receivedAt: 2 }), order({ id: 'a', receivedAt: 1 }), order({ id: 'c', status: 'closed' })]);
     expect(g.get('new')!.map((o) => o.id)).toEqual(['a', 'b']);
     expect(g.get('closed')).toHaveLength(1);

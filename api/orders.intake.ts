@@ -1,0 +1,155 @@
+/**
+ * Orders from incidents: at most one order per fault (an incident inside an area that
+ * already has an open order joins it), groups taking over their apartments, and (N9) no
+ * order at all for the cold an announced outage explains — the outage's follow-up order
+ * checks those apartments once heat is back.
+ */
+import type { Incident, IncidentEvent } from '../domain/incident.schema.ts';
+import { applyAction, type Order } from '../domain/orders/order.ts';
+import { OrdersCore, isOpen } from './orders.core.ts';
+import type { Outage } from './outages.repository.ts';
+
+/** Incident kinds that need someone to go and fix something. Sensor trouble goes to the device list instead. */
+export const ORDER_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'source_cold', 'station_fault', 'station_silent']);
+/** Cold an outage can explain (N9): the heat was off on purpose. */
+const COLD_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold']);
+
+export class OrdersIntake extends OrdersCore {
+  /**
+   * An incident from the rules engine (QoS 1: may come twice). At most one order per
+   * incident; an incident inside an area that already has an open order joins it (N4).
+   */
+  onIncident(ev: IncidentEvent): { order?: Order; duplicate: boolean; suppressedBy?: string } {
+    const i = ev.incident;
+    return this.tx(() => {
+      if (!this.deps.incidents.upsert(i, ev.at)) return { duplicate: true };
+      this.pushIncident(ev, this.#incidentRooms(i));
+      const existing = this.deps.orders.byIncident(i.id);
+      if (ev.type === 'resolved') {
+        if (existing && existing.status !== 'closed' && existing.status !== 'cancelled') {
+          const next = applyAction(existing, { type: 'note', note: `incident ${i.id} resolved` }, 'system', this.deps.clock.now(), this.deps.policy);
+          return { order: this.persist(next, 'updated', 'system', 'incident_resolved'), duplicate: false };
+        }
+        return { duplicate: false };
+      }
+      if (!ORDER_KINDS.has(i.kind) || i.exempt) return { order: existing, duplicate: false };
+      if (existing) return { order: this.#onIncidentUpdate(existing, i), duplicate: false };
+      const outage = this.#explainingOutage(i);
+      if (outage) {
+        // N9: announced outage → the cold is expected; its follow-up order checks these apartments.
+        const explained = [...new Set([...(outage.explainedIncidentIds ?? []), i.id])];
+        this.deps.outages.save({ ...outage, explainedIncidentIds: explained });
+        this.deps.audit.add({ at: this.deps.clock.now(), actor: 'system', entity: 'outage', entityId: outage.id, action: 'explained_incident', detail: { incidentId: i.id, rule: 'N9' } });
+        return { duplicate: false, suppressedBy: outage.id };
+      }
+      const order = this.#orderForIncident(i);
+      return { order: this.#absorbChildren(order, i), duplicate: false };
+    });
+  }
+
+  /**
+   * N9: the announced outage whose window (plus the time rooms take to warm up again)
+   * contains the start of this cold, on the incident's apartment, building or station.
+   */
+  #explainingOutage(i: Incident): Outage | undefined {
+    if (!COLD_KINDS.has(i.kind)) return undefined;
+    const recoverMs = this.deps.policy.service.outageRecoveryHours * 3_600_000;
+    const covers = (o: Outage): boolean => i.startTs >= o.startsAt && i.startTs <= o.endsAt + recoverMs;
+    const apt = i.kind === 'apartment_cold' ? (i.apartmentId ?? i.subjectId) : undefined;
+    if (apt) return this.deps.outages.list({ apartmentId: apt }).find(covers);
+    const stationId = i.stationId ?? (i.kind === 'station_cold' ? i.subjectId : this.grid('building', i.buildingId ?? i.subjectId).stationId);
+    if (!stationId) return undefined;
+    return this.deps.outages
+      .list({ stationId })
+      .find((o) => covers(o) && (o.scopeType === 'station' || (i.kind === 'building_cold' && o.scopeId === (i.buildingId ?? i.subjectId))));
+  }
+
+  #incidentRooms(i: Incident): string[] {
+    const rooms = ['city'];
+    if (i.stationId) rooms.push(`station:${i.stationId}`);
+    if (i.apartmentId) rooms.push(`apartment:${i.apartmentId}`);
+    return rooms;
+  }
+
+  #orderForIncident(i: Incident): Order {
+    const { orders } = this.deps;
+    // Machine evidence stays on the staff side (content); residents read the catalogue text (dashboard).
+    const content = `${i.kind} (${i.cause}): ${Object.entries(i.evidence).map(([k, v]) => `${k}=${v}`).join(', ')}`.slice(0, 2000);
+    if (i.parentId) {
+      const parent = orders.byIncident(i.parentId);
+      if (parent && isOpen(parent)) return this.link(parent, 'system', { incidentId: i.id, apartments: i.apartmentId ? [i.apartmentId] : [], note: `incident ${i.id} grouped under ${i.parentId}` });
+    }
+    const base = { source: 'proactive' as const, channel: 'system' as const, incidentIds: [i.id], cause: i.cause, receiver: 'system', content };
+    if (i.kind === 'apartment_cold') {
+      const apt = i.apartmentId ?? i.subjectId;
+      const g = this.grid('apartment', apt);
+      const cover = orders.openCovering(apt, g.buildingId, g.stationId);
+      if (cover) return this.link(cover, 'system', { incidentId: i.id, apartments: [apt], note: `incident ${i.id} on a covered apartment (N4)` });
+      return this.newOrder({ ...base, subjectType: 'apartment', ...g, apartments: [apt], residentAddress: g.address, receivingOfficeId: g.officeId });
+    }
+    if (i.kind === 'building_cold') {
+      const g = this.grid('building', i.buildingId ?? i.subjectId);
+      const cover = (g.stationId && orders.openForSubject('station', g.stationId)) || orders.openForSubject('building', g.buildingId!);
+      const apartments = i.children ?? [];
+      if (cover) return this.link(cover, 'system', { incidentId: i.id, apartments, note: `incident ${i.id} joins the open order` });
+      return this.newOrder({ ...base, subjectType: 'building', ...g, apartments, residentAddress: g.address, receivingOfficeId: g.officeId });
+    }
+    if (i.kind === 'source_cold') return this.newOrder({ ...base, subjectType: 'source', apartments: i.children ?? [] });
+    // Station incidents: one station order listing the affected apartments (children are apartment ids, never station ids).
+    const stationId = i.stationId ?? i.subjectId;
+    const g = this.grid('station', stationId);
+    const listed = (i.children ?? []).filter((a) => this.deps.registry.getApartment(a));
+    const apartments = listed.length ? listed : this.stationApartments(stationId);
+    const cover = orders.openForSubject('station', stationId);
+    if (cover) return this.link(cover, 'system', { incidentId: i.id, apartments, note: `incident ${i.id} joins the station order` });
+    return this.newOrder({ ...base, subjectType: 'station', ...g, apartments, receivingOfficeId: g.officeId });
+  }
+
+  /**
+   * The engine reports apartments first and groups them later (or regroups them): a group
+   * order takes over the apartments it lists, and an apartment incident that gained a parent
+   * moves into the parent's order (one order per fault, not one per apartment).
+   */
+  #onIncidentUpdate(existing: Order, i: Incident): Order {
+    if (!isOpen(existing)) return existing;
+    if (i.kind === 'apartment_cold' && i.parentId && existing.subjectType === 'apartment') {
+      const parent = this.deps.orders.byIncident(i.parentId);
+      if (parent && parent.id !== existing.id && isOpen(parent)) {
+        this.#mergeInto(existing, parent);
+        return this.deps.orders.get(parent.id)!;
+      }
+      return existing;
+    }
+    const added = (i.children ?? []).filter((a) => !existing.apartments.includes(a) && this.deps.registry.getApartment(a));
+    const o = added.length ? this.link(existing, 'system', { apartments: added, note: `incident ${i.id}: ${added.length} more apartments` }) : existing;
+    return this.#absorbChildren(o, i);
+  }
+
+  /** Cancel proactive apartment orders on the group's apartments that no one has started, moving their incidents here. */
+  #absorbChildren(group: Order, i: Incident): Order {
+    if (group.subjectType === 'apartment' || !isOpen(group) || !i.children?.length) return group;
+    let g = group;
+    for (const apt of i.children) {
+      for (const o of this.deps.orders.list({ apartmentId: apt, source: 'proactive', open: true })) {
+        if (o.id === g.id || o.subjectType !== 'apartment' || (o.status !== 'new' && o.status !== 'dispatched')) continue;
+        g = this.#mergeInto(o, g);
+      }
+    }
+    return g;
+  }
+
+  #mergeInto(child: Order, parent: Order): Order {
+    const now = this.deps.clock.now();
+    const cancelled = applyAction(child, { type: 'cancel', note: `merged into order ${parent.number}` }, 'system', now, this.deps.policy);
+    this.persist(cancelled, 'closed', 'system', 'merged', { into: parent.id });
+    let p = parent;
+    for (const incidentId of child.incidentIds) {
+      p = applyAction(p, { type: 'link', incidentId, apartments: [...child.apartments], note: `order ${child.number} merged` }, 'system', now, this.deps.policy);
+    }
+    return this.persist(p, 'updated', 'system', 'merged', { from: child.id });
+  }
+
+  protected stationApartments(stationId: string): string[] {
+    return this.deps.registry.listBuildings(stationId).flatMap((b) => this.deps.registry.listApartments(b.id).map((a) => a.id));
+  }
+}
