@@ -26,6 +26,8 @@ const AS: Record<Role, string> = {
   station_staff: 'staff-o1',
   station_head: 'head-o1',
   manager: 'manager',
+  deputy_gm: 'deputy-gm',
+  general_manager: 'gm',
   engineer: 'engineer',
   resident: 'resident1',
 };
