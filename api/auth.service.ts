@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import { HeatError } from '../domain/errors.ts';
 import { assertPasswordPolicy, passwordProblem } from './password.ts';
-import type { NewPerson, PeopleRepository, Person, Role, Session } from './people.repository.ts';
+import type { NewPerson, PeopleRepository, Person, Session } from './people.repository.ts';
 import { LoginThrottle, throttleDefaults } from './login.throttle.ts';
 
 export { LoginThrottle, throttleDefaults } from './login.throttle.ts';
