@@ -1,0 +1,49 @@
+/**
+ * The "tomorrow" layer (issue #20): each station's predicted cold risk over the forecast
+ * horizon, from GET /api/v1/forecasts/risk. Pure, so it is tested without a browser.
+ */
+import type { RiskResponse } from '../../../domain/forecast/forecast.api.schema.ts';
+
+export type RiskLevel = 'high' | 'medium' | 'low' | 'unknown';
+export const RISK_ORDER: readonly RiskLevel[] = ['high', 'medium', 'low', 'unknown'];
+export const RISK_COLOUR: Readonly<Record<RiskLevel, string>> = { high: '#b2182b', medium: '#ef8a62', low: '#4393c3', unknown: '#9aa3ad' };
+
+/** The opening threshold of predicted_cold (domain/forecast/forecast.options.ts openProbability). */
+const LIKELY = 0.5;
+const POSSIBLE = 0.2;
+
+export interface StationRisk {
+  readonly stationId: string;
+  readonly level: RiskLevel;
+  /** Monitored apartments with a model. */
+  readonly ready: number;
+  /** Apartments without enough data for a model. */
+  readonly noModel: number;
+  /** Apartments likely (≥ ½) to fall below the standard within the horizon. */
+  readonly likely: number;
+  readonly maxProbability: number;
+  /** Lowest predicted hourly value over the station's apartments, °C. */
+  readonly minC: number | undefined;
+  readonly atRisk: readonly { apartmentId: string; probability: number; minC: number; minAt: number; sigmaC: number }[];
+}
+
+export function stationRisks(r: RiskResponse): StationRisk[] {
+  return r.stations.map((s) => {
+    const ready = s.apartments.filter((a) => a.status === 'ready' && a.probability !== undefined);
+    const atRisk = ready
+      .filter((a) => a.probability! >= POSSIBLE)
+      .map((a) => ({ apartmentId: a.apartmentId, probability: a.probability!, minC: a.minC!, minAt: a.minAt!, sigmaC: a.sigmaC! }))
+      .sort((a, b) => b.probability - a.probability || a.minC - b.minC);
+    const likely = atRisk.filter((a) => a.probability >= LIKELY).length;
+    const maxProbability = ready.reduce((m, a) => Math.max(m, a.probability!), 0);
+    const level: RiskLevel = ready.length === 0 ? 'unknown' : likely > 0 ? 'high' : maxProbability >= POSSIBLE ? 'medium' : 'low';
+    const mins = ready.map((a) => a.minC!).filter((x) => Number.isFinite(x));
+    return { stationId: s.stationId, level, ready: ready.length, noModel: s.apartments.length - ready.length, likely, maxProbability, minC: mins.length ? Math.min(...mins) : undefined, atRisk };
+  });
+}
+
+export function riskCounts(rs: readonly StationRisk[]): Record<RiskLevel, number> {
+  const c: Record<RiskLevel, number> = { high: 0, medium: 0, low: 0, unknown: 0 };
+  for (const r of rs) c[r.level]++;
+  return c;
+}
