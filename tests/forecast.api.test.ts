@@ -11,10 +11,10 @@ import { pino } from 'pino';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
 import { HOUR_MS, MINUTE_MS } from '../domain/clock.ts';
 import type { AdviceRecord, RiskResponse } from '../domain/forecast/forecast.api.schema.ts';
-import type { Reading } from '../domain/reading.ts';
 import { topics } from '../domain/topics.ts';
 import { waitFor } from './harness/ports.ts';
 import { T0, startTestApi, type TestApi } from './api-fixture.ts';
+import { seedStationHistory } from './forecast.fixture.ts';
 
 const SVC = 'svc-secret-for-forecast-test';
 const run = promisify(execFile);
@@ -120,27 +120,7 @@ describe('MQTT heat/v1/platform/forecast', () => {
 });
 
 describe('risk, advice and balancing from stored history', () => {
-  beforeAll(async () => {
-    // Three days of readings for station s1: a first-order response to the curve, one flat running cold.
-    const readings: Reading[] = [];
-    const start = hourAt - 72 * HOUR_MS;
-    const T = new Map<string, number>();
-    for (let ts = start; ts < hourAt; ts += 10 * MINUTE_MS) {
-      const outdoor = -2 + 4 * Math.sin((2 * Math.PI * (ts - start)) / (24 * HOUR_MS));
-      const supply = 45 + (15 * (5 - Math.min(5, outdoor))) / 12.6 + (Math.floor((ts - start) / (17 * HOUR_MS)) % 2) * 3;
-      readings.push({ deviceId: 'sm-s1', kind: 'station_meter', ts, stationId: 's1', fields: { secondarySupplyTemp: supply, outdoorTemp: outdoor, secondaryFlow: 50, pumpHz: 42 } });
-      for (const b of ['b1', 'b2'])
-        for (const a of ['a11', 'a12', 'a21', 'a22']) {
-          const apt = `${b}-${a}`;
-          const eq = (0.33 * (0.875 * supply + 2.5) + outdoor + 2.7) / 1.48 + (apt === 'b2-a22' ? -3 : 0);
-          const cur = T.get(apt) ?? eq;
-          const next = eq + (cur - eq) * Math.exp(-10 / 60 / 8);
-          T.set(apt, next);
-          readings.push({ deviceId: `rs-${apt}`, kind: 'room_sensor', ts, roomId: `${apt}-r1`, apartmentId: apt, buildingId: b, stationId: 's1', officeId: 'o1', fields: { temp: Math.round(next * 100) / 100 } });
-        }
-    }
-    await t.store.write(readings);
-  });
+  beforeAll(() => seedStationHistory(t.store, hourAt));
 
   it('shows each monitored apartment\'s predicted risk, and what an apartment without a model lacks', async () => {
     const res = await t.req('GET', '/api/v1/forecasts/risk?stationId=s1', 'dispatcher');
