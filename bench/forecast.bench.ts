@@ -61,6 +61,20 @@ function measure(opts: BenchOptions): BenchRow[] {
   });
   rows.push({ name: 'forecast: below standard within 6 h, recall', value: c('tp') / (c('tp') + c('fn')), unit: '', baseline: { name: 'persistence', value: c('ptp') / (c('ptp') + c('pfn')) }, target: { kind: 'min', value: 0.8 } });
   rows.push({ name: 'forecast: below standard within 6 h, precision', value: c('tp') / (c('tp') + c('fp')), unit: '', baseline: { name: 'persistence', value: c('ptp') / (c('ptp') + c('pfp')) }, target: { kind: 'min', value: 0.7 } });
+  const fs = (k: 'tp' | 'fp' | 'fn') => sum(plain.map((r) => r.foreseeable[k]));
+  rows.push({
+    name: 'forecast: recall, pairs without a sudden fault starting in the window',
+    value: fs('tp') / (fs('tp') + fs('fn')),
+    unit: '',
+    note: 'pump stop, heat-source drop, riser or in-home fault beginning from 1 h before the forecast to 6 h after: unforeseeable by any forecast',
+  });
+  rows.push({ name: 'forecast: precision, pairs without a sudden fault starting in the window', value: fs('tp') / (fs('tp') + fs('fp')), unit: '' });
+  for (const th of plain[0]!.thresholds.map((x) => x.p)) {
+    const tp = sum(plain.map((r) => r.thresholds.find((x) => x.p === th)!.tp));
+    const fp = sum(plain.map((r) => r.thresholds.find((x) => x.p === th)!.fp));
+    const fn = sum(plain.map((r) => r.thresholds.find((x) => x.p === th)!.fn));
+    opts.log(`opening at p ≥ ${th}: recall ${(tp / (tp + fn)).toFixed(2)}, precision ${(tp / (tp + fp)).toFixed(2)}`);
+  }
   const leads = plain.flatMap((r) => r.leads);
   rows.push({
     name: `forecast: median lead before the threshold rule (${leads.length} cold openings, ${leads.filter((l) => l.min > 0).length} predicted)`,

@@ -52,6 +52,10 @@ export interface SeasonResult {
   /** Lead time of each apartment_cold opening in the window, min (0: not predicted), and whether N3 exempted it. */
   readonly leads: readonly { readonly min: number; readonly exempt: boolean }[];
   readonly counts: { readonly tp: number; readonly fp: number; readonly fn: number; readonly ptp: number; readonly pfp: number; readonly pfn: number; readonly ae: number; readonly aeP: number };
+  /** The same pairs without those where a sudden fault (pump, heat source, riser, in-home) begins from 1 h before the forecast to its 6 h end: no forecast can see those coming. */
+  readonly foreseeable: { readonly tp: number; readonly fp: number; readonly fn: number };
+  /** Recall and precision at other opening probabilities, same pairs. */
+  readonly thresholds: readonly { readonly p: number; readonly tp: number; readonly fp: number; readonly fn: number }[];
   readonly lifecycle: { opened: number; confirmed: number; avoided: number };
   readonly shareAtLeast18: number;
   readonly meanIndoorC: number;
@@ -217,6 +221,22 @@ export function runSeason(o: SeasonOptions): SeasonResult {
   let n = 0;
   const conf = { tp: 0, fp: 0, fn: 0, ptp: 0, pfp: 0, pfn: 0 };
   let positives = 0;
+  // Sudden fault onsets per apartment (simulator truth, used only to split the score).
+  const onsets = new Map<number, number[]>();
+  const aptsWhere = (pred: (a: number) => boolean) => monitored.filter(pred);
+  for (const f of faults) {
+    const at = typeof f.at === 'number' ? f.at : Date.parse(f.at);
+    const hit =
+      f.kind === 'pump_failure' ? aptsWhere((a) => ix.stationIds[ix.aptStation[a]!] === f.stationId)
+      : f.kind === 'heat_source_drop' ? aptsWhere((a) => city.stations[ix.aptStation[a]!]!.sourceId === f.sourceId)
+      : f.kind === 'riser_imbalance' ? aptsWhere((a) => city.apartments[a]!.buildingId === f.buildingId && (f.entrance === undefined || city.apartments[a]!.entrance === f.entrance))
+      : f.kind === 'air_lock' || f.kind === 'blocked_strainer' ? aptsWhere((a) => ix.aptIds[a] === f.apartmentId)
+      : [];
+    for (const a of hit) onsets.set(a, [...(onsets.get(a) ?? []), at]);
+  }
+  const sudden = (a: number, oh: number) => (onsets.get(a) ?? []).some((t) => t >= (oh - 1) * HOUR_MS && t <= (oh + 6) * HOUR_MS);
+  const fore = { tp: 0, fp: 0, fn: 0 };
+  const thresholds = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7].map((p) => ({ p, tp: 0, fp: 0, fn: 0 }));
   for (const [oh, rec] of records) {
     const target = truth.get(oh + 5);
     const nowTruth = truth.get(oh - 1);
@@ -241,6 +261,17 @@ export function runSeason(o: SeasonOptions): SeasonResult {
       const predCold = rec.p[a]! >= runner.o.openProbability;
       const persCold = last < std;
       if (label) positives++;
+      for (const th of thresholds) {
+        const c = rec.p[a]! >= th.p;
+        if (c && label) th.tp++;
+        else if (c) th.fp++;
+        else if (label) th.fn++;
+      }
+      if (!sudden(a, oh)) {
+        if (predCold && label) fore.tp++;
+        else if (predCold) fore.fp++;
+        else if (label) fore.fn++;
+      }
       if (predCold && label) conf.tp++;
       else if (predCold) conf.fp++;
       else if (label) conf.fn++;
@@ -279,6 +310,8 @@ export function runSeason(o: SeasonOptions): SeasonResult {
     medianLeadH: median(leadMin) / 60,
     leads,
     counts: { ...conf, ae, aeP },
+    foreseeable: fore,
+    thresholds,
     lifecycle,
     shareAtLeast18: at18 / tot,
     meanIndoorC: sum / tot,
