@@ -57,6 +57,8 @@ export interface IngestMetrics {
   readonly storeWrites: number;
   readonly storeErrors: number;
   readonly lastStoreError?: string;
+  /** Spool appends that failed (ENOSPC, EIO): none of their messages was acknowledged. */
+  readonly spoolWriteErrors: number;
   readonly incidentsPublished: number;
   /** Readings older than the device's last reading handed to the rules (stored, not re-ordered). */
   readonly rulesLate: number;
@@ -239,6 +241,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         storeWrites: w.storeWrites,
         storeErrors: w.storeErrors,
         lastStoreError: w.lastStoreError,
+        spoolWriteErrors: spool?.writeErrors ?? 0,
         incidentsPublished: r.incidentsPublished,
         rulesLate: r.rulesLate,
         rulesReplayed: r.rulesReplayed,

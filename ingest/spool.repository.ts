@@ -53,6 +53,8 @@ export class SpoolRepository {
   #stored = 0;
   #recovered: SpoolEntry[] = [];
   #writing: Promise<unknown> = Promise.resolve();
+  /** Appends that failed (their callers were refused); surfaced in the ingest's metrics. */
+  writeErrors = 0;
 
   private constructor(dir: string, sync: SpoolSync) {
     this.#dir = dir;
@@ -127,14 +129,16 @@ export class SpoolRepository {
 
   /**
    * Append one batch with one write and (sync=full) one fdatasync, off the event loop.
-   * Resolves once durable; batches are written strictly in call order.
+   * Resolves once durable; batches are written strictly in call order. A failed write or sync
+   * (ENOSPC, EIO) rejects — the caller must not acknowledge — and leaves no trace: the next
+   * batch overwrites the torn bytes at the same offset, and sequence numbers are given only
+   * to written batches, so they keep matching the records' positions on disk (a gap would
+   * shift every later number against what a restart reads back, and trimming by them would
+   * then drop entries never stored).
    */
   append(items: readonly Omit<SpoolEntry, 'seq'>[]): Promise<SpoolEntry[]> {
-    const first = this.#nextSeq;
-    this.#nextSeq += items.length;
-    const entries = items.map((it, i) => ({ ...it, seq: first + i }));
     const parts: Buffer[] = [];
-    for (const e of entries) {
+    for (const e of items) {
       const topic = Buffer.from(e.topic, 'utf8');
       const body = Buffer.allocUnsafe(10 + topic.length + e.payload.length);
       body.writeDoubleLE(e.at, 0);
@@ -148,12 +152,20 @@ export class SpoolRepository {
     }
     const buf = Buffer.concat(parts);
     const p = this.#writing.then(async () => {
+      const first = this.#nextSeq;
+      const entries = items.map((it, i) => ({ ...it, seq: first + i }));
       if (!items.length) return entries;
       const seg = await this.#segmentFor(first, buf.length);
-      await this.#fh!.write(buf, 0, buf.length, seg.bytes);
-      if (this.#sync === 'full') await this.#fh!.datasync();
+      try {
+        await this.#fh!.write(buf, 0, buf.length, seg.bytes);
+        if (this.#sync === 'full') await this.#fh!.datasync();
+      } catch (e) {
+        this.writeErrors++;
+        throw e;
+      }
       seg.bytes += buf.length;
       seg.lastSeq = first + items.length - 1;
+      this.#nextSeq = first + items.length;
       return entries;
     });
     this.#writing = p.catch(() => undefined);
@@ -163,7 +175,10 @@ export class SpoolRepository {
   async #segmentFor(firstSeq: number, bytes: number): Promise<Segment> {
     const cur = this.#segments[this.#segments.length - 1];
     if (cur && this.#fh && cur.bytes + bytes <= SEGMENT_MAX_BYTES) return cur;
-    if (this.#fh) await this.#fh.close();
+    const old = this.#fh;
+    // Cleared first: a failed open must not leave a closed handle to write to next time.
+    this.#fh = undefined;
+    if (old) await old.close();
     const seg: Segment = { firstSeq, lastSeq: firstSeq - 1, file: join(this.#dir, segName(firstSeq)), bytes: 0 };
     this.#fh = await open(seg.file, 'w');
     if (this.#sync === 'full') {
@@ -181,9 +196,7 @@ export class SpoolRepository {
     if (seq <= this.#trimmed) return;
     this.#trimmed = seq;
     this.#stored = Math.max(this.#stored, seq);
-    const tf = join(this.#dir, 'trimmed');
-    writeFileSync(`${tf}.tmp`, String(seq));
-    renameSync(`${tf}.tmp`, tf);
+    this.#writeMarker('trimmed', seq);
     this.#dropTrimmedSegments();
   }
 
@@ -198,9 +211,22 @@ export class SpoolRepository {
   markStored(seq: number): void {
     if (seq <= this.#stored) return;
     this.#stored = seq;
-    const sf = join(this.#dir, 'stored');
-    writeFileSync(`${sf}.tmp`, String(seq));
-    renameSync(`${sf}.tmp`, sf);
+    this.#writeMarker('stored', seq);
+  }
+
+  /**
+   * The `trimmed` / `stored` markers are advisory (a stale one only means re-storing readings,
+   * which overwrite themselves), so a failed write of one (ENOSPC, EIO) is counted and the
+   * next call writes the newer value; it must not throw into the ingest's store loop.
+   */
+  #writeMarker(name: 'trimmed' | 'stored', seq: number): void {
+    const f = join(this.#dir, name);
+    try {
+      writeFileSync(`${f}.tmp`, String(seq));
+      renameSync(`${f}.tmp`, f);
+    } catch {
+      this.writeErrors++;
+    }
   }
 
   /** The last sequence number known to be in the store (at open: as the previous run left it). */
