@@ -44,7 +44,7 @@ import type { BenchOptions, BenchRow } from './types.ts';
 
 const BATCH = defaultIngestOptions.batchSize;
 /** BENCH_PROFILE_DIR: the broker and ingest children write V8 CPU profiles there (bench/cpuprofile.summary.ts reads them). */
-const profileEnv: Record<string, string> = process.env.BENCH_PROFILE_DIR ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` } : {};
+const profileArgs: string[] = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
 const CONCURRENCY = defaultIngestOptions.writeConcurrency;
 
 const pct = (xs: number[], p: number) => {
@@ -126,7 +126,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     // 2./3. End to end through the broker and the ingest, each its own process.
     const mqttPort = await freePort();
     const url = `mqtt://127.0.0.1:${mqttPort}`;
-    const b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', ...profileEnv }, () => portOpen(mqttPort));
+    const b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' }, () => portOpen(mqttPort), profileArgs);
     broker = b;
     await b.start();
 
@@ -134,7 +134,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const total = series * perDevice;
       // The ingest's client id is per run: a fresh persistent session for a fresh database.
       const clientId = `svc-ingest-${db}`;
-      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId, ...profileEnv }, () => Promise.resolve(true));
+      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId }, () => Promise.resolve(true), profileArgs);
       ingest = ing;
       await ing.start();
       // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.

@@ -33,8 +33,9 @@ export interface ServiceProcess {
 
 /**
  * @param ready resolves when the service is usable (e.g. its port answers).
+ * @param extraNodeArgs node flags before the script (e.g. a bench's `--cpu-prof`, which NODE_OPTIONS refuses).
  */
-export function serviceProcess(name: ServiceName, env: Record<string, string>, ready: () => Promise<boolean>): ServiceProcess {
+export function serviceProcess(name: ServiceName, env: Record<string, string>, ready: () => Promise<boolean>, extraNodeArgs: readonly string[] = []): ServiceProcess {
   let child: ChildProcess | undefined;
   let out = '';
   const append = (d: Buffer) => {
@@ -47,7 +48,7 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
     exit: () => ({ code: child?.exitCode ?? null, signal: child?.signalCode ?? null }),
     async start() {
       out = '';
-      child = spawn(process.execPath, nodeArgs(join(root, name, 'server.ts')), {
+      child = spawn(process.execPath, [...extraNodeArgs, ...nodeArgs(join(root, name, 'server.ts'))], {
         cwd: root,
         env: { ...process.env, LOG_LEVEL: 'warn', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
