@@ -44,7 +44,13 @@ export class WritePipeline {
   readonly #o: WritePipelineOptions;
   readonly #log: Logger;
   readonly #stored: (b: StoredBatch) => void;
-  readonly #queue: Work[] = [];
+  /**
+   * Queued work from `#head` on. Taken by index, not `shift()`: shift copies the whole array
+   * once it is large, and a backlog of 200,000 messages made `#pump` 18 % of the ingest's CPU
+   * (bench/ingest.bench.ts profile, 1 reading/message). Compacted as the head advances.
+   */
+  #queue: Work[] = [];
+  #head = 0;
   #queuedReadings = 0;
   /** Messages handed in and not yet past `stored`. */
   #backlog = 0;
@@ -80,7 +86,8 @@ export class WritePipeline {
   /** Forget what is queued (start(): the spool is the truth, it is read again). */
   reset(): void {
     this.#stopping = false;
-    this.#queue.length = 0;
+    this.#queue = [];
+    this.#head = 0;
     this.#queuedReadings = 0;
     this.#backlog = 0;
   }
@@ -131,8 +138,8 @@ export class WritePipeline {
   #pump(): void {
     const o = this.#o;
     const q = this.#queue;
-    while (!this.#stopping && q.length && this.#inFlight.length < o.writeConcurrency) {
-      if (this.#queuedReadings < o.batchSize && !this.#flushDue && q.length < o.batchSize) {
+    while (!this.#stopping && q.length > this.#head && this.#inFlight.length < o.writeConcurrency) {
+      if (this.#queuedReadings < o.batchSize && !this.#flushDue && q.length - this.#head < o.batchSize) {
         // Wait for the batch to fill or age. Real time on purpose: this is I/O batching, not
         // domain time, and must not depend on a driven clock.
         this.#ageTimer ??= setTimeout(() => {
@@ -149,10 +156,18 @@ export class WritePipeline {
       }
       const take: Work[] = [];
       let n = 0;
-      while (q.length && (take.length === 0 || n + q[0]!.readings.length <= o.batchSize)) {
-        const w = q.shift()!;
+      while (q.length > this.#head && (take.length === 0 || n + q[this.#head]!.readings.length <= o.batchSize)) {
+        const w = q[this.#head]!;
+        q[this.#head++] = undefined as unknown as Work; // let it be collected once written
         take.push(w);
         n += w.readings.length;
+      }
+      if (this.#head === q.length) {
+        q.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= 4096 && this.#head * 2 >= q.length) {
+        q.splice(0, this.#head); // amortised: at most once per `head` taken
+        this.#head = 0;
       }
       this.#queuedReadings -= n;
       const readings = take.flatMap((w) => w.readings);
@@ -190,7 +205,8 @@ export class WritePipeline {
       // Stopping with a failed write: put it and everything after it back, in order (written
       // ones will be written again — a point overwrites itself).
       const back = fl.splice(0).flatMap((f) => f.batch);
-      this.#queue.unshift(...back);
+      this.#queue = [...back, ...this.#queue.slice(this.#head)];
+      this.#head = 0;
       for (const w of back) this.#queuedReadings += w.readings.length;
     }
   }
