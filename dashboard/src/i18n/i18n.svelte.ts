@@ -25,12 +25,45 @@ export class I18n {
 
   t = (key: MessageKey, params?: Record<string, string | number>): string => format(tables[this.locale][key] ?? key, params);
 
-  /** For keys built from data (incident kinds, statuses): falls back to the raw value. */
+  /**
+   * For keys built from data (incident kinds, statuses, evidence). A code without a text is a
+   * bug, not a fallback: it is recorded in `missing` (and on `window.__heatwatchI18nMissing`,
+   * which the browser i18n walk reads), and marked on screen in a dev build.
+   */
   tx = (prefix: string, value: string | undefined, params?: Record<string, string | number>): string => {
     if (value === undefined) return '';
     const table = tables[this.locale] as Record<string, string>;
     const s = table[`${prefix}.${value}`];
-    return s === undefined ? value : format(s, params);
+    if (s !== undefined) return format(s, params);
+    this.noteMissing(`${prefix}.${value}`);
+    return import.meta.env?.DEV ? `⚠${prefix}.${value}` : value;
+  };
+
+  /** Keys asked for but absent, as `locale:key`. */
+  readonly missing = new Set<string>();
+
+  private noteMissing(key: string): void {
+    const k = `${this.locale}:${key}`;
+    if (this.missing.has(k)) return;
+    this.missing.add(k);
+    const g = globalThis as { __heatwatchI18nMissing?: string[] };
+    (g.__heatwatchI18nMissing ??= []).push(k);
+    console.warn(`i18n: no text for ${k}`);
+  }
+
+  /** An evidence value for people: codes translated, times formatted, numbers trimmed; ids stay ids. */
+  evidence = (key: string, v: unknown): string => {
+    if (v === null || v === undefined) return '—';
+    if (typeof v === 'number') return key.endsWith('Ts') ? this.dateTime(v) : String(Number(v.toFixed(3)));
+    if (typeof v === 'boolean') return this.t(v ? 'common.yes' : 'common.no');
+    const text = String(v);
+    if (key === 'faults') return text.split(',').map((f) => this.tx('fault', f)).join('、');
+    if (key === 'stationState') {
+      const [state, faults] = text.split(':');
+      return faults ? `${this.tx('stationState', state)}：${faults.split(',').map((f) => this.tx('fault', f)).join('、')}` : this.tx('stationState', state);
+    }
+    if (key === 'coverage' || key === 'scope') return this.tx(`evidence.${key}`, text);
+    return text;
   };
 
   set(locale: Locale): void {
