@@ -114,7 +114,6 @@ export const en: Record<MessageKey, string> = {
   'kind.sensor_low_battery': 'Sensor battery low',
   'kind.sensor_stuck': 'Sensor stuck',
   'kind.sensor_implausible': 'Sensor implausible',
-  'kind.predicted_cold': 'Predicted cold',
   'cause.heat_source': 'Heat source / primary network',
   'cause.station': 'Station',
   'cause.building': 'Building / riser imbalance',

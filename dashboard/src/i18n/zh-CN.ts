@@ -112,7 +112,6 @@ export const zhCN = {
   'kind.sensor_low_battery': '传感器电量低',
   'kind.sensor_stuck': '传感器数值不变',
   'kind.sensor_implausible': '传感器读数异常',
-  'kind.predicted_cold': '预测低温',
   'cause.heat_source': '热源/一次管网',
   'cause.station': '换热站',
   'cause.building': '楼栋/立管失衡',
