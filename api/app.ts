@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Server } from 'socket.io';
 import type { Clock } from '../domain/clock.ts';
-import type { PlatformConfig } from '../domain/config.ts';
+import { isLoopbackHost, type PlatformConfig } from '../domain/config.ts';
 import type { LiveReading } from '../domain/events.ts';
 import { IncidentEventSchema } from '../domain/incident.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
@@ -31,6 +31,7 @@ import { PeopleRepository } from './people.repository.ts';
 import { TopologyRepository } from './topology.repository.ts';
 import { installAccessControl } from './plugins/access.plugin.ts';
 import { installErrorHandling } from './plugins/errors.plugin.ts';
+import { installSecurityHeaders } from './plugins/headers.plugin.ts';
 import { installSocketGateway, type HeatIo } from './plugins/socket.gateway.ts';
 import { registerSystemRoutes } from './routes/system.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
@@ -46,6 +47,10 @@ import { logForecastMessage, registerForecastRoutes } from './routes/forecast.ro
 export type { ReplayControl } from './routes/replay.routes.ts';
 
 export { seedDemoPeople, DEMO_PASSWORD } from './demo-people.ts';
+import { DEMO_PASSWORD } from './demo-people.ts';
+
+/** Usernames seedDemoPeople gives out (api/demo-people.ts). */
+const DEMO_USERNAME = /^(dispatcher|manager|engineer|staff-.+|head-.+|resident\d+)$/;
 
 export interface ApiDeps {
   readonly config: PlatformConfig;
@@ -201,6 +206,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Errors (coded, 5xx never leak) and the not-found handler; then default-deny access on the
   // routed request (api/plugins/access.plugin.ts) before any route is added.
   installErrorHandling(app, { counters, dashboardDir: hasDashboard ? dashboardDir : undefined });
+  await installSecurityHeaders(app);
   const access = installAccessControl(app, { auth, audit, clock: deps.clock });
   app.addHook('onRequest', (_req, _reply, done) => {
     counters.http++;
@@ -223,6 +229,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // First admin (logged once when generated).
   const admin = auth.ensureAdmin(deps.config.adminPassword);
   if (admin?.generatedPassword) app.log.warn({ username: admin.username, password: admin.generatedPassword }, 'first admin created with a generated password; change it');
+
+  // Demo safety (issue 13 finding 10): known demo passwords are never served beyond this machine.
+  if (!isLoopbackHost(deps.config.host)) {
+    const demoNames = people.list().map((p) => p.username).filter((u) => DEMO_USERNAME.test(u)).slice(0, 100);
+    const exposed = await auth.stillUsing(demoNames, DEMO_PASSWORD);
+    if (exposed.length) {
+      throw new Error(`refusing to serve on HOST=${deps.config.host}: ${exposed.join(', ')} still sign in with the published demo password; disable them or change their passwords, or bind to 127.0.0.1 (docs/security.md)`);
+    }
+  }
 
   app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 20 * 1024 * 1024 }, (_req, body, done) => done(null, body));
 

@@ -102,13 +102,23 @@ export class AuthService {
   }
 
   /**
+   * Enabled accounts among `usernames` that still sign in with `password` (the demo check:
+   * a non-loopback bind refuses to start while any demo account has the published password).
+   */
+  async stillUsing(usernames: readonly string[], password: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const u of usernames) if (await this.people.verify(u, password)) out.push(u);
+    return out;
+  }
+
+  /**
    * The first admin: from ADMIN_PASSWORD, or a generated password returned so the caller
    * logs it once. Does nothing when an admin exists. A weak ADMIN_PASSWORD stops start-up.
    */
   ensureAdmin(password: string | undefined): { username: string; generatedPassword?: string } | undefined {
     if (this.people.list({ role: 'admin' }).length) return undefined;
     const problem = password ? passwordProblem(password, 'admin') : undefined;
-    if (problem) throw new Error(`ADMIN_PASSWORD is refused: ${problem} (docs/security.md)`);
+    if (problem) throw new Error(`ADMIN_PASSWORD is refused: ${problem.text} (docs/security.md)`);
     const generated = password ? undefined : randomBytes(12).toString('base64url');
     this.people.create({ id: 'p-admin', username: 'admin', name: 'Administrator', role: 'admin', password: password ?? generated! }, this.clock.now());
     return { username: 'admin', ...(generated ? { generatedPassword: generated } : {}) };

@@ -35,13 +35,34 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/**
+ * Spreadsheet formula injection: Excel, LibreOffice and WPS run a cell that starts with
+ * = + - @ as a formula, and also look past a leading TAB, CR, LF or space, and treat the
+ * fullwidth forms (＝ ＋ － ＠, common in Chinese input methods) the same. Such text cells get
+ * a leading apostrophe, which spreadsheets show as text and do not display.
+ */
+const FORMULA_START = /^[\s\u3000]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r\n ]/;
+
+export function neutralise(s: string): string {
+  return FORMULA_START.test(s) ? `'${s}` : s;
+}
+
 const cell = (v: unknown): string => {
   if (v === undefined || v === null) return '';
-  let s = typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
-  // Spreadsheet formula injection: a leading = + - @ would run as a formula in Excel.
-  if (/^[=+\-@]/.test(s) && typeof v === 'string') s = `'${s}`;
+  const s = typeof v === 'string' ? neutralise(v) : (JSON.stringify(v) ?? '');
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
+
+/**
+ * An epoch-ms time as ISO 8601, never throwing: a value outside what Date can hold (a row
+ * stored before timestamps were bounded, issue 13 finding 8) comes out as the raw number
+ * rather than failing the whole export.
+ */
+export function isoCell(t: number | undefined | null): string {
+  if (t === undefined || t === null) return '';
+  const d = new Date(t);
+  return Number.isFinite(d.getTime()) ? d.toISOString() : String(t);
+}
 
 export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
   return [header.map(cell).join(','), ...rows.map((r) => r.map(cell).join(','))].join('\r\n') + '\r\n';

@@ -68,24 +68,27 @@ export const passwordPolicy = Object.freeze({ minLength: 10, maxLength: 256 });
 
 const RUNS = ['0123456789', '1234567890', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', '1qaz2wsx3edc4rfv', 'qazwsxedcrfv'];
 
+/** Why a password is refused: a stable code for clients (the dashboard translates it) and a text. */
+export type PasswordProblem = { readonly code: 'short' | 'long' | 'common' | 'repeated' | 'sequence' | 'username' | 'unchanged'; readonly text: string };
+
 /** Why this password is refused, or undefined when it is acceptable. */
-export function passwordProblem(password: string, username?: string): string | undefined {
-  if (password.length < passwordPolicy.minLength) return `at least ${passwordPolicy.minLength} characters`;
-  if (password.length > passwordPolicy.maxLength) return `at most ${passwordPolicy.maxLength} characters`;
+export function passwordProblem(password: string, username?: string): PasswordProblem | undefined {
+  if (password.length < passwordPolicy.minLength) return { code: 'short', text: `at least ${passwordPolicy.minLength} characters` };
+  if (password.length > passwordPolicy.maxLength) return { code: 'long', text: `at most ${passwordPolicy.maxLength} characters` };
   const lower = password.toLowerCase();
-  if (COMMON_PASSWORDS.has(lower)) return 'a commonly used password';
-  if (new Set(lower).size <= 2) return 'too few different characters';
+  if (COMMON_PASSWORDS.has(lower)) return { code: 'common', text: 'a commonly used password' };
+  if (new Set(lower).size <= 2) return { code: 'repeated', text: 'too few different characters' };
   const stripped = lower.replace(/[^a-z0-9]/g, '');
-  if (RUNS.some((r) => r.includes(stripped) || [...r].reverse().join('').includes(stripped))) return 'a keyboard or number sequence';
+  if (RUNS.some((r) => r.includes(stripped) || [...r].reverse().join('').includes(stripped))) return { code: 'sequence', text: 'a keyboard or number sequence' };
   // A common password or the username with digits or punctuation around it ("password2026!", "zhangwei123").
   const core = lower.replace(/^[^a-z]+|[^a-z]+$/g, '');
-  if (username && (lower === username.toLowerCase() || core === username.toLowerCase())) return 'the username';
-  if (core.length >= 4 && COMMON_PASSWORDS.has(core)) return 'a commonly used password with digits added';
+  if (username && (lower === username.toLowerCase() || core === username.toLowerCase())) return { code: 'username', text: 'the username' };
+  if (core.length >= 4 && COMMON_PASSWORDS.has(core)) return { code: 'common', text: 'a commonly used password with digits added' };
   return undefined;
 }
 
 /** Throws HEAT_ERR_WEAK_PASSWORD (400) naming the field and the reason. */
 export function assertPasswordPolicy(password: string, field: string, username?: string): void {
   const problem = passwordProblem(password, username);
-  if (problem) throw new HeatError('HEAT_ERR_WEAK_PASSWORD', `${field}: ${problem}`, { fields: [field], reason: problem });
+  if (problem) throw new HeatError('HEAT_ERR_WEAK_PASSWORD', `${field}: ${problem.text}`, { fields: [field], reason: problem.code });
 }

@@ -46,6 +46,11 @@ export interface PlatformConfig {
   };
 }
 
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -92,6 +97,12 @@ export function parseConfig(env: Env): PlatformConfig {
   if (spoolMaxMessages !== undefined && (!Number.isInteger(spoolMaxMessages) || spoolMaxMessages < 1)) problems.push(`INGEST_SPOOL_MAX=${JSON.stringify(spoolMaxRaw)} is not a positive integer`);
   const spoolSync = env.INGEST_SPOOL_SYNC || 'full';
   if (spoolSync !== 'full' && spoolSync !== 'normal') problems.push(`INGEST_SPOOL_SYNC=${JSON.stringify(spoolSync)} is not 'full' or 'normal'`);
+  // Demo safety (issue 13 finding 10): the demo accounts' password is published, so with DEMO
+  // on the platform listens on loopback only, and an explicit other HOST is refused.
+  const demo = bool('DEMO', true);
+  if (demo && env.HOST && !isLoopbackHost(env.HOST)) {
+    problems.push(`HOST=${JSON.stringify(env.HOST)} with DEMO=1 would serve the demo accounts (published password) beyond this machine: set DEMO=0, or HOST=127.0.0.1 (docs/security.md)`);
+  }
   const logLevel = env.LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} is not a pino level`);
   const cfg: PlatformConfig = {
@@ -100,7 +111,7 @@ export function parseConfig(env: Env): PlatformConfig {
     mqttTlsPort: port('MQTT_TLS_PORT', 8883),
     mqttWssPort: port('MQTT_WSS_PORT', 8084),
     httpPort: port('HTTP_PORT', 8080),
-    host: env.HOST || '0.0.0.0',
+    host: env.HOST || (demo ? '127.0.0.1' : '0.0.0.0'),
     dataDir: env.DATA_DIR || './data',
     influx: influxUrl
       ? {
@@ -112,7 +123,7 @@ export function parseConfig(env: Env): PlatformConfig {
         }
       : undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
-    demo: bool('DEMO', true),
+    demo,
     city,
     mqttUrl: env.MQTT_URL || `mqtt://127.0.0.1:${mqttPort}`,
     serviceSecret: env.SERVICE_SECRET || undefined,

@@ -4,7 +4,7 @@ import { ComplaintBodySchema, ORDER_STEPS, OrderViewQuerySchema, OrdersQuerySche
 import { HeatError } from '../../domain/errors.ts';
 import { orderView, type Order } from '../../domain/orders/order.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
-import { toCsv } from '../csv.ts';
+import { isoCell, toCsv } from '../csv.ts';
 import { assertApartment, who, type ApiContext, type App } from '../context.ts';
 import type { Person, Role } from '../people.repository.ts';
 
@@ -43,7 +43,8 @@ export const CSV_COLUMNS = [
   'satisfaction', 'closedAt', 'escalationLevel', 'slaBreaches',
 ] as const;
 
-const iso = (t: number | undefined): string => (t === undefined ? '' : new Date(t).toISOString());
+// Never throws on an out-of-range stored time (issue 13 finding 8).
+const iso = isoCell;
 
 function csvRow(o: Order): unknown[] {
   return CSV_COLUMNS.map((c) => {

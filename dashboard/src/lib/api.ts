@@ -127,6 +127,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The answer's `details` (docs/errors.md), e.g. `{ reason }` of HEAT_ERR_WEAK_PASSWORD. */
+    readonly details?: unknown,
   ) {
     super(message);
   }
@@ -195,8 +197,8 @@ export class ApiClient {
       }
     }
     if (!res.ok) {
-      const b = (body ?? {}) as { code?: string; message?: string; error?: string };
-      throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? b.error ?? res.statusText);
+      const b = (body ?? {}) as { code?: string; message?: string; error?: string; details?: unknown };
+      throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? b.error ?? res.statusText, b.details);
     }
     return body as T;
   }
@@ -213,6 +215,15 @@ export class ApiClient {
     if (!user) throw new ApiError(500, 'HEAT_ERR_LOGIN_SHAPE', 'login response without person');
     this.token = r.token;
     return { token: r.token, user };
+  }
+
+  /** Ends this session on the server too (its sockets are disconnected there). */
+  async logout(): Promise<void> {
+    await this.request('POST', '/auth/logout');
+  }
+  /** POST /auth/password: the current password and a new one (policy: docs/security.md). */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.request('POST', '/auth/password', { body: { currentPassword, newPassword } });
   }
 
   // ---- topology

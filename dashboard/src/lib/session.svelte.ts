@@ -47,6 +47,8 @@ export class Session {
   }
 
   logout(): void {
+    // End the session on the server as well; signing out locally does not wait for it.
+    if (this.token) void api.logout().catch(() => undefined);
     this.user = undefined;
     this.token = undefined;
     api.token = undefined;
