@@ -5,6 +5,9 @@
  * error, and an API that would listen beyond loopback refuses to start while any demo
  * account still signs in with the demo password (DEMO=0 over an old demo DATA_DIR).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../domain/config.ts';
 import { startTestApi } from '../api-fixture.ts';
@@ -30,7 +33,7 @@ describe('demo accounts never leave this machine', () => {
   });
 
   it('refuses to serve beyond loopback while demo accounts keep the published password, and starts once they are dealt with', async () => {
-    const dir = 'unused';
+    const dir = mkdtempSync(join(tmpdir(), 'heat-demo-'));
     const outside = parseConfig({ DATA_DIR: dir, DEMO: '0', HOST: '0.0.0.0', ADMIN_PASSWORD: 'admin-test-password' });
     // The fixture seeds the demo people; an API for 0.0.0.0 over them must not start.
     await expect(startTestApi({ config: outside })).rejects.toThrow(/refusing to serve on HOST=0\.0\.0\.0: .*dispatcher.*published demo password/);
