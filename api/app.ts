@@ -248,6 +248,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Shared schemas (the error shape) become named components, not `def-0`.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
 
   registerSystemRoutes(app, ctx, { brokerMetrics: deps.brokerMetrics, brokerPrometheus: deps.brokerPrometheus, metrics: () => heat.metrics() });

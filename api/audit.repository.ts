@@ -1,5 +1,7 @@
 /** Audit log: who changed which order, person or device, when, and how. Append-only. */
 import type Database from 'better-sqlite3';
+import type { Static } from 'typebox';
+import type { AuditEntrySchema } from '../domain/operations.schema.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
 
 const SCHEMA = `
@@ -9,16 +11,8 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_entity ON audit_log(entity, entity_id);
 `;
 
-export interface AuditEntry {
-  readonly id: number;
-  readonly at: number;
-  readonly actor: string;
-  /** `access`: a request refused by the default-deny check (api/plugins/access.plugin.ts). */
-  readonly entity: 'order' | 'person' | 'device' | 'outage' | 'import' | 'access' | 'topology';
-  readonly entityId: string;
-  readonly action: string;
-  readonly detail?: unknown;
-}
+/** One audit record (domain/operations.schema.ts AuditEntrySchema); `access` is a request refused by the default-deny check. */
+export type AuditEntry = Static<typeof AuditEntrySchema>;
 
 export class AuditRepository extends SqliteRepository {
   constructor(db: Database.Database) {

@@ -12,6 +12,7 @@ import { HeatError } from '../domain/errors.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
+import type { DeadLetter } from '../storage/readings/dead-letter.repository.ts';
 import type { AuditRepository } from './audit.repository.ts';
 import type { AuthService } from './auth.service.ts';
 import type { IncidentsRepository } from './incidents.repository.ts';
@@ -23,7 +24,7 @@ import type { TopologyRepository } from './topology.repository.ts';
 
 /** The dead-letter repository as the API uses it (storage/readings/dead-letter.repository.ts). */
 export interface DeadLetterSource {
-  list(filter?: { reason?: string; deviceId?: string; beforeId?: number; limit?: number }): unknown[];
+  list(filter?: { reason?: string; deviceId?: string; beforeId?: number; limit?: number }): readonly DeadLetter[];
   countByReason(): Record<string, number>;
 }
 

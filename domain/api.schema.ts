@@ -4,7 +4,7 @@
  * The dashboard imports the types.
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { IdSchema, DeviceKindSchema } from './topology.schema.ts';
+import { ApartmentSchema, DeviceKindSchema, IdSchema } from './topology.schema.ts';
 import { TimestampSchema } from './orders/order.schema.ts';
 
 /** Every request body is closed: a property the schema does not name is a 400 naming it (issue 13). */
@@ -177,3 +177,20 @@ export const HealthSchema = Type.Object({
 
 /** Shorthand for a route's standard error responses in OpenAPI. */
 export const errorResponses = (...codes: number[]): Record<number, TSchema> => Object.fromEntries(codes.map((c) => [c, ErrorResponseSchema]));
+
+// ---- Responses of the auth, people and system routes (issue #15: every route declares one).
+
+/** GET /auth/me: the signed-in person and, for a resident, their apartment. */
+export const MeSchema = Type.Object({ person: PersonSchema, apartment: Type.Optional(ApartmentSchema) });
+export type Me = Static<typeof MeSchema>;
+
+/** 204: the answer has no body. */
+export const NoContentSchema = Type.Null({ description: 'No content' });
+
+export const ApiMetricsSchema = Type.Object({
+  api: Type.Record(Type.String(), Type.Number()),
+  broker: Type.Unknown({ description: "the broker's metrics, null when it runs in another process" }),
+});
+
+/** A text body of the given media type (CSV export, Prometheus exposition). */
+export const textResponse = (mediaType: string, description: string) => ({ description, content: { [mediaType]: { schema: Type.String() } } });

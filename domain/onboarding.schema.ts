@@ -5,9 +5,11 @@
  * schema validates the REST body, each CSV row and documents the OpenAPI.
  */
 import Type, { type Static } from 'typebox';
+import { ListOf } from './list.schema.ts';
 import {
   ApartmentSchema,
   BuildingSchema,
+  DeviceSchema,
   HeatSourceSchema,
   IdSchema,
   OfficeSchema,
@@ -96,3 +98,26 @@ export const ONBOARDING_COLUMNS: Readonly<Record<OnboardingKind, { readonly requ
 };
 
 export const OnboardingKindParamsSchema = Type.Object({ kind: Type.Enum([...ONBOARDING_KINDS]) });
+
+// ---- Responses (issue #15: every route declares one)
+
+/** A station as onboarded: its meters, and each new meter's secret (shown once). */
+export const OnboardedStationSchema = Type.Object({
+  ...StationSchema.properties,
+  meters: ListOf(DeviceSchema),
+  secrets: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'meter id → secret, only when meters were provisioned' })),
+});
+/** An apartment as onboarded, with the rooms it got (from its list or layout). */
+export const OnboardedApartmentSchema = Type.Object({ ...ApartmentSchema.properties, rooms: ListOf(RoomSchema) });
+/** What POST and PUT answer for each kind. */
+export const ONBOARDED_SCHEMAS = {
+  offices: OfficeSchema,
+  sources: HeatSourceSchema,
+  stations: OnboardedStationSchema,
+  buildings: BuildingSchema,
+  apartments: OnboardedApartmentSchema,
+  rooms: RoomSchema,
+} as const satisfies Record<OnboardingKind, unknown>;
+export const RetiredSchema = Type.Object({ retired: Type.String() });
+/** GET /layouts: layout name → the rooms an apartment gets from it. */
+export const LayoutsSchema = Type.Record(Type.String(), ListOf(RoomInputSchema));

@@ -76,3 +76,6 @@ export type ReplayStation = Static<typeof ReplayStationSchema>;
 
 export const ReplayUploadSchema = Type.Object({ file: Type.String(), bytes: Type.Number(), format: Type.Enum(['csv', 'lp']) });
 export type ReplayUpload = Static<typeof ReplayUploadSchema>;
+
+/** POST /replay (202): the run started; `total` when the size is known up front. */
+export const ReplayStartedSchema = Type.Object({ runId: Type.String(), total: Type.Optional(Type.Number()) });

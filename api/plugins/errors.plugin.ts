@@ -5,10 +5,12 @@
  * fastify's own 4xx errors keep their status and get that status's code (413, 404, 403,
  * 409, 415 — not all HEAT_ERR_VALIDATION); a 5xx never leaks internals. Also the not-found
  * handler: client-side routes of the dashboard get index.html, everything else a coded 404.
+ * Every /api route gets the error shape as its 4xx/5xx response schema.
  */
 import type { FastifyError } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
+import { ErrorResponseSchema } from '../../domain/api.schema.ts';
 import { HeatError, errorCatalogue, type ErrorCode } from '../../domain/errors.ts';
 import type { App } from '../context.ts';
 
@@ -59,7 +61,22 @@ function withFields(details: unknown, message: string, fallback: readonly string
   return { ...d, fields: found.length ? found : [...fallback] };
 }
 
+/** The error shape's name in the OpenAPI components (and for `$ref`). */
+export const ERROR_SCHEMA_ID = 'HeatError';
+
 export function installErrorHandling(app: App, opts: { counters: { http5xx: number }; dashboardDir?: string }): void {
+  // Every API route answers its errors in the one coded shape: declared here, once, so each
+  // operation of the OpenAPI document lists it (and fast-json-stringify serialises it).
+  // The shape is a shared schema (`HeatError`, a component of the document), referenced by each.
+  app.addSchema({ $id: ERROR_SCHEMA_ID, ...ErrorResponseSchema });
+  const ref = { $ref: `${ERROR_SCHEMA_ID}#` };
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const schema = (route.schema ??= {});
+    const response = (schema.response ??= {}) as Record<string, unknown>;
+    response['4xx'] ??= ref;
+    response['5xx'] ??= ref;
+  });
   app.setErrorHandler((err: FastifyError | HeatError, req, reply) => {
     if (err instanceof HeatError) {
       if (err.code === 'HEAT_ERR_RATE_LIMITED') {

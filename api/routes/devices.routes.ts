@@ -4,8 +4,9 @@
  * at once), the list with online status, last seen and battery, and the dead letters of
  * rejected telemetry. Device ids never enter the service accounts' namespace (`svc-`).
  */
-import Type from 'typebox';
 import { DeadLettersQuerySchema, DeviceListQuerySchema, IdParamsSchema, NewDeviceBodySchema } from '../../domain/api.schema.ts';
+import { ListOf } from '../../domain/list.schema.ts';
+import { DeadLettersSchema, DeviceDeletedSchema, DeviceDetailSchema, DeviceRowSchema, DeviceSecretSchema, DeviceToggleSchema } from '../../domain/registry.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { topics } from '../../domain/topics.ts';
 import type { Device } from '../../domain/topology.schema.ts';
@@ -19,7 +20,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
   const tags = ['devices'];
   const r = ctx.registry;
 
-  app.get('/api/v1/devices', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: DeviceListQuerySchema } }, async (req) => {
+  app.get('/api/v1/devices', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: DeviceListQuerySchema, response: { 200: ListOf(DeviceRowSchema) } } }, async (req) => {
     const list = r.listDevices({ ...req.query, limit: req.query.limit ?? 200 });
     const statuses = ctx.outages.deviceStatuses();
     return Promise.all(
@@ -38,13 +39,13 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
     );
   });
 
-  app.get('/api/v1/devices/:id', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, params: IdParamsSchema } }, (req) => {
+  app.get('/api/v1/devices/:id', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceDetailSchema } } }, (req) => {
     const d = r.getDevice(req.params.id);
     if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
     return { ...d, location: r.locate(d.id), status: ctx.outages.deviceStatuses().get(d.id) ?? null };
   });
 
-  app.post('/api/v1/devices', { config: { roles: DEVICE_ROLES }, schema: { tags, body: NewDeviceBodySchema } }, async (req, reply) => {
+  app.post('/api/v1/devices', { config: { roles: DEVICE_ROLES }, schema: { tags, body: NewDeviceBodySchema, response: { 201: DeviceSecretSchema } } }, async (req, reply) => {
     const b = req.body;
     if (isReservedDeviceId(b.id)) throw new HeatError('HEAT_ERR_VALIDATION', `body/id: the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts`);
     if (r.getDevice(b.id)) throw new HeatError('HEAT_ERR_CONFLICT', 'device exists');
@@ -67,10 +68,10 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
     const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: enabled ? 'enabled' : 'disabled' }));
     return { device: r.getDevice(id), published };
   };
-  app.post('/api/v1/devices/:id/disable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, setEnabled(false) as never);
-  app.post('/api/v1/devices/:id/enable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, setEnabled(true) as never);
+  app.post('/api/v1/devices/:id/disable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceToggleSchema } } }, setEnabled(false) as never);
+  app.post('/api/v1/devices/:id/enable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceToggleSchema } } }, setEnabled(true) as never);
 
-  app.delete('/api/v1/devices/:id', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, async (req) => {
+  app.delete('/api/v1/devices/:id', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceDeletedSchema } } }, async (req) => {
     const id = req.params.id;
     if (!r.getDevice(id)) throw new HeatError('HEAT_ERR_NOT_FOUND');
     // A gateway's devices would be left pointing at nothing: move or delete them first.
@@ -83,7 +84,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
     return { deleted: id, published };
   });
 
-  app.post('/api/v1/devices/:id/rotate-secret', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema } }, async (req) => {
+  app.post('/api/v1/devices/:id/rotate-secret', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceSecretSchema } } }, async (req) => {
     const d = r.getDevice(req.params.id);
     if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
     const secret = newDeviceSecret();
@@ -95,7 +96,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
 
   app.get(
     '/api/v1/dead-letters',
-    { config: { roles: DEVICE_ROLES }, schema: { tags, querystring: DeadLettersQuerySchema, response: { 200: Type.Object({ items: Type.Array(Type.Unknown()), byReason: Type.Record(Type.String(), Type.Number()) }) } } },
+    { config: { roles: DEVICE_ROLES }, schema: { tags, querystring: DeadLettersQuerySchema, response: { 200: DeadLettersSchema } } },
     (req) => {
       if (!ctx.deadLetters) return { items: [], byReason: {} };
       return { items: ctx.deadLetters.list(req.query), byReason: ctx.deadLetters.countByReason() };

@@ -7,6 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { HOUR_MS } from '../../domain/clock.ts';
 import { IdParamsSchema } from '../../domain/api.schema.ts';
+import { ListOf } from '../../domain/list.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import {
   AdviceCreateSchema,
@@ -15,6 +16,7 @@ import {
   ForecastAcceptedSchema,
   OptionalStationQuerySchema,
   RiskResponseSchema,
+  StoredForecastSchema,
   StationQuerySchema,
 } from '../../domain/forecast/forecast.api.schema.ts';
 import { validateForecast, WeatherForecastSchema, type ForecastValidation } from '../../domain/forecast/weather.schema.ts';
@@ -66,7 +68,7 @@ export function registerForecastRoutes(app: App, ctx: ApiContext): ForecastRoute
     return { city: v.forecast.city, ...(v.forecast.stationId ? { stationId: v.forecast.stationId } : {}), issuedAt: v.forecast.issuedAt, hours: v.forecast.hours.length };
   });
 
-  app.get('/api/v1/forecasts/latest', { config: STAFF, schema: { tags, querystring: OptionalStationQuerySchema } }, async (req) => {
+  app.get('/api/v1/forecasts/latest', { config: STAFF, schema: { tags, querystring: OptionalStationQuerySchema, response: { 200: StoredForecastSchema } } }, async (req) => {
     const f = await forecasts.latest(ctx.config.city, req.query.stationId);
     if (!f) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no forecast stored');
     return f;
@@ -94,7 +96,7 @@ export function registerForecastRoutes(app: App, ctx: ApiContext): ForecastRoute
     return { ...d, items: d.items.map((i) => ({ ...i, apartments: [...i.apartments] })) };
   });
 
-  app.get('/api/v1/forecasts/advice', { config: STAFF, schema: { tags, querystring: OptionalStationQuerySchema } }, (req) => advice.list(req.query.stationId));
+  app.get('/api/v1/forecasts/advice', { config: STAFF, schema: { tags, querystring: OptionalStationQuerySchema, response: { 200: ListOf(AdviceSchema) } } }, (req) => advice.list(req.query.stationId));
 
   // Computing a proposal stores it: a POST, so a crawler's GET never creates one.
   app.post('/api/v1/forecasts/advice', { config: ENGINEERS, schema: { tags, body: AdviceCreateSchema, response: { 201: AdviceSchema } } }, async (req, reply) => {

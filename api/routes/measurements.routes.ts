@@ -1,5 +1,6 @@
 /** Latest readings and history from the ReadingStore; a resident's scope is forced to their apartment. */
 import { MeasurementsQuerySchema } from '../../domain/api.schema.ts';
+import { MeasurementsSchema } from '../../domain/reading.schema.ts';
 import { HOUR_MS } from '../../domain/clock.ts';
 import { HeatError } from '../../domain/errors.ts';
 import type { ReadingScope } from '../../storage/readings/reading-store.ts';
@@ -7,7 +8,7 @@ import { ALL_ROLES } from '../auth.service.ts';
 import { who, type ApiContext, type App } from '../context.ts';
 
 export function registerMeasurementRoutes(app: App, ctx: ApiContext): void {
-  app.get('/api/v1/measurements', { config: { roles: ALL_ROLES }, schema: { tags: ['measurements'], querystring: MeasurementsQuerySchema } }, async (req) => {
+  app.get('/api/v1/measurements', { config: { roles: ALL_ROLES }, schema: { tags: ['measurements'], querystring: MeasurementsQuerySchema, response: { 200: MeasurementsSchema } } }, async (req) => {
     const q = req.query;
     const p = who(req);
     const scope: { -readonly [K in keyof ReadingScope]: ReadingScope[K] } = {};

@@ -10,9 +10,12 @@ import {
   ApartmentBodySchema,
   BuildingBodySchema,
   LAYOUT_TEMPLATES,
+  LayoutsSchema,
+  ONBOARDED_SCHEMAS,
   OfficeBodySchema,
   ONBOARDING_COLUMNS,
   OnboardingKindParamsSchema,
+  RetiredSchema,
   RoomBodySchema,
   SourceBodySchema,
   StationBodySchema,
@@ -36,19 +39,20 @@ const BODIES: Record<OnboardingKind, TSchema> = {
 
 export function registerOnboardingRoutes(app: App, ctx: ApiContext): void {
   const tags = ['onboarding'];
-  app.get('/api/v1/layouts', { config: { roles: STAFF_ROLES }, schema: { tags, description: 'Named apartment layouts: the rooms an apartment gets from `layout`.' } }, () => LAYOUT_TEMPLATES);
+  app.get('/api/v1/layouts', { config: { roles: STAFF_ROLES }, schema: { tags, description: 'Named apartment layouts: the rooms an apartment gets from `layout`.', response: { 200: LayoutsSchema } } }, () => LAYOUT_TEMPLATES);
 
   for (const kind of Object.keys(BODIES) as OnboardingKind[]) {
     const body = BODIES[kind];
-    app.post(`/api/v1/${kind}`, { config: WRITERS, schema: { tags, body, description: `Create one of ${kind}.` } }, async (req, reply) => {
+    const answer: TSchema = ONBOARDED_SCHEMAS[kind];
+    app.post(`/api/v1/${kind}`, { config: WRITERS, schema: { tags, body, description: `Create one of ${kind}.`, response: { 201: answer } } }, async (req, reply) => {
       const out = await createOne(ctx, kind, req.body as Record<string, unknown>, who(req).username);
       void reply.code(201);
       return out;
     });
-    app.put(`/api/v1/${kind}/:id`, { config: WRITERS, schema: { tags, params: IdParamsSchema, body, description: `Replace one of ${kind} (the body's id is the path's).` } }, (req) =>
+    app.put(`/api/v1/${kind}/:id`, { config: WRITERS, schema: { tags, params: IdParamsSchema, body, description: `Replace one of ${kind} (the body's id is the path's).`, response: { 200: answer } } }, (req) =>
       updateOne(ctx, kind, (req.params).id, req.body as Record<string, unknown>, who(req).username),
     );
-    app.delete(`/api/v1/${kind}/:id`, { config: WRITERS, schema: { tags, params: IdParamsSchema, description: `Retire one of ${kind}; refused (409, details.dependents) while anything hangs on it.` } }, (req) =>
+    app.delete(`/api/v1/${kind}/:id`, { config: WRITERS, schema: { tags, params: IdParamsSchema, description: `Retire one of ${kind}; refused (409, details.dependents) while anything hangs on it.`, response: { 200: RetiredSchema } } }, (req) =>
       retireOne(ctx, kind, (req.params).id, who(req).username),
     );
   }

@@ -1,6 +1,10 @@
 /** Incidents, planned outages (N9), KPIs, the audit log and CSV imports. */
 import Type from 'typebox';
-import { IdParamsSchema, ImportParamsSchema, KpiQuerySchema, OutageBodySchema } from '../../domain/api.schema.ts';
+import { IdParamsSchema, ImportParamsSchema, ImportReportSchema, KpiQuerySchema, OutageBodySchema } from '../../domain/api.schema.ts';
+import { ListOf } from '../../domain/list.schema.ts';
+import { AuditEntrySchema, IncidentDetailSchema, KpisSchema, OutageListSchema, OutageSchema } from '../../domain/operations.schema.ts';
+import { IncidentSchema } from '../../domain/incident.schema.ts';
+import { HeatingPolicySchema } from '../../domain/policy.schema.ts';
 import { DAY_MS } from '../../domain/clock.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
@@ -21,6 +25,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
           apartmentId: Type.Optional(Type.String({ maxLength: 64 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
         }),
+        response: { 200: ListOf(IncidentSchema) },
       },
     },
     (req) => {
@@ -33,7 +38,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
       return ctx.incidents.list(q);
     },
   );
-  app.get('/api/v1/incidents/:id', { config: { roles: STAFF_ROLES }, schema: { tags: ['incidents'], params: IdParamsSchema } }, (req) => {
+  app.get('/api/v1/incidents/:id', { config: { roles: STAFF_ROLES }, schema: { tags: ['incidents'], params: IdParamsSchema, response: { 200: IncidentDetailSchema } } }, (req) => {
     const i = ctx.incidents.get(req.params.id);
     if (!i) throw new HeatError('HEAT_ERR_NOT_FOUND');
     return { incident: i, order: ctx.ordersRepo.byIncident(i.id) ?? null };
@@ -41,7 +46,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
 
   app.post(
     '/api/v1/outages',
-    { config: { roles: ['admin', 'dispatcher', 'station_head', 'manager'] }, schema: { tags: ['outages'], body: OutageBodySchema } },
+    { config: { roles: ['admin', 'dispatcher', 'station_head', 'manager'] }, schema: { tags: ['outages'], body: OutageBodySchema, response: { 201: OutageSchema } } },
     (req, reply) => {
       const o = createOutage(ctx, req.body, who(req).username);
       void reply.code(201);
@@ -49,7 +54,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
     },
   );
   // Residents see the outages that reach their apartment (N9).
-  app.get('/api/v1/outages', { config: { roles: ALL_ROLES }, schema: { tags: ['outages'], querystring: Type.Object({ stationId: Type.Optional(Type.String({ maxLength: 64 })) }) } }, (req) => {
+  app.get('/api/v1/outages', { config: { roles: ALL_ROLES }, schema: { tags: ['outages'], querystring: Type.Object({ stationId: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: OutageListSchema } } }, (req) => {
     const p = who(req);
     if (p.role === 'resident') return ctx.outages.list({ apartmentId: p.apartmentId ?? '__none__' }).map(({ apartments: _a, ...o }) => o);
     return ctx.outages.list({ stationId: req.query.stationId });
@@ -57,9 +62,9 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
 
   // The city's policy (N-rules: standard, SLA clocks, callback hours) for the dashboard. Unbounded
   // refund bands are sent with maxShortfallC null (JSON has no Infinity).
-  app.get('/api/v1/policy', { config: { roles: ALL_ROLES }, schema: { tags: ['system'] } }, () => ctx.policy);
+  app.get('/api/v1/policy', { config: { roles: ALL_ROLES }, schema: { tags: ['system'], response: { 200: HeatingPolicySchema } } }, () => ctx.policy);
 
-  app.get('/api/v1/kpis', { config: { roles: ['admin', 'dispatcher', 'station_head', 'manager', 'engineer'] }, schema: { tags: ['kpis'], querystring: KpiQuerySchema } }, (req) => {
+  app.get('/api/v1/kpis', { config: { roles: ['admin', 'dispatcher', 'station_head', 'manager', 'engineer'] }, schema: { tags: ['kpis'], querystring: KpiQuerySchema, response: { 200: KpisSchema } } }, (req) => {
     const to = req.query.to ?? ctx.clock.now();
     const from = req.query.from ?? to - 30 * DAY_MS;
     if (from >= to) throw new HeatError('HEAT_ERR_VALIDATION', 'querystring/from must be before to');
@@ -70,14 +75,14 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
     '/api/v1/audit',
     {
       config: { roles: ['admin', 'manager'] },
-      schema: { tags: ['audit'], querystring: Type.Object({ entity: Type.Optional(Type.String({ maxLength: 20 })), entityId: Type.Optional(Type.String({ maxLength: 128 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) }) },
+      schema: { tags: ['audit'], querystring: Type.Object({ entity: Type.Optional(Type.String({ maxLength: 20 })), entityId: Type.Optional(Type.String({ maxLength: 128 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) }), response: { 200: ListOf(AuditEntrySchema) } },
     },
     (req) => ctx.audit.list(req.query),
   );
 
   app.post(
     '/api/v1/import/:kind',
-    { config: { roles: ['admin'] }, schema: { tags: ['import'], params: ImportParamsSchema, consumes: ['text/csv'], body: Type.String({ description: 'CSV text (text/csv), header row first' }) } },
+    { config: { roles: ['admin'] }, schema: { tags: ['import'], params: ImportParamsSchema, consumes: ['text/csv'], body: Type.String({ description: 'CSV text (text/csv), header row first' }), response: { 201: ImportReportSchema } } },
     async (req, reply) => {
       if (!String(req.headers['content-type'] ?? '').startsWith('text/csv') && !String(req.headers['content-type'] ?? '').startsWith('text/plain')) {
         throw new HeatError('HEAT_ERR_UNSUPPORTED_MEDIA', 'send the CSV as text/csv');

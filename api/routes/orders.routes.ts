@@ -1,12 +1,24 @@
 /** Service orders: list, one record in three views (N20), creation by source, lifecycle steps, CSV export. */
 import { IdParamsSchema } from '../../domain/api.schema.ts';
-import { ComplaintBodySchema, ORDER_STEPS, OrderViewQuerySchema, OrdersQuerySchema, type OrderStepType, type PersonAction } from '../../domain/orders/order.schema.ts';
+import {
+  ComplaintBodySchema,
+  ORDER_STEPS,
+  OrderNotificationSchema,
+  OrderRequestResultSchema,
+  OrderViewQuerySchema,
+  OrderViewSchema,
+  OrdersQuerySchema,
+  type OrderStepType,
+  type PersonAction,
+} from '../../domain/orders/order.schema.ts';
+import { textResponse } from '../../domain/api.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { orderView, type Order } from '../../domain/orders/order.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
 import { isoCell, toCsv } from '../csv.ts';
 import { assertApartment, who, type ApiContext, type App } from '../context.ts';
 import type { Person, Role } from '../people.repository.ts';
+import { ListOf } from '../../domain/list.schema.ts';
 
 /** May this person see this order? Residents: orders on their apartment (404 otherwise); station roles: their office's grid. */
 export function assertOrderAccess(p: Person, o: Order): void {
@@ -74,7 +86,7 @@ function csvRow(o: Order): unknown[] {
 export function registerOrderRoutes(app: App, ctx: ApiContext): void {
   const tags = ['orders'];
 
-  app.get('/api/v1/orders', { config: { roles: ALL_ROLES }, schema: { tags, querystring: OrdersQuerySchema } }, (req) => {
+  app.get('/api/v1/orders', { config: { roles: ALL_ROLES }, schema: { tags, querystring: OrdersQuerySchema, response: { 200: ListOf(OrderViewSchema) } } }, (req) => {
     const p = who(req);
     const q = { ...req.query };
     if (p.role === 'resident') {
@@ -86,7 +98,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     return p.role === 'resident' ? list.map((o) => orderView(o, 'team')) : list;
   });
 
-  app.get('/api/v1/orders/export.csv', { config: { roles: ['admin', 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: OrdersQuerySchema } }, async (req, reply) => {
+  app.get('/api/v1/orders/export.csv', { config: { roles: ['admin', 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: OrdersQuerySchema, response: { 200: textResponse('text/csv', 'the orders as CSV (N20 columns), UTF-8 with BOM') } } }, async (req, reply) => {
     const p = who(req);
     const q = { ...req.query };
     if (p.role === 'station_head' && p.officeId) q.officeId = p.officeId;
@@ -95,7 +107,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     return '\uFEFF' + toCsv(CSV_COLUMNS, rows);
   });
 
-  app.get('/api/v1/orders/:id', { config: { roles: ALL_ROLES }, schema: { tags, params: IdParamsSchema, querystring: OrderViewQuerySchema } }, (req) => {
+  app.get('/api/v1/orders/:id', { config: { roles: ALL_ROLES }, schema: { tags, params: IdParamsSchema, querystring: OrderViewQuerySchema, response: { 200: OrderViewSchema } } }, (req) => {
     const p = who(req);
     const o = ctx.ordersRepo.get(req.params.id);
     if (!o) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such order');
@@ -105,14 +117,14 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     return orderView(o, view);
   });
 
-  app.get('/api/v1/orders/:id/notifications', { config: { roles: STAFF_ROLES }, schema: { tags, params: IdParamsSchema } }, (req) => {
+  app.get('/api/v1/orders/:id/notifications', { config: { roles: STAFF_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: ListOf(OrderNotificationSchema) } } }, (req) => {
     const o = ctx.orders.get(req.params.id);
     assertOrderAccess(who(req), o);
     return ctx.ordersRepo.notifications(o.id);
   });
 
   // A complaint: by hotline (a dispatcher types it) or in the app (the resident, own apartment only).
-  app.post('/api/v1/orders', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema } }, async (req, reply) => {
+  app.post('/api/v1/orders', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } } }, async (req, reply) => {
     const p = who(req);
     assertApartment(p, req.body.apartmentId);
     const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
@@ -121,7 +133,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
   });
 
-  app.post('/api/v1/measurement-requests', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema } }, async (req, reply) => {
+  app.post('/api/v1/measurement-requests', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } } }, async (req, reply) => {
     const p = who(req);
     assertApartment(p, req.body.apartmentId);
     const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
@@ -134,7 +146,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
   // always wins, and every body schema is closed, so a body naming a type is refused (#13.3).
   const step = (type: OrderStepType, roles: readonly Role[]): void => {
     const { path, body } = ORDER_STEPS[type];
-    app.post(`/api/v1/orders/:id/${path}`, { config: { roles }, schema: { tags, params: IdParamsSchema, body } }, (req) => {
+    app.post(`/api/v1/orders/:id/${path}`, { config: { roles }, schema: { tags, params: IdParamsSchema, body, response: { 200: OrderViewSchema } } }, (req) => {
       const p = who(req);
       assertOrderAccess(p, ctx.orders.get(req.params.id));
       const action = { ...(req.body ?? {}), type } as PersonAction;

@@ -7,10 +7,23 @@
  * Without a control: 503.
  */
 import Type from 'typebox';
-import { IdParamsSchema, ReplayBodySchema } from '../../domain/api.schema.ts';
+import { IdParamsSchema, NoContentSchema, ReplayBodySchema } from '../../domain/api.schema.ts';
+import { ListOf } from '../../domain/list.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import type { ReplayProgress } from '../../domain/events.ts';
-import type { ReplayCity, ReplayRun, ReplayStation, ReplayUpload, ScenarioInfo } from '../../domain/replay.schema.ts';
+import {
+  ReplayCitySchema,
+  ReplayRunSchema,
+  ReplayStartedSchema,
+  ReplayStationSchema,
+  ReplayUploadSchema,
+  ScenarioInfoSchema,
+  type ReplayCity,
+  type ReplayRun,
+  type ReplayStation,
+  type ReplayUpload,
+  type ScenarioInfo,
+} from '../../domain/replay.schema.ts';
 import type { App } from '../context.ts';
 
 export interface ReplayControl {
@@ -36,16 +49,16 @@ export function registerReplayRoutes(app: App, control: ReplayControl | undefine
     return control;
   };
   const tags = ['replay'];
-  app.get('/api/v1/replay/scenarios', { config: { roles: ROLES }, schema: { tags } }, async () => [...(await need().scenarios())]);
-  app.get('/api/v1/replay', { config: { roles: ROLES }, schema: { tags } }, () => [...need().runs()]);
-  app.get('/api/v1/replay/:id', { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema } }, (req) => {
+  app.get('/api/v1/replay/scenarios', { config: { roles: ROLES }, schema: { tags, response: { 200: ListOf(ScenarioInfoSchema) } } }, async () => [...(await need().scenarios())]);
+  app.get('/api/v1/replay', { config: { roles: ROLES }, schema: { tags, response: { 200: ListOf(ReplayRunSchema) } } }, () => [...need().runs()]);
+  app.get('/api/v1/replay/:id', { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: ReplayCitySchema } } }, (req) => {
     const city = need().runCity(req.params.id);
     if (!city) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run');
     return city;
   });
   app.get(
     '/api/v1/replay/:id/stations/:stationId',
-    { config: { roles: ROLES }, schema: { tags, params: Type.Object({ id: IdParamsSchema.properties.id, stationId: IdParamsSchema.properties.id }, { additionalProperties: false }) } },
+    { config: { roles: ROLES }, schema: { tags, params: Type.Object({ id: IdParamsSchema.properties.id, stationId: IdParamsSchema.properties.id }, { additionalProperties: false }), response: { 200: ReplayStationSchema } } },
     (req) => {
       const st = need().runStation(req.params.id, req.params.stationId);
       if (!st) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run or station');
@@ -62,6 +75,7 @@ export function registerReplayRoutes(app: App, control: ReplayControl | undefine
         description: 'Upload a recording (CSV with a ts,deviceId,… header, or InfluxDB line protocol) as the request body (text/csv or text/plain).',
         querystring: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
         body: Type.String({ minLength: 1 }),
+        response: { 201: ReplayUploadSchema },
       },
     },
     (req, reply) => {
@@ -75,14 +89,14 @@ export function registerReplayRoutes(app: App, control: ReplayControl | undefine
       }
     },
   );
-  app.post('/api/v1/replay', { config: { roles: ROLES }, schema: { tags, body: ReplayBodySchema } }, async (req, reply) => {
+  app.post('/api/v1/replay', { config: { roles: ROLES }, schema: { tags, body: ReplayBodySchema, response: { 202: ReplayStartedSchema } } }, async (req, reply) => {
     if (!req.body.scenario === !req.body.file) throw new HeatError('HEAT_ERR_VALIDATION', 'body/scenario: give a scenario or an uploaded file, not both');
     const run = await need().start(req.body, push);
     void reply.code(202);
     return run;
   });
-  app.delete('/api/v1/replay/:id', { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema } }, async (req, reply) => {
+  app.delete('/api/v1/replay/:id', { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema, response: { 204: NoContentSchema } } }, async (req, reply) => {
     if (!(await need().stop(req.params.id))) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run');
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 }

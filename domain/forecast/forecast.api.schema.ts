@@ -1,5 +1,7 @@
 /** REST bodies of the forecast routes (api/routes/forecast.routes.ts), one schema each for validation, types and OpenAPI. */
 import Type, { type Static } from 'typebox';
+import { ListOf } from '../list.schema.ts';
+import { ForecastHourSchema, WeatherForecastSchema } from './weather.schema.ts';
 
 export const StationQuerySchema = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 export const OptionalStationQuerySchema = Type.Object({ stationId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false });
@@ -74,3 +76,6 @@ export const BalanceResponseSchema = Type.Object({
     }),
   ),
 });
+
+/** GET /forecasts/latest: a stored forecast (the validated body, hours on whole hours). */
+export const StoredForecastSchema = Type.Object({ ...WeatherForecastSchema.properties, hours: ListOf(ForecastHourSchema) });

@@ -10,6 +10,8 @@
  */
 import Type, { type Static } from 'typebox';
 import { CauseClassSchema } from '../incident.schema.ts';
+import { ListOf } from '../list.schema.ts';
+import { EscalationLevelSchema } from '../policy.schema.ts';
 import { IdSchema, RoomTypeSchema } from '../topology.schema.ts';
 
 const closed = { additionalProperties: false } as const;
@@ -177,3 +179,119 @@ export const LinkActionSchema = Type.Object(
   closed,
 );
 export type LinkAction = Static<typeof LinkActionSchema>;
+
+// ---- Responses (issue #15: every route declares its response; fastify serialises through
+// these schemas and drops what they do not list, so each mirrors `Order` (order.ts) in full —
+// order.schema.test.ts checks that field by field).
+
+const HistoryEntrySchema = Type.Object({
+  at: Type.Number(),
+  by: Type.String(),
+  action: Type.String(),
+  from: Type.Optional(OrderStatusSchema),
+  to: Type.Optional(OrderStatusSchema),
+  note: Type.Optional(Type.String()),
+});
+/** N21: a person told of an escalation. */
+const RecipientSchema = Type.Object({ personId: Type.String(), name: Type.String(), role: Type.String() });
+const EscalationSchema = Type.Object({ level: EscalationLevelSchema, at: Type.Number(), afterHours: Type.Number(), notified: ListOf(RecipientSchema) });
+const SlaBreachSchema = Type.Object({ kind: Type.Enum(['answer', 'on_site', 'restore']), dueAt: Type.Number(), at: Type.Number() });
+const NotHomeVisitSchema = Type.Object({ at: Type.Number(), note: Type.String(), newAppointmentAt: Type.Number(), kind: Type.Optional(Type.Enum(['not_home', 'reschedule'])) });
+
+/** A measurement record as stored: `measuredBy` is always filled in by the service. */
+const StoredMeasurementRecordSchema = Type.Object({
+  ...MeasurementRecordSchema.properties,
+  rooms: ListOf(Type.Object({ ...MeasuredRoomSchema.properties, points: ListOf(MeasurementPointSchema) })),
+  measuredBy: Type.String(),
+});
+/** N30–N34: what the service concluded from a measurement record (domain/measurement.ts). */
+export const MeasurementResultSchema = Type.Object({
+  verdict: Type.Enum(['compliant', 'below_standard', 'invalid']),
+  problems: ListOf(Type.String()),
+  rooms: ListOf(
+    Type.Object({ roomId: Type.String(), type: RoomTypeSchema, valueC: Type.Number(), counted: Type.Boolean(), shortfallC: Type.Number(), refundPct: Type.Number() }),
+  ),
+  apartmentValueC: Type.Union([Type.Number(), Type.Null()]),
+  refundPctPerDay: Type.Number(),
+  exempt: Type.Boolean(),
+});
+
+/** The whole order record (N20), as the company copy shows it. */
+export const OrderSchema = Type.Object({
+  id: Type.String(),
+  number: Type.String(),
+  source: OrderSourceSchema,
+  channel: OrderChannelSchema,
+  status: OrderStatusSchema,
+  subjectType: OrderSubjectSchema,
+  apartmentId: Type.Optional(Type.String()),
+  buildingId: Type.Optional(Type.String()),
+  stationId: Type.Optional(Type.String()),
+  officeId: Type.Optional(Type.String()),
+  apartments: ListOf(Type.String()),
+  incidentIds: ListOf(Type.String()),
+  outageId: Type.Optional(Type.String()),
+  cause: Type.Optional(CauseClassSchema),
+  receivingOfficeId: Type.Optional(Type.String()),
+  receivedAt: Type.Number(),
+  receiver: Type.String(),
+  appointmentAt: Type.Optional(Type.Number()),
+  residentAddress: Type.Optional(Type.String()),
+  residentPhone: Type.Optional(Type.String()),
+  residentContact: Type.Optional(Type.String()),
+  content: Type.String(),
+  issuedAt: Type.Optional(Type.Number()),
+  assignee: Type.Optional(Type.String()),
+  supervisor: Type.Optional(Type.String()),
+  callbackDueAt: Type.Optional(Type.Number()),
+  callbackAt: Type.Optional(Type.Number()),
+  callbackBy: Type.Optional(Type.String()),
+  callbackResult: Type.Optional(Type.String()),
+  satisfaction: Type.Optional(Type.Number()),
+  answeredAt: Type.Optional(Type.Number()),
+  onSiteAt: Type.Optional(Type.Number()),
+  resolvedAt: Type.Optional(Type.Number()),
+  closedAt: Type.Optional(Type.Number()),
+  repairSheet: Type.Optional(RepairSheetSchema),
+  userSideExplanation: Type.Optional(Type.String()),
+  notHome: ListOf(NotHomeVisitSchema),
+  measurement: Type.Optional(Type.Object({ record: StoredMeasurementRecordSchema, result: MeasurementResultSchema })),
+  /** N34 */
+  refund: Type.Optional(Type.Object({ pctPerDay: Type.Number(), accruesFromAt: Type.Number(), restoredAt: Type.Optional(Type.Number()) })),
+  /** N4 */
+  receiverId: Type.Optional(Type.String()),
+  linkedOrderId: Type.Optional(Type.String()),
+  escalations: ListOf(EscalationSchema),
+  slaBreaches: ListOf(SlaBreachSchema),
+  history: ListOf(HistoryEntrySchema),
+});
+export type OrderDto = Static<typeof OrderSchema>;
+
+/** N20: the team copy — what the field worker needs (orderView(o, 'team')); residents get it too. */
+export const ORDER_TEAM_FIELDS = [
+  'id', 'number', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'apartments', 'appointmentAt',
+  'residentAddress', 'residentPhone', 'residentContact', 'content', 'issuedAt', 'assignee', 'repairSheet',
+  'userSideExplanation', 'notHome', 'onSiteAt', 'resolvedAt', 'cause', 'measurement',
+] as const;
+export const OrderTeamViewSchema = Type.Pick(OrderSchema, ORDER_TEAM_FIELDS);
+export type OrderTeamView = Static<typeof OrderTeamViewSchema>;
+
+/**
+ * An order as a route answers it: the company or station copy (the whole record; the station
+ * copy only lacks the optional rating) or the team copy. The full record is tried first.
+ */
+export const OrderViewSchema = Type.Union([OrderSchema, OrderTeamViewSchema]);
+export type OrderViewDto = Static<typeof OrderViewSchema>;
+
+/** POST /orders and /measurement-requests: `linked` when the request joined an open order (N4). */
+export const OrderRequestResultSchema = Type.Object({ linked: Type.Boolean(), order: OrderViewSchema });
+
+/** A notification sent about an order (socket room and event). */
+export const OrderNotificationSchema = Type.Object({
+  id: Type.Integer(),
+  at: Type.Number(),
+  orderId: Type.String(),
+  room: Type.String(),
+  type: Type.String(),
+  detail: Type.Optional(Type.String()),
+});

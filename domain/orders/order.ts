@@ -12,6 +12,7 @@ import type { EscalationLevel, HeatingPolicy } from '../policy.ts';
 import { HeatError } from '../errors.ts';
 import { callbackAllowedAt, isRepairOrder, nextCallbackTime } from './sla.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
+import { ORDER_TEAM_FIELDS } from './order.schema.ts';
 import type { LinkAction, OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, PersonAction, RepairSheet } from './order.schema.ts';
 
 export type { OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, RepairSheet } from './order.schema.ts';
@@ -326,17 +327,15 @@ export function applyAction(order: Order, action: OrderAction, by: string, now: 
   return { ...order, ...patch, status: to, history: [...order.history, entry] };
 }
 
-const TEAM_FIELDS = [
-  'id', 'number', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'apartments', 'appointmentAt',
-  'residentAddress', 'residentPhone', 'residentContact', 'content', 'issuedAt', 'assignee', 'repairSheet',
-  'userSideExplanation', 'notHome', 'onSiteAt', 'resolvedAt', 'cause', 'measurement',
-] as const;
+const TEAM_FIELDS = ORDER_TEAM_FIELDS;
+/** N20: the team copy (order.schema.ts OrderTeamViewSchema). */
+export type OrderTeamCopy = Pick<Order, (typeof ORDER_TEAM_FIELDS)[number]>;
 
 /**
  * N20: one record, three copies. The company copy is the whole record; the station copy
  * drops the company-internal callback rating; the team copy is what the field worker needs.
  */
-export function orderView(o: Order, view: OrderViewName): Partial<Order> {
+export function orderView(o: Order, view: OrderViewName): Order | OrderTeamCopy {
   if (view === 'company') return o;
   if (view === 'station') {
     const { satisfaction: _s, ...rest } = o;
@@ -344,5 +343,5 @@ export function orderView(o: Order, view: OrderViewName): Partial<Order> {
   }
   const out: Record<string, unknown> = {};
   for (const k of TEAM_FIELDS) if (o[k] !== undefined) out[k] = o[k];
-  return out;
+  return out as OrderTeamCopy;
 }
