@@ -114,9 +114,11 @@ describe('dispatcher', () => {
     const card = page.locator(`[data-column="new"] [data-order-station="${stationId}"]`).first();
     await card.waitFor({ timeout: WAIT_MS });
     await card.click();
+    // The dispatcher sees the desk's steps only (dispatch, cancel, note), opens the dispatch form.
+    await page.click('article.order [data-step="dispatch"]');
     await page.fill('article.order input[name=assignee]', '王师傅');
     await page.fill('article.order input[name=supervisor]', '李主管');
-    await page.click('article.order [data-action="dispatch"]');
+    await page.click('article.order [data-submit="dispatch"]');
     await page.waitForSelector('article.order[data-status="dispatched"]', { timeout: WAIT_MS });
     const orderId = await page.getAttribute('article.order', 'data-order');
     await shot(page, 'dispatcher-5-order-dispatched');

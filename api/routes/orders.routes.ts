@@ -8,6 +8,7 @@ import {
   OrderViewQuerySchema,
   OrderViewSchema,
   OrdersQuerySchema,
+  STEP_ROLES,
   type OrderStepType,
   type PersonAction,
 } from '../../domain/orders/order.schema.ts';
@@ -28,25 +29,6 @@ export function assertOrderAccess(p: Person, o: Order): void {
     throw new HeatError('HEAT_ERR_FORBIDDEN', 'order of another office');
   }
 }
-
-const FIELD_ROLES: readonly Role[] = ['admin', 'station_staff', 'station_head'];
-const DESK_ROLES: readonly Role[] = ['admin', 'dispatcher'];
-
-/** Who may take each step (the dashboard shows a role only its own). */
-export const STEP_ROLES: Readonly<Record<OrderStepType, readonly Role[]>> = {
-  dispatch: DESK_ROLES,
-  accept: FIELD_ROLES,
-  not_home: FIELD_ROLES,
-  reschedule: FIELD_ROLES,
-  arrive: FIELD_ROLES,
-  resolve: FIELD_ROLES,
-  schedule_callback: DESK_ROLES,
-  callback: DESK_ROLES,
-  rate: ['admin', 'dispatcher', 'resident'],
-  close: DESK_ROLES,
-  cancel: ['admin', 'dispatcher', 'manager'],
-  note: STAFF_ROLES,
-};
 
 export const CSV_COLUMNS = [
   'number', 'id', 'source', 'channel', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'officeId', 'apartments',

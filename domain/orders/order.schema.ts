@@ -13,6 +13,7 @@ import { CauseClassSchema } from '../incident.schema.ts';
 import { ListOf } from '../list.schema.ts';
 import { EscalationLevelSchema } from '../policy.schema.ts';
 import { IdSchema, RoomTypeSchema } from '../topology.schema.ts';
+import { STAFF_ROLES, type Role } from '../roles.ts';
 
 const closed = { additionalProperties: false } as const;
 
@@ -154,6 +155,25 @@ export const ORDER_STEPS = {
   note: { path: 'note', body: NoteBodySchema },
 } as const;
 export type OrderStepType = keyof typeof ORDER_STEPS;
+
+const FIELD_ROLES: readonly Role[] = ['admin', 'station_staff', 'station_head'];
+const DESK_ROLES: readonly Role[] = ['admin', 'dispatcher'];
+
+/** Who may take each step; the routes enforce it and the dashboard shows a role only its own. */
+export const STEP_ROLES: Readonly<Record<OrderStepType, readonly Role[]>> = {
+  dispatch: DESK_ROLES,
+  accept: FIELD_ROLES,
+  not_home: FIELD_ROLES,
+  reschedule: FIELD_ROLES,
+  arrive: FIELD_ROLES,
+  resolve: FIELD_ROLES,
+  schedule_callback: DESK_ROLES,
+  callback: DESK_ROLES,
+  rate: ['admin', 'dispatcher', 'resident'],
+  close: DESK_ROLES,
+  cancel: ['admin', 'dispatcher', 'manager'],
+  note: STAFF_ROLES,
+};
 export const ORDER_STEP_TYPES = Object.keys(ORDER_STEPS) as OrderStepType[];
 
 /** What a person may ask of an order: exactly one step route's body plus the route's type. */

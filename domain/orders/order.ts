@@ -191,7 +191,8 @@ export type OrderAction =
   | (Omit<Extract<PersonAction, { type: 'resolve' }>, 'measurement'> & { readonly measurement?: EvaluatedMeasurement })
   | LinkAction;
 
-const ALLOWED: Readonly<Record<OrderAction['type'], readonly OrderStatus[]>> = {
+/** From which statuses each step may be taken (the dashboard offers only these). */
+export const ALLOWED: Readonly<Record<OrderAction['type'], readonly OrderStatus[]>> = {
   dispatch: ['new'],
   accept: ['dispatched'],
   not_home: ['accepted'],

@@ -9,13 +9,15 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../domain/events.ts';
 import type { Incident } from '../../../domain/incident.schema.ts';
-import { defaultPolicy, type HeatingPolicy } from '../../../domain/policy.ts';
+import type { HeatingPolicy } from '../../../domain/policy.ts';
 import type { Order, OrderStatus } from '../../../domain/orders/order.ts';
+import { ORDER_STEPS, type PersonAction } from '../../../domain/orders/order.schema.ts';
+import type { Role } from '../../../domain/roles.ts';
 import type { Kpis } from '../../../domain/orders/kpi.ts';
 import type { Apartment, Building, Room, Station, HeatSource } from '../../../domain/topology.schema.ts';
 import type { ReplayCity as ReplayCityT, ReplayRun as ReplayRunT, ReplayStation as ReplayStationT, ReplayUpload as ReplayUploadT, ScenarioInfo as ScenarioInfoT } from '../../../domain/replay.schema.ts';
 
-export type Role = 'admin' | 'dispatcher' | 'station_staff' | 'station_head' | 'manager' | 'engineer' | 'resident';
+export type { Role };
 
 export interface User {
   readonly id: string;
@@ -65,17 +67,8 @@ export interface OrderInput {
   readonly supervisor?: string;
 }
 
-/** A lifecycle step (domain/orders/order.ts OrderAction) as the API accepts it. */
-export type OrderActionInput =
-  | { readonly type: 'dispatch'; readonly assignee?: string; readonly supervisor?: string }
-  | { readonly type: 'accept'; readonly appointmentAt?: number }
-  | { readonly type: 'not_home'; readonly note: string; readonly newAppointmentAt: number }
-  | { readonly type: 'arrive' }
-  | { readonly type: 'resolve'; readonly cause: string; readonly userSideExplanation?: string }
-  | { readonly type: 'callback'; readonly result: string; readonly satisfaction?: number }
-  | { readonly type: 'close'; readonly note?: string }
-  | { readonly type: 'cancel'; readonly note: string }
-  | { readonly type: 'note'; readonly note: string };
+/** A lifecycle step exactly as the API accepts it: the domain's own union (domain/orders/order.schema.ts). */
+export type OrderActionInput = PersonAction;
 
 /** N9: a planned outage notice. */
 export interface Outage {
@@ -253,15 +246,11 @@ export class ApiClient {
     return asList<Room>(await this.get(`/apartments/${encodeURIComponent(apartmentId)}/rooms`));
   }
   /**
-   * The city's policy (N2 standard, SLA clocks, heating curve) from GET /policy; until the API
-   * serves it, the national defaults from domain/policy.ts.
+   * The city's policy (N2 standard, SLA clocks, heating curve) from GET /policy. No fallback:
+   * another city's defaults would tell a Harbin resident 18 °C instead of 20 °C.
    */
-  async policy(): Promise<HeatingPolicy> {
-    try {
-      return await this.get<HeatingPolicy>('/policy');
-    } catch {
-      return defaultPolicy;
-    }
+  policy(): Promise<HeatingPolicy> {
+    return this.get<HeatingPolicy>('/policy');
   }
 
   // ---- measurements: GET /measurements?<scope> → { latest, history? }
@@ -315,8 +304,7 @@ export class ApiClient {
   /** A lifecycle step: POST /orders/:id/<step> with the step's fields. */
   act(id: string, action: OrderActionInput): Promise<Order> {
     const { type, ...body } = action;
-    const path = type === 'not_home' ? 'not-home' : type;
-    return this.request<Order>('POST', `/orders/${encodeURIComponent(id)}/${path}`, { body });
+    return this.request<Order>('POST', `/orders/${encodeURIComponent(id)}/${ORDER_STEPS[type].path}`, { body });
   }
   /** N7: the resident's rating after the callback. */
   rate(id: string, satisfaction: number): Promise<Order> {

@@ -12,6 +12,8 @@ export const NAV_BY_ROLE: Readonly<Record<Role, readonly Route[]>> = {
   station_staff: ['map', 'incidents', 'orders'],
   station_head: ['map', 'incidents', 'orders', 'kpis'],
   manager: ['kpis', 'map', 'incidents', 'orders'],
+  deputy_gm: ['map', 'incidents', 'orders'],
+  general_manager: ['map', 'incidents', 'orders'],
   resident: ['home'],
   engineer: ['devices', 'console', 'map', 'incidents'],
   admin: ['map', 'incidents', 'orders', 'kpis', 'devices', 'console'],
