@@ -1,8 +1,10 @@
 /**
  * Issue 13 finding 7: scryptSync per login ran on the event loop, so 8 parallel login loops
- * took /health from 5 ms to 571 ms median. Now scrypt runs in the thread pool: 20 logins in
- * parallel (real HTTP, each a real scrypt) while /api/v1/health is probed every 10 ms, and
- * the probes' p95 stays under 50 ms.
+ * took /health from 5 ms to 571 ms median. Now scrypt runs in the thread pool: 20 clients
+ * sign in back to back for 3 s (real HTTP, each a real scrypt; right passwords, so the
+ * throttle never short-cuts one) while /api/v1/health is probed every 10 ms, and the
+ * probes' p95 stays under 50 ms. A single burst of 20 is not enough to show the old
+ * blocking (each probe then waited about one hash), a sustained load is.
  */
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +49,7 @@ function timedGet(port: number, path: string): Promise<number> {
 const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1]!;
 
 describe('logins do not stall the event loop', () => {
-  it('keeps /health under 50 ms p95 while 20 logins run in parallel', async () => {
+  it('keeps /health under 50 ms p95 while 20 clients sign in back to back', async () => {
     const users = ['dispatcher', 'manager', 'engineer', 'staff-o1', 'head-o1', 'staff-o2', 'head-o2', 'resident1', 'resident2', 'admin'];
     // Warm up, and the idle figure for the log.
     const idle: number[] = [];
@@ -61,21 +63,21 @@ describe('logins do not stall the event loop', () => {
       }
     })();
     const started = performance.now();
-    const codes = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => {
+    const codes: number[] = [];
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
         const u = users[i % users.length]!;
-        // Half right, half wrong: both cost a full scrypt.
-        const password = i % 2 ? 'not-the-password' : u === 'admin' ? 'admin-test-password' : 'heatwatch-demo';
-        return post(t.port, '/api/v1/auth/login', { username: u, password });
+        const password = u === 'admin' ? 'admin-test-password' : 'heatwatch-demo';
+        while (performance.now() - started < 3_000) codes.push(await post(t.port, '/api/v1/auth/login', { username: u, password }));
       }),
     );
     const loginMs = performance.now() - started;
     running = false;
     await prober;
-    expect(codes.filter((c) => c === 200)).toHaveLength(10);
-    expect(codes.filter((c) => c === 401)).toHaveLength(10);
+    expect(codes.length).toBeGreaterThanOrEqual(20);
+    expect(codes.every((c) => c === 200)).toBe(true);
     expect(latencies.length).toBeGreaterThan(5);
-    console.log(`idle /health p95 ${p95(idle).toFixed(1)} ms; 20 parallel logins took ${loginMs.toFixed(0)} ms; /health over ${latencies.length} probes: p95 ${p95(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+    console.log(`idle /health p95 ${p95(idle).toFixed(1)} ms; ${codes.length} logins by 20 clients in ${loginMs.toFixed(0)} ms; /health over ${latencies.length} probes: p95 ${p95(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
     expect(p95(latencies)).toBeLessThan(50);
   }, 60_000);
 });
