@@ -17,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { generate } from 'mqtt-packet';
 import { topics } from '../domain/topics.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { serviceSecretFor } from '../storage/records/service-accounts.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
+import { connectPacket } from './load.raw.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,18 +54,7 @@ async function loadMain(port: number, from: number, count: number): Promise<void
         resolve();
       };
       s.once('connect', () =>
-        s.write(
-          generate({
-            cmd: 'connect',
-            protocolId: 'MQTT',
-            protocolVersion: 4,
-            clean: true,
-            keepalive: 0,
-            clientId: deviceId(i),
-            username: deviceId(i),
-            password: Buffer.from(deviceSecret(i)),
-          }),
-        ),
+        s.write(connectPacket(deviceId(i), deviceId(i), deviceSecret(i))),
       );
       // CONNACK: 0x20 0x02 <flags> <return code>
       s.once('data', (b: Buffer) => finish(b[0] === 0x20 && b[3] === 0));

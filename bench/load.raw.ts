@@ -48,6 +48,19 @@ function encode(messages: readonly RawMessage[], connections: number): Buffer[][
   return per;
 }
 
+/** An MQTT 3.1.1 CONNECT (clean session, no keep-alive), with credentials when a username is given. */
+export function connectPacket(clientId: string, username?: string, password?: string): Buffer {
+  return generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 0,
+    clientId,
+    ...(username !== undefined ? { username, password: Buffer.from(password ?? '') } : {}),
+  });
+}
+
 /** Open a socket, send CONNECT, resolve at a CONNACK with return code 0. */
 function open(host: string, port: number, c: RawLoadOptions['clients'][number]): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -55,17 +68,7 @@ function open(host: string, port: number, c: RawLoadOptions['clients'][number]):
     s.setNoDelay(true);
     s.once('error', reject);
     s.once('connect', () =>
-      s.write(
-        generate({
-          cmd: 'connect',
-          protocolId: 'MQTT',
-          protocolVersion: 4,
-          clean: true,
-          keepalive: 0,
-          clientId: c.clientId,
-          ...(c.username !== undefined ? { username: c.username, password: Buffer.from(c.password ?? '') } : {}),
-        }),
-      ),
+      s.write(connectPacket(c.clientId, c.username, c.password)),
     );
     // CONNACK: 0x20 0x02 <session present> <return code>
     s.once('data', (b: Buffer) => {
