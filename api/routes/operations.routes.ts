@@ -64,7 +64,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
   // refund bands are sent with maxShortfallC null (JSON has no Infinity).
   app.get('/api/v1/policy', { config: { roles: ALL_ROLES }, schema: { tags: ['system'], response: { 200: HeatingPolicySchema } } }, () => ctx.policy);
 
-  app.get('/api/v1/kpis', { config: { roles: ['admin', 'dispatcher', 'station_head', 'manager', 'engineer'] }, schema: { tags: ['kpis'], querystring: KpiQuerySchema, response: { 200: KpisSchema } } }, (req) => {
+  app.get('/api/v1/kpis', { config: { roles: ['admin', 'dispatcher', 'station_head', 'manager', 'deputy_gm', 'general_manager', 'engineer'] }, schema: { tags: ['kpis'], querystring: KpiQuerySchema, response: { 200: KpisSchema } } }, (req) => {
     const to = req.query.to ?? ctx.clock.now();
     const from = req.query.from ?? to - 30 * DAY_MS;
     if (from >= to) throw new HeatError('HEAT_ERR_VALIDATION', 'querystring/from must be before to');
@@ -74,7 +74,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
   app.get(
     '/api/v1/audit',
     {
-      config: { roles: ['admin', 'manager'] },
+      config: { roles: ['admin', 'manager', 'deputy_gm', 'general_manager'] },
       schema: { tags: ['audit'], querystring: Type.Object({ entity: Type.Optional(Type.String({ maxLength: 20 })), entityId: Type.Optional(Type.String({ maxLength: 128 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) }), response: { 200: ListOf(AuditEntrySchema) } },
     },
     (req) => ctx.audit.list(req.query),

@@ -45,7 +45,7 @@ export function registerSystemRoutes(
     return text;
   });
 
-  app.get('/api/v1/metrics', { config: { roles: ['admin', 'engineer', 'manager'] }, schema: { tags: ['system'], response: { 200: ApiMetricsSchema } } }, () => ({
+  app.get('/api/v1/metrics', { config: { roles: ['admin', 'engineer', 'manager', 'deputy_gm', 'general_manager'] }, schema: { tags: ['system'], response: { 200: ApiMetricsSchema } } }, () => ({
     api: opts.metrics(),
     broker: opts.brokerMetrics?.() ?? null,
   }));
