@@ -18,7 +18,6 @@ import { createBrokerApp, type BrokerApp } from './broker/app.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { parseConfig, type PlatformConfig } from './domain/config.ts';
 import { policyForCity } from './domain/policy.ts';
-import type { EngineSnapshot } from './domain/rules/engine.ts';
 import type { City } from './domain/topology.schema.ts';
 import { createIngestApp, type IngestApp, type IngestOptions } from './ingest/app.ts';
 import { RulesSnapshotRepository } from './ingest/rules-snapshot.repository.ts';
@@ -175,7 +174,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   try {
     const snap = new RulesSnapshotRepository(config.dataDir).read();
     if (snap) {
-      rules = liveRules({ city: rulesCity, policy, snapshot: snap.engine as EngineSnapshot });
+      rules = liveRules({ city: rulesCity, policy, snapshot: snap.engine });
       rulesLastTs = { ...snap.lastTs };
     }
   } catch (err) {

@@ -5,7 +5,7 @@
 import type { IncidentEvent } from '../domain/incident.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import type { Reading } from '../domain/reading.ts';
-import { RulesEngine, type EngineSnapshot } from '../domain/rules/engine.ts';
+import { RulesEngine } from '../domain/rules/engine.ts';
 import type { City } from '../domain/topology.schema.ts';
 
 export interface RulesPort {
@@ -27,9 +27,10 @@ export interface RulesPort {
 export function liveRules(opts: {
   readonly city: () => City;
   readonly policy: HeatingPolicy;
-  readonly snapshot?: EngineSnapshot;
+  /** A snapshot as read from disk (RulesSnapshotRepository); RulesEngine.restore checks and migrates it, or throws. */
+  readonly snapshot?: unknown;
 }): RulesPort & { readonly engine: () => RulesEngine } {
-  let engine = opts.snapshot ? RulesEngine.restore(opts.snapshot, { city: opts.city(), policy: opts.policy }) : new RulesEngine({ city: opts.city(), policy: opts.policy });
+  let engine = opts.snapshot !== undefined ? RulesEngine.restore(opts.snapshot, { city: opts.city(), policy: opts.policy }) : new RulesEngine({ city: opts.city(), policy: opts.policy });
   return {
     engine: () => engine,
     ingest: (r) => engine.ingest(r),

@@ -7,7 +7,6 @@ import { pino } from 'pino';
 import { systemClock } from '../domain/clock.ts';
 import { parseConfig } from '../domain/config.ts';
 import { policyForCity } from '../domain/policy.ts';
-import type { EngineSnapshot } from '../domain/rules/engine.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
@@ -35,7 +34,7 @@ function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
   const opts = { city: () => registry.city(), policy: policyForCity(config.city) };
   try {
     const snap = new RulesSnapshotRepository(config.dataDir).read();
-    if (snap) return { rules: liveRules({ ...opts, snapshot: snap.engine as EngineSnapshot }), lastTs: { ...snap.lastTs } };
+    if (snap) return { rules: liveRules({ ...opts, snapshot: snap.engine }), lastTs: { ...snap.lastTs } };
   } catch (e) {
     logger.error({ err: String(e) }, 'rules snapshot unreadable; starting the engine fresh');
   }

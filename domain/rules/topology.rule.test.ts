@@ -37,18 +37,3 @@ describe('live topology', () => {
     expect(engine.openIncidents()).toEqual([]);
   });
 });
-
-describe('snapshots', () => {
-  it('an older version-1 snapshot (before heard times and resolved children) restores; another version is refused loudly', () => {
-    const engine = new RulesEngine({ city: full, policy });
-    engine.ingest(reading(NEW, 0, 21));
-    const snap = engine.snapshot();
-    const { heard: _h, ...sensors } = snap.sensors;
-    const { heard: _m, ...meters } = snap.meters;
-    const { resolvedChildren: _r, ...older } = { ...snap, sensors, meters };
-    const restored = RulesEngine.restore(older, { city: full, policy });
-    restored.advanceTo(T0 + 31 * MIN);
-    expect(restored.openIncidents().map((i) => `${i.kind} ${i.subjectId}`)).toEqual([`sensor_offline ${NEW}`]);
-    expect(() => RulesEngine.restore({ ...snap, version: 2 } as unknown as typeof snap, { city: full, policy })).toThrow(/unsupported rules snapshot version 2/);
-  });
-});
