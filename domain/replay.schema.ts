@@ -67,6 +67,13 @@ export const ReplayStationSchema = Type.Object({
   apartments: Type.Array(ApartmentSchema),
   /** Latest meter reading in the run. */
   meter: Type.Optional(Type.Object({ ts: Type.Number(), fields: Type.Record(Type.String(), Type.Number()) })),
+  /** The run's meter series, mean per `bucketMs` of event time, by field — for the station view's charts. */
+  series: Type.Optional(
+    Type.Object({
+      bucketMs: Type.Number(),
+      fields: Type.Record(Type.String(), Type.Array(Type.Object({ ts: Type.Number(), value: Type.Number() }))),
+    }),
+  ),
   /** Latest apartment value in the run (mean of its rooms), °C. */
   apartmentValues: Type.Record(Type.String(), Type.Number()),
   /** Every incident of the run on this station (open and resolved). */

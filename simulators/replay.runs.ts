@@ -4,12 +4,14 @@
  * opened and resolved them, and the latest value of every meter and room it replayed — enough
  * for the dashboard to draw the run's city in the same map, station and building views.
  *
- * Bounded: the last `keep` runs, each at most one value per device and one entry per incident.
+ * Bounded: the last `keep` runs, each at most one value per device and one entry per incident,
+ * and a bucketed meter series per station (replay.series.ts).
  */
 import type { Incident, IncidentEvent } from '../domain/incident.schema.ts';
 import type { Reading } from '../domain/reading.ts';
 import type { LocalizedText, ReplayCity, ReplayRun, ReplayStation, ReplayStatus } from '../domain/replay.schema.ts';
 import type { City } from '../domain/topology.schema.ts';
+import { RunSeries } from './replay.series.ts';
 
 interface RunRecord {
   run: ReplayRun;
@@ -20,6 +22,8 @@ interface RunRecord {
   /** apartment → room → latest temperature. */
   readonly rooms: Map<string, Map<string, number>>;
   readonly aptStation: Map<string, string>;
+  /** Each meter's series for the station view's charts (bounded, replay.series.ts). */
+  readonly series: RunSeries;
 }
 
 export class ReplayRuns {
@@ -52,6 +56,7 @@ export class ReplayRuns {
       meters: new Map(),
       rooms: new Map(),
       aptStation,
+      series: new RunSeries(),
     });
     // Oldest first out.
     while (this.#runs.size > this.keep) this.#runs.delete(this.#runs.keys().next().value!);
@@ -63,6 +68,7 @@ export class ReplayRuns {
     if (r.kind === 'station_meter' && r.stationId) {
       const m = rec.meters.get(r.stationId);
       if (!m || r.ts >= m.ts) rec.meters.set(r.stationId, { ts: r.ts, fields: { ...m?.fields, ...r.fields } });
+      rec.series.add(r.stationId, r.ts, r.fields);
     } else if (r.apartmentId && typeof r.fields.temp === 'number') {
       let rooms = rec.rooms.get(r.apartmentId);
       if (!rooms) rec.rooms.set(r.apartmentId, (rooms = new Map()));
@@ -122,12 +128,14 @@ export class ReplayRuns {
     const values: Record<string, number> = {};
     for (const [apt, v] of this.#values(rec)) if (rec.aptStation.get(apt) === stationId) values[apt] = Math.round(v * 100) / 100;
     const meter = rec.meters.get(stationId);
+    const series = rec.series.of(stationId);
     return {
       run: rec.run,
       station,
       buildings,
       apartments,
       ...(meter ? { meter } : {}),
+      ...(series ? { series } : {}),
       apartmentValues: values,
       incidents: [...rec.incidents.values()].filter((i) => i.stationId === stationId || (i.subjectType === 'station' && i.subjectId === stationId)).sort((a, b) => b.startTs - a.startTs),
     };

@@ -79,6 +79,13 @@ describe('engineer replay console', () => {
     expect(st.incidents.some((i) => i.kind === 'station_fault' && i.subjectId === 'st-0002' && i.cause === 'station' && i.status === 'resolved')).toBe(true);
     expect(st.incidents.filter((i) => i.kind === 'apartment_cold' && i.cause === 'station').length).toBeGreaterThan(0);
     expect(st.meter?.fields.pumpHz).toBeGreaterThan(5);
+    // The station view's charts: the run's own meter series, showing the pump standing still and running again.
+    const pump = st.series!.fields.pumpHz!;
+    expect(st.series!.bucketMs).toBe(10 * 60_000);
+    expect(pump.length).toBeGreaterThan(100);
+    expect(pump.some((x) => x.value < 1)).toBe(true);
+    expect(pump.at(-1)!.value).toBeGreaterThan(5);
+    expect(pump.every((x, i) => i === 0 || x.ts > pump[i - 1]!.ts)).toBe(true);
     expect(Object.keys(st.apartmentValues).length).toBeGreaterThan(0);
     expect(st.apartments.every((a) => st.buildings.some((b) => b.id === a.buildingId))).toBe(true);
 
