@@ -135,13 +135,50 @@ describe('JournalPersistence', () => {
     const a = await open(dir);
     const subs = [{ clientId: 'svc-ingest' }];
     const n = 100_000;
+    const window = 20_000; // deliveries unacknowledged at a time (MQTT allows up to 65,535)
     for (let i = 0; i < n; i++) void a.outgoingEnqueueCombi(subs, publish('t/x', 'x'));
     const q = await all(a.outgoingStream(ingest));
     expect(q).toHaveLength(n);
-    for (let i = 0; i < n; i++) void a.outgoingUpdate(ingest, { ...q[i]!, messageId: (i % 65535) + 1 });
-    for (let i = 0; i < n; i++) void a.outgoingClearMessageId(ingest, { messageId: (i % 65535) + 1 });
+    const id = (i: number) => (i % 65535) + 1;
+    for (let i = 0; i < n + window; i++) {
+      if (i < n) void a.outgoingUpdate(ingest, { ...q[i]!, messageId: id(i) });
+      if (i >= window) void a.outgoingClearMessageId(ingest, { messageId: id(i - window) });
+    }
     await a.outgoingClearMessageId(ingest, { messageId: 1 });
     expect(a.stats().queued).toBe(0);
+    expect(a.stats().renumbered).toBe(0);
+    await a.destroy();
+  });
+
+  it('never gives a delivery a messageId an unacknowledged packet of the session still holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const a = await open(dir);
+    const subs = [{ clientId: 'svc-ingest' }];
+    const [p1, p2, p3] = ['one', 'two', 'three'].map((b) => publish('t/x', b));
+    for (const p of [p1!, p2!, p3!]) await a.outgoingEnqueueCombi(subs, p);
+    // One and two were delivered on the previous connection as 7 and 8 and are resent with
+    // those ids ([MQTT-4.4.0-1]); the new connection's counter happens to start at 7.
+    await a.outgoingUpdate(ingest, { ...p1!, messageId: 7 });
+    await a.outgoingUpdate(ingest, { ...p2!, messageId: 8 });
+    const client = { id: ingest.id, _nextId: 7 };
+    const third = { ...p3!, messageId: 7 };
+    await a.outgoingUpdate(client, third);
+    expect(third.messageId).toBe(9); // the next free id, written into the packet aedes sends
+    expect(client._nextId).toBe(10); // and the connection numbers on from there
+    expect(a.stats().renumbered).toBe(1);
+    // Its PUBACK clears it, not the older 7.
+    expect((await a.outgoingClearMessageId(ingest, { messageId: 9 }))?.payload?.toString()).toBe('three');
+    // A resend keeps its own id.
+    const again = { ...p1!, messageId: 7 };
+    await a.outgoingUpdate(client, again);
+    expect(again.messageId).toBe(7);
+    // And after a restart the journal holds the ids as they were given.
+    const b = await open(dir);
+    expect((await all(b.outgoingStream(ingest))).map((p) => [p.payload?.toString(), p.messageId])).toEqual([
+      ['one', 7],
+      ['two', 8],
+    ]);
+    await b.destroy();
     await a.destroy();
   });
 });

@@ -30,7 +30,7 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { decode, encode, type Rec, type StoredPacket, type Sub, type SubRecord, type TrieSub } from './journal.codec.ts';
 import { JournalFile, type JournalFileOptions } from './journal.file.ts';
-import { OutQueue } from './journal.queue.ts';
+import { SessionQueues } from './journal.queue.ts';
 
 export type { StoredPacket } from './journal.codec.ts';
 
@@ -61,9 +61,6 @@ const Packet = require('aedes-packet') as PacketCtor;
 
 const QLOBBER = { wildcard_one: '+', wildcard_some: '#', separator: '/' };
 
-/** A queued copy, as aedes-persistence makes it (fresh messageId). */
-const queued = (p: StoredPacket): StoredPacket => new Packet(p);
-
 export type JournalOptions = JournalFileOptions;
 
 export interface JournalStats {
@@ -82,6 +79,8 @@ export interface JournalStats {
   readonly recoveries: number;
   /** The error the journal is failing with now (writes refused until it recovers), or null. */
   readonly failing: string | null;
+  /** Deliveries renumbered because their id was still held by an unacknowledged packet. */
+  readonly renumbered: number;
 }
 
 export class JournalPersistence {
@@ -90,7 +89,7 @@ export class JournalPersistence {
   readonly #retained = new Map<string, StoredPacket>();
   readonly #subs = new Map<string, Map<string, SubRecord>>();
   readonly #trie = new QlobberSub(QLOBBER);
-  readonly #outgoing = new Map<string, OutQueue>();
+  readonly #outgoing = new SessionQueues((p) => new Packet(p));
   readonly #incoming = new Map<string, Map<number, StoredPacket>>();
   readonly #wills = new Map<string, StoredPacket>();
 
@@ -111,14 +110,13 @@ export class JournalPersistence {
   }
 
   stats(): JournalStats {
-    let queuedCount = 0;
-    for (const q of this.#outgoing.values()) queuedCount += q.live;
     const failing = this.#file.failing;
     return {
       generation: this.#file.generation,
       journalBytes: this.#file.bytes,
       ...this.#file.stats,
-      queued: queuedCount,
+      queued: this.#outgoing.queued(),
+      renumbered: this.#outgoing.renumbered,
       failing: failing ? `${(failing as NodeJS.ErrnoException).code ?? ''} ${failing.message}`.trim() : null,
     };
   }
@@ -226,53 +224,34 @@ export class JournalPersistence {
     // Nothing to store, but answered in call order: after the calls already waiting.
     if (subs.length === 0) return this.#file.pending();
     const ids = subs.map((s) => s.clientId);
-    this.#applyEnqueue(ids, packet);
+    this.#outgoing.enqueue(ids, packet);
     return this.#log(['e', ids, encode(packet)]);
   }
 
-  #applyEnqueue(ids: readonly string[], packet: StoredPacket): void {
-    for (const id of ids) {
-      let q = this.#outgoing.get(id);
-      if (!q) this.#outgoing.set(id, (q = new OutQueue()));
-      q.push(queued(packet));
-    }
-  }
-
-  async outgoingUpdate(client: Client, packet: StoredPacket): Promise<void> {
-    const how = this.#applyUpdate(client.id, packet);
+  /**
+   * aedes calls this with the packet it is about to write, numbered by the connection's
+   * counter. When that id is still held by another unacknowledged packet of the session, the
+   * packet gets the next free id instead (it is the object aedes then writes), and the
+   * connection's counter moves past it (journal.queue.ts `assign` says why).
+   */
+  async outgoingUpdate(client: Client & { _nextId?: number }, packet: StoredPacket): Promise<void> {
+    const wanted = packet.messageId;
+    const how = this.#outgoing.update(client.id, packet, true);
+    if (packet.messageId !== wanted && typeof client._nextId === 'number') client._nextId = (packet.messageId! % 65_535) + 1;
     if (how === 'id') return this.#log(['m', client.id, packet.brokerId, packet.brokerCounter, packet.messageId!]);
     return this.#log(['p', client.id, encode(packet)]);
   }
 
-  /**
-   * The queued packet with the same broker identity gets the messageId; otherwise one with the
-   * same messageId is replaced (aedes-persistence semantics: messageIds wrap at 65535).
-   */
-  #applyUpdate(clientId: string, packet: StoredPacket): 'id' | 'replace' {
-    const q = this.#outgoing.get(clientId);
-    if (q?.assign(packet.brokerId, packet.brokerCounter, packet.messageId)) return 'id';
-    if (q?.replace(packet)) return 'replace';
-    throw new Error('no such packet');
-  }
-
   async outgoingClearMessageId(client: Client, packet: { messageId?: number }): Promise<StoredPacket | undefined> {
-    const removed = this.#applyClear(client.id, packet.messageId);
+    const removed = this.#outgoing.clear(client.id, packet.messageId);
     if (!removed) return undefined;
     await this.#log(['x', client.id, packet.messageId!]);
     return removed;
   }
 
-  #applyClear(clientId: string, messageId: number | undefined): StoredPacket | undefined {
-    const q = this.#outgoing.get(clientId);
-    const p = q?.clear(messageId);
-    if (q?.live === 0) this.#outgoing.delete(clientId);
-    return p;
-  }
-
   outgoingStream(client: Client): Readable {
-    const q = this.#outgoing.get(client.id);
     // A copy: the queue changes while aedes streams it.
-    return Readable.from(q ? [...q.values()] : []);
+    return Readable.from(this.#outgoing.packets(client.id));
   }
 
   // ---- incoming (QoS 2) ---------------------------------------------------------------------
@@ -350,7 +329,7 @@ export class JournalPersistence {
   *#snapshot(): Generator<Rec> {
     for (const p of this.#retained.values()) yield ['r', encode(p)];
     for (const [id, stored] of this.#subs) yield ['s', id, [...stored].map(([topic, s]) => ({ topic, ...s }))];
-    for (const [id, q] of this.#outgoing) for (const p of q.values()) yield ['o', id, encode(p)];
+    for (const [id, p] of this.#outgoing.all()) yield ['o', id, encode(p)];
     for (const [id, m] of this.#incoming) for (const p of m.values()) yield ['i', id, encode(p)];
     for (const [id, w] of this.#wills) yield ['w', id, encode(w)];
   }
@@ -366,22 +345,18 @@ export class JournalPersistence {
       case 'c':
         return this.#applyClean(rec[1]);
       case 'e':
-        return this.#applyEnqueue(rec[1], decode(rec[2]));
+        return this.#outgoing.enqueue(rec[1], decode(rec[2]));
       case 'm':
-        this.#applyUpdate(rec[1], { cmd: 'publish', brokerId: rec[2], brokerCounter: rec[3], messageId: rec[4] });
+        this.#outgoing.update(rec[1], { cmd: 'publish', brokerId: rec[2], brokerCounter: rec[3], messageId: rec[4] }, false);
         return;
       case 'p':
-        this.#applyUpdate(rec[1], decode(rec[2]));
+        this.#outgoing.update(rec[1], decode(rec[2]), false);
         return;
       case 'x':
-        this.#applyClear(rec[1], rec[2]);
+        this.#outgoing.clear(rec[1], rec[2]);
         return;
-      case 'o': {
-        let q = this.#outgoing.get(rec[1]);
-        if (!q) this.#outgoing.set(rec[1], (q = new OutQueue()));
-        q.push(decode(rec[2]));
-        return;
-      }
+      case 'o':
+        return this.#outgoing.restore(rec[1], decode(rec[2]));
       case 'i':
         return this.#applyIncoming(rec[1], decode(rec[2]));
       case 'j': {

@@ -1,8 +1,13 @@
 /**
  * The outgoing queue of one persistent session: packets in order, found by broker identity
- * (aedes assigns a messageId as it sends) and by messageId (cleared on PUBACK), both O(1).
+ * (aedes assigns a messageId as it sends) and by messageId (cleared on PUBACK), both O(1);
+ * and the session's message ids in use, so a new delivery never shares one with a message
+ * still unacknowledged (see `assign`).
  */
 import type { StoredPacket } from './journal.codec.ts';
+
+/** MQTT packet identifiers are 1…65535. */
+const MAX_MESSAGE_ID = 65_535;
 
 /**
  * A client's queue of outgoing packets. Two things must stay cheap at 200,000 queued packets
@@ -19,6 +24,8 @@ export class OutQueue {
   readonly #byIdentity = new Map<string, number>();
   /** Positions by messageId, oldest first (ids wrap at 65535, so one may be reused while queued). */
   readonly #byMessageId = new Map<number, number[]>();
+  /** Live packets holding each messageId (normally 0 or 1; 2+ only in a journal written before ids were kept unique). */
+  readonly #holders = new Map<number, number>();
   live = 0;
 
   static identity(p: { brokerId?: string; brokerCounter?: number }): string {
@@ -29,7 +36,7 @@ export class OutQueue {
     const at = this.#base + this.#items.length;
     this.#items.push(p);
     this.#byIdentity.set(OutQueue.identity(p), at);
-    if (p.messageId !== undefined) this.#indexMessageId(p.messageId, at);
+    if (p.messageId !== undefined) this.#hold(p.messageId, at);
     this.live++;
   }
 
@@ -40,20 +47,49 @@ export class OutQueue {
     }
   }
 
-  /** Give the packet with this broker identity its messageId; false if it is not queued. */
-  assign(brokerId: string | undefined, brokerCounter: number | undefined, messageId: number | undefined): boolean {
+  /**
+   * Give the packet with this broker identity its messageId; returns the id it got, or
+   * undefined if the packet is not queued.
+   *
+   * `unique` (a live delivery): when another queued packet holds the id, the next free one
+   * is given instead. aedes numbers a connection's new deliveries from a random start
+   * (lib/client.js `_nextId`) but resends a resumed session's unacknowledged packets with
+   * their original ids ([MQTT-4.4.0-1]), so without this the two could meet on one
+   * connection — against [MQTT-2.3.1-2] — and the PUBACK for the new message cleared the old
+   * one, which the subscriber had not stored yet (tests/broker-message-ids.test.ts). Journal
+   * replay passes `unique` false: its records hold the ids as they were given.
+   */
+  assign(brokerId: string | undefined, brokerCounter: number | undefined, messageId: number | undefined, unique = false): { messageId: number | undefined } | undefined {
     const at = this.#byIdentity.get(OutQueue.identity({ brokerId, brokerCounter }));
     const p = at === undefined ? undefined : this.#items[at - this.#base];
-    if (!p) return false;
-    p.messageId = messageId;
-    if (messageId !== undefined) this.#indexMessageId(messageId, at!);
-    return true;
+    if (!p) return undefined;
+    const id = unique && messageId !== undefined ? this.#freeId(messageId, p) : messageId;
+    if (p.messageId !== undefined) this.#release(p.messageId);
+    p.messageId = id;
+    if (id !== undefined) this.#hold(id, at!);
+    return { messageId: id };
   }
 
-  #indexMessageId(messageId: number, at: number): void {
+  /** `wanted` if no packet but `self` holds it, else the next id after it that none holds. */
+  #freeId(wanted: number, self: StoredPacket): number {
+    const taken = (id: number) => (this.#holders.get(id) ?? 0) - (self.messageId === id ? 1 : 0) > 0;
+    for (let i = 0, id = wanted; i < MAX_MESSAGE_ID; i++, id = (id % MAX_MESSAGE_ID) + 1) if (!taken(id)) return id;
+    // 65,535 unacknowledged packets on one session: no id is free. Refusing to send is the
+    // safe answer (aedes closes the connection, the packet stays queued for the next one).
+    throw new Error('every message id of the session is in use');
+  }
+
+  #hold(messageId: number, at: number): void {
+    this.#holders.set(messageId, (this.#holders.get(messageId) ?? 0) + 1);
     const list = this.#byMessageId.get(messageId);
     if (list) list.push(at);
     else this.#byMessageId.set(messageId, [at]);
+  }
+
+  #release(messageId: number): void {
+    const n = (this.#holders.get(messageId) ?? 1) - 1;
+    if (n > 0) this.#holders.set(messageId, n);
+    else this.#holders.delete(messageId);
   }
 
   /** The oldest queued position holding this messageId (stale index entries are dropped). */
@@ -75,6 +111,8 @@ export class OutQueue {
     if (at === undefined) return false;
     const old = this.#items[at - this.#base]!;
     this.#byIdentity.delete(OutQueue.identity(old));
+    this.#release(old.messageId!);
+    this.#holders.set(packet.messageId!, (this.#holders.get(packet.messageId!) ?? 0) + 1);
     this.#items[at - this.#base] = packet;
     this.#byIdentity.set(OutQueue.identity(packet), at);
     return true;
@@ -87,6 +125,7 @@ export class OutQueue {
     const i = at - this.#base;
     const p = this.#items[i]!;
     this.#items[i] = undefined;
+    this.#release(messageId!);
     const list = this.#byMessageId.get(messageId!)!;
     list.shift();
     if (!list.length) this.#byMessageId.delete(messageId!);
@@ -99,5 +138,74 @@ export class OutQueue {
       this.#head = 0;
     }
     return p;
+  }
+}
+
+/**
+ * Every persistent session's outgoing queue, with the calls journal.persistence.ts makes (live
+ * and when replaying its records; `live` is false on replay, whose records hold the ids as
+ * they were given).
+ */
+export class SessionQueues {
+  readonly #queues = new Map<string, OutQueue>();
+  /** Deliveries given another id than aedes chose, because a queued packet still held it. */
+  renumbered = 0;
+
+  /** @param copy the queued copy of a published packet (aedes-packet: a fresh, unset messageId). */
+  constructor(private readonly copy: (p: StoredPacket) => StoredPacket) {}
+
+  #queue(clientId: string): OutQueue {
+    let q = this.#queues.get(clientId);
+    if (!q) this.#queues.set(clientId, (q = new OutQueue()));
+    return q;
+  }
+
+  enqueue(clientIds: readonly string[], packet: StoredPacket): void {
+    for (const id of clientIds) this.#queue(id).push(this.copy(packet));
+  }
+
+  /** A packet as the journal's snapshot holds it (messageId included). */
+  restore(clientId: string, packet: StoredPacket): void {
+    this.#queue(clientId).push(packet);
+  }
+
+  /**
+   * The queued packet with the same broker identity gets the messageId (`live`: a free one,
+   * written back into `packet`); otherwise one with the same messageId is replaced
+   * (aedes-persistence semantics, e.g. a PUBREL for its PUBLISH).
+   */
+  update(clientId: string, packet: StoredPacket, live: boolean): 'id' | 'replace' {
+    const q = this.#queues.get(clientId);
+    const given = q?.assign(packet.brokerId, packet.brokerCounter, packet.messageId, live);
+    if (given) {
+      if (given.messageId !== packet.messageId) this.renumbered++;
+      packet.messageId = given.messageId;
+      return 'id';
+    }
+    if (q?.replace(packet)) return 'replace';
+    throw new Error('no such packet');
+  }
+
+  clear(clientId: string, messageId: number | undefined): StoredPacket | undefined {
+    const q = this.#queues.get(clientId);
+    const p = q?.clear(messageId);
+    if (q?.live === 0) this.#queues.delete(clientId);
+    return p;
+  }
+
+  /** A copy of one session's queue, in order. */
+  packets(clientId: string): StoredPacket[] {
+    const q = this.#queues.get(clientId);
+    return q ? [...q.values()] : [];
+  }
+
+  *all(): Generator<[string, StoredPacket]> {
+    for (const [id, q] of this.#queues) for (const p of q.values()) yield [id, p];
+  }
+
+  queued(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) n += q.live;
+    return n;
   }
 }
