@@ -6,6 +6,7 @@
  */
 import type { Incident, IncidentEvent } from '../domain/incident.schema.ts';
 import { applyAction, type Order } from '../domain/orders/order.ts';
+import { localTime, proactiveContent } from '../domain/orders/resident-texts.ts';
 import { OrdersCore, isOpen } from './orders.core.ts';
 import type { Outage } from './outages.repository.ts';
 
@@ -64,6 +65,15 @@ export class OrdersIntake extends OrdersCore {
       .find((o) => covers(o) && (o.scopeType === 'station' || (i.kind === 'building_cold' && o.scopeId === (i.buildingId ?? i.subjectId))));
   }
 
+  /** Where an incident is, in words (address, building or station name). */
+  #where(i: Incident): string | undefined {
+    if (i.kind === 'apartment_cold') return this.grid('apartment', i.apartmentId ?? i.subjectId).address;
+    if (i.kind === 'building_cold') return this.grid('building', i.buildingId ?? i.subjectId).address;
+    if (i.kind === 'source_cold') return undefined;
+    const st = i.stationId ?? i.subjectId;
+    return this.deps.registry.getStation(st)?.name;
+  }
+
   #incidentRooms(i: Incident): string[] {
     const rooms = ['city'];
     if (i.stationId) rooms.push(`station:${i.stationId}`);
@@ -73,8 +83,8 @@ export class OrdersIntake extends OrdersCore {
 
   #orderForIncident(i: Incident): Order {
     const { orders } = this.deps;
-    // Machine evidence stays on the staff side (content); residents read the catalogue text (dashboard).
-    const content = `${i.kind} (${i.cause}): ${Object.entries(i.evidence).map(([k, v]) => `${k}=${v}`).join(', ')}`.slice(0, 2000);
+    // 服务内容 in words from the catalogue; the evidence stays structured on the linked incident.
+    const content = proactiveContent(i, this.#where(i), localTime(this.deps.policy.utcOffsetMinutes)).slice(0, 2000);
     if (i.parentId) {
       const parent = orders.byIncident(i.parentId);
       if (parent && isOpen(parent)) return this.link(parent, 'system', { incidentId: i.id, apartments: i.apartmentId ? [i.apartmentId] : [], note: `incident ${i.id} grouped under ${i.parentId}` });

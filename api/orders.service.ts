@@ -12,6 +12,7 @@ import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { evaluateMeasurement, type MeasurementRecord } from '../domain/measurement.ts';
 import { applyAction, tickOrder, type Order, type OrderAction, type OrderChannel, type Recipient } from '../domain/orders/order.ts';
 import { PersonActionSchema, type PersonAction } from '../domain/orders/order.schema.ts';
+import { localTime, outageFollowUpContent } from '../domain/orders/resident-texts.ts';
 import { ESCALATION_ROLE } from '../domain/orders/sla.ts';
 import type { EscalationLevel } from '../domain/policy.ts';
 import { isOpen, type Actor } from './orders.core.ts';
@@ -197,7 +198,7 @@ export class OrdersService extends OrdersIntake {
       outageId: out.id,
       receiver: 'system',
       receivingOfficeId: g.officeId,
-      content: `follow-up of planned outage ${out.id}: ${out.reason}`,
+      content: outageFollowUpContent(out, out.scopeType === 'building' ? this.grid('building', out.scopeId).address : g.address, localTime(this.deps.policy.utcOffsetMinutes)),
     });
     this.deps.outages.save({ ...out, followUpOrderId: o.id });
     return o;

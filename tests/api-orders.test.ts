@@ -131,10 +131,14 @@ describe('resident complaint, whole lifecycle', () => {
     expect(station.satisfaction).toBeUndefined();
     const audit = (await t.req('GET', `/api/v1/audit?entity=order&entityId=${order.id}`, 'admin')).json<{ action: string; actor: string }[]>();
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['created', 'dispatch', 'resolve', 'callback', 'close']));
-    // The resident sees their order (team view), not the company copy.
+    // The resident sees their own view, not the company copy: their rating (given at the
+    // callback, so the home does not ask again) and the status steps, no staff notes or names.
     const mine = (await t.req('GET', `/api/v1/orders/${order.id}`, 'resident1')).json<Record<string, unknown>>();
     expect(mine.id).toBe(order.id);
-    expect(mine.satisfaction).toBeUndefined();
+    expect(mine.satisfaction).toBe(5);
+    expect(mine.callbackResult).toBeUndefined();
+    expect(mine).not.toHaveProperty('history');
+    expect(mine.timeline).toEqual(order.history.filter((h) => h.to).map((h) => ({ at: h.at, to: h.to })));
     // N7: the resident rates their own order; another resident cannot.
     expect((await t.req('POST', `/api/v1/orders/${order.id}/rating`, 'resident2', { satisfaction: 1 })).statusCode).toBe(404);
     expect((await t.req('POST', `/api/v1/orders/${order.id}/rating`, 'resident1', { satisfaction: 4 })).statusCode).toBe(200);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../dashboard/src/i18n/en.ts';
 import { zhCN } from '../dashboard/src/i18n/zh-CN.ts';
 import { CauseClassSchema, IncidentKindSchema, SeveritySchema } from '../domain/incident.schema.ts';
-import { OrderStatusSchema } from '../domain/orders/order.schema.ts';
+import { MeasurementResultSchema, OrderStatusSchema } from '../domain/orders/order.schema.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import { ReplayStatusSchema } from '../domain/replay.schema.ts';
 import { STATION_FAULTS } from '../domain/rules/station.rule.ts';
@@ -33,6 +33,7 @@ const CODES: Record<string, readonly string[]> = {
   deviceKind: values(DeviceKindSchema),
   fault: STATION_FAULTS,
   'replay.status': values(ReplayStatusSchema),
+  verdict: values(MeasurementResultSchema.properties.verdict), // N30–N33
 };
 
 describe('i18n tables', () => {

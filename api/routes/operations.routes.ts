@@ -56,7 +56,8 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
   // Residents see the outages that reach their apartment (N9).
   app.get('/api/v1/outages', { config: { roles: ALL_ROLES }, schema: { tags: ['outages'], querystring: Type.Object({ stationId: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: OutageListSchema } } }, (req) => {
     const p = who(req);
-    if (p.role === 'resident') return ctx.outages.list({ apartmentId: p.apartmentId ?? '__none__' }).map(({ apartments: _a, ...o }) => o);
+    // N9: each home sees its own notice (when it was told, how far ahead), not the other homes'.
+    if (p.role === 'resident') return ctx.outages.list({ apartmentId: p.apartmentId ?? '__none__' }).map(({ apartments: _a, ...o }) => ({ ...o, ...(o.notices ? { notices: o.notices.filter((n) => n.apartmentId === p.apartmentId) } : {}) }));
     return ctx.outages.list({ stationId: req.query.stationId });
   });
 

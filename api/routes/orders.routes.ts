@@ -14,7 +14,7 @@ import {
 } from '../../domain/orders/order.schema.ts';
 import { textResponse } from '../../domain/api.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
-import { orderView, type Order } from '../../domain/orders/order.ts';
+import { orderView, residentView, type Order } from '../../domain/orders/order.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
 import { isoCell, toCsv } from '../csv.ts';
 import { assertApartment, who, type ApiContext, type App } from '../context.ts';
@@ -77,7 +77,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     }
     if ((p.role === 'station_staff' || p.role === 'station_head') && p.officeId) q.officeId = p.officeId;
     const list = ctx.ordersRepo.list({ ...q, limit: q.limit ?? 200 });
-    return p.role === 'resident' ? list.map((o) => orderView(o, 'team')) : list;
+    return p.role === 'resident' ? list.map(residentView) : list;
   });
 
   app.get('/api/v1/orders/export.csv', { config: { roles: ['admin', 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: OrdersQuerySchema, response: { 200: textResponse('text/csv', 'the orders as CSV (N20 columns), UTF-8 with BOM') } } }, async (req, reply) => {
@@ -94,7 +94,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     const o = ctx.ordersRepo.get(req.params.id);
     if (!o) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such order');
     assertOrderAccess(p, o);
-    if (p.role === 'resident') return orderView(o, 'team');
+    if (p.role === 'resident') return residentView(o);
     const view = req.query.view ?? (p.role === 'station_staff' ? 'team' : p.role === 'station_head' ? 'station' : 'company');
     return orderView(o, view);
   });
@@ -112,7 +112,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
     const r = ctx.orders.complaint({ ...req.body, channel }, p);
     void reply.code(r.created ? 201 : 200);
-    return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
+    return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
   });
 
   app.post('/api/v1/measurement-requests', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } } }, async (req, reply) => {
@@ -121,7 +121,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
     const r = ctx.orders.measurementRequest({ ...req.body, channel }, p);
     void reply.code(r.created ? 201 : 200);
-    return { linked: r.linked, order: p.role === 'resident' ? orderView(r.order, 'team') : r.order };
+    return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
   });
 
   // The route names the step; the body only fills it. `type` is spread last so the route
@@ -133,7 +133,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
       assertOrderAccess(p, ctx.orders.get(req.params.id));
       const action = { ...(req.body ?? {}), type } as PersonAction;
       const o = ctx.orders.act(req.params.id, action, p);
-      return p.role === 'resident' ? orderView(o, 'team') : o;
+      return p.role === 'resident' ? residentView(o) : o;
     });
   };
   for (const [type, roles] of Object.entries(STEP_ROLES) as [OrderStepType, readonly Role[]][]) step(type, roles);

@@ -289,7 +289,8 @@ export type OrderDto = Static<typeof OrderSchema>;
 
 /** N20: the team copy — what the field worker needs (orderView(o, 'team')); residents get it too. */
 export const ORDER_TEAM_FIELDS = [
-  'id', 'number', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'apartments', 'appointmentAt',
+  // `source`: the worker must know which sheet the job takes — a repair sheet (N23) or a measurement record (N30).
+  'id', 'number', 'source', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'apartments', 'appointmentAt',
   'residentAddress', 'residentPhone', 'residentContact', 'content', 'issuedAt', 'assignee', 'repairSheet',
   'userSideExplanation', 'notHome', 'onSiteAt', 'resolvedAt', 'cause', 'measurement',
 ] as const;
@@ -297,10 +298,21 @@ export const OrderTeamViewSchema = Type.Pick(OrderSchema, ORDER_TEAM_FIELDS);
 export type OrderTeamView = Static<typeof OrderTeamViewSchema>;
 
 /**
- * An order as a route answers it: the company or station copy (the whole record; the station
- * copy only lacks the optional rating) or the team copy. The full record is tried first.
+ * What a resident sees of an order on their apartment: the team copy, what they asked for and
+ * when, their own rating (N7: so it is never asked twice) and the status steps with their times
+ * — no staff notes, no usernames.
  */
-export const OrderViewSchema = Type.Union([OrderSchema, OrderTeamViewSchema]);
+export const ORDER_RESIDENT_FIELDS = [...ORDER_TEAM_FIELDS, 'source', 'receivedAt', 'callbackAt', 'satisfaction'] as const;
+export const OrderTimelineSchema = ListOf(Type.Object({ at: Type.Number(), to: OrderStatusSchema }));
+export const OrderResidentViewSchema = Type.Object({ ...Type.Pick(OrderSchema, ORDER_RESIDENT_FIELDS).properties, timeline: OrderTimelineSchema });
+export type OrderResidentView = Static<typeof OrderResidentViewSchema>;
+
+/**
+ * An order as a route answers it: the company or station copy (the whole record; the station
+ * copy only lacks the optional rating), the resident's view or the team copy. The full record
+ * is tried first, the team copy (a subset of the others) last.
+ */
+export const OrderViewSchema = Type.Union([OrderSchema, OrderResidentViewSchema, OrderTeamViewSchema]);
 export type OrderViewDto = Static<typeof OrderViewSchema>;
 
 /** POST /orders and /measurement-requests: `linked` when the request joined an open order (N4). */

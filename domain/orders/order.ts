@@ -12,7 +12,7 @@ import type { EscalationLevel, HeatingPolicy } from '../policy.ts';
 import { HeatError } from '../errors.ts';
 import { callbackAllowedAt, isRepairOrder, nextCallbackTime } from './sla.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
-import { ORDER_TEAM_FIELDS } from './order.schema.ts';
+import { ORDER_RESIDENT_FIELDS, ORDER_TEAM_FIELDS, type OrderResidentView } from './order.schema.ts';
 import type { LinkAction, OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, PersonAction, RepairSheet } from './order.schema.ts';
 
 export type { OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, RepairSheet } from './order.schema.ts';
@@ -329,6 +329,14 @@ export function applyAction(order: Order, action: OrderAction, by: string, now: 
 }
 
 const TEAM_FIELDS = ORDER_TEAM_FIELDS;
+
+/** What a resident sees of an order on their apartment (order.schema.ts OrderResidentViewSchema). */
+export function residentView(o: Order): OrderResidentView {
+  const out: Record<string, unknown> = {};
+  for (const k of ORDER_RESIDENT_FIELDS) if (o[k] !== undefined) out[k] = o[k];
+  out.timeline = o.history.flatMap((h) => (h.to ? [{ at: h.at, to: h.to }] : []));
+  return out as OrderResidentView;
+}
 /** N20: the team copy (order.schema.ts OrderTeamViewSchema). */
 export type OrderTeamCopy = Pick<Order, (typeof ORDER_TEAM_FIELDS)[number]>;
 

@@ -11,7 +11,8 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../../domain
 import type { Incident } from '../../../domain/incident.schema.ts';
 import type { HeatingPolicy } from '../../../domain/policy.ts';
 import type { Order, OrderStatus } from '../../../domain/orders/order.ts';
-import { ORDER_STEPS, type PersonAction } from '../../../domain/orders/order.schema.ts';
+import { ORDER_STEPS, type OrderResidentView, type OrderViewName, type PersonAction } from '../../../domain/orders/order.schema.ts';
+import type { OutageBody } from '../../../domain/api.schema.ts';
 import type { Role } from '../../../domain/roles.ts';
 import type { Kpis } from '../../../domain/orders/kpi.ts';
 import type { Apartment, Building, Room, Station, HeatSource } from '../../../domain/topology.schema.ts';
@@ -49,6 +50,8 @@ export interface HistoryPoint {
 }
 
 export type { Order, OrderStatus };
+/** An order as its resident sees it (GET /orders as a resident). */
+export type ResidentOrder = OrderResidentView;
 export type { Kpis };
 
 /** N20 fields a dispatcher fills in when creating an order by hand (hotline). */
@@ -70,16 +73,26 @@ export interface OrderInput {
 /** A lifecycle step exactly as the API accepts it: the domain's own union (domain/orders/order.schema.ts). */
 export type OrderActionInput = PersonAction;
 
-/** N9: a planned outage notice. */
+/** N9: a planned outage, with when each home was told (notices). */
 export interface Outage {
   readonly id: string;
   readonly stationId?: string;
+  readonly scopeType?: 'station' | 'building';
+  readonly scopeId?: string;
   readonly startsAt: number;
   readonly endsAt: number;
   readonly reason?: string;
   readonly announcedAt?: number;
+  readonly announcedBy?: string;
   readonly emergency?: boolean;
+  readonly emergencyReason?: string;
+  readonly followUpOrderId?: string;
+  readonly apartments?: readonly string[];
+  readonly notices?: readonly { readonly apartmentId: string; readonly at: number; readonly hoursAhead: number }[];
 }
+
+/** N9: what a dispatcher fills in to announce a planned outage (domain/api.schema.ts OutageBodySchema). */
+export type OutageInput = OutageBody;
 
 export interface DeviceRow {
   readonly id: string;
@@ -288,6 +301,14 @@ export class ApiClient {
   order(id: string): Promise<Order> {
     return this.get<Order>(`/orders/${encodeURIComponent(id)}`);
   }
+  /** N20: one of the paper form's three copies, exactly as the server projects it. */
+  orderCopy(id: string, view: OrderViewName): Promise<Partial<Order>> {
+    return this.get<Partial<Order>>(`/orders/${encodeURIComponent(id)}`, { view });
+  }
+  /** The resident's own orders (their view: no staff notes). */
+  async myOrders(apartmentId: string): Promise<ResidentOrder[]> {
+    return asList<ResidentOrder>(await this.get('/orders', { apartmentId }));
+  }
   /** POST /orders (complaint) or /measurement-requests → { linked, order }. */
   async createOrder(input: OrderInput): Promise<Order> {
     const { source, apartmentId, content, channel, residentPhone, residentContact, appointmentAt } = input;
@@ -312,6 +333,10 @@ export class ApiClient {
   }
   kpis(q: Query = {}): Promise<Kpis> {
     return this.get<Kpis>('/kpis', q);
+  }
+  /** N9: announce a planned outage (POST /outages; refused with less than 48 h notice unless an emergency says why). */
+  announceOutage(input: OutageInput): Promise<Outage> {
+    return this.request<Outage>('POST', '/outages', { body: input });
   }
   async outages(q: Query = {}): Promise<Outage[]> {
     return asList<Outage>(await this.get('/outages', q)).map((o) => ({

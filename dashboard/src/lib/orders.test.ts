@@ -32,6 +32,14 @@ describe('order board helpers', () => {
     expect(nextDeadline(issued, p)).toEqual({ kind: 'on_site', dueAt: 10 * H + p.service.onSiteWithinMin * 60_000 }); // N6
   });
 
+  it('N6: with an agreed appointment the on-site clock is the appointment, as the domain says (slaDeadlines)', () => {
+    const p = defaultPolicy;
+    const booked = order({ status: 'accepted', issuedAt: 10 * H, answeredAt: 11 * H, appointmentAt: 30 * H, source: 'measurement' });
+    expect(nextDeadline(booked, p)).toEqual({ kind: 'on_site', dueAt: 30 * H });
+    // No policy from the API → no deadline rather than another city's numbers.
+    expect(nextDeadline(booked, undefined)).toBeUndefined();
+  });
+
   it('stops the clock for closed orders and for met deadlines', () => {
     expect(nextDeadline(order({ status: 'closed' }), defaultPolicy)).toBeUndefined();
     expect(nextDeadline(order({ status: 'resolved', answeredAt: 1, resolvedAt: 2, issuedAt: 0, onSiteAt: 1 }), defaultPolicy)).toBeUndefined();

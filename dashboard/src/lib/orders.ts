@@ -1,10 +1,10 @@
 /**
  * What the orders board shows of an order: its board column, the next SLA deadline and the
- * escalation badge. Deadlines use the policy the API serves (N6 on site, N8 restore,
- * N10 answer); when the API sends its own `sla` deadlines those win.
+ * escalation badge. Deadlines are the domain's slaDeadlines on the policy the API serves.
  */
 import type { HeatingPolicy } from '../../../domain/policy.ts';
 import type { Order, OrderStatus, SlaKind } from '../../../domain/orders/order.ts';
+import { slaDeadlines } from '../../../domain/orders/sla.ts';
 
 export type { Order, OrderStatus };
 
@@ -25,22 +25,20 @@ export interface Deadline {
   readonly dueAt: number;
 }
 
-const HOUR_MS = 3_600_000;
-
-/** The earliest SLA deadline not yet met, or undefined when every clock has stopped. */
-export function nextDeadline(o: Order & { sla?: Partial<Record<SlaKind, number>> }, policy: HeatingPolicy | undefined): Deadline | undefined {
-  if (o.status === 'cancelled' || o.status === 'closed') return undefined;
-  const s = policy?.service;
-  const due: Partial<Record<SlaKind, number>> = o.sla ?? {
-    answer: s ? o.receivedAt + s.answerWithinHours * HOUR_MS : undefined, // N10
-    on_site: s && o.issuedAt !== undefined ? o.issuedAt + s.onSiteWithinMin * 60_000 : undefined, // N6
-    restore: s && o.source !== 'measurement' && o.cause !== 'heat_source' ? o.receivedAt + s.restoreWithinHours * HOUR_MS : undefined, // N8
-  };
+/**
+ * The earliest SLA deadline not yet met, or undefined when every clock has stopped. The
+ * deadlines are the domain's own (slaDeadlines: N6 from the appointment when there is one,
+ * N8, N10), from the policy the API serves; without that policy nothing is shown.
+ */
+export function nextDeadline(o: Order, policy: HeatingPolicy | undefined): Deadline | undefined {
+  if (!policy || o.status === 'cancelled' || o.status === 'closed') return undefined;
+  const due = slaDeadlines(o, policy);
   const met: Record<SlaKind, number | undefined> = { answer: o.answeredAt, on_site: o.onSiteAt, restore: o.resolvedAt };
   let best: Deadline | undefined;
   for (const kind of ['answer', 'on_site', 'restore'] as const) {
     const d = due[kind];
-    if (d === undefined || met[kind] !== undefined) continue;
+    // A copy without the reception time (the team copy) has no answer clock to show.
+    if (d === undefined || !Number.isFinite(d) || met[kind] !== undefined) continue;
     if (!best || d < best.dueAt) best = { kind, dueAt: d };
   }
   return best;
@@ -56,4 +54,9 @@ export function byStatus(orders: readonly Order[]): Map<OrderStatus, Order[]> {
   for (const o of orders) m.get(o.status)?.push(o);
   for (const list of m.values()) list.sort((a, b) => a.receivedAt - b.receivedAt);
   return m;
+}
+
+/** A time as a `datetime-local` input value in the browser's own zone (what the person sees). */
+export function localInput(ms: number): string {
+  return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
