@@ -7,7 +7,6 @@
  * temperatures (same rooms the sensors are in), averaged per hour.
  */
 import { HOUR_MS } from '../domain/clock.ts';
-import { coldRisk } from '../domain/forecast/cold-risk.ts';
 import { ForecastRunner } from '../domain/forecast/forecast.runner.ts';
 import { stationAdvice } from '../domain/forecast/station.views.ts';
 import type { IncidentEvent } from '../domain/incident.schema.ts';
@@ -16,6 +15,7 @@ import { RulesEngine } from '../domain/rules/engine.ts';
 import { generateCity } from './city.generator.ts';
 import { simulateDeliveries } from './feed.ts';
 import { seasonFaults } from './forecast.faults.ts';
+import { causeOf, faultSpans, score, type CauseKind, type ForecastRecord, type Scores } from './forecast.score.ts';
 import { simulatedForecast } from './forecast.weather.ts';
 import { ThermalModel, type FaultSpec } from './thermal.model.ts';
 
@@ -34,6 +34,17 @@ export interface SeasonOptions {
   readonly forecastEveryH?: number;
 }
 
+/** One apartment_cold opening in the evaluation window and how long before it the forecast warned. */
+export interface Lead {
+  /** Lead time, min (0: not predicted). */
+  readonly min: number;
+  /** N3 exempted the day (colder than design outdoor). */
+  readonly exempt: boolean;
+  readonly apartmentId: string;
+  readonly at: number;
+  kind: CauseKind;
+}
+
 export interface SeasonResult {
   readonly apartments: number;
   readonly faults: readonly FaultSpec[];
@@ -50,12 +61,16 @@ export interface SeasonResult {
   readonly coldIncidentsPredicted: number;
   readonly medianLeadH: number;
   /** Lead time of each apartment_cold opening in the window, min (0: not predicted), and whether N3 exempted it. */
-  readonly leads: readonly { readonly min: number; readonly exempt: boolean }[];
+  readonly leads: readonly Lead[];
   readonly counts: { readonly tp: number; readonly fp: number; readonly fn: number; readonly ptp: number; readonly pfp: number; readonly pfn: number; readonly ae: number; readonly aeP: number };
   /** The same pairs without those where a sudden fault (pump, heat source, riser, in-home) begins from 1 h before the forecast to its 6 h end: no forecast can see those coming. */
   readonly foreseeable: { readonly tp: number; readonly fp: number; readonly fn: number };
   /** Recall and precision at other opening probabilities, same pairs. */
-  readonly thresholds: readonly { readonly p: number; readonly tp: number; readonly fp: number; readonly fn: number }[];
+  readonly thresholds: Scores['thresholds'];
+  /** The pairs split by the injected fault behind each window (forecast.score.ts). */
+  readonly byKind: Scores['byKind'];
+  readonly missesBySigma: Scores['missesBySigma'];
+  readonly reliability: Scores['reliability'];
   readonly lifecycle: { opened: number; confirmed: number; avoided: number };
   readonly shareAtLeast18: number;
   readonly meanIndoorC: number;
@@ -119,11 +134,11 @@ export function runSeason(o: SeasonOptions): SeasonResult {
     }
   };
   // Forecast records: origin hour → per apartment [pred6, persistence, p6] (NaN when not ready).
-  const records = new Map<number, { pred: Float64Array; last: Float64Array; p: Float64Array }>();
+  const records = new Map<number, ForecastRecord>();
   let insufficient = 0;
   let considered = 0;
   const leadMin: number[] = [];
-  const leads: { min: number; exempt: boolean }[] = [];
+  const leads: Lead[] = [];
   let coldIncidents = 0;
   const lifecycle = { opened: 0, confirmed: 0, avoided: 0 };
   const onRunnerEvents = (evs: readonly IncidentEvent[]) => {
@@ -142,7 +157,7 @@ export function runSeason(o: SeasonOptions): SeasonResult {
       coldIncidents++;
       const c = confirmations.find((x) => x.incident.apartmentId === e.incident.apartmentId);
       leadMin.push(c ? Number(c.incident.evidence.leadTimeMin) : 0);
-      leads.push({ min: leadMin[leadMin.length - 1]!, exempt: e.incident.exempt === true });
+      leads.push({ min: leadMin[leadMin.length - 1]!, exempt: e.incident.exempt === true, apartmentId: e.incident.apartmentId ?? e.incident.subjectId, at: e.at, kind: 'none' });
     }
   };
   const adviseEveryMs = (o.adviseEveryH ?? 0) * HOUR_MS;
@@ -182,7 +197,8 @@ export function runSeason(o: SeasonOptions): SeasonResult {
       lastOrigin = origin;
       const oh = origin / HOUR_MS;
       if (origin >= evalFrom) {
-        const rec = { pred: new Float64Array(ix.aptIds.length).fill(Number.NaN), last: new Float64Array(ix.aptIds.length).fill(Number.NaN), p: new Float64Array(ix.aptIds.length).fill(Number.NaN) };
+        const nan = () => new Float64Array(ix.aptIds.length).fill(Number.NaN);
+        const rec = { pred: nan(), last: nan(), p: nan(), sigma: nan() };
         for (const a of monitored) {
           rec.last[a] = runner.lastHour[a] === oh - 1 ? runner.lastT[a]! : Number.NaN;
           const f = runner.forecastApartment(a, 6);
@@ -192,7 +208,9 @@ export function runSeason(o: SeasonOptions): SeasonResult {
             continue;
           }
           rec.pred[a] = f.trajectory.meanC[5]!;
-          rec.p[a] = coldRisk(f.trajectory, std).probability;
+          const risk = runner.coldProbability(f.trajectory, 6);
+          rec.p[a] = risk.probability;
+          rec.sigma[a] = risk.sigmaAtMinC;
         }
         records.set(oh, rec);
       }
@@ -215,71 +233,10 @@ export function runSeason(o: SeasonOptions): SeasonResult {
   sample();
   const heatGJ = heatNow() - (heatAtEval ?? 0);
 
-  // Scores against the truth.
-  let ae = 0;
-  let aeP = 0;
-  let n = 0;
-  const conf = { tp: 0, fp: 0, fn: 0, ptp: 0, pfp: 0, pfn: 0 };
-  let positives = 0;
-  // Sudden fault onsets per apartment (simulator truth, used only to split the score).
-  const onsets = new Map<number, number[]>();
-  const aptsWhere = (pred: (a: number) => boolean) => monitored.filter(pred);
-  for (const f of faults) {
-    const at = typeof f.at === 'number' ? f.at : Date.parse(f.at);
-    const hit =
-      f.kind === 'pump_failure' ? aptsWhere((a) => ix.stationIds[ix.aptStation[a]!] === f.stationId)
-      : f.kind === 'heat_source_drop' ? aptsWhere((a) => city.stations[ix.aptStation[a]!]!.sourceId === f.sourceId)
-      : f.kind === 'riser_imbalance' ? aptsWhere((a) => city.apartments[a]!.buildingId === f.buildingId && (f.entrance === undefined || city.apartments[a]!.entrance === f.entrance))
-      : f.kind === 'air_lock' || f.kind === 'blocked_strainer' ? aptsWhere((a) => ix.aptIds[a] === f.apartmentId)
-      : [];
-    for (const a of hit) onsets.set(a, [...(onsets.get(a) ?? []), at]);
-  }
-  const sudden = (a: number, oh: number) => (onsets.get(a) ?? []).some((t) => t >= (oh - 1) * HOUR_MS && t <= (oh + 6) * HOUR_MS);
-  const fore = { tp: 0, fp: 0, fn: 0 };
-  const thresholds = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7].map((p) => ({ p, tp: 0, fp: 0, fn: 0 }));
-  for (const [oh, rec] of records) {
-    const target = truth.get(oh + 5);
-    const nowTruth = truth.get(oh - 1);
-    for (const a of monitored) {
-      const pred = rec.pred[a]!;
-      const last = rec.last[a]!;
-      if (!Number.isFinite(pred) || !Number.isFinite(last)) continue;
-      const tv = target?.[a];
-      if (tv !== undefined && Number.isFinite(tv) && oh + 5 < end / HOUR_MS) {
-        ae += Math.abs(pred - tv);
-        aeP += Math.abs(last - tv);
-        n++;
-      }
-      // "Below the standard within 6 h", for apartments not below it now.
-      const nv = nowTruth?.[a];
-      if (nv === undefined || !Number.isFinite(nv) || nv < std || oh + 6 > end / HOUR_MS) continue;
-      let label = false;
-      for (let k = 0; k < 6; k++) {
-        const v = truth.get(oh + k)?.[a];
-        if (v !== undefined && v < std) label = true;
-      }
-      const predCold = rec.p[a]! >= runner.o.openProbability;
-      const persCold = last < std;
-      if (label) positives++;
-      for (const th of thresholds) {
-        const c = rec.p[a]! >= th.p;
-        if (c && label) th.tp++;
-        else if (c) th.fp++;
-        else if (label) th.fn++;
-      }
-      if (!sudden(a, oh)) {
-        if (predCold && label) fore.tp++;
-        else if (predCold) fore.fp++;
-        else if (label) fore.fn++;
-      }
-      if (predCold && label) conf.tp++;
-      else if (predCold) conf.fp++;
-      else if (label) conf.fn++;
-      if (persCold && label) conf.ptp++;
-      else if (persCold) conf.pfp++;
-      else if (label) conf.pfn++;
-    }
-  }
+  const spans = faultSpans(city, ix, monitored, faults);
+  const sc = score({ records, truth, monitored, spans, standardC: std, endHour: end / HOUR_MS, openProbability: runner.o.shortOpenProbability });
+  const conf = { ...sc.conf, ptp: sc.persistence.tp, pfp: sc.persistence.fp, pfn: sc.persistence.fn };
+  for (const l of leads) l.kind = causeOf(spans, ix.aptOf.get(l.apartmentId) ?? -1, l.at - 6 * HOUR_MS, l.at).kind;
   let at18 = 0;
   let tot = 0;
   let sum = 0;
@@ -297,21 +254,24 @@ export function runSeason(o: SeasonOptions): SeasonResult {
   return {
     apartments: monitored.length,
     faults,
-    pairs: n,
-    mae6: ae / n,
-    maePersistence6: aeP / n,
+    pairs: sc.pairs,
+    mae6: sc.ae / sc.pairs,
+    maePersistence6: sc.aeP / sc.pairs,
     recall6: div(conf.tp, conf.tp + conf.fn),
     precision6: div(conf.tp, conf.tp + conf.fp),
     recallPersistence6: div(conf.ptp, conf.ptp + conf.pfn),
     precisionPersistence6: div(conf.ptp, conf.ptp + conf.pfp),
-    positives6: positives,
+    positives6: sc.positives,
     coldIncidents,
     coldIncidentsPredicted: leadMin.filter((x) => x > 0).length,
     medianLeadH: median(leadMin) / 60,
     leads,
-    counts: { ...conf, ae, aeP },
-    foreseeable: fore,
-    thresholds,
+    counts: { ...conf, ae: sc.ae, aeP: sc.aeP },
+    foreseeable: sc.foreseeable,
+    thresholds: sc.thresholds,
+    byKind: sc.byKind,
+    missesBySigma: sc.missesBySigma,
+    reliability: sc.reliability,
     lifecycle,
     shareAtLeast18: at18 / tot,
     meanIndoorC: sum / tot,

@@ -22,7 +22,9 @@ export interface ColdRisk {
   readonly sigmaAtMinC: number;
 }
 
-export function coldRisk(t: Trajectory, standardC: number, fromK = 0, toK = t.meanC.length): ColdRisk {
+/** `extraSdC`: an error independent of the forecast's (the sensor's calibration), added in quadrature. */
+export function coldRisk(t: Trajectory, standardC: number, fromK = 0, toK = t.meanC.length, extraSdC = 0): ColdRisk {
+  const extra2 = extraSdC * extraSdC;
   let p = 0;
   let pk = fromK;
   let first = -1;
@@ -30,7 +32,7 @@ export function coldRisk(t: Trajectory, standardC: number, fromK = 0, toK = t.me
   let minK = fromK;
   for (let k = fromK; k < toK; k++) {
     const m = t.meanC[k]!;
-    const s = Math.max(0.05, t.sigmaC[k]!);
+    const s = Math.max(0.05, Math.sqrt(t.sigmaC[k]! * t.sigmaC[k]! + extra2));
     const q = normalCdf((standardC - m) / s);
     if (q > p) {
       p = q;

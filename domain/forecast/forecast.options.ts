@@ -14,7 +14,7 @@ export interface ForecastOptions {
   readonly disturbanceGain: number;
   /** A closed hour is fitted once the watermark is this far past its end, ms. */
   readonly hourGraceMs: number;
-  /** Probability of falling below the standard within the horizon that opens a predicted_cold. */
+  /** Probability of falling below the standard within the horizon that opens a predicted_cold ("more likely than not"). */
   readonly openProbability: number;
   /** A predicted_cold whose expected crossing passed this long ago without a real incident is avoided, hours. */
   readonly avoidedAfterH: number;
@@ -34,6 +34,21 @@ export interface ForecastOptions {
   readonly balanceMinEffectC: number;
   /** Balancing: robust z (effect / its standard error) an item needs to be listed. */
   readonly balanceMinZ: number;
+  /** The near window, hours (issue #20 scores "below the standard within 6 h"). */
+  readonly shortWindowH: number;
+  /**
+   * Probability of falling below the standard within the near window that opens a
+   * predicted_cold too. Lower than `openProbability` on purpose: a proactive check of a flat that
+   * then stays warm costs a visit or a call; a resident left cold costs an N2 shortfall and a
+   * complaint. 0.3: about one proactive order in three may prove unneeded.
+   */
+  readonly shortOpenProbability: number;
+  /** A live meter reading older than this does not describe the station now, min. */
+  readonly liveMaxAgeMin: number;
+  /** A station whose live circulation share moved by this much since its last forecast round is re-forecast at once (0–1). */
+  readonly liveChangeMix: number;
+  /** …or whose live supply offset against the curve moved by this much, °C. */
+  readonly liveChangeOffsetC: number;
   /** Forecast spread used when no weather forecast covers an hour (persistence of the outdoor value), °C at 1 h, growing per hour. */
   readonly fallbackSpreadC: number;
   readonly fallbackSpreadPerHourC: number;
@@ -56,6 +71,11 @@ export const defaultForecastOptions: ForecastOptions = Object.freeze({
   advisorMinApartments: 5,
   balanceMinEffectC: 0.8,
   balanceMinZ: 3,
+  shortWindowH: 6,
+  shortOpenProbability: 0.3,
+  liveMaxAgeMin: 15,
+  liveChangeMix: 0.25,
+  liveChangeOffsetC: 3,
   fallbackSpreadC: 1,
   fallbackSpreadPerHourC: 0.3,
 });

@@ -11,7 +11,7 @@ import type { HeatingPolicy } from '../policy.ts';
 import type { Reading } from '../reading.ts';
 import { buildTopologyIndex, type TopologyIndex } from '../rules/topology.index.ts';
 import type { City } from '../topology.schema.ts';
-import { coldRisk, normalCdf } from './cold-risk.ts';
+import { coldRisk, normalCdf, type ColdRisk } from './cold-risk.ts';
 import { defaultForecastOptions, type ForecastOptions } from './forecast.options.ts';
 import { HOUR_MS, HourlyBins, type ClosedHour } from './hourly.bins.ts';
 import { PredictedColdTracker, type ColdPrediction } from './predicted-cold.tracker.ts';
@@ -59,6 +59,8 @@ export class ForecastRunner {
   #cityForecast: WeatherForecast | undefined;
   readonly #stationForecast = new Map<string, WeatherForecast>();
   #latestHour = Number.NEGATIVE_INFINITY;
+  /** The newest watermark handed to advanceTo (forecast rounds happen at it). */
+  #now = Number.NEGATIVE_INFINITY;
   readonly #stationIdx: Map<string, number>;
   /** Observers of each closed hour (evaluation harnesses). */
   readonly hourListeners: ((h: ClosedHour) => void)[] = [];
@@ -85,6 +87,10 @@ export class ForecastRunner {
 
   ingest(r: Reading): void {
     this.bins.add(r);
+    if (r.kind === 'station_meter') {
+      const m = this.ix.meterOf.get(r.deviceId);
+      if (m !== undefined) this.stations[this.ix.meterStation[m]!]!.observe(r.ts, r.fields, this.policy.station.pumpStoppedHz);
+    }
   }
 
   setForecast(f: WeatherForecast): void {
@@ -98,10 +104,36 @@ export class ForecastRunner {
 
   /** Close the hours the watermark has passed; refit and forecast after the newest one. */
   advanceTo(ts: number): IncidentEvent[] {
+    if (ts > this.#now) this.#now = ts;
     const closed = this.bins.closeUpTo(ts, this.o.hourGraceMs);
-    if (closed.length === 0) return [];
-    for (const h of closed) this.#fitHour(h);
-    return this.#forecastRound();
+    if (closed.length > 0) {
+      for (const h of closed) this.#fitHour(h);
+      return this.#forecastRound();
+    }
+    // Between hours: a station whose pump stopped or whose supply dropped is re-forecast now,
+    // not when its hour closes (up to an hour later).
+    const changed: number[] = [];
+    for (let s = 0; s < this.stations.length; s++) {
+      const st = this.stations[s]!;
+      if (st.hours === 0) continue;
+      const mix = this.#mix(s);
+      const off = this.#offset(s);
+      if (Math.abs(mix - st.usedMix) >= this.o.liveChangeMix || Math.abs(off - st.usedOffsetC) >= this.o.liveChangeOffsetC) changed.push(s);
+    }
+    return changed.length ? this.#forecastRound(changed) : [];
+  }
+
+  #liveAgeMs(): number {
+    return this.o.liveMaxAgeMin * 60_000;
+  }
+
+  /** Circulation share and curve offset the forecast carries forward for station `s` (live when fresh). */
+  #mix(s: number): number {
+    return this.stations[s]!.forwardMix(this.#now, this.#liveAgeMs(), HOUR_MS);
+  }
+
+  #offset(s: number): number {
+    return this.stations[s]!.forwardOffsetC(this.#now, this.#liveAgeMs(), HOUR_MS);
   }
 
   #fitHour(h: ClosedHour): void {
@@ -127,6 +159,17 @@ export class ForecastRunner {
     }
     this.#latestHour = Math.max(this.#latestHour, h.hour);
     for (const l of this.hourListeners) l(h);
+  }
+
+  /**
+   * Chance that the apartment's *true* value falls below the standard (N2) within the first
+   * `hours` hours of a forecast: the forecast's own error plus the sensor's calibration error,
+   * which N31 bounds (± instrumentErrorC, taken as uniform: sd = bound / √3). The model learns
+   * the sensor's reading, offset included; the standard is about the room.
+   */
+  coldProbability(t: Trajectory, hours: number = this.o.horizonH): ColdRisk {
+    const instrumentSdC = this.policy.measurement.instrumentErrorC / Math.sqrt(3); // N31
+    return coldRisk(t, this.policy.comfort.standardC, 0, Math.min(hours, t.meanC.length), instrumentSdC);
   }
 
   /** Outdoor inputs of the next `H` hourly means for a station (forecast, else persistence). */
@@ -167,27 +210,28 @@ export class ForecastRunner {
     if (this.lastHour[a]! < this.#latestHour - 3) return { status: 'stale', apartmentId, fit: summary };
     const inp = inputs ?? this.outdoorInputs(s, H);
     const { supply, slope } = this.#supplyInputs(s, inp, offsetC);
-    const trajectory = rollForward(fit, this.lastT[a]!, supply, inp.mean, inp.sigma, slope, st.mix);
+    const trajectory = rollForward(fit, this.lastT[a]!, supply, inp.mean, inp.sigma, slope, this.#mix(s));
     return { status: 'ready', apartmentId, origin: (this.#latestHour + 1) * HOUR_MS, lastC: this.lastT[a]!, trajectory, fit: summary, outdoorSource: inp.source };
   }
 
   /** The station's supply under its current curve for the forecast hours (cached per round: every flat of the station shares it). */
   #supplyInputs(s: number, inp: ReturnType<ForecastRunner['outdoorInputs']>, offsetC: number): { supply: Float64Array; slope: Float64Array } {
-    const hit = this.#supplyCache;
-    if (hit && hit.inp === inp && hit.offsetC === offsetC && hit.s === s) return hit;
     const st = this.stations[s]!;
+    const base = this.#offset(s);
+    const hit = this.#supplyCache;
+    if (hit && hit.inp === inp && hit.offsetC === offsetC && hit.s === s && hit.base === base) return hit;
     const H = inp.mean.length;
     const supply = new Float64Array(H);
     const slope = new Float64Array(H);
     for (let k = 0; k < H; k++) {
-      supply[k] = st.curve(inp.mean[k]!) + st.offsetC + offsetC;
+      supply[k] = st.curve(inp.mean[k]!) + base + offsetC;
       slope[k] = st.curveSlope(inp.mean[k]!);
     }
-    this.#supplyCache = { inp, offsetC, s, supply, slope };
+    this.#supplyCache = { inp, offsetC, s, base, supply, slope };
     return this.#supplyCache;
   }
 
-  #supplyCache: { inp: unknown; offsetC: number; s: number; supply: Float64Array; slope: Float64Array } | undefined;
+  #supplyCache: { inp: unknown; offsetC: number; s: number; base: number; supply: Float64Array; slope: Float64Array } | undefined;
 
   get origin(): number {
     return (this.#latestHour + 1) * HOUR_MS;
@@ -197,17 +241,24 @@ export class ForecastRunner {
     return this.#stationIdx.get(id);
   }
 
-  #forecastRound(): IncidentEvent[] {
+  /** Forecast every station (a closed hour) or the stations in `only` (their live state changed). */
+  #forecastRound(only?: readonly number[]): IncidentEvent[] {
     const ix = this.ix;
     const H = this.o.horizonH;
     const std = this.policy.comfort.standardC; // N2
-    const now = this.origin;
+    const origin = this.origin;
+    // Event time of the round: a prediction is dated when the platform could make it.
+    const now = Math.max(origin, this.#now);
     const candidates: { a: number; p: ColdPrediction }[] = [];
     const stationReady = new Int32Array(ix.stationIds.length);
     const stationCold = new Int32Array(ix.stationIds.length);
     const buildingReady = new Int32Array(ix.buildingIds.length);
     const buildingCold = new Int32Array(ix.buildingIds.length);
-    for (let s = 0; s < ix.stationIds.length; s++) {
+    const round = only ?? ix.stationIds.map((_, s) => s);
+    for (const s of round) {
+      const st = this.stations[s]!;
+      st.usedMix = this.#mix(s);
+      st.usedOffsetC = this.#offset(s);
       const inputs = this.outdoorInputs(s, H);
       for (const a of ix.stationApts[s]!) {
         if (ix.aptMeasuredRooms[a]!.length === 0) continue;
@@ -215,12 +266,13 @@ export class ForecastRunner {
         if (f.status !== 'ready') continue;
         stationReady[s]!++;
         buildingReady[ix.aptBuilding[a]!]!++;
-        const risk = coldRisk(f.trajectory, std);
-        if (risk.probability < this.o.openProbability) continue;
+        // Likely within the horizon, or a fair chance within the short window (forecast.options.ts).
+        const risk = this.coldProbability(f.trajectory);
+        const short = this.coldProbability(f.trajectory, this.o.shortWindowH);
+        if (risk.probability < this.o.openProbability && short.probability < this.o.shortOpenProbability) continue;
         stationCold[s]!++;
         buildingCold[ix.aptBuilding[a]!]!++;
         if (f.lastC < std || this.tracker.isCold(f.apartmentId)) continue; // already cold: the threshold rule's business
-        const st = this.stations[s]!;
         candidates.push({
           a,
           p: {
@@ -229,18 +281,19 @@ export class ForecastRunner {
             stationId: ix.stationIds[s],
             at: now,
             probability: risk.probability,
-            firstBelowAt: now + risk.firstBelowK * HOUR_MS,
+            firstBelowAt: origin + risk.firstBelowK * HOUR_MS,
             predictedMinC: risk.minC,
-            predictedMinAt: now + risk.minK * HOUR_MS,
+            predictedMinAt: origin + risk.minK * HOUR_MS,
             sigmaC: risk.sigmaAtMinC,
             cause: 'unknown',
             evidence: {
               lastC: Math.round(f.lastC * 100) / 100,
+              shortWindowProbability: Math.round(short.probability * 100) / 100,
               modelRmseC: Math.round(f.fit.rmseC * 100) / 100,
               modelHours: f.fit.hours,
               disturbanceC: Math.round(f.fit.disturbanceC * 100) / 100,
-              stationCurveOffsetC: Math.round(st.offsetC * 10) / 10,
-              circulation: Math.round(st.mix * 100) / 100,
+              stationCurveOffsetC: Math.round(st.usedOffsetC * 10) / 10,
+              circulation: Math.round(st.usedMix * 100) / 100,
               outdoorSource: f.outdoorSource,
               horizonH: H,
             },
@@ -254,13 +307,15 @@ export class ForecastRunner {
       const b = ix.aptBuilding[a]!;
       const st = this.stations[s]!;
       // heating-norms §E classes, by where the expected shortfall sits.
-      const stationWide = (stationReady[s]! >= g.minMonitored && stationCold[s]! / stationReady[s]! >= g.stationColdShare) || st.offsetC < -this.policy.station.curveToleranceC || st.mix < 0.5;
+      const stationWide = (stationReady[s]! >= g.minMonitored && stationCold[s]! / stationReady[s]! >= g.stationColdShare) || st.usedOffsetC < -this.policy.station.curveToleranceC || st.usedMix < 0.5;
       const buildingWide = buildingReady[b]! >= g.minMonitored && buildingCold[b]! / buildingReady[b]! >= g.buildingColdShare;
       const cause = stationWide ? 'station' : buildingWide ? 'building' : this.fits[a]!.disturbance < -0.1 ? 'in_home' : 'unknown';
       const out: ColdPrediction = { ...p, cause };
       return out;
     });
-    return this.tracker.update(now, preds);
+    if (!only) return this.tracker.update(now, preds);
+    const inRound = new Set(only.map((s) => ix.stationIds[s]));
+    return this.tracker.update(now, preds, (inc) => inRound.has(inc.stationId));
   }
 }
 

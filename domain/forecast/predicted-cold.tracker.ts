@@ -89,9 +89,10 @@ export class PredictedColdTracker {
 
   /**
    * One forecast round at `now`: `predictions` are the apartments whose forecast says cold
-   * (probability ≥ the open threshold); every other open prediction is checked for `avoided`.
+   * (probability ≥ the open threshold); every other open prediction in `scope` (default: all;
+   * a round of some stations only judges theirs) is checked for `avoided`.
    */
-  update(now: number, predictions: readonly ColdPrediction[]): IncidentEvent[] {
+  update(now: number, predictions: readonly ColdPrediction[], scope: (i: Incident) => boolean = () => true): IncidentEvent[] {
     const out: IncidentEvent[] = [];
     const seen = new Set<string>();
     for (const p of predictions) {
@@ -139,7 +140,7 @@ export class PredictedColdTracker {
       }
     }
     for (const [apt, o] of this.#open) {
-      if (seen.has(apt) || now < o.deadline) continue;
+      if (seen.has(apt) || now < o.deadline || !scope(o.incident)) continue;
       this.#open.delete(apt);
       this.counts.avoided++;
       const inc: Incident = { ...o.incident, status: 'resolved', endTs: now, evidence: { ...o.incident.evidence, outcome: 'avoided' } };
