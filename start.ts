@@ -14,7 +14,7 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/app.ts';
 import { seedDemoPeople, type DemoAccount } from './api/demo-people.ts';
-import { createBrokerApp, type BrokerApp } from './broker/app.ts';
+import { createBrokerApp, telemetrySpoolOptions, type BrokerApp } from './broker/app.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { parseConfig, type PlatformConfig } from './domain/config.ts';
 import { policyForCity } from './domain/policy.ts';
@@ -148,6 +148,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     redisUrl: config.redisUrl,
     // Login windows and uptime are wall-clock matters, also while the demo clock pre-rolls.
     clock: opts.clock ?? systemClock,
+    // Spool mode (default, INGEST_FEED): telemetry goes into the ingest's spool right here;
+    // arrival times on the ingest's clock, which validates against them.
+    ...(config.ingest.feed === 'spool' ? { telemetrySpool: { ...telemetrySpoolOptions(config), clock } } : {}),
   });
   const bound = await broker.listen({
     mqttPort: config.mqttPort,
@@ -193,6 +196,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     rulesLastTs,
     policy,
     options: opts.ingestOptions,
+    feed: config.ingest.feed,
   });
   await ingest.start();
 

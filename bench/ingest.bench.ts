@@ -15,9 +15,13 @@
  *    The devices are bench/load.raw.ts (pre-encoded PUBLISH packets over raw sockets), so
  *    the publishing side costs little of the machine; a third run paces 1 reading/message
  *    at 5,000 readings/s for the lag at a city's burst rate rather than at saturation;
+ *    Both feeds of the ingest run (INGEST_FEED): 'mqtt', the broker routing telemetry to the
+ *    ingest's persistent session (the path before issue 19, kept for an ingest on another
+ *    host), is the in-run "before"; 'spool', the default, the broker appending it to the spool
+ *    the ingest reads, gives the main rows (BENCH_INGEST_FEEDS=spool runs only that);
  * 3. CPU time per point of each process in the end-to-end runs (publishers, broker, ingest,
  *    influxd), which shows where a 2-core machine's budget goes, and the platform's own
- *    share (broker + ingest, and + influxd) as rows;
+ *    share (broker + ingest, and + influxd) as rows, each beside the MQTT feed's figure;
  * 4. embedded store write throughput (SQLite, batches of 5,000);
  * 5. the spool's durable append (write + fdatasync per batch of 1,000) beside the same
  *    appends without fdatasync.
@@ -74,6 +78,63 @@ function streamReadings(registry: RegistryRepository, series: number, perDevice:
   return out;
 }
 
+type Feed = 'mqtt' | 'spool';
+
+interface E2eResult {
+  readonly feed: Feed;
+  readonly what: string;
+  readonly perMessage: number;
+  readonly ratePerSec?: number;
+  readonly total: number;
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly cpuNote: string;
+  readonly brokerUs: number;
+  readonly ingestUs: number;
+  readonly storeUs: number;
+}
+
+/**
+ * The end-to-end rows: the deployed feed (spool) against the raw /write ceiling and, as the
+ * in-run "before", the MQTT feed under the same load; the platform's CPU per reading
+ * (broker + ingest, + influxd) as rows of their own (issue 19's targets).
+ */
+function e2eRows(results: readonly E2eResult[], ceiling: number, series: number): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const main = results.some((r) => r.feed === 'spool') ? 'spool' : 'mqtt';
+  const before = (r: E2eResult) => (main === 'spool' ? results.find((x) => x.feed === 'mqtt' && x.what === r.what) : undefined);
+  const vs = (r: E2eResult, pick: (x: E2eResult) => number, name = 'MQTT feed, same run') => {
+    const b = before(r);
+    return b ? { baseline: { name, value: pick(b) } } : {};
+  };
+  for (const r of results) {
+    const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 raw publisher connections, INGEST_FEED=${r.feed}`;
+    if (r.feed !== main) {
+      rows.push({ name: `ingest (MQTT feed, before): end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', note: `lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${note}; ${r.cpuNote}` });
+      continue;
+    }
+    if (r.ratePerSec) {
+      rows.push({ name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms', ...vs(r, (x) => x.p99), target: { kind: 'max', value: 1000 }, note: `p50 ${Math.round(r.p50)} ms; ${note}; ${r.cpuNote}` });
+      continue;
+    }
+    rows.push(
+      { name: `ingest: end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note: `${note}; ${r.cpuNote}` },
+      // Issue 19: 15,000 points/s at 1 reading/message, 40,000 at 10, with influxd on the same machine.
+      { name: `ingest: end-to-end vs before, ${r.what}`, value: r.rate, unit: 'points/s', ...vs(r, (x) => x.rate), target: { kind: 'min', value: r.perMessage === 1 ? 15_000 : 40_000 } },
+      { name: `ingest: lag publish→stored p50, ${r.what}`, value: r.p50, unit: 'ms' },
+      { name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms' },
+      // What a reading costs the platform itself (the publishers are not it).
+      { name: `platform: broker CPU per reading, ${r.what}`, value: r.brokerUs, unit: 'µs', ...vs(r, (x) => x.brokerUs) },
+      { name: `platform: ingest CPU per reading, ${r.what}`, value: r.ingestUs, unit: 'µs', ...vs(r, (x) => x.ingestUs) },
+      { name: `platform: influxd CPU per reading, ${r.what}`, value: r.storeUs, unit: 'µs', ...vs(r, (x) => x.storeUs) },
+      { name: `platform: broker + ingest CPU per reading, ${r.what}`, value: r.brokerUs + r.ingestUs, unit: 'µs', ...vs(r, (x) => x.brokerUs + x.ingestUs), target: r.perMessage === 1 ? { kind: 'max', value: 30 } : undefined, note: r.cpuNote },
+      { name: `platform: broker + ingest + store CPU per reading, ${r.what}`, value: r.brokerUs + r.ingestUs + r.storeUs, unit: 'µs', ...vs(r, (x) => x.brokerUs + x.ingestUs + x.storeUs) },
+    );
+  }
+  return rows;
+}
+
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const series = opts.quick ? 5_000 : 100_000;
   const profiles: { perMessage: number; perDevice: number; what: string; ratePerSec?: number }[] = [
@@ -123,18 +184,24 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     };
     await measureCeiling('before');
 
-    // 2./3. End to end through the broker and the ingest, each its own process.
+    // 2./3. End to end through the broker and the ingest, each its own process, in both feeds
+    // (INGEST_FEED): 'mqtt' — the broker routes telemetry to the ingest's persistent session
+    // (the path before issue 19, and the one for an ingest on another host) — and 'spool', the
+    // default — the broker appends it to the spool in DATA_DIR and the ingest reads the files.
     const mqttPort = await freePort();
     const url = `mqtt://127.0.0.1:${mqttPort}`;
-    const b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' }, () => portOpen(mqttPort), profileArgs);
-    broker = b;
-    await b.start();
+    let b!: ServiceProcess;
+    const startBroker = async (feed: Feed) => {
+      b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', INGEST_FEED: feed }, () => portOpen(mqttPort), profileArgs);
+      broker = b;
+      await b.start();
+    };
 
-    const e2e = async (db: string, perMessage: number, perDevice: number, ratePerSec?: number) => {
+    const e2e = async (feed: Feed, db: string, perMessage: number, perDevice: number, ratePerSec?: number) => {
       const total = series * perDevice;
       // The ingest's client id is per run: a fresh persistent session for a fresh database.
       const clientId = `svc-ingest-${db}`;
-      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId }, () => Promise.resolve(true), profileArgs);
+      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId, INGEST_FEED: feed }, () => Promise.resolve(true), profileArgs);
       ingest = ing;
       await ing.start();
       // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.
@@ -197,39 +264,27 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       await api.endAsync(true);
       await ing.kill('SIGTERM');
       ingest = undefined;
-      const perPoint = (k: keyof typeof cpu) => ((cpu[k] * 1e6) / total).toFixed(1);
-      const cpuNote = `CPU µs/point: publishers ${perPoint('publishers')}, broker ${perPoint('broker')}, ingest ${perPoint('ingest')}, influxd ${perPoint('influxd')}`;
-      const platformUs = ((cpu.broker + cpu.ingest) * 1e6) / total;
-      const storeUs = (cpu.influxd * 1e6) / total;
-      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), cpuNote, platformUs, storeUs };
+      const us = (k: keyof typeof cpu) => (cpu[k] * 1e6) / total;
+      const cpuNote = `CPU µs/point: publishers ${us('publishers').toFixed(1)}, broker ${us('broker').toFixed(1)}, ingest ${us('ingest').toFixed(1)}, influxd ${us('influxd').toFixed(1)}`;
+      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), cpuNote, brokerUs: us('broker'), ingestUs: us('ingest'), storeUs: us('influxd') };
     };
 
-    const results = [];
-    for (const p of [...profiles, paced]) {
-      const r = await e2e(`heat${p.perMessage}${p.ratePerSec ? 'paced' : ''}`, p.perMessage, p.perDevice, p.ratePerSec);
-      opts.log(`end-to-end, ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`);
-      results.push({ ...p, ...r });
+    // BENCH_INGEST_FEEDS=spool skips the MQTT-mode baseline (handy while tuning).
+    const feeds = (process.env.BENCH_INGEST_FEEDS ?? 'mqtt,spool').split(',') as Feed[];
+    const results: (Awaited<ReturnType<typeof e2e>> & (typeof profiles)[number] & { feed: Feed })[] = [];
+    for (const feed of feeds) {
+      await startBroker(feed);
+      for (const p of [...profiles, paced]) {
+        const r = await e2e(feed, `heat${feed}${p.perMessage}${p.ratePerSec ? 'paced' : ''}`, p.perMessage, p.perDevice, p.ratePerSec);
+        opts.log(`end-to-end (${feed}), ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`);
+        results.push({ ...p, ...r, feed });
+      }
+      await b.kill('SIGTERM');
+      broker = undefined;
     }
-    await b.kill('SIGTERM');
-    broker = undefined;
     await measureCeiling('after');
     const ceiling = Math.max(...ceilings);
-
-    for (const r of results) {
-      const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 raw publisher connections`;
-      if (r.ratePerSec) {
-        rows.push({ name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms', target: { kind: 'max', value: 1000 }, note: `p50 ${Math.round(r.p50)} ms; ${note}` });
-        continue;
-      }
-      rows.push(
-        { name: `ingest: end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note: `${note}; ${r.cpuNote}` },
-        { name: `ingest: lag publish→stored p50, ${r.what}`, value: r.p50, unit: 'ms' },
-        { name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms' },
-        // Issue 19: what a reading costs the platform itself (the publishers are not it).
-        { name: `platform: broker + ingest CPU per reading, ${r.what}`, value: r.platformUs, unit: 'µs', target: r.perMessage === 1 ? { kind: 'max', value: 30 } : undefined, note: r.cpuNote },
-        { name: `platform: broker + ingest + store CPU per reading, ${r.what}`, value: r.platformUs + r.storeUs, unit: 'µs', note: `influxd ${r.storeUs.toFixed(1)} µs` },
-      );
-    }
+    rows.push(...e2eRows(results, ceiling, series));
 
     // 4. Embedded store.
     const emb = EmbeddedStore.open(join(dir, 'embedded'));

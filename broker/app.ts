@@ -7,6 +7,7 @@ import { Socket } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../domain/clock.ts';
+import type { PlatformConfig } from '../domain/config.ts';
 import { topics } from '../domain/topics.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import type { Principal } from './access.rules.ts';
@@ -22,6 +23,7 @@ import { resolveOptions, type BrokerOptions } from './options.ts';
 import { PendingConnections } from './pending-connections.ts';
 import type { JournalFs } from './journal.file.ts';
 import { openPersistence } from './persistence.factory.ts';
+import { TelemetrySpool, type TelemetrySpoolOptions } from './telemetry-spool.ts';
 
 export type { BrokerMetrics } from './metrics.ts';
 export type { BrokerOptions } from './options.ts';
@@ -43,6 +45,12 @@ export interface BrokerDeps {
   readonly id?: string;
   /** The on-disk journal's fs calls (disk-fault tests); default node:fs. */
   readonly journalFs?: JournalFs;
+  /**
+   * Spool mode (telemetry-spool.ts): device telemetry is appended to the ingest's spool in
+   * `dataDir` here and acknowledged once durable, instead of being routed to the ingest's
+   * MQTT session. Omitted → MQTT mode. `clock`: arrival times (the ingest's clock).
+   */
+  readonly telemetrySpool?: Omit<TelemetrySpoolOptions, 'logger' | 'clock'> & { readonly clock?: Clock };
 }
 
 export interface BrokerApp {
@@ -57,6 +65,18 @@ export interface BrokerApp {
 
 type Clients = Record<string, Client | undefined>;
 
+/**
+ * The spool bound in spool mode when INGEST_SPOOL_MAX is not set: messages on disk, not in
+ * memory (~100–300 bytes each), so far more than the MQTT mode's in-memory 200,000 — a
+ * Beijing-sized city's hour of readings (1.4 million) waits out a store outage in it.
+ */
+export const SPOOL_MODE_MAX_MESSAGES = 5_000_000;
+
+/** Spool-mode options from the platform configuration (broker/server.ts, start.ts). */
+export function telemetrySpoolOptions(config: Pick<PlatformConfig, 'dataDir' | 'ingest'>): NonNullable<BrokerDeps['telemetrySpool']> {
+  return { dataDir: config.dataDir, sync: config.ingest.spoolSync, maxMessages: config.ingest.spoolMaxMessages ?? SPOOL_MODE_MAX_MESSAGES };
+}
+
 export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
   const options = resolveOptions(deps.options);
   const clock = deps.clock ?? systemClock;
@@ -64,6 +84,9 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
   const metrics = new MetricsRecorder();
   const startedAt = clock.now();
 
+  const spool = deps.telemetrySpool
+    ? TelemetrySpool.open({ ...deps.telemetrySpool, clock: deps.telemetrySpool.clock ?? clock, logger })
+    : undefined;
   const ctx: BrokerContext = {
     registry: deps.registry,
     logger,
@@ -80,6 +103,16 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     // Called only from hooks, i.e. after `aedes` below exists.
     connectedClients: () => aedes.connectedClients,
     publishBeforeAck: (client, packet, done) => publishBeforeAck(client, packet, done),
+    // Spooled telemetry is done: the publish aedes attempts after the PUBACK (or, QoS 0,
+    // right after this hook; QoS 2, after storing it) is for the same packet and is skipped,
+    // so it is neither queued for the ingest's session nor delivered to anyone.
+    spoolTelemetry: spool
+      ? (client, packet, done) =>
+          spool.offer(client, packet.topic, packet.payload as Buffer, (err) => {
+            if (!err) publishedEarly.add(packet);
+            done(err ?? null);
+          })
+      : undefined,
   };
 
   // Connections without an accepted CONNECT, capped per address (options.maxPendingPerAddress).
@@ -315,6 +348,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       const j = store.journal?.stats();
       return { storeWriteErrors: j ? j.writeErrors : null, storeFailing: j ? j.failing : null };
     })(),
+    telemetrySpool: spool ? spool.stats() : null,
     uptimeSec: Math.round((clock.now() - startedAt) / 1000),
   });
 
@@ -326,7 +360,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       // A WebSocket frame is refused at its header past one MQTT packet (+ 5 bytes of fixed
       // header), before ws buffers it: ws' own default (100 MiB) let 8 frames take 1 GB.
       listeners = await openListeners(handle, ports, { wsMaxPayloadBytes: maxPacket + 5 });
-      logger.info({ ...listeners.ports, persistence: store.kind, brokerId: aedes.id }, 'broker listening');
+      logger.info({ ...listeners.ports, persistence: store.kind, brokerId: aedes.id, telemetry: spool ? 'spool' : 'mqtt' }, 'broker listening');
       return listeners.ports;
     },
     close() {
@@ -335,6 +369,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
         const stopListening = listeners?.close();
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         await stopListening;
+        await spool?.close();
         await store.close();
       })();
       return closing;

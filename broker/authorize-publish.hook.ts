@@ -4,7 +4,8 @@
  *
  * Durability: aedes 1.2 writes the QoS 1 PUBACK right after this hook and stores the
  * message only after that write (lib/handlers/publish.js). With `ackAfterStore` the accepted
- * QoS 1 message is published from here, so the PUBACK follows the store (app.ts).
+ * QoS 1 message is published from here, so the PUBACK follows the store (app.ts). In spool
+ * mode telemetry is appended to the ingest's spool from here instead (telemetry-spool.ts).
  */
 import type { Client, PublishPacket } from 'aedes';
 import { parseTopic } from '../domain/topics.ts';
@@ -15,11 +16,14 @@ import { NO_WAIT } from './rate-limit.ts';
 export function createAuthorizePublish(ctx: BrokerContext) {
   const { metrics, logger } = ctx;
   const ackAfterStore = ctx.options.ackAfterStore;
+  const spoolTelemetry = ctx.spoolTelemetry;
 
   // A plain function with arguments, not a closure per message (this runs for every PUBLISH).
   function accept(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
     metrics.messagesIn++;
     metrics.bytesIn += packet.payload?.length ?? 0;
+    // Spool mode: telemetry is durable in the ingest's spool before its PUBACK (any QoS).
+    if (spoolTelemetry && parseTopic(packet.topic).type === 'telemetry') return spoolTelemetry(client, packet, done);
     // QoS 2 is stored before its PUBREC by aedes itself (and a DUP must not publish again).
     if (packet.qos === 1 && ackAfterStore) ctx.publishBeforeAck(client, packet, done);
     else done(null);

@@ -37,6 +37,8 @@ export interface BrokerContext {
    * PUBLISH before its PUBACK is written; see `ackAfterStore` in options.ts and app.ts.
    */
   publishBeforeAck(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void;
+  /** Spool mode: append a telemetry PUBLISH to the ingest's spool, `done` once durable (telemetry-spool.ts). */
+  readonly spoolTelemetry?: (client: Client, packet: PublishPacket, done: (error?: Error | null) => void) => void;
 }
 
 /** Error whose CONNACK return code aedes sends back (5 = not authorized) [MQTT-3.2.2.3]. */

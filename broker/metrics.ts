@@ -3,6 +3,7 @@
  * Prometheus text exposition (format 0.0.4) the API serves at /metrics.
  */
 import { REFUSAL_REASONS, type RefusalReason } from './access.rules.ts';
+import type { TelemetrySpoolStats } from './telemetry-spool.ts';
 
 export interface BrokerMetrics {
   readonly brokerId: string;
@@ -36,6 +37,8 @@ export interface BrokerMetrics {
   readonly storeWriteErrors: number | null;
   /** On-disk journal: the error it is failing with now (writes refused until it recovers by itself), else null. */
   readonly storeFailing: string | null;
+  /** Spool mode (telemetry-spool.ts): telemetry spooled here; null in MQTT mode. */
+  readonly telemetrySpool?: TelemetrySpoolStats | null;
   readonly uptimeSec: number;
 }
 
@@ -108,6 +111,13 @@ export function toPrometheus(m: BrokerMetrics): string {
   if (m.storeWriteErrors !== null) {
     metric('heat_broker_store_write_errors_total', 'counter', 'Failed journal writes (their PUBACKs withheld).', [[{}, m.storeWriteErrors]]);
     metric('heat_broker_store_failing', 'gauge', '1 while the journal refuses writes (recovers by itself).', [[{}, m.storeFailing ? 1 : 0]]);
+  }
+  if (m.telemetrySpool) {
+    const t = m.telemetrySpool;
+    metric('heat_broker_spool_messages_total', 'counter', 'Telemetry messages made durable in the ingest spool (spool mode).', [[{}, t.spooled]]);
+    metric('heat_broker_spool_backlog', 'gauge', 'Spooled telemetry not yet stored by the ingest.', [[{}, t.backlog]]);
+    metric('heat_broker_spool_parked', 'gauge', 'Telemetry publishes waiting at the spool bound (no PUBACK yet).', [[{}, t.parked]]);
+    metric('heat_broker_spool_write_errors_total', 'counter', 'Failed spool writes (their PUBACKs withheld).', [[{}, t.writeErrors]]);
   }
   metric('heat_broker_pending_connections', 'gauge', 'Connections without an accepted CONNECT yet.', [[{}, m.pendingConnections]]);
   metric('heat_broker_uptime_seconds', 'gauge', 'Seconds since the broker started.', [[{}, m.uptimeSec]]);

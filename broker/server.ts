@@ -2,7 +2,8 @@
  * `npm run broker`: the broker alone. Reads the environment once, opens the registry in
  * DATA_DIR, persists sessions in DATA_DIR/broker (or Redis with REDIS_URL), listens on
  * MQTT_PORT / MQTT_WS_PORT (+ MQTT_TLS_PORT / MQTT_WSS_PORT with TLS_CERT_FILE/TLS_KEY_FILE),
- * and closes cleanly on SIGINT/SIGTERM.
+ * spools telemetry into DATA_DIR/spool for the ingest unless INGEST_FEED=mqtt, and closes
+ * cleanly on SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import pino from 'pino';
 import { parseConfig } from '../domain/config.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
-import { createBrokerApp } from './app.ts';
+import { createBrokerApp, telemetrySpoolOptions } from './app.ts';
 
 const config = parseConfig(process.env);
 const logger = pino({
@@ -26,6 +27,8 @@ const app = await createBrokerApp({
   logger,
   persistenceDir: join(config.dataDir, 'broker'),
   redisUrl: config.redisUrl,
+  // INGEST_FEED=spool (default): telemetry goes into the ingest's spool in DATA_DIR here.
+  ...(config.ingest.feed === 'spool' ? { telemetrySpool: telemetrySpoolOptions(config) } : {}),
 });
 
 await app.listen({

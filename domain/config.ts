@@ -43,6 +43,13 @@ export interface PlatformConfig {
     readonly rules: boolean;
     /** MQTT client id of the ingest's persistent session. */
     readonly clientId: string;
+    /**
+     * INGEST_FEED: where the ingest's telemetry comes from. 'spool' (default): the broker on
+     * the same machine appends it to the spool in DATA_DIR and acknowledges once durable, the
+     * ingest reads the files (no second MQTT hop). 'mqtt': the ingest's persistent MQTT session
+     * (the ingest on another host). Broker and ingest must be given the same value.
+     */
+    readonly feed: 'spool' | 'mqtt';
   };
 }
 
@@ -95,6 +102,8 @@ export function parseConfig(env: Env): PlatformConfig {
   const spoolMaxRaw = env.INGEST_SPOOL_MAX || undefined;
   const spoolMaxMessages = spoolMaxRaw === undefined ? undefined : Number(spoolMaxRaw);
   if (spoolMaxMessages !== undefined && (!Number.isInteger(spoolMaxMessages) || spoolMaxMessages < 1)) problems.push(`INGEST_SPOOL_MAX=${JSON.stringify(spoolMaxRaw)} is not a positive integer`);
+  const feed = env.INGEST_FEED || 'spool';
+  if (feed !== 'spool' && feed !== 'mqtt') problems.push(`INGEST_FEED=${JSON.stringify(feed)} is not 'spool' or 'mqtt'`);
   const spoolSync = env.INGEST_SPOOL_SYNC || 'full';
   if (spoolSync !== 'full' && spoolSync !== 'normal') problems.push(`INGEST_SPOOL_SYNC=${JSON.stringify(spoolSync)} is not 'full' or 'normal'`);
   // Demo safety (issue 13 finding 10): the demo accounts' password is published, so with DEMO
@@ -135,6 +144,7 @@ export function parseConfig(env: Env): PlatformConfig {
       spoolSync: spoolSync === 'normal' ? 'normal' : 'full',
       rules: bool('INGEST_RULES', true),
       clientId: env.INGEST_CLIENT_ID || 'svc-ingest',
+      feed: feed === 'mqtt' ? 'mqtt' : 'spool',
     }),
   };
   if (problems.length) throw new ConfigError(problems);

@@ -17,6 +17,12 @@
  *     (no more PUBACKs); the broker keeps the rest in the persistent session.
  * Redelivered duplicates are harmless: a point with the same device and timestamp overwrites
  * itself in both stores.
+ *
+ * Spool mode (`feed: 'spool'`, issue 19): the broker on this machine does step 1 itself — it
+ * appends device telemetry to the same spool and PUBACKs the device once that write is durable
+ * (broker/telemetry-spool.ts) — and the ingest reads the spool (spool.feed.ts) instead of an
+ * MQTT session; steps 2–3 are the same, and step 4's bound is the broker's. The MQTT session
+ * stays for registry notices, incidents and the live fan-out.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
@@ -34,6 +40,7 @@ import { defaultIngestOptions, type IngestOptions } from './options.ts';
 import type { RulesPort } from './rules.port.ts';
 import { RulesRunner } from './rules-runner.ts';
 import { RulesSnapshotRepository } from './rules-snapshot.repository.ts';
+import { SpoolFeed } from './spool.feed.ts';
 import { SpoolRepository } from './spool.repository.ts';
 import { decoder } from './telemetry.decoder.ts';
 import { TelemetryValidator } from './telemetry.validator.ts';
@@ -64,6 +71,8 @@ export interface IngestMetrics {
   readonly rulesLate: number;
   /** Spooled messages re-run through the rules at start (stored before a crash, after the last snapshot). */
   readonly rulesReplayed: number;
+  /** Spool mode: telemetry that came over MQTT anyway (a broker in MQTT mode), left unacknowledged. */
+  readonly misrouted: number;
 }
 
 export interface IngestApp {
@@ -85,6 +94,11 @@ export interface IngestDeps {
   readonly rulesLastTs?: Readonly<Record<string, number>>;
   readonly policy?: HeatingPolicy;
   readonly options?: Partial<IngestOptions>;
+  /**
+   * Where telemetry comes from: 'mqtt' (default) the ingest's persistent MQTT session, which
+   * it spools itself; 'spool' the spool the broker on this machine writes in `dataDir`.
+   */
+  readonly feed?: 'mqtt' | 'spool';
 }
 
 export function createIngestApp(deps: IngestDeps): IngestApp {
@@ -93,7 +107,12 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const locations = new DeviceLocations(deps.registry, deps.clock);
   const toWork = decoder(new TelemetryValidator(deps.policy ?? policyForCity(deps.config.city)), locations, log);
   const session = new AckingSession({ ...deps.mqtt, subscriptions: [...topics.allTelemetry, topics.registryChanged], logger: log });
+  const spoolMode = deps.feed === 'spool';
   let spool: SpoolRepository | undefined;
+  let feed: SpoolFeed | undefined;
+  /** Whoever keeps the spool's marks: the ingest's own spool (MQTT mode) or its reader (spool mode). */
+  const marks = () => spool ?? feed?.reader;
+  let misrouted = 0;
   let upkeep: Upkeep | undefined;
   const dead = { total: 0, byReason: {} as Record<string, number>, stored: 0 };
 
@@ -103,8 +122,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         lastTs: deps.rulesLastTs,
         snapshots: new RulesSnapshotRepository(deps.config.dataDir),
         publishIncident: (e) => session.publishAcked(topics.incidents, JSON.stringify(e)),
-        markStored: (seq) => spool?.markStored(seq),
-        trimThrough: (seq) => spool?.trimThrough(seq),
+        markStored: (seq) => marks()?.markStored(seq),
+        trimThrough: (seq) => marks()?.trimThrough(seq),
         clock: deps.clock,
         logger: log,
         snapshotAfterMessages: o.spoolMaxMessages,
@@ -141,7 +160,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     const lastSeq = batch[batch.length - 1]!.seq;
     // Without rules the readings in the store are all that matters: the spool may forget them.
     if (rules) rules.stored(readings, lastSeq);
-    else spool?.trimThrough(lastSeq);
+    else marks()?.trimThrough(lastSeq);
   };
 
   const pipeline = new WritePipeline(deps.store, o, log, afterStore);
@@ -156,7 +175,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     dropConnection: () => session.drop(),
     committed: (entries) => pipeline.push(entries.map(toWork)),
   });
-  pipeline.onSettled = () => commit.unblock();
+  pipeline.onSettled = () => {
+    commit.unblock();
+    feed?.pump();
+  };
 
   session.onDelivery((d, next) => {
     if (d.topic === topics.registryChanged) {
@@ -166,12 +188,55 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       session.release([d]);
       return;
     }
+    if (spoolMode) {
+      // The broker should have spooled it: a broker in MQTT mode. Not acknowledged (the broker
+      // keeps it) and said loudly, rather than written beside the broker's spool.
+      if (misrouted++ % 10_000 === 0)
+        log.error({ topic: d.topic, misrouted }, 'telemetry over MQTT in spool mode: run the broker with the same INGEST_FEED; left unacknowledged');
+      next();
+      return;
+    }
     commit.offer(d, next);
   });
   session.onClose(() => commit.dropParked());
 
+  /**
+   * Spool mode's start: entries stored before a crash and kept for the rules go through the
+   * restored engine again (as in MQTT mode), then the feed follows the broker's commits.
+   */
+  const startFromSpool = async () => {
+    feed = new SpoolFeed({
+      dataDir: deps.config.dataDir,
+      maxBacklog: o.spoolMaxMessages,
+      chunk: o.batchSize,
+      backlog: () => pipeline.backlog(),
+      push: (entries) => pipeline.push(entries.map(toWork)),
+      logger: log,
+    });
+    pipeline.reset();
+    locations.loadAll();
+    const connecting = session.start();
+    const reader = feed.reader;
+    const storedMark = reader.storedThrough();
+    let rerun = 0;
+    while (reader.position <= storedMark) {
+      const part = reader.read(o.batchSize, storedMark);
+      if (!part.length) break;
+      rerun += part.length;
+      const last = part[part.length - 1]!.seq;
+      if (rules) rules.replay(part.flatMap((e) => toWork(e).readings), last, part.length);
+      else reader.trimThrough(last); // kept for rules that are now off
+    }
+    if (rerun) log.info({ rulesOnly: rerun }, 'spool entries re-run through the rules');
+    feed.start();
+    rules?.start();
+    upkeep = startUpkeep(deps.store, o, deps.clock, log);
+    await connecting;
+  };
+
   return {
     async start() {
+      if (spoolMode) return startFromSpool();
       spool = SpoolRepository.open(deps.config.dataDir, o.spoolSync);
       // The spool is the truth: anything queued by an earlier start() is in it again.
       pipeline.reset();
@@ -206,6 +271,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     },
 
     async stop() {
+      feed?.stop();
       pipeline.halt();
       rules?.stop();
       upkeep?.stop();
@@ -225,6 +291,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       deps.deadLetters.prune(o.deadLettersKeep);
       await spool?.close();
       spool = undefined;
+      feed?.close();
+      feed = undefined;
     },
 
     metrics() {
@@ -232,19 +300,20 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       const r = rules?.counters ?? { incidentsPublished: 0, rulesLate: 0, rulesReplayed: 0 };
       return {
         connected: session.connected,
-        messages: commit.messages,
+        messages: commit.messages + (feed?.messages ?? 0),
         readingsStored: dead.stored,
         rejectedTotal: dead.total,
         rejected: { ...dead.byReason },
-        spoolBacklog: pipeline.backlog() + commit.pending(),
-        backpressure: commit.backpressure,
+        spoolBacklog: pipeline.backlog() + commit.pending() + (feed?.unread() ?? 0),
+        backpressure: commit.backpressure || (!!feed && pipeline.backlog() >= o.spoolMaxMessages),
         storeWrites: w.storeWrites,
         storeErrors: w.storeErrors,
         lastStoreError: w.lastStoreError,
-        spoolWriteErrors: spool?.writeErrors ?? 0,
+        spoolWriteErrors: marks()?.writeErrors ?? 0,
         incidentsPublished: r.incidentsPublished,
         rulesLate: r.rulesLate,
         rulesReplayed: r.rulesReplayed,
+        misrouted,
       };
     },
   };

@@ -53,6 +53,7 @@ const app = createIngestApp({
   rules,
   rulesLastTs: lastTs,
   options,
+  feed: config.ingest.feed,
 });
 
 let closing = false;
@@ -69,6 +70,6 @@ process.on('SIGINT', () => void close('SIGINT'));
 process.on('SIGTERM', () => void close('SIGTERM'));
 
 await app.start();
-logger.info({ mqtt: config.mqttUrl, store: config.influx ? 'influx' : 'embedded' }, 'ingest started');
+logger.info({ mqtt: config.mqttUrl, store: config.influx ? 'influx' : 'embedded', feed: config.ingest.feed }, 'ingest started');
 const metricsTimer = setInterval(() => logger.debug(app.metrics(), 'ingest metrics'), 10_000);
 metricsTimer.unref();

@@ -47,6 +47,7 @@ describe('broker journal: disk faults (ENOSPC, EIO) mid-stream', () => {
         REDIS_URL: '',
         TLS_CERT_FILE: '',
         TLS_KEY_FILE: '',
+        INGEST_FEED: 'mqtt', // telemetry through the journal, which is what fails here
         LOG_LEVEL: 'error',
         NODE_OPTIONS: `--import ${PRELOAD}`,
         DISK_FAULT_FILE: control,

@@ -39,7 +39,7 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
   // "ingest started" is logged, which follows the SUBACK: published before it, a reading
   // would reach no one.
   const startIngest = async () => {
-    const p: ServiceProcess = serviceProcess('ingest', { DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INFLUX_URL: '', LOG_LEVEL: 'info' }, () =>
+    const p: ServiceProcess = serviceProcess('ingest', { DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INFLUX_URL: '', LOG_LEVEL: 'info', INGEST_FEED: 'mqtt' }, () =>
       Promise.resolve(/ingest started/.test(p.log())),
     );
     ingest = p;

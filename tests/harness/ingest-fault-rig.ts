@@ -77,6 +77,8 @@ export function useIngestFaultRig(o: IngestFaultRigOptions): IngestFaultRig {
           MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`,
           SERVICE_SECRET: FIX_SERVICE_SECRET,
           INGEST_RULES: '0',
+          // The rig's broker is in-process in MQTT mode (createBrokerApp's default).
+          INGEST_FEED: 'mqtt',
           LOG_LEVEL: 'info',
           ...env,
         },

@@ -92,12 +92,13 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
 
 /**
  * The broker alone (`broker/server.ts`) on DATA_DIR and a TCP port on 127.0.0.1, on-disk
- * sessions, no Redis, no TLS, no WebSocket listener: for tests that SIGKILL it.
+ * sessions, no Redis, no TLS, no WebSocket listener: for tests that SIGKILL it. Telemetry is
+ * routed over MQTT (INGEST_FEED=mqtt) unless `feed` says 'spool'.
  */
-export function brokerProcess(dataDir: string, port: number, serviceSecret: string /* the master key */): ServiceProcess {
+export function brokerProcess(dataDir: string, port: number, serviceSecret: string /* the master key */, feed: 'mqtt' | 'spool' = 'mqtt'): ServiceProcess {
   return serviceProcess(
     'broker',
-    { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: serviceSecret, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
+    { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: serviceSecret, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', INGEST_FEED: feed },
     () => portOpen(port),
   );
 }

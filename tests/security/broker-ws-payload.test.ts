@@ -48,7 +48,7 @@ describe('broker: MQTT over WebSocket frames are bounded by the MQTT packet limi
     wsUrl = `ws://127.0.0.1:${wsPort}`;
     broker = serviceProcess(
       'broker',
-      { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: String(wsPort), HOST: '127.0.0.1', SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '' },
+      { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: String(wsPort), HOST: '127.0.0.1', SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', INGEST_FEED: 'mqtt' },
       () => portOpen(wsPort),
     );
     await broker.start();
