@@ -79,7 +79,7 @@ describe('SpoolReader (spool mode: the writer is another process)', () => {
     mkdirSync(join(dir, 'spool'), { recursive: true });
     writeFileSync(join(dir, 'spool', 'writer.pid'), String(process.ppid)); // a live process, not this one
     expect(() => SpoolRepository.open(dir)).toThrow(/written by process .* same INGEST_FEED/);
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!; // exited
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // exited
     writeFileSync(join(dir, 'spool', 'writer.pid'), String(dead));
     const w = SpoolRepository.open(dir);
     await w.append([item(1)]);
