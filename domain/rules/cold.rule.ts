@@ -11,30 +11,36 @@ import { r2, type RuleContext } from './engine.state.ts';
 import { classify, reconcileStation } from './grouping.rule.ts';
 import { apartmentValue } from './sensor.rule.ts';
 
-/** Re-evaluate apartment `a` at `ts` after one of its counted sensors reported. */
+/**
+ * Re-evaluate apartment `a` at `ts` after one of its counted sensors reported. N2 is checked
+ * per room: the trigger runs on the coldest counted room (`m`), while the N32 area-weighted
+ * mean (`v`) stays the value reported on the incident and to the neighbours' evidence.
+ */
 export function evalApartment(c: RuleContext, a: number, ts: number): void {
-  const { value: v } = apartmentValue(c, a, ts);
+  const { value: v, coldestC: m, coldestTs } = apartmentValue(c, a, ts);
   const A = c.apartments;
   const k = c.k;
   const ix = c.ix;
 
-  // N2 evidence: the previous value held from the previous evaluation until now.
+  // N2 evidence: the previous coldest room held from the previous evaluation until now.
   const prevTs = A.lastEval[a]!;
-  const prevV = A.lastValue[a]!;
-  if (prevV < k.standardC && ts > prevTs) accumulate(c, a, prevTs, Math.min(ts, prevTs + ix.aptStaleMs[a]!));
+  const prevM = A.lastColdest[a]!;
+  if (prevM < k.standardC && ts > prevTs) accumulate(c, a, prevTs, Math.min(ts, prevTs + ix.aptStaleMs[a]!));
   A.lastEval[a] = ts;
   A.lastValue[a] = v;
+  A.lastColdest[a] = m;
   // Neighbour evidence (§E.3/§E.4) counts apartments below the standard now; no value = not below.
-  const below = v < k.standardC ? 1 : 0;
+  const below = m < k.standardC ? 1 : 0;
   if (below !== A.belowNow[a]) {
     A.belowNow[a] = below;
     const b = ix.aptBuilding[a]!;
     if (b >= 0) c.buildings.belowNow[b]! += below ? 1 : -1;
   }
-  if (Number.isNaN(v)) return;
+  if (Number.isNaN(m)) return;
 
   if (A.incident[a]) {
-    if (v >= k.resolveAtC) {
+    // Resolved only once every counted room is back (N2 per room).
+    if (m >= k.resolveAtC) {
       let rec = A.recoverSince[a]!;
       if (Number.isNaN(rec)) rec = A.recoverSince[a] = ts;
       if (ts - rec >= k.resolveAfterMs) resolveCold(c, a, rec, ts);
@@ -50,13 +56,14 @@ export function evalApartment(c: RuleContext, a: number, ts: number): void {
     }
     A.hint[a] = Number.NaN;
     A.aboveStdSince[a] = Number.NaN;
-    if (ts - since >= k.openAfterMs && c.season.inSeason(ts)) openCold(c, a, since, ts, v); // N1
+    // The shortfall is as long as the cold room's own latest reading shows, not the evaluation time (a warm room's report must not age a cold room's old value).
+    if (Math.min(ts, coldestTs) - since >= k.openAfterMs && c.season.inSeason(ts)) openCold(c, a, since, ts, v, m); // N1
     return;
   }
   A.hint[a] = Number.NaN;
   if (Number.isNaN(since)) return;
   // Hysteresis on the way in too: only a clear recovery cancels the candidate.
-  if (v >= k.resolveAtC) {
+  if (m >= k.resolveAtC) {
     A.belowSince[a] = Number.NaN;
     return;
   }
@@ -68,7 +75,7 @@ export function evalApartment(c: RuleContext, a: number, ts: number): void {
   }
 }
 
-function openCold(c: RuleContext, a: number, startTs: number, at: number, v: number): void {
+function openCold(c: RuleContext, a: number, startTs: number, at: number, v: number, coldestC: number): void {
   const ix = c.ix;
   const A = c.apartments;
   const reg = c.incidents;
@@ -91,6 +98,7 @@ function openCold(c: RuleContext, a: number, startTs: number, at: number, v: num
   A.aboveStdSince[a] = Number.NaN;
   A.recoverSince[a] = Number.NaN;
   classify(c, a, inc, at, v, true);
+  inc.evidence.coldestRoomC = r2(coldestC); // N2: the room that is short; apartmentC is the N32 value
   reg.emit('opened', at, inc);
   if (st >= 0) reconcileStation(c, st, at);
 }

@@ -1,8 +1,12 @@
 /**
  * N2 compliance evidence and the N3 exemption: minutes each apartment spent below the
  * standard per local day (in season only), split at local midnight, and of those the minutes
- * on a day whose outdoor mean so far (the station's meter, else the city mean) is below the
- * design outdoor temperature. Owns the outdoor day means it needs for that.
+ * on a day whose outdoor mean (the station's meter, else the city mean) is below the design
+ * outdoor temperature. N3 is about the whole day: while the day runs its mean so far is a
+ * provisional answer; when the day ends (the first outdoor reading of the next day) the
+ * full-day mean decides — the day's exempt minutes are re-split and the open shortfalls of
+ * that day revisited (a −12 °C night followed by a mild day is not exempt). Owns the outdoor
+ * day means it needs for that.
  */
 import { MINUTE_MS } from '../clock.ts';
 import { dateToDayIndex, dayIndexToDate } from '../season.ts';
@@ -44,13 +48,23 @@ export function recordOutdoor(c: RuleContext, st: number, ts: number, outdoorC: 
   const S = c.stations;
   const day = c.season.dayIndex(ts);
   if (S.outdoorDay[st] !== day) {
+    const ended = S.outdoorDay[st]!;
+    if (!Number.isNaN(ended) && day > ended && S.outdoorCount[st]! > 0) {
+      S.prevOutdoorDay[st] = ended;
+      S.prevOutdoorMean[st] = S.outdoorSum[st]! / S.outdoorCount[st]!;
+    }
     S.outdoorDay[st] = day;
     S.outdoorSum[st] = 0;
     S.outdoorCount[st] = 0;
+    if (S.prevOutdoorDay[st] === ended) dayEnded(c, st, ended, ts);
   }
   S.outdoorSum[st]! += outdoorC;
   S.outdoorCount[st]!++;
   if (c.outdoorDay !== day) {
+    if (!Number.isNaN(c.outdoorDay) && day > c.outdoorDay && c.outdoorCount > 0) {
+      c.prevOutdoorDay = c.outdoorDay;
+      c.prevOutdoorMean = c.outdoorSum / c.outdoorCount;
+    }
     c.outdoorDay = day;
     c.outdoorSum = 0;
     c.outdoorCount = 0;
@@ -59,12 +73,46 @@ export function recordOutdoor(c: RuleContext, st: number, ts: number, outdoorC: 
   c.outdoorCount++;
 }
 
-/** N3 outdoor day mean so far for the station (falls back to the city-wide mean). */
+/**
+ * N3 outdoor mean of a local day for the station (falls back to the city-wide mean): the
+ * full-day mean once the day has ended, the mean so far while it runs.
+ */
 export function outdoorDayMean(c: RuleContext, st: number, day: number): number {
   const S = c.stations;
+  if (st >= 0 && S.prevOutdoorDay[st] === day) return S.prevOutdoorMean[st]!;
   if (st >= 0 && S.outdoorDay[st] === day && S.outdoorCount[st]! > 0) return S.outdoorSum[st]! / S.outdoorCount[st]!;
+  if (c.prevOutdoorDay === day) return c.prevOutdoorMean;
   if (c.outdoorDay === day && c.outdoorCount > 0) return c.outdoorSum / c.outdoorCount;
   return Number.NaN;
+}
+
+/**
+ * N3 at the end of a station's local day, on its full-day mean: the apartments' minutes below
+ * the standard that day are re-split (all exempt or none), and each open apartment_cold is
+ * revisited — exempt only if every day of its shortfall was colder than the design
+ * temperature. A change goes out as an `updated` event (the API then opens the order an
+ * exempt shortfall did not get).
+ */
+function dayEnded(c: RuleContext, st: number, day: number, at: number): void {
+  const ix = c.ix;
+  const A = c.apartments;
+  const exempt = exemptDay(c, st, day);
+  for (let a = 0; a < ix.aptIds.length; a++) {
+    if (ix.aptStation[a] !== st) continue;
+    const v = A.compliance[a]?.get(day);
+    if (v) v[1] = exempt ? v[0]! : 0;
+    const inc = A.incident[a];
+    if (!inc) continue;
+    const startDay = c.season.dayIndex(inc.startTs);
+    if (startDay > day) continue;
+    const now = startDay === day ? exempt : inc.exempt === true && exempt;
+    if (now === (inc.exempt === true)) continue;
+    if (now) inc.exempt = true;
+    else delete inc.exempt;
+    inc.severity = now ? 'minor' : 'major';
+    inc.evidence.outdoorDayMeanC = Math.round(outdoorDayMean(c, st, day) * 100) / 100;
+    c.incidents.emit('updated', at, inc);
+  }
 }
 
 export function exemptDay(c: RuleContext, st: number, day: number): boolean {

@@ -70,10 +70,13 @@ export class ApartmentState {
   /** Open incident: since when the value has been ≥ resolveAtC. */
   readonly recoverSince: Float64Array;
   readonly lastEval: Float64Array;
+  /** N32: the reported value (area-weighted mean) at the last evaluation. */
   readonly lastValue: Float64Array;
+  /** N2: the coldest counted room at the last evaluation — what the standard is checked on (derived on restore). */
+  readonly lastColdest: Float64Array;
   /** §E.5: a window that turned out not to be one — the shortfall counts from the drop. */
   readonly hint: Float64Array;
-  /** Derived (not stored): 1 when the current value is below the standard. */
+  /** Derived (not stored): 1 when a counted room is below the standard now (N2). */
   readonly belowNow: Uint8Array;
   readonly incident: (Incident | undefined)[];
   /** N2 evidence per local day index: [ms below, ms of that exempt (N3)]. */
@@ -84,6 +87,7 @@ export class ApartmentState {
     this.recoverSince = nan(n);
     this.lastEval = nan(n);
     this.lastValue = nan(n);
+    this.lastColdest = nan(n);
     this.hint = nan(n);
     this.belowNow = new Uint8Array(n);
     this.incident = none(n);
@@ -117,6 +121,9 @@ export class StationState {
   readonly outdoorDay: Float64Array;
   readonly outdoorSum: Float64Array;
   readonly outdoorCount: Float64Array;
+  /** N3: the last completed day and its full-day outdoor mean (not stored: lost on restore, as the running mean's history is). */
+  readonly prevOutdoorDay: Float64Array;
+  readonly prevOutdoorMean: Float64Array;
   constructor(n: number) {
     this.coldInc = none(n);
     this.faultInc = none(n);
@@ -126,6 +133,8 @@ export class StationState {
     this.outdoorDay = nan(n);
     this.outdoorSum = new Float64Array(n);
     this.outdoorCount = new Float64Array(n);
+    this.prevOutdoorDay = nan(n);
+    this.prevOutdoorMean = nan(n);
   }
 }
 
@@ -216,6 +225,9 @@ export class RuleContext {
   outdoorDay = Number.NaN;
   outdoorSum = 0;
   outdoorCount = 0;
+  /** N3 fallback: the city's last completed day and its full-day mean. */
+  prevOutdoorDay = Number.NaN;
+  prevOutdoorMean = Number.NaN;
 
   constructor(city: City, policy: HeatingPolicy, graceMs: number) {
     const p = policy;

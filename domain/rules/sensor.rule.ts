@@ -185,18 +185,26 @@ export function sensorTimeouts(c: RuleContext, ts: number): number {
 }
 
 /** N32: area-weighted mean of counted rooms with a valid value; NaN when none. */
-export function apartmentValue(c: RuleContext, a: number, ts: number): { value: number; measured: number; areaM2: number } {
+/**
+ * N32: the apartment value is the area-weighted mean of its counted rooms with a valid value
+ * (the reported value); `coldestC` is the coldest of those rooms — N2 holds per 居室 (each
+ * bedroom and the living room), so a cold bedroom is a shortfall even behind a warm living room.
+ */
+export function apartmentValue(c: RuleContext, a: number, ts: number): { value: number; coldestC: number; coldestTs: number; measured: number; areaM2: number } {
   const ix = c.ix;
   const S = c.sensors;
   const rooms = ix.aptMeasuredRooms[a]!;
   let area = 0;
   let sum = 0;
   let measured = 0;
+  let coldest = Number.POSITIVE_INFINITY;
+  let coldestTs = Number.NaN;
   for (let i = 0; i < rooms.length; i++) {
     const room = rooms[i]!;
     const sensors = ix.roomSensors[room]!;
     let rs = 0;
     let rn = 0;
+    let rts = Number.NEGATIVE_INFINITY;
     for (let j = 0; j < sensors.length; j++) {
       const s = sensors[j]!;
       const fl = S.flags[s]!;
@@ -204,12 +212,17 @@ export function apartmentValue(c: RuleContext, a: number, ts: number): { value: 
       if (fl & (F_STUCK | F_IMPLAUSIBLE) || !(ts - S.lastTs[s]! <= ix.sensorOfflineMs[s]!)) continue;
       rs += fl & F_WINDOW ? S.windowRef[s]! : S.temp[s]!;
       rn++;
+      if (S.lastTs[s]! > rts) rts = S.lastTs[s]!;
     }
     if (rn === 0) continue;
     const ar = ix.roomArea[room]!;
     area += ar;
     sum += (ar * rs) / rn; // N32: room value = mean of its points
+    if (rs / rn < coldest) {
+      coldest = rs / rn; // N2: each room on its own
+      coldestTs = rts;
+    }
     measured++;
   }
-  return { value: measured ? sum / area : Number.NaN, measured, areaM2: area };
+  return { value: measured ? sum / area : Number.NaN, coldestC: measured ? coldest : Number.NaN, coldestTs, measured, areaM2: area };
 }

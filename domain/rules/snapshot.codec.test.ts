@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { IncidentEvent } from '../incident.schema.ts';
 import { defaultPolicy as policy } from '../policy.ts';
 import { STATION_FIELDS } from '../telemetry.schema.ts';
 import { busyCity as city, busyDay, replay } from './busy-day.fixture.ts';
@@ -21,14 +22,28 @@ const v1 = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'busy-d
   engine: { version: 1; stations: { ids: string[]; values: (number | null)[] }; sensors: Record<string, unknown>; meters: Record<string, unknown>; resolvedChildren?: unknown };
 };
 const { readings, ticks } = busyDay();
-const whole = JSON.stringify(replay(readings, ticks).out);
+/**
+ * N2 per room added `coldestRoomC` to an apartment_cold's evidence at its opening; incidents the
+ * version-1 engine had already opened before the cut never got it, so it is compared only on
+ * incidents opened after the cut. Everything else must match exactly.
+ */
+const cutTs = readings[v1.cut - 1]!.ts;
+const sameAsV1 = (events: readonly IncidentEvent[]): string =>
+  JSON.stringify(
+    events.map((e) => {
+      if (e.incident.startTs > cutTs || !('coldestRoomC' in e.incident.evidence)) return e;
+      const { coldestRoomC: _c, ...evidence } = e.incident.evidence;
+      return { ...e, incident: { ...e.incident, evidence } };
+    }),
+  );
+const whole = sameAsV1(replay(readings, ticks).out);
 const copy = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 describe('version-1 snapshots (positional) are migrated', () => {
   it('the busy day continued from a version-1 snapshot gives exactly the events of an uninterrupted day', () => {
     const first = replay(readings, ticks, 0, v1.cut);
     const second = replay(readings, ticks, v1.cut, readings.length, RulesEngine.restore(copy(v1.engine), { city, policy }));
-    expect(JSON.stringify([...first.out, ...second.out])).toBe(whole);
+    expect(sameAsV1([...first.out, ...second.out])).toBe(whole);
     expect(second.out.length).toBeGreaterThan(10);
   });
 
@@ -54,7 +69,7 @@ describe('version-1 snapshots (positional) are migrated', () => {
     delete older.resolvedChildren;
     const first = replay(readings, ticks, 0, v1.cut);
     const second = replay(readings, ticks, v1.cut, readings.length, RulesEngine.restore(older, { city, policy }));
-    expect(JSON.stringify([...first.out, ...second.out])).toBe(whole);
+    expect(sameAsV1([...first.out, ...second.out])).toBe(whole);
   });
 
   it('a "version 1" whose stations carry one more field than version 1 had is refused, not read shifted', () => {

@@ -8,6 +8,7 @@
  */
 import { Compile } from 'typebox/compile';
 import { cloneIncident } from './incident.registry.ts';
+import { apartmentValue } from './sensor.rule.ts';
 import { NFAULT, RING, SENSOR_FLAGS, type RuleContext } from './engine.state.ts';
 import { EngineSnapshotSchema, EngineSnapshotV1Schema, SNAPSHOT_VERSION, type EngineSnapshot, type EngineSnapshotV1 } from './snapshot.schema.ts';
 import { FIELD_COUNT, STATION_FAULTS } from './station.rule.ts';
@@ -318,10 +319,14 @@ function loadIncidents(c: RuleContext, s: EngineSnapshot, stOf: Map<string, numb
     else if (inc.kind === 'station_fault') at(stOf, c.stations.faultInc, inc);
     else if (inc.kind === 'source_cold') at(c.upstream.of, c.upstream.incident, inc);
   }
-  // Derived counters.
+  // Derived: the coldest counted room at the last evaluation (N2 per room), from the sensors' own state; then the counters.
+  for (let a = 0; a < ix.aptIds.length; a++) {
+    const last = c.apartments.lastEval[a]!;
+    c.apartments.lastColdest[a] = Number.isNaN(last) ? Number.NaN : apartmentValue(c, a, last).coldestC;
+  }
   for (let a = 0; a < ix.aptIds.length; a++) {
     const b = ix.aptBuilding[a]!;
-    if (c.apartments.lastValue[a]! < c.k.standardC) {
+    if (c.apartments.lastColdest[a]! < c.k.standardC) {
       c.apartments.belowNow[a] = 1;
       if (b >= 0) c.buildings.belowNow[b]!++;
     }

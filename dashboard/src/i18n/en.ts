@@ -274,6 +274,7 @@ export const en: Record<MessageKey, string> = {
   'evidence.aboveApartmentId': 'Apartment above',
   'evidence.aboveC': 'Above, °C',
   'evidence.apartmentC': 'Apartment, °C',
+  'evidence.coldestRoomC': 'Coldest room, °C',
   'evidence.areaMeasuredM2': 'Area measured, m²',
   'evidence.batteryV': 'Battery, V',
   'evidence.cleared': 'Cleared',

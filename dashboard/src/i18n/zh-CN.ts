@@ -272,6 +272,7 @@ export const zhCN = {
   'evidence.aboveApartmentId': '楼上住户',
   'evidence.aboveC': '楼上室温 (°C)',
   'evidence.apartmentC': '住户室温 (°C)',
+  'evidence.coldestRoomC': '最冷居室室温 (°C)',
   'evidence.areaMeasuredM2': '已测面积 (m²)',
   'evidence.batteryV': '电池电压 (V)',
   'evidence.cleared': '已清除',
