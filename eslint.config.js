@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dashboard/dist/', 'data/', 'bench/results/', 'scratch/', '**/*.svelte', 'dashboard/src/**/*.svelte.ts'] },
+  { ignores: ['node_modules/', 'dashboard/dist/', 'data/', 'bench/results/', 'scratch/', '**/*.svelte', 'dashboard/src/**/*.svelte.ts', 'dashboard/src/lib/api.generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

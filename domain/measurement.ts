@@ -61,7 +61,7 @@ export interface MeasurementResult {
 }
 
 /** N30: how many points a room of this area needs. */
-export function pointsForRoom(areaM2: number, policy: HeatingPolicy): number {
+export function pointsForRoom(areaM2: number, policy: { readonly measurement: Pick<HeatingPolicy['measurement'], 'pointsByArea' | 'pointsLargeRoom'> }): number {
   for (const band of policy.measurement.pointsByArea) if (areaM2 < band.belowM2) return band.points;
   return policy.measurement.pointsLargeRoom;
 }

@@ -36,6 +36,9 @@ export function nextCallbackTime(ts: number, policy: HeatingPolicy): number {
 }
 
 /** Repair orders need a repair sheet and take part in the callback rate (N22, N23). */
+/** The part of the policy the SLA clocks read (so a client can pass the policy as the API serves it). */
+export type ServicePolicy = { readonly service: HeatingPolicy['service'] };
+
 export function isRepairOrder(o: { readonly source: OrderSource }): boolean {
   return o.source === 'proactive' || o.source === 'complaint';
 }
@@ -45,19 +48,19 @@ export function isRepairOrder(o: { readonly source: OrderSource }): boolean {
  * (the worker aims to arrive `arriveBeforeAppointmentMin` early, seed ch.2 §13); without one,
  * one hour after dispatch.
  */
-export function onSiteDueAt(o: Pick<Order, 'appointmentAt' | 'issuedAt'>, policy: HeatingPolicy): number | undefined {
+export function onSiteDueAt(o: Pick<Order, 'appointmentAt' | 'issuedAt'>, policy: ServicePolicy): number | undefined {
   if (o.appointmentAt !== undefined) return o.appointmentAt;
   return o.issuedAt !== undefined ? o.issuedAt + policy.service.onSiteWithinMin * 60_000 : undefined;
 }
 
 /** N6 / seed ch.2 §13: the time the worker aims to arrive by (10 minutes before an appointment). */
-export function arriveByAt(o: Pick<Order, 'appointmentAt' | 'issuedAt'>, policy: HeatingPolicy): number | undefined {
+export function arriveByAt(o: Pick<Order, 'appointmentAt' | 'issuedAt'>, policy: ServicePolicy): number | undefined {
   if (o.appointmentAt !== undefined) return o.appointmentAt - policy.service.arriveBeforeAppointmentMin * 60_000;
   return onSiteDueAt(o, policy);
 }
 
 /** SLA deadlines of an order (epoch ms), undefined where the clock does not apply. */
-export function slaDeadlines(o: Order, policy: HeatingPolicy): Record<SlaKind, number | undefined> {
+export function slaDeadlines(o: Pick<Order, 'receivedAt' | 'source' | 'cause' | 'appointmentAt' | 'issuedAt'>, policy: ServicePolicy): Record<SlaKind, number | undefined> {
   const h = 3_600_000;
   return {
     answer: o.receivedAt + policy.service.answerWithinHours * h, // N10

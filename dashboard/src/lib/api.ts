@@ -1,132 +1,91 @@
 /**
  * All data access of the dashboard in one module: REST under /api/v1 with a bearer token, and
- * the typed socket.io connection (domain/events.ts). Adapting to the API's final routes or
- * shapes happens here and nowhere else.
+ * the typed socket.io connection (domain/events.ts).
  *
- * Response bodies are normalised leniently (a list may come bare or as `{ items }`) because the
- * API is written in parallel; the types are the domain's own.
+ * Every request and answer is typed by api.generated.ts, which `npm run gen:client` generates
+ * from the routes' own OpenAPI document (`npm run check:client` fails when it is stale), and
+ * sent through openapi-fetch: a path, query or body the API does not declare does not compile,
+ * and no shape here is written by hand.
  */
+import createClient, { type Client } from 'openapi-fetch';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../domain/events.ts';
-import type { Incident } from '../../../domain/incident.schema.ts';
-import type { HeatingPolicy } from '../../../domain/policy.ts';
-import type { Order, OrderStatus } from '../../../domain/orders/order.ts';
-import { ORDER_STEPS, type OrderResidentView, type OrderViewName, type PersonAction } from '../../../domain/orders/order.schema.ts';
-import type { OutageBody } from '../../../domain/api.schema.ts';
-import type { Role } from '../../../domain/roles.ts';
-import type { Kpis } from '../../../domain/orders/kpi.ts';
-import type { Apartment, Building, Room, Station, HeatSource } from '../../../domain/topology.schema.ts';
-import type { ReplayCity as ReplayCityT, ReplayRun as ReplayRunT, ReplayStation as ReplayStationT, ReplayUpload as ReplayUploadT, ScenarioInfo as ScenarioInfoT } from '../../../domain/replay.schema.ts';
+import { ORDER_STEPS, type PersonAction } from '../../../domain/orders/order.schema.ts';
+import type { components, paths } from './api.generated.ts';
 
-export type { Role };
+type Method = 'get' | 'post' | 'put' | 'delete';
+type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
+/** The JSON body of an operation's 2xx answer, as the API declares it. */
+export type Ok<P extends keyof paths, M extends Method> = Op<P, M> extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never;
+/** The JSON request body an operation accepts. */
+export type BodyOf<P extends keyof paths, M extends Method> = Op<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+/** The query an operation accepts. */
+export type QueryOf<P extends keyof paths, M extends Method> = NonNullable<Op<P, M> extends { parameters: { query?: infer Q } } ? Q : never>;
 
-export interface User {
-  readonly id: string;
-  readonly role: Role;
-  readonly username?: string;
-  readonly name?: string;
-  readonly officeId?: string;
-  readonly apartmentId?: string;
-}
-
+type LoginAnswer = Ok<'/api/v1/auth/login', 'post'>;
+export type User = LoginAnswer['person'];
+export type Role = User['role'];
 export interface LoginResult {
   readonly token: string;
   readonly user: User;
 }
+export type HeatError = components['schemas']['HeatError'];
 
-/** Latest value per field of one device or subject, as GET /measurements/latest returns. */
-export interface LatestReading {
-  readonly deviceId: string;
-  readonly ts: number;
-  readonly fields: Readonly<Record<string, number>>;
-  readonly roomId?: string;
-  readonly apartmentId?: string;
-  readonly stationId?: string;
-}
+type Measurements = Ok<'/api/v1/measurements', 'get'>;
+/** Latest value per field of one device or subject. */
+export type LatestReading = Measurements['latest'][number];
+/** One window of GET /measurements?field=…&from=…&to=… with a value (windows without one are left out). */
+export type HistoryPoint = { readonly ts: number; readonly value: number };
 
-export interface HistoryPoint {
-  readonly ts: number;
-  readonly value: number;
-}
+export type Station = Ok<'/api/v1/stations/{id}', 'get'>;
+export type HeatSource = Ok<'/api/v1/sources', 'get'>[number];
+export type Building = Ok<'/api/v1/buildings', 'get'>[number];
+/** GET /buildings/:id: the building with its apartments. */
+export type BuildingDetail = Ok<'/api/v1/buildings/{id}', 'get'>;
+export type Apartment = Ok<'/api/v1/apartments', 'get'>[number];
+/** GET /apartments/:id: the apartment with its rooms (and building). */
+export type ApartmentDetail = Ok<'/api/v1/apartments/{id}', 'get'>;
+export type Room = Ok<'/api/v1/apartments/{id}/rooms', 'get'>[number];
+export type Office = Ok<'/api/v1/offices', 'get'>[number];
+export type HeatingPolicy = Ok<'/api/v1/policy', 'get'>;
+export type Incident = Ok<'/api/v1/incidents', 'get'>[number];
+type OrderView = Ok<'/api/v1/orders/{id}', 'get'>;
+/** The whole record (company and station copies). */
+export type FullOrder = Extract<OrderView, { history: unknown }>;
+/** An order as its resident sees it (no staff notes; a status timeline). */
+export type ResidentOrder = Extract<OrderView, { timeline: unknown }>;
+/** N20: the team copy field workers get (domain ORDER_TEAM_FIELDS). */
+export type OrderTeamCopy = Exclude<OrderView, FullOrder | ResidentOrder>;
+/** A narrower copy: the whole record's other fields are absent. */
+type Absent<T> = T & { readonly [K in Exclude<keyof FullOrder, keyof T>]?: undefined };
+/** An order as the API answers it: the whole record, the resident's view or the team copy. */
+export type Order = FullOrder | Absent<ResidentOrder> | Absent<OrderTeamCopy>;
+/** Which copy GET /orders/:id?view= projects (N20's three copies). */
+export type OrderViewName = NonNullable<QueryOf<'/api/v1/orders/{id}', 'get'>['view']>;
+export type OrderStatus = Order['status'];
+export type Kpis = Ok<'/api/v1/kpis', 'get'>;
+/** N9: a planned outage, with when each home was told (notices). */
+export type Outage = Ok<'/api/v1/outages', 'get'>[number];
+/** N9: what a dispatcher fills in to announce a planned outage. */
+export type OutageInput = BodyOf<'/api/v1/outages', 'post'>;
+export type DeviceRow = Ok<'/api/v1/devices', 'get'>[number];
+export type ProvisionResult = Ok<'/api/v1/devices', 'post'>;
+export type DeadLetter = Ok<'/api/v1/dead-letters', 'get'>['items'][number];
+export type ForecastRisk = Ok<'/api/v1/forecasts/risk', 'get'>;
+export type ScenarioInfo = Ok<'/api/v1/replay/scenarios', 'get'>[number];
+/** A replay run as GET /replay lists it. */
+export type ReplayRunInfo = Ok<'/api/v1/replay', 'get'>[number];
+/** What POST /replay answers. */
+export type ReplayRun = Ok<'/api/v1/replay', 'post'>;
+export type ReplayCity = Ok<'/api/v1/replay/{id}', 'get'>;
+export type ReplayStation = Ok<'/api/v1/replay/{id}/stations/{stationId}', 'get'>;
+export type ReplayUpload = Ok<'/api/v1/replay/files', 'post'>;
 
-export type { Order, OrderStatus };
-/** An order as its resident sees it (GET /orders as a resident). */
-export type ResidentOrder = OrderResidentView;
-export type { Kpis };
-
-/** N20 fields a dispatcher fills in when creating an order by hand (hotline). */
-export interface OrderInput {
-  readonly subjectType: 'apartment' | 'building' | 'station';
-  readonly apartmentId?: string;
-  readonly buildingId?: string;
-  readonly stationId?: string;
-  readonly content: string;
-  readonly channel?: 'hotline' | 'app';
-  readonly source?: 'complaint' | 'measurement';
-  readonly residentPhone?: string;
-  readonly residentContact?: string;
-  readonly residentAddress?: string;
-  readonly appointmentAt?: number;
-  readonly supervisor?: string;
-}
-
+/** N20 fields of a complaint or measurement request created by hand (hotline) or by a resident. */
+export type OrderInput = BodyOf<'/api/v1/orders', 'post'> & { readonly source?: 'complaint' | 'measurement' };
 /** A lifecycle step exactly as the API accepts it: the domain's own union (domain/orders/order.schema.ts). */
 export type OrderActionInput = PersonAction;
-
-/** N9: a planned outage, with when each home was told (notices). */
-export interface Outage {
-  readonly id: string;
-  readonly stationId?: string;
-  readonly scopeType?: 'station' | 'building';
-  readonly scopeId?: string;
-  readonly startsAt: number;
-  readonly endsAt: number;
-  readonly reason?: string;
-  readonly announcedAt?: number;
-  readonly announcedBy?: string;
-  readonly emergency?: boolean;
-  readonly emergencyReason?: string;
-  readonly followUpOrderId?: string;
-  readonly apartments?: readonly string[];
-  readonly notices?: readonly { readonly apartmentId: string; readonly at: number; readonly hoursAhead: number }[];
-}
-
-/** N9: what a dispatcher fills in to announce a planned outage (domain/api.schema.ts OutageBodySchema). */
-export type OutageInput = OutageBody;
-
-export interface DeviceRow {
-  readonly id: string;
-  readonly kind: string;
-  readonly enabled: boolean;
-  readonly roomId?: string;
-  readonly stationId?: string;
-  readonly gatewayId?: string;
-  readonly intervalMin?: number;
-  readonly online?: boolean;
-  readonly battery?: number;
-  readonly lastSeen?: number;
-}
-
-export interface ProvisionResult {
-  readonly device: DeviceRow;
-  readonly secret: string;
-}
-
-export interface DeadLetter {
-  readonly id: number | string;
-  readonly at: number;
-  readonly deviceId?: string;
-  readonly topic: string;
-  readonly reason: string;
-  readonly raw: string;
-}
-
-/** What POST /replay answers; the run itself is `ReplayRunInfo` (GET /replay). */
-export interface ReplayRun {
-  readonly runId: string;
-  readonly total?: number;
-}
-export type { ReplayCity, ReplayRun as ReplayRunInfo, ReplayStation, ReplayUpload, ScenarioInfo } from '../../../domain/replay.schema.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -141,251 +100,202 @@ export class ApiError extends Error {
 }
 
 export type Query = Record<string, string | number | undefined>;
+export type Fetch = (input: Request) => Promise<Response>;
 
-/** Accept `[...]`, `{ items: [...] }` or `{ data: [...] }`. */
-export function asList<T>(body: unknown): T[] {
-  if (Array.isArray(body)) return body as T[];
-  if (body && typeof body === 'object') {
-    for (const k of ['items', 'data', 'rows', 'results']) {
-      const v = (body as Record<string, unknown>)[k];
-      if (Array.isArray(v)) return v as T[];
-    }
-  }
-  return [];
+/** openapi-fetch's answer: data on 2xx, the coded error otherwise. */
+interface Answer<T> {
+  readonly data?: T;
+  readonly error?: unknown;
+  readonly response: Response;
 }
 
-function toMs(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') {
-    const n = Date.parse(v);
-    return Number.isNaN(n) ? undefined : n;
-  }
-  return undefined;
+function ok<T>(r: Answer<T>): T {
+  if (r.response.ok) return r.data as T;
+  const e = (typeof r.error === 'object' && r.error !== null ? r.error : {}) as Partial<HeatError>;
+  throw new ApiError(r.response.status, e.code ?? `HTTP_${r.response.status}`, e.message ?? r.response.statusText, e.details);
 }
 
-export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+const id = (path: string) => ({ path: { id: path } });
 
 export class ApiClient {
   token: string | undefined;
+  readonly #http: Client<paths>;
 
   constructor(
     readonly baseUrl = '',
-    private readonly fetchFn: Fetch = (i, init) => fetch(i, init),
-  ) {}
-
-  url(path: string, query?: Query): string {
-    const q = query
-      ? Object.entries(query)
-          .filter(([, v]) => v !== undefined && v !== '')
-          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
-          .join('&')
-      : '';
-    return `${this.baseUrl}/api/v1${path}${q ? `?${q}` : ''}`;
-  }
-
-  async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown; text?: { body: string; type: string } } = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    if (opts.text) headers['content-type'] = opts.text.type;
-    const res = await this.fetchFn(this.url(path, opts.query), {
-      method,
-      headers,
-      body: opts.text ? opts.text.body : opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    fetchFn: Fetch = (req) => fetch(req),
+  ) {
+    this.#http = createClient<paths>({ baseUrl, fetch: fetchFn });
+    this.#http.use({
+      onRequest: ({ request }) => {
+        if (this.token) request.headers.set('authorization', `Bearer ${this.token}`);
+        return request;
+      },
     });
-    const text = await res.text();
-    let body: unknown = undefined;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
-      }
-    }
-    if (!res.ok) {
-      const b = (body ?? {}) as { code?: string; message?: string; error?: string; details?: unknown };
-      throw new ApiError(res.status, b.code ?? `HTTP_${res.status}`, b.message ?? b.error ?? res.statusText, b.details);
-    }
-    return body as T;
-  }
-
-  get<T>(path: string, query?: Query): Promise<T> {
-    return this.request<T>('GET', path, { query });
   }
 
   // ---- auth
   async login(username: string, password: string): Promise<LoginResult> {
-    // The API answers { token, expiresAt, person }; `user` is accepted too.
-    const r = await this.request<{ token: string; person?: User; user?: User }>('POST', '/auth/login', { body: { username, password } });
-    const user = r.person ?? r.user;
-    if (!user) throw new ApiError(500, 'HEAT_ERR_LOGIN_SHAPE', 'login response without person');
+    const r = ok(await this.#http.POST('/api/v1/auth/login', { body: { username, password } }));
     this.token = r.token;
-    return { token: r.token, user };
+    return { token: r.token, user: r.person };
   }
-
   /** Ends this session on the server too (its sockets are disconnected there). */
   async logout(): Promise<void> {
-    await this.request('POST', '/auth/logout');
+    ok(await this.#http.POST('/api/v1/auth/logout'));
   }
   /** POST /auth/password: the current password and a new one (policy: docs/security.md). */
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    await this.request('POST', '/auth/password', { body: { currentPassword, newPassword } });
+    ok(await this.#http.POST('/api/v1/auth/password', { body: { currentPassword, newPassword } }));
   }
 
   // ---- topology
-  async stations(): Promise<Station[]> {
-    return asList<Station>(await this.get('/stations'));
+  async stations(): Promise<Ok<'/api/v1/stations', 'get'>> {
+    return ok(await this.#http.GET('/api/v1/stations'));
   }
-  station(id: string): Promise<Station> {
-    return this.get<Station>(`/stations/${encodeURIComponent(id)}`);
+  async station(stationId: string): Promise<Station> {
+    return ok(await this.#http.GET('/api/v1/stations/{id}', { params: id(stationId) }));
   }
   async sources(): Promise<HeatSource[]> {
-    try {
-      return asList<HeatSource>(await this.get('/sources'));
-    } catch {
-      return []; // optional: pipes are then drawn per branch without the source
-    }
+    return ok(await this.#http.GET('/api/v1/sources'));
+  }
+  async offices(): Promise<Office[]> {
+    return ok(await this.#http.GET('/api/v1/offices'));
   }
   async buildings(stationId: string): Promise<Building[]> {
-    return asList<Building>(await this.get('/buildings', { stationId }));
+    return ok(await this.#http.GET('/api/v1/buildings', { params: { query: { stationId } } }));
+  }
+  async building(buildingId: string): Promise<BuildingDetail> {
+    return ok(await this.#http.GET('/api/v1/buildings/{id}', { params: id(buildingId) }));
   }
   async apartments(buildingId: string): Promise<Apartment[]> {
-    return asList<Apartment>(await this.get('/apartments', { buildingId }));
+    return ok(await this.#http.GET('/api/v1/apartments', { params: { query: { buildingId } } }));
   }
-  apartment(id: string): Promise<Apartment> {
-    return this.get<Apartment>(`/apartments/${encodeURIComponent(id)}`);
+  async apartment(apartmentId: string): Promise<ApartmentDetail> {
+    return ok(await this.#http.GET('/api/v1/apartments/{id}', { params: id(apartmentId) }));
   }
   async rooms(apartmentId: string): Promise<Room[]> {
-    return asList<Room>(await this.get(`/apartments/${encodeURIComponent(apartmentId)}/rooms`));
+    return ok(await this.#http.GET('/api/v1/apartments/{id}/rooms', { params: id(apartmentId) }));
   }
   /**
    * The city's policy (N2 standard, SLA clocks, heating curve) from GET /policy. No fallback:
    * another city's defaults would tell a Harbin resident 18 °C instead of 20 °C.
    */
-  policy(): Promise<HeatingPolicy> {
-    return this.get<HeatingPolicy>('/policy');
+  async policy(): Promise<HeatingPolicy> {
+    return ok(await this.#http.GET('/api/v1/policy'));
   }
 
   // ---- measurements: GET /measurements?<scope> → { latest, history? }
   async latest(q: { stationId?: string; apartmentId?: string; roomId?: string }): Promise<LatestReading[]> {
-    const body = await this.get<{ latest?: unknown } | unknown[]>('/measurements', q);
-    const list = Array.isArray(body) ? body : (body).latest;
-    return asList<LatestReading>(list).map((r) => ({ ...r, ts: toMs(r.ts) ?? 0 }));
+    return ok(await this.#http.GET('/api/v1/measurements', { params: { query: q } })).latest;
   }
-  async history(q: {
-    stationId?: string;
-    apartmentId?: string;
-    roomId?: string;
-    deviceId?: string;
-    field: string;
-    from: number;
-    to: number;
-    windowMs?: number;
-  }): Promise<HistoryPoint[]> {
-    const body = await this.get<{ history?: unknown }>('/measurements', { ...q });
-    return normaliseHistory(body.history ?? body, q.field);
+  async history(q: QueryOf<'/api/v1/measurements', 'get'> & { field: string; from: number; to: number }): Promise<HistoryPoint[]> {
+    const { history = [] } = ok(await this.#http.GET('/api/v1/measurements', { params: { query: q } }));
+    return history.flatMap((p) => (p.value === null ? [] : [{ ts: p.ts, value: p.value }])).sort((a, b) => a.ts - b.ts);
   }
 
   // ---- incidents, orders, KPIs, outages
-  async incidents(q: Query = {}): Promise<Incident[]> {
-    return asList<Incident>(await this.get('/incidents', q));
+  async incidents(q: QueryOf<'/api/v1/incidents', 'get'> = {}): Promise<Incident[]> {
+    return ok(await this.#http.GET('/api/v1/incidents', { params: { query: q } }));
   }
-  /** GET /incidents/:id → { incident, order }. */
-  async incident(id: string): Promise<{ incident: Incident; order?: Order }> {
-    const r = await this.get<{ incident?: Incident; order?: Order | null } & Partial<Incident>>(`/incidents/${encodeURIComponent(id)}`);
-    return r.incident ? { incident: r.incident, order: r.order ?? undefined } : { incident: r as Incident };
+  /** GET /incidents/:id → { incident, order } (order absent when none is linked). */
+  async incident(incidentId: string): Promise<{ incident: Incident; order?: Order }> {
+    const r = ok(await this.#http.GET('/api/v1/incidents/{id}', { params: id(incidentId) }));
+    return r.order ? { incident: r.incident, order: r.order } : { incident: r.incident };
   }
-  async orders(q: Query = {}): Promise<Order[]> {
-    return asList<Order>(await this.get('/orders', q));
+  async orders(q: QueryOf<'/api/v1/orders', 'get'> = {}): Promise<Order[]> {
+    return ok(await this.#http.GET('/api/v1/orders', { params: { query: q } }));
   }
-  order(id: string): Promise<Order> {
-    return this.get<Order>(`/orders/${encodeURIComponent(id)}`);
+  async order(orderId: string): Promise<Order> {
+    return ok(await this.#http.GET('/api/v1/orders/{id}', { params: id(orderId) }));
   }
   /** N20: one of the paper form's three copies, exactly as the server projects it. */
-  orderCopy(id: string, view: OrderViewName): Promise<Partial<Order>> {
-    return this.get<Partial<Order>>(`/orders/${encodeURIComponent(id)}`, { view });
+  async orderCopy(orderId: string, view: OrderViewName): Promise<Order> {
+    return ok(await this.#http.GET('/api/v1/orders/{id}', { params: { ...id(orderId), query: { view } } }));
   }
   /** The resident's own orders (their view: no staff notes). */
   async myOrders(apartmentId: string): Promise<ResidentOrder[]> {
-    return asList<ResidentOrder>(await this.get('/orders', { apartmentId }));
+    const list: Order[] = ok(await this.#http.GET('/api/v1/orders', { params: { query: { apartmentId } } }));
+    return list.filter((o): o is ResidentOrder => 'timeline' in o);
   }
   /** POST /orders (complaint) or /measurement-requests → { linked, order }. */
   async createOrder(input: OrderInput): Promise<Order> {
-    const { source, apartmentId, content, channel, residentPhone, residentContact, appointmentAt } = input;
-    const path = source === 'measurement' ? '/measurement-requests' : '/orders';
-    const r = await this.request<{ order?: Order } & Partial<Order>>('POST', path, {
-      body: { apartmentId, content, channel, residentPhone, residentContact, appointmentAt },
-    });
-    return (r.order ?? r) as Order;
+    const { source, ...body } = input;
+    const r = source === 'measurement' ? await this.#http.POST('/api/v1/measurement-requests', { body }) : await this.#http.POST('/api/v1/orders', { body });
+    return ok<{ order: Order }>(r).order;
   }
   /** A resident's complaint or measurement request (N10 / 测温流程), from the resident app. */
   residentRequest(apartmentId: string, source: 'complaint' | 'measurement', content: string): Promise<Order> {
-    return this.createOrder({ subjectType: 'apartment', apartmentId, source, content, channel: 'app' });
+    return this.createOrder({ apartmentId, source, content, channel: 'app' });
   }
-  /** A lifecycle step: POST /orders/:id/<step> with the step's fields. */
-  act(id: string, action: OrderActionInput): Promise<Order> {
+  /** A lifecycle step: POST /orders/:id/<step> with the step's fields (domain/orders/order.schema.ts ORDER_STEPS). */
+  async act(orderId: string, action: OrderActionInput): Promise<Order> {
     const { type, ...body } = action;
-    return this.request<Order>('POST', `/orders/${encodeURIComponent(id)}/${ORDER_STEPS[type].path}`, { body });
+    // ORDER_STEPS gives each action its route (the path type-checks against the generated
+    // paths); which body goes with which step is the domain union PersonAction, the same
+    // schema the route validates, so the body is not re-narrowed per step here.
+    const path = `/api/v1/orders/{id}/${ORDER_STEPS[type].path}` as const;
+    return ok<Order>(await this.#http.POST(path, { params: id(orderId), body: body as never }));
   }
   /** N7: the resident's rating after the callback. */
-  rate(id: string, satisfaction: number): Promise<Order> {
-    return this.request<Order>('POST', `/orders/${encodeURIComponent(id)}/rating`, { body: { satisfaction } });
+  async rate(orderId: string, satisfaction: number): Promise<Order> {
+    return ok(await this.#http.POST('/api/v1/orders/{id}/rating', { params: id(orderId), body: { satisfaction } }));
   }
-  kpis(q: Query = {}): Promise<Kpis> {
-    return this.get<Kpis>('/kpis', q);
+  async kpis(q: QueryOf<'/api/v1/kpis', 'get'> = {}): Promise<Kpis> {
+    return ok(await this.#http.GET('/api/v1/kpis', { params: { query: q } }));
   }
   /** N9: announce a planned outage (POST /outages; refused with less than 48 h notice unless an emergency says why). */
-  announceOutage(input: OutageInput): Promise<Outage> {
-    return this.request<Outage>('POST', '/outages', { body: input });
+  async announceOutage(input: OutageInput): Promise<Outage> {
+    return ok(await this.#http.POST('/api/v1/outages', { body: input }));
   }
-  async outages(q: Query = {}): Promise<Outage[]> {
-    return asList<Outage>(await this.get('/outages', q)).map((o) => ({
-      ...o,
-      startsAt: toMs(o.startsAt) ?? 0,
-      endsAt: toMs(o.endsAt) ?? 0,
-    }));
+  async outages(q: QueryOf<'/api/v1/outages', 'get'> = {}): Promise<Outage[]> {
+    return ok(await this.#http.GET('/api/v1/outages', { params: { query: q } }));
+  }
+  async forecastRisk(): Promise<ForecastRisk> {
+    return ok(await this.#http.GET('/api/v1/forecasts/risk'));
   }
 
   // ---- engineer
-  async devices(q: Query = {}): Promise<DeviceRow[]> {
-    return asList<DeviceRow & { battery?: number | null; lastSeen?: number | null }>(await this.get('/devices', q)).map((d) => ({
-      ...d,
-      lastSeen: toMs(d.lastSeen ?? undefined),
-      battery: d.battery ?? undefined,
-    }));
+  async devices(q: QueryOf<'/api/v1/devices', 'get'> = {}): Promise<DeviceRow[]> {
+    return ok(await this.#http.GET('/api/v1/devices', { params: { query: q } }));
   }
-  async provision(input: { id: string; kind: string; roomId?: string; stationId?: string; intervalMin?: number }): Promise<ProvisionResult> {
-    const r = await this.request<Record<string, unknown>>('POST', '/devices', { body: input });
-    const device = (r.device ?? r) as DeviceRow;
-    return { device, secret: typeof r.secret === 'string' ? r.secret : '' };
+  async provision(input: BodyOf<'/api/v1/devices', 'post'>): Promise<ProvisionResult> {
+    return ok(await this.#http.POST('/api/v1/devices', { body: input }));
   }
-  setDeviceEnabled(id: string, enabled: boolean): Promise<unknown> {
-    return this.request('POST', `/devices/${encodeURIComponent(id)}/${enabled ? 'enable' : 'disable'}`);
+  async setDeviceEnabled(deviceId: string, enabled: boolean): Promise<void> {
+    ok(enabled ? await this.#http.POST('/api/v1/devices/{id}/enable', { params: id(deviceId) }) : await this.#http.POST('/api/v1/devices/{id}/disable', { params: id(deviceId) }));
   }
-  async deadLetters(q: Query = {}): Promise<DeadLetter[]> {
-    return asList<DeadLetter>(await this.get('/dead-letters', q)).map((d) => ({ ...d, at: toMs(d.at) ?? 0 }));
+  async deadLetters(q: QueryOf<'/api/v1/dead-letters', 'get'> = {}): Promise<DeadLetter[]> {
+    return ok(await this.#http.GET('/api/v1/dead-letters', { params: { query: q } })).items;
   }
-  async scenarios(): Promise<ScenarioInfoT[]> {
-    return asList<ScenarioInfoT>(await this.get('/replay/scenarios'));
+  async scenarios(): Promise<ScenarioInfo[]> {
+    return ok(await this.#http.GET('/api/v1/replay/scenarios'));
   }
-  async replayRuns(): Promise<ReplayRunT[]> {
-    return asList<ReplayRunT>(await this.get('/replay'));
+  async replayRuns(): Promise<ReplayRunInfo[]> {
+    return ok(await this.#http.GET('/api/v1/replay'));
   }
-  replayCity(runId: string): Promise<ReplayCityT> {
-    return this.get(`/replay/${encodeURIComponent(runId)}`);
+  async replayCity(runId: string): Promise<ReplayCity> {
+    return ok(await this.#http.GET('/api/v1/replay/{id}', { params: id(runId) }));
   }
-  replayStation(runId: string, stationId: string): Promise<ReplayStationT> {
-    return this.get(`/replay/${encodeURIComponent(runId)}/stations/${encodeURIComponent(stationId)}`);
+  async replayStation(runId: string, stationId: string): Promise<ReplayStation> {
+    return ok(await this.#http.GET('/api/v1/replay/{id}/stations/{stationId}', { params: { path: { id: runId, stationId } } }));
   }
   /** A recording (CSV or line protocol) as the request body. */
-  uploadRecording(text: string, name: string): Promise<ReplayUploadT> {
-    return this.request('POST', '/replay/files', { query: { name }, text: { body: text, type: name.endsWith('.csv') ? 'text/csv' : 'text/plain' } });
+  async uploadRecording(text: string, name: string): Promise<ReplayUpload> {
+    return ok(
+      await this.#http.POST('/api/v1/replay/files', {
+        params: { query: { name } },
+        body: text as never,
+        bodySerializer: (b: unknown) => b as string,
+        headers: { 'content-type': name.endsWith('.csv') ? 'text/csv' : 'text/plain' },
+      }),
+    );
   }
-  startReplay(input: { scenario?: string; file?: string; speed: number }): Promise<ReplayRun> {
-    return this.request<ReplayRun>('POST', '/replay', { body: input });
+  async startReplay(input: BodyOf<'/api/v1/replay', 'post'>): Promise<ReplayRun> {
+    return ok(await this.#http.POST('/api/v1/replay', { body: input }));
   }
-  stopReplay(runId: string): Promise<unknown> {
-    return this.request('DELETE', `/replay/${encodeURIComponent(runId)}`);
+  async stopReplay(runId: string): Promise<void> {
+    ok(await this.#http.DELETE('/api/v1/replay/{id}', { params: id(runId) }));
   }
 
   // ---- live
@@ -396,17 +306,6 @@ export class ApiClient {
       reconnectionDelayMax: 5000,
     });
   }
-}
-
-/** History may come as [{ts, value}], [{ts, <field>}] or [{ts, fields:{…}}]. */
-export function normaliseHistory(body: unknown, field: string): HistoryPoint[] {
-  const out: HistoryPoint[] = [];
-  for (const p of asList<Record<string, unknown>>(body)) {
-    const ts = toMs(p.ts ?? p.time ?? p.t);
-    const raw = p.value ?? p[field] ?? p.mean ?? (p.fields as Record<string, unknown> | undefined)?.[field];
-    if (ts !== undefined && typeof raw === 'number' && Number.isFinite(raw)) out.push({ ts, value: raw });
-  }
-  return out.sort((a, b) => a.ts - b.ts);
 }
 
 /** The one client the app uses (same origin: the API serves the dashboard). */

@@ -8,7 +8,7 @@
  */
 import type { LiveReading } from '../../../domain/events.ts';
 import type { Incident, IncidentEvent } from '../../../domain/incident.schema.ts';
-import type { HeatingPolicy } from '../../../domain/policy.ts';
+import type { HeatingPolicy } from './api.ts';
 import type { Station } from '../../../domain/topology.schema.ts';
 import { project, type XY } from './geo.ts';
 import { healthOf, isHomeKind, isStationKind, type HealthLevel } from './health.ts';

@@ -35,7 +35,7 @@ class Names {
   office(id: string): string {
     void this.version;
     const o = this.#offices.get(id);
-    if (!o) this.#once('offices', async () => (await api.get<Office[]>('/offices')).forEach((x) => this.#offices.set(x.id, x)));
+    if (!o) this.#once('offices', async () => (await api.offices()).forEach((x) => this.#offices.set(x.id, x)));
     return o?.name ?? id;
   }
 
@@ -49,7 +49,7 @@ class Names {
   building(id: string): string {
     void this.version;
     const b = this.#buildings.get(id);
-    if (!b) this.#once(`b:${id}`, async () => void this.#buildings.set(id, await api.get<Building>(`/buildings/${encodeURIComponent(id)}`)));
+    if (!b) this.#once(`b:${id}`, async () => void this.#buildings.set(id, await api.building(id)));
     return b?.address ?? id;
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Order } from '../../../domain/orders/order.ts';
+import type { FullOrder as Order } from './api.ts';
 import { defaultPolicy } from '../../../domain/policy.ts';
 import { byStatus, escalationOf, nextDeadline } from './orders.ts';
 

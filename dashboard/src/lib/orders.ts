@@ -2,9 +2,9 @@
  * What the orders board shows of an order: its board column, the next SLA deadline and the
  * escalation badge. Deadlines are the domain's slaDeadlines on the policy the API serves.
  */
-import type { HeatingPolicy } from '../../../domain/policy.ts';
-import type { Order, OrderStatus, SlaKind } from '../../../domain/orders/order.ts';
-import { slaDeadlines } from '../../../domain/orders/sla.ts';
+import type { SlaKind } from '../../../domain/orders/order.ts';
+import { slaDeadlines, type ServicePolicy } from '../../../domain/orders/sla.ts';
+import type { Order, OrderStatus } from './api.ts';
 
 export type { Order, OrderStatus };
 
@@ -30,9 +30,10 @@ export interface Deadline {
  * deadlines are the domain's own (slaDeadlines: N6 from the appointment when there is one,
  * N8, N10), from the policy the API serves; without that policy nothing is shown.
  */
-export function nextDeadline(o: Order, policy: HeatingPolicy | undefined): Deadline | undefined {
+export function nextDeadline(o: Order, policy: ServicePolicy | undefined): Deadline | undefined {
   if (!policy || o.status === 'cancelled' || o.status === 'closed') return undefined;
-  const due = slaDeadlines(o, policy);
+  // A copy without the reception time (the team copy, N20) has no answer or restore clock: NaN is skipped below.
+  const due = slaDeadlines({ ...o, receivedAt: o.receivedAt ?? Number.NaN }, policy);
   const met: Record<SlaKind, number | undefined> = { answer: o.answeredAt, on_site: o.onSiteAt, restore: o.resolvedAt };
   let best: Deadline | undefined;
   for (const kind of ['answer', 'on_site', 'restore'] as const) {
@@ -52,7 +53,7 @@ export function escalationOf(o: Order): string | undefined {
 export function byStatus(orders: readonly Order[]): Map<OrderStatus, Order[]> {
   const m = new Map<OrderStatus, Order[]>(BOARD_COLUMNS.map((c) => [c, []]));
   for (const o of orders) m.get(o.status)?.push(o);
-  for (const list of m.values()) list.sort((a, b) => a.receivedAt - b.receivedAt);
+  for (const list of m.values()) list.sort((a, b) => (a.receivedAt ?? a.issuedAt ?? 0) - (b.receivedAt ?? b.issuedAt ?? 0));
   return m;
 }
 
