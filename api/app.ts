@@ -48,6 +48,7 @@ export type { ReplayControl } from './routes/replay.routes.ts';
 
 export { seedDemoPeople, DEMO_PASSWORD } from './demo-people.ts';
 import { DEMO_PASSWORD } from './demo-people.ts';
+import { CITY_ROOM, apartmentRoom, roleRoom, stationRoom, type Room } from '../domain/rooms.ts';
 
 /** Usernames seedDemoPeople gives out (api/demo-people.ts). */
 const DEMO_USERNAME = /^(dispatcher|manager|engineer|staff-.+|head-.+|resident\d+)$/;
@@ -186,10 +187,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const batch = payload as LiveReading[];
     counters.liveBatches++;
     counters.liveReadings += batch.length;
-    io.to('city').emit('readings', batch);
-    const byRoom = new Map<string, LiveReading[]>();
+    io.to(CITY_ROOM).emit('readings', batch);
+    const byRoom = new Map<Room, LiveReading[]>();
     for (const r of batch) {
-      for (const room of [r.stationId && `station:${r.stationId}`, r.apartmentId && `apartment:${r.apartmentId}`]) {
+      for (const room of [r.stationId && stationRoom(r.stationId), r.apartmentId && apartmentRoom(r.apartmentId)]) {
         if (!room) continue;
         const list = byRoom.get(room) ?? [];
         list.push(r);
@@ -197,7 +198,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       }
     }
     // Sockets in `city` already have the whole batch.
-    for (const [room, list] of byRoom) io.to(room).except('city').emit('readings', list);
+    for (const [room, list] of byRoom) io.to(room).except(CITY_ROOM).emit('readings', list);
   };
 
   const dashboardDir = deps.dashboardDir ? resolve(deps.dashboardDir) : undefined;
@@ -261,7 +262,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerDeviceRoutes(app, ctx);
   registerOnboardingRoutes(app, ctx);
   const forecastRoutes = registerForecastRoutes(app, ctx);
-  registerReplayRoutes(app, deps.replay, (p) => io.to(['role:admin', 'role:engineer']).emit('replay', p));
+  registerReplayRoutes(app, deps.replay, (p) => io.to([roleRoom('admin'), roleRoom('engineer')]).emit('replay', p));
 
   if (hasDashboard) {
     // The dashboard's files are public: the scope marks its routes so (default-deny elsewhere).

@@ -18,6 +18,7 @@ import type { IncidentsRepository } from './incidents.repository.ts';
 import type { OrdersRepository } from './orders.repository.ts';
 import type { OutagesRepository } from './outages.repository.ts';
 import { Outbox } from './outbox.ts';
+import { CITY_ROOM, apartmentRoom, officeRoom, stationRoom, type Room } from '../domain/rooms.ts';
 
 /** Where order and incident changes are pushed (socket.io rooms); injected so the service has no socket import. */
 export interface Pusher {
@@ -99,11 +100,11 @@ export class OrdersCore {
   }
 
   /** Rooms an order event goes to: the city desk, the grid's office and station, and residents of its apartments. */
-  roomsFor(o: Order): string[] {
-    const rooms = ['city'];
-    if (o.officeId) rooms.push(`office:${o.officeId}`);
-    if (o.stationId) rooms.push(`station:${o.stationId}`);
-    for (const a of o.apartments) rooms.push(`apartment:${a}`);
+  roomsFor(o: Order): Room[] {
+    const rooms: Room[] = [CITY_ROOM];
+    if (o.officeId) rooms.push(officeRoom(o.officeId));
+    if (o.stationId) rooms.push(stationRoom(o.stationId));
+    for (const a of o.apartments) rooms.push(apartmentRoom(a));
     return rooms;
   }
 

@@ -9,6 +9,7 @@ import { applyAction, type Order } from '../domain/orders/order.ts';
 import { localTime, proactiveContent } from '../domain/orders/resident-texts.ts';
 import { OrdersCore, isOpen } from './orders.core.ts';
 import type { Outage } from './outages.repository.ts';
+import { CITY_ROOM, apartmentRoom, stationRoom, type Room } from '../domain/rooms.ts';
 
 /** Incident kinds that need someone to go and fix something. Sensor trouble goes to the device list instead. */
 export const ORDER_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'source_cold', 'station_fault', 'station_silent']);
@@ -74,10 +75,10 @@ export class OrdersIntake extends OrdersCore {
     return this.deps.registry.getStation(st)?.name;
   }
 
-  #incidentRooms(i: Incident): string[] {
-    const rooms = ['city'];
-    if (i.stationId) rooms.push(`station:${i.stationId}`);
-    if (i.apartmentId) rooms.push(`apartment:${i.apartmentId}`);
+  #incidentRooms(i: Incident): Room[] {
+    const rooms: Room[] = [CITY_ROOM];
+    if (i.stationId) rooms.push(stationRoom(i.stationId));
+    if (i.apartmentId) rooms.push(apartmentRoom(i.apartmentId));
     return rooms;
   }
 

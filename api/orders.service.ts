@@ -18,6 +18,7 @@ import type { EscalationLevel } from '../domain/policy.ts';
 import { isOpen, type Actor } from './orders.core.ts';
 import { OrdersIntake } from './orders.intake.ts';
 import type { Outage } from './outages.repository.ts';
+import { CITY_ROOM, officeRoom, personRoom, roleRoom } from '../domain/rooms.ts';
 
 export type { Actor, Grid, Pusher } from './orders.core.ts';
 
@@ -177,7 +178,7 @@ export class OrdersService extends OrdersIntake {
   #feedback(o: Order): void {
     const now = this.deps.clock.now();
     if (o.receiverId) {
-      const room = `person:${o.receiverId}`;
+      const room = personRoom(o.receiverId);
       this.deps.orders.notify({ at: now, orderId: o.id, room, type: 'feedback', detail: `${o.number} ${o.status}` });
       this.pushOrder({ type: 'updated', orderId: o.id, status: o.status, at: now }, [room]);
     }
@@ -232,13 +233,13 @@ export class OrdersService extends OrdersIntake {
         const where = { ...(o.stationId ? { stationId: o.stationId } : {}), ...(o.apartmentId ? { apartmentId: o.apartmentId } : {}) };
         for (const b of t.breaches) {
           breaches++;
-          const room = o.officeId ? `office:${o.officeId}` : 'city';
+          const room = o.officeId ? officeRoom(o.officeId) : CITY_ROOM;
           this.deps.orders.notify({ at: now, orderId: o.id, room, type: 'sla_breach', detail: b.kind });
           this.pushOrder({ type: 'updated', orderId: o.id, status: o.status, at: now, ...where }, [room]);
         }
         for (const e of t.escalations) {
           escalations++;
-          const rooms = e.notified.length ? e.notified.map((r) => `person:${r.personId}`) : [`role:${ESCALATION_ROLE[e.level]}`];
+          const rooms = e.notified.length ? e.notified.map((r) => personRoom(r.personId)) : [roleRoom(ESCALATION_ROLE[e.level])];
           for (const room of rooms) this.deps.orders.notify({ at: now, orderId: o.id, room, type: 'escalated', detail: `${e.level} after ${e.afterHours} h` });
           this.deps.audit.add({ at: now, actor: 'system', entity: 'order', entityId: o.id, action: 'escalated', detail: e });
           this.pushOrder({ type: 'escalated', orderId: o.id, status: o.status, at: now, escalationLevel: e.level, ...where }, rooms); // N21: only the people told

@@ -1,9 +1,10 @@
 /**
  * socket.io events, typed once and used by the API and the dashboard (CONVENTIONS.md #4).
- * Rooms: `station:<id>`, `apartment:<id>`, `role:<role>`, `city` — the API joins each socket
- * to the rooms its user may see.
+ * Rooms (domain/rooms.ts): `city`, `role:<role>`, `person:<id>`, `office:<id>`, `station:<id>`,
+ * `apartment:<id>` — the API joins each socket to the rooms its user may see.
  */
 import type { IncidentEvent } from './incident.schema.ts';
+import type { FollowRoom } from './rooms.ts';
 
 /** One live reading as pushed to clients (subset of a stored reading, location resolved). */
 export interface LiveReading {
@@ -44,7 +45,7 @@ export interface ServerToClientEvents {
 }
 
 export interface ClientToServerEvents {
-  /** Ask to follow a station or apartment in detail; the API checks the user may. */
-  follow: (room: string, ack: (ok: boolean) => void) => void;
-  unfollow: (room: string) => void;
+  /** Ask to follow a station or apartment in detail; the API checks the user may (whatever a client sends). */
+  follow: (room: FollowRoom, ack: (ok: boolean) => void) => void;
+  unfollow: (room: FollowRoom) => void;
 }

@@ -13,6 +13,7 @@ import type { Order } from '../domain/orders/order.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import type { Kpis } from '../domain/orders/kpi.ts';
 import { startTestApi, T0, type TestApi } from './api-fixture.ts';
+import type { FollowRoom } from '../domain/rooms.ts';
 
 let t: TestApi;
 beforeAll(async () => {
@@ -291,7 +292,7 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
       }
     };
     await connectAll();
-    const sync = () => Promise.all(sockets.map((s) => new Promise<boolean>((res) => s.emit('follow', 'nope:x', res))));
+    const sync = () => Promise.all(sockets.map((s) => new Promise<boolean>((res) => s.emit('follow', 'nope:x' as FollowRoom, res))));
 
     const created = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: 'b1-a21', content: 'no heat at all' });
     const id = created.json<{ order: Order }>().order.id;

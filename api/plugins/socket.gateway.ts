@@ -13,6 +13,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../domain/ev
 import { bearer, type AuthService } from '../auth.service.ts';
 import type { ApiContext } from '../context.ts';
 import type { Person } from '../people.repository.ts';
+import { CITY_ROOM, apartmentRoom, officeRoom, parseRoom, personRoom, roleRoom, sessionRoom, stationRoom, type Room } from '../../domain/rooms.ts';
 
 export interface SocketData {
   person: Person;
@@ -24,31 +25,31 @@ export interface SocketData {
 export type HeatIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Rooms a person's socket joins. Escalation levels (N21) map to the roles that hold them. */
-export function roomsOf(p: Person, stationsOfOffice: (officeId: string) => string[]): string[] {
-  const rooms = [`role:${p.role}`, `person:${p.id}`];
+export function roomsOf(p: Person, stationsOfOffice: (officeId: string) => string[]): Room[] {
+  const rooms: Room[] = [roleRoom(p.role), personRoom(p.id)];
   switch (p.role) {
     case 'admin':
-      rooms.push('city', 'role:station_head', 'role:manager', 'role:deputy_gm', 'role:general_manager');
+      rooms.push(CITY_ROOM, roleRoom('station_head'), roleRoom('manager'), roleRoom('deputy_gm'), roleRoom('general_manager'));
       break;
     case 'dispatcher':
     case 'engineer':
-      rooms.push('city');
+      rooms.push(CITY_ROOM);
       break;
     case 'manager':
     case 'deputy_gm':
     case 'general_manager':
       // N21: each management rung hears its own escalations (person room, role room), not the others'.
-      rooms.push('city');
+      rooms.push(CITY_ROOM);
       break;
     case 'station_staff':
     case 'station_head':
       if (p.officeId) {
-        rooms.push(`office:${p.officeId}`);
-        for (const s of stationsOfOffice(p.officeId)) rooms.push(`station:${s}`);
+        rooms.push(officeRoom(p.officeId));
+        for (const s of stationsOfOffice(p.officeId)) rooms.push(stationRoom(s));
       }
       break;
     case 'resident':
-      if (p.apartmentId) rooms.push(`apartment:${p.apartmentId}`);
+      if (p.apartmentId) rooms.push(apartmentRoom(p.apartmentId));
       break;
   }
   return rooms;
@@ -56,8 +57,9 @@ export function roomsOf(p: Person, stationsOfOffice: (officeId: string) => strin
 
 /** May this person follow this room? Residents their own apartment; station roles only inside their office's grid. */
 export function mayFollow(p: Person, room: string, ctx: Pick<ApiContext, 'registry'>, stationsOfOffice: (o: string) => string[]): boolean {
-  const [kind, id, ...rest] = room.split(':');
-  if (!id || rest.length) return false;
+  const parsed = parseRoom(room);
+  if (!parsed) return false;
+  const { kind, id } = parsed;
   const stationRole = p.role === 'station_staff' || p.role === 'station_head';
   if (kind === 'apartment') {
     if (p.role === 'resident') return p.apartmentId === id;
@@ -98,7 +100,7 @@ export function installSocketGateway(io: HeatIo, deps: { auth: AuthService; cloc
 
   io.on('connection', (socket) => {
     const { person: p, sessionId, expiresAt } = socket.data;
-    void socket.join([...roomsOf(p, stationsOfOffice), `session:${sessionId}`]);
+    void socket.join([...roomsOf(p, stationsOfOffice), sessionRoom(sessionId)]);
     // Expiry on the wall clock; a driven clock is caught by sweep() on the next tick.
     const timer = setTimeout(() => socket.disconnect(true), Math.max(0, Math.min(expiresAt - clock.now(), 2 ** 31 - 1)));
     timer.unref();
@@ -116,17 +118,17 @@ export function installSocketGateway(io: HeatIo, deps: { auth: AuthService; cloc
       if (!alive) socket.disconnect(true);
     });
     socket.on('unfollow', (room) => {
-      if (typeof room === 'string' && !room.startsWith('session:') && !roomsOf(p, stationsOfOffice).includes(room)) void socket.leave(room);
+      if (typeof room === 'string' && parseRoom(room)?.kind !== 'session' && !(roomsOf(p, stationsOfOffice) as string[]).includes(room)) void socket.leave(room);
     });
   });
 
   const unsubscribe = auth.onRevoke((r) => {
     if ('sessionId' in r) {
-      io.in(`session:${r.sessionId}`).disconnectSockets(true);
+      io.in(sessionRoom(r.sessionId)).disconnectSockets(true);
       return;
     }
-    const sockets = io.in(`person:${r.personId}`);
-    if (r.exceptSessionId) void sockets.except(`session:${r.exceptSessionId}`).disconnectSockets(true);
+    const sockets = io.in(personRoom(r.personId));
+    if (r.exceptSessionId) void sockets.except(sessionRoom(r.exceptSessionId)).disconnectSockets(true);
     else sockets.disconnectSockets(true);
   });
 

@@ -5,6 +5,7 @@
 import type { Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../domain/events.ts';
 import { api } from './api.ts';
+import type { FollowRoom } from '../../../domain/rooms.ts';
 
 type Events = ServerToClientEvents;
 
@@ -37,8 +38,8 @@ export class LiveHub {
     return () => set.delete(h as never);
   }
 
-  /** Join a detail room (`station:<id>`, `apartment:<id>`); returns the leave function. */
-  follow(room: string): () => void {
+  /** Join a detail room (domain/rooms.ts stationRoom, apartmentRoom); returns the leave function. */
+  follow(room: FollowRoom): () => void {
     const s = this.socket;
     const join = () => s?.emit('follow', room, () => undefined);
     join();
