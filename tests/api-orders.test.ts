@@ -447,3 +447,19 @@ describe('device provisioning', () => {
     expect((await t.req('GET', '/api/v1/dead-letters', 'engineer')).json()).toEqual({ items: [], byReason: {} });
   });
 });
+
+// Last: it opens an order on station s1, which the tests above count.
+describe('N3 revisited at day end (the rules lift an exemption)', () => {
+  it('N3 revisited at day end: an exempt shortfall whose full day was mild opens its order then, with its 服务内容 in words', () => {
+    const base = { apartmentId: 'b2-a21', subjectId: 'b2-a21', stationId: 's1', cause: 'in_home' as const, evidence: { apartmentC: 15.2, coldestRoomC: 14.8 } };
+    const id = `apartment_cold:b2-a21:${T0}`;
+    t.app.heat.onIncidentMessage(incident('apartment_cold', { ...base, exempt: true, severity: 'minor', revision: 1 }));
+    expect(t.app.heat.ctx.ordersRepo.byIncident(id)).toBeUndefined();
+    // The rules lift the exemption when the day ends (domain/rules/compliance.rule.ts dayEnded).
+    t.app.heat.onIncidentMessage(incident('apartment_cold', { ...base, revision: 2 }, 'updated'));
+    const o = t.app.heat.ctx.ordersRepo.byIncident(id);
+    expect(o).toMatchObject({ source: 'proactive', status: 'new', subjectType: 'apartment', apartmentId: 'b2-a21', incidentIds: [id] });
+    expect(o!.content).toContain('住户室温低于标准');
+    expect(o!.content).not.toMatch(/[a-z]+_[a-z]+|=|coldestRoomC/); // no machine text; the evidence stays on the incident
+  });
+});
