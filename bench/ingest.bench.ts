@@ -270,14 +270,22 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     };
 
     // BENCH_INGEST_FEEDS=spool skips the MQTT-mode baseline (handy while tuning).
-    const feeds = (process.env.BENCH_INGEST_FEEDS ?? 'mqtt,spool').split(',') as Feed[];
+    const feeds = (process.env.BENCH_INGEST_FEEDS ?? 'spool,mqtt').split(',') as Feed[];
     const results: (Awaited<ReturnType<typeof e2e>> & (typeof profiles)[number] & { feed: Feed })[] = [];
     for (const feed of feeds) {
       await startBroker(feed);
       for (const p of [...profiles, paced]) {
-        const r = await e2e(feed, `heat${feed}${p.perMessage}${p.ratePerSec ? 'paced' : ''}`, p.perMessage, p.perDevice, p.ratePerSec);
-        opts.log(`end-to-end (${feed}), ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`);
-        results.push({ ...p, ...r, feed });
+        try {
+          const r = await e2e(feed, `heat${feed}${p.perMessage}${p.ratePerSec ? 'paced' : ''}`, p.perMessage, p.perDevice, p.ratePerSec);
+          opts.log(`end-to-end (${feed}), ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`);
+          results.push({ ...p, ...r, feed });
+        } catch (e) {
+          // The baseline failing must not take the deployed feed's rows with it (and the other way round).
+          opts.log(`end-to-end (${feed}), ${p.what}: FAILED ${String(e)}`);
+          await ingest?.kill('SIGKILL');
+          ingest = undefined;
+          if (feed === 'spool') throw e;
+        }
       }
       await b.kill('SIGTERM');
       broker = undefined;
