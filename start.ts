@@ -22,6 +22,8 @@ import type { City } from './domain/topology.schema.ts';
 import { createIngestApp, type IngestApp, type IngestOptions } from './ingest/app.ts';
 import { RulesSnapshotRepository } from './ingest/rules-snapshot.repository.ts';
 import { liveRules, type RulesPort } from './ingest/rules.port.ts';
+import { hourlyHistory } from './storage/readings/forecast.history.ts';
+import { forecastStoreBeside } from './storage/readings/forecast.store.ts';
 import { demoCity } from './simulators/city.generator.ts';
 import { startFleet, type Fleet } from './simulators/fleet.ts';
 import { createReplayControl } from './simulators/replay.control.ts';
@@ -184,6 +186,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     logger.error({ err: String(err) }, 'rules snapshot unreadable; starting the engine fresh');
   }
   rules ??= liveRules({ city: rulesCity, policy });
+  const ingestForecasts = forecastStoreBeside(store, config.dataDir);
   const ingest = createIngestApp({
     config,
     registry,
@@ -197,6 +200,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     policy,
     options: opts.ingestOptions,
     feed: config.ingest.feed,
+    // Issue #20: predicted_cold beside the rules, on the forecasts the API stores.
+    forecast: { city: rulesCity, forecasts: ingestForecasts, history: (c, from, to) => hourlyHistory(store, c, policy, from, to) },
   });
   await ingest.start();
 
@@ -297,6 +302,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       await fleet?.stop();
       await api.close();
       await ingest.stop();
+      await ingestForecasts.close();
       await broker.close();
       await store.close();
       registry.close();

@@ -6,16 +6,16 @@
  */
 import { HOUR_MS } from '../domain/clock.ts';
 import { ForecastRunner } from '../domain/forecast/forecast.runner.ts';
+import { warmUp } from '../domain/forecast/warm-up.ts';
 import { stationAdvice, stationBalance, stationRisk } from '../domain/forecast/station.views.ts';
 import type { WeatherForecast } from '../domain/forecast/weather.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
-import type { Reading } from '../domain/reading.ts';
 import type { City } from '../domain/topology.schema.ts';
+import { hourlyHistory } from '../storage/readings/forecast.history.ts';
 import type { ForecastStore } from '../storage/readings/forecast.store.ts';
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
 
 const HISTORY_MS = 14 * 24 * HOUR_MS;
-const METER_FIELDS = ['secondarySupplyTemp', 'outdoorTemp', 'secondaryFlow', 'pumpHz'] as const;
 
 export interface ForecastServiceDeps {
   readonly city: () => City;
@@ -55,40 +55,8 @@ export class ForecastService {
     const runner = new ForecastRunner({ city, policy: this.d.policy });
     const from = (hour - HISTORY_MS / HOUR_MS) * HOUR_MS;
     const to = hour * HOUR_MS;
-    const q = { from, to, windowMs: HOUR_MS, agg: 'mean' as const };
-    const readings: Reading[] = [];
-    const meter = city.devices.find((x) => x.kind === 'station_meter');
-    if (meter) {
-      const byTs = new Map<number, Record<string, number>>();
-      for (const field of METER_FIELDS) {
-        for (const p of await this.d.store.history({ ...q, stationId, kind: 'station_meter', field })) {
-          if (p.value === null) continue;
-          const row = byTs.get(p.ts) ?? {};
-          row[field] = p.value;
-          byTs.set(p.ts, row);
-        }
-      }
-      for (const [ts, fields] of byTs) readings.push({ deviceId: meter.id, kind: 'station_meter', ts: ts + HOUR_MS / 2, fields, stationId });
-    }
-    // One hourly mean per counted room, handed in as its first sensor's reading.
-    const counted = new Set<string>(this.d.policy.comfort.countedRoomTypes); // N2, N32
-    const roomType = new Map(city.rooms.map((r) => [r.id, r.type]));
-    const seen = new Set<string>();
-    for (const dev of city.devices) {
-      if (dev.kind !== 'room_sensor' || !dev.roomId || seen.has(dev.roomId) || !counted.has(roomType.get(dev.roomId)!)) continue;
-      seen.add(dev.roomId);
-      for (const p of await this.d.store.history({ ...q, roomId: dev.roomId, kind: 'room_sensor', field: 'temp' })) {
-        if (p.value !== null) readings.push({ deviceId: dev.id, kind: 'room_sensor', ts: p.ts + HOUR_MS / 2, fields: { temp: p.value } });
-      }
-    }
-    readings.sort((a, b) => a.ts - b.ts);
-    let h = Number.NEGATIVE_INFINITY;
-    for (const r of readings) {
-      const rh = Math.floor(r.ts / HOUR_MS);
-      if (rh > h && Number.isFinite(h)) runner.advanceTo(rh * HOUR_MS + runner.o.hourGraceMs);
-      h = rh;
-      runner.ingest(r);
-    }
+    const readings = await hourlyHistory(this.d.store, city, this.d.policy, from, to);
+    warmUp(runner, readings);
     const forecast = (await this.d.forecasts.latest(this.d.policyCity, stationId)) ?? (await this.d.forecasts.latest(this.d.policyCity));
     if (forecast) runner.setForecast(forecast);
     runner.advanceTo(to + runner.o.hourGraceMs);

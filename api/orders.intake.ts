@@ -12,9 +12,9 @@ import type { Outage } from './outages.repository.ts';
 import { CITY_ROOM, apartmentRoom, stationRoom, type Room } from '../domain/rooms.ts';
 
 /** Incident kinds that need someone to go and fix something. Sensor trouble goes to the device list instead. */
-export const ORDER_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'source_cold', 'station_fault', 'station_silent']);
-/** Cold an outage can explain (N9): the heat was off on purpose. */
-const COLD_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold']);
+export const ORDER_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'source_cold', 'station_fault', 'station_silent', 'predicted_cold']);
+/** Cold an outage can explain (N9): the heat was off on purpose (a forecast of that cold too). */
+const COLD_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'predicted_cold']);
 
 export class OrdersIntake extends OrdersCore {
   /**
@@ -57,7 +57,7 @@ export class OrdersIntake extends OrdersCore {
     if (!COLD_KINDS.has(i.kind)) return undefined;
     const recoverMs = this.deps.policy.service.outageRecoveryHours * 3_600_000;
     const covers = (o: Outage): boolean => i.startTs >= o.startsAt && i.startTs <= o.endsAt + recoverMs;
-    const apt = i.kind === 'apartment_cold' ? (i.apartmentId ?? i.subjectId) : undefined;
+    const apt = i.kind === 'apartment_cold' || i.kind === 'predicted_cold' ? (i.apartmentId ?? i.subjectId) : undefined;
     if (apt) return this.deps.outages.list({ apartmentId: apt }).find(covers);
     const stationId = i.stationId ?? (i.kind === 'station_cold' ? i.subjectId : this.grid('building', i.buildingId ?? i.subjectId).stationId);
     if (!stationId) return undefined;
@@ -68,7 +68,7 @@ export class OrdersIntake extends OrdersCore {
 
   /** Where an incident is, in words (address, building or station name). */
   #where(i: Incident): string | undefined {
-    if (i.kind === 'apartment_cold') return this.grid('apartment', i.apartmentId ?? i.subjectId).address;
+    if (i.kind === 'apartment_cold' || i.kind === 'predicted_cold') return this.grid('apartment', i.apartmentId ?? i.subjectId).address;
     if (i.kind === 'building_cold') return this.grid('building', i.buildingId ?? i.subjectId).address;
     if (i.kind === 'source_cold') return undefined;
     const st = i.stationId ?? i.subjectId;
@@ -91,7 +91,9 @@ export class OrdersIntake extends OrdersCore {
       if (parent && isOpen(parent)) return this.link(parent, 'system', { incidentId: i.id, apartments: i.apartmentId ? [i.apartmentId] : [], note: `incident ${i.id} grouped under ${i.parentId}` });
     }
     const base = { source: 'proactive' as const, channel: 'system' as const, incidentIds: [i.id], cause: i.cause, receiver: 'system', content };
-    if (i.kind === 'apartment_cold') {
+    // Issue #20: a predicted_cold is an apartment order the dispatcher can schedule before the
+    // resident is cold; the real apartment_cold that may follow joins it (N4).
+    if (i.kind === 'apartment_cold' || i.kind === 'predicted_cold') {
       const apt = i.apartmentId ?? i.subjectId;
       const g = this.grid('apartment', apt);
       const cover = orders.openCovering(apt, g.buildingId, g.stationId);

@@ -26,6 +26,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
+import type { IncidentEvent } from '../domain/incident.schema.ts';
 import type { PlatformConfig } from '../domain/config.ts';
 import { policyForCity, type HeatingPolicy } from '../domain/policy.ts';
 import { topics } from '../domain/topics.ts';
@@ -34,6 +35,7 @@ import type { DeadLetterRepository, NewDeadLetter } from '../storage/readings/de
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
 import { AckingSession } from './acking-session.mqtt.ts';
 import { DeviceLocations } from './device-locations.ts';
+import { ForecastLoop, type ForecastLoopDeps } from './forecast-runner.ts';
 import { GroupCommit } from './group-commit.ts';
 import { liveMessages } from './live.fanout.ts';
 import { defaultIngestOptions, type IngestOptions } from './options.ts';
@@ -99,6 +101,8 @@ export interface IngestDeps {
    * it spools itself; 'spool' the spool the broker on this machine writes in `dataDir`.
    */
   readonly feed?: 'mqtt' | 'spool';
+  /** The forecaster beside the rules (issue #20, forecast-runner.ts); runs only with the rules on. */
+  readonly forecast?: Pick<ForecastLoopDeps, 'city' | 'forecasts' | 'history'>;
 }
 
 export function createIngestApp(deps: IngestDeps): IngestApp {
@@ -116,12 +120,35 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   let upkeep: Upkeep | undefined;
   const dead = { total: 0, byReason: {} as Record<string, number>, stored: 0 };
 
+  const publishIncident = (e: IncidentEvent) => session.publishAcked(topics.incidents, JSON.stringify(e));
+  const forecast =
+    deps.forecast && deps.rules
+      ? new ForecastLoop({
+          ...deps.forecast,
+          policy: deps.policy ?? policyForCity(deps.config.city),
+          policyCity: deps.config.city,
+          publishIncident,
+          clock: deps.clock,
+          logger: log.child({ component: 'forecast' }),
+          everyMs: o.forecastEveryMs,
+          watermarkLatenessMs: o.watermarkLatenessMs,
+          topologyVersion: deps.registry.topologyVersion?.bind(deps.registry),
+        })
+      : undefined;
+  let forecastStarted: Promise<void> | undefined;
+  // Warm-up from stored history may take a while on a large city: the ingest does not wait for it.
+  const startForecast = () => forecast?.start().catch((e: unknown) => log.error({ err: String(e) }, 'forecaster failed to start'));
+
   const rules = deps.rules
     ? new RulesRunner({
         rules: deps.rules,
         lastTs: deps.rulesLastTs,
         snapshots: new RulesSnapshotRepository(deps.config.dataDir),
-        publishIncident: (e) => session.publishAcked(topics.incidents, JSON.stringify(e)),
+        // The forecaster sees the engine's events too: a real apartment_cold confirms a prediction.
+        publishIncident: (e) => {
+          forecast?.engineEvents([e]);
+          return publishIncident(e);
+        },
         markStored: (seq) => marks()?.markStored(seq),
         trimThrough: (seq) => marks()?.trimThrough(seq),
         clock: deps.clock,
@@ -158,6 +185,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     // session.connected, not a flag of ours: it is set at the CONNACK, before 'connect'.
     if (session.connected) for (const m of liveMessages(readings, o.liveChunk)) session.publish(m.topic, m.payload);
     const lastSeq = batch[batch.length - 1]!.seq;
+    forecast?.readings(readings);
     // Without rules the readings in the store are all that matters: the spool may forget them.
     if (rules) rules.stored(readings, lastSeq);
     else marks()?.trimThrough(lastSeq);
@@ -230,6 +258,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     if (rerun) log.info({ rulesOnly: rerun }, 'spool entries re-run through the rules');
     feed.start();
     rules?.start();
+    forecastStarted = startForecast();
     upkeep = startUpkeep(deps.store, o, deps.clock, log);
     await connecting;
   };
@@ -266,6 +295,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       if (left.length) log.info({ messages: left.length, rulesOnly: rerun.length }, 'draining spool from previous run');
       pipeline.push(fresh.map(toWork));
       rules?.start();
+      forecastStarted = startForecast();
       upkeep = startUpkeep(deps.store, o, deps.clock, log);
       await connecting;
     },
@@ -274,6 +304,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       feed?.stop();
       pipeline.halt();
       rules?.stop();
+      await forecastStarted;
+      forecast?.stop();
       upkeep?.stop();
       commit.dropParked();
       // Spool what arrived (and ack it), then finish the writes in flight (their incidents go

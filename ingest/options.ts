@@ -32,6 +32,8 @@ export interface IngestOptions {
   readonly watermarkLatenessMs: number;
   /** How often the rules watermark follows the clock when no reading arrives, ms. */
   readonly watermarkTickMs: number;
+  /** Forecast rounds (issue #20): newest weather forecasts taken from the store and the forecaster's watermark moved, ms. */
+  readonly forecastEveryMs: number;
 }
 
 export const defaultIngestOptions: IngestOptions = Object.freeze({
@@ -50,4 +52,5 @@ export const defaultIngestOptions: IngestOptions = Object.freeze({
   reconcileSpanMs: 2 * 24 * 3_600_000,
   watermarkLatenessMs: 30_000,
   watermarkTickMs: 5_000,
+  forecastEveryMs: 60_000,
 });

@@ -10,6 +10,8 @@ import { policyForCity } from '../domain/policy.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
+import { hourlyHistory } from '../storage/readings/forecast.history.ts';
+import { forecastStoreBeside } from '../storage/readings/forecast.store.ts';
 import { openReadingStore } from '../storage/readings/index.ts';
 import { createIngestApp, type IngestOptions } from './app.ts';
 import { liveRules, type RulesPort } from './rules.port.ts';
@@ -42,6 +44,8 @@ function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
 }
 
 const { rules, lastTs } = loadRules();
+const policy = policyForCity(config.city);
+const forecasts = forecastStoreBeside(store, config.dataDir);
 const app = createIngestApp({
   config,
   registry,
@@ -54,6 +58,8 @@ const app = createIngestApp({
   rulesLastTs: lastTs,
   options,
   feed: config.ingest.feed,
+  // Issue #20: predicted_cold beside the rules, on the forecasts the API stores.
+  forecast: { city: () => registry.city(), forecasts, history: (c, from, to) => hourlyHistory(store, c, policy, from, to) },
 });
 
 let closing = false;
@@ -62,6 +68,7 @@ async function close(signal: string) {
   closing = true;
   logger.info({ signal }, 'ingest stopping');
   await app.stop();
+  await forecasts.close();
   await store.close();
   registry.close();
   process.exit(0);

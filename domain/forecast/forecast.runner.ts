@@ -59,6 +59,7 @@ export class ForecastRunner {
   #cityForecast: WeatherForecast | undefined;
   readonly #stationForecast = new Map<string, WeatherForecast>();
   #latestHour = Number.NEGATIVE_INFINITY;
+  #forecastChanged = false;
   /** The newest watermark handed to advanceTo (forecast rounds happen at it). */
   #now = Number.NEGATIVE_INFINITY;
   readonly #stationIdx: Map<string, number>;
@@ -96,6 +97,7 @@ export class ForecastRunner {
   setForecast(f: WeatherForecast): void {
     if (f.stationId) this.#stationForecast.set(f.stationId, f);
     else this.#cityForecast = f;
+    this.#forecastChanged = true;
   }
 
   observe(events: readonly IncidentEvent[]): IncidentEvent[] {
@@ -106,8 +108,10 @@ export class ForecastRunner {
   advanceTo(ts: number): IncidentEvent[] {
     if (ts > this.#now) this.#now = ts;
     const closed = this.bins.closeUpTo(ts, this.o.hourGraceMs);
-    if (closed.length > 0) {
-      for (const h of closed) this.#fitHour(h);
+    for (const h of closed) this.#fitHour(h);
+    // A closed hour, or a new weather forecast: every station again.
+    if (closed.length > 0 || (this.#forecastChanged && Number.isFinite(this.#latestHour))) {
+      this.#forecastChanged = false;
       return this.#forecastRound();
     }
     // Between hours: a station whose pump stopped or whose supply dropped is re-forecast now,

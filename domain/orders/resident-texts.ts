@@ -99,6 +99,8 @@ const KIND_TEXT: Readonly<Record<string, string>> = {
   source_cold: '热源片区室温低于标准',
   station_fault: '换热站设备故障',
   station_silent: '换热站计量表无数据',
+  // Issue #20: the forecast expects the flat below the standard within hours; nobody is cold yet.
+  predicted_cold: '预计数小时内住户室温将低于标准（尚未发生）',
 };
 
 /**

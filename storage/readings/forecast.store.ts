@@ -56,7 +56,9 @@ export class InfluxForecastStore implements ForecastStore {
       ...(source ? { source } : {}),
       hours: s.values.map((v) => {
         const spread = v[col('spreadC')];
-        return { ts: Date.parse(String(v[col('time')])), outdoorTemp: Number(v[col('outdoorTemp')]), ...(typeof spread === 'number' ? { spreadC: spread } : {}) };
+        // The HTTP client asks for epoch=ms (influx.http.ts): time is a number, not an RFC 3339 string.
+        const t = v[col('time')];
+        return { ts: typeof t === 'number' ? t : Date.parse(String(t)), outdoorTemp: Number(v[col('outdoorTemp')]), ...(typeof spread === 'number' ? { spreadC: spread } : {}) };
       }),
     };
   }
