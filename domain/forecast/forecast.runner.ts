@@ -184,10 +184,15 @@ export class ForecastRunner {
     const mean = new Float64Array(H);
     const sigma = new Float64Array(H);
     let source: 'forecast' | 'persistence' = 'forecast';
+    // A forecast issued this hour starts at the hour; the open hour before it (the hour-close
+    // grace) starts from the station's own latest outdoor value.
+    const first = f?.hours[0]?.ts ?? Number.NaN;
+    const at = (ts: number) =>
+      forecastAt(f, ts) ?? (ts < first && first - ts <= HOUR_MS && Number.isFinite(st.lastOutdoorC) ? { outdoorTemp: st.lastOutdoorC, leadH: 0, spreadC: undefined } : undefined);
     for (let k = 0; k < H; k++) {
       // Hour k+1's mean ≈ the mean of the forecast at its two ends.
-      const a = forecastAt(f, origin + k * HOUR_MS);
-      const b = forecastAt(f, origin + (k + 1) * HOUR_MS);
+      const a = at(origin + k * HOUR_MS);
+      const b = at(origin + (k + 1) * HOUR_MS);
       if (a && b) {
         mean[k] = (a.outdoorTemp + b.outdoorTemp) / 2;
         const lead = Math.max(1, b.leadH);

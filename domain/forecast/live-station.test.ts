@@ -74,3 +74,19 @@ describe('cold probability', () => {
     expect(withSensor).toBeCloseTo(0.26, 2);
   });
 });
+
+describe('outdoor inputs', () => {
+  it('uses a forecast issued this hour also for the hour before it that is still closing (grace), from the station value', () => {
+    const g = generateCity({ seed: 5, stations: 1, apartmentsPerStation: 60, sensorShare: 0.5, maxFloors: 6 });
+    const runner = new ForecastRunner({ city: g.city, policy });
+    feed(runner, T0 + 40 * HOUR_MS + 3 * MINUTE_MS, Number.POSITIVE_INFINITY);
+    // Hour 39 has not closed yet (5 min grace): the origin is the start of hour 39, the forecast starts at hour 40.
+    expect(runner.origin).toBe(T0 + 39 * HOUR_MS);
+    const issuedAt = T0 + 40 * HOUR_MS;
+    runner.setForecast({ city: 'beijing', issuedAt, hours: Array.from({ length: 30 }, (_, k) => ({ ts: issuedAt + k * HOUR_MS, outdoorTemp: -15, spreadC: 1 })) });
+    const inp = runner.outdoorInputs(0, 6);
+    expect(inp.source).toBe('forecast');
+    expect(inp.mean[0]).toBeCloseTo((-3 + -15) / 2, 1);
+    expect(inp.mean[1]).toBe(-15);
+  });
+});
