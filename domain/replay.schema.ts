@@ -57,6 +57,12 @@ export const ReplayCitySchema = Type.Object({
   incidents: Type.Array(IncidentSchema),
   /** Per station: monitored apartments with a value, and those below the standard (N2). */
   counts: Type.Record(Type.String(), StationCountsSchema),
+  /**
+   * What each open incident is about, by name (station name, building address, address and
+   * apartment number): the run's city is not in the live registry the dashboard names ids from.
+   * A device has no entry: its number is its name.
+   */
+  subjects: Type.Record(Type.String(), Type.String()),
 });
 export type ReplayCity = Static<typeof ReplayCitySchema>;
 

@@ -165,6 +165,6 @@ export function demoDayOutage(picks: DemoPicks, announcedAt: number, policy: Hea
     scopeId: picks.outageBuildingId,
     startsAt,
     endsAt: startsAt + DEMO_DAY.outage.durationHours * HOUR_MS,
-    reason: '二次管网阀门检修（演示） / secondary-network valve maintenance (demo)',
+    reason: '二次管网阀门检修（演示）', // a dispatcher's text, in the company's language
   };
 }

@@ -115,7 +115,8 @@ export class ReplayRuns {
       c.monitored++;
       if (value < rec.standardC) c.cold++; // N2
     }
-    return { run: rec.run, stations: [...rec.city.stations], sources: [...rec.city.sources], incidents: this.#open(rec), counts };
+    const incidents = this.#open(rec);
+    return { run: rec.run, stations: [...rec.city.stations], sources: [...rec.city.sources], incidents, counts, subjects: this.#subjects(rec, incidents) };
   }
 
   station(id: string, stationId: string): ReplayStation | undefined {
@@ -139,6 +140,20 @@ export class ReplayRuns {
       apartmentValues: values,
       incidents: [...rec.incidents.values()].filter((i) => i.stationId === stationId || (i.subjectType === 'station' && i.subjectId === stationId)).sort((a, b) => b.startTs - a.startTs),
     };
+  }
+
+  /** Names for the incidents' subjects, as the dashboard names live ones (lib/names.svelte.ts). */
+  #subjects(rec: RunRecord, incidents: readonly Incident[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    const want = new Set(incidents.map((i) => i.subjectId));
+    for (const s of rec.city.stations) if (want.has(s.id)) out[s.id] = s.name;
+    for (const s of rec.city.sources) if (want.has(s.id)) out[s.id] = s.name;
+    const address = new Map(rec.city.buildings.map((b) => [b.id, b.address]));
+    for (const [id, a] of address) if (want.has(id)) out[id] = a;
+    const flat = new Map(rec.city.apartments.map((a) => [a.id, `${address.get(a.buildingId) ?? a.buildingId} ${a.number}`]));
+    for (const [id, name] of flat) if (want.has(id)) out[id] = name;
+    for (const r of rec.city.rooms) if (want.has(r.id)) out[r.id] = `${flat.get(r.apartmentId) ?? r.apartmentId} ${r.name}`;
+    return out;
   }
 
   #open(rec: RunRecord): Incident[] {

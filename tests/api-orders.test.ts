@@ -344,7 +344,7 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
     ]);
     expect(o.slaBreaches.map((b) => b.kind).sort()).toEqual(['answer', 'on_site', 'restore']);
     // Who was told is on the order itself (N21).
-    expect(o.escalations.map((e) => e.notified.map((r) => r.name))).toEqual([['Head Office 1'], ['Demo company manager'], ['Demo deputy general manager'], ['Demo general manager']]);
+    expect(o.escalations.map((e) => e.notified.map((r) => r.name))).toEqual([['Office 1所长'], ['李强（演示公司经理）'], ['赵刚（演示分管经理）'], ['陈静（演示总经理）']]);
     await act(id, 'cancel', 'dispatcher', { note: 'test over' });
   });
 });

@@ -14,6 +14,7 @@ import { defaultPolicy } from '../domain/policy.ts';
 import { ReplayStatusSchema } from '../domain/replay.schema.ts';
 import { STATION_FAULTS } from '../domain/rules/station.rule.ts';
 import { DeviceKindSchema } from '../domain/topology.schema.ts';
+import { REJECT_REASONS } from '../ingest/telemetry.validator.ts';
 
 const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 /** The values of a TypeBox enum or union of literals. */
@@ -34,6 +35,7 @@ const CODES: Record<string, readonly string[]> = {
   fault: STATION_FAULTS,
   'replay.status': values(ReplayStatusSchema),
   verdict: values(MeasurementResultSchema.properties.verdict), // N30–N33
+  deadLetter: [...REJECT_REASONS, 'store_rejected'], // ingest/app.ts: a batch the store refused
 };
 
 describe('i18n tables', () => {

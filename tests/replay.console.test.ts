@@ -72,6 +72,8 @@ describe('engineer replay console', () => {
     expect(runs.find((x) => x.id === runId)).toMatchObject({ scenario: 'pump-failure', status: 'finished', speed: 10_000, title: { 'zh-CN': '换热站循环泵故障' } });
     const city = (await get(`/api/v1/replay/${runId}`)) as ReplayCity;
     expect(city.stations.map((s) => s.id)).toContain('st-0002');
+    // Named for the console: every open incident's station, building or apartment by its name or address.
+    for (const i of city.incidents.filter((x) => x.subjectType !== 'device')) expect(city.subjects[i.subjectId], i.subjectId).toMatch(/[\u4e00-\u9fff]/);
     // At the end of the day the pump runs again: the map shows the run's present, the station its history.
     expect(city.incidents.every((i) => i.status === 'open')).toBe(true);
     expect(city.counts['st-0002']!.monitored).toBeGreaterThan(0);

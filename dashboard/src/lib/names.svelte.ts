@@ -29,6 +29,8 @@ class Names {
 
   station(id: string): string {
     void this.version;
+    // byId is a plain Map: reading the reactive station list makes a label fill in when the city arrives.
+    void city.stations;
     return city.byId.get(id)?.station.name ?? id;
   }
 
