@@ -10588,6 +10588,9 @@ export interface paths {
                 sourceId: string;
                 system: 'radiator' | 'floor';
               }[];
+              subjects: {
+                [key: string]: string;
+              };
             };
           };
         };
