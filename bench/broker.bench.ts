@@ -27,8 +27,8 @@ import type { BenchOptions, BenchRow } from './types.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const SERVICE_SECRET = 'bench-service-secret';
-const deviceId = (i: number) => `bench-${String(i).padStart(6, '0')}`;
-const deviceSecret = (i: number) => `secret-${i}`;
+export const deviceId = (i: number) => `bench-${String(i).padStart(6, '0')}`;
+export const deviceSecret = (i: number) => `secret-${i}`;
 
 // ───────────────────────── load mode (child process) ─────────────────────────
 
@@ -78,13 +78,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'l
 
 // ───────────────────────── helpers ─────────────────────────
 
-interface Child {
+export interface Child {
   proc: ChildProcess;
   out: () => string;
   stop(): Promise<void>;
 }
 
-function launch(cmd: string, args: string[], env: Record<string, string> = {}): Child {
+export function launch(cmd: string, args: string[], env: Record<string, string> = {}): Child {
   const proc = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-50_000)));
@@ -106,12 +106,12 @@ function launch(cmd: string, args: string[], env: Record<string, string> = {}): 
 
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 /** CPU time (user + system) a process has used, in ms (clock ticks of 10 ms). */
-const cpuMs = (pid: number) => {
+export const cpuMs = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) * 10;
 };
 const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-const nofile = (pid: number) => Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1] ?? NaN);
+export const nofile = (pid: number) => Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1] ?? NaN);
 
 async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -122,7 +122,7 @@ async function portOpen(port: number): Promise<boolean> {
 }
 
 /** `feed`: 'mqtt' routes telemetry to subscribers (the rows against mosquitto), 'spool' spools it (issue 19). */
-async function startBroker(dataDir: string, port: number, feed: 'mqtt' | 'spool' = 'mqtt'): Promise<Child> {
+export async function startBroker(dataDir: string, port: number, feed: 'mqtt' | 'spool' = 'mqtt'): Promise<Child> {
   // BENCH_BROKER_NODE_ARGS: extra node flags for the broker child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const extra = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const b = launch(process.execPath, [...extra, '--import', 'tsx', join(root, 'broker', 'server.ts')], {
@@ -147,7 +147,7 @@ async function startBroker(dataDir: string, port: number, feed: 'mqtt' | 'spool'
   return b;
 }
 
-function seed(dataDir: string, devices: number): void {
+export function seed(dataDir: string, devices: number): void {
   const registry = RegistryRepository.open(dataDir);
   registry.db.transaction(() => {
     for (let i = 0; i < devices; i++)

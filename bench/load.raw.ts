@@ -48,13 +48,13 @@ function encode(messages: readonly RawMessage[], connections: number): Buffer[][
   return per;
 }
 
-/** An MQTT 3.1.1 CONNECT (clean session, no keep-alive), with credentials when a username is given. */
-export function connectPacket(clientId: string, username?: string, password?: string): Buffer {
+/** An MQTT 3.1.1 CONNECT (clean session unless `clean` is false, no keep-alive), with credentials when a username is given. */
+export function connectPacket(clientId: string, username?: string, password?: string, clean = true): Buffer {
   return generate({
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: 4,
-    clean: true,
+    clean,
     keepalive: 0,
     clientId,
     ...(username !== undefined ? { username, password: Buffer.from(password ?? '') } : {}),

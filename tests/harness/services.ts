@@ -56,12 +56,14 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
       child.stdout?.on('data', append);
       child.stderr?.on('data', append);
       const c = child;
+      // 240 s: on a machine shared by several sessions (load average 18 on 2 cores, issue 17)
+      // the API's cold start alone took more than 90 s; this is how long a start may take, not a check.
       await waitFor(
         async () => {
           if (c.exitCode !== null) throw new Error(`${name} exited with ${c.exitCode}: ${out}`);
           return ready();
         },
-        { timeoutMs: 90_000, intervalMs: 100, what: `${name} ready` },
+        { timeoutMs: 240_000, intervalMs: 100, what: `${name} ready` },
       );
     },
     async kill(signal = 'SIGKILL') {
