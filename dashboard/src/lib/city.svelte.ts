@@ -64,9 +64,13 @@ export class CityState {
   connected = $state(false);
   lastLiveAt = $state(0);
 
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bulk live state: readers subscribe to the version counters above (one signal per batch, not one per apartment)
   readonly byId = new Map<string, StationState>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bulk live state: readers subscribe to the version counters above (one signal per batch, not one per apartment)
   private readonly bySource = new Map<string, StationState[]>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bulk live state: readers subscribe to the version counters above (one signal per batch, not one per apartment)
   private readonly apartments = new Map<string, AptLive>();
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bulk live state: readers subscribe to the version counters above (one signal per batch, not one per apartment)
   private readonly open = new Map<string, Incident>();
 
   setStations(list: readonly Station[]): void {
@@ -117,6 +121,7 @@ export class CityState {
     let a = this.apartments.get(aptId);
     const st = stationId ? this.byId.get(stationId) : undefined;
     if (!a) {
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bulk live state: readers subscribe to the version counters above (one signal per batch, not one per apartment)
       a = { stationId, rooms: new Map(), value: temp, ts, cold: false };
       this.apartments.set(aptId, a);
       if (st) {
@@ -157,7 +162,9 @@ export class CityState {
   }
 
   private recount(): void {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a temporary of recount(), never stored
     const station = new Map<StationState, number>();
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a temporary of recount(), never stored
     const home = new Map<StationState, number>();
     for (const i of this.open.values()) {
       if (i.exempt) continue; // N3: recorded, not a fault to colour

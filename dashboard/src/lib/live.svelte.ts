@@ -12,6 +12,7 @@ type Events = ServerToClientEvents;
 export class LiveHub {
   connected = $state(false);
   private socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- the event handler registry, not UI state
   private readonly handlers = new Map<keyof Events, Set<(...a: never[]) => void>>();
 
   open(): () => void {
@@ -33,9 +34,10 @@ export class LiveHub {
 
   on<E extends keyof Events>(ev: E, h: Events[E]): () => void {
     let set = this.handlers.get(ev);
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- the event handler registry, not UI state
     if (!set) this.handlers.set(ev, (set = new Set()));
-    set.add(h as never);
-    return () => set.delete(h as never);
+    set.add(h);
+    return () => set.delete(h);
   }
 
   /** Join a detail room (domain/rooms.ts stationRoom, apartmentRoom); returns the leave function. */
