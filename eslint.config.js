@@ -20,7 +20,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-redundant-type-constituents': 'off',
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration once via domain/config.ts parseConfig() in server.ts' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration once via domain/config.ts parseConfig() in server.ts' },
+      ],
     },
   },
   {
@@ -34,5 +37,9 @@ export default tseslint.config(
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
   // Plain-JS preloads for service child processes (node --import, before tsx): no type info.
-  { files: ['tests/harness/*.mjs'], ...tseslint.configs.disableTypeChecked, languageOptions: { parserOptions: { projectService: false, project: null }, globals: { process: 'readonly', Buffer: 'readonly' } } },
+  {
+    files: ['tests/harness/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: null }, globals: { process: 'readonly', Buffer: 'readonly' } },
+  },
 );

@@ -99,10 +99,19 @@ function localDemoSecrets(dataDir: string, ids: Iterable<string>): Map<string, s
 async function announceAsDispatcher(api: FastifyInstance, accounts: readonly DemoAccount[], body: unknown): Promise<void> {
   const who = accounts.find((a) => a.role === 'dispatcher');
   if (!who) throw new Error('no demo dispatcher account');
-  const login = await api.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: who.username, password: who.password } });
+  const login = await api.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username: who.username, password: who.password },
+  });
   if (login.statusCode !== 200) throw new Error(`demo dispatcher login: ${login.statusCode}`);
   const { token } = login.json<{ token: string }>();
-  const r = await api.inject({ method: 'POST', url: '/api/v1/outages', headers: { authorization: `Bearer ${token}` }, payload: body as Record<string, unknown> });
+  const r = await api.inject({
+    method: 'POST',
+    url: '/api/v1/outages',
+    headers: { authorization: `Bearer ${token}` },
+    payload: body as Record<string, unknown>,
+  });
   await api.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { authorization: `Bearer ${token}` } });
   if (r.statusCode >= 300) throw new Error(`outage: ${r.statusCode} ${r.body}`);
 }

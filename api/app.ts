@@ -119,7 +119,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   // socket.io shares the HTTP server; typed events once (domain/events.ts).
   const io: HeatIo = new Server(app.server, { serveClient: false, cors: { origin: false } });
-  const stationsOfOffice = (officeId: string): string[] => deps.registry.listStations().filter((s) => s.officeId === officeId).map((s) => s.id);
+  const stationsOfOffice = (officeId: string): string[] =>
+    deps.registry
+      .listStations()
+      .filter((s) => s.officeId === officeId)
+      .map((s) => s.id);
   // The handshake carries the bearer token; sockets belong to their session and end with it.
   const gateway = installSocketGateway(io, { auth, clock: deps.clock, ctx: { registry: deps.registry }, stationsOfOffice });
 
@@ -223,29 +227,51 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     tick,
     onIncidentMessage,
     onLiveMessage,
-    metrics: () => ({ ...counters, ...access.counters, sockets: io.engine.clientsCount, mqttConnected: consumer?.connected ? 1 : 0, incidentFailures: consumer?.incidentFailures ?? 0 }),
+    metrics: () => ({
+      ...counters,
+      ...access.counters,
+      sockets: io.engine.clientsCount,
+      mqttConnected: consumer?.connected ? 1 : 0,
+      incidentFailures: consumer?.incidentFailures ?? 0,
+    }),
   };
   app.decorate('heat', heat);
 
   // First admin (logged once when generated).
   const admin = auth.ensureAdmin(deps.config.adminPassword);
-  if (admin?.generatedPassword) app.log.warn({ username: admin.username, password: admin.generatedPassword }, 'first admin created with a generated password; change it');
+  if (admin?.generatedPassword)
+    app.log.warn(
+      { username: admin.username, password: admin.generatedPassword },
+      'first admin created with a generated password; change it',
+    );
 
   // Demo safety (issue 13 finding 10): known demo passwords are never served beyond this machine.
   if (!isLoopbackHost(deps.config.host)) {
-    const demoNames = people.list().map((p) => p.username).filter((u) => DEMO_USERNAME.test(u)).slice(0, 100);
+    const demoNames = people
+      .list()
+      .map((p) => p.username)
+      .filter((u) => DEMO_USERNAME.test(u))
+      .slice(0, 100);
     const exposed = await auth.stillUsing(demoNames, DEMO_PASSWORD);
     if (exposed.length) {
-      throw new Error(`refusing to serve on HOST=${deps.config.host}: ${exposed.join(', ')} still sign in with the published demo password; disable them or change their passwords, or bind to 127.0.0.1 (docs/security.md)`);
+      throw new Error(
+        `refusing to serve on HOST=${deps.config.host}: ${exposed.join(', ')} still sign in with the published demo password; disable them or change their passwords, or bind to 127.0.0.1 (docs/security.md)`,
+      );
     }
   }
 
-  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 20 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string', bodyLimit: 20 * 1024 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  );
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'heatwatch API', version: '1.0.0', description: 'District-heating telemetry, incidents and service orders. Errors: docs/errors.md.' },
+      info: {
+        title: 'heatwatch API',
+        version: '1.0.0',
+        description: 'District-heating telemetry, incidents and service orders. Errors: docs/errors.md.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -253,7 +279,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
 
-  registerSystemRoutes(app, ctx, { brokerMetrics: deps.brokerMetrics, brokerPrometheus: deps.brokerPrometheus, metrics: () => heat.metrics() });
+  registerSystemRoutes(app, ctx, {
+    brokerMetrics: deps.brokerMetrics,
+    brokerPrometheus: deps.brokerPrometheus,
+    metrics: () => heat.metrics(),
+  });
   registerAuthRoutes(app, ctx);
   registerRegistryRoutes(app, ctx);
   registerMeasurementRoutes(app, ctx);
@@ -281,20 +311,27 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         incident: onIncidentMessage,
         live: onLiveMessage,
         status: (deviceId, status) => outages.setDeviceStatus(deviceId, status, deps.clock.now()),
-        forecast: (payload) => void forecastRoutes.acceptMessage(payload).then((v) => logForecastMessage(app.log, v), (err: unknown) => app.log.error({ err }, 'forecast not stored')),
+        forecast: (payload) =>
+          void forecastRoutes.acceptMessage(payload).then(
+            (v) => logForecastMessage(app.log, v),
+            (err: unknown) => app.log.error({ err }, 'forecast not stored'),
+          ),
       },
       app.log.child({ component: 'mqtt' }),
     );
   }
 
   const tickMs = deps.tickIntervalMs ?? 60_000;
-  const timer = tickMs > 0 ? setInterval(() => {
-    try {
-      tick();
-    } catch (err) {
-      app.log.error({ err }, 'SLA tick failed');
-    }
-  }, tickMs) : undefined;
+  const timer =
+    tickMs > 0
+      ? setInterval(() => {
+          try {
+            tick();
+          } catch (err) {
+            app.log.error({ err }, 'SLA tick failed');
+          }
+        }, tickMs)
+      : undefined;
   timer?.unref();
 
   // Upgraded websocket connections would keep the HTTP server from closing: end them first.

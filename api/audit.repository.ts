@@ -28,9 +28,18 @@ export class AuditRepository extends SqliteRepository {
   list(f: { entity?: string; entityId?: string; limit?: number } = {}): AuditEntry[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (f.entity) { where.push('entity = ?'); args.push(f.entity); }
-    if (f.entityId) { where.push('entity_id = ?'); args.push(f.entityId); }
-    const rows = this.prep(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...args, f.limit ?? 500) as Record<string, unknown>[];
+    if (f.entity) {
+      where.push('entity = ?');
+      args.push(f.entity);
+    }
+    if (f.entityId) {
+      where.push('entity_id = ?');
+      args.push(f.entityId);
+    }
+    const rows = this.prep(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(
+      ...args,
+      f.limit ?? 500,
+    ) as Record<string, unknown>[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as number,

@@ -25,7 +25,11 @@ export type Revocation = { readonly sessionId: string } | { readonly personId: s
 export class AuthService {
   readonly throttle: LoginThrottle;
   readonly #listeners = new Set<(r: Revocation) => void>();
-  constructor(private readonly people: PeopleRepository, private readonly clock: Clock, private readonly opts = authDefaults) {
+  constructor(
+    private readonly people: PeopleRepository,
+    private readonly clock: Clock,
+    private readonly opts = authDefaults,
+  ) {
     this.throttle = new LoginThrottle(clock, opts);
   }
 
@@ -83,7 +87,11 @@ export class AuthService {
   async changePassword(session: Session, currentPassword: string, newPassword: string, address: string): Promise<void> {
     const p = session.person;
     assertPasswordPolicy(newPassword, 'body/newPassword', p.username);
-    if (newPassword === currentPassword) throw new HeatError('HEAT_ERR_WEAK_PASSWORD', 'body/newPassword: the same as the current one', { fields: ['body/newPassword'], reason: 'unchanged' });
+    if (newPassword === currentPassword)
+      throw new HeatError('HEAT_ERR_WEAK_PASSWORD', 'body/newPassword: the same as the current one', {
+        fields: ['body/newPassword'],
+        reason: 'unchanged',
+      });
     const attempt = this.throttle.begin(p.username, address);
     if (!(await this.people.verify(p.username, currentPassword))) {
       attempt.failed();
@@ -120,7 +128,10 @@ export class AuthService {
     const problem = password ? passwordProblem(password, 'admin') : undefined;
     if (problem) throw new Error(`ADMIN_PASSWORD is refused: ${problem.text} (docs/security.md)`);
     const generated = password ? undefined : randomBytes(12).toString('base64url');
-    this.people.create({ id: 'p-admin', username: 'admin', name: 'Administrator', role: 'admin', password: password ?? generated! }, this.clock.now());
+    this.people.create(
+      { id: 'p-admin', username: 'admin', name: 'Administrator', role: 'admin', password: password ?? generated! },
+      this.clock.now(),
+    );
     return { username: 'admin', ...(generated ? { generatedPassword: generated } : {}) };
   }
 }

@@ -35,7 +35,9 @@ if (process.argv.includes('--check')) {
     // Missing counts as stale.
   }
   if (current !== fresh) {
-    console.error(`${target} is stale: the routes' OpenAPI document gives a different client. Run \`npm run gen:client\` and commit the result.`);
+    console.error(
+      `${target} is stale: the routes' OpenAPI document gives a different client. Run \`npm run gen:client\` and commit the result.`,
+    );
     process.exit(1);
   }
   console.log('dashboard client up to date');

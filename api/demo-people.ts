@@ -23,7 +23,10 @@ export interface DemoAccount {
  * residents `resident1`… in `residentApartments` (the demo day's, all with sensors), else in the
  * first `residents` apartments (one per building where possible).
  */
-export function seedDemoPeople(registry: RegistryRepository, opts: { clock?: Clock; residents?: number; residentApartments?: readonly string[] } = {}): DemoAccount[] {
+export function seedDemoPeople(
+  registry: RegistryRepository,
+  opts: { clock?: Clock; residents?: number; residentApartments?: readonly string[] } = {},
+): DemoAccount[] {
   const people = new PeopleRepository(registry.db);
   const now = (opts.clock ?? systemClock).now();
   // Display names in Chinese: the demo's people are a Chinese heating company's (names are data, shown as they are in both UI languages).

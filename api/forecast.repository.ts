@@ -14,7 +14,15 @@ CREATE TABLE IF NOT EXISTS forecast_advice (
 CREATE INDEX IF NOT EXISTS forecast_advice_station ON forecast_advice(station_id, created_at);
 `;
 
-type Row = { id: string; station_id: string; created_at: number; status: AdviceRecord['status']; decided_by: string | null; decided_at: number | null; advice: string };
+type Row = {
+  id: string;
+  station_id: string;
+  created_at: number;
+  status: AdviceRecord['status'];
+  decided_by: string | null;
+  decided_at: number | null;
+  advice: string;
+};
 
 const nullIfNaN = (x: number) => (Number.isFinite(x) ? x : null);
 
@@ -41,7 +49,13 @@ export class ForecastAdviceRepository extends SqliteRepository {
       estimatedEnergyChangePct: a.estimatedEnergyChangePct,
       targetUnreachable: a.targetUnreachable,
     };
-    this.prep('INSERT OR REPLACE INTO forecast_advice (id, station_id, created_at, status, advice) VALUES (?, ?, ?, ?, ?)').run(id, a.stationId, at, 'proposed', JSON.stringify(advice));
+    this.prep('INSERT OR REPLACE INTO forecast_advice (id, station_id, created_at, status, advice) VALUES (?, ?, ?, ?, ?)').run(
+      id,
+      a.stationId,
+      at,
+      'proposed',
+      JSON.stringify(advice),
+    );
     return this.get(id)!;
   }
 
@@ -51,15 +65,22 @@ export class ForecastAdviceRepository extends SqliteRepository {
   }
 
   list(stationId?: string, limit = 50): AdviceRecord[] {
-    const rows = (stationId
-      ? this.prep('SELECT * FROM forecast_advice WHERE station_id = ? ORDER BY created_at DESC LIMIT ?').all(stationId, limit)
-      : this.prep('SELECT * FROM forecast_advice ORDER BY created_at DESC LIMIT ?').all(limit)) as Row[];
+    const rows = (
+      stationId
+        ? this.prep('SELECT * FROM forecast_advice WHERE station_id = ? ORDER BY created_at DESC LIMIT ?').all(stationId, limit)
+        : this.prep('SELECT * FROM forecast_advice ORDER BY created_at DESC LIMIT ?').all(limit)
+    ) as Row[];
     return rows.map(toRecord);
   }
 
   /** Decide a proposal; false when it is no longer proposed (decided already). */
   decide(id: string, status: 'approved' | 'dismissed', by: string, at: number): boolean {
-    const r = this.prep("UPDATE forecast_advice SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'proposed'").run(status, by, at, id);
+    const r = this.prep("UPDATE forecast_advice SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'proposed'").run(
+      status,
+      by,
+      at,
+      id,
+    );
     return r.changes === 1;
   }
 }

@@ -36,7 +36,11 @@ function stationCity(city: City, stationId: string): City | undefined {
   const aIds = new Set(apartments.map((a) => a.id));
   const rooms = city.rooms.filter((r) => aIds.has(r.apartmentId));
   const rIds = new Set(rooms.map((r) => r.id));
-  const devices = city.devices.filter((d) => (d.kind === 'station_meter' && d.stationId === stationId) || (d.kind === 'room_sensor' && d.roomId !== undefined && rIds.has(d.roomId)));
+  const devices = city.devices.filter(
+    (d) =>
+      (d.kind === 'station_meter' && d.stationId === stationId) ||
+      (d.kind === 'room_sensor' && d.roomId !== undefined && rIds.has(d.roomId)),
+  );
   return { ...city, stations: [station], buildings, apartments, rooms, devices };
 }
 
@@ -73,7 +77,13 @@ export class ForecastService {
   async risk(stationId: string) {
     const r = await this.runner(stationId);
     if (!r) return undefined;
-    return { stationId, origin: r.runner.origin, horizonH: r.runner.o.horizonH, forecastIssuedAt: r.forecast?.issuedAt ?? null, apartments: stationRisk(r.runner, stationId) };
+    return {
+      stationId,
+      origin: r.runner.origin,
+      horizonH: r.runner.o.horizonH,
+      forecastIssuedAt: r.forecast?.issuedAt ?? null,
+      apartments: stationRisk(r.runner, stationId),
+    };
   }
 
   async advice(stationId: string) {

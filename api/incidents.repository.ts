@@ -23,9 +23,9 @@ export class IncidentsRepository extends SqliteRepository {
    * new state from a redelivery. States without a revision fall back to time and content.
    */
   upsert(i: Incident, at: number): boolean {
-    const prev = this.prep("SELECT status, updated_at, json_extract(data, '$.revision') AS revision, data FROM incidents WHERE id = ?").get(i.id) as
-      | { status: string; updated_at: number; revision: number | null; data: string }
-      | undefined;
+    const prev = this.prep("SELECT status, updated_at, json_extract(data, '$.revision') AS revision, data FROM incidents WHERE id = ?").get(
+      i.id,
+    ) as { status: string; updated_at: number; revision: number | null; data: string } | undefined;
     if (prev) {
       if (prev.status === 'resolved' && i.status === 'open') return false;
       if (i.revision !== undefined && prev.revision !== null) {
@@ -49,10 +49,22 @@ export class IncidentsRepository extends SqliteRepository {
   list(f: { status?: string; kind?: string; stationId?: string; apartmentId?: string; limit?: number } = {}): Incident[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (f.status) { where.push('status = ?'); args.push(f.status); }
-    if (f.kind) { where.push('kind = ?'); args.push(f.kind); }
-    if (f.stationId) { where.push('station_id = ?'); args.push(f.stationId); }
-    if (f.apartmentId) { where.push('apartment_id = ?'); args.push(f.apartmentId); }
+    if (f.status) {
+      where.push('status = ?');
+      args.push(f.status);
+    }
+    if (f.kind) {
+      where.push('kind = ?');
+      args.push(f.kind);
+    }
+    if (f.stationId) {
+      where.push('station_id = ?');
+      args.push(f.stationId);
+    }
+    if (f.apartmentId) {
+      where.push('apartment_id = ?');
+      args.push(f.apartmentId);
+    }
     const sql = `SELECT data FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY start_ts DESC LIMIT ?`;
     return (this.prep(sql).all(...args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
   }

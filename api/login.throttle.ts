@@ -48,7 +48,10 @@ export interface LoginAttempt {
 
 export class LoginThrottle {
   readonly #keys = new Map<string, Entry>();
-  constructor(private readonly clock: Clock, private readonly opts: ThrottleOptions = throttleDefaults) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly opts: ThrottleOptions = throttleDefaults,
+  ) {}
 
   #get(key: string, now: number): Entry | undefined {
     const e = this.#keys.get(key);
@@ -70,7 +73,9 @@ export class LoginThrottle {
     const pair = this.#get(`p:${account}\u0000${address}`, now);
     const addr = this.#get(`a:${address}`, now);
     const waits = [
-      pair ? pair.lastAt + this.#delay(pair.failures, this.opts.freeFailuresPerAccountAddress, this.opts.maxDelayPerAccountAddressMs) - now : 0,
+      pair
+        ? pair.lastAt + this.#delay(pair.failures, this.opts.freeFailuresPerAccountAddress, this.opts.maxDelayPerAccountAddressMs) - now
+        : 0,
       addr ? addr.lastAt + this.#delay(addr.failures, this.opts.freeFailuresPerAddress, this.opts.maxDelayPerAddressMs) - now : 0,
     ];
     return Math.max(0, ...waits);

@@ -37,7 +37,11 @@ export class MqttConsumer {
   incidentFailures = 0;
   lastIncidentError: string | undefined;
 
-  constructor(opts: MqttOptions, handlers: MqttHandlers, private readonly log: FastifyBaseLogger) {
+  constructor(
+    opts: MqttOptions,
+    handlers: MqttHandlers,
+    private readonly log: FastifyBaseLogger,
+  ) {
     let warned = false;
     this.#client = mqtt.connect(opts.url, {
       clientId: opts.clientId,

@@ -51,7 +51,10 @@ function roomsOf(a: ApartmentBody): Room[] {
 
 /** Schema errors as report rows (field paths dotted, e.g. `location.lat`). */
 function schemaErrors(kind: OnboardingKind, v: Value, row: number): RowError[] {
-  const c = checkers[kind] as unknown as { Check(x: unknown): boolean; Errors(x: unknown): { instancePath: string; message: string; params?: { requiredProperties?: string[] } }[] };
+  const c = checkers[kind] as unknown as {
+    Check(x: unknown): boolean;
+    Errors(x: unknown): { instancePath: string; message: string; params?: { requiredProperties?: string[] } }[];
+  };
   if (c.Check(v)) return [];
   const out = new Map<string, RowError>(); // a union reports once per branch: one error per field
   for (const e of c.Errors(v)) {
@@ -66,7 +69,12 @@ function schemaErrors(kind: OnboardingKind, v: Value, row: number): RowError[] {
  * apartment has rooms, fits its building and does not share a position; duplicates in the
  * batch. `values` are schema-valid.
  */
-function checkRefs(ctx: ApiContext, kind: OnboardingKind, items: readonly { row: number; value: Value }[], mode: 'create' | 'update'): RowError[] {
+function checkRefs(
+  ctx: ApiContext,
+  kind: OnboardingKind,
+  items: readonly { row: number; value: Value }[],
+  mode: 'create' | 'update',
+): RowError[] {
   const t = ctx.topology;
   const r = ctx.registry;
   const errors: RowError[] = [];
@@ -102,13 +110,17 @@ function checkRefs(ctx: ApiContext, kind: OnboardingKind, items: readonly { row:
         if (a.floor > b.floors) err('floor', `building ${b.id} has ${b.floors} floors`);
         if (a.unit > b.unitsPerFloor) err('unit', `building ${b.id} has ${b.unitsPerFloor} apartments per landing`);
         const pos = `${a.buildingId}|${a.entrance}|${a.floor}|${a.unit}`;
-        const taken = r.listApartments(a.buildingId).find((x) => x.entrance === a.entrance && x.floor === a.floor && x.unit === a.unit && x.id !== a.id);
-        if (taken || positions.has(pos)) err('unit', `entrance ${a.entrance}, floor ${a.floor}, unit ${a.unit} is taken${taken ? ` by ${taken.id}` : ' in the file'}`);
+        const taken = r
+          .listApartments(a.buildingId)
+          .find((x) => x.entrance === a.entrance && x.floor === a.floor && x.unit === a.unit && x.id !== a.id);
+        if (taken || positions.has(pos))
+          err('unit', `entrance ${a.entrance}, floor ${a.floor}, unit ${a.unit} is taken${taken ? ` by ${taken.id}` : ' in the file'}`);
         positions.add(pos);
       }
       if (a.rooms && a.layout !== undefined) err('rooms', 'give a room list or a layout, not both');
       if (a.layout !== undefined && !LAYOUT_TEMPLATES[a.layout]) err('layout', `unknown layout ${a.layout} (${LAYOUT_NAMES.join(', ')})`);
-      if (!a.rooms && a.layout === undefined && mode === 'create') err('rooms', `an apartment needs rooms: a room list or a layout (${LAYOUT_NAMES.join(', ')})`);
+      if (!a.rooms && a.layout === undefined && mode === 'create')
+        err('rooms', `an apartment needs rooms: a room list or a layout (${LAYOUT_NAMES.join(', ')})`);
       const suffixes = new Set<string>();
       for (const room of roomsOf(a)) {
         if (suffixes.has(room.id)) err('rooms', `room ${room.id} twice`);
@@ -138,7 +150,13 @@ function write(ctx: ApiContext, kind: OnboardingKind, values: readonly Value[], 
         const { meters, ...s } = v as StationBody;
         t.upsertStation(s);
         for (const m of meters ?? []) {
-          const d: Device = { id: m.id, kind: 'station_meter', stationId: s.id, intervalMin: m.intervalMin ?? ctx.policy.sensors.defaultIntervalMin, enabled: true };
+          const d: Device = {
+            id: m.id,
+            kind: 'station_meter',
+            stationId: s.id,
+            intervalMin: m.intervalMin ?? ctx.policy.sensors.defaultIntervalMin,
+            enabled: true,
+          };
           const secret = newDeviceSecret();
           ctx.registry.upsertDevice(d, secret);
           secrets[d.id] = secret;
@@ -207,7 +225,11 @@ function describe(ctx: ApiContext, kind: OnboardingKind, v: Value, secrets: Reco
   }
   if (kind === 'stations') {
     const { meters: _m, ...s } = v;
-    return { ...s, meters: ctx.registry.listDevices({ stationId: v.id as string, kind: 'station_meter' }), ...(Object.keys(secrets).length ? { secrets } : {}) };
+    return {
+      ...s,
+      meters: ctx.registry.listDevices({ stationId: v.id as string, kind: 'station_meter' }),
+      ...(Object.keys(secrets).length ? { secrets } : {}),
+    };
   }
   return v;
 }
@@ -239,7 +261,8 @@ function shape(kind: OnboardingKind, rec: Record<string, string>): { value: Valu
     case 'stations':
       for (const k of ['id', 'name', 'officeId', 'sourceId', 'branchId', 'system']) put(k, rec[k]);
       v.location = loc();
-      if (opt(rec.meterId)) v.meters = [{ id: rec.meterId, ...(opt(rec.meterIntervalMin) ? { intervalMin: num(rec.meterIntervalMin) } : {}) }];
+      if (opt(rec.meterId))
+        v.meters = [{ id: rec.meterId, ...(opt(rec.meterIntervalMin) ? { intervalMin: num(rec.meterIntervalMin) } : {}) }];
       else if (opt(rec.meterIntervalMin)) errors.push({ field: 'meterIntervalMin', message: 'a meter interval needs a meterId' });
       break;
     case 'buildings':
@@ -278,7 +301,8 @@ export async function importOnboardingCsv(ctx: ApiContext, kind: OnboardingKind,
   const known = new Set([...cols.required, ...cols.optional]);
   const errors: RowError[] = [];
   for (const c of cols.required) if (!header.includes(c)) errors.push({ row: 1, field: c, message: 'missing column' });
-  for (const h of header) if (!known.has(h)) errors.push({ row: 1, field: h, message: `unknown column (${kind} take ${[...known].join(', ')})` });
+  for (const h of header)
+    if (!known.has(h)) errors.push({ row: 1, field: h, message: `unknown column (${kind} take ${[...known].join(', ')})` });
   if (!rows.length) errors.push({ row: 2, field: '', message: 'no data rows' });
   const items: { row: number; value: Value }[] = [];
   rows.forEach((cells, i) => {

@@ -22,7 +22,15 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   try {
     // Throwaway values: an empty data dir that is deleted below; nothing listens.
     const config = parseConfig({ DATA_DIR: dir, ADMIN_PASSWORD: 'openapi-document-only', CITY: 'beijing' });
-    const app = await buildApi({ config, registry, store, logger: pino({ level: 'silent' }), clock: new ManualClock(0), policy: policyForCity(config.city), tickIntervalMs: 0 });
+    const app = await buildApi({
+      config,
+      registry,
+      store,
+      logger: pino({ level: 'silent' }),
+      clock: new ManualClock(0),
+      policy: policyForCity(config.city),
+      tickIntervalMs: 0,
+    });
     try {
       await app.ready();
       return JSON.parse(JSON.stringify(app.swagger())) as Record<string, unknown>;

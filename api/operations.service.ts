@@ -22,12 +22,19 @@ export function createOutage(ctx: ApiContext, body: OutageBody, by: string): Out
   const now = ctx.clock.now();
   if (body.endsAt <= body.startsAt) throw new HeatError('HEAT_ERR_VALIDATION', 'body/endsAt must be after startsAt');
   // N9: skipping the notice is allowed only for an emergency, and the emergency must say why.
-  if (body.emergency && !body.emergencyReason?.trim()) throw new HeatError('HEAT_ERR_VALIDATION', 'body/emergencyReason is required with emergency (N9)', { fields: ['body/emergencyReason'] });
+  if (body.emergency && !body.emergencyReason?.trim())
+    throw new HeatError('HEAT_ERR_VALIDATION', 'body/emergencyReason is required with emergency (N9)', {
+      fields: ['body/emergencyReason'],
+    });
   const noticeMs = ctx.policy.service.outageNoticeHours * 3_600_000; // N9
   if (!body.emergency && body.startsAt - now < noticeMs) {
-    throw new HeatError('HEAT_ERR_OUTAGE_NOTICE', `planned outages are announced at least ${ctx.policy.service.outageNoticeHours} h ahead (N9)`, {
-      earliestStartsAt: now + noticeMs,
-    });
+    throw new HeatError(
+      'HEAT_ERR_OUTAGE_NOTICE',
+      `planned outages are announced at least ${ctx.policy.service.outageNoticeHours} h ahead (N9)`,
+      {
+        earliestStartsAt: now + noticeMs,
+      },
+    );
   }
   const r = ctx.registry;
   let stationId: string;
@@ -57,10 +64,21 @@ export function createOutage(ctx: ApiContext, body: OutageBody, by: string): Out
     announcedBy: by,
     apartments,
     // N9: each affected home is told now; the resident's home shows it with how far ahead it came.
-    notices: apartments.map((apartmentId) => ({ apartmentId, at: now, hoursAhead: Math.round(((body.startsAt - now) / 3_600_000) * 10) / 10 })),
+    notices: apartments.map((apartmentId) => ({
+      apartmentId,
+      at: now,
+      hoursAhead: Math.round(((body.startsAt - now) / 3_600_000) * 10) / 10,
+    })),
   };
   ctx.outages.save(o);
-  ctx.audit.add({ at: now, actor: by, entity: 'outage', entityId: o.id, action: 'announced', detail: { scopeType: o.scopeType, scopeId: o.scopeId, apartments: apartments.length } });
+  ctx.audit.add({
+    at: now,
+    actor: by,
+    entity: 'outage',
+    entityId: o.id,
+    action: 'announced',
+    detail: { scopeType: o.scopeType, scopeId: o.scopeId, apartments: apartments.length },
+  });
   return o;
 }
 
@@ -69,14 +87,22 @@ export function kpis(ctx: ApiContext, from: number, to: number): Kpis {
   const stationOf = new Map(r.listBuildings().map((b) => [b.id, b.stationId]));
   // KPIs count monitored apartments only: those with an enabled room sensor in a counted room.
   const roomApartment = new Map(r.listRooms().map((room) => [room.id, room.apartmentId]));
-  const monitored = new Set(r.listDevices({ kind: 'room_sensor' }).filter((d) => d.enabled && d.roomId).map((d) => roomApartment.get(d.roomId!)));
+  const monitored = new Set(
+    r
+      .listDevices({ kind: 'room_sensor' })
+      .filter((d) => d.enabled && d.roomId)
+      .map((d) => roomApartment.get(d.roomId!)),
+  );
   const apartmentStation = new Map<string, string>();
   for (const a of r.listApartments()) {
     const st = stationOf.get(a.buildingId);
     if (st && monitored.has(a.id)) apartmentStation.set(a.id, st);
   }
   const stationOffice = new Map(r.listStations().map((s) => [s.id, s.officeId]));
-  return computeKpis({ from, to, orders: ctx.ordersRepo.list({}), coldIncidents: ctx.incidents.coldOverlapping(from, to), apartmentStation, stationOffice }, ctx.policy);
+  return computeKpis(
+    { from, to, orders: ctx.ordersRepo.list({}), coldIncidents: ctx.incidents.coldOverlapping(from, to), apartmentStation, stationOffice },
+    ctx.policy,
+  );
 }
 
 const ResidentRowSchema = Type.Object({
@@ -141,10 +167,18 @@ export async function importCsv(ctx: ApiContext, kind: ImportKind, text: string,
   const rows = parseCsv(text);
   const errors: ImportReport['errors'] = [];
   const header = (rows.shift() ?? []).map((h) => h.trim());
-  const missing = COLUMNS[kind].filter((c) => !header.includes(c) && !['phone', 'roomId', 'stationId', 'gatewayId', 'intervalMin'].includes(c));
+  const missing = COLUMNS[kind].filter(
+    (c) => !header.includes(c) && !['phone', 'roomId', 'stationId', 'gatewayId', 'intervalMin'].includes(c),
+  );
   for (const c of missing) errors.push({ row: 1, field: c, message: 'missing column' });
   // A column we do not read is refused, not ignored (an apartment's `rooms` would be lost).
-  for (const h of header) if (!COLUMNS[kind].includes(h)) errors.push({ row: 1, field: h, message: `unknown column (${kind} take ${COLUMNS[kind].join(', ')}${kind === 'apartments' ? '; rooms and layouts: POST /api/v1/onboarding/import/apartments' : ''})` });
+  for (const h of header)
+    if (!COLUMNS[kind].includes(h))
+      errors.push({
+        row: 1,
+        field: h,
+        message: `unknown column (${kind} take ${COLUMNS[kind].join(', ')}${kind === 'apartments' ? '; rooms and layouts: POST /api/v1/onboarding/import/apartments' : ''})`,
+      });
   const r = ctx.registry;
   const seen = new Set<string>();
   const valid: Record<string, unknown>[] = [];
@@ -153,7 +187,10 @@ export async function importCsv(ctx: ApiContext, kind: ImportKind, text: string,
     const rec: Record<string, string> = {};
     header.forEach((h, j) => (rec[h] = (cells[j] ?? '').trim()));
     const value = shape(kind, rec);
-    const check = checkers[kind] as unknown as { Check(v: unknown): boolean; Errors(v: unknown): { instancePath: string; message: string }[] };
+    const check = checkers[kind] as unknown as {
+      Check(v: unknown): boolean;
+      Errors(v: unknown): { instancePath: string; message: string }[];
+    };
     if (!check.Check(value)) {
       for (const e of check.Errors(value).slice(0, 5)) {
         const params = (e as { params?: { requiredProperties?: string[] } }).params;
@@ -163,7 +200,8 @@ export async function importCsv(ctx: ApiContext, kind: ImportKind, text: string,
       return;
     }
     const key = String(value.id ?? value.username);
-    if (seen.has(key)) errors.push({ row: rowNo, field: kind === 'residents' ? 'username' : 'id', message: `duplicate ${key} in the file` });
+    if (seen.has(key))
+      errors.push({ row: rowNo, field: kind === 'residents' ? 'username' : 'id', message: `duplicate ${key} in the file` });
     seen.add(key);
     const ref = (field: string, ok: boolean, what: string): void => {
       if (!ok) errors.push({ row: rowNo, field, message: `no such ${what}` });
@@ -181,7 +219,8 @@ export async function importCsv(ctx: ApiContext, kind: ImportKind, text: string,
       if (value.kind === 'room_sensor') ref('roomId', !!value.roomId && ctx.topology.roomExists(value.roomId as string), 'room');
       if (value.kind === 'station_meter') ref('stationId', !!value.stationId && !!r.getStation(value.stationId as string), 'station');
       if (r.getDevice(value.id as string)) errors.push({ row: rowNo, field: 'id', message: 'device exists' });
-      if (isReservedDeviceId(String(value.id))) errors.push({ row: rowNo, field: 'id', message: `the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts` });
+      if (isReservedDeviceId(String(value.id)))
+        errors.push({ row: rowNo, field: 'id', message: `the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts` });
     }
     valid.push(value);
   });
@@ -217,4 +256,3 @@ export async function importCsv(ctx: ApiContext, kind: ImportKind, text: string,
   });
   return { kind, rows: rows.length, imported: valid.length, errors: [], ...(kind === 'devices' ? { secrets } : {}) };
 }
-

@@ -58,7 +58,8 @@ export interface OrdersDeps {
   readonly people?: PeopleDirectory;
 }
 
-export const isOpen = (o: Order): boolean => o.status === 'new' || o.status === 'dispatched' || o.status === 'accepted' || o.status === 'on_site';
+export const isOpen = (o: Order): boolean =>
+  o.status === 'new' || o.status === 'dispatched' || o.status === 'accepted' || o.status === 'on_site';
 
 export class OrdersCore {
   protected readonly outbox = new Outbox();
@@ -85,7 +86,13 @@ export class OrdersCore {
       if (!a) return { apartmentId: id };
       const b = r.getBuilding(a.buildingId);
       const s = b ? r.getStation(b.stationId) : undefined;
-      return { apartmentId: id, buildingId: a.buildingId, stationId: b?.stationId, officeId: s?.officeId, address: b ? `${b.address} ${a.number}` : a.number };
+      return {
+        apartmentId: id,
+        buildingId: a.buildingId,
+        stationId: b?.stationId,
+        officeId: s?.officeId,
+        address: b ? `${b.address} ${a.number}` : a.number,
+      };
     }
     if (subject === 'building') {
       const b = r.getBuilding(id);
@@ -118,7 +125,14 @@ export class OrdersCore {
     const now = this.deps.clock.now();
     this.deps.orders.save(o, now);
     this.deps.audit.add({ at: now, actor, entity: 'order', entityId: o.id, action, detail });
-    const e: OrderEvent = { type, orderId: o.id, status: o.status, at: now, ...(o.stationId ? { stationId: o.stationId } : {}), ...(o.apartmentId ? { apartmentId: o.apartmentId } : {}) };
+    const e: OrderEvent = {
+      type,
+      orderId: o.id,
+      status: o.status,
+      at: now,
+      ...(o.stationId ? { stationId: o.stationId } : {}),
+      ...(o.apartmentId ? { apartmentId: o.apartmentId } : {}),
+    };
     this.pushOrder(e, this.roomsFor(o));
     return o;
   }
@@ -131,7 +145,12 @@ export class OrdersCore {
   }
 
   protected link(o: Order, by: string, link: { apartments?: readonly string[]; incidentId?: string; note: string }): Order {
-    const action = { type: 'link' as const, note: link.note, ...(link.incidentId ? { incidentId: link.incidentId } : {}), ...(link.apartments ? { apartments: [...link.apartments] } : {}) };
+    const action = {
+      type: 'link' as const,
+      note: link.note,
+      ...(link.incidentId ? { incidentId: link.incidentId } : {}),
+      ...(link.apartments ? { apartments: [...link.apartments] } : {}),
+    };
     const next = applyAction(o, action, by, this.deps.clock.now(), this.deps.policy);
     return this.persist(next, 'updated', by, 'linked', link);
   }

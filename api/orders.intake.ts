@@ -12,7 +12,15 @@ import type { Outage } from './outages.repository.ts';
 import { CITY_ROOM, apartmentRoom, stationRoom, type Room } from '../domain/rooms.ts';
 
 /** Incident kinds that need someone to go and fix something. Sensor trouble goes to the device list instead. */
-export const ORDER_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'source_cold', 'station_fault', 'station_silent', 'predicted_cold']);
+export const ORDER_KINDS = new Set([
+  'apartment_cold',
+  'building_cold',
+  'station_cold',
+  'source_cold',
+  'station_fault',
+  'station_silent',
+  'predicted_cold',
+]);
 /** Cold an outage can explain (N9): the heat was off on purpose (a forecast of that cold too). */
 const COLD_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'predicted_cold']);
 
@@ -29,7 +37,13 @@ export class OrdersIntake extends OrdersCore {
       const existing = this.deps.orders.byIncident(i.id);
       if (ev.type === 'resolved') {
         if (existing && existing.status !== 'closed' && existing.status !== 'cancelled') {
-          const next = applyAction(existing, { type: 'note', note: `incident ${i.id} resolved` }, 'system', this.deps.clock.now(), this.deps.policy);
+          const next = applyAction(
+            existing,
+            { type: 'note', note: `incident ${i.id} resolved` },
+            'system',
+            this.deps.clock.now(),
+            this.deps.policy,
+          );
           return { order: this.persist(next, 'updated', 'system', 'incident_resolved'), duplicate: false };
         }
         return { duplicate: false };
@@ -41,7 +55,14 @@ export class OrdersIntake extends OrdersCore {
         // N9: announced outage → the cold is expected; its follow-up order checks these apartments.
         const explained = [...new Set([...(outage.explainedIncidentIds ?? []), i.id])];
         this.deps.outages.save({ ...outage, explainedIncidentIds: explained });
-        this.deps.audit.add({ at: this.deps.clock.now(), actor: 'system', entity: 'outage', entityId: outage.id, action: 'explained_incident', detail: { incidentId: i.id, rule: 'N9' } });
+        this.deps.audit.add({
+          at: this.deps.clock.now(),
+          actor: 'system',
+          entity: 'outage',
+          entityId: outage.id,
+          action: 'explained_incident',
+          detail: { incidentId: i.id, rule: 'N9' },
+        });
         return { duplicate: false, suppressedBy: outage.id };
       }
       const order = this.#orderForIncident(i);
@@ -59,7 +80,8 @@ export class OrdersIntake extends OrdersCore {
     const covers = (o: Outage): boolean => i.startTs >= o.startsAt && i.startTs <= o.endsAt + recoverMs;
     const apt = i.kind === 'apartment_cold' || i.kind === 'predicted_cold' ? (i.apartmentId ?? i.subjectId) : undefined;
     if (apt) return this.deps.outages.list({ apartmentId: apt }).find(covers);
-    const stationId = i.stationId ?? (i.kind === 'station_cold' ? i.subjectId : this.grid('building', i.buildingId ?? i.subjectId).stationId);
+    const stationId =
+      i.stationId ?? (i.kind === 'station_cold' ? i.subjectId : this.grid('building', i.buildingId ?? i.subjectId).stationId);
     if (!stationId) return undefined;
     return this.deps.outages
       .list({ stationId })
@@ -88,24 +110,51 @@ export class OrdersIntake extends OrdersCore {
     const content = proactiveContent(i, this.#where(i), localTime(this.deps.policy.utcOffsetMinutes)).slice(0, 2000);
     if (i.parentId) {
       const parent = orders.byIncident(i.parentId);
-      if (parent && isOpen(parent)) return this.link(parent, 'system', { incidentId: i.id, apartments: i.apartmentId ? [i.apartmentId] : [], note: `incident ${i.id} grouped under ${i.parentId}` });
+      if (parent && isOpen(parent))
+        return this.link(parent, 'system', {
+          incidentId: i.id,
+          apartments: i.apartmentId ? [i.apartmentId] : [],
+          note: `incident ${i.id} grouped under ${i.parentId}`,
+        });
     }
-    const base = { source: 'proactive' as const, channel: 'system' as const, incidentIds: [i.id], cause: i.cause, receiver: 'system', content };
+    const base = {
+      source: 'proactive' as const,
+      channel: 'system' as const,
+      incidentIds: [i.id],
+      cause: i.cause,
+      receiver: 'system',
+      content,
+    };
     // Issue #20: a predicted_cold is an apartment order the dispatcher can schedule before the
     // resident is cold; the real apartment_cold that may follow joins it (N4).
     if (i.kind === 'apartment_cold' || i.kind === 'predicted_cold') {
       const apt = i.apartmentId ?? i.subjectId;
       const g = this.grid('apartment', apt);
       const cover = orders.openCovering(apt, g.buildingId, g.stationId);
-      if (cover) return this.link(cover, 'system', { incidentId: i.id, apartments: [apt], note: `incident ${i.id} on a covered apartment (N4)` });
-      return this.newOrder({ ...base, subjectType: 'apartment', ...g, apartments: [apt], residentAddress: g.address, receivingOfficeId: g.officeId });
+      if (cover)
+        return this.link(cover, 'system', { incidentId: i.id, apartments: [apt], note: `incident ${i.id} on a covered apartment (N4)` });
+      return this.newOrder({
+        ...base,
+        subjectType: 'apartment',
+        ...g,
+        apartments: [apt],
+        residentAddress: g.address,
+        receivingOfficeId: g.officeId,
+      });
     }
     if (i.kind === 'building_cold') {
       const g = this.grid('building', i.buildingId ?? i.subjectId);
       const cover = (g.stationId && orders.openForSubject('station', g.stationId)) || orders.openForSubject('building', g.buildingId!);
       const apartments = i.children ?? [];
       if (cover) return this.link(cover, 'system', { incidentId: i.id, apartments, note: `incident ${i.id} joins the open order` });
-      return this.newOrder({ ...base, subjectType: 'building', ...g, apartments, residentAddress: g.address, receivingOfficeId: g.officeId });
+      return this.newOrder({
+        ...base,
+        subjectType: 'building',
+        ...g,
+        apartments,
+        residentAddress: g.address,
+        receivingOfficeId: g.officeId,
+      });
     }
     if (i.kind === 'source_cold') return this.newOrder({ ...base, subjectType: 'source', apartments: i.children ?? [] });
     // Station incidents: one station order listing the affected apartments (children are apartment ids, never station ids).
@@ -134,7 +183,9 @@ export class OrdersIntake extends OrdersCore {
       return existing;
     }
     const added = (i.children ?? []).filter((a) => !existing.apartments.includes(a) && this.deps.registry.getApartment(a));
-    const o = added.length ? this.link(existing, 'system', { apartments: added, note: `incident ${i.id}: ${added.length} more apartments` }) : existing;
+    const o = added.length
+      ? this.link(existing, 'system', { apartments: added, note: `incident ${i.id}: ${added.length} more apartments` })
+      : existing;
     return this.#absorbChildren(o, i);
   }
 
@@ -157,7 +208,13 @@ export class OrdersIntake extends OrdersCore {
     this.persist(cancelled, 'closed', 'system', 'merged', { into: parent.id });
     let p = parent;
     for (const incidentId of child.incidentIds) {
-      p = applyAction(p, { type: 'link', incidentId, apartments: [...child.apartments], note: `order ${child.number} merged` }, 'system', now, this.deps.policy);
+      p = applyAction(
+        p,
+        { type: 'link', incidentId, apartments: [...child.apartments], note: `order ${child.number} merged` },
+        'system',
+        now,
+        this.deps.policy,
+      );
     }
     return this.persist(p, 'updated', 'system', 'merged', { from: child.id });
   }

@@ -73,12 +73,27 @@ export class OrdersRepository extends SqliteRepository {
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, apartment_id = excluded.apartment_id, building_id = excluded.building_id,
            station_id = excluded.station_id, office_id = excluded.office_id, updated_at = excluded.updated_at, data = excluded.data`,
       )
-      .run(o.id, o.number, o.status, o.source, o.subjectType, o.apartmentId ?? null, o.buildingId ?? null, o.stationId ?? null, o.officeId ?? null, o.receivedAt, now, JSON.stringify(o));
+      .run(
+        o.id,
+        o.number,
+        o.status,
+        o.source,
+        o.subjectType,
+        o.apartmentId ?? null,
+        o.buildingId ?? null,
+        o.stationId ?? null,
+        o.officeId ?? null,
+        o.receivedAt,
+        now,
+        JSON.stringify(o),
+      );
     const ins = this.prep('INSERT OR IGNORE INTO order_apartments (order_id, apartment_id) VALUES (?, ?)');
     for (const a of o.apartments) ins.run(o.id, a);
     // An incident belongs to the last live order that took it (a merged, cancelled order gives it up).
     if (o.status !== 'cancelled') {
-      const inc = this.prep('INSERT INTO order_incidents (incident_id, order_id) VALUES (?, ?) ON CONFLICT(incident_id) DO UPDATE SET order_id = excluded.order_id');
+      const inc = this.prep(
+        'INSERT INTO order_incidents (incident_id, order_id) VALUES (?, ?) ON CONFLICT(incident_id) DO UPDATE SET order_id = excluded.order_id',
+      );
       for (const i of o.incidentIds) inc.run(i, o.id);
     }
   }
@@ -89,7 +104,9 @@ export class OrdersRepository extends SqliteRepository {
   }
 
   byIncident(incidentId: string): Order | undefined {
-    const r = this.prep('SELECT o.data FROM order_incidents i JOIN orders o ON o.id = i.order_id WHERE i.incident_id = ?').get(incidentId) as { data: string } | undefined;
+    const r = this.prep('SELECT o.data FROM order_incidents i JOIN orders o ON o.id = i.order_id WHERE i.incident_id = ?').get(
+      incidentId,
+    ) as { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Order) : undefined;
   }
 
@@ -111,20 +128,34 @@ export class OrdersRepository extends SqliteRepository {
   openForSubject(subjectType: 'building' | 'station', id: string): Order | undefined {
     const col = subjectType === 'building' ? 'building_id' : 'station_id';
     const r = this.prep(`SELECT data FROM orders WHERE ${OPEN_SQL} AND subject_type = ? AND ${col} = ? LIMIT 1`).get(subjectType, id) as
-      | { data: string }
-      | undefined;
+      { data: string } | undefined;
     return r ? (JSON.parse(r.data) as Order) : undefined;
   }
 
   list(f: OrderFilter = {}): Order[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (f.status) { where.push('status = ?'); args.push(f.status); }
+    if (f.status) {
+      where.push('status = ?');
+      args.push(f.status);
+    }
     if (f.open) where.push(OPEN_SQL);
-    if (f.stationId) { where.push('station_id = ?'); args.push(f.stationId); }
-    if (f.officeId) { where.push('office_id = ?'); args.push(f.officeId); }
-    if (f.source) { where.push('source = ?'); args.push(f.source); }
-    if (f.apartmentId) { where.push('id IN (SELECT order_id FROM order_apartments WHERE apartment_id = ?)'); args.push(f.apartmentId); }
+    if (f.stationId) {
+      where.push('station_id = ?');
+      args.push(f.stationId);
+    }
+    if (f.officeId) {
+      where.push('office_id = ?');
+      args.push(f.officeId);
+    }
+    if (f.source) {
+      where.push('source = ?');
+      args.push(f.source);
+    }
+    if (f.apartmentId) {
+      where.push('id IN (SELECT order_id FROM order_apartments WHERE apartment_id = ?)');
+      args.push(f.apartmentId);
+    }
     const sql = `SELECT data FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY received_at DESC, id LIMIT ? OFFSET ?`;
     return (this.prep(sql).all(...args, f.limit ?? 1_000_000, f.offset ?? 0) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
   }
@@ -135,22 +166,41 @@ export class OrdersRepository extends SqliteRepository {
 
   /** Complaints linked to an order (N4). */
   linkedTo(orderId: string): Order[] {
-    return (this.prep("SELECT data FROM orders WHERE json_extract(data, '$.linkedOrderId') = ?").all(orderId) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+    return (this.prep("SELECT data FROM orders WHERE json_extract(data, '$.linkedOrderId') = ?").all(orderId) as { data: string }[]).map(
+      (r) => JSON.parse(r.data) as Order,
+    );
   }
 
   /** Orders whose clocks may still fire: not closed or cancelled. */
   listTicking(): Order[] {
-    return (this.prep("SELECT data FROM orders WHERE status NOT IN ('closed','cancelled')").all() as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+    return (this.prep("SELECT data FROM orders WHERE status NOT IN ('closed','cancelled')").all() as { data: string }[]).map(
+      (r) => JSON.parse(r.data) as Order,
+    );
   }
 
   notify(n: Omit<Notification, 'id'>): void {
-    this.prep('INSERT INTO notifications (at, order_id, room, type, detail) VALUES (?, ?, ?, ?, ?)').run(n.at, n.orderId, n.room, n.type, n.detail ?? null);
+    this.prep('INSERT INTO notifications (at, order_id, room, type, detail) VALUES (?, ?, ?, ?, ?)').run(
+      n.at,
+      n.orderId,
+      n.room,
+      n.type,
+      n.detail ?? null,
+    );
   }
 
   notifications(orderId?: string): Notification[] {
-    const rows = (orderId
-      ? this.prep('SELECT * FROM notifications WHERE order_id = ? ORDER BY id').all(orderId)
-      : this.prep('SELECT * FROM notifications ORDER BY id').all()) as Record<string, unknown>[];
-    return rows.map((r) => ({ id: r.id as number, at: r.at as number, orderId: r.order_id as string, room: r.room as string, type: r.type as string, ...(r.detail ? { detail: r.detail as string } : {}) }));
+    const rows = (
+      orderId
+        ? this.prep('SELECT * FROM notifications WHERE order_id = ? ORDER BY id').all(orderId)
+        : this.prep('SELECT * FROM notifications ORDER BY id').all()
+    ) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as number,
+      at: r.at as number,
+      orderId: r.order_id as string,
+      room: r.room as string,
+      type: r.type as string,
+      ...(r.detail ? { detail: r.detail as string } : {}),
+    }));
   }
 }

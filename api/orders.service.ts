@@ -52,7 +52,8 @@ export class OrdersService extends OrdersIntake {
     return this.tx(() => {
       const out = super.onIncident(ev);
       // N34: heat is back on an apartment → refund days stop accruing on its measurement orders.
-      if (ev.type === 'resolved' && ev.incident.kind === 'apartment_cold') this.#heatRestored(ev.incident.apartmentId ?? ev.incident.subjectId, ev.at);
+      if (ev.type === 'resolved' && ev.incident.kind === 'apartment_cold')
+        this.#heatRestored(ev.incident.apartmentId ?? ev.incident.subjectId, ev.at);
       return out;
     });
   }
@@ -60,7 +61,13 @@ export class OrdersService extends OrdersIntake {
   #heatRestored(apartmentId: string, at: number): void {
     for (const o of this.deps.orders.list({ apartmentId, source: 'measurement' })) {
       if (!o.refund || o.refund.restoredAt !== undefined) continue;
-      const next = applyAction({ ...o, refund: { ...o.refund, restoredAt: at } }, { type: 'note', note: 'heat restored: refund days stop (N34)' }, 'system', this.deps.clock.now(), this.deps.policy);
+      const next = applyAction(
+        { ...o, refund: { ...o.refund, restoredAt: at } },
+        { type: 'note', note: 'heat restored: refund days stop (N34)' },
+        'system',
+        this.deps.clock.now(),
+        this.deps.policy,
+      );
       this.persist(next, 'updated', 'system', 'heat_restored');
     }
   }
@@ -81,7 +88,11 @@ export class OrdersService extends OrdersIntake {
       const cover = this.deps.orders.openCovering(apt.id, g.buildingId, g.stationId);
       if (cover && cover.source === 'complaint' && cover.subjectType === 'apartment' && cover.apartmentId === apt.id) {
         const who = [input.residentContact, input.residentPhone].filter(Boolean).join(' ');
-        return { order: this.note(cover, actor.username, `repeat complaint (${input.channel})${who ? ` from ${who}` : ''}: ${input.content}`), linked: true, created: false };
+        return {
+          order: this.note(cover, actor.username, `repeat complaint (${input.channel})${who ? ` from ${who}` : ''}: ${input.content}`),
+          linked: true,
+          created: false,
+        };
       }
       const related = cover && this.#heatRelated(cover) ? cover : undefined;
       const order = this.newOrder({
@@ -123,7 +134,8 @@ export class OrdersService extends OrdersIntake {
     this.#assertFuture(input.appointmentAt);
     return this.tx(() => {
       const open = this.deps.orders.list({ apartmentId: apt.id, source: 'measurement', open: true })[0];
-      if (open) return { order: this.note(open, actor.username, `repeat measurement request: ${input.content}`), linked: true, created: false };
+      if (open)
+        return { order: this.note(open, actor.username, `repeat measurement request: ${input.content}`), linked: true, created: false };
       const g = this.grid('apartment', apt.id);
       const order = this.newOrder({
         source: 'measurement',
@@ -146,7 +158,8 @@ export class OrdersService extends OrdersIntake {
 
   /** One lifecycle step by a person. Measurement records are evaluated here (N30–N34). */
   act(id: string, input: ActionInput, actor: Actor): Order {
-    if (!isPersonAction.Check(input)) throw new HeatError('HEAT_ERR_VALIDATION', 'not an order step', { type: String((input as { type?: unknown }).type) });
+    if (!isPersonAction.Check(input))
+      throw new HeatError('HEAT_ERR_VALIDATION', 'not an order step', { type: String((input as { type?: unknown }).type) });
     return this.tx(() => {
       const o = this.get(id);
       const now = this.deps.clock.now();
@@ -160,13 +173,18 @@ export class OrdersService extends OrdersIntake {
         if (result.verdict === 'invalid') throw new HeatError('HEAT_ERR_MEASUREMENT_POINTS', undefined, { problems: result.problems });
         action = { ...input, measurement: { record, result } };
         // N34: a proven shortfall refunds per day once unresolved for refundAfterHours since the request, until heat is back.
-        if (result.refundPctPerDay > 0) refund = { pctPerDay: result.refundPctPerDay, accruesFromAt: o.receivedAt + this.deps.policy.measurement.refundAfterHours * 3_600_000 };
+        if (result.refundPctPerDay > 0)
+          refund = {
+            pctPerDay: result.refundPctPerDay,
+            accruesFromAt: o.receivedAt + this.deps.policy.measurement.refundAfterHours * 3_600_000,
+          };
       }
       let next = applyAction(o, action, actor.username, now, this.deps.policy);
       if (refund) next = { ...next, refund };
       const type: OrderEvent['type'] = next.status === 'closed' || next.status === 'cancelled' ? 'closed' : 'updated';
       const saved = this.persist(next, type, actor.username, input.type, input);
-      if (next.status !== o.status && (next.status === 'resolved' || next.status === 'closed' || next.status === 'cancelled')) this.#feedback(saved);
+      if (next.status !== o.status && (next.status === 'resolved' || next.status === 'closed' || next.status === 'cancelled'))
+        this.#feedback(saved);
       return saved;
     });
   }
@@ -182,7 +200,9 @@ export class OrdersService extends OrdersIntake {
       this.deps.orders.notify({ at: now, orderId: o.id, room, type: 'feedback', detail: `${o.number} ${o.status}` });
       this.pushOrder({ type: 'updated', orderId: o.id, status: o.status, at: now }, [room]);
     }
-    if (o.status === 'resolved') for (const c of this.deps.orders.linkedTo(o.id)) if (isOpen(c)) this.note(c, 'system', `linked order ${o.number} resolved (${o.cause ?? ''}); call the resident back`);
+    if (o.status === 'resolved')
+      for (const c of this.deps.orders.linkedTo(o.id))
+        if (isOpen(c)) this.note(c, 'system', `linked order ${o.number} resolved (${o.cause ?? ''}); call the resident back`);
   }
 
   /** Open a planned outage's follow-up order once it has ended: check heat came back everywhere (N9). */
@@ -199,7 +219,11 @@ export class OrdersService extends OrdersIntake {
       outageId: out.id,
       receiver: 'system',
       receivingOfficeId: g.officeId,
-      content: outageFollowUpContent(out, out.scopeType === 'building' ? this.grid('building', out.scopeId).address : g.address, localTime(this.deps.policy.utcOffsetMinutes)),
+      content: outageFollowUpContent(
+        out,
+        out.scopeType === 'building' ? this.grid('building', out.scopeId).address : g.address,
+        localTime(this.deps.policy.utcOffsetMinutes),
+      ),
     });
     this.deps.outages.save({ ...out, followUpOrderId: o.id });
     return o;
@@ -240,7 +264,8 @@ export class OrdersService extends OrdersIntake {
         for (const e of t.escalations) {
           escalations++;
           const rooms = e.notified.length ? e.notified.map((r) => personRoom(r.personId)) : [roleRoom(ESCALATION_ROLE[e.level])];
-          for (const room of rooms) this.deps.orders.notify({ at: now, orderId: o.id, room, type: 'escalated', detail: `${e.level} after ${e.afterHours} h` });
+          for (const room of rooms)
+            this.deps.orders.notify({ at: now, orderId: o.id, room, type: 'escalated', detail: `${e.level} after ${e.afterHours} h` });
           this.deps.audit.add({ at: now, actor: 'system', entity: 'order', entityId: o.id, action: 'escalated', detail: e });
           this.pushOrder({ type: 'escalated', orderId: o.id, status: o.status, at: now, escalationLevel: e.level, ...where }, rooms); // N21: only the people told
         }

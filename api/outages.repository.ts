@@ -38,7 +38,9 @@ export class OutagesRepository extends SqliteRepository {
   save(o: Outage): void {
     this.db.transaction(() => {
       this.db
-        .prepare('INSERT INTO outages (id, station_id, starts_at, ends_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data')
+        .prepare(
+          'INSERT INTO outages (id, station_id, starts_at, ends_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data',
+        )
         .run(o.id, o.stationId, o.startsAt, o.endsAt, JSON.stringify(o));
       const ins = this.prep('INSERT OR IGNORE INTO outage_apartments VALUES (?, ?)');
       for (const a of o.apartments) ins.run(o.id, a);
@@ -52,7 +54,9 @@ export class OutagesRepository extends SqliteRepository {
 
   list(f: { apartmentId?: string; stationId?: string } = {}): Outage[] {
     const rows = f.apartmentId
-      ? this.prep('SELECT o.data FROM outages o JOIN outage_apartments a ON a.outage_id = o.id WHERE a.apartment_id = ? ORDER BY o.starts_at DESC').all(f.apartmentId)
+      ? this.prep(
+          'SELECT o.data FROM outages o JOIN outage_apartments a ON a.outage_id = o.id WHERE a.apartment_id = ? ORDER BY o.starts_at DESC',
+        ).all(f.apartmentId)
       : f.stationId
         ? this.prep('SELECT data FROM outages WHERE station_id = ? ORDER BY starts_at DESC').all(f.stationId)
         : this.prep('SELECT data FROM outages ORDER BY starts_at DESC').all();

@@ -57,7 +57,9 @@ export async function verifyPasswordAsync(password: string, stored: string): Pro
   const [alg, n, r, p, saltHex, keyHex] = stored.split('$');
   if (alg !== 'scrypt' || !saltHex || !keyHex) return false;
   const key = Buffer.from(keyHex, 'hex');
-  const N = Number(n), R = Number(r), P = Number(p);
+  const N = Number(n),
+    R = Number(r),
+    P = Number(p);
   // A stored hash is ours, but never let a corrupt row ask for gigabytes.
   if (!(N > 1 && N <= 1 << 20 && R >= 1 && R <= 32 && P >= 1 && P <= 4)) return false;
   const got = await scryptAsync(password, Buffer.from(saltHex, 'hex'), key.length, { N, r: R, p: P });
@@ -66,10 +68,22 @@ export async function verifyPasswordAsync(password: string, stored: string): Pro
 
 export const passwordPolicy = Object.freeze({ minLength: 10, maxLength: 256 });
 
-const RUNS = ['0123456789', '1234567890', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', '1qaz2wsx3edc4rfv', 'qazwsxedcrfv'];
+const RUNS = [
+  '0123456789',
+  '1234567890',
+  'abcdefghijklmnopqrstuvwxyz',
+  'qwertyuiop',
+  'asdfghjkl',
+  'zxcvbnm',
+  '1qaz2wsx3edc4rfv',
+  'qazwsxedcrfv',
+];
 
 /** Why a password is refused: a stable code for clients (the dashboard translates it) and a text. */
-export type PasswordProblem = { readonly code: 'short' | 'long' | 'common' | 'repeated' | 'sequence' | 'username' | 'unchanged'; readonly text: string };
+export type PasswordProblem = {
+  readonly code: 'short' | 'long' | 'common' | 'repeated' | 'sequence' | 'username' | 'unchanged';
+  readonly text: string;
+};
 
 /** Why this password is refused, or undefined when it is acceptable. */
 export function passwordProblem(password: string, username?: string): PasswordProblem | undefined {
@@ -79,7 +93,8 @@ export function passwordProblem(password: string, username?: string): PasswordPr
   if (COMMON_PASSWORDS.has(lower)) return { code: 'common', text: 'a commonly used password' };
   if (new Set(lower).size <= 2) return { code: 'repeated', text: 'too few different characters' };
   const stripped = lower.replace(/[^a-z0-9]/g, '');
-  if (RUNS.some((r) => r.includes(stripped) || [...r].reverse().join('').includes(stripped))) return { code: 'sequence', text: 'a keyboard or number sequence' };
+  if (RUNS.some((r) => r.includes(stripped) || [...r].reverse().join('').includes(stripped)))
+    return { code: 'sequence', text: 'a keyboard or number sequence' };
   // A common password or the username with digits or punctuation around it ("password2026!", "zhangwei123").
   const core = lower.replace(/^[^a-z]+|[^a-z]+$/g, '');
   if (username && (lower === username.toLowerCase() || core === username.toLowerCase())) return { code: 'username', text: 'the username' };

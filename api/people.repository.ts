@@ -99,7 +99,9 @@ export class PeopleRepository extends SqliteRepository {
   insert(p: Omit<NewPerson, 'password'>, passwordHash: string, now: number): Person {
     const id = p.id ?? `p-${randomBytes(6).toString('hex')}`;
     this.db
-      .prepare('INSERT INTO people (id, username, name, role, office_id, apartment_id, phone, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)')
+      .prepare(
+        'INSERT INTO people (id, username, name, role, office_id, apartment_id, phone, password_hash, disabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)',
+      )
       .run(id, p.username, p.name, p.role, p.officeId ?? null, p.apartmentId ?? null, p.phone ?? null, passwordHash, now);
     return this.get(id)!;
   }
@@ -117,9 +119,17 @@ export class PeopleRepository extends SqliteRepository {
   list(filter: { role?: Role; apartmentId?: string } = {}): Person[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.role) { where.push('role = ?'); args.push(filter.role); }
-    if (filter.apartmentId) { where.push('apartment_id = ?'); args.push(filter.apartmentId); }
-    return (this.prep(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]).map(toPerson);
+    if (filter.role) {
+      where.push('role = ?');
+      args.push(filter.role);
+    }
+    if (filter.apartmentId) {
+      where.push('apartment_id = ?');
+      args.push(filter.apartmentId);
+    }
+    return (
+      this.prep(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]
+    ).map(toPerson);
   }
 
   setDisabled(id: string, disabled: boolean): boolean {
@@ -146,14 +156,20 @@ export class PeopleRepository extends SqliteRepository {
 
   createSession(personId: string, now: number, ttlMs: number): string {
     const token = randomBytes(32).toString('base64url');
-    this.prep('INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(digest(token), personId, now, now + ttlMs);
+    this.prep('INSERT INTO sessions (token_hash, person_id, created_at, expires_at) VALUES (?, ?, ?, ?)').run(
+      digest(token),
+      personId,
+      now,
+      now + ttlMs,
+    );
     return token;
   }
 
   /** The live session behind a token (not expired, its person enabled). */
   session(token: string, now: number): Session | undefined {
-    const r = this.prep('SELECT p.*, s.token_hash AS s_id, s.expires_at AS s_expires FROM sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ? AND s.expires_at > ? AND p.disabled = 0')
-      .get(digest(token), now) as Row | undefined;
+    const r = this.prep(
+      'SELECT p.*, s.token_hash AS s_id, s.expires_at AS s_expires FROM sessions s JOIN people p ON p.id = s.person_id WHERE s.token_hash = ? AND s.expires_at > ? AND p.disabled = 0',
+    ).get(digest(token), now) as Row | undefined;
     return r ? { person: toPerson(r), id: r.s_id as string, expiresAt: r.s_expires as number } : undefined;
   }
 

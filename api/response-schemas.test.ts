@@ -31,7 +31,11 @@ import type { Outage } from './outages.repository.ts';
 import type { Person } from './people.repository.ts';
 
 /** The fields of a type, recursively, with readonly-ness and leaf types set aside: what serialisation keeps. */
-type Shape<T> = T extends readonly (infer U)[] ? Shape<U>[] : T extends object ? { -readonly [K in keyof T]-?: Shape<Exclude<T[K], undefined>> } : 'leaf';
+type Shape<T> = T extends readonly (infer U)[]
+  ? Shape<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]-?: Shape<Exclude<T[K], undefined>> }
+    : 'leaf';
 
 describe('response schemas list every field of the records they carry', () => {
   it('orders, their team copy, measurement results and notifications', () => {
@@ -47,7 +51,17 @@ describe('response schemas list every field of the records they carry', () => {
     expectTypeOf<Shape<Static<typeof OutageSchema>>>().toEqualTypeOf<Shape<Outage>>();
     expectTypeOf<Shape<Static<typeof AuditEntrySchema>>>().toEqualTypeOf<Shape<AuditEntry>>();
     expectTypeOf<Shape<Static<typeof KpisSchema>>>().toEqualTypeOf<Shape<Kpis>>();
-    expect(Object.keys(KpisSchema.properties)).toEqual(['from', 'to', 'compliance', 'orders', 'callback', 'satisfaction', 'medianMinutes', 'escalationsByLevel', 'slaBreachesByKind']);
+    expect(Object.keys(KpisSchema.properties)).toEqual([
+      'from',
+      'to',
+      'compliance',
+      'orders',
+      'callback',
+      'satisfaction',
+      'medianMinutes',
+      'escalationsByLevel',
+      'slaBreachesByKind',
+    ]);
   });
 
   it('readings, history, scopes, device locations, dead letters, stored forecasts', () => {

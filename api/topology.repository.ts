@@ -12,7 +12,10 @@ import type { Apartment, Building, HeatSource, Office, Room, Station } from '../
 const DEPENDENTS = {
   offices: [['stations', 'office_id']],
   sources: [['stations', 'source_id']],
-  stations: [['buildings', 'station_id'], ['devices', 'station_id']],
+  stations: [
+    ['buildings', 'station_id'],
+    ['devices', 'station_id'],
+  ],
   buildings: [['apartments', 'building_id']],
   apartments: [['rooms', 'apartment_id']],
   rooms: [['devices', 'room_id']],
@@ -37,7 +40,15 @@ export class TopologyRepository {
 
   getRoom(id: string): Room | undefined {
     const r = this.#db.prepare('SELECT * FROM rooms WHERE id = ?').get(id) as Record<string, unknown> | undefined;
-    return r ? { id: r.id as string, apartmentId: r.apartment_id as string, name: r.name as string, type: r.type as Room['type'], areaM2: r.area_m2 as number } : undefined;
+    return r
+      ? {
+          id: r.id as string,
+          apartmentId: r.apartment_id as string,
+          name: r.name as string,
+          type: r.type as Room['type'],
+          areaM2: r.area_m2 as number,
+        }
+      : undefined;
   }
 
   /** Rows that still hang on this one (e.g. a station's buildings and meters), by table. */
@@ -56,12 +67,16 @@ export class TopologyRepository {
   }
 
   upsertOffice(o: Office): void {
-    this.#db.prepare('INSERT INTO offices VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone').run(o.id, o.name, o.phone ?? null);
+    this.#db
+      .prepare('INSERT INTO offices VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone')
+      .run(o.id, o.name, o.phone ?? null);
   }
 
   upsertSource(s: HeatSource): void {
     this.#db
-      .prepare('INSERT INTO sources VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = excluded.lon')
+      .prepare(
+        'INSERT INTO sources VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, lat = excluded.lat, lon = excluded.lon',
+      )
       .run(s.id, s.name, s.location.lat, s.location.lon);
   }
 
@@ -94,7 +109,9 @@ export class TopologyRepository {
 
   upsertRoom(r: Room): void {
     this.#db
-      .prepare('INSERT INTO rooms VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET apartment_id = excluded.apartment_id, name = excluded.name, type = excluded.type, area_m2 = excluded.area_m2')
+      .prepare(
+        'INSERT INTO rooms VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET apartment_id = excluded.apartment_id, name = excluded.name, type = excluded.type, area_m2 = excluded.area_m2',
+      )
       .run(r.id, r.apartmentId, r.name, r.type, r.areaM2);
   }
 }

@@ -105,7 +105,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       // Let the backlog through the ingest first (it carries no alert on its own).
       await new Promise((r) => setTimeout(r, 600));
       const t0 = performance.now();
-      await publishAcked(p, `heat/v1/devices/${apt.sensors[0]!}/telemetry`, JSON.stringify({ ts: start + openAfterMin * MINUTE_MS, temp: COLD_C }));
+      await publishAcked(
+        p,
+        `heat/v1/devices/${apt.sensors[0]!}/telemetry`,
+        JSON.stringify({ ts: start + openAfterMin * MINUTE_MS, temp: COLD_C }),
+      );
       const at = await waitFor(() => arrivals.get(apt.id), { timeoutMs: 30_000, intervalMs: 2, what: `incident for ${apt.id}` });
       return at - t0;
     };
@@ -113,14 +117,24 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const measure = async (label: string): Promise<number[]> => {
       const out: number[] = [];
       for (let i = 0; i < samples; i++) out.push(await sample());
-      opts.log(`${label}: p50 ${percentile(out, 50).toFixed(1)} ms, p99 ${percentile(out, 99).toFixed(1)} ms, max ${Math.max(...out).toFixed(1)} ms (${out.length} samples)`);
+      opts.log(
+        `${label}: p50 ${percentile(out, 50).toFixed(1)} ms, p99 ${percentile(out, 99).toFixed(1)} ms, max ${Math.max(...out).toFixed(1)} ms (${out.length} samples)`,
+      );
       return out;
     };
 
     await sample(); // warm-up: first incident, first order, JIT
     const idle = await measure('no load');
 
-    load = new TelemetryLoad({ mqttUrl: cluster.mqttUrl, secret: cluster.serviceSecrets['svc-sim'], devices: loadDevices, readingsPerSec: rate, readingsPerMessage: 100, clients: 4, name: 'alert-bg' });
+    load = new TelemetryLoad({
+      mqttUrl: cluster.mqttUrl,
+      secret: cluster.serviceSecrets['svc-sim'],
+      devices: loadDevices,
+      readingsPerSec: rate,
+      readingsPerMessage: 100,
+      clients: 4,
+      name: 'alert-bg',
+    });
     await load.connect();
     load.start();
     const t0 = performance.now();
@@ -132,7 +146,12 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
 
     const bg = `${rate.toLocaleString('en-US')} readings/s`;
     return [
-      { name: `alert latency p50 (bg ${bg})`, value: percentile(loaded, 50), unit: 'ms', baseline: { name: 'no load p50', value: percentile(idle, 50) } },
+      {
+        name: `alert latency p50 (bg ${bg})`,
+        value: percentile(loaded, 50),
+        unit: 'ms',
+        baseline: { name: 'no load p50', value: percentile(idle, 50) },
+      },
       {
         name: `alert latency p99 (bg ${bg})`,
         value: percentile(loaded, 99),

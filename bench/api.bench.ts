@@ -35,14 +35,33 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     registry.loadCity(city, secrets);
     const clock = new ManualClock(T0);
     const config = parseConfig({ DATA_DIR: dir, ADMIN_PASSWORD: 'bench-admin-password' });
-    const app = await buildApi({ config, registry, store, logger: pino({ level: 'silent' }), clock, policy: policyForCity('beijing'), tickIntervalMs: 0 });
+    const app = await buildApi({
+      config,
+      registry,
+      store,
+      logger: pino({ level: 'silent' }),
+      clock,
+      policy: policyForCity('beijing'),
+      tickIntervalMs: 0,
+    });
     await app.ready();
     const apartments = city.apartments.slice(0, opts.quick ? 1000 : 5000);
     opts.log(`${city.apartments.length} apartments, ${apartments.length} cold incidents`);
     const events: IncidentEvent[] = apartments.map((a, i) => ({
       type: 'opened',
       at: T0 + i,
-      incident: { id: `apartment_cold:${a.id}:${T0}`, kind: 'apartment_cold', subjectType: 'apartment', subjectId: a.id, apartmentId: a.id, status: 'open', startTs: T0, severity: 'minor', cause: 'in_home', evidence: { value: 16.5 } },
+      incident: {
+        id: `apartment_cold:${a.id}:${T0}`,
+        kind: 'apartment_cold',
+        subjectType: 'apartment',
+        subjectId: a.id,
+        apartmentId: a.id,
+        status: 'open',
+        startTs: T0,
+        severity: 'minor',
+        cause: 'in_home',
+        evidence: { value: 16.5 },
+      },
     }));
 
     // Baseline: the same JSON written row by row into a bare table, one transaction each.
@@ -69,7 +88,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const tickMs = performance.now() - t;
     opts.log(`tick: ${tick.escalations} escalations, ${tick.breaches} breaches`);
 
-    const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin', password: 'bench-admin-password' } });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'admin', password: 'bench-admin-password' },
+    });
     const auth = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
     const lat = async (url: string, n: number): Promise<number> => {
       const xs: number[] = [];
@@ -95,7 +118,13 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         target: { kind: 'min', value: 100 },
         note: `${events.length} apartment incidents, each deduplicated, a new order with grid lookup, audit and socket push`,
       },
-      { name: 'api: SLA tick over open orders', value: tickMs, unit: 'ms', target: { kind: 'max', value: 5000 }, note: `${orders} open orders, ${tick.escalations} escalations + ${tick.breaches} breaches recorded` },
+      {
+        name: 'api: SLA tick over open orders',
+        value: tickMs,
+        unit: 'ms',
+        target: { kind: 'max', value: 5000 },
+        note: `${orders} open orders, ${tick.escalations} escalations + ${tick.breaches} breaches recorded`,
+      },
       {
         name: 'api: GET /orders?limit=200 median',
         value: list,
@@ -103,7 +132,13 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         baseline: { name: 'GET /health median', value: health },
         target: { kind: 'max', value: 100 },
       },
-      { name: 'api: GET /kpis median', value: kpiMs, unit: 'ms', target: { kind: 'max', value: 2000 }, note: `${city.apartments.length} apartments, ${orders} orders` },
+      {
+        name: 'api: GET /kpis median',
+        value: kpiMs,
+        unit: 'ms',
+        target: { kind: 'max', value: 2000 },
+        note: `${city.apartments.length} apartments, ${orders} orders`,
+      },
     ];
   } finally {
     await store.close();

@@ -53,9 +53,7 @@ async function loadMain(port: number, from: number, count: number): Promise<void
         }
         resolve();
       };
-      s.once('connect', () =>
-        s.write(connectPacket(deviceId(i), deviceId(i), deviceSecret(i))),
-      );
+      s.once('connect', () => s.write(connectPacket(deviceId(i), deviceId(i), deviceSecret(i))));
       // CONNACK: 0x20 0x02 <flags> <return code>
       s.once('data', (b: Buffer) => finish(b[0] === 0x20 && b[3] === 0));
       s.once('error', () => finish(false));
@@ -247,7 +245,8 @@ interface Load {
  * later runs queue nothing for it.
  */
 async function throughput(url: string, load: Load, auth: boolean, persistent = false): Promise<number> {
-  const cred = (clientId: string, username: string) => (auth ? { clientId, username, password: serviceSecretFor(SERVICE_SECRET, username) } : { clientId });
+  const cred = (clientId: string, username: string) =>
+    auth ? { clientId, username, password: serviceSecretFor(SERVICE_SECRET, username) } : { clientId };
   const subId = persistent ? 'svc-ingest-durable' : 'svc-ingest';
   const sub = await mqtt.connectAsync(url, { ...cred(subId, 'svc-ingest'), clean: !persistent, reconnectPeriod: 0 });
   const total = load.publishers * load.perPublisher;
@@ -298,7 +297,14 @@ async function throughput(url: string, load: Load, auth: boolean, persistent = f
 async function spoolThroughput(url: string, load: Load, first: number): Promise<number> {
   const pubs: MqttClient[] = [];
   for (let p = 0; p < load.publishers; p++) {
-    pubs.push(await mqtt.connectAsync(url, { clientId: `svc-sim-${p}`, username: 'svc-sim', password: serviceSecretFor(SERVICE_SECRET, 'svc-sim'), reconnectPeriod: 0 }));
+    pubs.push(
+      await mqtt.connectAsync(url, {
+        clientId: `svc-sim-${p}`,
+        username: 'svc-sim',
+        password: serviceSecretFor(SERVICE_SECRET, 'svc-sim'),
+        reconnectPeriod: 0,
+      }),
+    );
   }
   const payload = (p: number, n: number) =>
     JSON.stringify({ ts: 1_767_225_600_000 + n * 60_000, temp: 20 + (n % 30) / 10, rh: 41, bat: 3.01, rssi: -67, p });
@@ -400,7 +406,9 @@ async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
       spoolOurs = Math.max(spoolOurs, a.rate);
       spoolCpu += a.cpuUs / rounds;
     }
-    opts.log(`QoS 1 into the spool (spool mode): ours ${Math.round(spoolOurs)}/s, broker CPU per message ${spoolCpu.toFixed(1)} µs (mosquitto to a persistent session: ${Math.round(durable.theirs)}/s, ${durable.cpu.theirs.toFixed(1)} µs)`);
+    opts.log(
+      `QoS 1 into the spool (spool mode): ours ${Math.round(spoolOurs)}/s, broker CPU per message ${spoolCpu.toFixed(1)} µs (mosquitto to a persistent session: ${Math.round(durable.theirs)}/s, ${durable.cpu.theirs.toFixed(1)} µs)`,
+    );
     const note = (c: { ours: number; theirs: number }) =>
       `${total} msgs, ${load.publishers} publishers → 1 QoS 1 subscriber, best of ${rounds}; broker CPU/msg ${c.ours.toFixed(1)} µs vs mosquitto ${c.theirs.toFixed(1)} µs`;
     return [

@@ -23,18 +23,26 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const gen = () => {
     const t0 = performance.now();
     const g = generateCity({ seed: 2026, stations, apartmentsPerStation: perStation });
-    return { s: (performance.now() - t0) / 1000, apartments: g.city.apartments.length, rooms: g.city.rooms.length, sensors: g.city.devices.length };
+    return {
+      s: (performance.now() - t0) / 1000,
+      apartments: g.city.apartments.length,
+      rooms: g.city.rooms.length,
+      sensors: g.city.devices.length,
+    };
   };
   const { s: genS, apartments, rooms, sensors } = gen();
   const allocate = () => {
     const t0 = performance.now();
     const floor: object[] = [];
-    for (let i = 0; i < apartments; i++) floor.push({ id: `a${i}`, buildingId: 'b', entrance: 1, floor: 1, unit: 1, number: `1-${i}`, areaM2: 80.5 });
+    for (let i = 0; i < apartments; i++)
+      floor.push({ id: `a${i}`, buildingId: 'b', entrance: 1, floor: 1, unit: 1, number: `1-${i}`, areaM2: 80.5 });
     for (let i = 0; i < rooms; i++) floor.push({ id: `r${i}`, apartmentId: 'a', name: 'x', type: 'bedroom', areaM2: 12.5 });
     return floor.length ? (performance.now() - t0) / 1000 : 0;
   };
   const floorS = allocate();
-  opts.log(`city: ${apartments.toLocaleString('en-US')} apartments, ${rooms.toLocaleString('en-US')} rooms, ${sensors.toLocaleString('en-US')} devices in ${genS.toFixed(1)} s`);
+  opts.log(
+    `city: ${apartments.toLocaleString('en-US')} apartments, ${rooms.toLocaleString('en-US')} rooms, ${sensors.toLocaleString('en-US')} devices in ${genS.toFixed(1)} s`,
+  );
   rows.push({
     name: `citygen: ${apartments.toLocaleString('en-US')} apartments, ${stations} stations`,
     value: genS,
@@ -57,11 +65,18 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const once = async (label: string): Promise<ReplayResult> => {
     let last = 0;
     return runReplay(
-      { source: { kind: 'simulation', model: new ThermalModel({ city: city.city, policy, start: from, faults }), from, to }, city: city.city, policy, progressEveryMs: 2000 },
+      {
+        source: { kind: 'simulation', model: new ThermalModel({ city: city.city, policy, start: from, faults }), from, to },
+        city: city.city,
+        policy,
+        progressEveryMs: 2000,
+      },
       (p) => {
         if (Date.now() - last > 15_000 || p.done) {
           last = Date.now();
-          opts.log(`${label}: ${(p.fraction * 100).toFixed(0)}% ${p.readings.toLocaleString('en-US')} readings, ${p.readingsPerSec.toLocaleString('en-US')}/s, ETA ${p.etaSec ?? '--'} s, ${p.incidents} incidents`);
+          opts.log(
+            `${label}: ${(p.fraction * 100).toFixed(0)}% ${p.readings.toLocaleString('en-US')} readings, ${p.readingsPerSec.toLocaleString('en-US')}/s, ETA ${p.etaSec ?? '--'} s, ${p.incidents} incidents`,
+          );
         }
       },
     );
@@ -77,6 +92,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     note: `${a.readings} readings (model + rules), ${a.incidents.length} incidents`,
   });
   rows.push({ name: 'replay: readings per second (model + rules)', value: Math.round(a.readings / (a.wallMs / 1000)), unit: 'readings/s' });
-  rows.push({ name: 'replay: second run identical (digest)', value: a.digest === b.digest ? 1 : 0, unit: 'bool', target: { kind: 'min', value: 1 } });
+  rows.push({
+    name: 'replay: second run identical (digest)',
+    value: a.digest === b.digest ? 1 : 0,
+    unit: 'bool',
+    target: { kind: 'min', value: 1 },
+  });
   return rows;
 }

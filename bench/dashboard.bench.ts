@@ -24,7 +24,14 @@ import type { BenchOptions, BenchRow } from './types.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dashboard', 'dist');
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Deterministic pseudo-random numbers (mulberry32) so every run draws the same city. */
 function rng(seed: number): () => number {
@@ -92,7 +99,13 @@ export function syntheticCity(stations: number, apartments: number, seed = 7): S
   return { sources, stations: list, apartmentStation, incidents };
 }
 
-const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+};
 
 export interface SyntheticServer {
   readonly url: string;
@@ -243,7 +256,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     // Sanity: the stream really reached the map (the legend counts stations with cold apartments).
     const watch = Number(await page.evaluate<string>(`document.querySelector('[data-legend="watch"] strong')?.textContent ?? '0'`));
     if (!(watch > 0)) throw new Error('live apartment updates did not reach the map');
-    opts.log(`fps under load ${liveFps.toFixed(1)} (baseline ${baselineFps.toFixed(1)}), ${watch} stations now flagged with cold apartments`);
+    opts.log(
+      `fps under load ${liveFps.toFixed(1)} (baseline ${baselineFps.toFixed(1)}), ${watch} stations now flagged with cold apartments`,
+    );
 
     return [
       {

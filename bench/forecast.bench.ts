@@ -62,8 +62,20 @@ function measure(opts: BenchOptions): BenchRow[] {
     baseline: { name: 'persistence', value: c('aeP') / pairs },
     target: { kind: 'max', value: 0.5 },
   });
-  rows.push({ name: 'forecast: below standard within 6 h, recall', value: c('tp') / (c('tp') + c('fn')), unit: '', baseline: { name: 'persistence', value: c('ptp') / (c('ptp') + c('pfn')) }, target: { kind: 'min', value: 0.8 } });
-  rows.push({ name: 'forecast: below standard within 6 h, precision', value: c('tp') / (c('tp') + c('fp')), unit: '', baseline: { name: 'persistence', value: c('ptp') / (c('ptp') + c('pfp')) }, target: { kind: 'min', value: 0.7 } });
+  rows.push({
+    name: 'forecast: below standard within 6 h, recall',
+    value: c('tp') / (c('tp') + c('fn')),
+    unit: '',
+    baseline: { name: 'persistence', value: c('ptp') / (c('ptp') + c('pfn')) },
+    target: { kind: 'min', value: 0.8 },
+  });
+  rows.push({
+    name: 'forecast: below standard within 6 h, precision',
+    value: c('tp') / (c('tp') + c('fp')),
+    unit: '',
+    baseline: { name: 'persistence', value: c('ptp') / (c('ptp') + c('pfp')) },
+    target: { kind: 'min', value: 0.7 },
+  });
   const fs = (k: 'tp' | 'fp' | 'fn') => sum(plain.map((r) => r.foreseeable[k]));
   rows.push({
     name: 'forecast: recall, pairs without a sudden fault starting in the window',
@@ -71,7 +83,11 @@ function measure(opts: BenchOptions): BenchRow[] {
     unit: '',
     note: 'pump stop, heat-source drop, riser or in-home fault beginning from 1 h before the forecast to 6 h after: unforeseeable by any forecast',
   });
-  rows.push({ name: 'forecast: precision, pairs without a sudden fault starting in the window', value: fs('tp') / (fs('tp') + fs('fp')), unit: '' });
+  rows.push({
+    name: 'forecast: precision, pairs without a sudden fault starting in the window',
+    value: fs('tp') / (fs('tp') + fs('fp')),
+    unit: '',
+  });
   // Which misses dominate: the pairs split by the injected fault behind each window.
   for (const k of CAUSE_KINDS) {
     const ks = (f: keyof KindScore) => sum(plain.map((r) => r.byKind[k][f]));
@@ -91,18 +107,28 @@ function measure(opts: BenchOptions): BenchRow[] {
     unit: '',
     note: `${unseen} of ${positives} positive pairs`,
   });
-  const rel = plain[0]!.reliability.map((_, i) => ({ n: sum(plain.map((r) => r.reliability[i]!.n)), pos: sum(plain.map((r) => r.reliability[i]!.positives)) }));
-  opts.log(`reliability (stated P → observed share): ${rel.map((b, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${b.n ? (b.pos / b.n).toFixed(2) : '—'} (${b.n})`).join('; ')}`);
+  const rel = plain[0]!.reliability.map((_, i) => ({
+    n: sum(plain.map((r) => r.reliability[i]!.n)),
+    pos: sum(plain.map((r) => r.reliability[i]!.positives)),
+  }));
+  opts.log(
+    `reliability (stated P → observed share): ${rel.map((b, i) => `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${b.n ? (b.pos / b.n).toFixed(2) : '—'} (${b.n})`).join('; ')}`,
+  );
   const misses = [0, 1, 2].map((i) => sum(plain.map((r) => r.missesBySigma[i]!)));
   opts.log(`misses by the forecast's own sd at its minimum: ≤ 0.3 °C ${misses[0]}, ≤ 0.6 °C ${misses[1]}, > 0.6 °C ${misses[2]}`);
   const leadsByKind = new Map<string, number[]>();
   for (const l of plain.flatMap((r) => r.leads)) if (!l.exempt) leadsByKind.set(l.kind, [...(leadsByKind.get(l.kind) ?? []), l.min]);
-  for (const [k, v] of leadsByKind) opts.log(`lead by cause ${k}: ${v.length} openings (N3-exempt left out), ${v.filter((x) => x > 0).length} predicted, median ${(median(v) / 60).toFixed(2)} h`);
+  for (const [k, v] of leadsByKind)
+    opts.log(
+      `lead by cause ${k}: ${v.length} openings (N3-exempt left out), ${v.filter((x) => x > 0).length} predicted, median ${(median(v) / 60).toFixed(2)} h`,
+    );
   for (const th of plain[0]!.thresholds.map((x) => x.p)) {
     const tp = sum(plain.map((r) => r.thresholds.find((x) => x.p === th)!.tp));
     const fp = sum(plain.map((r) => r.thresholds.find((x) => x.p === th)!.fp));
     const fn = sum(plain.map((r) => r.thresholds.find((x) => x.p === th)!.fn));
-    opts.log(`opening at p(6 h) ≥ ${th}${th === defaultForecastOptions.shortOpenProbability ? ' (the default, forecast.options.ts shortOpenProbability, chosen on seeds 101, 202, 303, not these)' : ''}: recall ${(tp / (tp + fn)).toFixed(2)}, precision ${(tp / (tp + fp)).toFixed(2)}`);
+    opts.log(
+      `opening at p(6 h) ≥ ${th}${th === defaultForecastOptions.shortOpenProbability ? ' (the default, forecast.options.ts shortOpenProbability, chosen on seeds 101, 202, 303, not these)' : ''}: recall ${(tp / (tp + fn)).toFixed(2)}, precision ${(tp / (tp + fp)).toFixed(2)}`,
+    );
   }
   const leads = plain.flatMap((r) => r.leads);
   rows.push({
@@ -122,8 +148,20 @@ function measure(opts: BenchOptions): BenchRow[] {
   });
   const share = (rs: SeasonResult[]) => sum(rs.map((r) => r.shareAtLeast18)) / rs.length;
   const mean = (rs: SeasonResult[]) => sum(rs.map((r) => r.meanIndoorC)) / rs.length;
-  rows.push({ name: 'advisor: share of apartment-hours ≥ 18 °C, advice applied', value: share(advised), unit: '', baseline: { name: 'same seasons without', value: share(plain) }, target: { kind: 'ratio', value: 1 } });
-  rows.push({ name: 'advisor: mean indoor temperature, advice applied', value: mean(advised), unit: '°C', baseline: { name: 'same seasons without', value: mean(plain) }, target: { kind: 'ratioMax', value: 0.9999 } });
+  rows.push({
+    name: 'advisor: share of apartment-hours ≥ 18 °C, advice applied',
+    value: share(advised),
+    unit: '',
+    baseline: { name: 'same seasons without', value: share(plain) },
+    target: { kind: 'ratio', value: 1 },
+  });
+  rows.push({
+    name: 'advisor: mean indoor temperature, advice applied',
+    value: mean(advised),
+    unit: '°C',
+    baseline: { name: 'same seasons without', value: mean(plain) },
+    target: { kind: 'ratioMax', value: 0.9999 },
+  });
   rows.push({
     name: 'advisor: estimated energy change (≈ 6 %/°C of the indoor change; an estimate)',
     value: 6 * (mean(advised) - mean(plain)),
@@ -132,8 +170,15 @@ function measure(opts: BenchOptions): BenchRow[] {
   });
   const heatA = sum(advised.map((r) => r.heatGJ));
   const heatP = sum(plain.map((r) => r.heatGJ));
-  rows.push({ name: "advisor: simulator's heat meters, advice applied", value: heatA, unit: 'GJ', baseline: { name: 'same seasons without', value: heatP } });
-  opts.log(`advisor: heat ${(100 * (heatA / heatP - 1)).toFixed(1)} % by the simulator's meters; its own per-advice estimates averaged ${(sum(advised.map((r) => r.advisorEstimatePct || 0)) / advised.length).toFixed(2)} %`);
+  rows.push({
+    name: "advisor: simulator's heat meters, advice applied",
+    value: heatA,
+    unit: 'GJ',
+    baseline: { name: 'same seasons without', value: heatP },
+  });
+  opts.log(
+    `advisor: heat ${(100 * (heatA / heatP - 1)).toFixed(1)} % by the simulator's meters; its own per-advice estimates averaged ${(sum(advised.map((r) => r.advisorEstimatePct || 0)) / advised.length).toFixed(2)} %`,
+  );
 
   const trials = opts.quick ? 5 : 12;
   let top3 = 0;
@@ -144,13 +189,27 @@ function measure(opts: BenchOptions): BenchRow[] {
     if (t.rank >= 1 && t.rank <= 3) top3++;
     healthyFirst += t.healthyRiserFirst;
     stations += t.stations;
-    opts.log(`balancing trial ${i + 1}: riser ${t.fault.kind === 'riser_imbalance' ? `${t.fault.buildingId}#${t.fault.entrance}` : ''} factor ${t.factor.toFixed(2)} → rank ${t.rank || 'not listed'}; first items ${t.top.map((x) => `${x.kind} ${x.id} ${x.effectC} °C`).join('; ') || 'none'}`);
+    opts.log(
+      `balancing trial ${i + 1}: riser ${t.fault.kind === 'riser_imbalance' ? `${t.fault.buildingId}#${t.fault.entrance}` : ''} factor ${t.factor.toFixed(2)} → rank ${t.rank || 'not listed'}; first items ${t.top.map((x) => `${x.kind} ${x.id} ${x.effectC} °C`).join('; ') || 'none'}`,
+    );
   }
-  rows.push({ name: `balancing: injected riser_imbalance in its station's top 3 (${trials} runs)`, value: top3 / trials, unit: '', target: { kind: 'min', value: 0.9 } });
-  rows.push({ name: `balancing: healthy risers ranked first (${stations} station lists)`, value: healthyFirst, unit: '', target: { kind: 'max', value: 0 } });
+  rows.push({
+    name: `balancing: injected riser_imbalance in its station's top 3 (${trials} runs)`,
+    value: top3 / trials,
+    unit: '',
+    target: { kind: 'min', value: 0.9 },
+  });
+  rows.push({
+    name: `balancing: healthy risers ranked first (${stations} station lists)`,
+    value: healthyFirst,
+    unit: '',
+    target: { kind: 'max', value: 0 },
+  });
 
   const perf = runForecastPerf({ stations: 50, days: opts.quick ? 7 : 14 });
-  opts.log(`large city: ${perf.apartments} monitored apartments, ${perf.sensors} sensors, ${perf.hours} h, ${perf.readings.toLocaleString('en-US')} readings; last forecast round ${perf.forecastRoundMs.toFixed(0)} ms CPU`);
+  opts.log(
+    `large city: ${perf.apartments} monitored apartments, ${perf.sensors} sensors, ${perf.hours} h, ${perf.readings.toLocaleString('en-US')} readings; last forecast round ${perf.forecastRoundMs.toFixed(0)} ms CPU`,
+  );
   rows.push({
     name: `forecast: fit + forecast ${perf.apartments.toLocaleString('en-US')} apartments, ${perf.hours} h of hourly refits and 24 h forecasts (CPU)`,
     value: perf.runnerMs / 1000,

@@ -36,7 +36,14 @@ import type { Reading } from '../domain/reading.ts';
 import { topics } from '../domain/topics.ts';
 import { defaultIngestOptions } from '../ingest/app.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
-import { FIX_SERVICE_SECRET, fixServiceSecret, fixtureReading, publishStream, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import {
+  FIX_SERVICE_SECRET,
+  fixServiceSecret,
+  fixtureReading,
+  publishStream,
+  seedFixtureRegistry,
+  sensorId,
+} from '../ingest/testing.fixture.ts';
 import { rawPublish, type RawMessage } from './load.raw.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
@@ -72,7 +79,17 @@ function streamReadings(registry: RegistryRepository, series: number, perDevice:
     for (let i = 0; i < series; i++) {
       const l = locs.get(sensorId(i))!;
       const r = fixtureReading(i, k, baseTs);
-      out.push({ deviceId: l.deviceId, kind: 'room_sensor', ts: r.ts, fields: { temp: r.temp }, roomId: l.roomId, apartmentId: l.apartmentId, buildingId: l.buildingId, stationId: l.stationId, officeId: l.officeId });
+      out.push({
+        deviceId: l.deviceId,
+        kind: 'room_sensor',
+        ts: r.ts,
+        fields: { temp: r.temp },
+        roomId: l.roomId,
+        apartmentId: l.apartmentId,
+        buildingId: l.buildingId,
+        stationId: l.stationId,
+        officeId: l.officeId,
+      });
     }
   }
   return out;
@@ -111,25 +128,62 @@ function e2eRows(results: readonly E2eResult[], ceiling: number, series: number)
   for (const r of results) {
     const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 raw publisher connections, INGEST_FEED=${r.feed}`;
     if (r.feed !== main) {
-      rows.push({ name: `ingest (MQTT feed, before): end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', note: `lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${note}; ${r.cpuNote}` });
+      rows.push({
+        name: `ingest (MQTT feed, before): end-to-end, ${r.what}`,
+        value: r.rate,
+        unit: 'points/s',
+        note: `lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${note}; ${r.cpuNote}`,
+      });
       continue;
     }
     if (r.ratePerSec) {
-      rows.push({ name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms', ...vs(r, (x) => x.p99), target: { kind: 'max', value: 1000 }, note: `p50 ${Math.round(r.p50)} ms; ${note}; ${r.cpuNote}` });
+      rows.push({
+        name: `ingest: lag publish→stored p99, ${r.what}`,
+        value: r.p99,
+        unit: 'ms',
+        ...vs(r, (x) => x.p99),
+        target: { kind: 'max', value: 1000 },
+        note: `p50 ${Math.round(r.p50)} ms; ${note}; ${r.cpuNote}`,
+      });
       continue;
     }
     rows.push(
-      { name: `ingest: end-to-end, ${r.what}`, value: r.rate, unit: 'points/s', baseline: { name: 'raw /write, same batches', value: ceiling }, target: { kind: 'ratio', value: 0.75 }, note: `${note}; ${r.cpuNote}` },
+      {
+        name: `ingest: end-to-end, ${r.what}`,
+        value: r.rate,
+        unit: 'points/s',
+        baseline: { name: 'raw /write, same batches', value: ceiling },
+        target: { kind: 'ratio', value: 0.75 },
+        note: `${note}; ${r.cpuNote}`,
+      },
       // Issue 19: 15,000 points/s at 1 reading/message, 40,000 at 10, with influxd on the same machine.
-      { name: `ingest: end-to-end vs before, ${r.what}`, value: r.rate, unit: 'points/s', ...vs(r, (x) => x.rate), target: { kind: 'min', value: r.perMessage === 1 ? 15_000 : 40_000 } },
+      {
+        name: `ingest: end-to-end vs before, ${r.what}`,
+        value: r.rate,
+        unit: 'points/s',
+        ...vs(r, (x) => x.rate),
+        target: { kind: 'min', value: r.perMessage === 1 ? 15_000 : 40_000 },
+      },
       { name: `ingest: lag publish→stored p50, ${r.what}`, value: r.p50, unit: 'ms' },
       { name: `ingest: lag publish→stored p99, ${r.what}`, value: r.p99, unit: 'ms' },
       // What a reading costs the platform itself (the publishers are not it).
       { name: `platform: broker CPU per reading, ${r.what}`, value: r.brokerUs, unit: 'µs', ...vs(r, (x) => x.brokerUs) },
       { name: `platform: ingest CPU per reading, ${r.what}`, value: r.ingestUs, unit: 'µs', ...vs(r, (x) => x.ingestUs) },
       { name: `platform: influxd CPU per reading, ${r.what}`, value: r.storeUs, unit: 'µs', ...vs(r, (x) => x.storeUs) },
-      { name: `platform: broker + ingest CPU per reading, ${r.what}`, value: r.brokerUs + r.ingestUs, unit: 'µs', ...vs(r, (x) => x.brokerUs + x.ingestUs), target: r.perMessage === 1 ? { kind: 'max', value: 30 } : undefined, note: r.cpuNote },
-      { name: `platform: broker + ingest + store CPU per reading, ${r.what}`, value: r.brokerUs + r.ingestUs + r.storeUs, unit: 'µs', ...vs(r, (x) => x.brokerUs + x.ingestUs + x.storeUs) },
+      {
+        name: `platform: broker + ingest CPU per reading, ${r.what}`,
+        value: r.brokerUs + r.ingestUs,
+        unit: 'µs',
+        ...vs(r, (x) => x.brokerUs + x.ingestUs),
+        target: r.perMessage === 1 ? { kind: 'max', value: 30 } : undefined,
+        note: r.cpuNote,
+      },
+      {
+        name: `platform: broker + ingest + store CPU per reading, ${r.what}`,
+        value: r.brokerUs + r.ingestUs + r.storeUs,
+        unit: 'µs',
+        ...vs(r, (x) => x.brokerUs + x.ingestUs + x.storeUs),
+      },
     );
   }
   return rows;
@@ -168,7 +222,12 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
           while (next < readings.length) {
             const i = next;
             next += BATCH;
-            await raw.writeLines(readings.slice(i, i + BATCH).map((r) => toLine(r)!).join('\n'));
+            await raw.writeLines(
+              readings
+                .slice(i, i + BATCH)
+                .map((r) => toLine(r)!)
+                .join('\n'),
+            );
           }
         }),
       );
@@ -192,7 +251,22 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const url = `mqtt://127.0.0.1:${mqttPort}`;
     let b!: ServiceProcess;
     const startBroker = async (feed: Feed) => {
-      b = serviceProcess('broker', { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', INGEST_FEED: feed }, () => portOpen(mqttPort), profileArgs);
+      b = serviceProcess(
+        'broker',
+        {
+          DATA_DIR: dir,
+          MQTT_PORT: String(mqttPort),
+          MQTT_WS_PORT: '0',
+          HOST: '127.0.0.1',
+          SERVICE_SECRET: FIX_SERVICE_SECRET,
+          REDIS_URL: '',
+          TLS_CERT_FILE: '',
+          TLS_KEY_FILE: '',
+          INGEST_FEED: feed,
+        },
+        () => portOpen(mqttPort),
+        profileArgs,
+      );
       broker = b;
       await b.start();
     };
@@ -201,11 +275,30 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const total = series * perDevice;
       // The ingest's client id is per run: a fresh persistent session for a fresh database.
       const clientId = `svc-ingest-${db}`;
-      const ing = serviceProcess('ingest', { DATA_DIR: dir, INFLUX_URL: influxd!.url, INFLUX_DB: db, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_RULES: '0', INGEST_CLIENT_ID: clientId, INGEST_FEED: feed }, () => Promise.resolve(true), profileArgs);
+      const ing = serviceProcess(
+        'ingest',
+        {
+          DATA_DIR: dir,
+          INFLUX_URL: influxd!.url,
+          INFLUX_DB: db,
+          MQTT_URL: url,
+          SERVICE_SECRET: FIX_SERVICE_SECRET,
+          INGEST_RULES: '0',
+          INGEST_CLIENT_ID: clientId,
+          INGEST_FEED: feed,
+        },
+        () => Promise.resolve(true),
+        profileArgs,
+      );
       ingest = ing;
       await ing.start();
       // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.
-      const api = await mqtt.connectAsync(url, { clientId: `svc-api-bench-${db}`, username: 'svc-api', password: fixServiceSecret('svc-api'), protocolVersion: 4 });
+      const api = await mqtt.connectAsync(url, {
+        clientId: `svc-api-bench-${db}`,
+        username: 'svc-api',
+        password: fixServiceSecret('svc-api'),
+        protocolVersion: 4,
+      });
       await api.subscribeAsync(topics.live, { qos: 0 });
       // Lag: publish → the live fan-out, which the ingest sends right after each store write
       // with each device's newest reading of that write. Done when every device's last reading
@@ -247,7 +340,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       );
       const cpu0 = { bench: process.cpuUsage(), broker: cpuSecs(b.pid()), ingest: cpuSecs(ing.pid()), influxd: cpuSecs(influxd!.pid) };
       const start = performance.now();
-      const clients = Array.from({ length: 4 }, (_, c) => ({ clientId: `svc-sim-raw-${db}-${c}`, username: 'svc-sim', password: fixServiceSecret('svc-sim') }));
+      const clients = Array.from({ length: 4 }, (_, c) => ({
+        clientId: `svc-sim-raw-${db}-${c}`,
+        username: 'svc-sim',
+        password: fixServiceSecret('svc-sim'),
+      }));
       await rawPublish({ port: mqttPort, clients, messages, window: 1000, ratePerSec, onSend: (m, at) => (sentAt[m] = at) });
       // influxd's own count confirms it afterwards (COUNT over all series is too slow to poll).
       await waitFor(() => doneAt > 0, { timeoutMs: 600_000, intervalMs: 20, what: "every device's last reading stored" });
@@ -259,14 +356,28 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         ingest: cpuSecs(ing.pid()) - cpu0.ingest,
         influxd: cpuSecs(influxd!.pid) - cpu0.influxd,
       };
-      await waitFor(async () => (await store.count({ kind: 'room_sensor' })) >= total + 1, { timeoutMs: 600_000, intervalMs: 500, what: 'all points stored' });
+      await waitFor(async () => (await store.count({ kind: 'room_sensor' })) >= total + 1, {
+        timeoutMs: 600_000,
+        intervalMs: 500,
+        what: 'all points stored',
+      });
       const secs = (end - start) / 1000;
       await api.endAsync(true);
       await ing.kill('SIGTERM');
       ingest = undefined;
       const us = (k: keyof typeof cpu) => (cpu[k] * 1e6) / total;
       const cpuNote = `CPU µs/point: publishers ${us('publishers').toFixed(1)}, broker ${us('broker').toFixed(1)}, ingest ${us('ingest').toFixed(1)}, influxd ${us('influxd').toFixed(1)}`;
-      return { total, rate: total / secs, secs, p50: pct(lags, 50), p99: pct(lags, 99), cpuNote, brokerUs: us('broker'), ingestUs: us('ingest'), storeUs: us('influxd') };
+      return {
+        total,
+        rate: total / secs,
+        secs,
+        p50: pct(lags, 50),
+        p99: pct(lags, 99),
+        cpuNote,
+        brokerUs: us('broker'),
+        ingestUs: us('ingest'),
+        storeUs: us('influxd'),
+      };
     };
 
     // BENCH_INGEST_FEEDS=spool skips the MQTT-mode baseline (handy while tuning).
@@ -277,7 +388,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       for (const p of [...profiles, paced]) {
         try {
           const r = await e2e(feed, `heat${feed}${p.perMessage}${p.ratePerSec ? 'paced' : ''}`, p.perMessage, p.perDevice, p.ratePerSec);
-          opts.log(`end-to-end (${feed}), ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`);
+          opts.log(
+            `end-to-end (${feed}), ${p.what}: ${Math.round(r.rate)} points/s (${r.total} points in ${r.secs.toFixed(1)} s), lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${r.cpuNote}`,
+          );
           results.push({ ...p, ...r, feed });
         } catch (e) {
           // The baseline failing must not take the deployed feed's rows with it (and the other way round).
@@ -317,7 +430,12 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     };
     const full = await spoolRate('full');
     const normal = await spoolRate('normal');
-    rows.push({ name: 'spool: durable append (fdatasync per 1,000)', value: full, unit: 'msgs/s', baseline: { name: 'same, no fdatasync', value: normal } });
+    rows.push({
+      name: 'spool: durable append (fdatasync per 1,000)',
+      value: full,
+      unit: 'msgs/s',
+      baseline: { name: 'same, no fdatasync', value: normal },
+    });
     return rows;
   } finally {
     await ingest?.kill('SIGKILL');

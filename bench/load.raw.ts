@@ -67,9 +67,7 @@ function open(host: string, port: number, c: RawLoadOptions['clients'][number]):
     const s = connect(port, host);
     s.setNoDelay(true);
     s.once('error', reject);
-    s.once('connect', () =>
-      s.write(connectPacket(c.clientId, c.username, c.password)),
-    );
+    s.once('connect', () => s.write(connectPacket(c.clientId, c.username, c.password)));
     // CONNACK: 0x20 0x02 <session present> <return code>
     s.once('data', (b: Buffer) => {
       s.off('error', reject);

@@ -72,7 +72,17 @@ async function stormMain(port: number, from: number, count: number): Promise<voi
                 back.last = now;
               }
             } else if (type === 9 && phase === 'setup') {
-              s.write(generate({ cmd: 'publish', qos: 1, dup: false, retain: false, messageId: 2, topic: topics.telemetry(id), payload: JSON.stringify({ ts: 1_700_000_000_000 + i, temp: 21 }) }));
+              s.write(
+                generate({
+                  cmd: 'publish',
+                  qos: 1,
+                  dup: false,
+                  retain: false,
+                  messageId: 2,
+                  topic: topics.telemetry(id),
+                  payload: JSON.stringify({ ts: 1_700_000_000_000 + i, temp: 21 }),
+                }),
+              );
             } else if (type === 4 && phase === 'setup') {
               ready();
             }
@@ -88,7 +98,8 @@ async function stormMain(port: number, from: number, count: number): Promise<voi
     });
 
   const concurrency = 200;
-  for (let i = 0; i < count; i += concurrency) await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => device(from + i + k)));
+  for (let i = 0; i < count; i += concurrency)
+    await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => device(from + i + k)));
   process.stdout.write(`READY ${count}\n`);
   // From here on a closed socket is the broker dying: reconnect.
   phase = 'storm';
@@ -113,7 +124,14 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const url = `mqtt://127.0.0.1:${port}`;
     broker = await startBroker(dataDir, port);
     // The ingest's persistent session, parked: every reading is queued for it on disk.
-    const ingestAuth = { clientId: 'svc-ingest', username: 'svc-ingest', password: serviceSecretFor(SERVICE_SECRET, 'svc-ingest'), clean: false, protocolVersion: 4 as const, reconnectPeriod: 0 };
+    const ingestAuth = {
+      clientId: 'svc-ingest',
+      username: 'svc-ingest',
+      password: serviceSecretFor(SERVICE_SECRET, 'svc-ingest'),
+      clean: false,
+      protocolVersion: 4 as const,
+      reconnectPeriod: 0,
+    };
     const parked = await mqtt.connectAsync(url, ingestAuth);
     await parked.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
     await parked.endAsync();
@@ -121,7 +139,17 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const perLoader = 10_000;
     const t0 = Date.now();
     for (let from = 0; from < n; from += perLoader)
-      loaders.push(launch(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'storm', String(port), String(from), String(Math.min(perLoader, n - from))]));
+      loaders.push(
+        launch(process.execPath, [
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          'storm',
+          String(port),
+          String(from),
+          String(Math.min(perLoader, n - from)),
+        ]),
+      );
     await Promise.all(
       loaders.map((l) =>
         waitFor(
@@ -145,7 +173,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const status = () =>
       loaders.map((l) => {
         const m = [...l.out().matchAll(/BACK (\d+) (\d+) (\d+) (\d+)/g)].pop();
-        return m ? { n: Number(m[1]), present: Number(m[2]), first: Number(m[3]), last: Number(m[4]) } : { n: 0, present: 0, first: 0, last: 0 };
+        return m
+          ? { n: Number(m[1]), present: Number(m[2]), first: Number(m[3]), last: Number(m[4]) }
+          : { n: 0, present: 0, first: 0, last: 0 };
       });
     const backCount = () => status().reduce((a, s) => a + s.n, 0);
     await waitFor(() => backCount() >= n || undefined, { timeoutMs: 600_000, intervalMs: 250, what: `devices back (${backCount()}/${n})` });
@@ -162,7 +192,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const got = new Set<string>();
     const ingest = await mqtt.connectAsync(url, ingestAuth);
     ingest.on('message', (t) => got.add(t));
-    await waitFor(() => got.size >= n || undefined, { timeoutMs: 120_000, intervalMs: 250, what: 'readings delivered' }).catch(() => undefined);
+    await waitFor(() => got.size >= n || undefined, { timeoutMs: 120_000, intervalMs: 250, what: 'readings delivered' }).catch(
+      () => undefined,
+    );
     await new Promise((r) => setTimeout(r, 500));
     await ingest.endAsync();
     const lost = n - got.size;
@@ -171,10 +203,26 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         `(${present} with their session present), ${Math.round(rate)} CONNECT/s over the storm, ${cpuPerConnect.toFixed(2)} ms broker CPU per reconnect; ${lost} readings lost`,
     );
     return [
-      { name: 'reconnect storm: devices back after broker SIGKILL', value: backN, unit: 'devices', target: { kind: 'min', value: n }, note: `${present} with session present; issue target 20,000 (asked ${n}; nofile limit ${nofile(process.pid)})` },
-      { name: 'reconnect storm: restart → all devices back', value: allBackSec, unit: 's', note: `broker restore until the port opened ${((portOpenAt - restartAt) / 1000).toFixed(1)} s` },
+      {
+        name: 'reconnect storm: devices back after broker SIGKILL',
+        value: backN,
+        unit: 'devices',
+        target: { kind: 'min', value: n },
+        note: `${present} with session present; issue target 20,000 (asked ${n}; nofile limit ${nofile(process.pid)})`,
+      },
+      {
+        name: 'reconnect storm: restart → all devices back',
+        value: allBackSec,
+        unit: 's',
+        note: `broker restore until the port opened ${((portOpenAt - restartAt) / 1000).toFixed(1)} s`,
+      },
       { name: 'reconnect storm: CONNECT rate', value: rate, unit: 'connects/s' },
-      { name: 'reconnect storm: broker CPU per reconnect', value: cpuPerConnect, unit: 'ms/connect', note: 'user+system, port open → all back (auth check, session restore, CONNACK)' },
+      {
+        name: 'reconnect storm: broker CPU per reconnect',
+        value: cpuPerConnect,
+        unit: 'ms/connect',
+        note: 'user+system, port open → all back (auth check, session restore, CONNACK)',
+      },
       { name: 'reconnect storm: acknowledged readings lost', value: lost, unit: 'readings', target: { kind: 'max', value: 0 } },
     ];
   } finally {

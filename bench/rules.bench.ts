@@ -145,9 +145,13 @@ function measure(opts: BenchOptions): BenchRow[] {
   }
   const rate = readings / (engineMs / 1000);
   const baseRate = baseReadings / (baseMs / 1000);
-  opts.log(`engine: ${readings.toLocaleString('en-US')} readings in ${(engineMs / 1000).toFixed(2)} s → ${Math.round(rate).toLocaleString('en-US')}/s, ${events} incident events, ${engine.openIncidents().length} open`);
+  opts.log(
+    `engine: ${readings.toLocaleString('en-US')} readings in ${(engineMs / 1000).toFixed(2)} s → ${Math.round(rate).toLocaleString('en-US')}/s, ${events} incident events, ${engine.openIncidents().length} open`,
+  );
   opts.log(`events from readings: ${JSON.stringify(kinds)}`);
-  opts.log(`baseline: JSON.parse + iterate ${baseReadings.toLocaleString('en-US')} payloads → ${Math.round(baseRate).toLocaleString('en-US')}/s (sink ${sink > 0 ? 'ok' : '0'})`);
+  opts.log(
+    `baseline: JSON.parse + iterate ${baseReadings.toLocaleString('en-US')} payloads → ${Math.round(baseRate).toLocaleString('en-US')}/s (sink ${sink > 0 ? 'ok' : '0'})`,
+  );
 
   const s0 = performance.now();
   const json = JSON.stringify(engine.snapshot());

@@ -54,7 +54,15 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const influx = await startInfluxd();
   const p = await startTestPlatform({ influxUrl: influx.url, fleetSpeed: false, city: gen, apiTickIntervalMs: 60_000 });
   let socket: Socket | undefined;
-  const load = new TelemetryLoad({ mqttUrl: p.mqttUrl, secret: p.serviceSecrets['svc-sim'], devices, readingsPerSec: rate, readingsPerMessage: 20, clients: 2, name: 'soak' });
+  const load = new TelemetryLoad({
+    mqttUrl: p.mqttUrl,
+    secret: p.serviceSecrets['svc-sim'],
+    devices,
+    readingsPerSec: rate,
+    readingsPerMessage: 20,
+    clients: 2,
+    name: 'soak',
+  });
   try {
     const token = await login(p.httpUrl, 'dispatcher', 'heatwatch-demo');
     let socketReadings = 0;
@@ -105,7 +113,9 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     let stableSince = Date.now();
     await waitFor(
       async () => {
-        const j = (await influx.query('SELECT COUNT("temp") FROM "raw"."room"', 'heat')) as { results: { series?: { values: [string, number][] }[] }[] };
+        const j = (await influx.query('SELECT COUNT("temp") FROM "raw"."room"', 'heat')) as {
+          results: { series?: { values: [string, number][] }[] }[];
+        };
         const n = j.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
         if (n !== stored) stableSince = Date.now();
         stored = n;
@@ -118,11 +128,44 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     opts.log(`acknowledged ${load.acked} readings, influxd holds ${stored}; socket received ${socketReadings} live readings`);
     const w = `${windowS} s windows`;
     return [
-      { name: `soak: live heap (after full GC), last vs first window (${durationS} s)`, value: last.liveHeapMb, unit: 'MB', baseline: { name: 'first window', value: first.liveHeapMb }, target: { kind: 'ratioMax', value: 1.25 }, note: w },
-      { name: `soak: heap used between GCs, last vs first window (${durationS} s)`, value: mean(last.heapMb), unit: 'MB', baseline: { name: 'first window', value: mean(first.heapMb) }, note: `${w}; depends on when V8 collects` },
-      { name: `soak: RSS, last vs first window (${durationS} s)`, value: mean(last.rssMb), unit: 'MB', baseline: { name: 'first window', value: mean(first.rssMb) }, target: { kind: 'ratioMax', value: 1.25 }, note: w },
-      { name: 'soak: event-loop lag p99, last vs first window', value: last.lagP99Ms, unit: 'ms', baseline: { name: 'first window', value: first.lagP99Ms }, target: { kind: 'ratioMax', value: 2 }, note: w },
-      { name: 'soak: readings lost (acked − stored)', value: load.acked - stored, unit: 'readings', target: { kind: 'max', value: 0 }, note: `${Math.round(load.acked / elapsedS)} readings/s acknowledged` },
+      {
+        name: `soak: live heap (after full GC), last vs first window (${durationS} s)`,
+        value: last.liveHeapMb,
+        unit: 'MB',
+        baseline: { name: 'first window', value: first.liveHeapMb },
+        target: { kind: 'ratioMax', value: 1.25 },
+        note: w,
+      },
+      {
+        name: `soak: heap used between GCs, last vs first window (${durationS} s)`,
+        value: mean(last.heapMb),
+        unit: 'MB',
+        baseline: { name: 'first window', value: mean(first.heapMb) },
+        note: `${w}; depends on when V8 collects`,
+      },
+      {
+        name: `soak: RSS, last vs first window (${durationS} s)`,
+        value: mean(last.rssMb),
+        unit: 'MB',
+        baseline: { name: 'first window', value: mean(first.rssMb) },
+        target: { kind: 'ratioMax', value: 1.25 },
+        note: w,
+      },
+      {
+        name: 'soak: event-loop lag p99, last vs first window',
+        value: last.lagP99Ms,
+        unit: 'ms',
+        baseline: { name: 'first window', value: first.lagP99Ms },
+        target: { kind: 'ratioMax', value: 2 },
+        note: w,
+      },
+      {
+        name: 'soak: readings lost (acked − stored)',
+        value: load.acked - stored,
+        unit: 'readings',
+        target: { kind: 'max', value: 0 },
+        note: `${Math.round(load.acked / elapsedS)} readings/s acknowledged`,
+      },
     ];
   } finally {
     socket?.close();

@@ -37,7 +37,17 @@ function* season(rooms: number, days: number, perDay: number): Generator<Reading
         const ts = SEASON_START + d * DAY_MS + i * step + r * 1000;
         // A daily swing plus a per-room offset: values differ per hour, so wrong merges show.
         const temp = 18 + (r % 5) * 0.5 + 2 * Math.sin((2 * Math.PI * i) / perDay) + ((d * 7 + r) % 11) * 0.1;
-        batch.push({ deviceId: `qb-dev-${r}`, kind: 'room_sensor', ts, fields: { temp, rh: 40 + (i % 10), bat: 3.1 }, roomId: `qb-r-${r}`, apartmentId: `qb-a-${r % 10}`, buildingId: 'qb-1', stationId: 'qs-1', officeId: 'qo-1' });
+        batch.push({
+          deviceId: `qb-dev-${r}`,
+          kind: 'room_sensor',
+          ts,
+          fields: { temp, rh: 40 + (i % 10), bat: 3.1 },
+          roomId: `qb-r-${r}`,
+          apartmentId: `qb-a-${r % 10}`,
+          buildingId: 'qb-1',
+          stationId: 'qs-1',
+          officeId: 'qo-1',
+        });
         if (batch.length >= 10_000) {
           yield batch;
           batch = [];
@@ -72,7 +82,14 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const runs = opts.quick ? 3 : 7;
   const points = rooms * days * perDay;
   const note = `1 building, ${rooms} rooms, ${days} days, ${Math.round(DAY_MS / perDay / MINUTE_MS)} min interval, ${points.toLocaleString('en-US')} points, median of ${runs}`;
-  const q: HistoryQuery = { buildingId: 'qb-1', field: 'temp', from: SEASON_START, to: SEASON_START + days * DAY_MS, windowMs: DAY_MS, agg: 'mean' };
+  const q: HistoryQuery = {
+    buildingId: 'qb-1',
+    field: 'temp',
+    from: SEASON_START,
+    to: SEASON_START + days * DAY_MS,
+    windowMs: DAY_MS,
+    agg: 'mean',
+  };
   const afterSeason = new ManualClock(q.to + DAY_MS);
   const atSeasonStart = new ManualClock(q.from);
   const rows: BenchRow[] = [];
@@ -89,14 +106,30 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     t = performance.now();
     const hourly = await store.backfillDownsampled!(q.from, q.to);
     const backfillS = (performance.now() - t) / 1000;
-    opts.log(`${label}: wrote ${points} points in ${writeS.toFixed(1)} s; downsampled (${hourly} hourly points) in ${backfillS.toFixed(1)} s`);
+    opts.log(
+      `${label}: wrote ${points} points in ${writeS.toFixed(1)} s; downsampled (${hourly} hourly points) in ${backfillS.toFixed(1)} s`,
+    );
     const down = await timeQuery(store, q, runs);
     const raw = await timeQuery(rawStore, q, runs);
     if (!sameHistory(down.result, raw.result)) throw new Error(`${label}: downsampled and raw history differ`);
-    opts.log(`${label}: season at 1 d from the hourly series ${down.ms.toFixed(1)} ms, from raw ${raw.ms.toFixed(1)} ms: ${(raw.ms / down.ms).toFixed(1)}× faster (${down.result.length} windows, equal results)`);
+    opts.log(
+      `${label}: season at 1 d from the hourly series ${down.ms.toFixed(1)} ms, from raw ${raw.ms.toFixed(1)} ms: ${(raw.ms / down.ms).toFixed(1)}× faster (${down.result.length} windows, equal results)`,
+    );
     rows.push(
-      { name: `store-query: ${label} season history, 1 d window, hourly series`, value: down.ms, unit: 'ms', baseline: { name: 'same query from raw points', value: raw.ms }, target: { kind: 'ratioMax', value: targets[label]! }, note },
-      { name: `store-query: ${label} downsampling the imported season (backfillDownsampled)`, value: points / backfillS, unit: 'raw points/s', note: `${hourly} hourly points` },
+      {
+        name: `store-query: ${label} season history, 1 d window, hourly series`,
+        value: down.ms,
+        unit: 'ms',
+        baseline: { name: 'same query from raw points', value: raw.ms },
+        target: { kind: 'ratioMax', value: targets[label]! },
+        note,
+      },
+      {
+        name: `store-query: ${label} downsampling the imported season (backfillDownsampled)`,
+        value: points / backfillS,
+        unit: 'raw points/s',
+        note: `${hourly} hourly points`,
+      },
     );
   };
 

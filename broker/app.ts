@@ -360,7 +360,10 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       // A WebSocket frame is refused at its header past one MQTT packet (+ 5 bytes of fixed
       // header), before ws buffers it: ws' own default (100 MiB) let 8 frames take 1 GB.
       listeners = await openListeners(handle, ports, { wsMaxPayloadBytes: maxPacket + 5 });
-      logger.info({ ...listeners.ports, persistence: store.kind, brokerId: aedes.id, telemetry: spool ? 'spool' : 'mqtt' }, 'broker listening');
+      logger.info(
+        { ...listeners.ports, persistence: store.kind, brokerId: aedes.id, telemetry: spool ? 'spool' : 'mqtt' },
+        'broker listening',
+      );
       return listeners.ports;
     },
     close() {

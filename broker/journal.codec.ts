@@ -88,7 +88,16 @@ export function encode(p: StoredPacket): EncPacket {
 }
 
 export function decode(e: EncPacket): StoredPacket {
-  const p: StoredPacket = { cmd: e.c, brokerId: e.b, brokerCounter: e.n, topic: e.t, payload: e.p === undefined ? undefined : Buffer.from(e.p, 'base64'), qos: e.q ?? 0, retain: e.r === 1, dup: e.d === 1 };
+  const p: StoredPacket = {
+    cmd: e.c,
+    brokerId: e.b,
+    brokerCounter: e.n,
+    topic: e.t,
+    payload: e.p === undefined ? undefined : Buffer.from(e.p, 'base64'),
+    qos: e.q ?? 0,
+    retain: e.r === 1,
+    dup: e.d === 1,
+  };
   if (e.x) Object.assign(p, e.x);
   if (e.m !== undefined) p.messageId = e.m;
   return p;

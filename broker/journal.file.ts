@@ -22,7 +22,16 @@ import type { Rec } from './journal.codec.ts';
 /** The fs calls the journal makes: the real ones, or a wrapper that injects faults (tests). */
 export type JournalFs = Pick<
   typeof nodeFs,
-  'closeSync' | 'fdatasync' | 'fsyncSync' | 'mkdirSync' | 'openSync' | 'readFileSync' | 'readdirSync' | 'renameSync' | 'unlinkSync' | 'writeSync'
+  | 'closeSync'
+  | 'fdatasync'
+  | 'fsyncSync'
+  | 'mkdirSync'
+  | 'openSync'
+  | 'readFileSync'
+  | 'readdirSync'
+  | 'renameSync'
+  | 'unlinkSync'
+  | 'writeSync'
 >;
 
 export interface JournalFileOptions {
@@ -95,7 +104,8 @@ export class JournalFile {
   /** Replay the newest generation through `apply`, then start on a compact file of the replayed state. */
   open(apply: (rec: Rec) => void): void {
     this.#fs.mkdirSync(this.#dir, { recursive: true });
-    const gens = this.#fs.readdirSync(this.#dir)
+    const gens = this.#fs
+      .readdirSync(this.#dir)
       .map((f) => /^journal-(\d+)\.log$/.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))

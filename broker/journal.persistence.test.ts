@@ -11,7 +11,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const broker = { id: 'broker-a' };
 const ingest = { id: 'svc-ingest' };
 let counter = 0;
-const publish = (topic: string, body: string): StoredPacket => ({ cmd: 'publish', brokerId: broker.id, brokerCounter: ++counter, topic, payload: Buffer.from(body), qos: 1, retain: false, dup: false });
+const publish = (topic: string, body: string): StoredPacket => ({
+  cmd: 'publish',
+  brokerId: broker.id,
+  brokerCounter: ++counter,
+  topic,
+  payload: Buffer.from(body),
+  qos: 1,
+  retain: false,
+  dup: false,
+});
 const all = async (s: Readable): Promise<StoredPacket[]> => (await s.toArray()) as StoredPacket[];
 
 async function open(dir: string, compactBytes?: number): Promise<JournalPersistence> {
@@ -22,7 +31,10 @@ async function open(dir: string, compactBytes?: number): Promise<JournalPersiste
 
 describe('JournalPersistence', () => {
   it("passes aedes-persistence's own conformance suite", () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', join(here, 'journal.conformance.mts')], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', join(here, 'journal.conformance.mts')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.stdout).toMatch(/# pass 50/);
     expect(r.stdout).toMatch(/# fail 0/);
     expect(r.status).toBe(0);
@@ -43,7 +55,10 @@ describe('JournalPersistence', () => {
     await a.outgoingUpdate(ingest, { ...p2, messageId: 8 });
     expect((await a.outgoingClearMessageId(ingest, { messageId: 7 }))?.payload?.toString()).toBe('one');
     await a.storeRetained({ cmd: 'publish', topic: 'heat/v1/devices/d1/status', payload: Buffer.from('online'), qos: 1, retain: true });
-    await a.putWill({ id: 'd1' }, { cmd: 'publish', topic: 'heat/v1/devices/d1/status', payload: Buffer.from('offline'), qos: 1, retain: true });
+    await a.putWill(
+      { id: 'd1' },
+      { cmd: 'publish', topic: 'heat/v1/devices/d1/status', payload: Buffer.from('offline'), qos: 1, retain: true },
+    );
     // Crash: the process dies without destroy(); everything resolved above reached the file.
 
     const b = await open(dir);
@@ -93,7 +108,9 @@ describe('JournalPersistence', () => {
     expect(files).toHaveLength(1); // older generations removed
     expect(statSync(join(dir, files[0]!)).size).toBeLessThan(64 * 1024 + 8192);
     const b = await open(dir);
-    expect((await all(b.outgoingStream(ingest))).map((p) => p.payload?.toString())).toEqual(Array.from({ length: 10 }, (_, k) => `m${4990 + k}`));
+    expect((await all(b.outgoingStream(ingest))).map((p) => p.payload?.toString())).toEqual(
+      Array.from({ length: 10 }, (_, k) => `m${4990 + k}`),
+    );
     await b.destroy();
   });
 

@@ -59,7 +59,12 @@ export class OutQueue {
    * one, which the subscriber had not stored yet (tests/broker-message-ids.test.ts). Journal
    * replay passes `unique` false: its records hold the ids as they were given.
    */
-  assign(brokerId: string | undefined, brokerCounter: number | undefined, messageId: number | undefined, unique = false): { messageId: number | undefined } | undefined {
+  assign(
+    brokerId: string | undefined,
+    brokerCounter: number | undefined,
+    messageId: number | undefined,
+    unique = false,
+  ): { messageId: number | undefined } | undefined {
     const at = this.#byIdentity.get(OutQueue.identity({ brokerId, brokerCounter }));
     const p = at === undefined ? undefined : this.#items[at - this.#base];
     if (!p) return undefined;

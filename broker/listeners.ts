@@ -86,7 +86,11 @@ function wsOver(srv: HttpServer, handle: Handle, limits: ListenLimits): Closable
   return { close: () => new Promise<void>((resolve) => wss.close(() => resolve())) };
 }
 
-export async function openListeners(handle: Handle, o: ListenOptions, limits: ListenLimits): Promise<{ ports: BoundPorts; close(): Promise<void> }> {
+export async function openListeners(
+  handle: Handle,
+  o: ListenOptions,
+  limits: ListenLimits,
+): Promise<{ ports: BoundPorts; close(): Promise<void> }> {
   const host = o.host ?? '0.0.0.0';
   const servers: (NetServer | HttpServer)[] = [];
   const extras: Closable[] = [];

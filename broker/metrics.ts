@@ -109,12 +109,18 @@ export function toPrometheus(m: BrokerMetrics): string {
   metric('heat_broker_auth_failures_total', 'counter', 'Failed CONNECTs (refusals slowed down, nobody blocked).', [[{}, m.authFailures]]);
   metric('heat_broker_auth_throttled', 'gauge', '(client id, address) pairs whose refusals are delayed now.', [[{}, m.authThrottledNow]]);
   if (m.storeWriteErrors !== null) {
-    metric('heat_broker_store_write_errors_total', 'counter', 'Failed journal writes (their PUBACKs withheld).', [[{}, m.storeWriteErrors]]);
-    metric('heat_broker_store_failing', 'gauge', '1 while the journal refuses writes (recovers by itself).', [[{}, m.storeFailing ? 1 : 0]]);
+    metric('heat_broker_store_write_errors_total', 'counter', 'Failed journal writes (their PUBACKs withheld).', [
+      [{}, m.storeWriteErrors],
+    ]);
+    metric('heat_broker_store_failing', 'gauge', '1 while the journal refuses writes (recovers by itself).', [
+      [{}, m.storeFailing ? 1 : 0],
+    ]);
   }
   if (m.telemetrySpool) {
     const t = m.telemetrySpool;
-    metric('heat_broker_spool_messages_total', 'counter', 'Telemetry messages made durable in the ingest spool (spool mode).', [[{}, t.spooled]]);
+    metric('heat_broker_spool_messages_total', 'counter', 'Telemetry messages made durable in the ingest spool (spool mode).', [
+      [{}, t.spooled],
+    ]);
     metric('heat_broker_spool_backlog', 'gauge', 'Spooled telemetry not yet stored by the ingest.', [[{}, t.backlog]]);
     metric('heat_broker_spool_parked', 'gauge', 'Telemetry publishes waiting at the spool bound (no PUBACK yet).', [[{}, t.parked]]);
     metric('heat_broker_spool_write_errors_total', 'counter', 'Failed spool writes (their PUBACKs withheld).', [[{}, t.writeErrors]]);

@@ -183,7 +183,10 @@ export function openPersistence(opts: {
         },
       };
     }
-    const journal = new JournalPersistence(join(opts.persistenceDir, 'journal'), { onError: opts.onError, ...(opts.journalFs ? { fs: opts.journalFs } : {}) });
+    const journal = new JournalPersistence(join(opts.persistenceDir, 'journal'), {
+      onError: opts.onError,
+      ...(opts.journalFs ? { fs: opts.journalFs } : {}),
+    });
     const q = quiesce(skipCleanSessionAcks(journal as unknown as AedesPersistence));
     return {
       kind: 'journal',

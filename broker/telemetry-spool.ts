@@ -138,7 +138,10 @@ export class TelemetrySpool {
       try {
         await this.#spool.appendBatch(batch);
       } catch (e) {
-        this.#o.logger.error({ err: String(e), messages: batch.length }, 'telemetry spool write failed: not acknowledged, the devices resend');
+        this.#o.logger.error(
+          { err: String(e), messages: batch.length },
+          'telemetry spool write failed: not acknowledged, the devices resend',
+        );
         const err = new Error(`telemetry spool write failed: ${String(e)}`);
         for (const o of batch) o.done(err);
         return;

@@ -50,7 +50,11 @@ export const LoginResponseSchema = Type.Object({
 export type LoginResponse = Static<typeof LoginResponseSchema>;
 
 /** Password rules beyond the length (common passwords, runs, the username): api/password.ts. */
-export const NewPasswordSchema = Type.String({ minLength: 10, maxLength: 256, description: 'at least 10 characters, not a common password' });
+export const NewPasswordSchema = Type.String({
+  minLength: 10,
+  maxLength: 256,
+  description: 'at least 10 characters, not a common password',
+});
 
 export const NewPersonBodySchema = Type.Object(
   {
@@ -72,7 +76,10 @@ export type NewPersonBody = Static<typeof NewPersonBodySchema>;
 
 export const DisablePersonBodySchema = Type.Object({ disabled: Type.Optional(Type.Boolean()) }, closed);
 
-export const ChangePasswordBodySchema = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: NewPasswordSchema }, closed);
+export const ChangePasswordBodySchema = Type.Object(
+  { currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: NewPasswordSchema },
+  closed,
+);
 export type ChangePasswordBody = Static<typeof ChangePasswordBodySchema>;
 
 export const IdParamsSchema = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -176,7 +183,8 @@ export const HealthSchema = Type.Object({
 });
 
 /** Shorthand for a route's standard error responses in OpenAPI. */
-export const errorResponses = (...codes: number[]): Record<number, TSchema> => Object.fromEntries(codes.map((c) => [c, ErrorResponseSchema]));
+export const errorResponses = (...codes: number[]): Record<number, TSchema> =>
+  Object.fromEntries(codes.map((c) => [c, ErrorResponseSchema]));
 
 // ---- Responses of the auth, people and system routes (issue #15: every route declares one).
 
@@ -193,4 +201,7 @@ export const ApiMetricsSchema = Type.Object({
 });
 
 /** A text body of the given media type (CSV export, Prometheus exposition). */
-export const textResponse = (mediaType: string, description: string) => ({ description, content: { [mediaType]: { schema: Type.String() } } });
+export const textResponse = (mediaType: string, description: string) => ({
+  description,
+  content: { [mediaType]: { schema: Type.String() } },
+});

@@ -28,7 +28,9 @@ describe('parseConfig', () => {
   });
   it('validates the ingest tuning variables', () => {
     expect(parseConfig({}).ingest).toEqual({ spoolMaxMessages: undefined, spoolSync: 'full', rules: true, clientId: 'svc-ingest' });
-    expect(parseConfig({ INGEST_SPOOL_MAX: '500', INGEST_SPOOL_SYNC: 'normal', INGEST_RULES: '0', INGEST_CLIENT_ID: 'svc-ingest-b' }).ingest).toEqual({
+    expect(
+      parseConfig({ INGEST_SPOOL_MAX: '500', INGEST_SPOOL_SYNC: 'normal', INGEST_RULES: '0', INGEST_CLIENT_ID: 'svc-ingest-b' }).ingest,
+    ).toEqual({
       spoolMaxMessages: 500,
       spoolSync: 'normal',
       rules: false,

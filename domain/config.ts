@@ -101,19 +101,24 @@ export function parseConfig(env: Env): PlatformConfig {
   if (!knownCities.includes(city)) problems.push(`CITY=${JSON.stringify(city)} is not a known city (one of: ${knownCities.join(', ')})`);
   const spoolMaxRaw = env.INGEST_SPOOL_MAX || undefined;
   const spoolMaxMessages = spoolMaxRaw === undefined ? undefined : Number(spoolMaxRaw);
-  if (spoolMaxMessages !== undefined && (!Number.isInteger(spoolMaxMessages) || spoolMaxMessages < 1)) problems.push(`INGEST_SPOOL_MAX=${JSON.stringify(spoolMaxRaw)} is not a positive integer`);
+  if (spoolMaxMessages !== undefined && (!Number.isInteger(spoolMaxMessages) || spoolMaxMessages < 1))
+    problems.push(`INGEST_SPOOL_MAX=${JSON.stringify(spoolMaxRaw)} is not a positive integer`);
   const feed = env.INGEST_FEED || 'spool';
   if (feed !== 'spool' && feed !== 'mqtt') problems.push(`INGEST_FEED=${JSON.stringify(feed)} is not 'spool' or 'mqtt'`);
   const spoolSync = env.INGEST_SPOOL_SYNC || 'full';
-  if (spoolSync !== 'full' && spoolSync !== 'normal') problems.push(`INGEST_SPOOL_SYNC=${JSON.stringify(spoolSync)} is not 'full' or 'normal'`);
+  if (spoolSync !== 'full' && spoolSync !== 'normal')
+    problems.push(`INGEST_SPOOL_SYNC=${JSON.stringify(spoolSync)} is not 'full' or 'normal'`);
   // Demo safety (issue 13 finding 10): the demo accounts' password is published, so with DEMO
   // on the platform listens on loopback only, and an explicit other HOST is refused.
   const demo = bool('DEMO', true);
   if (demo && env.HOST && !isLoopbackHost(env.HOST)) {
-    problems.push(`HOST=${JSON.stringify(env.HOST)} with DEMO=1 would serve the demo accounts (published password) beyond this machine: set DEMO=0, or HOST=127.0.0.1 (docs/security.md)`);
+    problems.push(
+      `HOST=${JSON.stringify(env.HOST)} with DEMO=1 would serve the demo accounts (published password) beyond this machine: set DEMO=0, or HOST=127.0.0.1 (docs/security.md)`,
+    );
   }
   const logLevel = env.LOG_LEVEL || 'info';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) problems.push(`LOG_LEVEL=${logLevel} is not a pino level`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    problems.push(`LOG_LEVEL=${logLevel} is not a pino level`);
   const cfg: PlatformConfig = {
     mqttPort,
     mqttWsPort: port('MQTT_WS_PORT', 8083),

@@ -41,12 +41,7 @@ export const SubjectTypeSchema = Type.Union([
 ]);
 export type SubjectType = Static<typeof SubjectTypeSchema>;
 
-export const SeveritySchema = Type.Union([
-  Type.Literal('info'),
-  Type.Literal('minor'),
-  Type.Literal('major'),
-  Type.Literal('critical'),
-]);
+export const SeveritySchema = Type.Union([Type.Literal('info'), Type.Literal('minor'), Type.Literal('major'), Type.Literal('critical')]);
 export type Severity = Static<typeof SeveritySchema>;
 
 export const IncidentSchema = Type.Object({

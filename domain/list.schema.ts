@@ -5,4 +5,5 @@
  */
 import Type, { type TArray, type TArrayOptions, type TImmutable, type TSchema } from 'typebox';
 
-export const ListOf = <T extends TSchema>(item: T, options?: TArrayOptions): TImmutable<TArray<T>> => Type.Immutable(Type.Array(item, options));
+export const ListOf = <T extends TSchema>(item: T, options?: TArrayOptions): TImmutable<TArray<T>> =>
+  Type.Immutable(Type.Array(item, options));

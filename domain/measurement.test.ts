@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { apartmentValue, evaluateMeasurement, pointsForRoom, refundDays, refundPctFor, roomValue, type MeasurementRecord } from './measurement.ts';
+import {
+  apartmentValue,
+  evaluateMeasurement,
+  pointsForRoom,
+  refundDays,
+  refundPctFor,
+  roomValue,
+  type MeasurementRecord,
+} from './measurement.ts';
 import { defaultPolicy, policyForCity } from './policy.ts';
 
 const p = (tempC: number, heightM = 1.2, wallDistanceM = 1) => ({ tempC, heightM, wallDistanceM });
@@ -19,7 +27,14 @@ const rec = (over: Partial<MeasurementRecord> = {}): MeasurementRecord => ({
 
 describe('N30 points per room by area', () => {
   it.each([
-    [10, 1], [15.9, 1], [16, 2], [29.9, 2], [30, 3], [59.9, 3], [60, 5], [120, 5],
+    [10, 1],
+    [15.9, 1],
+    [16, 2],
+    [29.9, 2],
+    [30, 3],
+    [59.9, 3],
+    [60, 5],
+    [120, 5],
   ])('%d m² → %d points', (area, n) => expect(pointsForRoom(area, defaultPolicy)).toBe(n));
 });
 
@@ -27,7 +42,16 @@ describe('N32 room and apartment values', () => {
   it('room value is the mean of its points; the apartment value weights bedrooms and living room by area', () => {
     expect(roomValue([p(17), p(19)])).toBe(18);
     // kitchen excluded: (16·10 + 20·30) / 40 = 19
-    expect(apartmentValue([{ type: 'bedroom', areaM2: 10, valueC: 16 }, { type: 'living', areaM2: 30, valueC: 20 }, { type: 'kitchen', areaM2: 10, valueC: 5 }], defaultPolicy)).toBe(19);
+    expect(
+      apartmentValue(
+        [
+          { type: 'bedroom', areaM2: 10, valueC: 16 },
+          { type: 'living', areaM2: 30, valueC: 20 },
+          { type: 'kitchen', areaM2: 10, valueC: 5 },
+        ],
+        defaultPolicy,
+      ),
+    ).toBe(19);
     expect(apartmentValue([{ type: 'kitchen', areaM2: 10, valueC: 5 }], defaultPolicy)).toBeNull();
   });
 });
@@ -41,7 +65,10 @@ describe('verdict (N31, N33)', () => {
   });
 
   it('is invalid with the wrong number of points, a bad height or too close to a wall', () => {
-    const r = evaluateMeasurement(rec({ rooms: [{ roomId: 'r2', type: 'living', areaM2: 20, points: [p(17, 2.0), p(17, 1.2, 0.2), p(17)] }] }), defaultPolicy);
+    const r = evaluateMeasurement(
+      rec({ rooms: [{ roomId: 'r2', type: 'living', areaM2: 20, points: [p(17, 2.0), p(17, 1.2, 0.2), p(17)] }] }),
+      defaultPolicy,
+    );
     expect(r.verdict).toBe('invalid');
     expect(r.problems.join('\n')).toMatch(/N30.*needs 2 points, has 3/);
     expect(r.problems.join('\n')).toMatch(/N31.*2 m/);
@@ -52,7 +79,9 @@ describe('verdict (N31, N33)', () => {
     const r = evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(17.6)] }] }), defaultPolicy);
     expect(r.verdict).toBe('below_standard');
     expect(r.rooms[0]).toMatchObject({ valueC: 17.6, shortfallC: 0.4 });
-    expect(evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(18)] }] }), defaultPolicy).verdict).toBe('compliant');
+    expect(
+      evaluateMeasurement(rec({ rooms: [{ roomId: 'r1', type: 'bedroom', areaM2: 12, points: [p(18)] }] }), defaultPolicy).verdict,
+    ).toBe('compliant');
   });
 
   it('N31: an instrument worse than the city allows makes the record invalid (Tianjin ±0.3 °C)', () => {
@@ -64,7 +93,12 @@ describe('verdict (N31, N33)', () => {
 
   it('N2 per room: a cold bedroom behind a warm living room is below standard, N32 mean reported', () => {
     const r = evaluateMeasurement(
-      rec({ rooms: [{ roomId: 'bed', type: 'bedroom', areaM2: 12, points: [p(15)] }, { roomId: 'liv', type: 'living', areaM2: 28, points: [p(21), p(21)] }] }),
+      rec({
+        rooms: [
+          { roomId: 'bed', type: 'bedroom', areaM2: 12, points: [p(15)] },
+          { roomId: 'liv', type: 'living', areaM2: 28, points: [p(21), p(21)] },
+        ],
+      }),
       defaultPolicy,
     );
     expect(r.apartmentValueC).toBe(19.2); // N32: (15·12 + 21·28) / 40 = 19.2 — above 18 °C

@@ -61,7 +61,10 @@ export interface MeasurementResult {
 }
 
 /** N30: how many points a room of this area needs. */
-export function pointsForRoom(areaM2: number, policy: { readonly measurement: Pick<HeatingPolicy['measurement'], 'pointsByArea' | 'pointsLargeRoom'> }): number {
+export function pointsForRoom(
+  areaM2: number,
+  policy: { readonly measurement: Pick<HeatingPolicy['measurement'], 'pointsByArea' | 'pointsLargeRoom'> },
+): number {
   for (const band of policy.measurement.pointsByArea) if (areaM2 < band.belowM2) return band.points;
   return policy.measurement.pointsLargeRoom;
 }
@@ -73,7 +76,10 @@ export function roomValue(points: readonly MeasurementPoint[]): number {
 }
 
 /** N32: apartment value = area-weighted mean of the counted rooms (bedrooms, living room). */
-export function apartmentValue(rooms: readonly { type: RoomTypeName; areaM2: number; valueC: number }[], policy: HeatingPolicy): number | null {
+export function apartmentValue(
+  rooms: readonly { type: RoomTypeName; areaM2: number; valueC: number }[],
+  policy: HeatingPolicy,
+): number | null {
   const counted = rooms.filter((r) => policy.comfort.countedRoomTypes.includes(r.type) && Number.isFinite(r.valueC));
   const area = counted.reduce((s, r) => s + r.areaM2, 0);
   if (!counted.length || area <= 0) return null;
@@ -93,7 +99,8 @@ export function checkRecord(rec: MeasurementRecord, policy: HeatingPolicy): stri
   const problems: string[] = [];
   if (m.signatureRequired && !rec.residentSigned) problems.push('N33: no resident signature');
   if (!rec.rooms.length) problems.push('no rooms measured');
-  if (rec.instrumentErrorC > m.instrumentErrorC) problems.push(`N31: instrument error ±${rec.instrumentErrorC} °C exceeds ±${m.instrumentErrorC} °C`);
+  if (rec.instrumentErrorC > m.instrumentErrorC)
+    problems.push(`N31: instrument error ±${rec.instrumentErrorC} °C exceeds ±${m.instrumentErrorC} °C`);
   if (rec.closedBeforeMin < m.closedBeforeMin) problems.push(`N31: doors and windows closed only ${rec.closedBeforeMin} min before`);
   for (const r of rec.rooms) {
     const need = pointsForRoom(r.areaM2, policy);
@@ -133,9 +140,17 @@ export function evaluateMeasurement(rec: MeasurementRecord, policy: HeatingPolic
   const area = countedRooms.reduce((s, r) => s + r.areaM2, 0);
   const refundPctPerDay =
     area > 0 ? round1(rooms.filter((r) => r.counted).reduce((s, r, i) => s + r.refundPct * countedRooms[i]!.areaM2, 0) / area) : 0;
-  if (problems.length) return { verdict: 'invalid', problems, rooms, apartmentValueC: value === null ? null : round1(value), refundPctPerDay: 0, exempt };
+  if (problems.length)
+    return { verdict: 'invalid', problems, rooms, apartmentValueC: value === null ? null : round1(value), refundPctPerDay: 0, exempt };
   const below = rooms.some((r) => r.shortfallC > 0);
-  return { verdict: below ? 'below_standard' : 'compliant', problems, rooms, apartmentValueC: value === null ? null : round1(value), refundPctPerDay: below ? refundPctPerDay : 0, exempt };
+  return {
+    verdict: below ? 'below_standard' : 'compliant',
+    problems,
+    rooms,
+    apartmentValueC: value === null ? null : round1(value),
+    refundPctPerDay: below ? refundPctPerDay : 0,
+    exempt,
+  };
 }
 
 /**

@@ -69,7 +69,10 @@ export const MeterInputSchema = Type.Object({
 export const OfficeBodySchema = OfficeSchema;
 export const SourceBodySchema = HeatSourceSchema;
 /** A station, and the meters to provision on it (each secret is returned once). */
-export const StationBodySchema = Type.Intersect([StationSchema, Type.Object({ meters: Type.Optional(Type.Array(MeterInputSchema, { maxItems: 10 })) })]);
+export const StationBodySchema = Type.Intersect([
+  StationSchema,
+  Type.Object({ meters: Type.Optional(Type.Array(MeterInputSchema, { maxItems: 10 })) }),
+]);
 export type StationBody = Static<typeof StationBodySchema>;
 export const BuildingBodySchema = BuildingSchema;
 /** An apartment and its rooms: a room list, or a named layout (LAYOUT_TEMPLATES), not both. */
@@ -87,10 +90,15 @@ export const ONBOARDING_KINDS = ['offices', 'sources', 'stations', 'buildings', 
 export type OnboardingKind = (typeof ONBOARDING_KINDS)[number];
 
 /** CSV columns per kind (header row; no others accepted). Required ones first. */
-export const ONBOARDING_COLUMNS: Readonly<Record<OnboardingKind, { readonly required: readonly string[]; readonly optional: readonly string[] }>> = {
+export const ONBOARDING_COLUMNS: Readonly<
+  Record<OnboardingKind, { readonly required: readonly string[]; readonly optional: readonly string[] }>
+> = {
   offices: { required: ['id', 'name'], optional: ['phone'] },
   sources: { required: ['id', 'name', 'lat', 'lon'], optional: [] },
-  stations: { required: ['id', 'name', 'officeId', 'sourceId', 'branchId', 'lat', 'lon', 'system'], optional: ['meterId', 'meterIntervalMin'] },
+  stations: {
+    required: ['id', 'name', 'officeId', 'sourceId', 'branchId', 'lat', 'lon', 'system'],
+    optional: ['meterId', 'meterIntervalMin'],
+  },
   buildings: { required: ['id', 'name', 'stationId', 'address', 'lat', 'lon', 'floors', 'entrances', 'unitsPerFloor'], optional: [] },
   /** `rooms`: "suffix:type:areaM2" items separated by ";" (e.g. "living:living:20;bed1:bedroom:12"), or a `layout` name. */
   apartments: { required: ['id', 'buildingId', 'entrance', 'floor', 'unit', 'number', 'areaM2'], optional: ['layout', 'rooms'] },
@@ -105,7 +113,9 @@ export const OnboardingKindParamsSchema = Type.Object({ kind: Type.Enum([...ONBO
 export const OnboardedStationSchema = Type.Object({
   ...StationSchema.properties,
   meters: ListOf(DeviceSchema),
-  secrets: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'meter id → secret, only when meters were provisioned' })),
+  secrets: Type.Optional(
+    Type.Record(Type.String(), Type.String(), { description: 'meter id → secret, only when meters were provisioned' }),
+  ),
 });
 /** An apartment as onboarded, with the rooms it got (from its list or layout). */
 export const OnboardedApartmentSchema = Type.Object({ ...ApartmentSchema.properties, rooms: ListOf(RoomSchema) });

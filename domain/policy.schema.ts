@@ -53,7 +53,14 @@ export const HeatingPolicySchema = Type.Object({
     lowBatteryClearV: n,
   }),
   validation: Type.Object({ roomTempMinC: n, roomTempMaxC: n, maxFutureSkewMin: n, maxBacklogHours: n, maxBatchReadings: n }),
-  grouping: Type.Object({ buildingColdShare: n, stationColdShare: n, sourceStationShare: n, minMonitored: n, minSourceStations: n, resolveShareRatio: n }),
+  grouping: Type.Object({
+    buildingColdShare: n,
+    stationColdShare: n,
+    sourceStationShare: n,
+    minMonitored: n,
+    minSourceStations: n,
+    resolveShareRatio: n,
+  }),
   station: Type.Object({
     curveToleranceC: n,
     curveSupplyAtPlus5C: n,

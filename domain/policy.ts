@@ -349,6 +349,7 @@ function deepFreeze<T>(o: T): T {
 /** The policy of one city: national defaults with that city's overrides, plus any extra (e.g. a decree). */
 export function policyForCity(city: string, extra?: DeepPartial<HeatingPolicy>): HeatingPolicy {
   // An unknown city must not fall back to the national defaults silently (domain/config.ts checks CITY first).
-  if (!Object.hasOwn(cityOverrides, city)) throw new Error(`unknown city ${JSON.stringify(city)} (known: ${Object.keys(cityOverrides).join(', ')})`);
+  if (!Object.hasOwn(cityOverrides, city))
+    throw new Error(`unknown city ${JSON.stringify(city)} (known: ${Object.keys(cityOverrides).join(', ')})`);
   return deepFreeze(merge(merge(defaultPolicy, cityOverrides[city]), extra));
 }

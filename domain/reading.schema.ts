@@ -21,7 +21,10 @@ export const ReadingSchema = Type.Object({
 export type ReadingDto = Static<typeof ReadingSchema>;
 
 /** One aggregation window; `value` is null for a window without readings. */
-export const HistoryPointSchema = Type.Object({ ts: Type.Number({ description: 'window start, epoch ms' }), value: Type.Union([Type.Number(), Type.Null()]) });
+export const HistoryPointSchema = Type.Object({
+  ts: Type.Number({ description: 'window start, epoch ms' }),
+  value: Type.Union([Type.Number(), Type.Null()]),
+});
 export type HistoryPointDto = Static<typeof HistoryPointSchema>;
 
 export const ReadingScopeSchema = Type.Object({

@@ -10,7 +10,11 @@ import { ListOf } from './list.schema.ts';
 export const StationDetailSchema = Type.Object({ ...StationSchema.properties, buildings: ListOf(BuildingSchema) });
 export const BuildingDetailSchema = Type.Object({ ...BuildingSchema.properties, apartments: ListOf(ApartmentSchema) });
 /** An apartment with its building (absent only if the registry lost it) and rooms. */
-export const ApartmentDetailSchema = Type.Object({ ...ApartmentSchema.properties, building: Type.Optional(BuildingSchema), rooms: ListOf(RoomSchema) });
+export const ApartmentDetailSchema = Type.Object({
+  ...ApartmentSchema.properties,
+  building: Type.Optional(BuildingSchema),
+  rooms: ListOf(RoomSchema),
+});
 export type ApartmentDetail = Static<typeof ApartmentDetailSchema>;
 
 /** Where a device's readings belong (DeviceLocation in topology.schema.ts). */

@@ -6,7 +6,17 @@
  */
 import Type, { type Static } from 'typebox';
 
-export const ROLES = ['admin', 'dispatcher', 'station_staff', 'station_head', 'manager', 'deputy_gm', 'general_manager', 'engineer', 'resident'] as const;
+export const ROLES = [
+  'admin',
+  'dispatcher',
+  'station_staff',
+  'station_head',
+  'manager',
+  'deputy_gm',
+  'general_manager',
+  'engineer',
+  'resident',
+] as const;
 export const RoleSchema = Type.Enum(ROLES);
 export type Role = Static<typeof RoleSchema>;
 

@@ -34,7 +34,13 @@ describe('heating season (N1)', () => {
   });
 
   it('one-off extensions by decree count, inclusive', () => {
-    const p = policyForCity('beijing', { season: { start: { month: 11, day: 15 }, end: { month: 3, day: 20 }, extensions: [{ from: '2026-11-08', to: '2026-11-14', reason: 'cold snap' }] } });
+    const p = policyForCity('beijing', {
+      season: {
+        start: { month: 11, day: 15 },
+        end: { month: 3, day: 20 },
+        extensions: [{ from: '2026-11-08', to: '2026-11-14', reason: 'cold snap' }],
+      },
+    });
     expect(inSeason(local('2026-11-07'), p)).toBe(false);
     expect(inSeason(local('2026-11-08'), p)).toBe(true);
     expect(inSeason(local('2026-11-14'), p)).toBe(true);

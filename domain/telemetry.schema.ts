@@ -6,10 +6,7 @@
 import Type, { type Static } from 'typebox';
 
 /** ISO-8601 string or epoch milliseconds. */
-export const TimestampSchema = Type.Union([
-  Type.String({ minLength: 10, maxLength: 40 }),
-  Type.Number({ minimum: 0 }),
-]);
+export const TimestampSchema = Type.Union([Type.String({ minLength: 10, maxLength: 40 }), Type.Number({ minimum: 0 })]);
 
 export const RoomSensorPayloadSchema = Type.Object(
   {

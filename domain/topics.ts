@@ -6,8 +6,7 @@ export const topics = {
   telemetry: (deviceId: string) => `${TOPIC_ROOT}/devices/${deviceId}/telemetry`,
   status: (deviceId: string) => `${TOPIC_ROOT}/devices/${deviceId}/status`,
   config: (deviceId: string) => `${TOPIC_ROOT}/devices/${deviceId}/config`,
-  gatewayTelemetry: (gatewayId: string, deviceId: string) =>
-    `${TOPIC_ROOT}/gateways/${gatewayId}/devices/${deviceId}/telemetry`,
+  gatewayTelemetry: (gatewayId: string, deviceId: string) => `${TOPIC_ROOT}/gateways/${gatewayId}/devices/${deviceId}/telemetry`,
   /** Subscriptions of the ingest (shared by every service account that reads telemetry). */
   allTelemetry: [`${TOPIC_ROOT}/devices/+/telemetry`, `${TOPIC_ROOT}/gateways/+/devices/+/telemetry`],
   allStatus: `${TOPIC_ROOT}/devices/+/status`,

@@ -91,11 +91,7 @@ export const ApartmentSchema = Type.Object({
 });
 export type Apartment = Static<typeof ApartmentSchema>;
 
-export const DeviceKindSchema = Type.Union([
-  Type.Literal('room_sensor'),
-  Type.Literal('station_meter'),
-  Type.Literal('gateway'),
-]);
+export const DeviceKindSchema = Type.Union([Type.Literal('room_sensor'), Type.Literal('station_meter'), Type.Literal('gateway')]);
 export type DeviceKind = Static<typeof DeviceKindSchema>;
 
 /** A device as the registry knows it. Where it sits comes from here, never from its payload. */

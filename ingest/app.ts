@@ -220,7 +220,10 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       // The broker should have spooled it: a broker in MQTT mode. Not acknowledged (the broker
       // keeps it) and said loudly, rather than written beside the broker's spool.
       if (misrouted++ % 10_000 === 0)
-        log.error({ topic: d.topic, misrouted }, 'telemetry over MQTT in spool mode: run the broker with the same INGEST_FEED; left unacknowledged');
+        log.error(
+          { topic: d.topic, misrouted },
+          'telemetry over MQTT in spool mode: run the broker with the same INGEST_FEED; left unacknowledged',
+        );
       next();
       return;
     }
@@ -252,7 +255,12 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
       if (!part.length) break;
       rerun += part.length;
       const last = part[part.length - 1]!.seq;
-      if (rules) rules.replay(part.flatMap((e) => toWork(e).readings), last, part.length);
+      if (rules)
+        rules.replay(
+          part.flatMap((e) => toWork(e).readings),
+          last,
+          part.length,
+        );
       else reader.trimThrough(last); // kept for rules that are now off
     }
     if (rerun) log.info({ rulesOnly: rerun }, 'spool entries re-run through the rules');

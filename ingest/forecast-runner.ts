@@ -171,7 +171,10 @@ export class ForecastLoop {
       this.#buffer = [];
       this.#feed(buffered);
       this.#publish(runner.tracker.openIncidents().map((incident) => ({ type: 'opened' as const, at: incident.startTs, incident })));
-      this.#d.logger.info({ apartments: runner.ix.aptIds.length, ready: runner.fits.filter((f) => f.hours >= runner.o.minFitHours).length }, 'forecaster ready');
+      this.#d.logger.info(
+        { apartments: runner.ix.aptIds.length, ready: runner.fits.filter((f) => f.hours >= runner.o.minFitHours).length },
+        'forecaster ready',
+      );
     };
     this.#building = run().finally(() => (this.#building = undefined));
     return this.#building;

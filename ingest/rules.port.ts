@@ -30,7 +30,10 @@ export function liveRules(opts: {
   /** A snapshot as read from disk (RulesSnapshotRepository); RulesEngine.restore checks and migrates it, or throws. */
   readonly snapshot?: unknown;
 }): RulesPort & { readonly engine: () => RulesEngine } {
-  let engine = opts.snapshot !== undefined ? RulesEngine.restore(opts.snapshot, { city: opts.city(), policy: opts.policy }) : new RulesEngine({ city: opts.city(), policy: opts.policy });
+  let engine =
+    opts.snapshot !== undefined
+      ? RulesEngine.restore(opts.snapshot, { city: opts.city(), policy: opts.policy })
+      : new RulesEngine({ city: opts.city(), policy: opts.policy });
   return {
     engine: () => engine,
     ingest: (r) => engine.ingest(r),

@@ -43,7 +43,11 @@ describe('SpoolRepository (append-only segment files)', () => {
     expect(again.all().map((e) => e.seq)).toEqual([1, 2]);
     expect((await again.append([item(3)]))[0]!.seq).toBe(3);
     await again.close();
-    expect(SpoolRepository.open(dir).all().map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(
+      SpoolRepository.open(dir)
+        .all()
+        .map((e) => e.seq),
+    ).toEqual([1, 2, 3]);
   });
 
   it('deletes fully trimmed segments', async () => {

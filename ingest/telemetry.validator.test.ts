@@ -8,16 +8,46 @@ import { REJECT_REASONS, TelemetryValidator } from './telemetry.validator.ts';
 const policy = policyForCity('beijing');
 const v = new TelemetryValidator(policy);
 const NOW = Date.parse('2026-01-10T08:00:00Z');
-const room: DeviceLocation = { deviceId: 'sen-1', kind: 'room_sensor', roomId: 'r-1', apartmentId: 'a-1', buildingId: 'b-1', stationId: 's-1', officeId: 'of-1', intervalMin: 10, enabled: true };
-const meter: DeviceLocation = { deviceId: 'met-1', kind: 'station_meter', stationId: 's-1', officeId: 'of-1', intervalMin: 5, enabled: true };
+const room: DeviceLocation = {
+  deviceId: 'sen-1',
+  kind: 'room_sensor',
+  roomId: 'r-1',
+  apartmentId: 'a-1',
+  buildingId: 'b-1',
+  stationId: 's-1',
+  officeId: 'of-1',
+  intervalMin: 10,
+  enabled: true,
+};
+const meter: DeviceLocation = {
+  deviceId: 'met-1',
+  kind: 'station_meter',
+  stationId: 's-1',
+  officeId: 'of-1',
+  intervalMin: 5,
+  enabled: true,
+};
 const p = (x: unknown) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x));
-const reasons = (x: unknown, loc: DeviceLocation | undefined = room, gw?: string) => v.validate(p(x), loc, NOW, gw).rejections.map((r) => r.reason);
+const reasons = (x: unknown, loc: DeviceLocation | undefined = room, gw?: string) =>
+  v.validate(p(x), loc, NOW, gw).rejections.map((r) => r.reason);
 
 describe('TelemetryValidator', () => {
   it('turns a room payload into a reading located by the registry', () => {
     const r = v.validate(p({ ts: '2026-01-10T07:50:00Z', temp: 19.5, rh: 40 }), room, NOW);
     expect(r.rejections).toEqual([]);
-    expect(r.readings).toEqual([{ deviceId: 'sen-1', kind: 'room_sensor', ts: Date.parse('2026-01-10T07:50:00Z'), fields: { temp: 19.5, rh: 40 }, roomId: 'r-1', apartmentId: 'a-1', buildingId: 'b-1', stationId: 's-1', officeId: 'of-1' }]);
+    expect(r.readings).toEqual([
+      {
+        deviceId: 'sen-1',
+        kind: 'room_sensor',
+        ts: Date.parse('2026-01-10T07:50:00Z'),
+        fields: { temp: 19.5, rh: 40 },
+        roomId: 'r-1',
+        apartmentId: 'a-1',
+        buildingId: 'b-1',
+        stationId: 's-1',
+        officeId: 'of-1',
+      },
+    ]);
   });
 
   it('validates by the registry kind, not by the payload', () => {
@@ -33,12 +63,14 @@ describe('TelemetryValidator', () => {
     expect(reasons({ ts: '2026-01-10T15:50:00', temp: 20 })).toEqual(['timestamp_without_offset']);
     expect(reasons({ ts: '2026-01-10T15:50:00.000', temp: 20 })).toEqual(['timestamp_without_offset']);
     expect(v.validate(p({ ts: '2026-01-10T15:50:00', temp: 20 }), room, NOW).rejections[0]!.detail).toBe('ts');
-    for (const ts of ['2026-01-10T15:50:00+08:00', '2026-01-10T15:50:00+0800', '2026-01-10T07:50:00Z', '2026-01-10T07:50:00.5z']) expect(reasons({ ts, temp: 20 }), ts).toEqual([]);
+    for (const ts of ['2026-01-10T15:50:00+08:00', '2026-01-10T15:50:00+0800', '2026-01-10T07:50:00Z', '2026-01-10T07:50:00.5z'])
+      expect(reasons({ ts, temp: 20 }), ts).toEqual([]);
   });
 
   it('documents every reason in docs/device-protocol.md with the field it concerns', () => {
     const doc = readFileSync(new URL('../docs/device-protocol.md', import.meta.url), 'utf8');
-    for (const r of [...REJECT_REASONS, 'store_rejected']) expect(doc, r).toMatch(new RegExp(`^\\| \`${r}\` \\| [^|]*\\S[^|]* \\| [^|]+ \\|$`, 'm'));
+    for (const r of [...REJECT_REASONS, 'store_rejected'])
+      expect(doc, r).toMatch(new RegExp(`^\\| \`${r}\` \\| [^|]*\\S[^|]* \\| [^|]+ \\|$`, 'm'));
   });
 
   it('accepts gateway delivery only for devices assigned to that gateway', () => {
@@ -72,7 +104,15 @@ describe('TelemetryValidator', () => {
   });
 
   it('rejects only the bad elements of a batch, and a batch over maxBatchReadings as a whole', () => {
-    const r = v.validate(p([{ ts: NOW - 2000, temp: 20 }, { ts: NOW - 1000, temp: 'x' }, { ts: NOW, temp: 21 }]), room, NOW);
+    const r = v.validate(
+      p([
+        { ts: NOW - 2000, temp: 20 },
+        { ts: NOW - 1000, temp: 'x' },
+        { ts: NOW, temp: 21 },
+      ]),
+      room,
+      NOW,
+    );
     expect(r.readings.map((x) => x.fields.temp)).toEqual([20, 21]);
     expect(r.rejections).toMatchObject([{ reason: 'wrong_type', raw: JSON.stringify({ ts: NOW - 1000, temp: 'x' }) }]);
     const big = Array.from({ length: policy.validation.maxBatchReadings + 1 }, (_, i) => ({ ts: NOW - i, temp: 20 }));

@@ -7,12 +7,7 @@ import { Compile } from 'typebox/compile';
 import { HOUR_MS, MINUTE_MS } from '../domain/clock.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import { parseTimestamp, type Reading } from '../domain/reading.ts';
-import {
-  ROOM_FIELDS,
-  RoomSensorPayloadSchema,
-  STATION_FIELDS,
-  StationMeterPayloadSchema,
-} from '../domain/telemetry.schema.ts';
+import { ROOM_FIELDS, RoomSensorPayloadSchema, STATION_FIELDS, StationMeterPayloadSchema } from '../domain/telemetry.schema.ts';
 import type { DeviceKind, DeviceLocation } from '../domain/topology.schema.ts';
 
 export type RejectReason =

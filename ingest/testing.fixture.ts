@@ -25,10 +25,27 @@ export function fixtureCity(sensors: number): City {
     const apt = Math.floor(i / 3);
     const bldg = Math.floor(apt / 10);
     if (i % 30 === 0) {
-      buildings.push({ id: `b-${bldg}`, name: `楼 ${bldg}`, stationId: 'st-1', address: `路 ${bldg} 号`, location: { lat: 39.9, lon: 116.4 }, floors: 6, entrances: 1, unitsPerFloor: 2 });
+      buildings.push({
+        id: `b-${bldg}`,
+        name: `楼 ${bldg}`,
+        stationId: 'st-1',
+        address: `路 ${bldg} 号`,
+        location: { lat: 39.9, lon: 116.4 },
+        floors: 6,
+        entrances: 1,
+        unitsPerFloor: 2,
+      });
     }
     if (i % 3 === 0) {
-      apartments.push({ id: `a-${apt}`, buildingId: `b-${bldg}`, entrance: 1, floor: 1 + (apt % 6), unit: 1 + (apt % 2), number: `${apt}`, areaM2: 80 });
+      apartments.push({
+        id: `a-${apt}`,
+        buildingId: `b-${bldg}`,
+        entrance: 1,
+        floor: 1 + (apt % 6),
+        unit: 1 + (apt % 2),
+        number: `${apt}`,
+        areaM2: 80,
+      });
     }
     rooms.push({ id: `r-${i}`, apartmentId: `a-${apt}`, name: `room ${i}`, type: i % 3 === 2 ? 'living' : 'bedroom', areaM2: 15 });
     devices.push({ id: sensorId(i), kind: 'room_sensor', roomId: `r-${i}`, intervalMin: 10, enabled: true });
@@ -43,7 +60,17 @@ export function fixtureCity(sensors: number): City {
     policyCity: 'beijing',
     sources: [{ id: 'src-1', name: '热源', location: { lat: 39.9, lon: 116.4 } }],
     offices: [{ id: 'of-1', name: '供热所一' }],
-    stations: [{ id: 'st-1', name: '换热站一', officeId: 'of-1', sourceId: 'src-1', branchId: 'br-1', location: { lat: 39.9, lon: 116.4 }, system: 'radiator' }],
+    stations: [
+      {
+        id: 'st-1',
+        name: '换热站一',
+        officeId: 'of-1',
+        sourceId: 'src-1',
+        branchId: 'br-1',
+        location: { lat: 39.9, lon: 116.4 },
+        system: 'radiator',
+      },
+    ],
     buildings,
     apartments,
     rooms,
@@ -99,7 +126,14 @@ export async function publishStream(o: StreamOptions): Promise<number> {
   let acked = 0;
   const clients = await Promise.all(
     Array.from({ length: n }, (_, c) =>
-      mqtt.connectAsync(o.url, { clientId: `svc-sim-pub-${c}-${Math.random().toString(36).slice(2, 8)}`, username: 'svc-sim', password: fixServiceSecret('svc-sim'), protocolVersion: 4, reconnectPeriod: 200, clean: true }),
+      mqtt.connectAsync(o.url, {
+        clientId: `svc-sim-pub-${c}-${Math.random().toString(36).slice(2, 8)}`,
+        username: 'svc-sim',
+        password: fixServiceSecret('svc-sim'),
+        protocolVersion: 4,
+        reconnectPeriod: 200,
+        clean: true,
+      }),
     ),
   );
   await Promise.all(

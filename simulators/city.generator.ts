@@ -45,7 +45,24 @@ export interface GeneratedCity {
 }
 
 const DISTRICTS = ['朝阳', '海淀', '东城', '西城', '丰台', '石景山', '通州', '昌平', '大兴', '顺义', '房山', '门头沟'];
-const STREETS = ['建国路', '安立路', '学院路', '劲松路', '方庄路', '望京街', '西直门外大街', '广渠路', '左家庄街', '北苑路', '双井街', '和平里街', '芍药居路', '垡头路', '紫竹院路', '太阳宫路'];
+const STREETS = [
+  '建国路',
+  '安立路',
+  '学院路',
+  '劲松路',
+  '方庄路',
+  '望京街',
+  '西直门外大街',
+  '广渠路',
+  '左家庄街',
+  '北苑路',
+  '双井街',
+  '和平里街',
+  '芍药居路',
+  '垡头路',
+  '紫竹院路',
+  '太阳宫路',
+];
 /** Building types: floors, entrances and units per floor; walk-ups and towers of a Chinese city. */
 const BUILDING_TYPES = [
   { floors: 6, entrances: [2, 4], units: [2, 3], weight: 0.4 },
@@ -100,7 +117,11 @@ export function generateCity(opts: CityOptions): GeneratedCity {
   const nOffices = Math.ceil(nStations / stationsPerOffice);
   const offices: Office[] = [];
   for (let i = 0; i < nOffices; i++) {
-    offices.push({ id: `off-${pad(i + 1, 3)}`, name: `${DISTRICTS[i % DISTRICTS.length]}第${i + 1}供热所`, phone: `010-6${pad(rng.int(0, 9999999), 7)}` });
+    offices.push({
+      id: `off-${pad(i + 1, 3)}`,
+      name: `${DISTRICTS[i % DISTRICTS.length]}第${i + 1}供热所`,
+      phone: `010-6${pad(rng.int(0, 9999999), 7)}`,
+    });
   }
 
   const stations: Station[] = [];
@@ -120,7 +141,10 @@ export function generateCity(opts: CityOptions): GeneratedCity {
     const srcIdx = Math.min(nSources - 1, Math.floor((p.ang / (2 * Math.PI)) * nSources));
     const branchIdx = Math.min(branchesPerSource - 1, Math.floor(p.r * branchesPerSource));
     const stationId = `st-${pad(s + 1, sw)}`;
-    const loc = { lat: round6(center.lat + radius * 0.8 * p.r * Math.sin(p.ang)), lon: round6(center.lon + radius * 1.1 * p.r * Math.cos(p.ang)) };
+    const loc = {
+      lat: round6(center.lat + radius * 0.8 * p.r * Math.sin(p.ang)),
+      lon: round6(center.lon + radius * 1.1 * p.r * Math.cos(p.ang)),
+    };
     const district = DISTRICTS[Math.floor((p.ang / (2 * Math.PI)) * DISTRICTS.length) % DISTRICTS.length]!;
     stations.push({
       id: stationId,
@@ -186,7 +210,14 @@ export function generateCity(opts: CityOptions): GeneratedCity {
             rooms.push({ id: livingId, apartmentId: aptId, name: '客厅', type: 'living', areaM2: living });
             rooms.push({ id: masterId, apartmentId: aptId, name: '主卧', type: 'bedroom', areaM2: master });
             let r = 3;
-            for (let k = 2; k <= bedrooms; k++) rooms.push({ id: `${aptId}-r${r++}`, apartmentId: aptId, name: `次卧${k - 1}`, type: 'bedroom', areaM2: round1(areaM2 * 0.13) });
+            for (let k = 2; k <= bedrooms; k++)
+              rooms.push({
+                id: `${aptId}-r${r++}`,
+                apartmentId: aptId,
+                name: `次卧${k - 1}`,
+                type: 'bedroom',
+                areaM2: round1(areaM2 * 0.13),
+              });
             rooms.push({ id: `${aptId}-r${r++}`, apartmentId: aptId, name: '厨房', type: 'kitchen', areaM2: round1(areaM2 * 0.08) });
             rooms.push({ id: `${aptId}-r${r}`, apartmentId: aptId, name: '卫生间', type: 'bathroom', areaM2: round1(areaM2 * 0.06) });
             aptCount++;
@@ -196,7 +227,13 @@ export function generateCity(opts: CityOptions): GeneratedCity {
                 gatewayUsed = true;
               }
               for (const roomId of [livingId, masterId]) {
-                const d: Device = { id: `rs-${roomId}`, kind: 'room_sensor', roomId, intervalMin: intervals[rng.int(0, intervals.length - 1)]!, enabled: true };
+                const d: Device = {
+                  id: `rs-${roomId}`,
+                  kind: 'room_sensor',
+                  roomId,
+                  intervalMin: intervals[rng.int(0, intervals.length - 1)]!,
+                  enabled: true,
+                };
                 addDevice(viaGateway ? { ...d, gatewayId } : d);
               }
             }
@@ -230,7 +267,15 @@ function placementWeight(floor: number, floors: number, unit: number, units: num
 
 /** The demo city of `npm start`: 4 stations, ~300 apartments, ~a third with sensors. */
 export function demoCity(seed = 20261115): GeneratedCity {
-  return generateCity({ seed, stations: 4, apartmentsPerStation: 55, maxFloors: 6, sensorShare: 0.35, gatewayShare: 0.25, name: '演示城市' });
+  return generateCity({
+    seed,
+    stations: 4,
+    apartmentsPerStation: 55,
+    maxFloors: 6,
+    sensorShare: 0.35,
+    gatewayShare: 0.25,
+    name: '演示城市',
+  });
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;

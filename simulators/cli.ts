@@ -70,7 +70,10 @@ const { values: o, positionals } = parseArgs({
 const [command, arg] = positionals;
 const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
 const config = parseConfig(process.env);
-const logger = pino({ level: config.logLevel }, process.stderr.isTTY ? pino.transport({ target: 'pino-pretty', options: { destination: 2 } }) : pino.destination(2));
+const logger = pino(
+  { level: config.logLevel },
+  process.stderr.isTTY ? pino.transport({ target: 'pino-pretty', options: { destination: 2 } }) : pino.destination(2),
+);
 
 function cityFromOptions(): GeneratedCity | undefined {
   if (o.demo) return demoCity();
@@ -113,7 +116,8 @@ function summary(city: City): string {
 function bar(p: ReplayProgress): string {
   const width = 30;
   const filled = Math.round(p.fraction * width);
-  const eta = p.etaSec === null ? '--' : p.etaSec >= 60 ? `${Math.floor(p.etaSec / 60)}m${String(p.etaSec % 60).padStart(2, '0')}s` : `${p.etaSec}s`;
+  const eta =
+    p.etaSec === null ? '--' : p.etaSec >= 60 ? `${Math.floor(p.etaSec / 60)}m${String(p.etaSec % 60).padStart(2, '0')}s` : `${p.etaSec}s`;
   const at = p.eventTs ? new Date(p.eventTs).toISOString().slice(0, 16).replace('T', ' ') : '';
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(p.fraction * 100).toFixed(1).padStart(5)}%  ${at}  ${p.readings.toLocaleString('en-US')} readings  ${p.readingsPerSec.toLocaleString('en-US')}/s  ETA ${eta}  incidents ${p.incidents} (${p.open} open)`;
 }
@@ -144,7 +148,12 @@ async function main(): Promise<number> {
       const g = cityFromOptions() ?? (await cityFromRegistry()) ?? demoCity();
       // svc-sim's own secret: SERVICE_SECRET_SIM, or derived from the master key (SERVICE_SECRET or DATA_DIR's).
       const shared = o.shared
-        ? { username: 'svc-sim', password: process.env.SERVICE_SECRET_SIM || serviceSecretFor(serviceMasterSecret(config.dataDir, config.serviceSecret), 'svc-sim'), clientId: 'svc-sim-cli' }
+        ? {
+            username: 'svc-sim',
+            password:
+              process.env.SERVICE_SECRET_SIM || serviceSecretFor(serviceMasterSecret(config.dataDir, config.serviceSecret), 'svc-sim'),
+            clientId: 'svc-sim-cli',
+          }
         : undefined;
       const fleet = startFleet({
         city: g.city,
@@ -175,7 +184,13 @@ async function main(): Promise<number> {
       if (!o.scenario || !o.out) throw new Error('export: --scenario and --out are required');
       const s = loadScenario(o.scenario);
       const g = scenarioCity(s);
-      const model = new ThermalModel({ city: g.city, policy: scenarioPolicy(s), start: s.start, faults: s.faults, ...(s.weather ? { weather: s.weather } : {}) });
+      const model = new ThermalModel({
+        city: g.city,
+        policy: scenarioPolicy(s),
+        start: s.start,
+        faults: s.faults,
+        ...(s.weather ? { weather: s.weather } : {}),
+      });
       const n = await writeReadings(o.out, o.out.endsWith('.csv') ? 'csv' : 'lp', simulatedReadings(model, s.start, s.end));
       process.stdout.write(`${n} readings written to ${o.out}\n`);
       return 0;

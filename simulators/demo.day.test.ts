@@ -13,7 +13,9 @@ describe('demo day targets', () => {
   const picks = pickDemoTargets(city, policy);
   const apt = (id: string) => city.apartments.find((a) => a.id === id)!;
   const building = (id: string) => city.buildings.find((b) => b.id === id)!;
-  const sensed = new Set(city.devices.filter((d) => d.kind === 'room_sensor').map((d) => city.rooms.find((r) => r.id === d.roomId)!.apartmentId));
+  const sensed = new Set(
+    city.devices.filter((d) => d.kind === 'room_sensor').map((d) => city.rooms.find((r) => r.id === d.roomId)!.apartmentId),
+  );
 
   it('puts every demo resident in an apartment with sensors, resident1 in the air-locked one', () => {
     expect(picks.residentApartments[0]).toBe(picks.airLockApartmentId);
@@ -44,7 +46,9 @@ describe('demo day targets', () => {
     const day1 = demoDayFaults(picks, anchor, 1);
     expect(day1.map((f) => f.kind)).toEqual(day0.map((f) => f.kind));
     day1.forEach((f, i) => expect(Number(f.at) - Number(day0[i]!.at)).toBe(DEMO_DAY.cycleMs));
-    expect(day0.map((f) => f.kind).sort()).toEqual(['air_lock', 'pump_failure', 'sensor_offline', 'window_open', ...picks.riserEntrances.map(() => 'riser_imbalance')].sort());
+    expect(day0.map((f) => f.kind).sort()).toEqual(
+      ['air_lock', 'pump_failure', 'sensor_offline', 'window_open', ...picks.riserEntrances.map(() => 'riser_imbalance')].sort(),
+    );
     // Every fault but the short window has begun early enough to be seen by the end of the pre-roll.
     for (const f of day0) if (f.kind !== 'window_open') expect(Number(f.at) - anchor).toBeLessThanOrEqual(HOUR_MS);
     expect(demoFaultsThrough(picks, anchor, anchor + 2.5 * DEMO_DAY.cycleMs)).toMatchObject({ lastCycle: 2 });

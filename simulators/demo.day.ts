@@ -71,9 +71,11 @@ export function pickDemoTargets(city: City, policy: HeatingPolicy): DemoPicks {
   const buildingById = new Map(city.buildings.map((b) => [b.id, b]));
   const monitored = [...aptSensors.keys()].sort();
   const stationOf = (b: string) => buildingById.get(b)!.stationId;
-  const aptsOf = (b: string, entrance?: number) => monitored.filter((a) => aptById.get(a)!.buildingId === b && (entrance === undefined || aptById.get(a)!.entrance === entrance));
+  const aptsOf = (b: string, entrance?: number) =>
+    monitored.filter((a) => aptById.get(a)!.buildingId === b && (entrance === undefined || aptById.get(a)!.entrance === entrance));
   const perStation = (st: string) => monitored.filter((a) => stationOf(aptById.get(a)!.buildingId) === st).length;
-  const byCount = <K>(keys: Iterable<K>, count: (k: K) => number): K[] => [...keys].sort((a, b) => count(b) - count(a) || String(a).localeCompare(String(b)));
+  const byCount = <K>(keys: Iterable<K>, count: (k: K) => number): K[] =>
+    [...keys].sort((a, b) => count(b) - count(a) || String(a).localeCompare(String(b)));
 
   const pumpStationId = byCount(
     city.stations.map((s) => s.id),
@@ -92,7 +94,8 @@ export function pickDemoTargets(city: City, policy: HeatingPolicy): DemoPicks {
     for (let k = 0; k < entrances.length; k++) {
       n += aptsOf(b.id, entrances[k]).length;
       const margin = Math.min(n / aptsOf(b.id).length - g.buildingColdShare, g.stationColdShare - n / perStation(b.stationId));
-      if (n >= g.minMonitored && margin > 0 && (!riser || margin > riser.margin)) riser = { building: b.id, entrances: entrances.slice(0, k + 1), margin };
+      if (n >= g.minMonitored && margin > 0 && (!riser || margin > riser.margin))
+        riser = { building: b.id, entrances: entrances.slice(0, k + 1), margin };
     }
   }
   if (!riser) throw new Error('demo day needs a building whose riser can go cold without the whole station');
@@ -112,7 +115,9 @@ export function pickDemoTargets(city: City, policy: HeatingPolicy): DemoPicks {
   const airLockApartmentId = twoSensor(airBuilding)[0]!;
   const windowApartmentId = twoSensor(windowBuilding)[0]!;
   const warmApartmentId = twoSensor(warmBuilding).find((a) => a !== windowApartmentId);
-  const windowRoomId = city.rooms.find((r) => r.apartmentId === windowApartmentId && r.type === 'living' && aptSensors.get(windowApartmentId)!.includes(`rs-${r.id}`))?.id;
+  const windowRoomId = city.rooms.find(
+    (r) => r.apartmentId === windowApartmentId && r.type === 'living' && aptSensors.get(windowApartmentId)!.includes(`rs-${r.id}`),
+  )?.id;
   if (!warmApartmentId || !windowRoomId) throw new Error('demo day needs apartments with living-room and bedroom sensors');
 
   // The dead sensor sits where no demo resident lives and nothing else goes wrong.
@@ -142,10 +147,23 @@ export function demoDayFaults(picks: DemoPicks, anchorTs: number, cycle: number)
   const d = DEMO_DAY;
   const t0 = anchorTs + cycle * d.cycleMs;
   return [
-    ...picks.riserEntrances.map((entrance): FaultSpec => ({ kind: 'riser_imbalance', buildingId: picks.riserBuildingId, entrance, factor: d.riser.factor, at: t0 + d.riser.atMs, durationMin: d.riser.durationMin })),
+    ...picks.riserEntrances.map((entrance): FaultSpec => ({
+      kind: 'riser_imbalance',
+      buildingId: picks.riserBuildingId,
+      entrance,
+      factor: d.riser.factor,
+      at: t0 + d.riser.atMs,
+      durationMin: d.riser.durationMin,
+    })),
     { kind: 'pump_failure', stationId: picks.pumpStationId, at: t0 + d.pump.atMs, durationMin: d.pump.durationMin },
     { kind: 'air_lock', apartmentId: picks.airLockApartmentId, at: t0 + d.airLock.atMs, durationMin: d.airLock.durationMin },
-    { kind: 'sensor_offline', deviceId: picks.deadSensorId, backlog: false, at: t0 + d.deadSensor.atMs, durationMin: d.deadSensor.durationMin },
+    {
+      kind: 'sensor_offline',
+      deviceId: picks.deadSensorId,
+      backlog: false,
+      at: t0 + d.deadSensor.atMs,
+      durationMin: d.deadSensor.durationMin,
+    },
     { kind: 'window_open', roomId: picks.windowRoomId, at: t0 + d.window.atMs, durationMin: d.window.durationMin },
   ];
 }

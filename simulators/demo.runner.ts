@@ -78,7 +78,8 @@ export function runDemoDay(opts: DemoDayOptions): DemoDay {
   let injected = opts.injectedThroughCycle;
   let stopped = false;
 
-  const save = () => writeFileSync(opts.stateFile, JSON.stringify({ anchorTs: opts.state.anchorTs, announced: [...announced].sort((a, b) => a - b) }));
+  const save = () =>
+    writeFileSync(opts.stateFile, JSON.stringify({ anchorTs: opts.state.anchorTs, announced: [...announced].sort((a, b) => a - b) }));
   const cycleAt = (ts: number) => Math.floor((ts - opts.state.anchorTs) / DEMO_DAY.cycleMs);
 
   /** Announce today's outage (once per day) and put tomorrow's faults into the model. */
@@ -120,7 +121,10 @@ export function runDemoDay(opts: DemoDayOptions): DemoDay {
     await fleet.ready;
     const wall0 = Date.now();
     const from = dc.now();
-    log?.info({ from: new Date(from).toISOString(), hours: (Date.now() - from) / 3_600_000 }, 'demo: living the morning before the dashboard opens');
+    log?.info(
+      { from: new Date(from).toISOString(), hours: (Date.now() - from) / 3_600_000 },
+      'demo: living the morning before the dashboard opens',
+    );
     await upkeep();
     const step = opts.stepMs ?? 5 * MINUTE_MS;
     while (!stopped && dc.driven) {

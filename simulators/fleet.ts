@@ -242,7 +242,8 @@ export function startFleet(opts: FleetOptions): Fleet {
           if (sd.backlog.length) {
             const items = sd.backlog;
             sd.backlog = [];
-            for (let i = 0; i < items.length; i += maxBatch) jobs.push(publish(c, sd, items.slice(i, i + maxBatch), Math.min(maxBatch, items.length - i)));
+            for (let i = 0; i < items.length; i += maxBatch)
+              jobs.push(publish(c, sd, items.slice(i, i + maxBatch), Math.min(maxBatch, items.length - i)));
           }
           jobs.push(publish(c, sd, reading, 1));
         }

@@ -62,7 +62,16 @@ export interface SeasonResult {
   readonly medianLeadH: number;
   /** Lead time of each apartment_cold opening in the window, min (0: not predicted), and whether N3 exempted it. */
   readonly leads: readonly Lead[];
-  readonly counts: { readonly tp: number; readonly fp: number; readonly fn: number; readonly ptp: number; readonly pfp: number; readonly pfn: number; readonly ae: number; readonly aeP: number };
+  readonly counts: {
+    readonly tp: number;
+    readonly fp: number;
+    readonly fn: number;
+    readonly ptp: number;
+    readonly pfp: number;
+    readonly pfn: number;
+    readonly ae: number;
+    readonly aeP: number;
+  };
   /** The same pairs without those where a sudden fault (pump, heat source, riser, in-home) begins from 1 h before the forecast to its 6 h end: no forecast can see those coming. */
   readonly foreseeable: { readonly tp: number; readonly fp: number; readonly fn: number };
   /** Recall and precision at other opening probabilities, same pairs. */
@@ -92,7 +101,13 @@ const median = (xs: number[]) => {
 
 export function runSeason(o: SeasonOptions): SeasonResult {
   const started = Date.now();
-  const g = generateCity({ seed: o.seed, stations: o.stations, apartmentsPerStation: o.apartmentsPerStation, sensorShare: o.sensorShare, maxFloors: 18 });
+  const g = generateCity({
+    seed: o.seed,
+    stations: o.stations,
+    apartmentsPerStation: o.apartmentsPerStation,
+    sensorShare: o.sensorShare,
+    maxFloors: 18,
+  });
   const city = g.city;
   const policy = policyForCity('beijing');
   const evalFrom = o.start + o.warmupDays * 24 * HOUR_MS;
@@ -157,7 +172,13 @@ export function runSeason(o: SeasonOptions): SeasonResult {
       coldIncidents++;
       const c = confirmations.find((x) => x.incident.apartmentId === e.incident.apartmentId);
       leadMin.push(c ? Number(c.incident.evidence.leadTimeMin) : 0);
-      leads.push({ min: leadMin[leadMin.length - 1]!, exempt: e.incident.exempt === true, apartmentId: e.incident.apartmentId ?? e.incident.subjectId, at: e.at, kind: 'none' });
+      leads.push({
+        min: leadMin[leadMin.length - 1]!,
+        exempt: e.incident.exempt === true,
+        apartmentId: e.incident.apartmentId ?? e.incident.subjectId,
+        at: e.at,
+        kind: 'none',
+      });
     }
   };
   const adviseEveryMs = (o.adviseEveryH ?? 0) * HOUR_MS;
@@ -180,7 +201,9 @@ export function runSeason(o: SeasonOptions): SeasonResult {
       if (heatAtEval === undefined && model.now >= evalFrom) heatAtEval = heatNow();
     }
     while (d.at >= nextForecast) {
-      runner.setForecast(simulatedForecast((ts) => model.outdoorTemp(ts), { city: 'beijing', issuedAt: nextForecast, hours: 48, seed: o.seed }));
+      runner.setForecast(
+        simulatedForecast((ts) => model.outdoorTemp(ts), { city: 'beijing', issuedAt: nextForecast, hours: 48, seed: o.seed }),
+      );
       nextForecast += forecastEveryMs;
     }
     for (const r of d.readings) {
@@ -234,7 +257,15 @@ export function runSeason(o: SeasonOptions): SeasonResult {
   const heatGJ = heatNow() - (heatAtEval ?? 0);
 
   const spans = faultSpans(city, ix, monitored, faults);
-  const sc = score({ records, truth, monitored, spans, standardC: std, endHour: end / HOUR_MS, openProbability: runner.o.shortOpenProbability });
+  const sc = score({
+    records,
+    truth,
+    monitored,
+    spans,
+    standardC: std,
+    endHour: end / HOUR_MS,
+    openProbability: runner.o.shortOpenProbability,
+  });
   const conf = { ...sc.conf, ptp: sc.persistence.tp, pfp: sc.persistence.fp, pfn: sc.persistence.fn };
   for (const l of leads) l.kind = causeOf(spans, ix.aptOf.get(l.apartmentId) ?? -1, l.at - 6 * HOUR_MS, l.at).kind;
   let at18 = 0;

@@ -24,7 +24,12 @@ export function monitoredByEntrance(city: City): Map<string, string[]> {
 }
 
 /** A riser (building entrance) with at least `minMonitored` monitored apartments, in a building with ≥ 2 entrances. */
-export function pickRiser(city: City, rng: Rng, minMonitored = 2, stationId?: string): { buildingId: string; entrance: number } | undefined {
+export function pickRiser(
+  city: City,
+  rng: Rng,
+  minMonitored = 2,
+  stationId?: string,
+): { buildingId: string; entrance: number } | undefined {
   const byEntrance = monitoredByEntrance(city);
   const ok = [...byEntrance.entries()]
     .filter(([k, apts]) => {
@@ -45,7 +50,8 @@ export function seasonFaults(city: City, seed: number, from: number, to: number)
   const faults: FaultSpec[] = [];
   for (let i = 0; i < 2; i++) {
     const r = pickRiser(city, rng);
-    if (r) faults.push({ kind: 'riser_imbalance', ...r, factor: rng.range(0.35, 0.6), at: at(0.05, 0.7), durationMin: rng.int(24, 72) * 60 });
+    if (r)
+      faults.push({ kind: 'riser_imbalance', ...r, factor: rng.range(0.35, 0.6), at: at(0.05, 0.7), durationMin: rng.int(24, 72) * 60 });
   }
   const monitored = [...monitoredByEntrance(city).values()].flat().sort();
   for (let i = 0; i < 4; i++) {
@@ -54,7 +60,13 @@ export function seasonFaults(city: City, seed: number, from: number, to: number)
   }
   const stations = city.stations.map((s) => s.id);
   faults.push({ kind: 'pump_failure', stationId: rng.pick(stations), at: at(0.1, 0.9), durationMin: rng.int(3, 6) * 60 });
-  faults.push({ kind: 'heat_source_drop', sourceId: city.stations[0]!.sourceId, dropC: rng.range(30, 45), at: at(0.1, 0.9), durationMin: rng.int(4, 10) * 60 });
+  faults.push({
+    kind: 'heat_source_drop',
+    sourceId: city.stations[0]!.sourceId,
+    dropC: rng.range(30, 45),
+    at: at(0.1, 0.9),
+    durationMin: rng.int(4, 10) * 60,
+  });
   faults.push({ kind: 'cold_snap', depthC: rng.range(9, 13), at: at(0.2, 0.8), durationMin: rng.int(24, 48) * 60 });
   return faults;
 }

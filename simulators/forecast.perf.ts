@@ -45,7 +45,12 @@ export function runForecastPerf(o: { stations: number; days: number; seed?: numb
     const supply = heatingCurveSetpointC(outdoor, policy);
     const batch: Reading[] = [];
     for (let m = 0; m < ix.meterIds.length; m++) {
-      batch.push({ deviceId: ix.meterIds[m]!, kind: 'station_meter', ts, fields: { secondarySupplyTemp: supply, outdoorTemp: outdoor, secondaryFlow: 100, pumpHz: 42 } });
+      batch.push({
+        deviceId: ix.meterIds[m]!,
+        kind: 'station_meter',
+        ts,
+        fields: { secondarySupplyTemp: supply, outdoorTemp: outdoor, secondaryFlow: 100, pumpHz: 42 },
+      });
     }
     for (let a = 0; a < nA; a++) {
       const ss = (0.37 * (0.875 * supply + 2.5) * gain[a]! + 0.5 * outdoor + 2.7) / (0.37 * gain[a]! + 0.65);

@@ -82,10 +82,18 @@ export function faultSpans(city: City, ix: TopologyIndex, monitored: readonly nu
     let kind: CauseKind | undefined;
     let hit: number[] = [];
     if (f.kind === 'pump_failure') [kind, hit] = ['pump', where((a) => ix.stationIds[ix.aptStation[a]!] === f.stationId)];
-    else if (f.kind === 'heat_source_drop') [kind, hit] = ['heat_source', where((a) => city.stations[ix.aptStation[a]!]!.sourceId === f.sourceId)];
+    else if (f.kind === 'heat_source_drop')
+      [kind, hit] = ['heat_source', where((a) => city.stations[ix.aptStation[a]!]!.sourceId === f.sourceId)];
     else if (f.kind === 'riser_imbalance')
-      [kind, hit] = ['riser', where((a) => city.apartments[a]!.buildingId === f.buildingId && (f.entrance === undefined || city.apartments[a]!.entrance === f.entrance))];
-    else if (f.kind === 'air_lock' || f.kind === 'blocked_strainer') [kind, hit] = ['in_home', where((a) => ix.aptIds[a] === f.apartmentId)];
+      [kind, hit] = [
+        'riser',
+        where(
+          (a) =>
+            city.apartments[a]!.buildingId === f.buildingId && (f.entrance === undefined || city.apartments[a]!.entrance === f.entrance),
+        ),
+      ];
+    else if (f.kind === 'air_lock' || f.kind === 'blocked_strainer')
+      [kind, hit] = ['in_home', where((a) => ix.aptIds[a] === f.apartmentId)];
     // A front needs ~6 h to arrive and as long to leave (thermal.model.ts): its effect spans that too.
     else if (f.kind === 'cold_snap') [kind, hit] = ['cold_snap', [...monitored]];
     if (!kind) continue;
@@ -96,7 +104,13 @@ export function faultSpans(city: City, ix: TopologyIndex, monitored: readonly nu
 }
 
 /** The cause of apartment `a`'s window [from, to): the most local fault overlapping it, and whether one began inside it. */
-export function causeOf(spans: Map<number, Span[]>, a: number, from: number, to: number, madeAt = from): { kind: CauseKind; sudden: boolean; unseen: boolean } {
+export function causeOf(
+  spans: Map<number, Span[]>,
+  a: number,
+  from: number,
+  to: number,
+  madeAt = from,
+): { kind: CauseKind; sudden: boolean; unseen: boolean } {
   let kind: CauseKind = 'none';
   let sudden = false;
   let unseen = false;
@@ -133,7 +147,12 @@ export function score(o: {
   const persistence = { tp: 0, fp: 0, fn: 0 };
   const foreseeable = { tp: 0, fp: 0, fn: 0 };
   const thresholds = [0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6].map((p) => ({ p, tp: 0, fp: 0, fn: 0 }));
-  const byKind = Object.fromEntries(CAUSE_KINDS.map((k) => [k, { tp: 0, fp: 0, fn: 0, suddenPositives: 0, unseenPositives: 0, unseenMisses: 0, marginalMisses: 0, errSum: 0, errN: 0 }])) as Record<CauseKind, KindScore>;
+  const byKind = Object.fromEntries(
+    CAUSE_KINDS.map((k) => [
+      k,
+      { tp: 0, fp: 0, fn: 0, suddenPositives: 0, unseenPositives: 0, unseenMisses: 0, marginalMisses: 0, errSum: 0, errN: 0 },
+    ]),
+  ) as Record<CauseKind, KindScore>;
   const missesBySigma: [number, number, number] = [0, 0, 0];
   const reliability = Array.from({ length: 10 }, () => ({ n: 0, positives: 0 }));
   for (const [oh, rec] of o.records) {

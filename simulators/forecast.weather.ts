@@ -42,7 +42,7 @@ export function simulatedForecast(
 ): WeatherForecast {
   const o = opts.error ?? {};
   const issued = Math.floor(opts.issuedAt / HOUR_MS) * HOUR_MS;
-  const rnd = mulberry32((opts.seed ^ Math.floor(issued / HOUR_MS) * 2654435761) >>> 0);
+  const rnd = mulberry32((opts.seed ^ (Math.floor(issued / HOUR_MS) * 2654435761)) >>> 0);
   const bias = gauss(rnd) * (o.biasAt24hC ?? 1.2);
   const rho = o.rho ?? 0.9;
   let wander = 0;

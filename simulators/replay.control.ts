@@ -33,7 +33,10 @@ export interface ReplayControlOptions {
 
 export interface ReplayControlImpl {
   scenarios(): ScenarioInfo[];
-  start(input: { readonly scenario?: string; readonly file?: string; readonly speed: number }, onProgress: (p: LiveProgress) => void): { runId: string; total?: number };
+  start(
+    input: { readonly scenario?: string; readonly file?: string; readonly speed: number },
+    onProgress: (p: LiveProgress) => void,
+  ): { runId: string; total?: number };
   stop(runId: string): boolean;
   runs(): ReplayRun[];
   runCity(runId: string): ReplayCity | undefined;
@@ -49,7 +52,10 @@ const notFound = (msg: string) => Object.assign(new Error(msg), { statusCode: 40
 
 /** CSV when the first non-comment line is a header naming ts and deviceId; else line protocol. */
 export function sniffFormat(text: string): 'csv' | 'lp' | undefined {
-  const first = text.split('\n').find((l) => l.trim() && !l.startsWith('#'))?.trim();
+  const first = text
+    .split('\n')
+    .find((l) => l.trim() && !l.startsWith('#'))
+    ?.trim();
   if (!first) return undefined;
   const cols = first.split(',').map((c) => c.trim());
   if (cols.includes('ts') && cols.includes('deviceId')) return 'csv';
@@ -64,7 +70,13 @@ export function createReplayControl(o: ReplayControlOptions): ReplayControlImpl 
   const info = (id: string): ScenarioInfo => {
     const s = loadScenario(scenarioFile(id));
     const en = { title: s.name, summary: s.description ?? s.name };
-    return { id, title: s.title ?? { 'zh-CN': en.title, en: en.title }, summary: s.summary ?? { 'zh-CN': en.summary, en: en.summary }, start: s.start, end: s.end };
+    return {
+      id,
+      title: s.title ?? { 'zh-CN': en.title, en: en.title },
+      summary: s.summary ?? { 'zh-CN': en.summary, en: en.summary },
+      start: s.start,
+      end: s.end,
+    };
   };
   return {
     scenarios() {
@@ -105,7 +117,16 @@ export function createReplayControl(o: ReplayControlOptions): ReplayControlImpl 
       const ac = new AbortController();
       active.set(runId, ac);
       const standardC = (policy ?? policyForCity(city.policyCity)).comfort.standardC; // N2
-      runs.add({ id: runId, ...(input.scenario ? { scenario: input.scenario } : { file: input.file }), title, speed: input.speed, startedAt: now(), city, standardC, fromTs });
+      runs.add({
+        id: runId,
+        ...(input.scenario ? { scenario: input.scenario } : { file: input.file }),
+        title,
+        speed: input.speed,
+        startedAt: now(),
+        city,
+        standardC,
+        fromTs,
+      });
       void runReplay(
         {
           source,
@@ -123,7 +144,14 @@ export function createReplayControl(o: ReplayControlOptions): ReplayControlImpl 
         (p) => {
           const done = Math.round(p.fraction * TOTAL);
           const etaMs = p.etaSec !== null ? p.etaSec * 1000 : undefined;
-          runs.progress(runId, { done, total: TOTAL, eventTs: p.eventTs, readings: p.readings, open: p.open, ...(etaMs !== undefined ? { etaMs } : {}) });
+          runs.progress(runId, {
+            done,
+            total: TOTAL,
+            eventTs: p.eventTs,
+            readings: p.readings,
+            open: p.open,
+            ...(etaMs !== undefined ? { etaMs } : {}),
+          });
           onProgress({ runId, done, total: TOTAL, ...(etaMs !== undefined ? { etaMs } : {}), finished: p.done });
         },
       )
@@ -153,7 +181,11 @@ export function createReplayControl(o: ReplayControlOptions): ReplayControlImpl 
       if (!format) throw Object.assign(new Error('not a CSV (ts,deviceId,… header) or line-protocol recording'), { statusCode: 400 });
       mkdirSync(o.filesDir, { recursive: true });
       // A fresh name: an upload never overwrites another one, whatever the client called it.
-      const stem = (name ?? 'upload').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40) || 'upload';
+      const stem =
+        (name ?? 'upload')
+          .replace(/\.[^.]*$/, '')
+          .replace(/[^A-Za-z0-9_-]/g, '')
+          .slice(0, 40) || 'upload';
       const file = `${stem}-${randomBytes(4).toString('hex')}.${format}`;
       writeFileSync(join(o.filesDir, file), body, { mode: 0o600 });
       return { file, bytes: body.length, format };

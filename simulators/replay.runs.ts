@@ -30,7 +30,17 @@ export class ReplayRuns {
   readonly #runs = new Map<string, RunRecord>();
   constructor(private readonly keep = 10) {}
 
-  add(input: { id: string; scenario?: string; file?: string; title: LocalizedText; speed: number; startedAt: number; city: City; standardC: number; fromTs: number }): void {
+  add(input: {
+    id: string;
+    scenario?: string;
+    file?: string;
+    title: LocalizedText;
+    speed: number;
+    startedAt: number;
+    city: City;
+    standardC: number;
+    fromTs: number;
+  }): void {
     const aptStation = new Map<string, string>();
     const bStation = new Map(input.city.buildings.map((b) => [b.id, b.stationId]));
     for (const a of input.city.apartments) aptStation.set(a.id, bStation.get(a.buildingId) ?? '');
@@ -93,7 +103,14 @@ export class ReplayRuns {
     const rec = this.#runs.get(id);
     if (!rec) return;
     const { etaMs: _e, ...run } = rec.run;
-    rec.run = { ...run, status, done: rec.run.total, incidents: rec.incidents.size, open: this.#open(rec).length, ...(error ? { error } : {}) };
+    rec.run = {
+      ...run,
+      status,
+      done: rec.run.total,
+      incidents: rec.incidents.size,
+      open: this.#open(rec).length,
+      ...(error ? { error } : {}),
+    };
   }
 
   list(): ReplayRun[] {
@@ -116,7 +133,14 @@ export class ReplayRuns {
       if (value < rec.standardC) c.cold++; // N2
     }
     const incidents = this.#open(rec);
-    return { run: rec.run, stations: [...rec.city.stations], sources: [...rec.city.sources], incidents, counts, subjects: this.#subjects(rec, incidents) };
+    return {
+      run: rec.run,
+      stations: [...rec.city.stations],
+      sources: [...rec.city.sources],
+      incidents,
+      counts,
+      subjects: this.#subjects(rec, incidents),
+    };
   }
 
   station(id: string, stationId: string): ReplayStation | undefined {
@@ -138,7 +162,9 @@ export class ReplayRuns {
       ...(meter ? { meter } : {}),
       ...(series ? { series } : {}),
       apartmentValues: values,
-      incidents: [...rec.incidents.values()].filter((i) => i.stationId === stationId || (i.subjectType === 'station' && i.subjectId === stationId)).sort((a, b) => b.startTs - a.startTs),
+      incidents: [...rec.incidents.values()]
+        .filter((i) => i.stationId === stationId || (i.subjectType === 'station' && i.subjectId === stationId))
+        .sort((a, b) => b.startTs - a.startTs),
     };
   }
 

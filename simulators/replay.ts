@@ -35,7 +35,12 @@ export type ReplaySource =
       readonly chunkMs?: number;
     }
   | { readonly kind: 'simulation'; readonly model: ThermalModel; readonly from: number; readonly to: number }
-  | { readonly kind: 'readings'; readonly readings: Iterable<Reading> | AsyncIterable<Reading>; readonly from?: number; readonly to?: number };
+  | {
+      readonly kind: 'readings';
+      readonly readings: Iterable<Reading> | AsyncIterable<Reading>;
+      readonly from?: number;
+      readonly to?: number;
+    };
 
 export interface ReplayProgress {
   readonly readings: number;
@@ -93,7 +98,8 @@ export async function runReplay(opts: ReplayOptions, onProgress?: (p: ReplayProg
   const collector = new IncidentCollector();
   const hash = createHash('sha256');
   const pace = opts.pace ?? realPace;
-  const speed = opts.speed && Number.isFinite(opts.speed) && opts.speed > 0 ? Math.min(10_000, Math.max(1, opts.speed)) : Number.POSITIVE_INFINITY;
+  const speed =
+    opts.speed && Number.isFinite(opts.speed) && opts.speed > 0 ? Math.min(10_000, Math.max(1, opts.speed)) : Number.POSITIVE_INFINITY;
   const every = opts.progressEveryMs ?? 200;
   const src = opts.source;
   const range = 'from' in src && src.from !== undefined && src.to !== undefined ? { from: src.from, to: src.to } : undefined;
@@ -229,7 +235,10 @@ async function* fileItems(kind: 'csv' | 'lp', path: string, ix: CityIndex): Asyn
 }
 
 /** CSV row → reading: columns `ts`, `deviceId` (or `device`), then one column per field; empty = absent. */
-export function parseCsvRow(header: readonly string[], line: string): { deviceId: string; ts: number; fields: Record<string, number> } | undefined {
+export function parseCsvRow(
+  header: readonly string[],
+  line: string,
+): { deviceId: string; ts: number; fields: Record<string, number> } | undefined {
   const cells = line.split(',');
   let deviceId = '';
   let ts = Number.NaN;

@@ -95,15 +95,21 @@ export function runDirect(s: Scenario, opts: RunOptions = {}): ScenarioReport {
 export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<ScenarioReport> {
   const started = Date.now();
   // Imported lazily: direct mode (and the CLI's other commands) need no broker or ingest.
-  const [{ createBrokerApp }, { createIngestApp }, { RegistryRepository }, { ensureServiceAccounts }, { EmbeddedStore }, { DeadLetterRepository }] =
-    await Promise.all([
-      import('../broker/app.ts'),
-      import('../ingest/app.ts'),
-      import('../storage/records/registry.repository.ts'),
-      import('../storage/records/service-accounts.ts'),
-      import('../storage/readings/embedded.store.ts'),
-      import('../storage/readings/dead-letter.repository.ts'),
-    ]);
+  const [
+    { createBrokerApp },
+    { createIngestApp },
+    { RegistryRepository },
+    { ensureServiceAccounts },
+    { EmbeddedStore },
+    { DeadLetterRepository },
+  ] = await Promise.all([
+    import('../broker/app.ts'),
+    import('../ingest/app.ts'),
+    import('../storage/records/registry.repository.ts'),
+    import('../storage/records/service-accounts.ts'),
+    import('../storage/readings/embedded.store.ts'),
+    import('../storage/readings/dead-letter.repository.ts'),
+  ]);
   const logger = opts.logger ?? pino({ level: 'silent' });
   const g = scenarioCity(s);
   const policy = scenarioPolicy(s);
@@ -123,7 +129,13 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
     cleanup.unshift(() => store.close());
     const engine = new RulesEngine({ city: g.city, policy });
     const c = new IncidentCollector();
-    const api = await mqtt.connectAsync(url, { clientId: 'svc-api-scenario', username: 'svc-api', password: secrets['svc-api'], protocolVersion: 4, reconnectPeriod: 0 });
+    const api = await mqtt.connectAsync(url, {
+      clientId: 'svc-api-scenario',
+      username: 'svc-api',
+      password: secrets['svc-api'],
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     cleanup.unshift(() => api.endAsync(true));
     await api.subscribeAsync(topics.incidents, { qos: 1 });
     api.on('message', (_t, payload) => c.add(JSON.parse(payload.toString()) as IncidentEvent));
@@ -166,11 +178,14 @@ export async function runPipeline(s: Scenario, opts: RunOptions = {}): Promise<S
       for (;;) {
         const im = ingest.metrics();
         if (im.messages >= want && im.spoolBacklog === 0 && c.events >= im.incidentsPublished) return;
-        if (Date.now() > deadline) throw new Error(`pipeline did not settle: ingest ${im.messages}/${want} messages, ${im.spoolBacklog} spooled, incidents ${c.events}/${im.incidentsPublished}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `pipeline did not settle: ingest ${im.messages}/${want} messages, ${im.spoolBacklog} spooled, incidents ${c.events}/${im.incidentsPublished}`,
+          );
         await new Promise((r) => setTimeout(r, 5));
       }
     };
-    for (let t = s.start; t < s.end; ) {
+    for (let t = s.start; t < s.end;) {
       t = Math.min(s.end, t + stepMs);
       clock.set(t);
       const t0 = performance.now();

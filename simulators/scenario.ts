@@ -54,9 +54,15 @@ export const ScenarioSchema = Type.Object({
   start: Time,
   end: Time,
   weather: Type.Optional(
-    Type.Object({ meanC: Type.Optional(Type.Number()), dailyAmplitudeC: Type.Optional(Type.Number()), variation: Type.Optional(Type.Boolean()) }),
+    Type.Object({
+      meanC: Type.Optional(Type.Number()),
+      dailyAmplitudeC: Type.Optional(Type.Number()),
+      variation: Type.Optional(Type.Boolean()),
+    }),
   ),
-  faults: Type.Array(Type.Object({ kind: Type.String(), at: Time, durationMin: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: true })),
+  faults: Type.Array(
+    Type.Object({ kind: Type.String(), at: Time, durationMin: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: true }),
+  ),
   expect: Type.Array(ExpectationSchema),
 });
 export type ScenarioFile = Static<typeof ScenarioSchema>;
@@ -166,7 +172,13 @@ export interface MatchResult {
   readonly unexpected: readonly FoundIncident[];
 }
 
-const globRe = (g: string): RegExp => new RegExp(`^${g.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const globRe = (g: string): RegExp =>
+  new RegExp(
+    `^${g
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 export function matchIncidents(expect: readonly Expectation[], found: readonly FoundIncident[]): MatchResult {
   const used = new Set<string>();
@@ -201,8 +213,11 @@ export function formatReport(name: string, m: MatchResult, found: readonly Found
   const lines = [`scenario ${name}: ${m.ok ? 'PASS' : 'FAIL'} (${found.length} incidents)`];
   for (const x of m.expected) {
     const e = x.expectation;
-    lines.push(`  ${x.ok ? '✓' : '✗'} expected ${e.kind} ${e.subject}${e.cause ? ` cause=${e.cause}` : ''} in [${t(toMs(e.from))}, ${t(toMs(e.to))}] → ${x.matched.length ? ids(x.matched) : 'not found'}`);
+    lines.push(
+      `  ${x.ok ? '✓' : '✗'} expected ${e.kind} ${e.subject}${e.cause ? ` cause=${e.cause}` : ''} in [${t(toMs(e.from))}, ${t(toMs(e.to))}] → ${x.matched.length ? ids(x.matched) : 'not found'}`,
+    );
   }
-  for (const u of m.unexpected) lines.push(`  ✗ unexpected ${u.kind} ${u.subjectId} cause=${u.cause}${u.exempt ? ' exempt' : ''} opened ${t(u.openedAt)}`);
+  for (const u of m.unexpected)
+    lines.push(`  ✗ unexpected ${u.kind} ${u.subjectId} cause=${u.cause}${u.exempt ? ' exempt' : ''} opened ${t(u.openedAt)}`);
   return lines.join('\n');
 }

@@ -16,7 +16,15 @@ import type { HeatingPolicy } from '../domain/policy.ts';
 import type { RoomSensorPayload, StationMeterPayload } from '../domain/telemetry.schema.ts';
 import { heatingCurveSetpointC } from '../domain/rules/station.rule.ts';
 import { indexCity, type CityIndex } from './city.index.ts';
-import type { ActiveFault, StationState, DeviceOutput, FaultKind, FaultSpec, ThermalModelOptions, WeatherOptions } from './thermal.types.ts';
+import type {
+  ActiveFault,
+  StationState,
+  DeviceOutput,
+  FaultKind,
+  FaultSpec,
+  ThermalModelOptions,
+  WeatherOptions,
+} from './thermal.types.ts';
 import { hash32, noise } from './random.ts';
 
 export type { DeviceOutput, FaultKind, FaultSpec, ThermalModelOptions, WeatherOptions } from './thermal.types.ts';
@@ -178,7 +186,7 @@ export class ThermalModel {
   outdoorTemp(ts: number): number {
     const w = this.#weather;
     const local = ts + this.policy.utcOffsetMinutes * MINUTE_MS;
-    const dayOfYear = ((local / 86_400_000) % 365.2425); // days since epoch mod year ≈ day of year
+    const dayOfYear = (local / 86_400_000) % 365.2425; // days since epoch mod year ≈ day of year
     const seasonal = Number.isNaN(w.meanC) ? 9 - 12 * Math.cos((2 * Math.PI * (dayOfYear - 20)) / 365.2425) : w.meanC;
     const hour = (local / HOUR_MS) % 24;
     // Coldest around 06:00, warmest mid-afternoon.
@@ -230,7 +238,11 @@ export class ThermalModel {
     for (const st of this.#stationList) {
       const setpoint = this.curveSetpoint(outdoor) + (this.#curveOffset.get(st.id) ?? 0);
       // Primary supply follows the source's own curve: design 130 °C at design outdoor (CJJ 34), ~75 °C in mild weather.
-      let primary = clamp(75 + ((p.designPrimarySupplyC - 75) * (5 - outdoor)) / (5 - this.policy.comfort.designOutdoorC), 70, p.designPrimarySupplyC);
+      let primary = clamp(
+        75 + ((p.designPrimarySupplyC - 75) * (5 - outdoor)) / (5 - this.policy.comfort.designOutdoorC),
+        70,
+        p.designPrimarySupplyC,
+      );
       const drop = this.#active(ts, 'heat_source_drop', (s) => s.kind === 'heat_source_drop' && s.sourceId === st.sourceId);
       if (drop && drop.kind === 'heat_source_drop') primary -= drop.dropC ?? 45;
       const pumpDown = this.#active(ts, 'pump_failure', (s) => s.kind === 'pump_failure' && s.stationId === st.id);
@@ -267,7 +279,11 @@ export class ThermalModel {
     if (this.#active(ts, 'air_lock', (s) => s.kind === 'air_lock' && s.apartmentId === apt)) f *= 0.12;
     if (this.#active(ts, 'blocked_strainer', (s) => s.kind === 'blocked_strainer' && s.apartmentId === apt)) f *= 0.25;
     const b = this.#roomBuilding[i]!;
-    const riser = this.#active(ts, 'riser_imbalance', (s) => s.kind === 'riser_imbalance' && s.buildingId === b && (s.entrance === undefined || s.entrance === this.#roomEntrance[i]));
+    const riser = this.#active(
+      ts,
+      'riser_imbalance',
+      (s) => s.kind === 'riser_imbalance' && s.buildingId === b && (s.entrance === undefined || s.entrance === this.#roomEntrance[i]),
+    );
     if (riser && riser.kind === 'riser_imbalance') f *= riser.factor ?? 0.4;
     return f;
   }

@@ -28,9 +28,27 @@ export function testCity(): { city: City; secrets: Map<string, string> } {
     { id: 'b1', stationId: 's1' },
     { id: 'b2', stationId: 's1' },
     { id: 'b3', stationId: 's2' },
-  ].map((b, i) => ({ ...b, name: `Building ${i + 1}`, address: `${i + 1} Test Road`, location: { lat: 39.9 + i / 100, lon: 116.4 }, floors: 2, entrances: 1, unitsPerFloor: 2 }));
+  ].map((b, i) => ({
+    ...b,
+    name: `Building ${i + 1}`,
+    address: `${i + 1} Test Road`,
+    location: { lat: 39.9 + i / 100, lon: 116.4 },
+    floors: 2,
+    entrances: 1,
+    unitsPerFloor: 2,
+  }));
   const apartments = buildings.flatMap((b) =>
-    [1, 2].flatMap((floor) => [1, 2].map((unit) => ({ id: `${b.id}-a${floor}${unit}`, buildingId: b.id, entrance: 1, floor, unit, number: `1-${floor}0${unit}`, areaM2: 60 }))),
+    [1, 2].flatMap((floor) =>
+      [1, 2].map((unit) => ({
+        id: `${b.id}-a${floor}${unit}`,
+        buildingId: b.id,
+        entrance: 1,
+        floor,
+        unit,
+        number: `1-${floor}0${unit}`,
+        areaM2: 60,
+      })),
+    ),
   );
   const rooms = apartments.flatMap((a) => [
     { id: `${a.id}-r1`, apartmentId: a.id, name: 'Bedroom', type: 'bedroom' as const, areaM2: 12 },
@@ -51,8 +69,24 @@ export function testCity(): { city: City; secrets: Map<string, string> } {
       { id: 'o2', name: 'Office 2' },
     ],
     stations: [
-      { id: 's1', name: 'Station 1', officeId: 'o1', sourceId: 'src1', branchId: 'br1', location: { lat: 39.9, lon: 116.4 }, system: 'radiator' },
-      { id: 's2', name: 'Station 2', officeId: 'o2', sourceId: 'src1', branchId: 'br1', location: { lat: 39.95, lon: 116.45 }, system: 'radiator' },
+      {
+        id: 's1',
+        name: 'Station 1',
+        officeId: 'o1',
+        sourceId: 'src1',
+        branchId: 'br1',
+        location: { lat: 39.9, lon: 116.4 },
+        system: 'radiator',
+      },
+      {
+        id: 's2',
+        name: 'Station 2',
+        officeId: 'o2',
+        sourceId: 'src1',
+        branchId: 'br1',
+        location: { lat: 39.95, lon: 116.45 },
+        system: 'radiator',
+      },
     ],
     buildings,
     apartments,
@@ -104,8 +138,25 @@ export async function startTestApi(
   await app.ready();
   const tokens: Record<string, string> = {};
   const relogin = async (): Promise<void> => {
-    for (const u of ['admin', 'dispatcher', 'manager', 'deputy-gm', 'gm', 'engineer', 'staff-o1', 'head-o1', 'staff-o2', 'head-o2', 'resident1', 'resident2']) {
-      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u, password: u === 'admin' ? ADMIN_PASSWORD : DEMO_PASSWORD } });
+    for (const u of [
+      'admin',
+      'dispatcher',
+      'manager',
+      'deputy-gm',
+      'gm',
+      'engineer',
+      'staff-o1',
+      'head-o1',
+      'staff-o2',
+      'head-o2',
+      'resident1',
+      'resident2',
+    ]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: u, password: u === 'admin' ? ADMIN_PASSWORD : DEMO_PASSWORD },
+      });
       if (res.statusCode !== 200) throw new Error(`login ${u}: ${res.statusCode} ${res.body}`);
       tokens[u] = res.json<{ token: string }>().token;
     }

@@ -23,7 +23,18 @@ let ingest: MqttClient;
 const incident = (station: string): IncidentEvent => ({
   type: 'opened',
   at: T0,
-  incident: { id: `station_fault:${station}:${T0}`, kind: 'station_fault', subjectType: 'station', subjectId: station, stationId: station, status: 'open', startTs: T0, severity: 'critical', cause: 'station', evidence: { pumpHz: 0 } },
+  incident: {
+    id: `station_fault:${station}:${T0}`,
+    kind: 'station_fault',
+    subjectType: 'station',
+    subjectId: station,
+    stationId: station,
+    status: 'open',
+    startTs: T0,
+    severity: 'critical',
+    cause: 'station',
+    evidence: { pumpHz: 0 },
+  },
 });
 
 beforeAll(async () => {
@@ -40,7 +51,13 @@ beforeAll(async () => {
       },
     },
   );
-  ingest = await mqtt.connectAsync(url, { clientId: 'svc-ingest-test', username: 'svc-ingest', password: SVC, reconnectPeriod: 0, protocolVersion: 4 });
+  ingest = await mqtt.connectAsync(url, {
+    clientId: 'svc-ingest-test',
+    username: 'svc-ingest',
+    password: SVC,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
   await waitFor(async () => (await t.req('GET', '/api/v1/health')).json<{ mqtt: boolean }>().mqtt, { what: 'api mqtt connected' });
 });
 
@@ -70,10 +87,13 @@ describe('API incident consumer: no PUBACK for an incident it could not apply', 
     expect(broker.metrics().queueDepth).toBeGreaterThanOrEqual(1);
 
     sqlite.pragma('query_only = OFF');
-    const orders = await waitFor(() => {
-      const list = t.app.heat.ctx.ordersRepo.list({ stationId: 's1' });
-      return list.length ? list : undefined;
-    }, { timeoutMs: 20_000, what: 'order after the database recovered' });
+    const orders = await waitFor(
+      () => {
+        const list = t.app.heat.ctx.ordersRepo.list({ stationId: 's1' });
+        return list.length ? list : undefined;
+      },
+      { timeoutMs: 20_000, what: 'order after the database recovered' },
+    );
     expect(orders).toHaveLength(1);
     await waitFor(() => broker.metrics().queueDepth === 0, { what: 'incident acknowledged' });
     expect(t.app.heat.ctx.ordersRepo.list({ stationId: 's1' })).toHaveLength(1);

@@ -25,7 +25,18 @@ let ingest: MqttClient;
 const incident = (station: string): IncidentEvent => ({
   type: 'opened',
   at: T0,
-  incident: { id: `station_fault:${station}:${T0}`, kind: 'station_fault', subjectType: 'station', subjectId: station, stationId: station, status: 'open', startTs: T0, severity: 'critical', cause: 'station', evidence: { pumpHz: 0 } },
+  incident: {
+    id: `station_fault:${station}:${T0}`,
+    kind: 'station_fault',
+    subjectType: 'station',
+    subjectId: station,
+    stationId: station,
+    status: 'open',
+    startTs: T0,
+    severity: 'critical',
+    cause: 'station',
+    evidence: { pumpHz: 0 },
+  },
 });
 
 beforeAll(async () => {
@@ -42,7 +53,13 @@ beforeAll(async () => {
       },
     },
   );
-  ingest = await mqtt.connectAsync(url, { clientId: 'svc-ingest-test', username: 'svc-ingest', password: SVC, reconnectPeriod: 0, protocolVersion: 4 });
+  ingest = await mqtt.connectAsync(url, {
+    clientId: 'svc-ingest-test',
+    username: 'svc-ingest',
+    password: SVC,
+    reconnectPeriod: 0,
+    protocolVersion: 4,
+  });
   await waitFor(async () => (await t.req('GET', '/api/v1/health')).json<{ mqtt: boolean }>().mqtt, { what: 'api mqtt connected' });
 });
 
@@ -56,10 +73,13 @@ describe('API over MQTT', () => {
   it('turns a published incident into one order, pushed to the city desk', async () => {
     await ingest.publishAsync(topics.incidents, JSON.stringify(incident('s1')), { qos: 1 });
     await ingest.publishAsync(topics.incidents, JSON.stringify(incident('s1')), { qos: 1 }); // duplicate delivery
-    const orders = await waitFor(() => {
-      const list = t.app.heat.ctx.ordersRepo.list({ stationId: 's1' });
-      return list.length ? list : undefined;
-    }, { what: 'order from incident' });
+    const orders = await waitFor(
+      () => {
+        const list = t.app.heat.ctx.ordersRepo.list({ stationId: 's1' });
+        return list.length ? list : undefined;
+      },
+      { what: 'order from incident' },
+    );
     await waitFor(() => t.app.heat.metrics().incidentDuplicates === 1, { what: 'duplicate seen' });
     expect(t.app.heat.ctx.ordersRepo.list({ stationId: 's1' })).toHaveLength(1);
     expect(orders[0]).toMatchObject({ source: 'proactive', subjectType: 'station', officeId: 'o1' });
@@ -68,11 +88,14 @@ describe('API over MQTT', () => {
   it('pushes live readings from the platform topic to sockets', async () => {
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const addr = t.app.server.address();
-    const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(`http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, {
-      auth: { token: t.tokens['staff-o1'] },
-      transports: ['websocket'],
-      forceNew: true,
-    });
+    const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(
+      `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`,
+      {
+        auth: { token: t.tokens['staff-o1'] },
+        transports: ['websocket'],
+        forceNew: true,
+      },
+    );
     await new Promise<void>((res, rej) => {
       s.once('connect', () => res());
       s.once('connect_error', rej);
@@ -99,7 +122,13 @@ describe('API over MQTT', () => {
       will: { topic: topics.status('rs-b1-a11'), payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     await dev.publishAsync(topics.status('rs-b1-a11'), 'online', { qos: 1, retain: true });
-    await waitFor(async () => (await t.req('GET', '/api/v1/devices?kind=room_sensor', 'engineer')).json<{ id: string; online: boolean }[]>().find((d) => d.id === 'rs-b1-a11')?.online, { what: 'online' });
+    await waitFor(
+      async () =>
+        (await t.req('GET', '/api/v1/devices?kind=room_sensor', 'engineer'))
+          .json<{ id: string; online: boolean }[]>()
+          .find((d) => d.id === 'rs-b1-a11')?.online,
+      { what: 'online' },
+    );
     const closed = new Promise<void>((res) => dev.once('close', () => res()));
     const res = await t.req('POST', '/api/v1/devices/rs-b1-a11/disable', 'engineer');
     expect(res.json()).toMatchObject({ device: { enabled: false }, published: true });

@@ -24,7 +24,14 @@ afterAll(async () => {
 });
 
 const policy = defaultPolicy;
-const repairSheet = (at: number) => ({ content: 'bled radiators, opened valve', startAt: at, endAt: at + 30 * MINUTE_MS, workerName: 'Wang', workerPhone: '13800000000', residentSigned: true });
+const repairSheet = (at: number) => ({
+  content: 'bled radiators, opened valve',
+  startAt: at,
+  endAt: at + 30 * MINUTE_MS,
+  workerName: 'Wang',
+  workerPhone: '13800000000',
+  residentSigned: true,
+});
 
 async function act(id: string, step: string, who: string, body: unknown = {}): Promise<Order> {
   const res = await t.req('POST', `/api/v1/orders/${id}/${step}`, who, body);
@@ -32,7 +39,11 @@ async function act(id: string, step: string, who: string, body: unknown = {}): P
   return res.json<Order>();
 }
 
-function incident(kind: IncidentEvent['incident']['kind'], over: Partial<IncidentEvent['incident']>, type: IncidentEvent['type'] = 'opened'): IncidentEvent {
+function incident(
+  kind: IncidentEvent['incident']['kind'],
+  over: Partial<IncidentEvent['incident']>,
+  type: IncidentEvent['type'] = 'opened',
+): IncidentEvent {
   const subjectId = over.subjectId ?? over.apartmentId ?? over.stationId ?? 'x';
   return {
     type,
@@ -56,21 +67,42 @@ describe('resident complaint, whole lifecycle', () => {
   let order: Order;
 
   it('a resident files a complaint in the app; the order carries the N20 fields and the grid (N5)', async () => {
-    const res = await t.req('POST', '/api/v1/orders', 'resident1', { apartmentId: 'b1-a11', content: 'bedroom cold since yesterday', residentPhone: '13900000001', residentContact: 'Li' });
+    const res = await t.req('POST', '/api/v1/orders', 'resident1', {
+      apartmentId: 'b1-a11',
+      content: 'bedroom cold since yesterday',
+      residentPhone: '13900000001',
+      residentContact: 'Li',
+    });
     expect(res.statusCode).toBe(201);
     const body = res.json<{ linked: boolean; order: Order }>();
     expect(body.linked).toBe(false);
     order = (await t.req('GET', `/api/v1/orders/${body.order.id}`, 'dispatcher')).json<Order>();
     expect(order).toMatchObject({
-      source: 'complaint', channel: 'app', status: 'new', subjectType: 'apartment', apartmentId: 'b1-a11', buildingId: 'b1', stationId: 's1', officeId: 'o1',
-      receivingOfficeId: 'o1', receivedAt: T0, receiver: 'resident1', residentPhone: '13900000001', residentContact: 'Li', content: 'bedroom cold since yesterday',
+      source: 'complaint',
+      channel: 'app',
+      status: 'new',
+      subjectType: 'apartment',
+      apartmentId: 'b1-a11',
+      buildingId: 'b1',
+      stationId: 's1',
+      officeId: 'o1',
+      receivingOfficeId: 'o1',
+      receivedAt: T0,
+      receiver: 'resident1',
+      residentPhone: '13900000001',
+      residentContact: 'Li',
+      content: 'bedroom cold since yesterday',
     });
     expect(order.number).toMatch(/^2026-\d{6}$/);
     expect(order.residentAddress).toContain('1-101');
   });
 
   it('a repeat complaint on the same apartment is noted on the open complaint, with who called (N4)', async () => {
-    const res = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: 'b1-a11', content: 'called the hotline too', residentPhone: '13900000009' });
+    const res = await t.req('POST', '/api/v1/orders', 'dispatcher', {
+      apartmentId: 'b1-a11',
+      content: 'called the hotline too',
+      residentPhone: '13900000009',
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json<{ linked: boolean; order: Order }>();
     expect(body).toMatchObject({ linked: true, order: { id: order.id } });
@@ -87,21 +119,34 @@ describe('resident complaint, whole lifecycle', () => {
     order = await act(order.id, 'accept', 'staff-o1', { appointmentAt: t.clock.now() + 30 * MINUTE_MS });
     expect(order.answeredAt).toBe(t.clock.now());
     t.clock.advance(30 * MINUTE_MS);
-    order = await act(order.id, 'not-home', 'staff-o1', { note: 'nobody home, note left with phone', newAppointmentAt: t.clock.now() + 2 * HOUR_MS });
+    order = await act(order.id, 'not-home', 'staff-o1', {
+      note: 'nobody home, note left with phone',
+      newAppointmentAt: t.clock.now() + 2 * HOUR_MS,
+    });
     expect(order.notHome).toHaveLength(1);
     expect(order.status).toBe('accepted');
     // A step out of order is refused.
-    const early = await t.req('POST', `/api/v1/orders/${order.id}/resolve`, 'staff-o1', { cause: 'in_home', repairSheet: repairSheet(t.clock.now()) });
+    const early = await t.req('POST', `/api/v1/orders/${order.id}/resolve`, 'staff-o1', {
+      cause: 'in_home',
+      repairSheet: repairSheet(t.clock.now()),
+    });
     expect(early.statusCode).toBe(409);
     expect(early.json()).toMatchObject({ code: 'HEAT_ERR_ORDER_TRANSITION' });
     t.clock.advance(2 * HOUR_MS);
     order = await act(order.id, 'arrive', 'staff-o1');
     // N24: in-home cause needs a written explanation; N23: a repair sheet.
-    const noExpl = await t.req('POST', `/api/v1/orders/${order.id}/resolve`, 'staff-o1', { cause: 'in_home', repairSheet: repairSheet(t.clock.now()) });
+    const noExpl = await t.req('POST', `/api/v1/orders/${order.id}/resolve`, 'staff-o1', {
+      cause: 'in_home',
+      repairSheet: repairSheet(t.clock.now()),
+    });
     expect(noExpl.json()).toMatchObject({ code: 'HEAT_ERR_EXPLANATION_REQUIRED' });
     const noSheet = await t.req('POST', `/api/v1/orders/${order.id}/resolve`, 'staff-o1', { cause: 'station' });
     expect(noSheet.json()).toMatchObject({ code: 'HEAT_ERR_REPAIR_SHEET_REQUIRED' });
-    order = await act(order.id, 'resolve', 'staff-o1', { cause: 'in_home', repairSheet: repairSheet(t.clock.now()), userSideExplanation: 'radiator valve was closed; opened it, free of charge' });
+    order = await act(order.id, 'resolve', 'staff-o1', {
+      cause: 'in_home',
+      repairSheet: repairSheet(t.clock.now()),
+      userSideExplanation: 'radiator valve was closed; opened it, free of charge',
+    });
     expect(order).toMatchObject({ status: 'resolved', cause: 'in_home', resolvedAt: t.clock.now() });
   });
 
@@ -117,10 +162,29 @@ describe('resident complaint, whole lifecycle', () => {
     expect(booked.callbackDueAt).toBe(body.details.nextAllowedAt);
     t.clock.set(body.details.nextAllowedAt);
     order = await act(order.id, 'callback', 'dispatcher', { result: 'warm now, thanks', satisfaction: 5 });
-    expect(order).toMatchObject({ status: 'callback', callbackAt: t.clock.now(), callbackBy: 'dispatcher', callbackResult: 'warm now, thanks', satisfaction: 5 });
+    expect(order).toMatchObject({
+      status: 'callback',
+      callbackAt: t.clock.now(),
+      callbackBy: 'dispatcher',
+      callbackResult: 'warm now, thanks',
+      satisfaction: 5,
+    });
     order = await act(order.id, 'close', 'dispatcher', {});
     expect(order.status).toBe('closed');
-    expect(order.history.map((h) => h.action)).toEqual(expect.arrayContaining(['created', 'note', 'dispatch', 'accept', 'not_home', 'arrive', 'resolve', 'schedule_callback', 'callback', 'close']));
+    expect(order.history.map((h) => h.action)).toEqual(
+      expect.arrayContaining([
+        'created',
+        'note',
+        'dispatch',
+        'accept',
+        'not_home',
+        'arrive',
+        'resolve',
+        'schedule_callback',
+        'callback',
+        'close',
+      ]),
+    );
   });
 
   it('shows one record in three views (N20) and keeps the audit log', async () => {
@@ -130,7 +194,9 @@ describe('resident complaint, whole lifecycle', () => {
     const station = (await t.req('GET', `/api/v1/orders/${order.id}?view=station`, 'dispatcher')).json<Record<string, unknown>>();
     expect(station.callbackResult).toBe('warm now, thanks');
     expect(station.satisfaction).toBeUndefined();
-    const audit = (await t.req('GET', `/api/v1/audit?entity=order&entityId=${order.id}`, 'admin')).json<{ action: string; actor: string }[]>();
+    const audit = (await t.req('GET', `/api/v1/audit?entity=order&entityId=${order.id}`, 'admin')).json<
+      { action: string; actor: string }[]
+    >();
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['created', 'dispatch', 'resolve', 'callback', 'close']));
     // The resident sees their own view, not the company copy: their rating (given at the
     // callback, so the home does not ask again) and the status steps, no staff notes or names.
@@ -157,16 +223,41 @@ describe('proactive orders from incidents', () => {
     const orders = t.app.heat.ctx.ordersRepo.list({ source: 'proactive' });
     expect(orders).toHaveLength(1);
     stationOrder = orders[0]!;
-    expect(stationOrder).toMatchObject({ subjectType: 'station', stationId: 's1', officeId: 'o1', apartments: ['b1-a12', 'b2-a21'], incidentIds: [ev.incident.id], cause: 'station' });
+    expect(stationOrder).toMatchObject({
+      subjectType: 'station',
+      stationId: 's1',
+      officeId: 'o1',
+      apartments: ['b1-a12', 'b2-a21'],
+      incidentIds: [ev.incident.id],
+      cause: 'station',
+    });
   });
 
   it('an apartment incident grouped under it joins the order; a complaint there is its own, linked complaint (N4)', async () => {
-    t.app.heat.onIncidentMessage(incident('apartment_cold', { apartmentId: 'b1-a22', subjectId: 'b1-a22', stationId: 's1', parentId: `station_cold:s1:${T0}` }));
-    const res = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: 'b2-a11', content: 'cold (hotline)', residentPhone: '13900000002', residentContact: 'Zhao', appointmentAt: t.clock.now() + 3 * HOUR_MS });
+    t.app.heat.onIncidentMessage(
+      incident('apartment_cold', { apartmentId: 'b1-a22', subjectId: 'b1-a22', stationId: 's1', parentId: `station_cold:s1:${T0}` }),
+    );
+    const res = await t.req('POST', '/api/v1/orders', 'dispatcher', {
+      apartmentId: 'b2-a11',
+      content: 'cold (hotline)',
+      residentPhone: '13900000002',
+      residentContact: 'Zhao',
+      appointmentAt: t.clock.now() + 3 * HOUR_MS,
+    });
     expect(res.statusCode).toBe(201);
     const linked = res.json<{ linked: boolean; order: Order }>();
     // N4/N10: the resident's own contact, phone, appointment and answer clock are kept; the desk owns it.
-    expect(linked).toMatchObject({ linked: true, order: { source: 'complaint', linkedOrderId: stationOrder.id, residentPhone: '13900000002', residentContact: 'Zhao', receiver: 'dispatcher', receivedAt: t.clock.now() } });
+    expect(linked).toMatchObject({
+      linked: true,
+      order: {
+        source: 'complaint',
+        linkedOrderId: stationOrder.id,
+        residentPhone: '13900000002',
+        residentContact: 'Zhao',
+        receiver: 'dispatcher',
+        receivedAt: t.clock.now(),
+      },
+    });
     expect(t.app.heat.ctx.ordersRepo.list({ source: 'proactive' })).toHaveLength(1);
     expect(t.app.heat.ctx.ordersRepo.list({ source: 'complaint', open: true })).toHaveLength(1);
     stationOrder = t.app.heat.ctx.ordersRepo.get(stationOrder.id)!;
@@ -190,7 +281,9 @@ describe('proactive orders from incidents', () => {
     await act(id, 'dispatch', 'dispatcher', { assignee: 'staff-o1' });
     await act(id, 'accept', 'head-o1');
     await act(id, 'arrive', 'staff-o1');
-    t.app.heat.onIncidentMessage(incident('station_cold', { stationId: 's1', subjectId: 's1', subjectType: 'station', endTs: t.clock.now() }, 'resolved'));
+    t.app.heat.onIncidentMessage(
+      incident('station_cold', { stationId: 's1', subjectId: 's1', subjectType: 'station', endTs: t.clock.now() }, 'resolved'),
+    );
     await act(id, 'resolve', 'staff-o1', { cause: 'station', repairSheet: repairSheet(t.clock.now()) });
     await act(id, 'callback', 'dispatcher', { result: 'resident confirms warm', satisfaction: 4 });
     const done = await act(id, 'close', 'dispatcher');
@@ -206,11 +299,19 @@ describe('proactive orders from incidents', () => {
 describe('apartments first, group later (N4)', () => {
   it('a building incident takes over the apartment orders nobody has started; a later parent link moves the rest', () => {
     const repo = t.app.heat.ctx.ordersRepo;
-    const apt = (id: string) => incident('apartment_cold', { apartmentId: id, subjectId: id, buildingId: 'b3', stationId: 's2', cause: 'building' });
+    const apt = (id: string) =>
+      incident('apartment_cold', { apartmentId: id, subjectId: id, buildingId: 'b3', stationId: 's2', cause: 'building' });
     t.app.heat.onIncidentMessage(apt('b3-a21'));
     t.app.heat.onIncidentMessage(apt('b3-a22'));
     expect(repo.list({ stationId: 's2', open: true, source: 'proactive' })).toHaveLength(2);
-    const group = incident('building_cold', { buildingId: 'b3', subjectId: 'b3', subjectType: 'building', stationId: 's2', cause: 'building', children: ['b3-a21'] });
+    const group = incident('building_cold', {
+      buildingId: 'b3',
+      subjectId: 'b3',
+      subjectType: 'building',
+      stationId: 's2',
+      cause: 'building',
+      children: ['b3-a21'],
+    });
     t.app.heat.onIncidentMessage(group);
     let open = repo.list({ stationId: 's2', open: true, source: 'proactive' });
     const g = open.find((o) => o.subjectType === 'building')!;
@@ -218,7 +319,18 @@ describe('apartments first, group later (N4)', () => {
     expect(open).toHaveLength(2); // the building order and b3-a22's own
     // The engine regroups: b3-a22 now sits under the building incident.
     t.clock.advance(MINUTE_MS);
-    t.app.heat.onIncidentMessage({ ...incident('apartment_cold', { apartmentId: 'b3-a22', subjectId: 'b3-a22', buildingId: 'b3', stationId: 's2', cause: 'building', parentId: group.incident.id }), type: 'updated', at: t.clock.now() });
+    t.app.heat.onIncidentMessage({
+      ...incident('apartment_cold', {
+        apartmentId: 'b3-a22',
+        subjectId: 'b3-a22',
+        buildingId: 'b3',
+        stationId: 's2',
+        cause: 'building',
+        parentId: group.incident.id,
+      }),
+      type: 'updated',
+      at: t.clock.now(),
+    });
     open = repo.list({ stationId: 's2', open: true, source: 'proactive' });
     expect(open.map((o) => o.id)).toEqual([g.id]);
     expect([...open[0]!.apartments].sort()).toEqual(['b3-a21', 'b3-a22']);
@@ -234,7 +346,10 @@ describe('apartments first, group later (N4)', () => {
 
 describe('measurement order (N30–N34)', () => {
   it('requires a signed, method-conforming record and stores the verdict', async () => {
-    const res = await t.req('POST', '/api/v1/measurement-requests', 'resident2', { apartmentId: 'b2-a11', content: 'please measure my rooms' });
+    const res = await t.req('POST', '/api/v1/measurement-requests', 'resident2', {
+      apartmentId: 'b2-a11',
+      content: 'please measure my rooms',
+    });
     expect(res.statusCode).toBe(201);
     const id = res.json<{ order: Order }>().order.id;
     await act(id, 'dispatch', 'dispatcher');
@@ -253,9 +368,15 @@ describe('measurement order (N30–N34)', () => {
     };
     const none = await t.req('POST', `/api/v1/orders/${id}/resolve`, 'staff-o1', { cause: 'building' });
     expect(none.json()).toMatchObject({ code: 'HEAT_ERR_MEASUREMENT_REQUIRED' });
-    const unsigned = await t.req('POST', `/api/v1/orders/${id}/resolve`, 'staff-o1', { cause: 'building', measurement: { ...record, residentSigned: false } });
+    const unsigned = await t.req('POST', `/api/v1/orders/${id}/resolve`, 'staff-o1', {
+      cause: 'building',
+      measurement: { ...record, residentSigned: false },
+    });
     expect(unsigned.json()).toMatchObject({ code: 'HEAT_ERR_MEASUREMENT_UNSIGNED' });
-    const badPoints = await t.req('POST', `/api/v1/orders/${id}/resolve`, 'staff-o1', { cause: 'building', measurement: { ...record, rooms: [{ ...record.rooms[1], points: [p(17)] }] } });
+    const badPoints = await t.req('POST', `/api/v1/orders/${id}/resolve`, 'staff-o1', {
+      cause: 'building',
+      measurement: { ...record, rooms: [{ ...record.rooms[1], points: [p(17)] }] },
+    });
     expect(badPoints.json()).toMatchObject({ code: 'HEAT_ERR_MEASUREMENT_POINTS' });
     const done = await act(id, 'resolve', 'staff-o1', { cause: 'building', measurement: record });
     expect(done.measurement!.result).toMatchObject({ verdict: 'below_standard', refundPctPerDay: 0 }); // Beijing: no refund bands
@@ -280,7 +401,11 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
       await t.relogin();
       sockets = [];
       for (const who of ['head-o1', 'head-o2', 'manager', 'deputy-gm', 'gm', 'staff-o1']) {
-        const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(url, { auth: { token: t.tokens[who] }, transports: ['websocket'], forceNew: true });
+        const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(url, {
+          auth: { token: t.tokens[who] },
+          transports: ['websocket'],
+          forceNew: true,
+        });
         await new Promise<void>((res, rej) => {
           s.once('connect', () => res());
           s.once('connect_error', rej);
@@ -315,7 +440,11 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
     expect(got['head-o2']).toEqual([]);
     expect(got.manager).toEqual([]);
 
-    for (const [h, level, who] of [[48, 'company_manager', 'manager'], [72, 'deputy_gm', 'deputy-gm'], [96, 'general_manager', 'gm']] as const) {
+    for (const [h, level, who] of [
+      [48, 'company_manager', 'manager'],
+      [72, 'deputy_gm', 'deputy-gm'],
+      [96, 'general_manager', 'gm'],
+    ] as const) {
       t.clock.set(received + h * HOUR_MS);
       await connectAll();
       expect(t.app.heat.tick().escalations).toBe(1);
@@ -328,7 +457,9 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
 
     for (const s of sockets) s.close();
     await t.relogin(); // 96 h later: sessions expired on the driven clock
-    const notes = (await t.req('GET', `/api/v1/orders/${id}/notifications`, 'dispatcher')).json<{ at: number; room: string; type: string; detail: string }[]>();
+    const notes = (await t.req('GET', `/api/v1/orders/${id}/notifications`, 'dispatcher')).json<
+      { at: number; room: string; type: string; detail: string }[]
+    >();
     expect(notes.map((n) => [n.type, n.room, n.at - received])).toEqual([
       ['sla_breach', 'office:o1', issued - received + HOUR_MS],
       ['sla_breach', 'office:o1', 24 * HOUR_MS],
@@ -340,11 +471,19 @@ describe('SLA clock and escalation (N6, N10, N8, N21)', () => {
     ]);
     const o = (await t.req('GET', `/api/v1/orders/${id}`, 'dispatcher')).json<Order>();
     expect(o.escalations.map((e) => [e.level, e.at - received])).toEqual([
-      ['station_head', 24 * HOUR_MS], ['company_manager', 48 * HOUR_MS], ['deputy_gm', 72 * HOUR_MS], ['general_manager', 96 * HOUR_MS],
+      ['station_head', 24 * HOUR_MS],
+      ['company_manager', 48 * HOUR_MS],
+      ['deputy_gm', 72 * HOUR_MS],
+      ['general_manager', 96 * HOUR_MS],
     ]);
     expect(o.slaBreaches.map((b) => b.kind).sort()).toEqual(['answer', 'on_site', 'restore']);
     // Who was told is on the order itself (N21).
-    expect(o.escalations.map((e) => e.notified.map((r) => r.name))).toEqual([['Office 1所长'], ['李强（演示公司经理）'], ['赵刚（演示分管经理）'], ['陈静（演示总经理）']]);
+    expect(o.escalations.map((e) => e.notified.map((r) => r.name))).toEqual([
+      ['Office 1所长'],
+      ['李强（演示公司经理）'],
+      ['赵刚（演示分管经理）'],
+      ['陈静（演示总经理）'],
+    ]);
     await act(id, 'cancel', 'dispatcher', { note: 'test over' });
   });
 });
@@ -369,22 +508,58 @@ describe('KPIs', () => {
 describe('planned outages (N9)', () => {
   it('refuses short notice unless an emergency, lists it for affected residents, and opens a follow-up after it ends', async () => {
     const now = t.clock.now();
-    const short = await t.req('POST', '/api/v1/outages', 'head-o1', { scopeType: 'building', scopeId: 'b1', startsAt: now + 47 * HOUR_MS, endsAt: now + 50 * HOUR_MS, reason: 'valve replacement' });
+    const short = await t.req('POST', '/api/v1/outages', 'head-o1', {
+      scopeType: 'building',
+      scopeId: 'b1',
+      startsAt: now + 47 * HOUR_MS,
+      endsAt: now + 50 * HOUR_MS,
+      reason: 'valve replacement',
+    });
     expect(short.statusCode).toBe(422);
     expect(short.json()).toMatchObject({ code: 'HEAT_ERR_OUTAGE_NOTICE' });
-    const ok = await t.req('POST', '/api/v1/outages', 'head-o1', { scopeType: 'building', scopeId: 'b1', startsAt: now + 48 * HOUR_MS, endsAt: now + 52 * HOUR_MS, reason: 'valve replacement' });
+    const ok = await t.req('POST', '/api/v1/outages', 'head-o1', {
+      scopeType: 'building',
+      scopeId: 'b1',
+      startsAt: now + 48 * HOUR_MS,
+      endsAt: now + 52 * HOUR_MS,
+      reason: 'valve replacement',
+    });
     expect(ok.statusCode).toBe(201);
     expect(ok.json<{ apartments: string[] }>().apartments).toHaveLength(4);
-    const noReason = await t.req('POST', '/api/v1/outages', 'dispatcher', { scopeType: 'station', scopeId: 's2', startsAt: now + HOUR_MS, endsAt: now + 3 * HOUR_MS, reason: 'burst pipe', emergency: true });
+    const noReason = await t.req('POST', '/api/v1/outages', 'dispatcher', {
+      scopeType: 'station',
+      scopeId: 's2',
+      startsAt: now + HOUR_MS,
+      endsAt: now + 3 * HOUR_MS,
+      reason: 'burst pipe',
+      emergency: true,
+    });
     expect(noReason.statusCode).toBe(400); // N9: an emergency says why it skips the notice
-    const emergency = await t.req('POST', '/api/v1/outages', 'dispatcher', { scopeType: 'station', scopeId: 's2', startsAt: now + HOUR_MS, endsAt: now + 3 * HOUR_MS, reason: 'burst pipe', emergency: true, emergencyReason: 'main burst under the street, water in the basement' });
+    const emergency = await t.req('POST', '/api/v1/outages', 'dispatcher', {
+      scopeType: 'station',
+      scopeId: 's2',
+      startsAt: now + HOUR_MS,
+      endsAt: now + 3 * HOUR_MS,
+      reason: 'burst pipe',
+      emergency: true,
+      emergencyReason: 'main burst under the street, water in the basement',
+    });
     expect(emergency.statusCode).toBe(201);
     expect(emergency.json()).toMatchObject({ emergencyReason: 'main burst under the street, water in the basement' });
     // N9: each affected apartment's notice is recorded, with how far ahead it came.
-    expect(ok.json<{ notices: { apartmentId: string; hoursAhead: number }[] }>().notices).toEqual(expect.arrayContaining([expect.objectContaining({ apartmentId: 'b1-a11', hoursAhead: 48 })]));
+    expect(ok.json<{ notices: { apartmentId: string; hoursAhead: number }[] }>().notices).toEqual(
+      expect.arrayContaining([expect.objectContaining({ apartmentId: 'b1-a11', hoursAhead: 48 })]),
+    );
     // N9: cold on s2 during the announced outage opens no order; the follow-up checks it.
     t.clock.set(now + 2 * HOUR_MS);
-    const cold = incident('apartment_cold', { id: `apartment_cold:b3-a12:${now}`, apartmentId: 'b3-a12', subjectId: 'b3-a12', stationId: 's2', startTs: now + 90 * MINUTE_MS, cause: 'station' });
+    const cold = incident('apartment_cold', {
+      id: `apartment_cold:b3-a12:${now}`,
+      apartmentId: 'b3-a12',
+      subjectId: 'b3-a12',
+      stationId: 's2',
+      startTs: now + 90 * MINUTE_MS,
+      cause: 'station',
+    });
     expect(t.app.heat.ctx.orders.onIncident(cold)).toMatchObject({ suppressedBy: emergency.json<{ id: string }>().id });
     expect(t.app.heat.ctx.ordersRepo.list({ apartmentId: 'b3-a12', open: true })).toEqual([]);
     expect((await t.req('GET', '/api/v1/outages', 'resident1')).json()).toHaveLength(1); // b1-a11
@@ -403,29 +578,60 @@ describe('CSV', () => {
     const res = await t.req('GET', '/api/v1/orders/export.csv', 'dispatcher');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/csv/);
-    const lines = res.body.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const lines = res.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n');
     expect(lines[0]).toContain('number,id,source,channel,status');
     expect(lines[0]).toContain('callbackAt,callbackBy,callbackResult');
     expect(lines.length - 1).toBe(t.app.heat.ctx.ordersRepo.list({}).length);
   });
 
   it('imports nothing when any row is bad, and reports every bad row', async () => {
-    const csv = ['id,buildingId,entrance,floor,unit,number,areaM2', 'b3-a31,b3,1,3,1,1-301,70', 'b3-a32,nope,1,3,2,1-302,70', 'b3-a33,b3,1,x,3,1-303,70'].join('\n');
+    const csv = [
+      'id,buildingId,entrance,floor,unit,number,areaM2',
+      'b3-a31,b3,1,3,1,1-301,70',
+      'b3-a32,nope,1,3,2,1-302,70',
+      'b3-a33,b3,1,x,3,1-303,70',
+    ].join('\n');
     const res = await t.req('POST', '/api/v1/import/apartments', 'admin', csv, { 'content-type': 'text/csv' });
     expect(res.statusCode).toBe(422);
     const body = res.json<{ code: string; details: { errors: { row: number; field: string }[] } }>();
     expect(body.code).toBe('HEAT_ERR_IMPORT_INVALID');
-    expect(body.details.errors).toEqual(expect.arrayContaining([expect.objectContaining({ row: 3, field: 'buildingId' }), expect.objectContaining({ row: 4, field: 'floor' })]));
+    expect(body.details.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ row: 3, field: 'buildingId' }),
+        expect.objectContaining({ row: 4, field: 'floor' }),
+      ]),
+    );
     expect(t.registry.getApartment('b3-a31')).toBeUndefined();
   });
 
   it('imports apartments, residents and devices when all rows are valid; device secrets come back once', async () => {
-    const apts = await t.req('POST', '/api/v1/import/apartments', 'admin', 'id,buildingId,entrance,floor,unit,number,areaM2\nb3-a31,b3,1,3,1,1-301,70\n', { 'content-type': 'text/csv' });
+    const apts = await t.req(
+      'POST',
+      '/api/v1/import/apartments',
+      'admin',
+      'id,buildingId,entrance,floor,unit,number,areaM2\nb3-a31,b3,1,3,1,1-301,70\n',
+      { 'content-type': 'text/csv' },
+    );
     expect(apts.statusCode).toBe(201);
     expect(t.registry.getApartment('b3-a31')).toMatchObject({ floor: 3, areaM2: 70 });
-    const res = await t.req('POST', '/api/v1/import/residents', 'admin', 'username,name,apartmentId,phone,password\nzhang,Zhang San,b3-a31,139,long-enough-pw\n', { 'content-type': 'text/csv' });
+    const res = await t.req(
+      'POST',
+      '/api/v1/import/residents',
+      'admin',
+      'username,name,apartmentId,phone,password\nzhang,Zhang San,b3-a31,139,long-enough-pw\n',
+      { 'content-type': 'text/csv' },
+    );
     expect(res.json()).toMatchObject({ imported: 1, errors: [] });
-    const dev = await t.req('POST', '/api/v1/import/devices', 'admin', 'id,kind,roomId,stationId,gatewayId,intervalMin\nrs-new,room_sensor,b3-a11-r2,,,15\n', { 'content-type': 'text/csv' });
+    const dev = await t.req(
+      'POST',
+      '/api/v1/import/devices',
+      'admin',
+      'id,kind,roomId,stationId,gatewayId,intervalMin\nrs-new,room_sensor,b3-a11-r2,,,15\n',
+      { 'content-type': 'text/csv' },
+    );
     const secret = dev.json<{ secrets: Record<string, string> }>().secrets['rs-new']!;
     expect(t.registry.verifyDevice('rs-new', secret)).toBe(true);
   });
@@ -441,7 +647,9 @@ describe('device provisioning', () => {
     expect(got).not.toContain(secret);
     const dis = await t.req('POST', '/api/v1/devices/rs-prov/disable', 'engineer');
     expect(dis.json()).toMatchObject({ device: { enabled: false }, published: false }); // no broker in this test
-    expect((await t.req('POST', '/api/v1/devices', 'engineer', { id: 'rs-prov', kind: 'room_sensor', roomId: 'b3-a12-r1' })).statusCode).toBe(409);
+    expect(
+      (await t.req('POST', '/api/v1/devices', 'engineer', { id: 'rs-prov', kind: 'room_sensor', roomId: 'b3-a12-r1' })).statusCode,
+    ).toBe(409);
     const audit = (await t.req('GET', '/api/v1/audit?entity=device&entityId=rs-prov', 'admin')).json<{ action: string }[]>();
     expect(audit.map((a) => a.action).sort()).toEqual(['disabled', 'provisioned']);
     expect((await t.req('GET', '/api/v1/dead-letters', 'engineer')).json()).toEqual({ items: [], byReason: {} });
@@ -451,7 +659,13 @@ describe('device provisioning', () => {
 // Last: it opens an order on station s1, which the tests above count.
 describe('N3 revisited at day end (the rules lift an exemption)', () => {
   it('N3 revisited at day end: an exempt shortfall whose full day was mild opens its order then, with its 服务内容 in words', () => {
-    const base = { apartmentId: 'b2-a21', subjectId: 'b2-a21', stationId: 's1', cause: 'in_home' as const, evidence: { apartmentC: 15.2, coldestRoomC: 14.8 } };
+    const base = {
+      apartmentId: 'b2-a21',
+      subjectId: 'b2-a21',
+      stationId: 's1',
+      cause: 'in_home' as const,
+      evidence: { apartmentC: 15.2, coldestRoomC: 14.8 },
+    };
     const id = `apartment_cold:b2-a21:${T0}`;
     t.app.heat.onIncidentMessage(incident('apartment_cold', { ...base, exempt: true, severity: 'minor', revision: 1 }));
     expect(t.app.heat.ctx.ordersRepo.byIncident(id)).toBeUndefined();

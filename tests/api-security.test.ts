@@ -13,7 +13,8 @@ let othersOrder: Order;
 beforeAll(async () => {
   t = await startTestApi();
   // An order on resident2's apartment (b2-a11) that resident1 must never see.
-  othersOrder = (await t.req('POST', '/api/v1/orders', 'resident2', { apartmentId: 'b2-a11', content: 'cold' })).json<{ order: Order }>().order;
+  othersOrder = (await t.req('POST', '/api/v1/orders', 'resident2', { apartmentId: 'b2-a11', content: 'cold' })).json<{ order: Order }>()
+    .order;
 });
 afterAll(async () => {
   await t?.close();
@@ -26,7 +27,12 @@ describe('authentication on every route', () => {
     const api = t.app.heat.routes.filter((r) => r.url.startsWith('/api/'));
     expect(api.length).toBeGreaterThan(40);
     for (const r of api) expect(r.public === true || (r.roles?.length ?? 0) > 0, `${r.method} ${r.url}`).toBe(true);
-    expect(api.filter((r) => r.public).map((r) => `${r.method} ${r.url}`).sort()).toEqual(['GET /api/docs/json', 'GET /api/v1/health', 'POST /api/v1/auth/login']);
+    expect(
+      api
+        .filter((r) => r.public)
+        .map((r) => `${r.method} ${r.url}`)
+        .sort(),
+    ).toEqual(['GET /api/docs/json', 'GET /api/v1/health', 'POST /api/v1/auth/login']);
   });
 
   it('answers 401 on every non-public route without a session, and with a bad token', async () => {
@@ -60,7 +66,7 @@ describe('authentication on every route', () => {
   });
 });
 
-describe("a resident reaches only their own apartment", () => {
+describe('a resident reaches only their own apartment', () => {
   it('refuses another apartment, its rooms, readings, orders and incidents — never data', async () => {
     const cases: [string, string, unknown?][] = [
       ['GET', '/api/v1/apartments/b2-a11'],
@@ -135,7 +141,8 @@ describe('login guessing', () => {
     t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password }, remoteAddress: ip });
 
   it('makes the guessing address wait, longer each time, while the owner elsewhere gets in', async () => {
-    for (let i = 0; i < authDefaults.freeFailuresPerAccountAddress; i++) expect((await login('manager', `guess-${i}`, '10.9.9.9')).statusCode).toBe(401);
+    for (let i = 0; i < authDefaults.freeFailuresPerAccountAddress; i++)
+      expect((await login('manager', `guess-${i}`, '10.9.9.9')).statusCode).toBe(401);
     const blocked = await login('manager', 'heatwatch-demo', '10.9.9.9');
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json()).toMatchObject({ code: 'HEAT_ERR_RATE_LIMITED' });

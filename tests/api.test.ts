@@ -20,9 +20,39 @@ beforeAll(async () => {
   writeFileSync(join(dashDir, 'app.js'), 'console.log(1)');
   t = await startTestApi({ dashboardDir: dashDir, brokerPrometheus: () => '# TYPE heat_broker_clients gauge\nheat_broker_clients 7\n' });
   await t.store.write([
-    { deviceId: 'rs-b1-a11', kind: 'room_sensor', ts: T0 - 600_000, fields: { temp: 19.5, bat: 3.0 }, roomId: 'b1-a11-r1', apartmentId: 'b1-a11', buildingId: 'b1', stationId: 's1', officeId: 'o1' },
-    { deviceId: 'rs-b1-a11', kind: 'room_sensor', ts: T0 - 60_000, fields: { temp: 19.0, bat: 2.5 }, roomId: 'b1-a11-r1', apartmentId: 'b1-a11', buildingId: 'b1', stationId: 's1', officeId: 'o1' },
-    { deviceId: 'rs-b1-a12', kind: 'room_sensor', ts: T0 - 60_000, fields: { temp: 21.0, bat: 3.1 }, roomId: 'b1-a12-r1', apartmentId: 'b1-a12', buildingId: 'b1', stationId: 's1', officeId: 'o1' },
+    {
+      deviceId: 'rs-b1-a11',
+      kind: 'room_sensor',
+      ts: T0 - 600_000,
+      fields: { temp: 19.5, bat: 3.0 },
+      roomId: 'b1-a11-r1',
+      apartmentId: 'b1-a11',
+      buildingId: 'b1',
+      stationId: 's1',
+      officeId: 'o1',
+    },
+    {
+      deviceId: 'rs-b1-a11',
+      kind: 'room_sensor',
+      ts: T0 - 60_000,
+      fields: { temp: 19.0, bat: 2.5 },
+      roomId: 'b1-a11-r1',
+      apartmentId: 'b1-a11',
+      buildingId: 'b1',
+      stationId: 's1',
+      officeId: 'o1',
+    },
+    {
+      deviceId: 'rs-b1-a12',
+      kind: 'room_sensor',
+      ts: T0 - 60_000,
+      fields: { temp: 21.0, bat: 3.1 },
+      roomId: 'b1-a12-r1',
+      apartmentId: 'b1-a12',
+      buildingId: 'b1',
+      stationId: 's1',
+      officeId: 'o1',
+    },
   ]);
 });
 afterAll(async () => {
@@ -42,7 +72,9 @@ describe('system', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json<{ openapi: string; paths: Record<string, unknown> }>();
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/orders', '/api/v1/orders/{id}/resolve', '/api/v1/kpis', '/api/v1/devices']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/orders', '/api/v1/orders/{id}/resolve', '/api/v1/kpis', '/api/v1/devices']),
+    );
   });
 
   it('exposes Prometheus metrics including the broker text', async () => {
@@ -78,7 +110,11 @@ describe('auth', () => {
     const res = await t.req('POST', '/api/v1/auth/login', undefined, { username: 'admin', password: ADMIN_PASSWORD });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ person: { username: 'admin', role: 'admin' } });
-    const me = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${(res.json<{ token: string }>()).token}` } });
+    const me = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/auth/me',
+      headers: { authorization: `Bearer ${res.json<{ token: string }>().token}` },
+    });
     expect(me.json()).toMatchObject({ person: { role: 'admin' } });
   });
 
@@ -90,7 +126,7 @@ describe('auth', () => {
 
   it('logout ends the session', async () => {
     const login = await t.req('POST', '/api/v1/auth/login', undefined, { username: 'engineer', password: 'heatwatch-demo' });
-    const token = (login.json<{ token: string }>()).token;
+    const token = login.json<{ token: string }>().token;
     const auth = { authorization: `Bearer ${token}` };
     expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode).toBe(204);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: auth })).statusCode).toBe(401);
@@ -108,7 +144,11 @@ describe('registry and measurements', () => {
   });
 
   it('returns latest readings and history from the store', async () => {
-    const res = await t.req('GET', `/api/v1/measurements?apartmentId=b1-a11&field=temp&from=${T0 - 3_600_000}&to=${T0}&windowMs=3600000`, 'dispatcher');
+    const res = await t.req(
+      'GET',
+      `/api/v1/measurements?apartmentId=b1-a11&field=temp&from=${T0 - 3_600_000}&to=${T0}&windowMs=3600000`,
+      'dispatcher',
+    );
     expect(res.statusCode).toBe(200);
     const body = res.json<{ latest: { fields: { temp: number } }[]; history: { value: number | null }[] }>();
     expect(body.latest).toHaveLength(1);
@@ -118,12 +158,16 @@ describe('registry and measurements', () => {
 
   it("aligns day windows to the city's local midnight (Beijing, UTC+8)", async () => {
     const day = 86_400_000;
-    const res = await t.req('GET', `/api/v1/measurements?apartmentId=b1-a11&field=temp&from=${T0 - 2 * day}&to=${T0 + day}&windowMs=${day}`, 'dispatcher');
+    const res = await t.req(
+      'GET',
+      `/api/v1/measurements?apartmentId=b1-a11&field=temp&from=${T0 - 2 * day}&to=${T0 + day}&windowMs=${day}`,
+      'dispatcher',
+    );
     expect(res.statusCode).toBe(200);
     const { history } = res.json<{ history: { ts: number }[] }>();
     expect(history.length).toBeGreaterThan(0);
     // Local midnight in Beijing is 16:00 UTC the day before.
-    for (const p of history) expect(((p.ts + 8 * 3_600_000) % day + day) % day).toBe(0);
+    for (const p of history) expect((((p.ts + 8 * 3_600_000) % day) + day) % day).toBe(0);
   });
 
   it('serves the city policy to every role', async () => {
@@ -145,7 +189,11 @@ describe('socket.io', () => {
     const addr = t.app.server.address();
     const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const connect = async (who: string): Promise<Socket<ServerToClientEvents, ClientToServerEvents>> => {
-      const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(url, { auth: { token: t.tokens[who] }, transports: ['websocket'], forceNew: true });
+      const s: Socket<ServerToClientEvents, ClientToServerEvents> = ioClient(url, {
+        auth: { token: t.tokens[who] },
+        transports: ['websocket'],
+        forceNew: true,
+      });
       await new Promise<void>((res, rej) => {
         s.once('connect', () => res());
         s.once('connect_error', rej);

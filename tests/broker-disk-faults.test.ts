@@ -79,7 +79,14 @@ describe('broker journal: disk faults (ENOSPC, EIO) mid-stream', () => {
     };
 
     // The simulator's account: a device would be held to its publish rate (20/s).
-    const pub = mqtt.connect(url, { clientId: 'svc-sim-disk', username: 'svc-sim', password: serviceSecret('svc-sim'), protocolVersion: 4, reconnectPeriod: 100, clean: true });
+    const pub = mqtt.connect(url, {
+      clientId: 'svc-sim-disk',
+      username: 'svc-sim',
+      password: serviceSecret('svc-sim'),
+      protocolVersion: 4,
+      reconnectPeriod: 100,
+      clean: true,
+    });
     const acked = new Map<number, number>(); // n → when its PUBACK came
     const sentAt = new Map<number, number>(); // n → when it was first published
     let next = 0;
@@ -136,7 +143,14 @@ describe('broker journal: disk faults (ENOSPC, EIO) mid-stream', () => {
     writeFileSync(control, '');
     await broker.start();
     const got = new Set<number>();
-    const ingest = mqtt.connect(url, { clientId: 'svc-ingest', username: 'svc-ingest', password: serviceSecret('svc-ingest'), protocolVersion: 4, clean: false, reconnectPeriod: 0 });
+    const ingest = mqtt.connect(url, {
+      clientId: 'svc-ingest',
+      username: 'svc-ingest',
+      password: serviceSecret('svc-ingest'),
+      protocolVersion: 4,
+      clean: false,
+      reconnectPeriod: 0,
+    });
     ingest.on('message', (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
     await waitFor(() => [...acked.keys()].every((n) => got.has(n)), {
       timeoutMs: 60_000,

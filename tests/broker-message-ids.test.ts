@@ -38,7 +38,8 @@ async function start(dir: string): Promise<{ app: BrokerApp; port: number }> {
 }
 
 const CLIENT = 'svc-ingest-ids';
-const subscriber = (port: number) => rawSubscriber({ port, clientId: CLIENT, username: 'svc-ingest', password: serviceSecret('svc-ingest') });
+const subscriber = (port: number) =>
+  rawSubscriber({ port, clientId: CLIENT, username: 'svc-ingest', password: serviceSecret('svc-ingest') });
 
 /** The next connection of CLIENT numbers its new deliveries from `id` (aedes draws this at random). */
 function numberFrom(app: BrokerApp, id: number): void {

@@ -22,14 +22,23 @@ import { login, startTestPlatform, type TestPlatform } from './harness/platform.
 import { waitFor } from './harness/ports.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const PASSWORD = 'heatwatch-demo';
 const values = (schema: unknown): string[] => {
   const s = schema as { enum?: string[]; anyOf?: { const: string }[] };
   return s.enum ?? s.anyOf!.map((x) => x.const);
 };
 /** Codes that must never reach the screen as such (the multi-word ones: single words like "open" are ordinary English). */
-const CODES = [...values(IncidentKindSchema), ...values(CauseClassSchema), ...values(OrderStatusSchema), ...STATION_FAULTS].filter((c) => c.includes('_'));
+const CODES = [...values(IncidentKindSchema), ...values(CauseClassSchema), ...values(OrderStatusSchema), ...STATION_FAULTS].filter((c) =>
+  c.includes('_'),
+);
 const RAW_SUBJECT = /\b(apartment|building|station|source|device) [a-z]{1,3}-?\d{2,}/;
 /**
  * Latin words a zh-CN screen may show: units (°C, MPa, kW, GJ, Hz, V, m³/h, %), the norms'
@@ -42,15 +51,25 @@ let platform: TestPlatform;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html'))) await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
+    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
   platform = await startTestPlatform({}); // the demo day: fresh data dir, pre-rolled morning
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   // A finished replay run, so the console shows a run's map and station view.
   const token = await login(platform.httpUrl, 'engineer', PASSWORD);
-  const r = await fetch(`${platform.httpUrl}/api/v1/replay`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ scenario: 'pump-failure', speed: 10_000 }) });
+  const r = await fetch(`${platform.httpUrl}/api/v1/replay`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ scenario: 'pump-failure', speed: 10_000 }),
+  });
   expect(r.status).toBe(202);
   await waitFor(
-    async () => ((await (await fetch(`${platform.httpUrl}/api/v1/replay`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string }[]).every((x) => x.status !== 'running'),
+    async () =>
+      (
+        (await (await fetch(`${platform.httpUrl}/api/v1/replay`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+          status: string;
+        }[]
+      ).every((x) => x.status !== 'running'),
     { timeoutMs: 120_000, what: 'replay finished' },
   );
 }, 300_000);
@@ -103,7 +122,9 @@ async function read(page: Page, where: string, problems: string[], missingKeys: 
   const raw = RAW_SUBJECT.exec(text);
   if (raw) problems.push(`${where}: raw subject "${raw[0]}"`);
   if (where.startsWith('zh-CN')) {
-    const latin = new Set([...words.matchAll(/[A-Za-z][A-Za-z0-9_.'-]*/g)].map((m) => m[0].replace(/[.']+$/, '')).filter((w) => !ZH_LATIN_ALLOWED.test(w)));
+    const latin = new Set(
+      [...words.matchAll(/[A-Za-z][A-Za-z0-9_.'-]*/g)].map((m) => m[0].replace(/[.']+$/, '')).filter((w) => !ZH_LATIN_ALLOWED.test(w)),
+    );
     if (latin.size > 0) problems.push(`${where}: not Chinese: ${[...latin].slice(0, 12).join(', ')}`);
   }
 }
@@ -152,7 +173,8 @@ describe('every route in both languages', () => {
   for (const locale of ['zh-CN', 'en'] as const) {
     it(`shows no missing text and no raw code in ${locale}`, async () => {
       const problems: string[] = [];
-      for (const user of ['dispatcher', 'manager', 'head-off-001', 'staff-off-001', 'engineer', 'resident1', 'resident3']) problems.push(...(await walk(user, locale)));
+      for (const user of ['dispatcher', 'manager', 'head-off-001', 'staff-off-001', 'engineer', 'resident1', 'resident3'])
+        problems.push(...(await walk(user, locale)));
       expect(problems).toEqual([]);
     }, 600_000);
   }

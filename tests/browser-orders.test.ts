@@ -29,7 +29,14 @@ import { login, startTestPlatform, type TestPlatform } from './harness/platform.
 import { WAIT_MS, fillRepairSheet, kpiTile, local, openOrder, publishAsDevice, signIn, step, type Session } from './browser-orders.walk.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 /** 08:00 in Beijing on 2 December of this year: inside the heating season (N1) whatever the date of the run. */
 const T0 = Date.UTC(new Date().getUTCFullYear(), 11, 2, 0, 0);
 const HEAD2 = 'head-east';
@@ -70,10 +77,12 @@ function advanceTo(ms: number): void {
   platform.api.heat.tick();
 }
 /** The server's record, read as an administrator (signed in afresh: sessions end after 12 h on the platform clock). */
-const orderOf = async (id: string): Promise<Order> => rest<Order>(await login(platform.httpUrl, 'admin', 'admin-test-password'), 'GET', `/orders/${id}`);
+const orderOf = async (id: string): Promise<Order> =>
+  rest<Order>(await login(platform.httpUrl, 'admin', 'admin-test-password'), 'GET', `/orders/${id}`);
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html'))) await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
+    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
   platform = await startTestPlatform({ demo: true, fleetSpeed: false, clock, apiTickIntervalMs: 0 });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   // A second 供热所 with its own head, over the public API as an administrator would set it up.
@@ -82,7 +91,13 @@ beforeAll(async () => {
   const moved = r.listStations().at(-1)!;
   await rest(adminToken, 'POST', '/offices', { id: 'off-east', name: '东区供热所' });
   await rest(adminToken, 'PUT', `/stations/${moved.id}`, { ...moved, officeId: 'off-east' });
-  await rest(adminToken, 'POST', '/people', { username: HEAD2, name: '东区所长 赵立', role: 'station_head', officeId: 'off-east', password: HEAD2_PASSWORD });
+  await rest(adminToken, 'POST', '/people', {
+    username: HEAD2,
+    name: '东区所长 赵立',
+    role: 'station_head',
+    officeId: 'off-east',
+    password: HEAD2_PASSWORD,
+  });
   const resident = platform.demoAccounts.find((a) => a.username === 'resident1')!;
   residentApartment = resident.apartmentId!;
   outageStation = r.getBuilding(r.getApartment(residentApartment)!.buildingId)!.stationId;
@@ -113,7 +128,10 @@ describe('service orders from the screen (issue 16)', () => {
 
   it('opens an order from each source: outage announced, cold reading, complaint and measurement request', async () => {
     const d = await as('dispatcher');
-    kpiBefore = { callback: await kpiTile(d, platform.httpUrl, 'callback'), satisfaction: await kpiTile(d, platform.httpUrl, 'satisfaction') };
+    kpiBefore = {
+      callback: await kpiTile(d, platform.httpUrl, 'callback'),
+      satisfaction: await kpiTile(d, platform.httpUrl, 'satisfaction'),
+    };
     // N9: a planned outage of the resident's station, 49 h ahead, announced on the board.
     await d.page.goto(`${platform.httpUrl}/#/orders`);
     await d.page.click('[data-announce-outage]');
@@ -125,9 +143,17 @@ describe('service orders from the screen (issue 16)', () => {
     await d.page.waitForSelector('[data-announced]', { timeout: WAIT_MS });
 
     // Proactive: the apartment's sensors report 80 minutes at 15 °C (a backlog, as a real device after a gap).
-    const sensors = platform.registry.listDevices({ kind: 'room_sensor' }).filter((dev) => platform.registry.listRooms(coldApartment).some((room) => room.id === dev.roomId));
+    const sensors = platform.registry
+      .listDevices({ kind: 'room_sensor' })
+      .filter((dev) => platform.registry.listRooms(coldApartment).some((room) => room.id === dev.roomId));
     for (const dev of sensors) {
-      const readings = Array.from({ length: 9 }, (_, i) => ({ ts: T0 - 80 * MINUTE_MS + i * 10 * MINUTE_MS, temp: 15, rh: 40, bat: 3.0, rssi: -70 }));
+      const readings = Array.from({ length: 9 }, (_, i) => ({
+        ts: T0 - 80 * MINUTE_MS + i * 10 * MINUTE_MS,
+        temp: 15,
+        rh: 40,
+        bat: 3.0,
+        rssi: -70,
+      }));
       await publishAsDevice(platform.ports.mqtt, dev.id, platform.deviceSecrets.get(dev.id)!, readings);
     }
     const card = d.page.locator(`[data-column="new"] [data-order-apartment="${coldApartment}"][data-order-source="proactive"]`);
@@ -147,7 +173,9 @@ describe('service orders from the screen (issue 16)', () => {
     await res.page.check('input[name=kind][value=measurement]');
     await res.page.fill('textarea[name=describe]', '请上门测一下室温');
     await res.page.click('form.request button[type=submit]');
-    await res.page.waitForFunction((n) => document.querySelector('[data-sent]')?.getAttribute('data-sent') !== n, complaintNo, { timeout: WAIT_MS });
+    await res.page.waitForFunction((n) => document.querySelector('[data-sent]')?.getAttribute('data-sent') !== n, complaintNo, {
+      timeout: WAIT_MS,
+    });
     const measurementNo = await res.page.getAttribute('[data-sent]', 'data-sent');
     complaintId = (await res.page.getAttribute(`[data-my-order-number="${complaintNo}"]`, 'data-my-order'))!;
     measurementId = (await res.page.getAttribute(`[data-my-order-number="${measurementNo}"]`, 'data-my-order'))!;
@@ -174,7 +202,10 @@ describe('service orders from the screen (issue 16)', () => {
     const s2 = await as('staff-off-001');
     await openOrder(s2, platform.httpUrl, complaintId);
     await step(s2, 'not_home', 'accepted', async (p) => {
-      await p.fill('article.order textarea[name=note]', '用户不在家，留言条贴在单元楼道公告栏：联系人王建国 13800000001，改约今天13:00上门');
+      await p.fill(
+        'article.order textarea[name=note]',
+        '用户不在家，留言条贴在单元楼道公告栏：联系人王建国 13800000001，改约今天13:00上门',
+      );
       await p.fill('article.order input[name=appointment]', local(T0 + 5 * HOUR_MS));
     });
     await done(s2);
@@ -187,7 +218,9 @@ describe('service orders from the screen (issue 16)', () => {
     const s3 = await as('staff-off-001');
     await openOrder(s3, platform.httpUrl, complaintId);
     await step(s3, 'arrive', 'on_site');
-    await step(s3, 'resolve', 'resolved', (p) => fillRepairSheet(p, 'building', T0 + 5 * HOUR_MS, T0 + 5 * HOUR_MS + 40 * MINUTE_MS, '单元立管排气，调节入户阀门，暖气片恢复正常'));
+    await step(s3, 'resolve', 'resolved', (p) =>
+      fillRepairSheet(p, 'building', T0 + 5 * HOUR_MS, T0 + 5 * HOUR_MS + 40 * MINUTE_MS, '单元立管排气，调节入户阀门，暖气片恢复正常'),
+    );
     await done(s3);
 
     // 13:20 is nap time (N12): the callback is booked for 14:00 and made then, with a real result and no score.
@@ -220,17 +253,50 @@ describe('service orders from the screen (issue 16)', () => {
     await openOrder(d4, platform.httpUrl, complaintId);
     await step(d4, 'close', 'closed');
     await done(d4);
-    expect(await orderOf(complaintId)).toMatchObject({ status: 'closed', satisfaction: 4, callbackResult: '用户确认卧室已热，室温二十度', callbackAt: T0 + 6 * HOUR_MS });
+    expect(await orderOf(complaintId)).toMatchObject({
+      status: 'closed',
+      satisfaction: 4,
+      callbackResult: '用户确认卧室已热，室温二十度',
+      callbackAt: T0 + 6 * HOUR_MS,
+    });
   }, 300_000);
 
-  it('shows the closed complaint as the server\'s three copies and the KPI change', async () => {
+  it("shows the closed complaint as the server's three copies and the KPI change", async () => {
     const d = await as('dispatcher');
     await d.page.goto(`${platform.httpUrl}/#/orders/${complaintId}/print`);
     await expect.poll(() => d.page.locator('section.copy[data-copy]').count(), { timeout: WAIT_MS }).toBe(3);
     for (const view of ['company', 'station', 'team'] as const) {
-      const copy = await rest<Record<string, unknown>>(await login(platform.httpUrl, 'admin', 'admin-test-password'), 'GET', `/orders/${complaintId}?view=${view}`);
-      const shown = await d.page.locator(`section.copy[data-copy="${view}"] [data-field]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-field')!));
-      const printable = ['number', 'receivingOfficeId', 'receivedAt', 'receiver', 'appointmentAt', 'residentAddress', 'residentPhone', 'residentContact', 'content', 'issuedAt', 'assignee', 'supervisor', 'onSiteAt', 'resolvedAt', 'callbackAt', 'callbackBy', 'callbackResult', 'satisfaction', 'closedAt', 'repairSheet', 'measurement'];
+      const copy = await rest<Record<string, unknown>>(
+        await login(platform.httpUrl, 'admin', 'admin-test-password'),
+        'GET',
+        `/orders/${complaintId}?view=${view}`,
+      );
+      const shown = await d.page
+        .locator(`section.copy[data-copy="${view}"] [data-field]`)
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-field')!));
+      const printable = [
+        'number',
+        'receivingOfficeId',
+        'receivedAt',
+        'receiver',
+        'appointmentAt',
+        'residentAddress',
+        'residentPhone',
+        'residentContact',
+        'content',
+        'issuedAt',
+        'assignee',
+        'supervisor',
+        'onSiteAt',
+        'resolvedAt',
+        'callbackAt',
+        'callbackBy',
+        'callbackResult',
+        'satisfaction',
+        'closedAt',
+        'repairSheet',
+        'measurement',
+      ];
       expect(shown.sort(), view).toEqual(printable.filter((k) => copy[k] !== undefined && copy[k] !== '').sort());
     }
     // N20: the company copy carries the rating and the callback; the station copy no rating; the team copy neither.
@@ -281,7 +347,7 @@ describe('service orders from the screen (issue 16)', () => {
     expect(m.measurement?.result.verdict).toBe('compliant'); // N32: area-weighted 19.6 °C ≥ 18 °C
   }, 240_000);
 
-  it('escalates the untouched proactive order after 24 h to its own office\'s head (N21), who sees it; the other head does not', async () => {
+  it("escalates the untouched proactive order after 24 h to its own office's head (N21), who sees it; the other head does not", async () => {
     advanceTo(T0 + 25 * HOUR_MS);
     const o = await orderOf(proactiveId);
     expect(o.escalations.map((e) => e.level)).toEqual(['station_head']);
@@ -315,7 +381,10 @@ describe('service orders from the screen (issue 16)', () => {
     await step(h2, 'resolve', 'resolved', async (p) => {
       await fillRepairSheet(p, 'in_home', clock.now(), clock.now() + 30 * MINUTE_MS, '卧室暖气片存气，已排气');
       // N24: an in-home cause is explained in writing and fixed free where possible.
-      await p.fill('article.order textarea[name=explanation]', '卧室暖气片内有空气，热水进不去；已为您免费排气，以后如再不热可先打开排气阀');
+      await p.fill(
+        'article.order textarea[name=explanation]',
+        '卧室暖气片内有空气，热水进不去；已为您免费排气，以后如再不热可先打开排气阀',
+      );
       await p.check('article.order input[name=remedy][value=free]');
     });
     await done(h2);
@@ -325,7 +394,7 @@ describe('service orders from the screen (issue 16)', () => {
     await done(d2);
   }, 240_000);
 
-  it('opens the planned outage\'s follow-up once it has ended and walks it to closed', async () => {
+  it("opens the planned outage's follow-up once it has ended and walks it to closed", async () => {
     advanceTo(T0 + 54 * HOUR_MS); // 14:00 two days on: the outage (49–53 h) is over
     const d = await as('dispatcher');
     await d.page.goto(`${platform.httpUrl}/#/orders`);
@@ -347,7 +416,9 @@ describe('service orders from the screen (issue 16)', () => {
     await openOrder(s, platform.httpUrl, id);
     await step(s, 'accept', 'accepted');
     await step(s, 'arrive', 'on_site');
-    await step(s, 'resolve', 'resolved', (p) => fillRepairSheet(p, 'not_a_fault', clock.now(), clock.now() + 20 * MINUTE_MS, '检修后逐户核查，供热已恢复'));
+    await step(s, 'resolve', 'resolved', (p) =>
+      fillRepairSheet(p, 'not_a_fault', clock.now(), clock.now() + 20 * MINUTE_MS, '检修后逐户核查，供热已恢复'),
+    );
     await done(s);
     const d2 = await as('dispatcher');
     await openOrder(d2, platform.httpUrl, id);

@@ -28,7 +28,14 @@ export interface Session {
 }
 
 /** Sign in on a fresh browser context whose clock reads the platform's clock. */
-export async function signIn(browser: Browser, httpUrl: string, clock: ManualClock, username: string, mobile = false, password = PASSWORD): Promise<Session> {
+export async function signIn(
+  browser: Browser,
+  httpUrl: string,
+  clock: ManualClock,
+  username: string,
+  mobile = false,
+  password = PASSWORD,
+): Promise<Session> {
   const ctx = await browser.newContext({
     timezoneId: TZ,
     locale: 'zh-CN',
@@ -38,7 +45,8 @@ export async function signIn(browser: Browser, httpUrl: string, clock: ManualClo
   const page = await ctx.newPage();
   const failures: string[] = [];
   page.on('response', (r) => {
-    if (r.url().includes('/api/') && r.status() >= 400) failures.push(`${username}: ${r.request().method()} ${new URL(r.url()).pathname} → ${r.status()}`);
+    if (r.url().includes('/api/') && r.status() >= 400)
+      failures.push(`${username}: ${r.request().method()} ${new URL(r.url()).pathname} → ${r.status()}`);
   });
   page.on('pageerror', (e) => failures.push(`${username}: page error ${e.message}`));
   await page.goto(httpUrl);
@@ -56,7 +64,12 @@ export async function openOrder(s: Session, httpUrl: string, orderId: string): P
 }
 
 /** Take one step: open its form, let `fill` fill it in, submit, and wait for the order's new status. */
-export async function step(s: Session, name: string, status: string, fill: (p: Page) => Promise<void> = () => Promise.resolve()): Promise<void> {
+export async function step(
+  s: Session,
+  name: string,
+  status: string,
+  fill: (p: Page) => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
   const p = s.page;
   await p.click(`article.order [data-step="${name}"]`);
   await p.waitForSelector(`article.order form[data-form="${name}"]`);
@@ -87,12 +100,36 @@ export async function fillRepairSheet(p: Page, cause: string, startMs: number, e
 }
 
 /** A room sensor's backlog published as the device itself, with Debian's mosquitto_pub (QoS 1). */
-export async function publishAsDevice(mqttPort: number, deviceId: string, secret: string, readings: readonly Record<string, number>[]): Promise<void> {
-  await run('mosquitto_pub', [
-    '-h', '127.0.0.1', '-p', String(mqttPort), '-V', 'mqttv311', '-q', '1',
-    '-i', deviceId, '-u', deviceId, '-P', secret,
-    '-t', `heat/v1/devices/${deviceId}/telemetry`, '-m', JSON.stringify(readings),
-  ], { timeout: 20_000 });
+export async function publishAsDevice(
+  mqttPort: number,
+  deviceId: string,
+  secret: string,
+  readings: readonly Record<string, number>[],
+): Promise<void> {
+  await run(
+    'mosquitto_pub',
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(mqttPort),
+      '-V',
+      'mqttv311',
+      '-q',
+      '1',
+      '-i',
+      deviceId,
+      '-u',
+      deviceId,
+      '-P',
+      secret,
+      '-t',
+      `heat/v1/devices/${deviceId}/telemetry`,
+      '-m',
+      JSON.stringify(readings),
+    ],
+    { timeout: 20_000 },
+  );
 }
 
 /** The text of a KPI tile as shown. */

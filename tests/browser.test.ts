@@ -22,7 +22,14 @@ import { login, startTestPlatform, type TestPlatform } from './harness/platform.
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = join(root, 'tests', 'artifacts');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const PASSWORD = 'heatwatch-demo'; // api/demo-people.ts DEMO_PASSWORD
 /** Model seconds per wall second for platform and fleet alike. */
 const SPEED = 60;
@@ -56,7 +63,8 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(artifact
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   // `npm test` builds first; a bare `vitest run` of this file builds once if needed.
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html'))) await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
+    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
   platform = await startTestPlatform({ demo: true, fleetSpeed: false, clock });
   fleet = startFleet({ city: demoCity().city, secrets: platform.deviceSecrets, mqttUrl: platform.mqttUrl, speed: 1, clock });
   await fleet.ready;
@@ -90,7 +98,11 @@ describe('dispatcher', () => {
     fleet.injectFault({ kind: 'pump_failure', stationId: stationId!, at: clock.now() });
 
     // Live over socket.io: the value drops, then the rules confirm the fault and the badge turns red.
-    await page.waitForFunction((b) => Number(document.querySelector('[data-field="pumpHz"] [data-value]')?.getAttribute('data-value')) < b, before, { timeout: WAIT_MS });
+    await page.waitForFunction(
+      (b) => Number(document.querySelector('[data-field="pumpHz"] [data-value]')?.getAttribute('data-value')) < b,
+      before,
+      { timeout: WAIT_MS },
+    );
     await page.waitForSelector('[data-station-level="alarm"]', { timeout: WAIT_MS });
     await shot(page, 'dispatcher-2-station-fault');
 
@@ -124,7 +136,9 @@ describe('dispatcher', () => {
     await shot(page, 'dispatcher-5-order-dispatched');
 
     const token = await login(platform.httpUrl, 'dispatcher', PASSWORD);
-    const order = (await (await fetch(`${platform.httpUrl}/api/v1/orders/${orderId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as Order;
+    const order = (await (
+      await fetch(`${platform.httpUrl}/api/v1/orders/${orderId}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as Order;
     expect(order).toMatchObject({ status: 'dispatched', stationId, assignee: '王师傅', supervisor: '李主管' });
 
     // Print view: three copies of one record (N20).
@@ -139,7 +153,9 @@ describe('resident', () => {
   it('sees the temperature of their rooms on a phone and files a complaint', async () => {
     // A demo resident whose apartment has room sensors.
     const sensed = new Set(platform.registry.listDevices({ kind: 'room_sensor' }).map((d) => d.roomId));
-    const account = platform.demoAccounts.find((a) => a.role === 'resident' && a.apartmentId && platform.registry.listRooms(a.apartmentId).some((r) => sensed.has(r.id)));
+    const account = platform.demoAccounts.find(
+      (a) => a.role === 'resident' && a.apartmentId && platform.registry.listRooms(a.apartmentId).some((r) => sensed.has(r.id)),
+    );
     expect(account).toBeDefined();
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const page = await signIn(ctx, account!.username);
@@ -158,7 +174,9 @@ describe('resident', () => {
     await shot(page, 'resident-2-complaint');
 
     const token = await login(platform.httpUrl, account!.username, PASSWORD);
-    const mine = (await (await fetch(`${platform.httpUrl}/api/v1/orders`, { headers: { authorization: `Bearer ${token}` } })).json()) as Order[];
+    const mine = (await (
+      await fetch(`${platform.httpUrl}/api/v1/orders`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as Order[];
     // A new order, or (N4) the open order of this apartment the complaint was linked to.
     expect(mine.map((o) => o.number)).toContain(number);
     await ctx.close();

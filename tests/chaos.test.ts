@@ -54,7 +54,9 @@ let coldReadings = 0;
 const socketLog = { connects: 0, readings: 0, incidents: [] as string[] };
 
 const influxPoints = async (): Promise<number> => {
-  const j = (await influx.query('SELECT COUNT("temp") FROM "raw"."room"', 'heat')) as { results: { series?: { values: [string, number][] }[] }[] };
+  const j = (await influx.query('SELECT COUNT("temp") FROM "raw"."room"', 'heat')) as {
+    results: { series?: { values: [string, number][] }[] }[];
+  };
   return j.results[0]?.series?.[0]?.values[0]?.[1] ?? 0;
 };
 
@@ -85,8 +87,15 @@ function driveCold(apt: { id: string; sensors: string[] }): Promise<void[]> {
   );
 }
 
-interface IncidentJson { id: string; kind: string; status: string }
-interface OrderJson { id: string; incidentIds: string[] }
+interface IncidentJson {
+  id: string;
+  kind: string;
+  status: string;
+}
+interface OrderJson {
+  id: string;
+  incidentIds: string[];
+}
 
 /** After a step: the load drained, every acknowledged reading in influxd exactly once. */
 async function expectNoReadingLost(): Promise<void> {
@@ -108,10 +117,13 @@ async function expectNoReadingLost(): Promise<void> {
   );
   if (got !== expected) {
     const r = await fetch(`${influx.url}/query?db=heat&epoch=ms&q=${encodeURIComponent('SELECT "temp", "device" FROM "raw"."room"')}`);
-    const rows = ((await r.json()) as { results: { series?: { values: [number, number, string][] }[] }[] }).results[0]?.series?.[0]?.values ?? [];
+    const rows =
+      ((await r.json()) as { results: { series?: { values: [number, number, string][] }[] }[] }).results[0]?.series?.[0]?.values ?? [];
     const have = new Set(rows.map((v) => `${v[2]}@${v[0]}`));
     const missing = [...load.ackedKeys].filter((k) => !have.has(k));
-    throw new Error(`influxd holds ${got} points, ${expected} were acknowledged; ${missing.length} acknowledged load readings missing, e.g. ${missing.slice(0, 5).join(', ')}`);
+    throw new Error(
+      `influxd holds ${got} points, ${expected} were acknowledged; ${missing.length} acknowledged load readings missing, e.g. ${missing.slice(0, 5).join(', ')}`,
+    );
   }
   expect(got).toBe(expected);
 }
@@ -126,7 +138,9 @@ async function expectOneIncidentAndOrder(aptId: string): Promise<void> {
     { timeoutMs: 60_000, intervalMs: 250, what: `incident for ${aptId}` },
   ).catch((e: unknown) => {
     // What the services said (warn and above) is the first thing to read on a failure here.
-    throw new Error(`${String(e)}\n--- ingest log ---\n${cluster.ingest.log().slice(-6000)}\n--- api log ---\n${cluster.api.log().slice(-3000)}`);
+    throw new Error(
+      `${String(e)}\n--- ingest log ---\n${cluster.ingest.log().slice(-6000)}\n--- api log ---\n${cluster.api.log().slice(-3000)}`,
+    );
   });
   expect(incidents).toHaveLength(1);
   expect(incidents[0]!.status).toBe('open');
@@ -165,9 +179,20 @@ beforeAll(async () => {
   coldApartments = coldApartments.slice(0, 5);
   expect(coldApartments).toHaveLength(5);
   const coldSensors = new Set(coldApartments.flatMap((a) => a.sensors));
-  const loadDevices = city.devices.filter((d) => d.kind === 'room_sensor' && !coldSensors.has(d.id)).map((d) => d.id).slice(0, 60);
+  const loadDevices = city.devices
+    .filter((d) => d.kind === 'room_sensor' && !coldSensors.has(d.id))
+    .map((d) => d.id)
+    .slice(0, 60);
 
-  load = new TelemetryLoad({ mqttUrl: cluster.mqttUrl, secret: cluster.serviceSecrets['svc-sim'], devices: loadDevices, readingsPerSec: RATE, clients: 2, name: 'chaos', track: true });
+  load = new TelemetryLoad({
+    mqttUrl: cluster.mqttUrl,
+    secret: cluster.serviceSecrets['svc-sim'],
+    devices: loadDevices,
+    readingsPerSec: RATE,
+    clients: 2,
+    name: 'chaos',
+    track: true,
+  });
   await load.connect();
   coldPublisher = await connectPublisher(cluster.mqttUrl, cluster.serviceSecrets['svc-sim'], 'chaos-cold');
 

@@ -27,12 +27,39 @@ const forecast = (o: { city?: string; stationId?: string; first?: number; temps?
   ...(o.stationId ? { stationId: o.stationId } : {}),
   issuedAt: new Date(o.issuedAt ?? hourAt).toISOString(),
   source: 'test',
-  hours: (o.temps ?? Array.from({ length: 30 }, (_, k) => -2 - k * 0.1)).map((v, k) => ({ ts: (o.first ?? hourAt) + k * HOUR_MS, outdoorTemp: v, spreadC: 0.5 + 0.05 * k })),
+  hours: (o.temps ?? Array.from({ length: 30 }, (_, k) => -2 - k * 0.1)).map((v, k) => ({
+    ts: (o.first ?? hourAt) + k * HOUR_MS,
+    outdoorTemp: v,
+    spreadC: 0.5 + 0.05 * k,
+  })),
 });
 
 const mosquittoPub = (user: string, password: string, topic: string, message: string) =>
   // Async: a synchronous child would block this process, which runs the broker.
-  run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-V', 'mqttv311', '-q', '1', '-i', `${user}-pub`, '-u', user, '-P', password, '-t', topic, '-m', message], { timeout: 15_000 });
+  run(
+    'mosquitto_pub',
+    [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-V',
+      'mqttv311',
+      '-q',
+      '1',
+      '-i',
+      `${user}-pub`,
+      '-u',
+      user,
+      '-P',
+      password,
+      '-t',
+      topic,
+      '-m',
+      message,
+    ],
+    { timeout: 15_000 },
+  );
 
 beforeAll(async () => {
   t = await startTestApi(
@@ -58,7 +85,8 @@ afterAll(async () => {
 describe('POST /api/v1/forecasts', () => {
   it('is refused without a token and for roles that do not run the plant', async () => {
     expect((await t.req('POST', '/api/v1/forecasts', undefined, forecast())).statusCode).toBe(401);
-    for (const who of ['dispatcher', 'resident1', 'staff-o1']) expect((await t.req('POST', '/api/v1/forecasts', who, forecast())).statusCode).toBe(403);
+    for (const who of ['dispatcher', 'resident1', 'staff-o1'])
+      expect((await t.req('POST', '/api/v1/forecasts', who, forecast())).statusCode).toBe(403);
     expect((await t.req('GET', '/api/v1/forecasts/latest', 'engineer')).statusCode).toBe(404);
   });
 
@@ -81,7 +109,9 @@ describe('POST /api/v1/forecasts', () => {
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({ city: 'beijing', issuedAt: hourAt, hours: 30 });
     expect((await t.req('POST', '/api/v1/forecasts', 'admin', forecast({ stationId: 's2', temps: [5, 6] }))).statusCode).toBe(201);
-    const city = (await t.req('GET', '/api/v1/forecasts/latest', 'dispatcher')).json<{ hours: { ts: number; outdoorTemp: number; spreadC: number }[] }>();
+    const city = (await t.req('GET', '/api/v1/forecasts/latest', 'dispatcher')).json<{
+      hours: { ts: number; outdoorTemp: number; spreadC: number }[];
+    }>();
     expect(city.hours).toHaveLength(30);
     expect(city.hours[1]).toEqual({ ts: hourAt + HOUR_MS, outdoorTemp: -2.1, spreadC: 0.55 });
     const s2 = (await t.req('GET', '/api/v1/forecasts/latest?stationId=s2', 'dispatcher')).json<{ stationId: string; hours: unknown[] }>();
@@ -93,20 +123,36 @@ describe('MQTT heat/v1/platform/forecast', () => {
   it('a service account publishes a forecast with mosquitto_pub; the API validates and stores it', async () => {
     const body = forecast({ stationId: 's1', temps: [-7, -8, -9] });
     await mosquittoPub('svc-sim', SVC, topics.forecast, JSON.stringify(body));
-    const got = await waitFor(async () => {
-      const r = await t.req('GET', '/api/v1/forecasts/latest?stationId=s1', 'engineer');
-      return r.statusCode === 200 ? r.json<{ hours: { outdoorTemp: number }[] }>() : undefined;
-    }, { what: 'forecast stored from MQTT' });
+    const got = await waitFor(
+      async () => {
+        const r = await t.req('GET', '/api/v1/forecasts/latest?stationId=s1', 'engineer');
+        return r.statusCode === 200 ? r.json<{ hours: { outdoorTemp: number }[] }>() : undefined;
+      },
+      { what: 'forecast stored from MQTT' },
+    );
     expect(got.hours.map((h) => h.outdoorTemp)).toEqual([-7, -8, -9]);
   });
 
   it('a bad forecast over MQTT is refused, the stored one stays and the consumer goes on', async () => {
     const before = (await t.req('GET', '/api/v1/forecasts/latest?stationId=s1', 'engineer')).json();
-    await mosquittoPub('svc-sim', SVC, topics.forecast, JSON.stringify({ ...forecast({ stationId: 's1' }), hours: [{ ts: 'soon', outdoorTemp: 1 }] }));
+    await mosquittoPub(
+      'svc-sim',
+      SVC,
+      topics.forecast,
+      JSON.stringify({ ...forecast({ stationId: 's1' }), hours: [{ ts: 'soon', outdoorTemp: 1 }] }),
+    );
     await mosquittoPub('svc-sim', SVC, topics.forecast, 'not json at all');
     // A good message after the bad ones shows the consumer is still alive.
-    await mosquittoPub('svc-sim', SVC, topics.forecast, JSON.stringify(forecast({ stationId: 's2', temps: [1], issuedAt: hourAt + MINUTE_MS })));
-    await waitFor(async () => (await t.req('GET', '/api/v1/forecasts/latest?stationId=s2', 'engineer')).json<{ hours: unknown[] }>().hours.length === 1, { what: 'later forecast stored' });
+    await mosquittoPub(
+      'svc-sim',
+      SVC,
+      topics.forecast,
+      JSON.stringify(forecast({ stationId: 's2', temps: [1], issuedAt: hourAt + MINUTE_MS })),
+    );
+    await waitFor(
+      async () => (await t.req('GET', '/api/v1/forecasts/latest?stationId=s2', 'engineer')).json<{ hours: unknown[] }>().hours.length === 1,
+      { what: 'later forecast stored' },
+    );
     expect((await t.req('GET', '/api/v1/forecasts/latest?stationId=s1', 'engineer')).json()).toEqual(before);
   });
 
@@ -122,7 +168,7 @@ describe('MQTT heat/v1/platform/forecast', () => {
 describe('risk, advice and balancing from stored history', () => {
   beforeAll(() => seedStationHistory(t.store, hourAt));
 
-  it('shows each monitored apartment\'s predicted risk, and what an apartment without a model lacks', async () => {
+  it("shows each monitored apartment's predicted risk, and what an apartment without a model lacks", async () => {
     const res = await t.req('GET', '/api/v1/forecasts/risk?stationId=s1', 'dispatcher');
     expect(res.statusCode).toBe(200);
     const [s1] = res.json<RiskResponse>().stations;
@@ -147,7 +193,11 @@ describe('risk, advice and balancing from stored history', () => {
     const res = await t.req('POST', '/api/v1/forecasts/advice', 'engineer', { stationId: 's1' });
     expect(res.statusCode).toBe(201);
     const a = res.json<AdviceRecord>();
-    expect(a).toMatchObject({ stationId: 's1', status: 'proposed', advice: { status: 'advice', apartments: 8, coldestShare: 0.1, targetC: 18.5 } });
+    expect(a).toMatchObject({
+      stationId: 's1',
+      status: 'proposed',
+      advice: { status: 'advice', apartments: 8, coldestShare: 0.1, targetC: 18.5 },
+    });
     expect(Math.sign(a.advice.estimatedEnergyChangePct)).toBe(Math.sign(a.advice.offsetC));
     expect((await t.req('POST', `/api/v1/forecasts/advice/${encodeURIComponent(a.id)}/approve`, 'dispatcher')).statusCode).toBe(403);
     const ok = await t.req('POST', `/api/v1/forecasts/advice/${encodeURIComponent(a.id)}/approve`, 'engineer');

@@ -16,7 +16,14 @@ import { seedStationHistory } from './forecast.fixture.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = join(root, 'tests', 'artifacts');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 let t: TestApi;
 let browser: Browser;
 let url = '';
@@ -24,7 +31,8 @@ const hourAt = Math.floor(T0 / HOUR_MS) * HOUR_MS;
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html'))) await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
+    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
   t = await startTestApi({ dashboardDir: join(root, 'dashboard', 'dist') });
   await seedStationHistory(t.store, hourAt);
   const f = await t.req('POST', '/api/v1/forecasts', 'engineer', {

@@ -14,7 +14,13 @@ export async function seedStationHistory(store: ReadingStore, until: number): Pr
   for (let ts = start; ts < until; ts += 10 * MINUTE_MS) {
     const outdoor = -2 + 4 * Math.sin((2 * Math.PI * (ts - start)) / (24 * HOUR_MS));
     const supply = 45 + (15 * (5 - Math.min(5, outdoor))) / 12.6 + (Math.floor((ts - start) / (17 * HOUR_MS)) % 2) * 3;
-    readings.push({ deviceId: 'sm-s1', kind: 'station_meter', ts, stationId: 's1', fields: { secondarySupplyTemp: supply, outdoorTemp: outdoor, secondaryFlow: 50, pumpHz: 42 } });
+    readings.push({
+      deviceId: 'sm-s1',
+      kind: 'station_meter',
+      ts,
+      stationId: 's1',
+      fields: { secondarySupplyTemp: supply, outdoorTemp: outdoor, secondaryFlow: 50, pumpHz: 42 },
+    });
     for (const b of ['b1', 'b2'])
       for (const a of ['a11', 'a12', 'a21', 'a22']) {
         const apt = `${b}-${a}`;
@@ -22,7 +28,17 @@ export async function seedStationHistory(store: ReadingStore, until: number): Pr
         const cur = T.get(apt) ?? eq;
         const next = eq + (cur - eq) * Math.exp(-10 / 60 / 8);
         T.set(apt, next);
-        readings.push({ deviceId: `rs-${apt}`, kind: 'room_sensor', ts, roomId: `${apt}-r1`, apartmentId: apt, buildingId: b, stationId: 's1', officeId: 'o1', fields: { temp: Math.round(next * 100) / 100 } });
+        readings.push({
+          deviceId: `rs-${apt}`,
+          kind: 'room_sensor',
+          ts,
+          roomId: `${apt}-r1`,
+          apartmentId: apt,
+          buildingId: b,
+          stationId: 's1',
+          officeId: 'o1',
+          fields: { temp: Math.round(next * 100) / 100 },
+        });
       }
   }
   await store.write(readings);

@@ -31,7 +31,26 @@ const api = async (path: string, init: RequestInit = {}) => {
 /** mosquitto_pub at QoS 1; resolves with exit code and output (never throws). */
 async function mosquittoPub(id: string, password: string, payload: string, topic = `heat/v1/devices/${id}/telemetry`) {
   try {
-    const r = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(p.ports.mqtt), '-V', 'mqttv311', '-i', id, '-u', id, '-P', password, '-q', '1', '-t', topic, '-m', payload]);
+    const r = await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(p.ports.mqtt),
+      '-V',
+      'mqttv311',
+      '-i',
+      id,
+      '-u',
+      id,
+      '-P',
+      password,
+      '-q',
+      '1',
+      '-t',
+      topic,
+      '-m',
+      payload,
+    ]);
     return { code: 0, out: r.stdout + r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -52,7 +71,10 @@ beforeAll(async () => {
   token = await login(p.httpUrl, 'engineer', 'heatwatch-demo');
   const room = p.registry.listRooms()[0]!;
   deviceId = 'rs-e2e-0001';
-  const created = await api('/api/v1/devices', { method: 'POST', body: JSON.stringify({ id: deviceId, kind: 'room_sensor', roomId: room.id, intervalMin: 10 }) });
+  const created = await api('/api/v1/devices', {
+    method: 'POST',
+    body: JSON.stringify({ id: deviceId, kind: 'room_sensor', roomId: room.id, intervalMin: 10 }),
+  });
   expect(created.status).toBe(201);
   secret = created.body.secret as string;
   expect(secret).toMatch(/^[A-Za-z0-9_-]{16,}$/);
@@ -104,12 +126,21 @@ describe('a provisioned device publishing with mosquitto_pub', () => {
       'this is not json', // bad_json
       JSON.stringify({ ts: t0 + 1000, temp: 'warm' }), // wrong_type
       JSON.stringify({ ts: t0 + 2000, temp: 99 }), // out_of_range
-      JSON.stringify([{ ts: t0 + 3000, temp: 18.6 }, { ts: t0 + 4000, temp: null }, { ts: t0 + 5000, temp: 18.7 }]), // 2 good, 1 bad
+      JSON.stringify([
+        { ts: t0 + 3000, temp: 18.6 },
+        { ts: t0 + 4000, temp: null },
+        { ts: t0 + 5000, temp: 18.7 },
+      ]), // 2 good, 1 bad
       JSON.stringify({ ts: t0 + 6000, temp: 18.8 }), // good
     ];
     for (const m of payloads) expect((await mosquittoPub(deviceId, secret, m)).code).toBe(0);
     // An unknown device's reading, sent through the replay service account (devices cannot).
-    const ghost = await mosquittoPub('svc-sim', p.serviceSecrets['svc-sim'], JSON.stringify({ ts: t0, temp: 18 }), 'heat/v1/devices/rs-ghost/telemetry');
+    const ghost = await mosquittoPub(
+      'svc-sim',
+      p.serviceSecrets['svc-sim'],
+      JSON.stringify({ ts: t0, temp: 18 }),
+      'heat/v1/devices/rs-ghost/telemetry',
+    );
     expect(ghost.code, ghost.out).toBe(0);
 
     await waitFor(async () => (await influxCount(deviceId)) === before + 4, { what: '4 good readings' });
@@ -117,7 +148,9 @@ describe('a provisioned device publishing with mosquitto_pub', () => {
       () => {
         const r = p.ingest.metrics().rejected;
         const delta = (k: string) => (r[k] ?? 0) - (rejectedBefore[k] ?? 0);
-        return delta('unknown_device') === 1 ? { bad_json: delta('bad_json'), wrong_type: delta('wrong_type'), out_of_range: delta('out_of_range') } : undefined;
+        return delta('unknown_device') === 1
+          ? { bad_json: delta('bad_json'), wrong_type: delta('wrong_type'), out_of_range: delta('out_of_range') }
+          : undefined;
       },
       { what: 'unknown_device counted' },
     );

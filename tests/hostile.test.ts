@@ -44,7 +44,7 @@ const INJECTIONS = [
   '" OR ""="',
   "x' UNION SELECT password_hash FROM people --",
   '1; DROP MEASUREMENT room',
-  "'; DROP DATABASE heat; SELECT * FROM \"raw\".\"room\" WHERE '1'='1",
+  '\'; DROP DATABASE heat; SELECT * FROM "raw"."room" WHERE \'1\'=\'1',
   '/.*/',
   '${process.exit()}',
   '{{constructor.constructor("return process")()}}',
@@ -62,7 +62,9 @@ const HUGE = 'A'.repeat(200_000);
 
 /** Tables of records.db and their row counts. */
 function rowCounts(db: Database.Database): Record<string, number> {
-  const names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+  const names = (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]
+  ).map((r) => r.name);
   return Object.fromEntries(names.map((n) => [n, (db.prepare(`SELECT COUNT(*) AS n FROM "${n}"`).get() as { n: number }).n]));
 }
 
@@ -71,7 +73,13 @@ beforeAll(async () => {
   token = await login(p.httpUrl, 'admin', p.config.adminPassword!);
   deviceId = p.registry.listDevices({ kind: 'room_sensor', limit: 1 })[0]!.id;
   svc = await connectPublisher(p.mqttUrl, p.serviceSecrets['svc-sim'], 'hostile');
-  device = await mqtt.connectAsync(p.mqttUrl, { clientId: deviceId, username: deviceId, password: p.deviceSecrets.get(deviceId)!, protocolVersion: 4, reconnectPeriod: 0 });
+  device = await mqtt.connectAsync(p.mqttUrl, {
+    clientId: deviceId,
+    username: deviceId,
+    password: p.deviceSecrets.get(deviceId)!,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -106,7 +114,8 @@ function mqttPayloads(): (string | Buffer)[] {
   out.push(JSON.stringify({ ts: now, temp: 1e308 }));
   out.push(JSON.stringify({ ts: now, temp: -273.16 }));
   // Bad timestamps.
-  for (const ts of [-1, 0.5e-300, 1e20, 'yesterday', '', null, now + 86_400_000, now - 400 * 86_400_000, [now], { $gt: 0 }]) out.push(JSON.stringify({ ts, temp: 20 }));
+  for (const ts of [-1, 0.5e-300, 1e20, 'yesterday', '', null, now + 86_400_000, now - 400 * 86_400_000, [now], { $gt: 0 }])
+    out.push(JSON.stringify({ ts, temp: 20 }));
   // Injection strings as values, field names and timestamps.
   for (const s of INJECTIONS) {
     out.push(JSON.stringify({ ts: s, temp: 20 }));
@@ -172,7 +181,16 @@ interface Route {
 
 async function routes(): Promise<Route[]> {
   const doc = (await (await fetch(`${p.httpUrl}/api/docs/json`)).json()) as {
-    paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema?: { type?: string } }[]; requestBody?: { content?: Record<string, { schema?: Route['body'] }> } }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          parameters?: { in: string; name: string; schema?: { type?: string } }[];
+          requestBody?: { content?: Record<string, { schema?: Route['body'] }> };
+        }
+      >
+    >;
   };
   const out: Route[] = [];
   for (const [path, ops] of Object.entries(doc.paths)) {
@@ -191,7 +209,25 @@ function wrongType(t: string | undefined): unknown {
 }
 
 function hostileValue(r: () => number): unknown {
-  const pool: unknown[] = [...INJECTIONS, HUGE.slice(0, 70_000), '', -1, 0, 2 ** 53 + 1, -1e308, 1e308, true, null, [], {}, [[[[[[]]]]]], { __proto__: { polluted: true } }, 'NaN', 'Infinity', '2026-13-45T99:99:99Z'];
+  const pool: unknown[] = [
+    ...INJECTIONS,
+    HUGE.slice(0, 70_000),
+    '',
+    -1,
+    0,
+    2 ** 53 + 1,
+    -1e308,
+    1e308,
+    true,
+    null,
+    [],
+    {},
+    [[[[[[]]]]]],
+    { __proto__: { polluted: true } },
+    'NaN',
+    'Infinity',
+    '2026-13-45T99:99:99Z',
+  ];
   return pool[Math.floor(r() * pool.length)];
 }
 
@@ -222,7 +258,18 @@ function bodies(route: Route, r: () => number): { raw: string; note: string }[] 
   return out;
 }
 
-const hostileParams = ['does-not-exist-0000', "' OR '1'='1", '..%2F..%2Fetc%2Fpasswd', '__proto__', 'constructor', 'A'.repeat(5000), '%F0%9F%98%80%00', '-1', '0x10', '1e309'];
+const hostileParams = [
+  'does-not-exist-0000',
+  "' OR '1'='1",
+  '..%2F..%2Fetc%2Fpasswd',
+  '__proto__',
+  'constructor',
+  'A'.repeat(5000),
+  '%F0%9F%98%80%00',
+  '-1',
+  '0x10',
+  '1e309',
+];
 
 interface Outcome {
   route: string;
@@ -266,7 +313,9 @@ describe('hostile REST input on every route', () => {
     let requests = 0;
     for (const route of list) {
       const mutating = route.method !== 'GET' && route.method !== 'HEAD';
-      const paths = route.params.length ? hostileParams.map((h) => route.path.replace(/\{[^}]+\}/g, encodeURIComponent(decodeURIComponent(h)))) : [route.path];
+      const paths = route.params.length
+        ? hostileParams.map((h) => route.path.replace(/\{[^}]+\}/g, encodeURIComponent(decodeURIComponent(h))))
+        : [route.path];
       for (const path of paths) {
         // Path params alone (with an otherwise empty, invalid body for mutations).
         const o = await call(route.method, path, mutating ? '{"__proto__":{"x":1}}' : undefined);

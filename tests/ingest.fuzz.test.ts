@@ -47,7 +47,7 @@ interface Case {
 function generate(seed: number, now: number): Case[] {
   const r = rng(seed);
   const int = (n: number) => Math.floor(r() * n);
-  const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const nextTs = new Map<string, number>();
   const base = now - DAY_MS;
   // Every good reading gets its own (device, ts), so "stored" can be counted exactly.
@@ -132,7 +132,12 @@ function generate(seed: number, now: number): Case[] {
       case 7: {
         // More than maxBatchReadings elements: the whole message is rejected once.
         const n = defaultPolicy.validation.maxBatchReadings + 1 + int(2000);
-        cases.push({ topic: tp, payload: JSON.stringify(Array.from({ length: n }, (_, k) => ({ ts: base + k, temp: 20 }))), good: 0, bad: 1 });
+        cases.push({
+          topic: tp,
+          payload: JSON.stringify(Array.from({ length: n }, (_, k) => ({ ts: base + k, temp: 20 }))),
+          good: 0,
+          bad: 1,
+        });
         break;
       }
       case 8: {
@@ -177,7 +182,12 @@ function generate(seed: number, now: number): Case[] {
         cases.push({ topic: topics.telemetry(METER_ID), payload: JSON.stringify({ ts: base, temp: 20 }), good: 0, bad: 1 });
         break;
       case 14:
-        cases.push({ topic: tp, payload: JSON.stringify({ ts: ts(dev), temp: 20, note: 'x'.repeat(10_000 + int(100_000)) }), good: 0, bad: 1 });
+        cases.push({
+          topic: tp,
+          payload: JSON.stringify({ ts: ts(dev), temp: 20, note: 'x'.repeat(10_000 + int(100_000)) }),
+          good: 0,
+          bad: 1,
+        });
         break;
       default:
         cases.push({ topic: tp, payload: JSON.stringify({ ...goodRoom(dev), extra: { deeply: { nested: [1, 2, 3] } } }), good: 0, bad: 1 });
@@ -230,13 +240,21 @@ describe('ingest fuzz: malformed telemetry', () => {
     expect(good).toBeGreaterThan(1000);
     expect(bad).toBeGreaterThan(1000);
 
-    const sim = await mqtt.connectAsync(url, { clientId: 'svc-sim-fuzz', username: 'svc-sim', password: fixServiceSecret('svc-sim'), protocolVersion: 4 });
+    const sim = await mqtt.connectAsync(url, {
+      clientId: 'svc-sim-fuzz',
+      username: 'svc-sim',
+      password: fixServiceSecret('svc-sim'),
+      protocolVersion: 4,
+    });
     for (let i = 0; i < cases.length; i += 100) {
       await Promise.all(cases.slice(i, i + 100).map((c) => sim.publishAsync(c.topic, c.payload, { qos: 1 })));
     }
     await sim.endAsync();
 
-    await waitFor(() => ingest.metrics().readingsStored + ingest.metrics().rejectedTotal >= good + bad, { timeoutMs: 30_000, what: `all fuzz input processed (good ${good}, bad ${bad}): ${JSON.stringify(ingest.metrics())}` });
+    await waitFor(() => ingest.metrics().readingsStored + ingest.metrics().rejectedTotal >= good + bad, {
+      timeoutMs: 30_000,
+      what: `all fuzz input processed (good ${good}, bad ${bad}): ${JSON.stringify(ingest.metrics())}`,
+    });
     const m = ingest.metrics();
     expect({ stored: await store.count(), dead: deadLetters.count() }).toEqual({ stored: good, dead: bad });
     expect(m.connected).toBe(true);
@@ -247,7 +265,18 @@ describe('ingest fuzz: malformed telemetry', () => {
     expect(deadLetters.count()).toBe(bad);
     // Every reason seen is one of the documented ones, with the raw payload kept (truncated).
     expect(Object.keys(m.rejected).sort()).toEqual(
-      expect.arrayContaining(['bad_json', 'bad_shape', 'batch_too_large', 'future_timestamp', 'too_old', 'unknown_device', 'device_disabled', 'unknown_field', 'wrong_type', 'out_of_range']),
+      expect.arrayContaining([
+        'bad_json',
+        'bad_shape',
+        'batch_too_large',
+        'future_timestamp',
+        'too_old',
+        'unknown_device',
+        'device_disabled',
+        'unknown_field',
+        'wrong_type',
+        'out_of_range',
+      ]),
     );
     expect(deadLetters.list({ limit: 1000 }).every((d) => d.raw.length <= 2049)).toBe(true);
   });

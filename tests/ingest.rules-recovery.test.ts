@@ -39,8 +39,10 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
   // "ingest started" is logged, which follows the SUBACK: published before it, a reading
   // would reach no one.
   const startIngest = async () => {
-    const p: ServiceProcess = serviceProcess('ingest', { DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INFLUX_URL: '', LOG_LEVEL: 'info', INGEST_FEED: 'mqtt' }, () =>
-      Promise.resolve(/ingest started/.test(p.log())),
+    const p: ServiceProcess = serviceProcess(
+      'ingest',
+      { DATA_DIR: dir, MQTT_URL: url, SERVICE_SECRET: FIX_SERVICE_SECRET, INFLUX_URL: '', LOG_LEVEL: 'info', INGEST_FEED: 'mqtt' },
+      () => Promise.resolve(/ingest started/.test(p.log())),
     );
     ingest = p;
     await p.start();
@@ -54,7 +56,12 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     url = `mqtt://127.0.0.1:${port}`;
     broker = await createBrokerApp({ registry, logger: pino({ level: 'silent' }), persistenceDir: join(dir, 'broker') });
     await broker.listen({ mqttPort: port, wsPort: 0, host: '127.0.0.1' });
-    api = await mqtt.connectAsync(url, { clientId: 'svc-api-recovery', username: 'svc-api', password: fixServiceSecret('svc-api'), protocolVersion: 4 });
+    api = await mqtt.connectAsync(url, {
+      clientId: 'svc-api-recovery',
+      username: 'svc-api',
+      password: fixServiceSecret('svc-api'),
+      protocolVersion: 4,
+    });
     await api.subscribeAsync(topics.live, { qos: 0 });
     api.on('message', (_t, payload) => live.push(...(JSON.parse(payload.toString()) as LiveReading[])));
   });
@@ -73,7 +80,10 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     await publishStream({ url, devices: DEVICES, perDevice: PER_DEVICE, baseTs, connections: 2 });
     // Stored: the live fan-out (each device's newest reading of a write) follows each store write.
     const lastTs = baseTs + (PER_DEVICE - 1) * 60_000;
-    await waitFor(() => new Set(live.filter((l) => l.ts === lastTs).map((l) => l.deviceId)).size === DEVICES, { timeoutMs: 60_000, what: 'every reading stored' });
+    await waitFor(() => new Set(live.filter((l) => l.ts === lastTs).map((l) => l.deviceId)).size === DEVICES, {
+      timeoutMs: 60_000,
+      what: 'every reading stored',
+    });
 
     // Killed before its periodic snapshot (60 s): the readings are stored, the rules state is not.
     await stopIngest('SIGKILL');
@@ -86,8 +96,13 @@ describe('ingest: rules state survives a SIGKILL between snapshots', () => {
     expect(ingest!.log()).toMatch(/"rulesOnly":90/);
     // One more reading after the restart, from device 0.
     await publishStream({ url, devices: 1, perDevice: PER_DEVICE + 1, baseTs, connections: 1 });
-    await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), { timeoutMs: 60_000, what: 'the new reading stored' }).catch((e: unknown) => {
-      throw new Error(`${String(e)}\nbroker: ${JSON.stringify(broker.metrics())}\ningest log:\n${ingest!.log()}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`);
+    await waitFor(() => live.some((l) => l.deviceId === sensorId(0) && l.ts === baseTs + PER_DEVICE * 60_000), {
+      timeoutMs: 60_000,
+      what: 'the new reading stored',
+    }).catch((e: unknown) => {
+      throw new Error(
+        `${String(e)}\nbroker: ${JSON.stringify(broker.metrics())}\ningest log:\n${ingest!.log()}\nlive for device 0: ${JSON.stringify(live.filter((l) => l.deviceId === sensorId(0)))}`,
+      );
     });
     // Every message of the resumed session was acknowledged (none left in flight at the broker).
     await waitFor(() => broker.metrics().queueDepth === 0, { timeoutMs: 10_000, what: 'session queue empty' });

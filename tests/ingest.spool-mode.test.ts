@@ -52,7 +52,13 @@ describe('spool mode: broker → durable spool → ingest', () => {
       feed: 'spool',
     });
   const device = (i: number) =>
-    mqtt.connectAsync(url, { clientId: sensorId(i), username: sensorId(i), password: fixDeviceSecret(sensorId(i)), protocolVersion: 4, clean: true });
+    mqtt.connectAsync(url, {
+      clientId: sensorId(i),
+      username: sensorId(i),
+      password: fixDeviceSecret(sensorId(i)),
+      protocolVersion: 4,
+      clean: true,
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'spool-mode-'));
@@ -66,7 +72,12 @@ describe('spool mode: broker → durable spool → ingest', () => {
     ({ mqttPort: port } = await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' }));
     url = `mqtt://127.0.0.1:${port}`;
     store = EmbeddedStore.open(join(dir, 'embedded'));
-    api = await mqtt.connectAsync(url, { clientId: 'svc-api-test', username: 'svc-api', password: fixServiceSecret('svc-api'), protocolVersion: 4 });
+    api = await mqtt.connectAsync(url, {
+      clientId: 'svc-api-test',
+      username: 'svc-api',
+      password: fixServiceSecret('svc-api'),
+      protocolVersion: 4,
+    });
     await api.subscribeAsync(topics.live, { qos: 0 });
     api.on('message', (_t, payload) => live.push(...(JSON.parse(payload.toString()) as LiveReading[])));
   }, 60_000);
@@ -101,10 +112,34 @@ describe('spool mode: broker → durable spool → ingest', () => {
     ingest = newIngest();
     await ingest.start();
     // A device as Debian's client, QoS 1.
-    await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-i', sensorId(1), '-u', sensorId(1), '-P', fixDeviceSecret(sensorId(1)), '-q', '1', '-t', topics.telemetry(sensorId(1)), '-m', JSON.stringify({ ts: base, temp: 19.5 })]);
+    await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-i',
+      sensorId(1),
+      '-u',
+      sensorId(1),
+      '-P',
+      fixDeviceSecret(sensorId(1)),
+      '-q',
+      '1',
+      '-t',
+      topics.telemetry(sensorId(1)),
+      '-m',
+      JSON.stringify({ ts: base, temp: 19.5 }),
+    ]);
     await waitFor(async () => (await store.count({ kind: 'room_sensor' })) === 6, { timeoutMs: 20_000, what: '6 readings stored' });
     const [r] = await store.latest({ deviceId: sensorId(1) });
-    expect(r).toMatchObject({ deviceId: sensorId(1), roomId: 'r-1', apartmentId: 'a-0', buildingId: 'b-0', stationId: 'st-1', fields: { temp: 19.5 } });
+    expect(r).toMatchObject({
+      deviceId: sensorId(1),
+      roomId: 'r-1',
+      apartmentId: 'a-0',
+      buildingId: 'b-0',
+      stationId: 'st-1',
+      fields: { temp: 19.5 },
+    });
     await waitFor(() => live.some((l) => l.deviceId === sensorId(1)), { what: 'live reading' });
     expect(ingest.metrics()).toMatchObject({ messages: 6, readingsStored: 6, misrouted: 0 });
     await waitFor(() => (broker.metrics().telemetrySpool?.backlog ?? -1) === 0, { timeoutMs: 5_000, what: 'broker sees the spool stored' });
@@ -120,7 +155,11 @@ describe('spool mode: broker → durable spool → ingest', () => {
     const per = 30; // 60 messages, BOUND 40
     for (let k = 0; k < per; k++) {
       for (const [j, d] of devices.entries()) {
-        sent.push(d.publishAsync(topics.telemetry(sensorId(2 + j)), JSON.stringify({ ts: base + k * 60_000, temp: 20 + k / 100 }), { qos: 1 }).then(() => acked.push(k)));
+        sent.push(
+          d
+            .publishAsync(topics.telemetry(sensorId(2 + j)), JSON.stringify({ ts: base + k * 60_000, temp: 20 + k / 100 }), { qos: 1 })
+            .then(() => acked.push(k)),
+        );
       }
     }
     await waitFor(() => acked.length >= BOUND, { timeoutMs: 10_000, what: `${BOUND} acked` });

@@ -40,7 +40,15 @@ class RecordingRules implements RulesPort {
         {
           type: 'opened',
           at: r.ts,
-          incident: { id: `apartment_cold:${r.apartmentId}:${r.ts}`, kind: 'apartment_cold', subjectType: 'apartment', subjectId: r.apartmentId ?? '', status: 'open', startTs: r.ts, severity: 'major' } as IncidentEvent['incident'],
+          incident: {
+            id: `apartment_cold:${r.apartmentId}:${r.ts}`,
+            kind: 'apartment_cold',
+            subjectType: 'apartment',
+            subjectId: r.apartmentId ?? '',
+            status: 'open',
+            startTs: r.ts,
+            severity: 'major',
+          } as IncidentEvent['incident'],
         },
       ];
     }
@@ -71,7 +79,24 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
   const incidents: IncidentEvent[] = [];
 
   const pub = (device: string, payload: string, topic = topics.telemetry(device)) =>
-    run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-i', device, '-u', device, '-P', fixDeviceSecret(device), '-q', '1', '-t', topic, '-m', payload]);
+    run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-i',
+      device,
+      '-u',
+      device,
+      '-P',
+      fixDeviceSecret(device),
+      '-q',
+      '1',
+      '-t',
+      topic,
+      '-m',
+      payload,
+    ]);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ingest-it-'));
@@ -81,7 +106,12 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
     const url = `mqtt://127.0.0.1:${port}`;
     store = await InfluxStore.open({ url: influxd.url, db: 'heat' });
     deadLetters = new DeadLetterRepository(registry.db);
-    api = await mqtt.connectAsync(url, { clientId: 'svc-api-test', username: 'svc-api', password: fixServiceSecret('svc-api'), protocolVersion: 4 });
+    api = await mqtt.connectAsync(url, {
+      clientId: 'svc-api-test',
+      username: 'svc-api',
+      password: fixServiceSecret('svc-api'),
+      protocolVersion: 4,
+    });
     await api.subscribeAsync([topics.live, topics.incidents], { qos: 1 });
     api.on('message', (topic, payload) => {
       if (topic === topics.live) live.push(...(JSON.parse(payload.toString()) as LiveReading[]));
@@ -132,10 +162,24 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
     };
     const s = j.results[0]!.series[0]!;
     const row = Object.fromEntries(s.columns.map((c, i) => [c, s.values[0]![i]]));
-    expect(row).toMatchObject({ device: sensorId(4), room: 'r-4', apartment: 'a-1', building: 'b-0', station: 'st-1', office: 'of-1', temp: 21.5, rh: 41 });
+    expect(row).toMatchObject({
+      device: sensorId(4),
+      room: 'r-4',
+      apartment: 'a-1',
+      building: 'b-0',
+      station: 'st-1',
+      office: 'of-1',
+      temp: 21.5,
+      rh: 41,
+    });
     expect(Date.parse(row.time as string)).toBe(ts);
     await waitFor(() => live.some((l) => l.deviceId === sensorId(4)), { what: 'live reading' });
-    expect(live.find((l) => l.deviceId === sensorId(4))).toMatchObject({ kind: 'room_sensor', ts, apartmentId: 'a-1', fields: { temp: 21.5 } });
+    expect(live.find((l) => l.deviceId === sensorId(4))).toMatchObject({
+      kind: 'room_sensor',
+      ts,
+      apartmentId: 'a-1',
+      fields: { temp: 21.5 },
+    });
     expect(rules.seen.some((r) => r.deviceId === sensorId(4) && r.ts === ts)).toBe(true);
   });
 
@@ -168,7 +212,12 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
   });
 
   it('rejects telemetry of a device the registry does not know (validation by registry, not payload)', async () => {
-    const sim = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'svc-sim-t', username: 'svc-sim', password: fixServiceSecret('svc-sim'), protocolVersion: 4 });
+    const sim = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: 'svc-sim-t',
+      username: 'svc-sim',
+      password: fixServiceSecret('svc-sim'),
+      protocolVersion: 4,
+    });
     await sim.publishAsync(topics.telemetry('ghost-1'), JSON.stringify({ ts: Date.now(), temp: 20 }), { qos: 1 });
     await sim.publishAsync(topics.telemetry(sensorId(11)), 'not json', { qos: 1 });
     await sim.endAsync();
@@ -182,9 +231,11 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
     // Older than the continuous query's window: only the store's stale-hour flush counts it.
     const hour = Math.floor((Date.now() - 5 * 3_600_000) / 3_600_000) * 3_600_000;
     await pub(sensorId(31), JSON.stringify({ ts: hour + 600_000, temp: 17.25 }));
-    await waitFor(async () => (await store.count({ deviceId: sensorId(31) })) === 1, { what: 'late reading in influxd' }).catch((e: unknown) => {
-      throw new Error(`${String(e)} ${JSON.stringify(ingest.metrics())}`);
-    });
+    await waitFor(async () => (await store.count({ deviceId: sensorId(31) })) === 1, { what: 'late reading in influxd' }).catch(
+      (e: unknown) => {
+        throw new Error(`${String(e)} ${JSON.stringify(ingest.metrics())}`);
+      },
+    );
     const before = flushes;
     const hourly = async () => {
       const j = (await influxd.query(`SELECT * FROM season.room_1h WHERE device = '${sensorId(31)}' AND time = ${hour}ms`, 'heat')) as {
@@ -193,7 +244,10 @@ describe('ingest: device → broker → ingest → InfluxDB', () => {
       const s = j.results[0]?.series?.[0];
       return s ? Object.fromEntries(s.columns.map((c, i) => [c, s.values[0]![i]])) : undefined;
     };
-    await waitFor(async () => flushes > before && (await hourly()) !== undefined, { timeoutMs: 20_000, what: 'hour recomputed by the flush' });
+    await waitFor(async () => flushes > before && (await hourly()) !== undefined, {
+      timeoutMs: 20_000,
+      what: 'hour recomputed by the flush',
+    });
     expect(await hourly()).toMatchObject({ count_temp: 1, sum_temp: 17.25, min_temp: 17.25, max_temp: 17.25 });
   });
 });

@@ -16,20 +16,52 @@ afterAll(async () => {
   await t?.close();
 });
 
-const csv = (kind: string, text: string, who = 'admin') => t.req('POST', `/api/v1/onboarding/import/${kind}`, who, text, { 'content-type': 'text/csv' });
+const csv = (kind: string, text: string, who = 'admin') =>
+  t.req('POST', `/api/v1/onboarding/import/${kind}`, who, text, { 'content-type': 'text/csv' });
 const loc = { lat: 39.91, lon: 116.41 };
 
 describe('onboarding over REST', () => {
   it('builds office → source → station with its meter → building → apartment with rooms from a layout', async () => {
     expect((await t.req('POST', '/api/v1/offices', 'admin', { id: 'o9', name: 'North office', phone: '010-1' })).statusCode).toBe(201);
     expect((await t.req('POST', '/api/v1/sources', 'engineer', { id: 'src9', name: 'Boiler 9', location: loc })).statusCode).toBe(201);
-    const st = await t.req('POST', '/api/v1/stations', 'admin', { id: 's9', name: 'Station 9', officeId: 'o9', sourceId: 'src9', branchId: 'br9', location: loc, system: 'radiator', meters: [{ id: 'sm-s9', intervalMin: 5 }] });
+    const st = await t.req('POST', '/api/v1/stations', 'admin', {
+      id: 's9',
+      name: 'Station 9',
+      officeId: 'o9',
+      sourceId: 'src9',
+      branchId: 'br9',
+      location: loc,
+      system: 'radiator',
+      meters: [{ id: 'sm-s9', intervalMin: 5 }],
+    });
     expect(st.statusCode).toBe(201);
     const station = st.json<{ meters: { id: string }[]; secrets: Record<string, string> }>();
     expect(station.meters.map((m) => m.id)).toEqual(['sm-s9']);
     expect(station.secrets['sm-s9']).toMatch(/^[A-Za-z0-9_-]{16,}$/);
-    expect((await t.req('POST', '/api/v1/buildings', 'admin', { id: 'b9', name: 'B9', stationId: 's9', address: '9 North Road', location: loc, floors: 6, entrances: 2, unitsPerFloor: 2 })).statusCode).toBe(201);
-    const apt = await t.req('POST', '/api/v1/apartments', 'admin', { id: 'b9-1-101', buildingId: 'b9', entrance: 1, floor: 1, unit: 1, number: '1-101', areaM2: 80, layout: '2br' });
+    expect(
+      (
+        await t.req('POST', '/api/v1/buildings', 'admin', {
+          id: 'b9',
+          name: 'B9',
+          stationId: 's9',
+          address: '9 North Road',
+          location: loc,
+          floors: 6,
+          entrances: 2,
+          unitsPerFloor: 2,
+        })
+      ).statusCode,
+    ).toBe(201);
+    const apt = await t.req('POST', '/api/v1/apartments', 'admin', {
+      id: 'b9-1-101',
+      buildingId: 'b9',
+      entrance: 1,
+      floor: 1,
+      unit: 1,
+      number: '1-101',
+      areaM2: 80,
+      layout: '2br',
+    });
     expect(apt.statusCode).toBe(201);
     expect(apt.json<{ rooms: { id: string; type: string }[] }>().rooms.map((r) => `${r.id}:${r.type}`)).toEqual([
       'b9-1-101-bath:bathroom',
@@ -38,21 +70,51 @@ describe('onboarding over REST', () => {
       'b9-1-101-kitchen:kitchen',
       'b9-1-101-living:living',
     ]);
-    const own = await t.req('POST', '/api/v1/apartments', 'admin', { id: 'b9-1-102', buildingId: 'b9', entrance: 1, floor: 1, unit: 2, number: '1-102', areaM2: 50, rooms: [{ suffix: 'living', type: 'living', areaM2: 20 }] });
+    const own = await t.req('POST', '/api/v1/apartments', 'admin', {
+      id: 'b9-1-102',
+      buildingId: 'b9',
+      entrance: 1,
+      floor: 1,
+      unit: 2,
+      number: '1-102',
+      areaM2: 50,
+      rooms: [{ suffix: 'living', type: 'living', areaM2: 20 }],
+    });
     expect(own.json<{ rooms: { id: string }[] }>().rooms.map((r) => r.id)).toEqual(['b9-1-102-living']);
     // The new room takes a sensor.
-    expect((await t.req('POST', '/api/v1/devices', 'engineer', { id: 'rs-b9-1', kind: 'room_sensor', roomId: 'b9-1-101-living' })).statusCode).toBe(201);
+    expect(
+      (await t.req('POST', '/api/v1/devices', 'engineer', { id: 'rs-b9-1', kind: 'room_sensor', roomId: 'b9-1-101-living' })).statusCode,
+    ).toBe(201);
   });
 
   it('updates, refuses what does not fit, and retires only what nothing hangs on', async () => {
     const put = await t.req('PUT', '/api/v1/offices/o9', 'admin', { id: 'o9', name: 'North office (new)' });
     expect(put.statusCode).toBe(200);
-    expect((await t.req('GET', '/api/v1/offices', 'admin')).json<{ id: string; name: string }[]>().find((o) => o.id === 'o9')?.name).toBe('North office (new)');
+    expect((await t.req('GET', '/api/v1/offices', 'admin')).json<{ id: string; name: string }[]>().find((o) => o.id === 'o9')?.name).toBe(
+      'North office (new)',
+    );
 
-    const taken = await t.req('POST', '/api/v1/apartments', 'admin', { id: 'b9-x', buildingId: 'b9', entrance: 1, floor: 1, unit: 1, number: 'x', areaM2: 50, layout: '1br' });
+    const taken = await t.req('POST', '/api/v1/apartments', 'admin', {
+      id: 'b9-x',
+      buildingId: 'b9',
+      entrance: 1,
+      floor: 1,
+      unit: 1,
+      number: 'x',
+      areaM2: 50,
+      layout: '1br',
+    });
     expect(taken.statusCode).toBe(400);
     expect(taken.json()).toMatchObject({ code: 'HEAT_ERR_VALIDATION', details: { fields: ['body/unit'] } });
-    const noRooms = await t.req('POST', '/api/v1/apartments', 'admin', { id: 'b9-y', buildingId: 'b9', entrance: 2, floor: 7, unit: 1, number: 'y', areaM2: 50 });
+    const noRooms = await t.req('POST', '/api/v1/apartments', 'admin', {
+      id: 'b9-y',
+      buildingId: 'b9',
+      entrance: 2,
+      floor: 7,
+      unit: 1,
+      number: 'y',
+      areaM2: 50,
+    });
     expect(noRooms.json<{ details: { fields: string[] } }>().details.fields.sort()).toEqual(['body/floor', 'body/rooms']);
     expect((await t.req('POST', '/api/v1/offices', 'admin', { id: 'o9', name: 'again' })).statusCode).toBe(409);
     expect((await t.req('POST', '/api/v1/offices', 'dispatcher', { id: 'o10', name: 'not mine' })).statusCode).toBe(403);
@@ -85,7 +147,10 @@ describe('onboarding by CSV', () => {
     expect(r.statusCode).toBe(201);
     expect(r.json()).toMatchObject({ kind: 'apartments', rows: 2, imported: 2, errors: [] });
     expect((await t.req('GET', '/api/v1/apartments/b9-1-201/rooms', 'admin')).json<unknown[]>()).toHaveLength(6);
-    expect((await t.req('GET', '/api/v1/apartments/b9-1-202/rooms', 'admin')).json<{ id: string }[]>().map((x) => x.id)).toEqual(['b9-1-202-bed1', 'b9-1-202-living']);
+    expect((await t.req('GET', '/api/v1/apartments/b9-1-202/rooms', 'admin')).json<{ id: string }[]>().map((x) => x.id)).toEqual([
+      'b9-1-202-bed1',
+      'b9-1-202-living',
+    ]);
   });
 
   it('refuses unknown columns and bad rows with a row-by-row report, and imports nothing', async () => {
@@ -104,10 +169,21 @@ describe('onboarding by CSV', () => {
     expect(report.details.errors.map((e) => `${e.row}:${e.field}`)).toEqual(['1:colour', '3:system', '4:id']);
     expect((await t.req('GET', '/api/v1/stations', 'admin')).json<unknown[]>()).toHaveLength(before);
 
-    const refs = await csv('stations', 'id,name,officeId,sourceId,branchId,lat,lon,system\r\ns12,S12,o-missing,src9,br9,39.9,116.4,radiator\r\n');
-    expect(refs.json<{ details: { errors: { row: number; field: string }[] } }>().details.errors.map((e) => `${e.row}:${e.field}`)).toEqual(['2:officeId']);
+    const refs = await csv(
+      'stations',
+      'id,name,officeId,sourceId,branchId,lat,lon,system\r\ns12,S12,o-missing,src9,br9,39.9,116.4,radiator\r\n',
+    );
+    expect(refs.json<{ details: { errors: { row: number; field: string }[] } }>().details.errors.map((e) => `${e.row}:${e.field}`)).toEqual(
+      ['2:officeId'],
+    );
     // The older import refuses unknown columns too (an apartment's rooms were silently dropped).
-    const old = await t.req('POST', '/api/v1/import/apartments', 'admin', 'id,buildingId,entrance,floor,unit,number,areaM2,rooms\r\nb9-2-101,b9,2,1,1,2-101,60,x\r\n', { 'content-type': 'text/csv' });
+    const old = await t.req(
+      'POST',
+      '/api/v1/import/apartments',
+      'admin',
+      'id,buildingId,entrance,floor,unit,number,areaM2,rooms\r\nb9-2-101,b9,2,1,1,2-101,60,x\r\n',
+      { 'content-type': 'text/csv' },
+    );
     expect(old.statusCode).toBe(422);
     expect(old.json<{ details: { errors: { field: string }[] } }>().details.errors.map((e) => e.field)).toEqual(['rooms']);
     expect((await csv('offices', 'id,name\r\no11,x\r\n', 'dispatcher')).statusCode).toBe(403);
@@ -115,7 +191,9 @@ describe('onboarding by CSV', () => {
   });
 
   it('the OpenAPI document says the imports take text/csv', async () => {
-    const doc = (await t.req('GET', '/api/docs/json')).json<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> }>();
+    const doc = (await t.req('GET', '/api/docs/json')).json<{
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>>;
+    }>();
     expect(Object.keys(doc.paths['/api/v1/onboarding/import/{kind}']!.post!.requestBody!.content)).toEqual(['text/csv']);
     expect(Object.keys(doc.paths['/api/v1/import/{kind}']!.post!.requestBody!.content)).toEqual(['text/csv']);
   });

@@ -25,7 +25,10 @@ const run = promisify(execFile);
 const MIN = 60_000;
 const STEPS = 18; // readings every 10 min over 3 h: minutes 0, 10, … 180
 const APTS = ['101', '102', '201', '202', '301', '302'];
-const SENSORS = [...['b-a', 'b-b'].flatMap((b) => APTS.map((a) => ({ id: `rs-${b}-${a}`, room: `${b}-${a}-living` }))), { id: 'rs-b-a-302-bed', room: 'b-a-302-bed1' }];
+const SENSORS = [
+  ...['b-a', 'b-b'].flatMap((b) => APTS.map((a) => ({ id: `rs-${b}-${a}`, room: `${b}-${a}-living` }))),
+  { id: 'rs-b-a-302-bed', room: 'b-a-302-bed1' },
+];
 const METER = 'm-st-1';
 
 function temp(sensor: string, m: number): number | undefined {
@@ -35,7 +38,17 @@ function temp(sensor: string, m: number): number | undefined {
   if (sensor === 'rs-b-a-202' && m >= 70 && m < 110) return 14; // window
   return 21;
 }
-const METER_FIELDS = { primarySupplyTemp: 100, primaryReturnTemp: 55, secondarySupplyTemp: 53, secondaryReturnTemp: 42, secondarySupplyPressure: 0.45, makeupFlow: 0.2, pumpHz: 40, valvePct: 60, outdoorTemp: 0 };
+const METER_FIELDS = {
+  primarySupplyTemp: 100,
+  primaryReturnTemp: 55,
+  secondarySupplyTemp: 53,
+  secondaryReturnTemp: 42,
+  secondarySupplyPressure: 0.45,
+  makeupFlow: 0.2,
+  pumpHz: 40,
+  valvePct: 60,
+  outdoorTemp: 0,
+};
 
 const EXPECTED_INCIDENTS = [
   'apartment_cold b-a-101 open cause=in_home',
@@ -47,12 +60,20 @@ const EXPECTED_INCIDENTS = [
 const EXPECTED_ORDERS = ['apartment b-a-101 apartments=b-a-101', 'building b-b apartments=b-b-101,b-b-201'];
 
 const csv = async (base: string, token: string, kind: string, text: string) => {
-  const r = await fetch(`${base}/api/v1/onboarding/import/${kind}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: text });
+  const r = await fetch(`${base}/api/v1/onboarding/import/${kind}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' },
+    body: text,
+  });
   if (r.status !== 201) throw new Error(`import ${kind}: ${r.status} ${await r.text()}`);
   return (await r.json()) as { secrets?: Record<string, string> };
 };
 const post = async (base: string, token: string, path: string, body: unknown) => {
-  const r = await fetch(`${base}/api/v1/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(`${base}/api/v1/${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (r.status !== 201) throw new Error(`POST ${path}: ${r.status} ${await r.text()}`);
   return (await r.json()) as { secret?: string };
 };
@@ -62,17 +83,45 @@ async function buildCity(p: TestPlatform, token: string): Promise<Map<string, st
   const base = p.httpUrl;
   await post(base, token, 'offices', { id: 'off-1', name: 'Office 1' });
   await post(base, token, 'sources', { id: 'chp-1', name: 'CHP 1', location: { lat: 39.9, lon: 116.3 } });
-  const st = await csv(base, token, 'stations', 'id,name,officeId,sourceId,branchId,lat,lon,system,meterId,meterIntervalMin\nst-1,Station 1,off-1,chp-1,br-1,39.91,116.31,radiator,m-st-1,10\n');
-  await csv(base, token, 'buildings', 'id,name,stationId,address,lat,lon,floors,entrances,unitsPerFloor\nb-a,A,st-1,1 A Road,39.91,116.31,3,1,2\nb-b,B,st-1,2 B Road,39.92,116.32,3,1,2\n');
+  const st = await csv(
+    base,
+    token,
+    'stations',
+    'id,name,officeId,sourceId,branchId,lat,lon,system,meterId,meterIntervalMin\nst-1,Station 1,off-1,chp-1,br-1,39.91,116.31,radiator,m-st-1,10\n',
+  );
+  await csv(
+    base,
+    token,
+    'buildings',
+    'id,name,stationId,address,lat,lon,floors,entrances,unitsPerFloor\nb-a,A,st-1,1 A Road,39.91,116.31,3,1,2\nb-b,B,st-1,2 B Road,39.92,116.32,3,1,2\n',
+  );
   const rows = ['b-a', 'b-b'].flatMap((b) => APTS.map((a) => `${b}-${a},${b},1,${a[0]},${Number(a.slice(1))},1-${a},55,1br`));
   await csv(base, token, 'apartments', `id,buildingId,entrance,floor,unit,number,areaM2,layout\n${rows.join('\n')}\n`);
   const secrets = new Map<string, string>([[METER, st.secrets![METER]!]]);
-  for (const s of SENSORS) secrets.set(s.id, (await post(base, token, 'devices', { id: s.id, kind: 'room_sensor', roomId: s.room, intervalMin: 10 })).secret!);
+  for (const s of SENSORS)
+    secrets.set(s.id, (await post(base, token, 'devices', { id: s.id, kind: 'room_sensor', roomId: s.room, intervalMin: 10 })).secret!);
   return secrets;
 }
 
 function pub(p: TestPlatform, secrets: Map<string, string>, device: string, payload: unknown) {
-  return run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(p.ports.mqtt), '-i', device, '-u', device, '-P', secrets.get(device)!, '-q', '1', '-t', topics.telemetry(device), '-m', JSON.stringify(payload)]);
+  return run('mosquitto_pub', [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(p.ports.mqtt),
+    '-i',
+    device,
+    '-u',
+    device,
+    '-P',
+    secrets.get(device)!,
+    '-q',
+    '1',
+    '-t',
+    topics.telemetry(device),
+    '-m',
+    JSON.stringify(payload),
+  ]);
 }
 
 /** Every reading of one device, oldest first. */
@@ -93,12 +142,25 @@ async function state(p: TestPlatform, token: string): Promise<{ incidents: strin
   const h = { authorization: `Bearer ${token}` };
   const raw = (await (await fetch(`${p.httpUrl}/api/v1/incidents`, { headers: h })).json()) as Incident[];
   const incidents = raw
-    .map((i) => `${i.kind} ${i.subjectId} ${i.status} cause=${i.cause}${i.parentId ? ` parent=${i.parentId.split(':').slice(0, 2).join(':')}` : ''}${i.children ? ` children=${[...i.children].sort().join(',')}` : ''}`)
+    .map(
+      (i) =>
+        `${i.kind} ${i.subjectId} ${i.status} cause=${i.cause}${i.parentId ? ` parent=${i.parentId.split(':').slice(0, 2).join(':')}` : ''}${i.children ? ` children=${[...i.children].sort().join(',')}` : ''}`,
+    )
     .sort();
-  const list = (await (await fetch(`${p.httpUrl}/api/v1/orders`, { headers: h })).json()) as { subjectType: string; apartmentId?: string; buildingId?: string; stationId?: string; apartments: string[]; status: string }[];
+  const list = (await (await fetch(`${p.httpUrl}/api/v1/orders`, { headers: h })).json()) as {
+    subjectType: string;
+    apartmentId?: string;
+    buildingId?: string;
+    stationId?: string;
+    apartments: string[];
+    status: string;
+  }[];
   const orders = list
     .filter((o) => o.status !== 'cancelled' && o.status !== 'closed')
-    .map((o) => `${o.subjectType} ${o.subjectType === 'apartment' ? o.apartmentId : o.subjectType === 'building' ? o.buildingId : o.stationId} apartments=${[...o.apartments].sort().join(',')}`)
+    .map(
+      (o) =>
+        `${o.subjectType} ${o.subjectType === 'apartment' ? o.apartmentId : o.subjectType === 'building' ? o.buildingId : o.stationId} apartments=${[...o.apartments].sort().join(',')}`,
+    )
     .sort();
   return { incidents, orders, raw };
 }
@@ -133,7 +195,12 @@ async function scenario(deliver: (p: TestPlatform, secrets: Map<string, string>,
   expect(s.orders).toEqual(EXPECTED_ORDERS);
   // A parent lists exactly the children that point to it.
   const group = s.raw.find((i) => i.kind === 'building_cold')!;
-  expect(s.raw.filter((i) => i.parentId === group.id).map((i) => i.subjectId).sort()).toEqual([...group.children!].sort());
+  expect(
+    s.raw
+      .filter((i) => i.parentId === group.id)
+      .map((i) => i.subjectId)
+      .sort(),
+  ).toEqual([...group.children!].sort());
   // The dead sensor's incident starts at its last reading, however the data came.
   expect(s.raw.find((i) => i.kind === 'sensor_offline')!.startTs).toBe(t0 + 60 * MIN);
   return got;
@@ -147,7 +214,14 @@ describe('a city built through the API, driven by mosquitto_pub', () => {
       for (let k = 0; k <= STEPS; k++) {
         const ts = t0 + k * 10 * MIN;
         // One step's readings share their time: they go in parallel, the next step after.
-        await Promise.all(devices.flatMap((d) => byDevice.get(d)!.filter((r) => r.ts === ts).map((r) => pub(p, secrets, d, r))));
+        await Promise.all(
+          devices.flatMap((d) =>
+            byDevice
+              .get(d)!
+              .filter((r) => r.ts === ts)
+              .map((r) => pub(p, secrets, d, r)),
+          ),
+        );
       }
     }, 60_000);
   }, 300_000);

@@ -50,8 +50,9 @@ describe('docs/onboarding.md', () => {
     expect(stdout).toContain('HEAT_ERR_IMPORT_INVALID');
     // And nothing else was raised: one cold apartment, no sensor or station noise.
     const token = (await login(p.httpUrl, 'admin', serverEnv.ADMIN_PASSWORD!)).toString();
-    const open = (await p.api.inject({ method: 'GET', url: '/api/v1/incidents?status=open', headers: { authorization: `Bearer ${token}` } })).json<{ kind: string; subjectId: string }[]>();
+    const open = (
+      await p.api.inject({ method: 'GET', url: '/api/v1/incidents?status=open', headers: { authorization: `Bearer ${token}` } })
+    ).json<{ kind: string; subjectId: string }[]>();
     expect(open.map((i) => `${i.kind}:${i.subjectId}`)).toEqual(['apartment_cold:b-1-101']);
   }, 180_000);
 });
-

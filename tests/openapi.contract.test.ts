@@ -47,9 +47,14 @@ const hasSchema = (content: Record<string, MediaType> | undefined): boolean =>
 
 describe('OpenAPI document', () => {
   it('lists the API (every route the server registered under /api/v1)', () => {
-    const registered = new Set(api.app.heat.routes.filter((r) => r.url.startsWith('/api/v1/')).map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`));
+    const registered = new Set(
+      api.app.heat.routes.filter((r) => r.url.startsWith('/api/v1/')).map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`),
+    );
     const documented = new Set(operations.map((o) => o.name));
-    expect([...registered].filter((r) => !documented.has(r)), 'routes missing from the document').toEqual([]);
+    expect(
+      [...registered].filter((r) => !documented.has(r)),
+      'routes missing from the document',
+    ).toEqual([]);
     expect(operations.length).toBeGreaterThan(40);
   });
 

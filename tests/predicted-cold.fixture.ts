@@ -24,13 +24,40 @@ export function frostCity(): { city: City; secrets: Map<string, string> } {
     policyCity: 'beijing',
     sources: [{ id: 'src-p', name: 'CHP', location: loc }],
     offices: [{ id: 'off-p', name: 'Office' }],
-    stations: [{ id: 'st-p', name: 'Station P', officeId: 'off-p', sourceId: 'src-p', branchId: 'br-p', location: loc, system: 'radiator' }],
-    buildings: [{ id: 'b-p', name: 'Building P', stationId: 'st-p', address: '1 Frost Road', location: loc, floors: 3, entrances: 1, unitsPerFloor: 2 }],
-    apartments: APARTMENTS.map((id) => ({ id, buildingId: 'b-p', entrance: 1, floor: Number(id[2]), unit: Number(id[4]), number: id.slice(2), areaM2: 60 })),
+    stations: [
+      { id: 'st-p', name: 'Station P', officeId: 'off-p', sourceId: 'src-p', branchId: 'br-p', location: loc, system: 'radiator' },
+    ],
+    buildings: [
+      {
+        id: 'b-p',
+        name: 'Building P',
+        stationId: 'st-p',
+        address: '1 Frost Road',
+        location: loc,
+        floors: 3,
+        entrances: 1,
+        unitsPerFloor: 2,
+      },
+    ],
+    apartments: APARTMENTS.map((id) => ({
+      id,
+      buildingId: 'b-p',
+      entrance: 1,
+      floor: Number(id[2]),
+      unit: Number(id[4]),
+      number: id.slice(2),
+      areaM2: 60,
+    })),
     rooms: APARTMENTS.map((id) => ({ id: `${id}-living`, apartmentId: id, name: 'Living room', type: 'living' as const, areaM2: 20 })),
     devices: [
       { id: METER, kind: 'station_meter', stationId: 'st-p', intervalMin: 10, enabled: true },
-      ...APARTMENTS.map((id) => ({ id: sensorOf(id), kind: 'room_sensor' as const, roomId: `${id}-living`, intervalMin: 10, enabled: true })),
+      ...APARTMENTS.map((id) => ({
+        id: sensorOf(id),
+        kind: 'room_sensor' as const,
+        roomId: `${id}-living`,
+        intervalMin: 10,
+        enabled: true,
+      })),
     ],
   };
   const secrets = new Map(city.devices.map((d) => [d.id, `secret-of-${d.id}-0001`]));
@@ -51,7 +78,14 @@ export function frostHistory(policy: HeatingPolicy, until: number, hours = 48): 
     const outdoor = -2 + 4 * Math.sin((2 * Math.PI * (ts - start)) / (24 * HOUR_MS));
     const supply = heatingCurveSetpointC(outdoor, policy) + (Math.floor((ts - start) / (11 * HOUR_MS)) % 2 ? 2.5 : -2.5);
     const push = (id: string, p: Payload) => bucket.set(id, [...(bucket.get(id) ?? []), p]);
-    push(METER, { ts, secondarySupplyTemp: r2(supply), secondaryReturnTemp: r2(supply - 12), outdoorTemp: r2(outdoor), secondaryFlow: 80, pumpHz: 42 });
+    push(METER, {
+      ts,
+      secondarySupplyTemp: r2(supply),
+      secondaryReturnTemp: r2(supply - 12),
+      outdoorTemp: r2(outdoor),
+      secondaryFlow: 80,
+      pumpHz: 42,
+    });
     APARTMENTS.forEach((apt, i) => {
       const eq = 19.9 + 0.2 * i + 0.25 * (supply - 55) + 0.35 * (outdoor + 2);
       const cur = T.get(apt) ?? eq;
@@ -66,7 +100,16 @@ export function frostHistory(policy: HeatingPolicy, until: number, hours = 48): 
 /** The frost forecast, issued at the hour of `now`, 30 hourly values. */
 export function frostForecast(now: number, city = 'beijing'): WeatherForecast {
   const issuedAt = Math.floor(now / HOUR_MS) * HOUR_MS;
-  return { city, issuedAt, source: 'test', hours: Array.from({ length: 31 }, (_, k) => ({ ts: issuedAt + k * HOUR_MS, outdoorTemp: k === 0 ? -2 : -18, spreadC: Math.round((0.5 + 0.05 * k) * 100) / 100 })) };
+  return {
+    city,
+    issuedAt,
+    source: 'test',
+    hours: Array.from({ length: 31 }, (_, k) => ({
+      ts: issuedAt + k * HOUR_MS,
+      outdoorTemp: k === 0 ? -2 : -18,
+      spreadC: Math.round((0.5 + 0.05 * k) * 100) / 100,
+    })),
+  };
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;

@@ -37,10 +37,25 @@ const incidents = async (kind: string) => (await api<Incident[]>('GET', `/api/v1
 
 beforeAll(async () => {
   influxd = await startInfluxd();
-  p = await startTestPlatform({ demo: false, fleetSpeed: false, influxUrl: influxd.url, city: { city, secrets }, ingestOptions: { forecastEveryMs: 300 } });
+  p = await startTestPlatform({
+    demo: false,
+    fleetSpeed: false,
+    influxUrl: influxd.url,
+    city: { city, secrets },
+    ingestOptions: { forecastEveryMs: 300 },
+  });
   token = await login(p.httpUrl, 'admin', 'admin-test-password');
   for (const d of city.devices) {
-    clients.set(d.id, await mqtt.connectAsync(`mqtt://127.0.0.1:${p.ports.mqtt}`, { clientId: d.id, username: d.id, password: secrets.get(d.id)!, protocolVersion: 4, reconnectPeriod: 0 }));
+    clients.set(
+      d.id,
+      await mqtt.connectAsync(`mqtt://127.0.0.1:${p.ports.mqtt}`, {
+        clientId: d.id,
+        username: d.id,
+        password: secrets.get(d.id)!,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      }),
+    );
   }
 }, 120_000);
 
@@ -55,13 +70,17 @@ describe('predicted_cold on live data', () => {
     const now = Date.now();
     // Hour by hour, every device its backlog of that hour, each acknowledged (QoS 1) before the next hour.
     for (const h of frostHistory(policy, now)) {
-      for (const [deviceId, payloads] of h.byDevice) await clients.get(deviceId)!.publishAsync(topics.telemetry(deviceId), JSON.stringify(payloads), { qos: 1 });
+      for (const [deviceId, payloads] of h.byDevice)
+        await clients.get(deviceId)!.publishAsync(topics.telemetry(deviceId), JSON.stringify(payloads), { qos: 1 });
     }
     // The last device of the last hour is stored: the whole backlog is (the ingest keeps arrival order).
     const last = sensorOf('a-302');
     await waitFor(
       async () => {
-        const r = await api<{ history?: { ts: number; value: number | null }[] }>('GET', `/api/v1/measurements?deviceId=${last}&field=temp&from=${now - 3_600_000}&to=${now + 60_000}`);
+        const r = await api<{ history?: { ts: number; value: number | null }[] }>(
+          'GET',
+          `/api/v1/measurements?deviceId=${last}&field=temp&from=${now - 3_600_000}&to=${now + 60_000}`,
+        );
         return r.status === 200 && (r.json.history ?? []).some((x) => x.value !== null && x.ts >= now - 3_600_000);
       },
       { timeoutMs: 60_000, intervalMs: 500, what: 'the backlog stored' },
@@ -71,7 +90,10 @@ describe('predicted_cold on live data', () => {
     expect(await incidents('predicted_cold')).toEqual([]);
 
     const frost = frostForecast(Date.now());
-    const posted = await api<{ hours: number }>('POST', '/api/v1/forecasts', { ...frost, issuedAt: new Date(frost.issuedAt).toISOString() });
+    const posted = await api<{ hours: number }>('POST', '/api/v1/forecasts', {
+      ...frost,
+      issuedAt: new Date(frost.issuedAt).toISOString(),
+    });
     expect(posted.status).toBe(201);
 
     const predicted = await waitFor(
@@ -81,7 +103,13 @@ describe('predicted_cold on live data', () => {
       },
       { timeoutMs: 60_000, intervalMs: 500, what: 'predicted_cold for a-101' },
     );
-    expect(predicted).toMatchObject({ kind: 'predicted_cold', subjectType: 'apartment', apartmentId: 'a-101', buildingId: 'b-p', stationId: 'st-p' });
+    expect(predicted).toMatchObject({
+      kind: 'predicted_cold',
+      subjectType: 'apartment',
+      apartmentId: 'a-101',
+      buildingId: 'b-p',
+      stationId: 'st-p',
+    });
     // The prediction and its uncertainty are the evidence, and the frost forecast is what it stands on.
     const ev = predicted.evidence;
     expect(ev.outdoorSource).toBe('forecast');
@@ -95,7 +123,8 @@ describe('predicted_cold on live data', () => {
 
     // The proactive order, through the public API, before the resident is cold.
     const order = await waitFor(
-      async () => (await api<Order[]>('GET', '/api/v1/orders?apartmentId=a-101&open=true')).json.find((o) => o.incidentIds.includes(predicted.id)),
+      async () =>
+        (await api<Order[]>('GET', '/api/v1/orders?apartmentId=a-101&open=true')).json.find((o) => o.incidentIds.includes(predicted.id)),
       { timeoutMs: 20_000, intervalMs: 500, what: 'order from predicted_cold' },
     );
     expect(order).toMatchObject({ source: 'proactive', subjectType: 'apartment', apartments: ['a-101'], status: 'new' });

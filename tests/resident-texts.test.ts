@@ -11,7 +11,14 @@ import { en } from '../dashboard/src/i18n/en.ts';
 import { zhCN } from '../dashboard/src/i18n/zh-CN.ts';
 import { CauseClassSchema, IncidentKindSchema } from '../domain/incident.schema.ts';
 import { OrderSourceSchema, OrderStatusSchema, OrderSubjectSchema } from '../domain/orders/order.schema.ts';
-import { allCatalogueTexts, localTime, outageFollowUpContent, proactiveContent, residentText, type TextLang } from '../domain/orders/resident-texts.ts';
+import {
+  allCatalogueTexts,
+  localTime,
+  outageFollowUpContent,
+  proactiveContent,
+  residentText,
+  type TextLang,
+} from '../domain/orders/resident-texts.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 
 const values = (schema: unknown): string[] => {
@@ -21,10 +28,33 @@ const values = (schema: unknown): string[] => {
 
 /** 服务忌语 (ch.1 §17), each as its telling fragment, and the same attitudes in English. */
 const FORBIDDEN = [
-  '这是规定', '就不行', '我就这态度', '不满意到别处问', '到别处问', '你问我，我问谁', '我问谁', '怎么还不明白', '说了这么多遍', '你认为不对吗',
-  '只能解答到这里', '不是刚才和你说过了吗', '怎么还问', '没有更好得解释', '没有更好的解释',
-  "that's the rule", 'that is the rule', 'take it or leave it', 'ask somewhere else', 'go elsewhere', 'how should i know', "don't you understand",
-  'i already told you', 'told you already', 'how many times', 'i can only answer this far', 'no better explanation',
+  '这是规定',
+  '就不行',
+  '我就这态度',
+  '不满意到别处问',
+  '到别处问',
+  '你问我，我问谁',
+  '我问谁',
+  '怎么还不明白',
+  '说了这么多遍',
+  '你认为不对吗',
+  '只能解答到这里',
+  '不是刚才和你说过了吗',
+  '怎么还问',
+  '没有更好得解释',
+  '没有更好的解释',
+  "that's the rule",
+  'that is the rule',
+  'take it or leave it',
+  'ask somewhere else',
+  'go elsewhere',
+  'how should i know',
+  "don't you understand",
+  'i already told you',
+  'told you already',
+  'how many times',
+  'i can only answer this far',
+  'no better explanation',
 ];
 /** A raw code or id: snake_case codes, error codes, key=value evidence, template leftovers, record ids. */
 const RAW = [/\b[a-z]+_[a-z_]+\b/, /HEAT_ERR/, /\w=\S/, /\$\{/, /\b(ord|out|off|st|rs|sm|gw|p)-[0-9a-z]{3,}/, /\bb\d{4}-/];
@@ -44,8 +74,12 @@ describe('resident-facing texts (ch.1 §17 forbidden phrases, no raw codes)', ()
   it('the dashboard tables, both languages: no forbidden phrase anywhere, no raw code in the texts a resident reads', () => {
     const found: string[] = [];
     // Screens a resident sees: the home, order statuses, ratings, errors, states, the outage notice.
-    const residentKey = (k: string) => /^(home|orderStatus|state|common|nav|oa\.score|oa\.error|oa\.choose|login|app|outage\.(title|told)|pw)\b/.test(k);
-    for (const [lang, table] of [['zh-CN', zhCN], ['en', en]] as const) {
+    const residentKey = (k: string) =>
+      /^(home|orderStatus|state|common|nav|oa\.score|oa\.error|oa\.choose|login|app|outage\.(title|told)|pw)\b/.test(k);
+    for (const [lang, table] of [
+      ['zh-CN', zhCN],
+      ['en', en],
+    ] as const) {
       for (const [k, v] of Object.entries(table as Record<string, string>)) found.push(...problems(`${lang} ${k}`, v, residentKey(k)));
     }
     expect(found).toEqual([]);
@@ -76,7 +110,9 @@ describe('resident-facing texts (ch.1 §17 forbidden phrases, no raw codes)', ()
     // 规范用语: greeting and thanks, in plain words (ch.1 §1).
     expect(residentText({ source: 'complaint', status: 'new' }, 'zh-CN', ctx('zh-CN')).happened).toMatch(/^您好/);
     expect(residentText({ source: 'complaint', status: 'closed' }, 'zh-CN', ctx('zh-CN')).doing).toContain('感谢您对我们工作的支持和理解');
-    expect(residentText({ source: 'proactive', subjectType: 'apartment', status: 'dispatched' }, 'en', ctx('en')).happened).toContain('18 °C');
+    expect(residentText({ source: 'proactive', subjectType: 'apartment', status: 'dispatched' }, 'en', ctx('en')).happened).toContain(
+      '18 °C',
+    );
   });
 
   it('the texts the server writes on its own orders: every incident kind × cause, and an outage follow-up', () => {
@@ -90,7 +126,12 @@ describe('resident-facing texts (ch.1 §17 forbidden phrases, no raw codes)', ()
         }
       }
     }
-    found.push(...problems('outage follow-up', outageFollowUpContent({ startsAt: T, endsAt: T + 4 * 3_600_000, reason: '板式换热器清洗检修' }, '和平里换热站', time)));
+    found.push(
+      ...problems(
+        'outage follow-up',
+        outageFollowUpContent({ startsAt: T, endsAt: T + 4 * 3_600_000, reason: '板式换热器清洗检修' }, '和平里换热站', time),
+      ),
+    );
     expect(found).toEqual([]);
   });
 

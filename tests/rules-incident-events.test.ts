@@ -28,7 +28,9 @@ describe('incident events from the engine, through the API', () => {
     for (let m = 0; m <= 120; m += 10) {
       for (const a of ['b1-a11', 'b1-a12', 'b1-a21', 'b1-a22']) {
         const temp = a === 'b1-a22' ? 21 : 15;
-        events.push(...engine.ingest({ deviceId: `rs-${a}`, kind: 'room_sensor', ts: T0 + m * 60_000, fields: { temp }, roomId: `${a}-r1` }));
+        events.push(
+          ...engine.ingest({ deviceId: `rs-${a}`, kind: 'room_sensor', ts: T0 + m * 60_000, fields: { temp }, roomId: `${a}-r1` }),
+        );
       }
       events.push(...engine.advanceTo(T0 + m * 60_000));
     }
@@ -47,7 +49,10 @@ describe('incident events from the engine, through the API', () => {
     expect(res.statusCode).toBe(200);
     const open = res.json<Incident[]>();
     const g = open.find((i) => i.kind === 'station_cold')!;
-    const pointing = open.filter((i) => i.parentId === g.id).map((i) => i.subjectId).sort();
+    const pointing = open
+      .filter((i) => i.parentId === g.id)
+      .map((i) => i.subjectId)
+      .sort();
     expect([...g.children!].sort()).toEqual(pointing);
     expect(pointing).toEqual(['b1-a11', 'b1-a12', 'b1-a21']);
     for (const i of open.filter((x) => x.parentId === g.id)) expect(i.cause).toBe(g.cause);

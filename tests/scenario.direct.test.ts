@@ -9,11 +9,14 @@ import { loadScenario } from '../simulators/scenario.ts';
 import { runDirect } from '../simulators/scenario.runner.ts';
 
 const dir = join(import.meta.dirname, '..', 'scenarios');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('scenarios, direct mode', () => {
   it('covers the required cases', () => {
-    for (const f of ['cold-snap.json', 'pump-failure.json', 'leak.json', 'air-lock.json', 'window-open.json', 'dead-sensor.json']) expect(files).toContain(f);
+    for (const f of ['cold-snap.json', 'pump-failure.json', 'leak.json', 'air-lock.json', 'window-open.json', 'dead-sensor.json'])
+      expect(files).toContain(f);
   });
   for (const file of files) {
     it(file, () => {

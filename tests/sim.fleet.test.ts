@@ -38,7 +38,13 @@ describe('fleet → real broker', () => {
     broker = await createBrokerApp({ registry, logger });
     const { mqttPort } = await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' });
     url = `mqtt://127.0.0.1:${mqttPort}`;
-    listener = await mqtt.connectAsync(url, { clientId: 'svc-ingest-simtest', username: 'svc-ingest', password: secret, protocolVersion: 4, reconnectPeriod: 0 });
+    listener = await mqtt.connectAsync(url, {
+      clientId: 'svc-ingest-simtest',
+      username: 'svc-ingest',
+      password: secret,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     await listener.subscribeAsync([...topics.allTelemetry, topics.allStatus], { qos: 1 });
     listener.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
   });
@@ -53,7 +59,16 @@ describe('fleet → real broker', () => {
   it('connects every device with its own credentials and publishes a first reading at once', async () => {
     const start = Date.parse('2026-12-10T08:00:00+08:00');
     const clock = new ManualClock(start);
-    const fleet: Fleet = startFleet({ city: g.city, secrets: g.secrets, mqttUrl: url, clock, live: false, stamp: 'model', startTs: start, logger });
+    const fleet: Fleet = startFleet({
+      city: g.city,
+      secrets: g.secrets,
+      mqttUrl: url,
+      clock,
+      live: false,
+      stamp: 'model',
+      startTs: start,
+      logger,
+    });
     try {
       await fleet.ready;
       const s = fleet.stats();
@@ -125,11 +140,21 @@ describe('fleet → real broker', () => {
   });
 
   it('live mode at ×60 publishes right after connecting, stamped with the wall clock', async () => {
-    const fleet = startFleet({ city: g.city, secrets: g.secrets, mqttUrl: url, speed: 60, logger, tickMs: 50, deviceFilter: (d) => d.kind === 'station_meter' });
+    const fleet = startFleet({
+      city: g.city,
+      secrets: g.secrets,
+      mqttUrl: url,
+      speed: 60,
+      logger,
+      tickMs: 50,
+      deviceFilter: (d) => d.kind === 'station_meter',
+    });
     try {
       await fleet.ready;
       const before = Date.now();
-      const m = await waitFor(() => got.find((x) => x.topic === topics.telemetry('m-st-0001') && (JSON.parse(x.payload) as { ts: number }).ts >= before - 60_000));
+      const m = await waitFor(() =>
+        got.find((x) => x.topic === topics.telemetry('m-st-0001') && (JSON.parse(x.payload) as { ts: number }).ts >= before - 60_000),
+      );
       const p = JSON.parse(m.payload) as { ts: number; pumpHz: number };
       expect(Math.abs(p.ts - Date.now())).toBeLessThan(60_000);
       expect(p.pumpHz).toBeGreaterThan(30);

@@ -20,7 +20,8 @@ import { startInfluxd, type InfluxdHandle } from './harness/influxd.ts';
 const s = loadScenario(join(import.meta.dirname, '..', 'scenarios', 'pump-failure.json'));
 const g = scenarioCity(s);
 const policy = scenarioPolicy(s);
-const model = () => new ThermalModel({ city: g.city, policy, start: s.start, faults: s.faults, ...(s.weather ? { weather: s.weather } : {}) });
+const model = () =>
+  new ThermalModel({ city: g.city, policy, start: s.start, faults: s.faults, ...(s.weather ? { weather: s.weather } : {}) });
 
 describe('replay', () => {
   let dir: string;
@@ -65,11 +66,21 @@ describe('replay', () => {
       // Write in time order, in batches, as the ingest would.
       const all = [...simulatedReadings(model(), s.start, s.end)].sort((x, y) => x.ts - y.ts || (x.deviceId < y.deviceId ? -1 : 1));
       for (let i = 0; i < all.length; i += 5000) await store.write(all.slice(i, i + 5000));
-      const r = await runReplay({ source: { kind: 'influx', url: influxd.url, db: 'heat', from: s.start, to: s.end }, city: g.city, policy });
+      const r = await runReplay({
+        source: { kind: 'influx', url: influxd.url, db: 'heat', from: s.start, to: s.end },
+        city: g.city,
+        policy,
+      });
       expect(r.readings).toBe(reference.readings);
       // InfluxDB returns time order; the incidents are those of the simulation.
-      expect(r.incidents.map((i) => `${i.kind}:${i.subjectId}:${i.cause}`).sort()).toEqual(reference.incidents.map((i) => `${i.kind}:${i.subjectId}:${i.cause}`).sort());
-      const again = await runReplay({ source: { kind: 'influx', url: influxd.url, db: 'heat', from: s.start, to: s.end }, city: g.city, policy });
+      expect(r.incidents.map((i) => `${i.kind}:${i.subjectId}:${i.cause}`).sort()).toEqual(
+        reference.incidents.map((i) => `${i.kind}:${i.subjectId}:${i.cause}`).sort(),
+      );
+      const again = await runReplay({
+        source: { kind: 'influx', url: influxd.url, db: 'heat', from: s.start, to: s.end },
+        city: g.city,
+        policy,
+      });
       expect(again.digest).toBe(r.digest);
     } finally {
       await store.close();
@@ -87,7 +98,13 @@ describe('replay', () => {
         return Promise.resolve();
       },
     };
-    const r = await runReplay({ source: { kind: 'simulation', model: model(), from: s.start, to: s.start + DAY_MS / 4 }, city: g.city, policy, speed: 1000, pace });
+    const r = await runReplay({
+      source: { kind: 'simulation', model: model(), from: s.start, to: s.start + DAY_MS / 4 },
+      city: g.city,
+      policy,
+      speed: 1000,
+      pace,
+    });
     // 6 h of event time at ×1000 = 21.6 s of (driven) wall time.
     expect(now).toBeGreaterThanOrEqual((DAY_MS / 4 - 10 * 60_000) / 1000);
     expect(now).toBeLessThanOrEqual(DAY_MS / 4 / 1000 + 50);
@@ -105,7 +122,12 @@ describe('replay', () => {
       { kind: 'cold_snap' as const, depthC: 9, at: from + 20 * DAY_MS, durationMin: 36 * 60 },
       { kind: 'sensor_offline' as const, deviceId: city.city.devices.find((d) => d.kind === 'room_sensor')!.id, at: from + 3 * DAY_MS },
     ];
-    const run = () => runReplay({ source: { kind: 'simulation', model: new ThermalModel({ city: city.city, policy: p, start: from, faults }), from, to }, city: city.city, policy: p });
+    const run = () =>
+      runReplay({
+        source: { kind: 'simulation', model: new ThermalModel({ city: city.city, policy: p, start: from, faults }), from, to },
+        city: city.city,
+        policy: p,
+      });
     const a = await run();
     const b = await run();
     expect(a.incidents.length).toBeGreaterThan(3);

@@ -35,7 +35,16 @@ const C = { room: 'r-3', apt: 'a-2', bldg: 'b-2', st: 's-1' };
 
 type Agg = 'mean' | 'min' | 'max';
 /** The history a raw scan gives: epoch-aligned windows over the points in [from, to), fill(none). */
-function expected(rs: readonly Reading[], scope: (r: Reading) => boolean, field: string, from: number, to: number, windowMs: number, agg: Agg, offsetMs = 0) {
+function expected(
+  rs: readonly Reading[],
+  scope: (r: Reading) => boolean,
+  field: string,
+  from: number,
+  to: number,
+  windowMs: number,
+  agg: Agg,
+  offsetMs = 0,
+) {
   const b = new Map<number, number[]>();
   for (const r of rs) {
     const v = r.fields[field];
@@ -45,7 +54,10 @@ function expected(rs: readonly Reading[], scope: (r: Reading) => boolean, field:
   }
   return [...b.entries()]
     .sort((x, y) => x[0] - y[0])
-    .map(([ts, vs]) => ({ ts, value: agg === 'mean' ? vs.reduce((a, c) => a + c, 0) / vs.length : agg === 'min' ? Math.min(...vs) : Math.max(...vs) }));
+    .map(([ts, vs]) => ({
+      ts,
+      value: agg === 'mean' ? vs.reduce((a, c) => a + c, 0) / vs.length : agg === 'min' ? Math.min(...vs) : Math.max(...vs),
+    }));
 }
 function expectHistory(got: { ts: number; value: number | null }[], want: { ts: number; value: number }[]) {
   expect(got.map((p) => p.ts)).toEqual(want.map((p) => p.ts));
@@ -57,7 +69,12 @@ function expectHistory(got: { ts: number; value: number | null }[], want: { ts: 
  * put readings into raw storage the way an import tool would, around `write()` (so the store
  * does not know those hours changed).
  */
-function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, close: () => Promise<void>, importAround: (store: ReadingStore, rs: readonly Reading[]) => Promise<void>) {
+function contract(
+  name: string,
+  open: (clock: Clock) => Promise<ReadingStore>,
+  close: () => Promise<void>,
+  importAround: (store: ReadingStore, rs: readonly Reading[]) => Promise<void>,
+) {
   describe(`ReadingStore contract: ${name}`, () => {
     let store: ReadingStore;
     const clock = new ManualClock(NOW);
@@ -68,7 +85,14 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
       for (let t = T0; t < T0 + 2 * DAY_MS; t += 10 * MINUTE_MS) {
         rs.push(room('dev-a', t, 20, A), room('dev-b', t, 18, B), room('dev-c', t, 22, C));
       }
-      rs.push({ deviceId: 'met-1', kind: 'station_meter', ts: T0 + HOUR_MS, fields: { secondarySupplyTemp: 55, pumpHz: 40 }, stationId: 's-1', officeId: 'of-1' });
+      rs.push({
+        deviceId: 'met-1',
+        kind: 'station_meter',
+        ts: T0 + HOUR_MS,
+        fields: { secondarySupplyTemp: 55, pumpHz: 40 },
+        stationId: 's-1',
+        officeId: 'of-1',
+      });
       await store.write(rs);
     });
     afterAll(async () => {
@@ -91,7 +115,15 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
     it('gives the latest reading per device in scope with its location', async () => {
       const l = await store.latest({ apartmentId: 'a-1' });
       expect(l.map((r) => r.deviceId)).toEqual(['dev-a', 'dev-b']);
-      expect(l[0]).toMatchObject({ kind: 'room_sensor', ts: T0 + 2 * DAY_MS - 10 * MINUTE_MS, fields: { temp: 20, rh: 40 }, roomId: 'r-1', buildingId: 'b-1', stationId: 's-1', officeId: 'of-1' });
+      expect(l[0]).toMatchObject({
+        kind: 'room_sensor',
+        ts: T0 + 2 * DAY_MS - 10 * MINUTE_MS,
+        fields: { temp: 20, rh: 40 },
+        roomId: 'r-1',
+        buildingId: 'b-1',
+        stationId: 's-1',
+        officeId: 'of-1',
+      });
       const st = await store.latest({ stationId: 's-1', kind: 'station_meter' });
       expect(st).toHaveLength(1);
       expect(st[0]).toMatchObject({ deviceId: 'met-1', fields: { secondarySupplyTemp: 55, pumpHz: 40 } });
@@ -104,9 +136,23 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
         { ts: T0, value: 19 },
         { ts: T0 + DAY_MS, value: 19 },
       ]);
-      const hourMin = await store.history({ buildingId: 'b-1', field: 'temp', from: T0, to: T0 + 3 * HOUR_MS, windowMs: HOUR_MS, agg: 'min' });
+      const hourMin = await store.history({
+        buildingId: 'b-1',
+        field: 'temp',
+        from: T0,
+        to: T0 + 3 * HOUR_MS,
+        windowMs: HOUR_MS,
+        agg: 'min',
+      });
       expect(hourMin).toEqual([0, 1, 2].map((h) => ({ ts: T0 + h * HOUR_MS, value: 18 })));
-      const minute = await store.history({ roomId: 'r-3', field: 'temp', from: T0, to: T0 + 30 * MINUTE_MS, windowMs: MINUTE_MS, agg: 'max' });
+      const minute = await store.history({
+        roomId: 'r-3',
+        field: 'temp',
+        from: T0,
+        to: T0 + 30 * MINUTE_MS,
+        windowMs: MINUTE_MS,
+        agg: 'max',
+      });
       expect(minute).toEqual([0, 10, 20].map((m) => ({ ts: T0 + m * MINUTE_MS, value: 22 })));
       const station = await store.history({ stationId: 's-1', field: 'secondarySupplyTemp', from: T0, to: T0 + DAY_MS, windowMs: DAY_MS });
       expect(station).toEqual([{ ts: T0, value: 55 }]);
@@ -123,7 +169,13 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
       await store.write([room('dev odd', T0, 19.5, odd)]);
       const l = await store.latest({ apartmentId: '单元 3-2' });
       expect(l).toHaveLength(1);
-      expect(l[0]).toMatchObject({ deviceId: 'dev odd', roomId: "r 1,x='y'", buildingId: 'b"9', stationId: 's\\1', fields: { temp: 19.5 } });
+      expect(l[0]).toMatchObject({
+        deviceId: 'dev odd',
+        roomId: "r 1,x='y'",
+        buildingId: 'b"9',
+        stationId: 's\\1',
+        fields: { temp: 19.5 },
+      });
     });
 
     describe('season-long views: hourly downsampled series stitched with raw', () => {
@@ -151,22 +203,42 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
         }
         // Wider scopes (InfluxDB keeps a series per station and office too).
         const st = await store.history({ stationId: 's-2', field: 'temp', from: S0, to, windowMs: DAY_MS, agg: 'min' });
-        expectHistory(st, expected(rs, (r) => r.stationId === 's-2', 'temp', S0, to, DAY_MS, 'min'));
+        expectHistory(
+          st,
+          expected(rs, (r) => r.stationId === 's-2', 'temp', S0, to, DAY_MS, 'min'),
+        );
         const office = await store.history({ officeId: 'of-1', field: 'temp', from: S0, to, windowMs: 12 * HOUR_MS });
-        expectHistory(office, expected(rs, (r) => r.officeId === 'of-1', 'temp', S0, to, 12 * HOUR_MS, 'mean'));
+        expectHistory(
+          office,
+          expected(rs, (r) => r.officeId === 'of-1', 'temp', S0, to, 12 * HOUR_MS, 'mean'),
+        );
         // Unaligned from: the head up to the first hour boundary comes from raw.
         const from = S0 + 25 * MINUTE_MS;
         const hour = await store.history({ apartmentId: 'as-0', field: 'temp', from, to, windowMs: HOUR_MS });
-        expectHistory(hour, expected(rs, (r) => r.apartmentId === 'as-0', 'temp', from, to, HOUR_MS, 'mean'));
+        expectHistory(
+          hour,
+          expected(rs, (r) => r.apartmentId === 'as-0', 'temp', from, to, HOUR_MS, 'mean'),
+        );
         // The last two hours (previous and current) are raw: the current one holds NOW's readings.
         expect(hour.at(-1)!.ts).toBe(Math.floor(NOW / HOUR_MS) * HOUR_MS);
         const sixH = await store.history({ roomId: 'rs-2', field: 'temp', from: S0, to, windowMs: 6 * HOUR_MS, agg: 'max' });
-        expectHistory(sixH, expected(rs, (r) => r.roomId === 'rs-2', 'temp', S0, to, 6 * HOUR_MS, 'max'));
+        expectHistory(
+          sixH,
+          expected(rs, (r) => r.roomId === 'rs-2', 'temp', S0, to, 6 * HOUR_MS, 'max'),
+        );
         // Local days (UTC+8): windows at −8 h; the same with a 90-minute window (raw only).
         const local = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to, windowMs: DAY_MS, offsetMs: -8 * HOUR_MS });
         expect(local[0]!.ts).toBe(S0 - 8 * HOUR_MS);
         expectHistory(local, expected(rs, inS, 'temp', S0, to, DAY_MS, 'mean', 16 * HOUR_MS));
-        const localOdd = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to, windowMs: 90 * MINUTE_MS, offsetMs: -8 * HOUR_MS, agg: 'max' });
+        const localOdd = await store.history({
+          buildingId: 'b-s',
+          field: 'temp',
+          from: S0,
+          to,
+          windowMs: 90 * MINUTE_MS,
+          offsetMs: -8 * HOUR_MS,
+          agg: 'max',
+        });
         expectHistory(localOdd, expected(rs, inS, 'temp', S0, to, 90 * MINUTE_MS, 'max', 60 * MINUTE_MS)); // −8 h ≡ +60 min (mod 90 min)
         // Windows that are not whole hours read raw points: same answer.
         const odd = await store.history({ buildingId: 'b-s', field: 'temp', from: S0, to, windowMs: 90 * MINUTE_MS, agg: 'min' });
@@ -192,7 +264,14 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
         clock.advance(2 * HOUR_MS);
         // influxd's CQ runs on its own wall clock, not this test's: run the same SELECT … INTO.
         await store.backfillDownsampled!(NOW - 2 * HOUR_MS, NOW + HOUR_MS);
-        const hour = await store.history({ buildingId: 'b-s', field: 'temp', from: NOW - 6 * HOUR_MS, to: NOW + 2 * HOUR_MS, windowMs: HOUR_MS, agg: 'max' });
+        const hour = await store.history({
+          buildingId: 'b-s',
+          field: 'temp',
+          from: NOW - 6 * HOUR_MS,
+          to: NOW + 2 * HOUR_MS,
+          windowMs: HOUR_MS,
+          agg: 'max',
+        });
         expect(hour.at(-1)).toEqual({ ts: Math.floor(NOW / HOUR_MS) * HOUR_MS, value: 30 });
         expectHistory(hour, expected(rs, inS, 'temp', NOW - 6 * HOUR_MS, NOW + 2 * HOUR_MS, HOUR_MS, 'max'));
       });
@@ -204,9 +283,14 @@ function contract(name: string, open: (clock: Clock) => Promise<ReadingStore>, c
         await importAround(store, imported);
         // Sub-hour windows read raw points: the import is there at once.
         const minute = await store.history({ roomId: 'rs-9', field: 'temp', from: day, to: day + DAY_MS, windowMs: MINUTE_MS });
-        expect(minute).toEqual([{ ts: day + 30 * MINUTE_MS, value: 5 }, { ts: day + 90 * MINUTE_MS, value: 7 }]);
+        expect(minute).toEqual([
+          { ts: day + 30 * MINUTE_MS, value: 5 },
+          { ts: day + 90 * MINUTE_MS, value: 7 },
+        ]);
         // Whole-hour windows read the hourly series, which do not know of the import yet …
-        expect(await store.history({ buildingId: 'b-s', field: 'temp', from: day, to: day + DAY_MS, windowMs: DAY_MS, agg: 'min' })).toEqual(before);
+        expect(
+          await store.history({ buildingId: 'b-s', field: 'temp', from: day, to: day + DAY_MS, windowMs: DAY_MS, agg: 'min' }),
+        ).toEqual(before);
         // … until the operator re-downsamples the imported range.
         expect(await store.backfillDownsampled!(day, day + DAY_MS)).toBeGreaterThan(0);
         rs.push(...imported);
@@ -252,7 +336,18 @@ contract(
     const ins = (store as EmbeddedStore).db.prepare(
       'INSERT OR REPLACE INTO readings (device_id, ts, kind, room_id, apartment_id, building_id, station_id, office_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    for (const r of rs) ins.run(r.deviceId, r.ts, r.kind, r.roomId ?? null, r.apartmentId ?? null, r.buildingId ?? null, r.stationId ?? null, r.officeId ?? null, JSON.stringify(r.fields));
+    for (const r of rs)
+      ins.run(
+        r.deviceId,
+        r.ts,
+        r.kind,
+        r.roomId ?? null,
+        r.apartmentId ?? null,
+        r.buildingId ?? null,
+        r.stationId ?? null,
+        r.officeId ?? null,
+        JSON.stringify(r.fields),
+      );
     return Promise.resolve();
   },
 );

@@ -20,7 +20,9 @@ const engineer: Person = { id: 'p1', username: 'eng', name: 'E', role: 'engineer
 async function app() {
   const f = Fastify() as unknown as App;
   const audit = new AuditRepository(new Database(':memory:'));
-  const auth = { session: (t: string | undefined) => (t === 'good' ? { person: engineer, id: 's1', expiresAt: 1e15 } : undefined) } as unknown as AuthService;
+  const auth = {
+    session: (t: string | undefined) => (t === 'good' ? { person: engineer, id: 's1', expiresAt: 1e15 } : undefined),
+  } as unknown as AuthService;
   installErrorHandling(f, { counters: { http5xx: 0 } });
   const access = installAccessControl(f, { auth, audit, clock: new ManualClock(0) });
   const ran: string[] = [];
@@ -30,7 +32,8 @@ async function app() {
   f.post('/admins', { config: { roles: ['admin'] } }, () => ran.push('admins'));
   f.post('/nobody', { config: { roles: [] } }, () => ran.push('nobody'));
   await f.ready();
-  const call = (url: string, token?: string) => f.inject({ method: 'POST', url, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
+  const call = (url: string, token?: string) =>
+    f.inject({ method: 'POST', url, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
   return { f, ran, access, audit, call };
 }
 

@@ -58,7 +58,8 @@ export function installAccessControl(app: App, deps: { auth: AuthService; audit:
   app.addHook('onReady', (done) => {
     for (const r of added) {
       const c = r.config as { public?: boolean; roles?: readonly string[] } | undefined;
-      if (c?.public !== true && !c?.roles) app.log.warn({ method: r.method, url: r.url }, 'route declares neither roles nor public: denied to everyone');
+      if (c?.public !== true && !c?.roles)
+        app.log.warn({ method: r.method, url: r.url }, 'route declares neither roles nor public: denied to everyone');
     }
     done();
   });
@@ -111,7 +112,12 @@ export function installAccessControl(app: App, deps: { auth: AuthService; audit:
         return [r.method]
           .flat()
           .filter((m) => m !== 'HEAD')
-          .map((method) => ({ method, url: r.url, ...(c?.roles ? { roles: c.roles } : {}), ...(c?.public === true ? { public: true } : {}) }));
+          .map((method) => ({
+            method,
+            url: r.url,
+            ...(c?.roles ? { roles: c.roles } : {}),
+            ...(c?.public === true ? { public: true } : {}),
+          }));
       }),
   };
 }

@@ -55,7 +55,12 @@ export function fieldsOfMessage(message: string): string[] {
 }
 
 function withFields(details: unknown, message: string, fallback: readonly string[]): Record<string, unknown> {
-  const d = details !== null && typeof details === 'object' ? (details as Record<string, unknown>) : details === undefined ? {} : { value: details };
+  const d =
+    details !== null && typeof details === 'object'
+      ? (details as Record<string, unknown>)
+      : details === undefined
+        ? {}
+        : { value: details };
   if (Array.isArray(d.fields)) return d;
   const found = fieldsOfMessage(message);
   return { ...d, fields: found.length ? found : [...fallback] };

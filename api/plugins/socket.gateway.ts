@@ -13,7 +13,17 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../domain/ev
 import { bearer, type AuthService } from '../auth.service.ts';
 import type { ApiContext } from '../context.ts';
 import type { Person } from '../people.repository.ts';
-import { CITY_ROOM, apartmentRoom, officeRoom, parseRoom, personRoom, roleRoom, sessionRoom, stationRoom, type Room } from '../../domain/rooms.ts';
+import {
+  CITY_ROOM,
+  apartmentRoom,
+  officeRoom,
+  parseRoom,
+  personRoom,
+  roleRoom,
+  sessionRoom,
+  stationRoom,
+  type Room,
+} from '../../domain/rooms.ts';
 
 export interface SocketData {
   person: Person;
@@ -85,7 +95,10 @@ export interface SocketGateway {
   close(): void;
 }
 
-export function installSocketGateway(io: HeatIo, deps: { auth: AuthService; clock: Clock; ctx: Pick<ApiContext, 'registry'>; stationsOfOffice: (officeId: string) => string[] }): SocketGateway {
+export function installSocketGateway(
+  io: HeatIo,
+  deps: { auth: AuthService; clock: Clock; ctx: Pick<ApiContext, 'registry'>; stationsOfOffice: (officeId: string) => string[] },
+): SocketGateway {
   const { auth, clock, stationsOfOffice } = deps;
   const timers = new Map<string, NodeJS.Timeout>();
 
@@ -118,7 +131,8 @@ export function installSocketGateway(io: HeatIo, deps: { auth: AuthService; cloc
       if (!alive) socket.disconnect(true);
     });
     socket.on('unfollow', (room) => {
-      if (typeof room === 'string' && parseRoom(room)?.kind !== 'session' && !(roomsOf(p, stationsOfOffice) as string[]).includes(room)) void socket.leave(room);
+      if (typeof room === 'string' && parseRoom(room)?.kind !== 'session' && !(roomsOf(p, stationsOfOffice) as string[]).includes(room))
+        void socket.leave(room);
     });
   });
 

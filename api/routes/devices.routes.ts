@@ -6,7 +6,14 @@
  */
 import { DeadLettersQuerySchema, DeviceListQuerySchema, IdParamsSchema, NewDeviceBodySchema } from '../../domain/api.schema.ts';
 import { ListOf } from '../../domain/list.schema.ts';
-import { DeadLettersSchema, DeviceDeletedSchema, DeviceDetailSchema, DeviceRowSchema, DeviceSecretSchema, DeviceToggleSchema } from '../../domain/registry.schema.ts';
+import {
+  DeadLettersSchema,
+  DeviceDeletedSchema,
+  DeviceDetailSchema,
+  DeviceRowSchema,
+  DeviceSecretSchema,
+  DeviceToggleSchema,
+} from '../../domain/registry.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { topics } from '../../domain/topics.ts';
 import type { Device } from '../../domain/topology.schema.ts';
@@ -20,79 +27,122 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
   const tags = ['devices'];
   const r = ctx.registry;
 
-  app.get('/api/v1/devices', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: DeviceListQuerySchema, response: { 200: ListOf(DeviceRowSchema) } } }, async (req) => {
-    const list = r.listDevices({ ...req.query, limit: req.query.limit ?? 200 });
-    const statuses = ctx.outages.deviceStatuses();
-    return Promise.all(
-      list.map(async (d) => {
-        const [latest] = await ctx.store.latest({ deviceId: d.id });
-        const s = statuses.get(d.id);
-        return {
-          ...d,
-          online: s?.status === 'online',
-          statusAt: s?.at ?? null,
-          lastSeen: latest?.ts ?? null,
-          battery: latest?.fields.bat ?? null,
-          lowBattery: latest?.fields.bat !== undefined ? latest.fields.bat < ctx.policy.sensors.lowBatteryV : false,
-        };
-      }),
-    );
-  });
+  app.get(
+    '/api/v1/devices',
+    {
+      config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] },
+      schema: { tags, querystring: DeviceListQuerySchema, response: { 200: ListOf(DeviceRowSchema) } },
+    },
+    async (req) => {
+      const list = r.listDevices({ ...req.query, limit: req.query.limit ?? 200 });
+      const statuses = ctx.outages.deviceStatuses();
+      return Promise.all(
+        list.map(async (d) => {
+          const [latest] = await ctx.store.latest({ deviceId: d.id });
+          const s = statuses.get(d.id);
+          return {
+            ...d,
+            online: s?.status === 'online',
+            statusAt: s?.at ?? null,
+            lastSeen: latest?.ts ?? null,
+            battery: latest?.fields.bat ?? null,
+            lowBattery: latest?.fields.bat !== undefined ? latest.fields.bat < ctx.policy.sensors.lowBatteryV : false,
+          };
+        }),
+      );
+    },
+  );
 
-  app.get('/api/v1/devices/:id', { config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceDetailSchema } } }, (req) => {
-    const d = r.getDevice(req.params.id);
-    if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
-    return { ...d, location: r.locate(d.id), status: ctx.outages.deviceStatuses().get(d.id) ?? null };
-  });
+  app.get(
+    '/api/v1/devices/:id',
+    {
+      config: { roles: [...DEVICE_ROLES, 'dispatcher', 'manager', 'station_head'] },
+      schema: { tags, params: IdParamsSchema, response: { 200: DeviceDetailSchema } },
+    },
+    (req) => {
+      const d = r.getDevice(req.params.id);
+      if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
+      return { ...d, location: r.locate(d.id), status: ctx.outages.deviceStatuses().get(d.id) ?? null };
+    },
+  );
 
-  app.post('/api/v1/devices', { config: { roles: DEVICE_ROLES }, schema: { tags, body: NewDeviceBodySchema, response: { 201: DeviceSecretSchema } } }, async (req, reply) => {
-    const b = req.body;
-    if (isReservedDeviceId(b.id)) throw new HeatError('HEAT_ERR_VALIDATION', `body/id: the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts`);
-    if (r.getDevice(b.id)) throw new HeatError('HEAT_ERR_CONFLICT', 'device exists');
-    if (b.kind === 'room_sensor' && (!b.roomId || !ctx.topology.roomExists(b.roomId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/roomId: a room sensor needs an existing room');
-    if (b.kind === 'station_meter' && (!b.stationId || !r.getStation(b.stationId))) throw new HeatError('HEAT_ERR_VALIDATION', 'body/stationId: a station meter needs an existing station');
-    const device: Device = { ...b, intervalMin: b.intervalMin ?? ctx.policy.sensors.defaultIntervalMin, enabled: true };
-    const secret = newDeviceSecret();
-    r.upsertDevice(device, secret);
-    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: device.id, action: 'provisioned' });
-    await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: device.id, change: 'added' }));
-    // The only time the secret leaves the platform: only its hash is stored.
-    void reply.code(201);
-    return { device, secret };
-  });
+  app.post(
+    '/api/v1/devices',
+    { config: { roles: DEVICE_ROLES }, schema: { tags, body: NewDeviceBodySchema, response: { 201: DeviceSecretSchema } } },
+    async (req, reply) => {
+      const b = req.body;
+      if (isReservedDeviceId(b.id))
+        throw new HeatError('HEAT_ERR_VALIDATION', `body/id: the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts`);
+      if (r.getDevice(b.id)) throw new HeatError('HEAT_ERR_CONFLICT', 'device exists');
+      if (b.kind === 'room_sensor' && (!b.roomId || !ctx.topology.roomExists(b.roomId)))
+        throw new HeatError('HEAT_ERR_VALIDATION', 'body/roomId: a room sensor needs an existing room');
+      if (b.kind === 'station_meter' && (!b.stationId || !r.getStation(b.stationId)))
+        throw new HeatError('HEAT_ERR_VALIDATION', 'body/stationId: a station meter needs an existing station');
+      const device: Device = { ...b, intervalMin: b.intervalMin ?? ctx.policy.sensors.defaultIntervalMin, enabled: true };
+      const secret = newDeviceSecret();
+      r.upsertDevice(device, secret);
+      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: device.id, action: 'provisioned' });
+      await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: device.id, change: 'added' }));
+      // The only time the secret leaves the platform: only its hash is stored.
+      void reply.code(201);
+      return { device, secret };
+    },
+  );
 
   const setEnabled = (enabled: boolean) => async (req: { params: { id: string } } & Parameters<typeof who>[0]) => {
     const id = req.params.id;
     if (!r.setDeviceEnabled(id, enabled)) throw new HeatError('HEAT_ERR_NOT_FOUND');
-    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: id, action: enabled ? 'enabled' : 'disabled' });
+    ctx.audit.add({
+      at: ctx.clock.now(),
+      actor: who(req).username,
+      entity: 'device',
+      entityId: id,
+      action: enabled ? 'enabled' : 'disabled',
+    });
     const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: enabled ? 'enabled' : 'disabled' }));
     return { device: r.getDevice(id), published };
   };
-  app.post('/api/v1/devices/:id/disable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceToggleSchema } } }, setEnabled(false) as never);
-  app.post('/api/v1/devices/:id/enable', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceToggleSchema } } }, setEnabled(true) as never);
+  app.post(
+    '/api/v1/devices/:id/disable',
+    { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceToggleSchema } } },
+    setEnabled(false) as never,
+  );
+  app.post(
+    '/api/v1/devices/:id/enable',
+    { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceToggleSchema } } },
+    setEnabled(true) as never,
+  );
 
-  app.delete('/api/v1/devices/:id', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceDeletedSchema } } }, async (req) => {
-    const id = req.params.id;
-    if (!r.getDevice(id)) throw new HeatError('HEAT_ERR_NOT_FOUND');
-    // A gateway's devices would be left pointing at nothing: move or delete them first.
-    const behind = r.listDevices({ gatewayId: id, limit: 1 });
-    if (behind.length) throw new HeatError('HEAT_ERR_CONFLICT', `gateway ${id} still has devices (e.g. ${behind[0]!.id})`);
-    r.deleteDevice(id);
-    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: id, action: 'deleted' });
-    // The broker disconnects a connected device on this notice (and on its registry sweep).
-    const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: 'deleted' }));
-    return { deleted: id, published };
-  });
+  app.delete(
+    '/api/v1/devices/:id',
+    { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceDeletedSchema } } },
+    async (req) => {
+      const id = req.params.id;
+      if (!r.getDevice(id)) throw new HeatError('HEAT_ERR_NOT_FOUND');
+      // A gateway's devices would be left pointing at nothing: move or delete them first.
+      const behind = r.listDevices({ gatewayId: id, limit: 1 });
+      if (behind.length) throw new HeatError('HEAT_ERR_CONFLICT', `gateway ${id} still has devices (e.g. ${behind[0]!.id})`);
+      r.deleteDevice(id);
+      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: id, action: 'deleted' });
+      // The broker disconnects a connected device on this notice (and on its registry sweep).
+      const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: 'deleted' }));
+      return { deleted: id, published };
+    },
+  );
 
-  app.post('/api/v1/devices/:id/rotate-secret', { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceSecretSchema } } }, async (req) => {
-    const d = r.getDevice(req.params.id);
-    if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
-    const secret = newDeviceSecret();
-    r.upsertDevice(d, secret);
-    ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: d.id, action: 'secret_rotated' });
-    await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: d.id, change: 'secret' }));
-    return { device: d, secret };
-  });
+  app.post(
+    '/api/v1/devices/:id/rotate-secret',
+    { config: { roles: DEVICE_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: DeviceSecretSchema } } },
+    async (req) => {
+      const d = r.getDevice(req.params.id);
+      if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
+      const secret = newDeviceSecret();
+      r.upsertDevice(d, secret);
+      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: d.id, action: 'secret_rotated' });
+      await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: d.id, change: 'secret' }));
+      return { device: d, secret };
+    },
+  );
 
   app.get(
     '/api/v1/dead-letters',

@@ -39,21 +39,57 @@ const BODIES: Record<OnboardingKind, TSchema> = {
 
 export function registerOnboardingRoutes(app: App, ctx: ApiContext): void {
   const tags = ['onboarding'];
-  app.get('/api/v1/layouts', { config: { roles: STAFF_ROLES }, schema: { tags, description: 'Named apartment layouts: the rooms an apartment gets from `layout`.', response: { 200: LayoutsSchema } } }, () => LAYOUT_TEMPLATES);
+  app.get(
+    '/api/v1/layouts',
+    {
+      config: { roles: STAFF_ROLES },
+      schema: {
+        tags,
+        description: 'Named apartment layouts: the rooms an apartment gets from `layout`.',
+        response: { 200: LayoutsSchema },
+      },
+    },
+    () => LAYOUT_TEMPLATES,
+  );
 
   for (const kind of Object.keys(BODIES) as OnboardingKind[]) {
     const body = BODIES[kind];
     const answer: TSchema = ONBOARDED_SCHEMAS[kind];
-    app.post(`/api/v1/${kind}`, { config: WRITERS, schema: { tags, body, description: `Create one of ${kind}.`, response: { 201: answer } } }, async (req, reply) => {
-      const out = await createOne(ctx, kind, req.body as Record<string, unknown>, who(req).username);
-      void reply.code(201);
-      return out;
-    });
-    app.put(`/api/v1/${kind}/:id`, { config: WRITERS, schema: { tags, params: IdParamsSchema, body, description: `Replace one of ${kind} (the body's id is the path's).`, response: { 200: answer } } }, (req) =>
-      updateOne(ctx, kind, (req.params).id, req.body as Record<string, unknown>, who(req).username),
+    app.post(
+      `/api/v1/${kind}`,
+      { config: WRITERS, schema: { tags, body, description: `Create one of ${kind}.`, response: { 201: answer } } },
+      async (req, reply) => {
+        const out = await createOne(ctx, kind, req.body as Record<string, unknown>, who(req).username);
+        void reply.code(201);
+        return out;
+      },
     );
-    app.delete(`/api/v1/${kind}/:id`, { config: WRITERS, schema: { tags, params: IdParamsSchema, description: `Retire one of ${kind}; refused (409, details.dependents) while anything hangs on it.`, response: { 200: RetiredSchema } } }, (req) =>
-      retireOne(ctx, kind, (req.params).id, who(req).username),
+    app.put(
+      `/api/v1/${kind}/:id`,
+      {
+        config: WRITERS,
+        schema: {
+          tags,
+          params: IdParamsSchema,
+          body,
+          description: `Replace one of ${kind} (the body's id is the path's).`,
+          response: { 200: answer },
+        },
+      },
+      (req) => updateOne(ctx, kind, req.params.id, req.body as Record<string, unknown>, who(req).username),
+    );
+    app.delete(
+      `/api/v1/${kind}/:id`,
+      {
+        config: WRITERS,
+        schema: {
+          tags,
+          params: IdParamsSchema,
+          description: `Retire one of ${kind}; refused (409, details.dependents) while anything hangs on it.`,
+          response: { 200: RetiredSchema },
+        },
+      },
+      (req) => retireOne(ctx, kind, req.params.id, who(req).username),
     );
   }
 
@@ -74,7 +110,8 @@ export function registerOnboardingRoutes(app: App, ctx: ApiContext): void {
       },
       // The media type is checked before the body schema: JSON here is a 415, not a 400.
       preValidation: (req, _reply, done) => {
-        if (!String(req.headers['content-type'] ?? '').startsWith('text/csv')) done(new HeatError('HEAT_ERR_UNSUPPORTED_MEDIA', 'send the CSV as text/csv'));
+        if (!String(req.headers['content-type'] ?? '').startsWith('text/csv'))
+          done(new HeatError('HEAT_ERR_UNSUPPORTED_MEDIA', 'send the CSV as text/csv'));
         else done();
       },
     },

@@ -31,10 +31,40 @@ export function assertOrderAccess(p: Person, o: Order): void {
 }
 
 export const CSV_COLUMNS = [
-  'number', 'id', 'source', 'channel', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'officeId', 'apartments',
-  'receivingOfficeId', 'receivedAt', 'receiver', 'appointmentAt', 'residentAddress', 'residentPhone', 'residentContact', 'content',
-  'issuedAt', 'assignee', 'supervisor', 'answeredAt', 'onSiteAt', 'resolvedAt', 'cause', 'callbackDueAt', 'callbackAt', 'callbackBy', 'callbackResult',
-  'satisfaction', 'closedAt', 'escalationLevel', 'slaBreaches',
+  'number',
+  'id',
+  'source',
+  'channel',
+  'status',
+  'subjectType',
+  'apartmentId',
+  'buildingId',
+  'stationId',
+  'officeId',
+  'apartments',
+  'receivingOfficeId',
+  'receivedAt',
+  'receiver',
+  'appointmentAt',
+  'residentAddress',
+  'residentPhone',
+  'residentContact',
+  'content',
+  'issuedAt',
+  'assignee',
+  'supervisor',
+  'answeredAt',
+  'onSiteAt',
+  'resolvedAt',
+  'cause',
+  'callbackDueAt',
+  'callbackAt',
+  'callbackBy',
+  'callbackResult',
+  'satisfaction',
+  'closedAt',
+  'escalationLevel',
+  'slaBreaches',
 ] as const;
 
 // Never throws on an out-of-range stored time (issue 13 finding 8).
@@ -68,73 +98,117 @@ function csvRow(o: Order): unknown[] {
 export function registerOrderRoutes(app: App, ctx: ApiContext): void {
   const tags = ['orders'];
 
-  app.get('/api/v1/orders', { config: { roles: ALL_ROLES }, schema: { tags, querystring: OrdersQuerySchema, response: { 200: ListOf(OrderViewSchema) } } }, (req) => {
-    const p = who(req);
-    const q = { ...req.query };
-    if (p.role === 'resident') {
-      if (q.apartmentId && q.apartmentId !== p.apartmentId) throw new HeatError('HEAT_ERR_FORBIDDEN', 'not your apartment');
-      q.apartmentId = p.apartmentId ?? '__none__';
-    }
-    if ((p.role === 'station_staff' || p.role === 'station_head') && p.officeId) q.officeId = p.officeId;
-    const list = ctx.ordersRepo.list({ ...q, limit: q.limit ?? 200 });
-    return p.role === 'resident' ? list.map(residentView) : list;
-  });
+  app.get(
+    '/api/v1/orders',
+    { config: { roles: ALL_ROLES }, schema: { tags, querystring: OrdersQuerySchema, response: { 200: ListOf(OrderViewSchema) } } },
+    (req) => {
+      const p = who(req);
+      const q = { ...req.query };
+      if (p.role === 'resident') {
+        if (q.apartmentId && q.apartmentId !== p.apartmentId) throw new HeatError('HEAT_ERR_FORBIDDEN', 'not your apartment');
+        q.apartmentId = p.apartmentId ?? '__none__';
+      }
+      if ((p.role === 'station_staff' || p.role === 'station_head') && p.officeId) q.officeId = p.officeId;
+      const list = ctx.ordersRepo.list({ ...q, limit: q.limit ?? 200 });
+      return p.role === 'resident' ? list.map(residentView) : list;
+    },
+  );
 
-  app.get('/api/v1/orders/export.csv', { config: { roles: ['admin', 'dispatcher', 'manager', 'station_head'] }, schema: { tags, querystring: OrdersQuerySchema, response: { 200: textResponse('text/csv', 'the orders as CSV (N20 columns), UTF-8 with BOM') } } }, async (req, reply) => {
-    const p = who(req);
-    const q = { ...req.query };
-    if (p.role === 'station_head' && p.officeId) q.officeId = p.officeId;
-    const rows = ctx.ordersRepo.list(q).map(csvRow);
-    void reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="orders.csv"');
-    return '\uFEFF' + toCsv(CSV_COLUMNS, rows);
-  });
+  app.get(
+    '/api/v1/orders/export.csv',
+    {
+      config: { roles: ['admin', 'dispatcher', 'manager', 'station_head'] },
+      schema: {
+        tags,
+        querystring: OrdersQuerySchema,
+        response: { 200: textResponse('text/csv', 'the orders as CSV (N20 columns), UTF-8 with BOM') },
+      },
+    },
+    async (req, reply) => {
+      const p = who(req);
+      const q = { ...req.query };
+      if (p.role === 'station_head' && p.officeId) q.officeId = p.officeId;
+      const rows = ctx.ordersRepo.list(q).map(csvRow);
+      void reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="orders.csv"');
+      return '\uFEFF' + toCsv(CSV_COLUMNS, rows);
+    },
+  );
 
-  app.get('/api/v1/orders/:id', { config: { roles: ALL_ROLES }, schema: { tags, params: IdParamsSchema, querystring: OrderViewQuerySchema, response: { 200: OrderViewSchema } } }, (req) => {
-    const p = who(req);
-    const o = ctx.ordersRepo.get(req.params.id);
-    if (!o) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such order');
-    assertOrderAccess(p, o);
-    if (p.role === 'resident') return residentView(o);
-    const view = req.query.view ?? (p.role === 'station_staff' ? 'team' : p.role === 'station_head' ? 'station' : 'company');
-    return orderView(o, view);
-  });
+  app.get(
+    '/api/v1/orders/:id',
+    {
+      config: { roles: ALL_ROLES },
+      schema: { tags, params: IdParamsSchema, querystring: OrderViewQuerySchema, response: { 200: OrderViewSchema } },
+    },
+    (req) => {
+      const p = who(req);
+      const o = ctx.ordersRepo.get(req.params.id);
+      if (!o) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such order');
+      assertOrderAccess(p, o);
+      if (p.role === 'resident') return residentView(o);
+      const view = req.query.view ?? (p.role === 'station_staff' ? 'team' : p.role === 'station_head' ? 'station' : 'company');
+      return orderView(o, view);
+    },
+  );
 
-  app.get('/api/v1/orders/:id/notifications', { config: { roles: STAFF_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: ListOf(OrderNotificationSchema) } } }, (req) => {
-    const o = ctx.orders.get(req.params.id);
-    assertOrderAccess(who(req), o);
-    return ctx.ordersRepo.notifications(o.id);
-  });
+  app.get(
+    '/api/v1/orders/:id/notifications',
+    { config: { roles: STAFF_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: ListOf(OrderNotificationSchema) } } },
+    (req) => {
+      const o = ctx.orders.get(req.params.id);
+      assertOrderAccess(who(req), o);
+      return ctx.ordersRepo.notifications(o.id);
+    },
+  );
 
   // A complaint: by hotline (a dispatcher types it) or in the app (the resident, own apartment only).
-  app.post('/api/v1/orders', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } } }, async (req, reply) => {
-    const p = who(req);
-    assertApartment(p, req.body.apartmentId);
-    const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
-    const r = ctx.orders.complaint({ ...req.body, channel }, p);
-    void reply.code(r.created ? 201 : 200);
-    return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
-  });
+  app.post(
+    '/api/v1/orders',
+    {
+      config: { roles: ['admin', 'dispatcher', 'resident'] },
+      schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } },
+    },
+    async (req, reply) => {
+      const p = who(req);
+      assertApartment(p, req.body.apartmentId);
+      const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
+      const r = ctx.orders.complaint({ ...req.body, channel }, p);
+      void reply.code(r.created ? 201 : 200);
+      return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
+    },
+  );
 
-  app.post('/api/v1/measurement-requests', { config: { roles: ['admin', 'dispatcher', 'resident'] }, schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } } }, async (req, reply) => {
-    const p = who(req);
-    assertApartment(p, req.body.apartmentId);
-    const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
-    const r = ctx.orders.measurementRequest({ ...req.body, channel }, p);
-    void reply.code(r.created ? 201 : 200);
-    return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
-  });
+  app.post(
+    '/api/v1/measurement-requests',
+    {
+      config: { roles: ['admin', 'dispatcher', 'resident'] },
+      schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } },
+    },
+    async (req, reply) => {
+      const p = who(req);
+      assertApartment(p, req.body.apartmentId);
+      const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
+      const r = ctx.orders.measurementRequest({ ...req.body, channel }, p);
+      void reply.code(r.created ? 201 : 200);
+      return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
+    },
+  );
 
   // The route names the step; the body only fills it. `type` is spread last so the route
   // always wins, and every body schema is closed, so a body naming a type is refused (#13.3).
   const step = (type: OrderStepType, roles: readonly Role[]): void => {
     const { path, body } = ORDER_STEPS[type];
-    app.post(`/api/v1/orders/:id/${path}`, { config: { roles }, schema: { tags, params: IdParamsSchema, body, response: { 200: OrderViewSchema } } }, (req) => {
-      const p = who(req);
-      assertOrderAccess(p, ctx.orders.get(req.params.id));
-      const action = { ...(req.body ?? {}), type } as PersonAction;
-      const o = ctx.orders.act(req.params.id, action, p);
-      return p.role === 'resident' ? residentView(o) : o;
-    });
+    app.post(
+      `/api/v1/orders/:id/${path}`,
+      { config: { roles }, schema: { tags, params: IdParamsSchema, body, response: { 200: OrderViewSchema } } },
+      (req) => {
+        const p = who(req);
+        assertOrderAccess(p, ctx.orders.get(req.params.id));
+        const action = { ...(req.body ?? {}), type } as PersonAction;
+        const o = ctx.orders.act(req.params.id, action, p);
+        return p.role === 'resident' ? residentView(o) : o;
+      },
+    );
   };
   for (const [type, roles] of Object.entries(STEP_ROLES) as [OrderStepType, readonly Role[]][]) step(type, roles);
 }

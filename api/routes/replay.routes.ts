@@ -49,16 +49,33 @@ export function registerReplayRoutes(app: App, control: ReplayControl | undefine
     return control;
   };
   const tags = ['replay'];
-  app.get('/api/v1/replay/scenarios', { config: { roles: ROLES }, schema: { tags, response: { 200: ListOf(ScenarioInfoSchema) } } }, async () => [...(await need().scenarios())]);
-  app.get('/api/v1/replay', { config: { roles: ROLES }, schema: { tags, response: { 200: ListOf(ReplayRunSchema) } } }, () => [...need().runs()]);
-  app.get('/api/v1/replay/:id', { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: ReplayCitySchema } } }, (req) => {
-    const city = need().runCity(req.params.id);
-    if (!city) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run');
-    return city;
-  });
+  app.get(
+    '/api/v1/replay/scenarios',
+    { config: { roles: ROLES }, schema: { tags, response: { 200: ListOf(ScenarioInfoSchema) } } },
+    async () => [...(await need().scenarios())],
+  );
+  app.get('/api/v1/replay', { config: { roles: ROLES }, schema: { tags, response: { 200: ListOf(ReplayRunSchema) } } }, () => [
+    ...need().runs(),
+  ]);
+  app.get(
+    '/api/v1/replay/:id',
+    { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: ReplayCitySchema } } },
+    (req) => {
+      const city = need().runCity(req.params.id);
+      if (!city) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run');
+      return city;
+    },
+  );
   app.get(
     '/api/v1/replay/:id/stations/:stationId',
-    { config: { roles: ROLES }, schema: { tags, params: Type.Object({ id: IdParamsSchema.properties.id, stationId: IdParamsSchema.properties.id }, { additionalProperties: false }), response: { 200: ReplayStationSchema } } },
+    {
+      config: { roles: ROLES },
+      schema: {
+        tags,
+        params: Type.Object({ id: IdParamsSchema.properties.id, stationId: IdParamsSchema.properties.id }, { additionalProperties: false }),
+        response: { 200: ReplayStationSchema },
+      },
+    },
     (req) => {
       const st = need().runStation(req.params.id, req.params.stationId);
       if (!st) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run or station');
@@ -72,7 +89,8 @@ export function registerReplayRoutes(app: App, control: ReplayControl | undefine
       bodyLimit: UPLOAD_LIMIT_BYTES,
       schema: {
         tags,
-        description: 'Upload a recording (CSV with a ts,deviceId,… header, or InfluxDB line protocol) as the request body (text/csv or text/plain).',
+        description:
+          'Upload a recording (CSV with a ts,deviceId,… header, or InfluxDB line protocol) as the request body (text/csv or text/plain).',
         querystring: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
         body: Type.String({ minLength: 1 }),
         response: { 201: ReplayUploadSchema },
@@ -89,14 +107,23 @@ export function registerReplayRoutes(app: App, control: ReplayControl | undefine
       }
     },
   );
-  app.post('/api/v1/replay', { config: { roles: ROLES }, schema: { tags, body: ReplayBodySchema, response: { 202: ReplayStartedSchema } } }, async (req, reply) => {
-    if (!req.body.scenario === !req.body.file) throw new HeatError('HEAT_ERR_VALIDATION', 'body/scenario: give a scenario or an uploaded file, not both');
-    const run = await need().start(req.body, push);
-    void reply.code(202);
-    return run;
-  });
-  app.delete('/api/v1/replay/:id', { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema, response: { 204: NoContentSchema } } }, async (req, reply) => {
-    if (!(await need().stop(req.params.id))) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run');
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/api/v1/replay',
+    { config: { roles: ROLES }, schema: { tags, body: ReplayBodySchema, response: { 202: ReplayStartedSchema } } },
+    async (req, reply) => {
+      if (!req.body.scenario === !req.body.file)
+        throw new HeatError('HEAT_ERR_VALIDATION', 'body/scenario: give a scenario or an uploaded file, not both');
+      const run = await need().start(req.body, push);
+      void reply.code(202);
+      return run;
+    },
+  );
+  app.delete(
+    '/api/v1/replay/:id',
+    { config: { roles: ROLES }, schema: { tags, params: IdParamsSchema, response: { 204: NoContentSchema } } },
+    async (req, reply) => {
+      if (!(await need().stop(req.params.id))) throw new HeatError('HEAT_ERR_NOT_FOUND', 'no such replay run');
+      return reply.code(204).send(null);
+    },
+  );
 }

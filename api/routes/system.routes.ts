@@ -10,43 +10,80 @@ export function registerSystemRoutes(
   ctx: ApiContext,
   opts: { brokerMetrics?: () => unknown; brokerPrometheus?: () => string; metrics: () => Record<string, number> },
 ): void {
-  app.get('/api/v1/health', { config: { public: true }, schema: { tags: ['system'], security: [], response: { 200: HealthSchema } } }, async () => {
-    let store = true;
-    try {
-      await ctx.store.count({ deviceId: '__health__' });
-    } catch {
-      store = false;
-    }
-    const mqtt = ctx.stats.mqttConnected();
-    return { status: store ? ('ok' as const) : ('degraded' as const), time: ctx.clock.now(), mqtt, store };
-  });
+  app.get(
+    '/api/v1/health',
+    { config: { public: true }, schema: { tags: ['system'], security: [], response: { 200: HealthSchema } } },
+    async () => {
+      let store = true;
+      try {
+        await ctx.store.count({ deviceId: '__health__' });
+      } catch {
+        store = false;
+      }
+      const mqtt = ctx.stats.mqttConnected();
+      return { status: store ? ('ok' as const) : ('degraded' as const), time: ctx.clock.now(), mqtt, store };
+    },
+  );
 
-  app.get('/api/docs/json', { config: { public: true }, schema: { hide: true, response: { 200: { description: 'this OpenAPI document', type: 'object', additionalProperties: true } } } }, () => app.swagger() as unknown as Record<string, unknown>);
+  app.get(
+    '/api/docs/json',
+    {
+      config: { public: true },
+      schema: { hide: true, response: { 200: { description: 'this OpenAPI document', type: 'object', additionalProperties: true } } },
+    },
+    () => app.swagger() as unknown as Record<string, unknown>,
+  );
 
   // Prometheus scrapes without a session (as usual); it reveals counts, never records.
-  app.get('/metrics', { config: { public: true }, schema: { hide: true, response: { 200: textResponse('text/plain', 'Prometheus text exposition') } } }, async (_req, reply) => {
-    const m = opts.metrics();
-    const open = ctx.ordersRepo.countOpen();
-    let text =
-      metricLine('heat_api_http_requests_total', 'HTTP requests received', 'counter', m.http ?? 0) +
-      metricLine('heat_api_http_5xx_total', 'HTTP 5xx responses', 'counter', m.http5xx ?? 0) +
-      '# HELP heat_api_http_refused_total Requests refused by the access check (401 no session, 403 role)\n# TYPE heat_api_http_refused_total counter\n' +
-      `heat_api_http_refused_total{status="401"} ${m.refused401 ?? 0}\nheat_api_http_refused_total{status="403"} ${m.refused403 ?? 0}\n` +
-      metricLine('heat_api_incident_events_total', 'Incident events consumed', 'counter', m.incidents ?? 0) +
-      metricLine('heat_api_incident_duplicates_total', 'Incident events already applied (redelivery)', 'counter', m.incidentDuplicates ?? 0) +
-      metricLine('heat_api_incident_failures_total', 'Incident events not applied (not acknowledged, redelivered)', 'counter', m.incidentFailures ?? 0) +
-      metricLine('heat_api_live_readings_total', 'Live readings pushed to sockets', 'counter', m.liveReadings ?? 0) +
-      metricLine('heat_api_platform_messages_rejected_total', 'Invalid platform messages dropped', 'counter', m.badPlatformMessages ?? 0) +
-      metricLine('heat_api_socket_clients', 'Connected socket.io clients', 'gauge', m.sockets ?? 0) +
-      metricLine('heat_api_mqtt_connected', 'MQTT consumer connected (1/0)', 'gauge', m.mqttConnected ?? 0) +
-      metricLine('heat_api_orders_open', 'Open service orders', 'gauge', open);
-    if (opts.brokerPrometheus) text += opts.brokerPrometheus();
-    void reply.type('text/plain; version=0.0.4');
-    return text;
-  });
+  app.get(
+    '/metrics',
+    { config: { public: true }, schema: { hide: true, response: { 200: textResponse('text/plain', 'Prometheus text exposition') } } },
+    async (_req, reply) => {
+      const m = opts.metrics();
+      const open = ctx.ordersRepo.countOpen();
+      let text =
+        metricLine('heat_api_http_requests_total', 'HTTP requests received', 'counter', m.http ?? 0) +
+        metricLine('heat_api_http_5xx_total', 'HTTP 5xx responses', 'counter', m.http5xx ?? 0) +
+        '# HELP heat_api_http_refused_total Requests refused by the access check (401 no session, 403 role)\n# TYPE heat_api_http_refused_total counter\n' +
+        `heat_api_http_refused_total{status="401"} ${m.refused401 ?? 0}\nheat_api_http_refused_total{status="403"} ${m.refused403 ?? 0}\n` +
+        metricLine('heat_api_incident_events_total', 'Incident events consumed', 'counter', m.incidents ?? 0) +
+        metricLine(
+          'heat_api_incident_duplicates_total',
+          'Incident events already applied (redelivery)',
+          'counter',
+          m.incidentDuplicates ?? 0,
+        ) +
+        metricLine(
+          'heat_api_incident_failures_total',
+          'Incident events not applied (not acknowledged, redelivered)',
+          'counter',
+          m.incidentFailures ?? 0,
+        ) +
+        metricLine('heat_api_live_readings_total', 'Live readings pushed to sockets', 'counter', m.liveReadings ?? 0) +
+        metricLine(
+          'heat_api_platform_messages_rejected_total',
+          'Invalid platform messages dropped',
+          'counter',
+          m.badPlatformMessages ?? 0,
+        ) +
+        metricLine('heat_api_socket_clients', 'Connected socket.io clients', 'gauge', m.sockets ?? 0) +
+        metricLine('heat_api_mqtt_connected', 'MQTT consumer connected (1/0)', 'gauge', m.mqttConnected ?? 0) +
+        metricLine('heat_api_orders_open', 'Open service orders', 'gauge', open);
+      if (opts.brokerPrometheus) text += opts.brokerPrometheus();
+      void reply.type('text/plain; version=0.0.4');
+      return text;
+    },
+  );
 
-  app.get('/api/v1/metrics', { config: { roles: ['admin', 'engineer', 'manager', 'deputy_gm', 'general_manager'] }, schema: { tags: ['system'], response: { 200: ApiMetricsSchema } } }, () => ({
-    api: opts.metrics(),
-    broker: opts.brokerMetrics?.() ?? null,
-  }));
+  app.get(
+    '/api/v1/metrics',
+    {
+      config: { roles: ['admin', 'engineer', 'manager', 'deputy_gm', 'general_manager'] },
+      schema: { tags: ['system'], response: { 200: ApiMetricsSchema } },
+    },
+    () => ({
+      api: opts.metrics(),
+      broker: opts.brokerMetrics?.() ?? null,
+    }),
+  );
 }

@@ -14,7 +14,16 @@ function station(adjust: (a: BalanceApartment) => number): BalanceApartment[] {
         for (let u = 1; u <= 2; u++) {
           const exposure = (f === 1 || f === 6 ? -0.6 : 0) + -0.3; // every flat here is an end unit
           const jitter = (((n++ * 7919) % 11) - 5) * 0.05;
-          const a: BalanceApartment = { apartmentId: `b${b}-${e}-${f}-${u}`, buildingId: `b${b}`, entrance: e, floor: f, floors: 6, endUnit: true, meanC: 20.5 + exposure + jitter, hours: 48 };
+          const a: BalanceApartment = {
+            apartmentId: `b${b}-${e}-${f}-${u}`,
+            buildingId: `b${b}`,
+            entrance: e,
+            floor: f,
+            floors: 6,
+            endUnit: true,
+            meanC: 20.5 + exposure + jitter,
+            hours: 48,
+          };
           out.push({ ...a, meanC: a.meanC + adjust(a) });
         }
   return out;
@@ -23,11 +32,21 @@ const o = { minEffectC: defaultForecastOptions.balanceMinEffectC, minZ: defaultF
 
 describe('diagnoseBalance', () => {
   it('lists nothing for a balanced station: exposure is not a fault', () => {
-    expect(diagnoseBalance('s', station(() => 0), o).items).toEqual([]);
+    expect(
+      diagnoseBalance(
+        's',
+        station(() => 0),
+        o,
+      ).items,
+    ).toEqual([]);
   });
 
   it('ranks a cold riser first, with its evidence, and not its healthy sibling', () => {
-    const d = diagnoseBalance('s', station((a) => (a.buildingId === 'b2' && a.entrance === 2 ? -2.5 : 0)), o);
+    const d = diagnoseBalance(
+      's',
+      station((a) => (a.buildingId === 'b2' && a.entrance === 2 ? -2.5 : 0)),
+      o,
+    );
     expect(d.items[0]).toMatchObject({ kind: 'riser', id: 'b2#2', buildingId: 'b2', entrance: 2 });
     expect(d.items[0]!.effectC).toBeLessThan(-2);
     expect(d.items[0]!.evidence).toMatchObject({ apartments: 12, siblingRisers: 1 });
@@ -35,7 +54,11 @@ describe('diagnoseBalance', () => {
   });
 
   it('names a whole building when all its risers are cold, and a floor its riser does not explain', () => {
-    const d = diagnoseBalance('s', station((a) => (a.buildingId === 'b3' ? -3 : a.buildingId === 'b1' && a.floor === 3 ? -2 : 0)), o);
+    const d = diagnoseBalance(
+      's',
+      station((a) => (a.buildingId === 'b3' ? -3 : a.buildingId === 'b1' && a.floor === 3 ? -2 : 0)),
+      o,
+    );
     expect(d.items.find((i) => i.kind === 'building')?.id).toBe('b3');
     expect(d.items.filter((i) => i.kind === 'riser')).toEqual([]);
     expect(d.items.find((i) => i.kind === 'floor')?.id).toBe('b1@3');
@@ -43,7 +66,11 @@ describe('diagnoseBalance', () => {
 });
 
 describe('adviseCurve', () => {
-  const traj = (baseC: number, H = 24) => ({ meanC: new Float64Array(H).fill(baseC), sigmaC: new Float64Array(H).fill(0.3), supplySens: new Float64Array(H).fill(0.3) });
+  const traj = (baseC: number, H = 24) => ({
+    meanC: new Float64Array(H).fill(baseC),
+    sigmaC: new Float64Array(H).fill(0.3),
+    supplySens: new Float64Array(H).fill(0.3),
+  });
 
   it('trims an overheated station to the lowest offset that keeps the coldest 10 % at ≥ 18.5 °C', () => {
     const ts = Array.from({ length: 20 }, (_, i) => traj(20.5 + i * 0.2));
@@ -57,10 +84,22 @@ describe('adviseCurve', () => {
   });
 
   it('raises the curve when the coldest flats would fall short, and says when even the limit is not enough', () => {
-    const up = adviseCurve('s', 0, Array.from({ length: 10 }, () => traj(18)), 0, defaultForecastOptions);
+    const up = adviseCurve(
+      's',
+      0,
+      Array.from({ length: 10 }, () => traj(18)),
+      0,
+      defaultForecastOptions,
+    );
     expect(up.offsetC).toBeCloseTo(2, 1); // 0.5 °C short / 0.3 per °C → 1.67, on the 0.5 °C grid: 2
     expect(up.estimatedEnergyChangePct).toBeGreaterThan(0);
-    const stuck = adviseCurve('s', 0, Array.from({ length: 10 }, () => traj(10)), 0, defaultForecastOptions);
+    const stuck = adviseCurve(
+      's',
+      0,
+      Array.from({ length: 10 }, () => traj(10)),
+      0,
+      defaultForecastOptions,
+    );
     expect(stuck.targetUnreachable).toBe(true);
     expect(stuck.offsetC).toBe(defaultForecastOptions.advisorMaxUpC);
   });

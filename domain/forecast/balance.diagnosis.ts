@@ -62,7 +62,11 @@ const listed = (xs: number[]) => (xs.length === 2 ? Math.max(xs[0]!, xs[1]!) : m
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-export function diagnoseBalance(stationId: string, apts: readonly BalanceApartment[], o: { minEffectC: number; minZ: number }): BalanceDiagnosis {
+export function diagnoseBalance(
+  stationId: string,
+  apts: readonly BalanceApartment[],
+  o: { minEffectC: number; minZ: number },
+): BalanceDiagnosis {
   const xs = apts.filter((a) => Number.isFinite(a.meanC));
   const stationMedianC = median(xs.map((a) => a.meanC));
   // Exposure by floor band × end unit, station-wide (medians: robust to one cold riser).
@@ -95,7 +99,13 @@ export function diagnoseBalance(stationId: string, apts: readonly BalanceApartme
       effectC: r2(effect),
       z: Math.round(z * 10) / 10,
       apartments: m.map((a) => a.apartmentId),
-      evidence: { meanC: r2(mean(m.map((a) => a.meanC))), stationMedianC: r2(stationMedianC), apartments: m.length, hours: Math.min(...m.map((a) => a.hours)), ...extra },
+      evidence: {
+        meanC: r2(mean(m.map((a) => a.meanC))),
+        stationMedianC: r2(stationMedianC),
+        apartments: m.length,
+        hours: Math.min(...m.map((a) => a.hours)),
+        ...extra,
+      },
     });
   };
   for (const [b, idx] of group((a) => a.buildingId)) {

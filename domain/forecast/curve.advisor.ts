@@ -48,7 +48,16 @@ export function adviseCurve(
   origin: number,
   trajectories: readonly Trajectory[],
   apartmentsWithoutModel: number,
-  o: Pick<ForecastOptions, 'advisorColdestShare' | 'advisorTargetC' | 'advisorMaxDownC' | 'advisorMaxUpC' | 'advisorStepC' | 'energyPctPerIndoorC' | 'advisorMinApartments'>,
+  o: Pick<
+    ForecastOptions,
+    | 'advisorColdestShare'
+    | 'advisorTargetC'
+    | 'advisorMaxDownC'
+    | 'advisorMaxUpC'
+    | 'advisorStepC'
+    | 'energyPctPerIndoorC'
+    | 'advisorMinApartments'
+  >,
 ): CurveAdvice {
   const n = trajectories.length;
   const H = n ? trajectories[0]!.meanC.length : 0;
@@ -62,7 +71,17 @@ export function adviseCurve(
     targetC: o.advisorTargetC,
   };
   if (n < o.advisorMinApartments || H === 0) {
-    return { ...base, status: 'insufficient_data', offsetC: 0, coldestNowC: Number.NaN, coldestAdvisedC: Number.NaN, meanNowC: Number.NaN, meanAdvisedC: Number.NaN, estimatedEnergyChangePct: 0, targetUnreachable: false };
+    return {
+      ...base,
+      status: 'insufficient_data',
+      offsetC: 0,
+      coldestNowC: Number.NaN,
+      coldestAdvisedC: Number.NaN,
+      meanNowC: Number.NaN,
+      meanAdvisedC: Number.NaN,
+      estimatedEnergyChangePct: 0,
+      targetUnreachable: false,
+    };
   }
   const buf = new Float64Array(n);
   const coldestAt = (offset: number): number => {

@@ -4,9 +4,17 @@ import { ListOf } from '../list.schema.ts';
 import { ForecastHourSchema, WeatherForecastSchema } from './weather.schema.ts';
 
 export const StationQuerySchema = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
-export const OptionalStationQuerySchema = Type.Object({ stationId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false });
+export const OptionalStationQuerySchema = Type.Object(
+  { stationId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) },
+  { additionalProperties: false },
+);
 
-export const ForecastAcceptedSchema = Type.Object({ city: Type.String(), stationId: Type.Optional(Type.String()), issuedAt: Type.Number(), hours: Type.Integer() });
+export const ForecastAcceptedSchema = Type.Object({
+  city: Type.String(),
+  stationId: Type.Optional(Type.String()),
+  issuedAt: Type.Number(),
+  hours: Type.Integer(),
+});
 
 export const ApartmentRiskSchema = Type.Object({
   apartmentId: Type.String(),

@@ -188,7 +188,10 @@ export class ForecastRunner {
     // grace) starts from the station's own latest outdoor value.
     const first = f?.hours[0]?.ts ?? Number.NaN;
     const at = (ts: number) =>
-      forecastAt(f, ts) ?? (ts < first && first - ts <= HOUR_MS && Number.isFinite(st.lastOutdoorC) ? { outdoorTemp: st.lastOutdoorC, leadH: 0, spreadC: undefined } : undefined);
+      forecastAt(f, ts) ??
+      (ts < first && first - ts <= HOUR_MS && Number.isFinite(st.lastOutdoorC)
+        ? { outdoorTemp: st.lastOutdoorC, leadH: 0, spreadC: undefined }
+        : undefined);
     for (let k = 0; k < H; k++) {
       // Hour k+1's mean ≈ the mean of the forecast at its two ends.
       const a = at(origin + k * HOUR_MS);
@@ -207,7 +210,12 @@ export class ForecastRunner {
   }
 
   /** Forecast one apartment `H` hours ahead with the station's supply moved by `offsetC`. */
-  forecastApartment(a: number, H: number = this.o.horizonH, offsetC = 0, inputs?: ReturnType<ForecastRunner['outdoorInputs']>): ApartmentForecast {
+  forecastApartment(
+    a: number,
+    H: number = this.o.horizonH,
+    offsetC = 0,
+    inputs?: ReturnType<ForecastRunner['outdoorInputs']>,
+  ): ApartmentForecast {
     const apartmentId = this.ix.aptIds[a]!;
     const fit = this.fits[a]!;
     const summary = fit.summary(this.o.minFitHours);
@@ -220,11 +228,23 @@ export class ForecastRunner {
     const inp = inputs ?? this.outdoorInputs(s, H);
     const { supply, slope } = this.#supplyInputs(s, inp, offsetC);
     const trajectory = rollForward(fit, this.lastT[a]!, supply, inp.mean, inp.sigma, slope, this.#mix(s));
-    return { status: 'ready', apartmentId, origin: (this.#latestHour + 1) * HOUR_MS, lastC: this.lastT[a]!, trajectory, fit: summary, outdoorSource: inp.source };
+    return {
+      status: 'ready',
+      apartmentId,
+      origin: (this.#latestHour + 1) * HOUR_MS,
+      lastC: this.lastT[a]!,
+      trajectory,
+      fit: summary,
+      outdoorSource: inp.source,
+    };
   }
 
   /** The station's supply under its current curve for the forecast hours (cached per round: every flat of the station shares it). */
-  #supplyInputs(s: number, inp: ReturnType<ForecastRunner['outdoorInputs']>, offsetC: number): { supply: Float64Array; slope: Float64Array } {
+  #supplyInputs(
+    s: number,
+    inp: ReturnType<ForecastRunner['outdoorInputs']>,
+    offsetC: number,
+  ): { supply: Float64Array; slope: Float64Array } {
     const st = this.stations[s]!;
     const base = this.#offset(s);
     const hit = this.#supplyCache;
@@ -316,7 +336,10 @@ export class ForecastRunner {
       const b = ix.aptBuilding[a]!;
       const st = this.stations[s]!;
       // heating-norms §E classes, by where the expected shortfall sits.
-      const stationWide = (stationReady[s]! >= g.minMonitored && stationCold[s]! / stationReady[s]! >= g.stationColdShare) || st.usedOffsetC < -this.policy.station.curveToleranceC || st.usedMix < 0.5;
+      const stationWide =
+        (stationReady[s]! >= g.minMonitored && stationCold[s]! / stationReady[s]! >= g.stationColdShare) ||
+        st.usedOffsetC < -this.policy.station.curveToleranceC ||
+        st.usedMix < 0.5;
       const buildingWide = buildingReady[b]! >= g.minMonitored && buildingCold[b]! / buildingReady[b]! >= g.buildingColdShare;
       const cause = stationWide ? 'station' : buildingWide ? 'building' : this.fits[a]!.disturbance < -0.1 ? 'in_home' : 'unknown';
       const out: ColdPrediction = { ...p, cause };

@@ -135,7 +135,9 @@ export class HourlyBins {
       const mean = (slot: number) => (b.st[o + slot + 1]! > 0 ? b.st[o + slot]! / b.st[o + slot + 1]! : Number.NaN);
       const supplyC = mean(0);
       const outdoorC = mean(2);
-      station.push(Number.isFinite(supplyC) && Number.isFinite(outdoorC) ? { supplyC, outdoorC, flowM3h: mean(4), pumpShare: mean(6) } : undefined);
+      station.push(
+        Number.isFinite(supplyC) && Number.isFinite(outdoorC) ? { supplyC, outdoorC, flowM3h: mean(4), pumpShare: mean(6) } : undefined,
+      );
     }
     return { hour: b.hour, apt, station };
   }

@@ -25,12 +25,24 @@ function feed(runner: ForecastRunner, until: number, stopAt: number): IncidentEv
     const stopped = ts >= stopAt;
     const outdoor = -3;
     const supply = heatingCurveSetpointC(outdoor, policy);
-    const batch: Reading[] = ix.meterIds.map((id) => ({ deviceId: id, kind: 'station_meter', ts, fields: { secondarySupplyTemp: stopped ? 30 : supply, outdoorTemp: outdoor, secondaryFlow: stopped ? 0 : 100, pumpHz: stopped ? 0 : 42 } }));
+    const batch: Reading[] = ix.meterIds.map((id) => ({
+      deviceId: id,
+      kind: 'station_meter',
+      ts,
+      fields: {
+        secondarySupplyTemp: stopped ? 30 : supply,
+        outdoorTemp: outdoor,
+        secondaryFlow: stopped ? 0 : 100,
+        pumpHz: stopped ? 0 : 42,
+      },
+    }));
     for (let a = 0; a < ix.aptIds.length; a++) {
       // Heated: back towards 19.5 °C; pump stopped: towards 12 °C with a ~10 h time constant.
       const target = stopped ? 12 : 19.5 + (a % 3) * 0.2;
       T[a] = target + (T[a]! - target) * Math.exp(-5 / 600);
-      for (const room of ix.aptMeasuredRooms[a]!) for (const s of ix.roomSensors[room]!) batch.push({ deviceId: ix.sensorIds[s]!, kind: 'room_sensor', ts, fields: { temp: Math.round(T[a]! * 100) / 100 } });
+      for (const room of ix.aptMeasuredRooms[a]!)
+        for (const s of ix.roomSensors[room]!)
+          batch.push({ deviceId: ix.sensorIds[s]!, kind: 'room_sensor', ts, fields: { temp: Math.round(T[a]! * 100) / 100 } });
     }
     for (const r of batch) runner.ingest(r);
     events.push(...runner.advanceTo(ts));
@@ -83,7 +95,11 @@ describe('outdoor inputs', () => {
     // Hour 39 has not closed yet (5 min grace): the origin is the start of hour 39, the forecast starts at hour 40.
     expect(runner.origin).toBe(T0 + 39 * HOUR_MS);
     const issuedAt = T0 + 40 * HOUR_MS;
-    runner.setForecast({ city: 'beijing', issuedAt, hours: Array.from({ length: 30 }, (_, k) => ({ ts: issuedAt + k * HOUR_MS, outdoorTemp: -15, spreadC: 1 })) });
+    runner.setForecast({
+      city: 'beijing',
+      issuedAt,
+      hours: Array.from({ length: 30 }, (_, k) => ({ ts: issuedAt + k * HOUR_MS, outdoorTemp: -15, spreadC: 1 })),
+    });
     const inp = runner.outdoorInputs(0, 6);
     expect(inp.source).toBe('forecast');
     expect(inp.mean[0]).toBeCloseTo((-3 + -15) / 2, 1);

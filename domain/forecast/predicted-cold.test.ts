@@ -29,7 +29,18 @@ const prediction = (at: number, p: number, firstBelowAt = at + 4 * HOUR_MS): Col
   evidence: { modelRmseC: 0.1 },
 });
 const cold = (type: 'opened' | 'resolved', at: number): IncidentEvent => {
-  const incident: Incident = { id: `apartment_cold:a1:${at}`, kind: 'apartment_cold', subjectType: 'apartment', subjectId: 'a1', apartmentId: 'a1', status: type === 'opened' ? 'open' : 'resolved', startTs: at - HOUR_MS, severity: 'major', cause: 'building', evidence: {} };
+  const incident: Incident = {
+    id: `apartment_cold:a1:${at}`,
+    kind: 'apartment_cold',
+    subjectType: 'apartment',
+    subjectId: 'a1',
+    apartmentId: 'a1',
+    status: type === 'opened' ? 'open' : 'resolved',
+    startTs: at - HOUR_MS,
+    severity: 'major',
+    cause: 'building',
+    evidence: {},
+  };
   return { type, at, incident };
 };
 
@@ -38,13 +49,25 @@ describe('PredictedColdTracker', () => {
     const t = tracker();
     const [open] = t.update(T0, [prediction(T0, 0.8)]);
     expect(open?.type).toBe('opened');
-    expect(open?.incident).toMatchObject({ kind: 'predicted_cold', subjectType: 'apartment', subjectId: 'a1', status: 'open', cause: 'building', startTs: T0, stationId: 's1' });
+    expect(open?.incident).toMatchObject({
+      kind: 'predicted_cold',
+      subjectType: 'apartment',
+      subjectId: 'a1',
+      status: 'open',
+      cause: 'building',
+      startTs: T0,
+      stationId: 's1',
+    });
     expect(open?.incident.evidence).toMatchObject({ probability: 0.8, predictedMinC: 17.2, sigmaC: 0.4, hoursAhead: 4, modelRmseC: 0.1 });
     // The same expectation an hour later changes nothing.
     expect(t.update(T0 + HOUR_MS, [prediction(T0 + HOUR_MS, 0.9, T0 + 4 * HOUR_MS)])).toEqual([]);
     const [confirmed] = t.observe([cold('opened', T0 + 5 * HOUR_MS)]);
     expect(confirmed?.type).toBe('resolved');
-    expect(confirmed?.incident.evidence).toMatchObject({ outcome: 'confirmed', confirmedBy: `apartment_cold:a1:${T0 + 5 * HOUR_MS}`, leadTimeMin: 300 });
+    expect(confirmed?.incident.evidence).toMatchObject({
+      outcome: 'confirmed',
+      confirmedBy: `apartment_cold:a1:${T0 + 5 * HOUR_MS}`,
+      leadTimeMin: 300,
+    });
     expect(t.openIncidents()).toEqual([]);
     expect(t.counts).toEqual({ opened: 1, confirmed: 1, avoided: 0 });
   });
@@ -85,7 +108,12 @@ describe('ForecastRunner beside the rules engine', () => {
     const riser = [...monitoredByEntrance(g.city).entries()].find(([, a]) => a.length >= 3)!;
     const [buildingId, entrance] = riser[0].split('#');
     const faultAt = T0 + 3 * 24 * HOUR_MS + 20 * 60_000;
-    const model = new ThermalModel({ city: g.city, policy, start: T0, faults: [{ kind: 'riser_imbalance', buildingId: buildingId!, entrance: Number(entrance), factor: 0.35, at: faultAt }] });
+    const model = new ThermalModel({
+      city: g.city,
+      policy,
+      start: T0,
+      faults: [{ kind: 'riser_imbalance', buildingId: buildingId!, entrance: Number(entrance), factor: 0.35, at: faultAt }],
+    });
     const engine = new RulesEngine({ city: g.city, policy });
     const runner = new ForecastRunner({ city: g.city, policy });
     const events: IncidentEvent[] = [];
@@ -93,7 +121,9 @@ describe('ForecastRunner beside the rules engine', () => {
     let last = 0;
     for (const d of simulateDeliveries(model, { from: T0, to: faultAt + 24 * HOUR_MS })) {
       if (d.at >= nextForecast) {
-        runner.setForecast(simulatedForecast((ts) => model.outdoorTemp(ts), { city: 'beijing', issuedAt: nextForecast, hours: 48, seed: 5 }));
+        runner.setForecast(
+          simulatedForecast((ts) => model.outdoorTemp(ts), { city: 'beijing', issuedAt: nextForecast, hours: 48, seed: 5 }),
+        );
         nextForecast += 6 * HOUR_MS;
       }
       for (const r of d.readings) events.push(...runner.observe(engine.ingest(r)));
@@ -104,7 +134,13 @@ describe('ForecastRunner beside the rules engine', () => {
       }
     }
     const onRiser = new Set(riser[1]);
-    const confirmed = events.filter((e) => e.type === 'resolved' && e.incident.kind === 'predicted_cold' && e.incident.evidence.outcome === 'confirmed' && onRiser.has(e.incident.subjectId));
+    const confirmed = events.filter(
+      (e) =>
+        e.type === 'resolved' &&
+        e.incident.kind === 'predicted_cold' &&
+        e.incident.evidence.outcome === 'confirmed' &&
+        onRiser.has(e.incident.subjectId),
+    );
     expect(confirmed.length).toBeGreaterThan(0);
     for (const c of confirmed) {
       expect(c.incident.startTs).toBeGreaterThan(faultAt);

@@ -80,7 +80,12 @@ export class PredictedColdTracker {
         ...o.incident,
         status: 'resolved',
         endTs: e.at,
-        evidence: { ...o.incident.evidence, outcome: 'confirmed', confirmedBy: e.incident.id, leadTimeMin: Math.round((e.at - o.incident.startTs) / 60_000) },
+        evidence: {
+          ...o.incident.evidence,
+          outcome: 'confirmed',
+          confirmedBy: e.incident.id,
+          leadTimeMin: Math.round((e.at - o.incident.startTs) / 60_000),
+        },
       };
       out.push({ type: 'resolved', at: e.at, incident: inc });
     }

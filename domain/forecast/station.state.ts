@@ -48,7 +48,8 @@ export class StationState {
 
   /** Circulation share of an hour: metered flow against normal flow, else the pump's running share. */
   mixOf(h: StationHour): number {
-    if (Number.isFinite(h.flowM3h) && Number.isFinite(this.normalFlowM3h) && this.normalFlowM3h > 0) return Math.min(1, Math.max(0, h.flowM3h / this.normalFlowM3h));
+    if (Number.isFinite(h.flowM3h) && Number.isFinite(this.normalFlowM3h) && this.normalFlowM3h > 0)
+      return Math.min(1, Math.max(0, h.flowM3h / this.normalFlowM3h));
     if (Number.isFinite(h.pumpShare)) return h.pumpShare;
     return 1;
   }
@@ -57,16 +58,26 @@ export class StationState {
    * One meter reading as it arrives: a pump that stops or a supply that drops shows here
    * minutes after it happens, long before its hour closes (the station's trend).
    */
-  observe(ts: number, f: { readonly secondarySupplyTemp?: number; readonly outdoorTemp?: number; readonly secondaryFlow?: number; readonly pumpHz?: number }, pumpStoppedHz: number): void {
+  observe(
+    ts: number,
+    f: { readonly secondarySupplyTemp?: number; readonly outdoorTemp?: number; readonly secondaryFlow?: number; readonly pumpHz?: number },
+    pumpStoppedHz: number,
+  ): void {
     if (this.live && ts <= this.live.ts) return;
     let mix: number;
     if (f.pumpHz !== undefined && Number.isFinite(f.pumpHz) && f.pumpHz < pumpStoppedHz) mix = 0;
-    else if (f.secondaryFlow !== undefined && Number.isFinite(f.secondaryFlow) && Number.isFinite(this.normalFlowM3h) && this.normalFlowM3h > 0)
+    else if (
+      f.secondaryFlow !== undefined &&
+      Number.isFinite(f.secondaryFlow) &&
+      Number.isFinite(this.normalFlowM3h) &&
+      this.normalFlowM3h > 0
+    )
       mix = Math.min(1, Math.max(0, f.secondaryFlow / this.normalFlowM3h));
     else mix = f.pumpHz !== undefined && Number.isFinite(f.pumpHz) ? 1 : this.mix;
     const supply = f.secondarySupplyTemp;
     const outdoor = f.outdoorTemp ?? this.lastOutdoorC;
-    const offsetC = mix > 0.5 && supply !== undefined && Number.isFinite(supply) && Number.isFinite(outdoor) ? supply - this.curve(outdoor) : Number.NaN;
+    const offsetC =
+      mix > 0.5 && supply !== undefined && Number.isFinite(supply) && Number.isFinite(outdoor) ? supply - this.curve(outdoor) : Number.NaN;
     this.live = { ts, mix, offsetC };
   }
 
@@ -91,10 +102,16 @@ export class StationState {
     const mix = this.mixOf(h);
     const pumping = !Number.isFinite(h.pumpShare) || h.pumpShare >= 0.99;
     if (pumping && Number.isFinite(h.flowM3h) && mix > 0.7) {
-      this.normalFlowM3h = Number.isFinite(this.normalFlowM3h) ? this.normalFlowM3h + FLOW_GAIN * (h.flowM3h - this.normalFlowM3h) : h.flowM3h;
+      this.normalFlowM3h = Number.isFinite(this.normalFlowM3h)
+        ? this.normalFlowM3h + FLOW_GAIN * (h.flowM3h - this.normalFlowM3h)
+        : h.flowM3h;
     }
     // Without circulation the supply sensor reads still water: it says nothing about the curve.
-    if (mix > 0.5) this.offsetC = this.hours === 0 ? h.supplyC - this.curve(h.outdoorC) : this.offsetC + OFFSET_GAIN * (h.supplyC - this.curve(h.outdoorC) - this.offsetC);
+    if (mix > 0.5)
+      this.offsetC =
+        this.hours === 0
+          ? h.supplyC - this.curve(h.outdoorC)
+          : this.offsetC + OFFSET_GAIN * (h.supplyC - this.curve(h.outdoorC) - this.offsetC);
     this.mix = mix;
     this.lastOutdoorC = h.outdoorC;
     this.lastHour = hour;

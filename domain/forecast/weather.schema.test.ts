@@ -39,8 +39,28 @@ describe('validateForecast', () => {
     ['a bad timestamp', { ...good, hours: [{ ts: 'yesterday-ish!', outdoorTemp: 1 }] }, 'bad_timestamp'],
     ['an issue time in the future', { ...good, issuedAt: new Date(NOW + 3 * H).toISOString() }, 'future_issue'],
     ['hours off the hour', { ...good, hours: [{ ts: base + 90_000, outdoorTemp: 1 }] }, 'not_hourly'],
-    ['hours out of order', { ...good, hours: [{ ts: base + H, outdoorTemp: 1 }, { ts: base, outdoorTemp: 1 }] }, 'not_increasing'],
-    ['a duplicate hour', { ...good, hours: [{ ts: base, outdoorTemp: 1 }, { ts: base, outdoorTemp: 2 }] }, 'not_increasing'],
+    [
+      'hours out of order',
+      {
+        ...good,
+        hours: [
+          { ts: base + H, outdoorTemp: 1 },
+          { ts: base, outdoorTemp: 1 },
+        ],
+      },
+      'not_increasing',
+    ],
+    [
+      'a duplicate hour',
+      {
+        ...good,
+        hours: [
+          { ts: base, outdoorTemp: 1 },
+          { ts: base, outdoorTemp: 2 },
+        ],
+      },
+      'not_increasing',
+    ],
     ['hours long before the issue', { ...good, hours: [{ ts: base - 5 * H, outdoorTemp: 1 }] }, 'before_issue'],
     ['more than 10 days ahead', { ...good, hours: [{ ts: base + 241 * H, outdoorTemp: 1 }] }, 'too_long'],
   ])('refuses %s', (_what, body, reason) => {

@@ -47,7 +47,8 @@ export interface WeatherForecast {
   readonly hours: readonly { readonly ts: number; readonly outdoorTemp: number; readonly spreadC?: number }[];
 }
 
-export type ForecastRefusal = 'bad_json' | 'bad_shape' | 'bad_timestamp' | 'future_issue' | 'not_hourly' | 'not_increasing' | 'before_issue' | 'too_long';
+export type ForecastRefusal =
+  'bad_json' | 'bad_shape' | 'bad_timestamp' | 'future_issue' | 'not_hourly' | 'not_increasing' | 'before_issue' | 'too_long';
 
 export type ForecastValidation =
   | { readonly ok: true; readonly forecast: WeatherForecast }
@@ -88,17 +89,27 @@ export function validateForecast(input: unknown, o: ForecastCheckOptions): Forec
     if (ts % HOUR_MS !== 0) return { ok: false, reason: 'not_hourly', detail: `/hours/${i}/ts is not on a whole hour` };
     if (ts < issuedAt - HOUR_MS) return { ok: false, reason: 'before_issue', detail: `/hours/${i}/ts is before /issuedAt` };
     if (i > 0 && ts <= hours[i - 1]!.ts) return { ok: false, reason: 'not_increasing', detail: `/hours/${i}/ts` };
-    if (ts > issuedAt + MAX_FORECAST_HOURS * HOUR_MS) return { ok: false, reason: 'too_long', detail: `/hours/${i}/ts beyond ${MAX_FORECAST_HOURS} h` };
+    if (ts > issuedAt + MAX_FORECAST_HOURS * HOUR_MS)
+      return { ok: false, reason: 'too_long', detail: `/hours/${i}/ts beyond ${MAX_FORECAST_HOURS} h` };
     hours.push({ ts, outdoorTemp: h.outdoorTemp, ...(h.spreadC !== undefined ? { spreadC: h.spreadC } : {}) });
   }
   return {
     ok: true,
-    forecast: { city: body.city, ...(body.stationId ? { stationId: body.stationId } : {}), issuedAt, ...(body.source ? { source: body.source } : {}), hours },
+    forecast: {
+      city: body.city,
+      ...(body.stationId ? { stationId: body.stationId } : {}),
+      issuedAt,
+      ...(body.source ? { source: body.source } : {}),
+      hours,
+    },
   };
 }
 
 /** Outdoor forecast at an hour: the station's own forecast first, then the city's; undefined when neither covers it. */
-export function forecastAt(f: WeatherForecast | undefined, ts: number): { outdoorTemp: number; spreadC?: number; leadH: number } | undefined {
+export function forecastAt(
+  f: WeatherForecast | undefined,
+  ts: number,
+): { outdoorTemp: number; spreadC?: number; leadH: number } | undefined {
   if (!f || f.hours.length === 0) return undefined;
   const first = f.hours[0]!.ts;
   const i = Math.round((ts - first) / HOUR_MS);
@@ -107,7 +118,11 @@ export function forecastAt(f: WeatherForecast | undefined, ts: number): { outdoo
     // Gaps are allowed: fall back to a search.
     const found = f.hours.find((x) => x.ts === ts);
     if (!found) return undefined;
-    return { outdoorTemp: found.outdoorTemp, ...(found.spreadC !== undefined ? { spreadC: found.spreadC } : {}), leadH: (ts - f.issuedAt) / HOUR_MS };
+    return {
+      outdoorTemp: found.outdoorTemp,
+      ...(found.spreadC !== undefined ? { spreadC: found.spreadC } : {}),
+      leadH: (ts - f.issuedAt) / HOUR_MS,
+    };
   }
   return { outdoorTemp: h.outdoorTemp, ...(h.spreadC !== undefined ? { spreadC: h.spreadC } : {}), leadH: (ts - f.issuedAt) / HOUR_MS };
 }

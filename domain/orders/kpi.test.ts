@@ -11,19 +11,62 @@ const base = (id: string, over: Partial<Order>): Order => ({
   ...over,
 });
 const cold = (apt: string, from: number, to?: number, exempt = false): Incident => ({
-  id: `c:${apt}:${from}`, kind: 'apartment_cold', subjectType: 'apartment', subjectId: apt, apartmentId: apt, status: to ? 'resolved' : 'open',
-  startTs: from, ...(to ? { endTs: to } : {}), severity: 'major', cause: 'station', evidence: {}, exempt,
+  id: `c:${apt}:${from}`,
+  kind: 'apartment_cold',
+  subjectType: 'apartment',
+  subjectId: apt,
+  apartmentId: apt,
+  status: to ? 'resolved' : 'open',
+  startTs: from,
+  ...(to ? { endTs: to } : {}),
+  severity: 'major',
+  cause: 'station',
+  evidence: {},
+  exempt,
 });
 
 describe('KPIs', () => {
-  const apartmentStation = new Map([['a1', 's1'], ['a2', 's1'], ['a3', 's2']]);
-  const stationOffice = new Map([['s1', 'o1'], ['s2', 'o2']]);
+  const apartmentStation = new Map([
+    ['a1', 's1'],
+    ['a2', 's1'],
+    ['a3', 's2'],
+  ]);
+  const stationOffice = new Map([
+    ['s1', 'o1'],
+    ['s2', 'o2'],
+  ]);
 
   it('compliance in apartment-hours by station, office and city; N3-exempt shortfalls are recorded and excused', () => {
-    const k = computeKpis({ from: T0, to: T0 + 10 * HOUR_MS, orders: [], apartmentStation, stationOffice, coldIncidents: [cold('a1', T0 - HOUR_MS, T0 + 2 * HOUR_MS), cold('a3', T0 + 5 * HOUR_MS), cold('a2', T0, T0 + 5 * HOUR_MS, true)] }, defaultPolicy);
+    const k = computeKpis(
+      {
+        from: T0,
+        to: T0 + 10 * HOUR_MS,
+        orders: [],
+        apartmentStation,
+        stationOffice,
+        coldIncidents: [cold('a1', T0 - HOUR_MS, T0 + 2 * HOUR_MS), cold('a3', T0 + 5 * HOUR_MS), cold('a2', T0, T0 + 5 * HOUR_MS, true)],
+      },
+      defaultPolicy,
+    );
     expect(k.compliance.byStation).toEqual([
-      { id: 's1', apartments: 2, apartmentHours: 20, coldApartmentHours: 2, exemptColdApartmentHours: 5, compliance: 0.9, complianceWithExempt: 0.65 },
-      { id: 's2', apartments: 1, apartmentHours: 10, coldApartmentHours: 5, exemptColdApartmentHours: 0, compliance: 0.5, complianceWithExempt: 0.5 },
+      {
+        id: 's1',
+        apartments: 2,
+        apartmentHours: 20,
+        coldApartmentHours: 2,
+        exemptColdApartmentHours: 5,
+        compliance: 0.9,
+        complianceWithExempt: 0.65,
+      },
+      {
+        id: 's2',
+        apartments: 1,
+        apartmentHours: 10,
+        coldApartmentHours: 5,
+        exemptColdApartmentHours: 0,
+        compliance: 0.5,
+        complianceWithExempt: 0.5,
+      },
     ]);
     expect(k.compliance.byOffice.map((r) => r.id)).toEqual(['o1', 'o2']);
     expect(k.compliance.city).toMatchObject({ apartments: 3, apartmentHours: 30, coldApartmentHours: 7 });
@@ -31,9 +74,29 @@ describe('KPIs', () => {
 
   it('counts each order once in callback rate (N22) and satisfaction (N7), with medians', () => {
     const orders = [
-      base('called-back-and-closed', { status: 'closed', issuedAt: T0, answeredAt: T0 + 10 * 60_000, onSiteAt: T0 + 40 * 60_000, resolvedAt: T0 + 2 * HOUR_MS, callbackAt: T0 + 3 * HOUR_MS, satisfaction: 5, cause: 'station' }),
-      base('resolved-no-callback', { status: 'closed', issuedAt: T0, answeredAt: T0 + 20 * 60_000, onSiteAt: T0 + 60 * 60_000, resolvedAt: T0 + 4 * HOUR_MS, cause: 'in_home' }),
-      base('open', { status: 'dispatched', issuedAt: T0, escalations: [{ level: 'station_head', at: T0 + 24 * HOUR_MS, afterHours: 24, notified: [] }] }),
+      base('called-back-and-closed', {
+        status: 'closed',
+        issuedAt: T0,
+        answeredAt: T0 + 10 * 60_000,
+        onSiteAt: T0 + 40 * 60_000,
+        resolvedAt: T0 + 2 * HOUR_MS,
+        callbackAt: T0 + 3 * HOUR_MS,
+        satisfaction: 5,
+        cause: 'station',
+      }),
+      base('resolved-no-callback', {
+        status: 'closed',
+        issuedAt: T0,
+        answeredAt: T0 + 20 * 60_000,
+        onSiteAt: T0 + 60 * 60_000,
+        resolvedAt: T0 + 4 * HOUR_MS,
+        cause: 'in_home',
+      }),
+      base('open', {
+        status: 'dispatched',
+        issuedAt: T0,
+        escalations: [{ level: 'station_head', at: T0 + 24 * HOUR_MS, afterHours: 24, notified: [] }],
+      }),
       base('measure', { source: 'measurement', status: 'closed', resolvedAt: T0 + HOUR_MS, cause: 'building' }),
     ];
     const k = computeKpis({ from: T0, to: T0 + 48 * HOUR_MS, orders, apartmentStation, stationOffice, coldIncidents: [] }, defaultPolicy);
@@ -47,16 +110,38 @@ describe('KPIs', () => {
 
   it('N1: only in-season hours count — a window across the season’s start counts from 15 Nov, and out of season nothing is "compliant"', () => {
     const nov14 = Date.UTC(2026, 10, 13, 16); // 14 Nov 00:00 local (UTC+8)
-    const k = computeKpis({ from: nov14, to: nov14 + 48 * HOUR_MS, orders: [], apartmentStation, stationOffice, coldIncidents: [cold('a1', nov14, nov14 + 30 * HOUR_MS)] }, defaultPolicy);
+    const k = computeKpis(
+      {
+        from: nov14,
+        to: nov14 + 48 * HOUR_MS,
+        orders: [],
+        apartmentStation,
+        stationOffice,
+        coldIncidents: [cold('a1', nov14, nov14 + 30 * HOUR_MS)],
+      },
+      defaultPolicy,
+    );
     expect(k.compliance.city).toMatchObject({ apartments: 3, apartmentHours: 72, coldApartmentHours: 6 }); // 24 in-season hours × 3; cold 00:00–06:00 on 15 Nov
-    const july = computeKpis({ from: Date.UTC(2026, 6, 1), to: Date.UTC(2026, 6, 2), orders: [], apartmentStation, stationOffice, coldIncidents: [] }, defaultPolicy);
+    const july = computeKpis(
+      { from: Date.UTC(2026, 6, 1), to: Date.UTC(2026, 6, 2), orders: [], apartmentStation, stationOffice, coldIncidents: [] },
+      defaultPolicy,
+    );
     expect(july.compliance.city.compliance).toBeNull();
   });
 
   it('N22: the callback rate counts repair orders resolved in the window, whenever received', () => {
-    const old = base('received-before', { receivedAt: T0 - 48 * HOUR_MS, status: 'closed', resolvedAt: T0 + HOUR_MS, callbackAt: T0 + 2 * HOUR_MS, cause: 'station' });
+    const old = base('received-before', {
+      receivedAt: T0 - 48 * HOUR_MS,
+      status: 'closed',
+      resolvedAt: T0 + HOUR_MS,
+      callbackAt: T0 + 2 * HOUR_MS,
+      cause: 'station',
+    });
     const later = base('resolved-after', { status: 'resolved', resolvedAt: T0 + 50 * HOUR_MS, cause: 'station' });
-    const k = computeKpis({ from: T0, to: T0 + 24 * HOUR_MS, orders: [old, later], apartmentStation, stationOffice, coldIncidents: [] }, defaultPolicy);
+    const k = computeKpis(
+      { from: T0, to: T0 + 24 * HOUR_MS, orders: [old, later], apartmentStation, stationOffice, coldIncidents: [] },
+      defaultPolicy,
+    );
     expect(k.callback).toMatchObject({ resolved: 1, calledBack: 1, rate: 1 });
   });
 

@@ -25,8 +25,18 @@ export interface ComplianceRow {
 export interface Kpis {
   readonly from: number;
   readonly to: number;
-  readonly compliance: { readonly city: ComplianceRow; readonly byOffice: readonly ComplianceRow[]; readonly byStation: readonly ComplianceRow[] };
-  readonly orders: { readonly received: number; readonly repair: number; readonly bySource: Record<string, number>; readonly byStatus: Record<string, number>; readonly byCause: Record<string, number> };
+  readonly compliance: {
+    readonly city: ComplianceRow;
+    readonly byOffice: readonly ComplianceRow[];
+    readonly byStation: readonly ComplianceRow[];
+  };
+  readonly orders: {
+    readonly received: number;
+    readonly repair: number;
+    readonly bySource: Record<string, number>;
+    readonly byStatus: Record<string, number>;
+    readonly byCause: Record<string, number>;
+  };
   /** N22: repair orders resolved in the window that were called back, over those resolved. */
   readonly callback: { readonly resolved: number; readonly calledBack: number; readonly rate: number | null; readonly target: number };
   /** N7: share of callback ratings >= satisfiedScore. */
@@ -85,7 +95,8 @@ export function computeKpis(input: KpiInput, policy: HeatingPolicy): Kpis {
     if (!st) continue;
     const overlap = seasonHours(Math.max(from, i.startTs), Math.min(to, i.endTs ?? to), policy);
     const c = coldPerStation.get(st) ?? { cold: 0, exempt: 0 };
-    if (i.exempt) c.exempt += overlap; // N3: recorded, excused
+    if (i.exempt)
+      c.exempt += overlap; // N3: recorded, excused
     else c.cold += overlap;
     coldPerStation.set(st, c);
   }
@@ -101,7 +112,9 @@ export function computeKpis(input: KpiInput, policy: HeatingPolicy): Kpis {
       complianceWithExempt: total > 0 ? Math.max(0, 1 - (cold + exempt) / total) : null,
     };
   };
-  const byStation = [...aptsPerStation.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([st, n]) => row(st, n, coldPerStation.get(st)?.cold ?? 0, coldPerStation.get(st)?.exempt ?? 0));
+  const byStation = [...aptsPerStation.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([st, n]) => row(st, n, coldPerStation.get(st)?.cold ?? 0, coldPerStation.get(st)?.exempt ?? 0));
   const officeAgg = new Map<string, { n: number; cold: number; exempt: number }>();
   for (const r of byStation) {
     const off = input.stationOffice.get(r.id) ?? 'unknown';
@@ -157,7 +170,12 @@ export function computeKpis(input: KpiInput, policy: HeatingPolicy): Kpis {
     to,
     compliance: { city, byOffice, byStation },
     orders: { received: orders.length, repair, bySource, byStatus, byCause },
-    callback: { resolved: resolvedInWindow, calledBack: calledBackInWindow, rate: resolvedInWindow ? calledBackInWindow / resolvedInWindow : null, target: policy.service.callbackRateTarget },
+    callback: {
+      resolved: resolvedInWindow,
+      calledBack: calledBackInWindow,
+      rate: resolvedInWindow ? calledBackInWindow / resolvedInWindow : null,
+      target: policy.service.callbackRateTarget,
+    },
     satisfaction: { rated, satisfied, rate: rated ? satisfied / rated : null, target: policy.service.satisfactionTarget },
     medianMinutes: { answer: median(answer), onSite: median(onSite), restore: median(restore) },
     escalationsByLevel,

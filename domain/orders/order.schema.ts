@@ -70,19 +70,35 @@ export type ComplaintBody = Static<typeof ComplaintBodySchema>;
 
 /** N23: the field worker's repair sheet. */
 export const RepairSheetSchema = Type.Object(
-  { content: Text(4000), startAt: TimestampSchema, endAt: TimestampSchema, workerName: Name, workerPhone: Phone, residentSigned: Type.Boolean() },
+  {
+    content: Text(4000),
+    startAt: TimestampSchema,
+    endAt: TimestampSchema,
+    workerName: Name,
+    workerPhone: Phone,
+    residentSigned: Type.Boolean(),
+  },
   closed,
 );
 export type RepairSheet = Static<typeof RepairSheetSchema>;
 
 /** N30/N31: one measuring point. */
 export const MeasurementPointSchema = Type.Object(
-  { tempC: Type.Number({ minimum: -40, maximum: 60 }), heightM: Type.Number({ minimum: 0, maximum: 5 }), wallDistanceM: Type.Number({ minimum: 0, maximum: 50 }) },
+  {
+    tempC: Type.Number({ minimum: -40, maximum: 60 }),
+    heightM: Type.Number({ minimum: 0, maximum: 5 }),
+    wallDistanceM: Type.Number({ minimum: 0, maximum: 50 }),
+  },
   closed,
 );
 
 export const MeasuredRoomSchema = Type.Object(
-  { roomId: IdSchema, type: RoomTypeSchema, areaM2: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }), points: Type.Array(MeasurementPointSchema, { maxItems: 20 }) },
+  {
+    roomId: IdSchema,
+    type: RoomTypeSchema,
+    areaM2: Type.Number({ exclusiveMinimum: 0, maximum: 1000 }),
+    points: Type.Array(MeasurementPointSchema, { maxItems: 20 }),
+  },
   closed,
 );
 
@@ -104,7 +120,10 @@ export const MeasurementRecordSchema = Type.Object(
 export type MeasurementRecordBody = Static<typeof MeasurementRecordSchema>;
 
 // One body per step route. The route adds `type`; the body cannot name one (closed).
-const DispatchProps = { assignee: Type.Optional(Type.String({ maxLength: 100 })), supervisor: Type.Optional(Type.String({ maxLength: 100 })) };
+const DispatchProps = {
+  assignee: Type.Optional(Type.String({ maxLength: 100 })),
+  supervisor: Type.Optional(Type.String({ maxLength: 100 })),
+};
 const AcceptProps = { appointmentAt: Type.Optional(TimestampSchema) };
 /** N25: note left (never on the door) with contact and phone, and a new appointment. */
 const NotHomeProps = { note: Text(1000), newAppointmentAt: TimestampSchema };
@@ -195,7 +214,12 @@ export type PersonAction = Static<typeof PersonActionSchema>;
 
 /** System-only step: the service joins incidents and apartments to an order (N4); no route reaches it. */
 export const LinkActionSchema = Type.Object(
-  { type: Type.Literal('link'), apartments: Type.Optional(Type.Array(IdSchema, { maxItems: 100_000 })), incidentId: Type.Optional(Type.String()), note: Text(2000) },
+  {
+    type: Type.Literal('link'),
+    apartments: Type.Optional(Type.Array(IdSchema, { maxItems: 100_000 })),
+    incidentId: Type.Optional(Type.String()),
+    note: Text(2000),
+  },
   closed,
 );
 export type LinkAction = Static<typeof LinkActionSchema>;
@@ -214,9 +238,19 @@ const HistoryEntrySchema = Type.Object({
 });
 /** N21: a person told of an escalation. */
 const RecipientSchema = Type.Object({ personId: Type.String(), name: Type.String(), role: Type.String() });
-const EscalationSchema = Type.Object({ level: EscalationLevelSchema, at: Type.Number(), afterHours: Type.Number(), notified: ListOf(RecipientSchema) });
+const EscalationSchema = Type.Object({
+  level: EscalationLevelSchema,
+  at: Type.Number(),
+  afterHours: Type.Number(),
+  notified: ListOf(RecipientSchema),
+});
 const SlaBreachSchema = Type.Object({ kind: Type.Enum(['answer', 'on_site', 'restore']), dueAt: Type.Number(), at: Type.Number() });
-const NotHomeVisitSchema = Type.Object({ at: Type.Number(), note: Type.String(), newAppointmentAt: Type.Number(), kind: Type.Optional(Type.Enum(['not_home', 'reschedule'])) });
+const NotHomeVisitSchema = Type.Object({
+  at: Type.Number(),
+  note: Type.String(),
+  newAppointmentAt: Type.Number(),
+  kind: Type.Optional(Type.Enum(['not_home', 'reschedule'])),
+});
 
 /** A measurement record as stored: `measuredBy` is always filled in by the service. */
 const StoredMeasurementRecordSchema = Type.Object({
@@ -229,7 +263,14 @@ export const MeasurementResultSchema = Type.Object({
   verdict: Type.Enum(['compliant', 'below_standard', 'invalid']),
   problems: ListOf(Type.String()),
   rooms: ListOf(
-    Type.Object({ roomId: Type.String(), type: RoomTypeSchema, valueC: Type.Number(), counted: Type.Boolean(), shortfallC: Type.Number(), refundPct: Type.Number() }),
+    Type.Object({
+      roomId: Type.String(),
+      type: RoomTypeSchema,
+      valueC: Type.Number(),
+      counted: Type.Boolean(),
+      shortfallC: Type.Number(),
+      refundPct: Type.Number(),
+    }),
   ),
   apartmentValueC: Type.Union([Type.Number(), Type.Null()]),
   refundPctPerDay: Type.Number(),
@@ -290,9 +331,29 @@ export type OrderDto = Static<typeof OrderSchema>;
 /** N20: the team copy — what the field worker needs (orderView(o, 'team')); residents get it too. */
 export const ORDER_TEAM_FIELDS = [
   // `source`: the worker must know which sheet the job takes — a repair sheet (N23) or a measurement record (N30).
-  'id', 'number', 'source', 'status', 'subjectType', 'apartmentId', 'buildingId', 'stationId', 'apartments', 'appointmentAt',
-  'residentAddress', 'residentPhone', 'residentContact', 'content', 'issuedAt', 'assignee', 'repairSheet',
-  'userSideExplanation', 'notHome', 'onSiteAt', 'resolvedAt', 'cause', 'measurement',
+  'id',
+  'number',
+  'source',
+  'status',
+  'subjectType',
+  'apartmentId',
+  'buildingId',
+  'stationId',
+  'apartments',
+  'appointmentAt',
+  'residentAddress',
+  'residentPhone',
+  'residentContact',
+  'content',
+  'issuedAt',
+  'assignee',
+  'repairSheet',
+  'userSideExplanation',
+  'notHome',
+  'onSiteAt',
+  'resolvedAt',
+  'cause',
+  'measurement',
 ] as const;
 export const OrderTeamViewSchema = Type.Pick(OrderSchema, ORDER_TEAM_FIELDS);
 export type OrderTeamView = Static<typeof OrderTeamViewSchema>;
@@ -304,7 +365,10 @@ export type OrderTeamView = Static<typeof OrderTeamViewSchema>;
  */
 export const ORDER_RESIDENT_FIELDS = [...ORDER_TEAM_FIELDS, 'source', 'receivedAt', 'callbackAt', 'satisfaction'] as const;
 export const OrderTimelineSchema = ListOf(Type.Object({ at: Type.Number(), to: OrderStatusSchema }));
-export const OrderResidentViewSchema = Type.Object({ ...Type.Pick(OrderSchema, ORDER_RESIDENT_FIELDS).properties, timeline: OrderTimelineSchema });
+export const OrderResidentViewSchema = Type.Object({
+  ...Type.Pick(OrderSchema, ORDER_RESIDENT_FIELDS).properties,
+  timeline: OrderTimelineSchema,
+});
 export type OrderResidentView = Static<typeof OrderResidentViewSchema>;
 
 /**

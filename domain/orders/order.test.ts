@@ -10,12 +10,34 @@ const T0 = Date.UTC(2026, 11, 1, 2, 0);
 const local = (h: number, m = 0) => Date.UTC(2026, 11, 1, h - 8, m);
 
 const newOrder = (source: Order['source'] = 'complaint'): Order =>
-  createOrder({ id: 'o1', number: '2026-000001', source, channel: 'hotline', subjectType: 'apartment', apartmentId: 'a1', officeId: 'off', receiver: 'desk', content: 'cold' }, T0);
+  createOrder(
+    {
+      id: 'o1',
+      number: '2026-000001',
+      source,
+      channel: 'hotline',
+      subjectType: 'apartment',
+      apartmentId: 'a1',
+      officeId: 'off',
+      receiver: 'desk',
+      content: 'cold',
+    },
+    T0,
+  );
 
 describe('N12 callback hours', () => {
   it.each([
-    [6, 59, false], [7, 0, true], [11, 29, true], [11, 30, false], [13, 29, false], [13, 30, true],
-    [17, 30, false], [18, 59, false], [19, 0, true], [21, 59, true], [22, 0, false],
+    [6, 59, false],
+    [7, 0, true],
+    [11, 29, true],
+    [11, 30, false],
+    [13, 29, false],
+    [13, 30, true],
+    [17, 30, false],
+    [18, 59, false],
+    [19, 0, true],
+    [21, 59, true],
+    [22, 0, false],
   ])('%d:%d local → %s', (h, m, ok) => expect(callbackAllowedAt(local(h, m), policy)).toBe(ok));
 
   it('reschedules to the next allowed minute, across midnight', () => {
@@ -29,12 +51,24 @@ describe('N12 scheduling a callback', () => {
     let o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
     o = applyAction(o, { type: 'accept' }, 'w', T0, policy);
     o = applyAction(o, { type: 'arrive' }, 'w', T0, policy);
-    return applyAction(o, { type: 'resolve', cause: 'building', repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true } }, 'w', T0, policy);
+    return applyAction(
+      o,
+      {
+        type: 'resolve',
+        cause: 'building',
+        repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true },
+      },
+      'w',
+      T0,
+      policy,
+    );
   };
   it('books the next allowed minute, or refuses a time inside quiet hours', () => {
     expect(applyAction(resolved(), { type: 'schedule_callback' }, 'desk', local(12, 10), policy).callbackDueAt).toBe(local(13, 30));
     expect(() => applyAction(resolved(), { type: 'schedule_callback', at: local(23, 0) }, 'desk', local(14), policy)).toThrow(HeatError);
-    expect(applyAction(resolved(), { type: 'schedule_callback', at: local(20, 0) }, 'desk', local(14), policy).callbackDueAt).toBe(local(20, 0));
+    expect(applyAction(resolved(), { type: 'schedule_callback', at: local(20, 0) }, 'desk', local(14), policy).callbackDueAt).toBe(
+      local(20, 0),
+    );
   });
 });
 
@@ -44,12 +78,35 @@ describe('lifecycle', () => {
     o = applyAction(o, { type: 'dispatch', assignee: 'w' }, 'desk', T0 + MINUTE_MS, policy);
     o = applyAction(o, { type: 'accept' }, 'w', T0 + 2 * MINUTE_MS, policy);
     o = applyAction(o, { type: 'arrive' }, 'w', T0 + 30 * MINUTE_MS, policy);
-    o = applyAction(o, { type: 'resolve', cause: 'building', repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true } }, 'w', T0 + HOUR_MS, policy);
+    o = applyAction(
+      o,
+      {
+        type: 'resolve',
+        cause: 'building',
+        repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true },
+      },
+      'w',
+      T0 + HOUR_MS,
+      policy,
+    );
     o = applyAction(o, { type: 'callback', result: 'ok', satisfaction: 5 }, 'desk', T0 + 4 * HOUR_MS, policy); // 14:00 local
     o = applyAction(o, { type: 'close' }, 'desk', T0 + 4 * HOUR_MS, policy);
     expect(o.status).toBe('closed');
-    expect(o.history.map((h) => h.to).filter(Boolean)).toEqual(['new', 'dispatched', 'accepted', 'on_site', 'resolved', 'callback', 'closed']);
-    expect(o).toMatchObject({ issuedAt: T0 + MINUTE_MS, answeredAt: T0 + 2 * MINUTE_MS, onSiteAt: T0 + 30 * MINUTE_MS, resolvedAt: T0 + HOUR_MS });
+    expect(o.history.map((h) => h.to).filter(Boolean)).toEqual([
+      'new',
+      'dispatched',
+      'accepted',
+      'on_site',
+      'resolved',
+      'callback',
+      'closed',
+    ]);
+    expect(o).toMatchObject({
+      issuedAt: T0 + MINUTE_MS,
+      answeredAt: T0 + 2 * MINUTE_MS,
+      onSiteAt: T0 + 30 * MINUTE_MS,
+      resolvedAt: T0 + HOUR_MS,
+    });
   });
 
   it('refuses steps out of order with a coded error', () => {
@@ -74,7 +131,9 @@ describe('SLA and escalation clock', () => {
     expect(tickOrder(o, T0 + 24 * HOUR_MS - 1, policy).escalations).toEqual([]);
     const t = tickOrder(o, T0 + 73 * HOUR_MS, policy);
     expect(t.escalations.map((e) => [e.level, e.at])).toEqual([
-      ['station_head', T0 + 24 * HOUR_MS], ['company_manager', T0 + 48 * HOUR_MS], ['deputy_gm', T0 + 72 * HOUR_MS],
+      ['station_head', T0 + 24 * HOUR_MS],
+      ['company_manager', T0 + 48 * HOUR_MS],
+      ['deputy_gm', T0 + 72 * HOUR_MS],
     ]);
     const again = tickOrder(t.order, T0 + 97 * HOUR_MS, policy);
     expect(again.escalations.map((e) => e.level)).toEqual(['general_manager']);
@@ -85,7 +144,17 @@ describe('SLA and escalation clock', () => {
     let o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
     o = applyAction(o, { type: 'accept' }, 'w', T0 + MINUTE_MS, policy);
     o = applyAction(o, { type: 'arrive' }, 'w', T0 + 50 * MINUTE_MS, policy);
-    o = applyAction(o, { type: 'resolve', cause: 'building', repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true } }, 'w', T0 + 2 * HOUR_MS, policy);
+    o = applyAction(
+      o,
+      {
+        type: 'resolve',
+        cause: 'building',
+        repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true },
+      },
+      'w',
+      T0 + 2 * HOUR_MS,
+      policy,
+    );
     const t = tickOrder(o, T0 + 100 * HOUR_MS, policy);
     expect(t.escalations).toEqual([]);
     expect(t.breaches).toEqual([]);

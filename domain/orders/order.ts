@@ -13,7 +13,16 @@ import { HeatError } from '../errors.ts';
 import { callbackAllowedAt, isRepairOrder, nextCallbackTime } from './sla.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
 import { ORDER_RESIDENT_FIELDS, ORDER_TEAM_FIELDS, type OrderResidentView } from './order.schema.ts';
-import type { LinkAction, OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, PersonAction, RepairSheet } from './order.schema.ts';
+import type {
+  LinkAction,
+  OrderChannel,
+  OrderSource,
+  OrderStatus,
+  OrderSubject,
+  OrderViewName,
+  PersonAction,
+  RepairSheet,
+} from './order.schema.ts';
 
 export type { OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, RepairSheet } from './order.schema.ts';
 
@@ -224,7 +233,8 @@ const NEXT: Partial<Record<OrderAction['type'], OrderStatus>> = {
  */
 export function applyAction(order: Order, action: OrderAction, by: string, now: number, policy: HeatingPolicy): Order {
   // A type outside the union is bad input (400), not a crash: the table has no entry for it.
-  if (!Object.hasOwn(ALLOWED, action.type)) throw new HeatError('HEAT_ERR_VALIDATION', 'unknown order action', { type: String(action.type) });
+  if (!Object.hasOwn(ALLOWED, action.type))
+    throw new HeatError('HEAT_ERR_VALIDATION', 'unknown order action', { type: String(action.type) });
   if (!ALLOWED[action.type].includes(order.status)) {
     throw new HeatError('HEAT_ERR_ORDER_TRANSITION', `cannot ${action.type} an order that is ${order.status}`, {
       status: order.status,
@@ -311,7 +321,8 @@ export function applyAction(order: Order, action: OrderAction, by: string, now: 
       break;
     case 'link':
       if (action.apartments) patch.apartments = [...new Set([...order.apartments, ...action.apartments])];
-      if (action.incidentId && !order.incidentIds.includes(action.incidentId)) patch.incidentIds = [...order.incidentIds, action.incidentId];
+      if (action.incidentId && !order.incidentIds.includes(action.incidentId))
+        patch.incidentIds = [...order.incidentIds, action.incidentId];
       note = action.note;
       break;
     case 'note':

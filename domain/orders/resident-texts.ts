@@ -35,31 +35,67 @@ export const CAUSE_TEXT: Readonly<Record<CauseClass, Record<TextLang, string>>> 
 
 /** What happened, by the kind of order (a system order by what it covers). */
 const HAPPENED: Readonly<Record<string, Record<TextLang, string>>> = {
-  proactive_apartment: { 'zh-CN': '您好，我们的监测发现您家的室温低于{standard}°C的供热标准。', en: 'Hello, our monitoring shows that your home is below the {standard} °C heating standard.' },
-  proactive_building: { 'zh-CN': '您好，我们的监测发现您所在楼栋多户室温低于{standard}°C的供热标准。', en: 'Hello, our monitoring shows that several homes in your building are below the {standard} °C heating standard.' },
-  proactive_station: { 'zh-CN': '您好，我们的监测发现为您小区供热的换热站运行异常，室温可能低于{standard}°C。', en: 'Hello, our monitoring shows a problem at the station that heats your area; rooms may fall below {standard} °C.' },
-  proactive_source: { 'zh-CN': '您好，我们的监测发现片区热源供热不足，室温可能低于{standard}°C。', en: 'Hello, our monitoring shows the heat supply to your district is short; rooms may fall below {standard} °C.' },
-  complaint: { 'zh-CN': '您好，我们已收到您反映的供热问题，谢谢您告诉我们。', en: 'Hello, we have your report about the heating. Thank you for telling us.' },
+  proactive_apartment: {
+    'zh-CN': '您好，我们的监测发现您家的室温低于{standard}°C的供热标准。',
+    en: 'Hello, our monitoring shows that your home is below the {standard} °C heating standard.',
+  },
+  proactive_building: {
+    'zh-CN': '您好，我们的监测发现您所在楼栋多户室温低于{standard}°C的供热标准。',
+    en: 'Hello, our monitoring shows that several homes in your building are below the {standard} °C heating standard.',
+  },
+  proactive_station: {
+    'zh-CN': '您好，我们的监测发现为您小区供热的换热站运行异常，室温可能低于{standard}°C。',
+    en: 'Hello, our monitoring shows a problem at the station that heats your area; rooms may fall below {standard} °C.',
+  },
+  proactive_source: {
+    'zh-CN': '您好，我们的监测发现片区热源供热不足，室温可能低于{standard}°C。',
+    en: 'Hello, our monitoring shows the heat supply to your district is short; rooms may fall below {standard} °C.',
+  },
+  complaint: {
+    'zh-CN': '您好，我们已收到您反映的供热问题，谢谢您告诉我们。',
+    en: 'Hello, we have your report about the heating. Thank you for telling us.',
+  },
   measurement: { 'zh-CN': '您好，我们已收到您的测温申请。', en: 'Hello, we have your request to measure the room temperature.' },
   outage_followup: { 'zh-CN': '您好，计划停热检修已经结束。', en: 'Hello, the planned maintenance outage has ended.' },
 };
 
 /** What we are doing, by status. */
 const DOING: Readonly<Record<OrderStatus, Record<TextLang, string>>> = {
-  new: { 'zh-CN': '您反映的问题我们会及时转给供热所，公司将尽快处理并给您答复。', en: 'We are passing it to the heating office now and will answer you soon.' },
-  dispatched: { 'zh-CN': '我们已经安排供热所的工作人员处理，会先打电话与您约定上门时间。', en: 'A heating office team has the job and will phone you to agree a visit.' },
-  accepted: { 'zh-CN': '工作人员已与您约定上门时间，请您耐心等待。', en: 'The team has agreed a visit with you; thank you for your patience.' },
+  new: {
+    'zh-CN': '您反映的问题我们会及时转给供热所，公司将尽快处理并给您答复。',
+    en: 'We are passing it to the heating office now and will answer you soon.',
+  },
+  dispatched: {
+    'zh-CN': '我们已经安排供热所的工作人员处理，会先打电话与您约定上门时间。',
+    en: 'A heating office team has the job and will phone you to agree a visit.',
+  },
+  accepted: {
+    'zh-CN': '工作人员已与您约定上门时间，请您耐心等待。',
+    en: 'The team has agreed a visit with you; thank you for your patience.',
+  },
   on_site: { 'zh-CN': '工作人员正在为您处理。', en: 'The team is working on it now.' },
-  resolved: { 'zh-CN': '问题已经处理，客服中心会在合适的时间给您回访。', en: 'It has been dealt with; our service centre will call you back at a suitable time.' },
+  resolved: {
+    'zh-CN': '问题已经处理，客服中心会在合适的时间给您回访。',
+    en: 'It has been dealt with; our service centre will call you back at a suitable time.',
+  },
   callback: { 'zh-CN': '感谢您接受回访，也请您为这次服务评价。', en: 'Thank you for taking our call; please rate the service.' },
-  closed: { 'zh-CN': '服务已完成，感谢您对我们工作的支持和理解。', en: 'The service is complete. Thank you for your support and understanding.' },
-  cancelled: { 'zh-CN': '这张服务单已撤销，非常抱歉给您带来的不便；如仍有问题请再告诉我们。', en: 'This order was withdrawn; we are sorry for the trouble. If the problem remains, please tell us again.' },
+  closed: {
+    'zh-CN': '服务已完成，感谢您对我们工作的支持和理解。',
+    en: 'The service is complete. Thank you for your support and understanding.',
+  },
+  cancelled: {
+    'zh-CN': '这张服务单已撤销，非常抱歉给您带来的不便；如仍有问题请再告诉我们。',
+    en: 'This order was withdrawn; we are sorry for the trouble. If the problem remains, please tell us again.',
+  },
 };
 
 const WHEN: Readonly<Record<string, Record<TextLang, string>>> = {
   appointment: { 'zh-CN': '约定上门时间：{time}。', en: 'Agreed visit: {time}.' },
   answer: { 'zh-CN': '我们会在{hours}小时内给您答复。', en: 'We will answer you within {hours} hours.' },
-  restore: { 'zh-CN': '非热源原因的故障，我们会在{hours}小时内恢复供热。', en: 'Where the heat source is not the cause, heating is restored within {hours} hours.' },
+  restore: {
+    'zh-CN': '非热源原因的故障，我们会在{hours}小时内恢复供热。',
+    en: 'Where the heat source is not the cause, heating is restored within {hours} hours.',
+  },
   done: { 'zh-CN': '处理时间：{time}。', en: 'Dealt with: {time}.' },
 };
 
@@ -80,7 +116,16 @@ export interface ResidentTextInput {
  * The resident's text for an order: what happened, what we are doing now, when. `time`
  * formats a timestamp for the reader (the dashboard passes its locale's formatter).
  */
-export function residentText(o: ResidentTextInput, lang: TextLang, ctx: { readonly standardC: number; readonly answerWithinHours: number; readonly restoreWithinHours: number; readonly time: (ms: number) => string }): ResidentText {
+export function residentText(
+  o: ResidentTextInput,
+  lang: TextLang,
+  ctx: {
+    readonly standardC: number;
+    readonly answerWithinHours: number;
+    readonly restoreWithinHours: number;
+    readonly time: (ms: number) => string;
+  },
+): ResidentText {
   const happened = fill((HAPPENED[happenedKey(o)] ?? HAPPENED.complaint!)[lang], { standard: ctx.standardC });
   const doing = DOING[o.status][lang];
   let when: string;
@@ -107,13 +152,21 @@ const KIND_TEXT: Readonly<Record<string, string>> = {
  * 服务内容 of an order the platform opens from an incident (N20): in words, with where and
  * since when; the evidence behind it stays structured on the incident (incidentIds).
  */
-export function proactiveContent(i: { readonly kind: IncidentKind | string; readonly cause: CauseClass; readonly startTs: number }, where: string | undefined, time: (ms: number) => string): string {
+export function proactiveContent(
+  i: { readonly kind: IncidentKind | string; readonly cause: CauseClass; readonly startTs: number },
+  where: string | undefined,
+  time: (ms: number) => string,
+): string {
   const what = KIND_TEXT[i.kind] ?? '供热异常';
   return `系统监测发现：${where ? `${where}，` : ''}${what}，自${time(i.startTs)}起。初步判断：${CAUSE_TEXT[i.cause]['zh-CN']}。请尽快派单处理，并电话告知受影响的用户。`;
 }
 
 /** 服务内容 of a planned outage's follow-up order (N9): check, home by home, that heat is back. */
-export function outageFollowUpContent(o: { readonly startsAt: number; readonly endsAt: number; readonly reason: string }, where: string | undefined, time: (ms: number) => string): string {
+export function outageFollowUpContent(
+  o: { readonly startsAt: number; readonly endsAt: number; readonly reason: string },
+  where: string | undefined,
+  time: (ms: number) => string,
+): string {
   return `计划停热（${time(o.startsAt)}至${time(o.endsAt)}，${o.reason}）已结束：请${where ? `对${where}` : ''}逐户核查供热已恢复，并告知用户。`;
 }
 

@@ -9,7 +9,21 @@ import { arriveByAt, slaDeadlines, tickOrder, type WhoIsTold } from './sla.ts';
 const policy = defaultPolicy;
 const T0 = Date.UTC(2026, 11, 1, 2, 0); // 10:00 local
 const newOrder = (source: Order['source'] = 'complaint', appointmentAt?: number): Order =>
-  createOrder({ id: 'o1', number: '2026-000001', source, channel: 'hotline', subjectType: 'apartment', apartmentId: 'a1', officeId: 'o1', receiver: 'desk', content: 'cold', ...(appointmentAt ? { appointmentAt } : {}) }, T0);
+  createOrder(
+    {
+      id: 'o1',
+      number: '2026-000001',
+      source,
+      channel: 'hotline',
+      subjectType: 'apartment',
+      apartmentId: 'a1',
+      officeId: 'o1',
+      receiver: 'desk',
+      content: 'cold',
+      ...(appointmentAt ? { appointmentAt } : {}),
+    },
+    T0,
+  );
 const code = (f: () => unknown): string | undefined => {
   try {
     f();
@@ -37,7 +51,9 @@ describe('N6 on-site clock', () => {
 
   it('the station books a visit at accept; a booking in the past is refused', () => {
     const o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
-    expect(code(() => applyAction(o, { type: 'accept', appointmentAt: T0 - MINUTE_MS }, 'w', T0 + MINUTE_MS, policy))).toBe('HEAT_ERR_APPOINTMENT_PAST');
+    expect(code(() => applyAction(o, { type: 'accept', appointmentAt: T0 - MINUTE_MS }, 'w', T0 + MINUTE_MS, policy))).toBe(
+      'HEAT_ERR_APPOINTMENT_PAST',
+    );
     const a = applyAction(o, { type: 'accept', appointmentAt: T0 + 5 * HOUR_MS }, 'w', T0 + MINUTE_MS, policy);
     expect(slaDeadlines(a, policy).on_site).toBe(T0 + 5 * HOUR_MS);
   });
@@ -46,10 +62,20 @@ describe('N6 on-site clock', () => {
     let o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
     o = applyAction(o, { type: 'accept', appointmentAt: T0 + HOUR_MS }, 'w', T0, policy);
     const now = T0 + HOUR_MS + 20 * MINUTE_MS;
-    expect(code(() => applyAction(o, { type: 'not_home', note: 'note left with phone', newAppointmentAt: T0 }, 'w', now, policy))).toBe('HEAT_ERR_APPOINTMENT_PAST');
-    expect(code(() => applyAction(o, { type: 'not_home', note: 'x', newAppointmentAt: now }, 'w', now, policy))).toBe('HEAT_ERR_APPOINTMENT_PAST');
+    expect(code(() => applyAction(o, { type: 'not_home', note: 'note left with phone', newAppointmentAt: T0 }, 'w', now, policy))).toBe(
+      'HEAT_ERR_APPOINTMENT_PAST',
+    );
+    expect(code(() => applyAction(o, { type: 'not_home', note: 'x', newAppointmentAt: now }, 'w', now, policy))).toBe(
+      'HEAT_ERR_APPOINTMENT_PAST',
+    );
     const next = T0 + 26 * HOUR_MS;
-    const n = applyAction(o, { type: 'not_home', note: 'note left with Wang 138…, back tomorrow', newAppointmentAt: next }, 'w', now, policy);
+    const n = applyAction(
+      o,
+      { type: 'not_home', note: 'note left with Wang 138…, back tomorrow', newAppointmentAt: next },
+      'w',
+      now,
+      policy,
+    );
     expect(n.status).toBe('accepted');
     expect(n.notHome).toEqual([{ at: now, note: 'note left with Wang 138…, back tomorrow', newAppointmentAt: next, kind: 'not_home' }]);
     expect(slaDeadlines(n, policy).on_site).toBe(next);
@@ -58,7 +84,13 @@ describe('N6 on-site clock', () => {
   it('seed ch.2 §13: a late worker phones, apologises and re-books; the clock moves to the new time', () => {
     let o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
     o = applyAction(o, { type: 'accept', appointmentAt: T0 + HOUR_MS }, 'w', T0, policy);
-    const r = applyAction(o, { type: 'reschedule', note: 'phoned, apologised: traffic', newAppointmentAt: T0 + 3 * HOUR_MS }, 'w', T0 + 50 * MINUTE_MS, policy);
+    const r = applyAction(
+      o,
+      { type: 'reschedule', note: 'phoned, apologised: traffic', newAppointmentAt: T0 + 3 * HOUR_MS },
+      'w',
+      T0 + 50 * MINUTE_MS,
+      policy,
+    );
     expect(slaDeadlines(r, policy).on_site).toBe(T0 + 3 * HOUR_MS);
     expect(r.notHome.at(-1)?.kind).toBe('reschedule');
   });
@@ -66,11 +98,20 @@ describe('N6 on-site clock', () => {
 
 describe('N21 escalation reaches named people, every source', () => {
   const who: WhoIsTold = (level, o) =>
-    level === 'station_head' ? [{ personId: `head-${o.officeId}`, name: `Head of ${o.officeId}`, role: 'station_head' }] : [{ personId: level, name: level, role: level }];
+    level === 'station_head'
+      ? [{ personId: `head-${o.officeId}`, name: `Head of ${o.officeId}`, role: 'station_head' }]
+      : [{ personId: level, name: level, role: level }];
 
   it('the 24 h step tells the head of the order’s own office, recorded on the order', () => {
     const t = tickOrder(newOrder(), T0 + 24 * HOUR_MS, policy, who);
-    expect(t.escalations).toEqual([{ level: 'station_head', at: T0 + 24 * HOUR_MS, afterHours: 24, notified: [{ personId: 'head-o1', name: 'Head of o1', role: 'station_head' }] }]);
+    expect(t.escalations).toEqual([
+      {
+        level: 'station_head',
+        at: T0 + 24 * HOUR_MS,
+        afterHours: 24,
+        notified: [{ personId: 'head-o1', name: 'Head of o1', role: 'station_head' }],
+      },
+    ]);
     expect(t.order.history.at(-1)?.note).toMatch(/Head of o1/);
   });
 
@@ -81,7 +122,10 @@ describe('N21 escalation reaches named people, every source', () => {
   });
 
   it.each(['measurement', 'outage_followup'] as const)('a %s order left unhandled escalates too', (source) => {
-    expect(tickOrder(newOrder(source), T0 + 48 * HOUR_MS, policy, who).escalations.map((e) => e.level)).toEqual(['station_head', 'company_manager']);
+    expect(tickOrder(newOrder(source), T0 + 48 * HOUR_MS, policy, who).escalations.map((e) => e.level)).toEqual([
+      'station_head',
+      'company_manager',
+    ]);
   });
 
   it('nobody holding a rung is recorded as such, not skipped', () => {

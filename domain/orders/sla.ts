@@ -60,7 +60,10 @@ export function arriveByAt(o: Pick<Order, 'appointmentAt' | 'issuedAt'>, policy:
 }
 
 /** SLA deadlines of an order (epoch ms), undefined where the clock does not apply. */
-export function slaDeadlines(o: Pick<Order, 'receivedAt' | 'source' | 'cause' | 'appointmentAt' | 'issuedAt'>, policy: ServicePolicy): Record<SlaKind, number | undefined> {
+export function slaDeadlines(
+  o: Pick<Order, 'receivedAt' | 'source' | 'cause' | 'appointmentAt' | 'issuedAt'>,
+  policy: ServicePolicy,
+): Record<SlaKind, number | undefined> {
   const h = 3_600_000;
   return {
     answer: o.receivedAt + policy.service.answerWithinHours * h, // N10
@@ -113,11 +116,13 @@ export function tickOrder(o: Order, now: number, policy: HeatingPolicy, whoIsTol
     const done = new Set(o.escalations.map((e) => e.level));
     for (const step of policy.service.escalation) {
       const due = o.receivedAt + step.afterHours * 3_600_000; // N21
-      if (now >= due && !done.has(step.level)) escalations.push({ level: step.level, at: due, afterHours: step.afterHours, notified: [...whoIsTold(step.level, o)] });
+      if (now >= due && !done.has(step.level))
+        escalations.push({ level: step.level, at: due, afterHours: step.afterHours, notified: [...whoIsTold(step.level, o)] });
     }
   }
   if (!breaches.length && !escalations.length) return { order: o, breaches, escalations };
-  const told = (e: Escalation): string => (e.notified.length ? e.notified.map((r) => r.name).join(', ') : `no ${ESCALATION_ROLE[e.level]} on record`);
+  const told = (e: Escalation): string =>
+    e.notified.length ? e.notified.map((r) => r.name).join(', ') : `no ${ESCALATION_ROLE[e.level]} on record`;
   const history: HistoryEntry[] = [
     ...breaches.map((b) => ({ at: b.at, by: 'system', action: 'sla_breach', note: b.kind })),
     ...escalations.map((e) => ({ at: e.at, by: 'system', action: 'escalated', note: `${e.level} after ${e.afterHours} h: ${told(e)}` })),

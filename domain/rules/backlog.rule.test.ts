@@ -34,7 +34,8 @@ function readings(): Reading[] {
   for (let m = 0; m <= END; m += 5) {
     for (const d of city.devices) {
       const ts = T0 + m * MIN;
-      if (d.kind === 'station_meter') out.push({ deviceId: d.id, kind: 'station_meter', ts, fields: { ...HEALTHY_METER }, stationId: d.stationId });
+      if (d.kind === 'station_meter')
+        out.push({ deviceId: d.id, kind: 'station_meter', ts, fields: { ...HEALTHY_METER }, stationId: d.stationId });
       else if (m % 10 === 0) {
         const t = temp(d.id, m);
         if (t !== undefined) out.push({ deviceId: d.id, kind: 'room_sensor', ts, fields: { temp: t, bat: 3 }, roomId: d.roomId });
@@ -66,7 +67,10 @@ class Runner {
     const last = new Map<string, Incident>();
     for (const e of this.events) last.set(e.incident.id, e.incident);
     return [...last.values()]
-      .map((i) => `${i.kind} ${i.subjectId} ${i.status} cause=${i.cause}${i.parentId ? ` parent=${i.parentId.split(':').slice(0, 2).join(':')}` : ''}${i.children ? ` children=${i.children.join(',')}` : ''}`)
+      .map(
+        (i) =>
+          `${i.kind} ${i.subjectId} ${i.status} cause=${i.cause}${i.parentId ? ` parent=${i.parentId.split(':').slice(0, 2).join(':')}` : ''}${i.children ? ` children=${i.children.join(',')}` : ''}`,
+      )
       .sort();
   }
 }
@@ -116,7 +120,13 @@ describe('one stream, three deliveries (watermark)', () => {
 
 describe("a device's own late readings", () => {
   const sensor = 's-b1-1-101-living';
-  const r = (id: string, m: number): Reading => ({ deviceId: id, kind: 'room_sensor', ts: T0 + m * MIN, fields: { temp: 21 }, roomId: id.slice(2) });
+  const r = (id: string, m: number): Reading => ({
+    deviceId: id,
+    kind: 'room_sensor',
+    ts: T0 + m * MIN,
+    fields: { temp: 21 },
+    roomId: id.slice(2),
+  });
   const others = city.devices.filter((d) => d.kind === 'room_sensor' && d.id !== sensor).map((d) => d.id);
   const othersAt = (m: number) => others.map((id) => r(id, m));
 
@@ -125,17 +135,22 @@ describe("a device's own late readings", () => {
     for (let m = 0; m <= 600; m += 10) run.feed([...othersAt(m), ...(m <= 100 ? [r(sensor, m)] : [])]);
     expect(run.final().filter((x) => x.includes(sensor))).toEqual([`sensor_offline ${sensor} open cause=not_a_fault`]);
     // Its gateway comes back with three chunks of backlog while the rest is at minute 600.
-    for (const [from, to] of [[110, 300], [310, 450], [460, 600]] as const) {
+    for (const [from, to] of [
+      [110, 300],
+      [310, 450],
+      [460, 600],
+    ] as const) {
       const chunk: Reading[] = [];
       for (let m = from; m <= to; m += 10) chunk.push(r(sensor, m));
       run.feed(chunk);
       run.advance(T0 + 600 * MIN);
     }
     const mine = run.events.filter((e) => e.incident.subjectId === sensor);
-    expect(mine.map((e) => `${e.type} start=${(e.incident.startTs - T0) / MIN}${e.incident.endTs ? ` end=${(e.incident.endTs - T0) / MIN}` : ''}`)).toEqual([
-      'opened start=100',
-      'resolved start=100 end=110',
-    ]);
+    expect(
+      mine.map(
+        (e) => `${e.type} start=${(e.incident.startTs - T0) / MIN}${e.incident.endTs ? ` end=${(e.incident.endTs - T0) / MIN}` : ''}`,
+      ),
+    ).toEqual(['opened start=100', 'resolved start=100 end=110']);
   });
 
   it('a real gap inside a backlog is reported as it would have been live (opened and resolved)', () => {

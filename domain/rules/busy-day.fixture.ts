@@ -21,7 +21,9 @@ export function busyDay(): { readings: Reading[]; ticks: number[] } {
     const ts = T0 + m * MIN;
     for (const d of meters) {
       const failed = d.stationId === 'st1' && m >= 120 && m < 600;
-      const fields = failed ? { ...HEALTHY_METER, pumpHz: 0, secondarySupplyTemp: 30 } : { ...HEALTHY_METER, outdoorTemp: -3 + Math.sin(m / 200) };
+      const fields = failed
+        ? { ...HEALTHY_METER, pumpHz: 0, secondarySupplyTemp: 30 }
+        : { ...HEALTHY_METER, outdoorTemp: -3 + Math.sin(m / 200) };
       if (d.stationId === 'st3' && m > 900 && m < 1000) continue; // silent for a while
       readings.push({ deviceId: d.id, kind: 'station_meter', ts: ts + 7_000, fields, stationId: d.stationId });
     }
@@ -43,7 +45,13 @@ export function busyDay(): { readings: Reading[]; ticks: number[] } {
   return { readings, ticks };
 }
 
-export function replay(readings: Reading[], ticks: number[], from = 0, to = readings.length, engine = new RulesEngine({ city: busyCity, policy })) {
+export function replay(
+  readings: Reading[],
+  ticks: number[],
+  from = 0,
+  to = readings.length,
+  engine = new RulesEngine({ city: busyCity, policy }),
+) {
   const out: IncidentEvent[] = [];
   let t = 0;
   while (t < ticks.length && ticks[t]! <= from) t += 2;
@@ -56,4 +64,3 @@ export function replay(readings: Reading[], ticks: number[], from = 0, to = read
   }
   return { out, engine };
 }
-

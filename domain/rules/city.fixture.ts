@@ -61,17 +61,43 @@ export function fixtureCity(o: FixtureOptions = {}): City {
     sources.push({ id: srcId, name: `Source ${si}`, location: loc });
     for (let k = 1; k <= nSt; k++) {
       const stId = `st${stations.length + 1}`;
-      stations.push({ id: stId, name: stId, officeId: 'o1', sourceId: srcId, branchId: `${srcId}-br${((k - 1) % 2) + 1}`, location: loc, system: o.system ?? 'radiator' });
-      if (meters) devices.push({ id: `m-${stId}`, kind: 'station_meter', stationId: stId, intervalMin: o.meterIntervalMin ?? 5, enabled: true });
+      stations.push({
+        id: stId,
+        name: stId,
+        officeId: 'o1',
+        sourceId: srcId,
+        branchId: `${srcId}-br${((k - 1) % 2) + 1}`,
+        location: loc,
+        system: o.system ?? 'radiator',
+      });
+      if (meters)
+        devices.push({ id: `m-${stId}`, kind: 'station_meter', stationId: stId, intervalMin: o.meterIntervalMin ?? 5, enabled: true });
       for (let bi = 0; bi < nB; bi++) {
         const bId = `b${buildings.length + 1}`;
-        buildings.push({ id: bId, name: bId, stationId: stId, address: `${bId} Road`, location: loc, floors, entrances, unitsPerFloor: units });
+        buildings.push({
+          id: bId,
+          name: bId,
+          stationId: stId,
+          address: `${bId} Road`,
+          location: loc,
+          floors,
+          entrances,
+          unitsPerFloor: units,
+        });
         for (let e = 1; e <= entrances; e++)
           for (let f = 1; f <= floors; f++)
             for (let u = 1; u <= units; u++) {
               const number = `${e}-${f}${String(u).padStart(2, '0')}`;
               const aId = `${bId}-${number}`;
-              apartments.push({ id: aId, buildingId: bId, entrance: e, floor: f, unit: u, number, areaM2: roomsDef.reduce((x, r) => x + r.areaM2, 20) });
+              apartments.push({
+                id: aId,
+                buildingId: bId,
+                entrance: e,
+                floor: f,
+                unit: u,
+                number,
+                areaM2: roomsDef.reduce((x, r) => x + r.areaM2, 20),
+              });
               for (const r of roomsDef) {
                 const rId = `${aId}-${r.suffix}`;
                 rooms.push({ id: rId, apartmentId: aId, name: r.suffix, type: r.type, areaM2: r.areaM2 });
@@ -145,7 +171,10 @@ export class Scenario {
       if (feed.room)
         for (const d of sensors) {
           const temp = feed.room(d.id, m);
-          if (temp !== undefined) this.events.push(...this.engine.ingest({ deviceId: d.id, kind: 'room_sensor', ts, fields: { temp, bat: 3.0 }, roomId: d.roomId }));
+          if (temp !== undefined)
+            this.events.push(
+              ...this.engine.ingest({ deviceId: d.id, kind: 'room_sensor', ts, fields: { temp, bat: 3.0 }, roomId: d.roomId }),
+            );
         }
       this.events.push(...this.engine.advanceTo(ts));
     }

@@ -97,7 +97,16 @@ describe('season (N1) and weather (N3)', () => {
     const city = fixtureCity();
     const s = new Scenario(new RulesEngine({ city, policy }), city);
     const july = Date.parse('2026-07-09T16:00:00Z');
-    s.run(0, 600, 10, { meter: () => ({ ...HEALTHY_METER, pumpHz: 0 }), room: (id, m) => (id.includes('b1-1-101') ? COLD : m < 100 || !id.includes('102') ? WARM : undefined) }, july);
+    s.run(
+      0,
+      600,
+      10,
+      {
+        meter: () => ({ ...HEALTHY_METER, pumpHz: 0 }),
+        room: (id, m) => (id.includes('b1-1-101') ? COLD : m < 100 || !id.includes('102') ? WARM : undefined),
+      },
+      july,
+    );
     s.advance(2000, july);
     expect(s.events).toEqual([]);
     expect(s.engine.dailyCompliance()).toEqual([]);

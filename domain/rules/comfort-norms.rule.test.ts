@@ -41,18 +41,29 @@ describe('N2 per room: each bedroom and the living room on its own', () => {
     expect(s.engine.openIncidents()[0]!.evidence).toMatchObject({ apartmentC: 19.38, coldestRoomC: 15, coverage: 'full' }); // N32 reported, N2 room
     expect(s.engine.apartmentValue(APT)).toBeCloseTo(mean, 10);
     // N2 compliance evidence counts the cold bedroom's minutes too.
-    expect(s.engine.dailyCompliance({ apartmentId: APT })).toEqual([{ apartmentId: APT, date: '2026-12-10', minutesBelow: 70, minutesExempt: 0 }]);
+    expect(s.engine.dailyCompliance({ apartmentId: APT })).toEqual([
+      { apartmentId: APT, date: '2026-12-10', minutesBelow: 70, minutesExempt: 0 },
+    ]);
   });
 
   it('resolves only once every counted room is back at the resolve level (a warm living room is not enough)', () => {
     const s = scenario().run(0, 70, 10, { meter: () => ({ ...HEALTHY_METER }), room: temps(() => 15) });
-    s.run(80, 200, 10, { meter: () => ({ ...HEALTHY_METER }), room: temps(() => 17.9, () => 25) }); // mean 22.3, bedroom still short
+    s.run(80, 200, 10, {
+      meter: () => ({ ...HEALTHY_METER }),
+      room: temps(
+        () => 17.9,
+        () => 25,
+      ),
+    }); // mean 22.3, bedroom still short
     expect(s.summary()).toEqual([`opened apartment_cold ${APT} cause=in_home start=0 at=60`]);
     s.run(210, 260, 10, { meter: () => ({ ...HEALTHY_METER }), room: temps(() => 18.5) }); // ≥ 18.3 for 30 min
-    expect(s.summary()).toEqual([`opened apartment_cold ${APT} cause=in_home start=0 at=60`, `resolved apartment_cold ${APT} cause=in_home start=0 end=210 at=240`]);
+    expect(s.summary()).toEqual([
+      `opened apartment_cold ${APT} cause=in_home start=0 at=60`,
+      `resolved apartment_cold ${APT} cause=in_home start=0 end=210 at=240`,
+    ]);
   });
 
-  it('a cold room\'s old reading is not aged by a warm room reporting later: 59 minutes of it open nothing', () => {
+  it("a cold room's old reading is not aged by a warm room reporting later: 59 minutes of it open nothing", () => {
     const s = scenario().run(0, 120, 1, { meter: () => ({ ...HEALTHY_METER }), room: temps((m) => (m <= 59 ? 17.5 : 18.5)) });
     expect(s.summary()).toEqual([]);
   });
@@ -78,7 +89,10 @@ describe('N3 over the full local day, revisited when the day ends', () => {
     expect(inc).toMatchObject({ severity: 'major', evidence: expect.objectContaining({ outdoorDayMeanC: 0 }) });
     expect(0).toBeGreaterThan(design);
     // The change went out as an update at the first reading of the next day (the API opens the order on it).
-    const lifted = s.events.filter((e) => e.type === 'updated' && e.incident.kind === 'apartment_cold' && e.incident.exempt === undefined && e.incident.severity === 'major');
+    const lifted = s.events.filter(
+      (e) =>
+        e.type === 'updated' && e.incident.kind === 'apartment_cold' && e.incident.exempt === undefined && e.incident.severity === 'major',
+    );
     expect(lifted.map((e) => e.at - s.events[0]!.incident.startTs)).toEqual([DAY * 60_000]);
     // N2 evidence: none of that day's minutes are exempt any more.
     const day1 = s.engine.dailyCompliance({ apartmentId: APT })[0]!;

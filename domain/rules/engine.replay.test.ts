@@ -38,7 +38,12 @@ describe('determinism', () => {
 
   it('the engine reads no clock and draws no random numbers (pure: input stream + policy only)', () => {
     const dir = import.meta.dirname;
-    const files = [...readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => join(dir, f)), join(dir, '..', 'season.ts')];
+    const files = [
+      ...readdirSync(dir)
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+        .map((f) => join(dir, f)),
+      join(dir, '..', 'season.ts'),
+    ];
     for (const f of files) {
       const src = readFileSync(f, 'utf8');
       expect(src, f).not.toMatch(/Date\.now\(|Math\.random\(|performance\.now\(|new Date\(\)|process\.|setTimeout|setInterval/);
@@ -81,6 +86,11 @@ describe('determinism', () => {
     const st1Apts = out.filter((e) => e.type === 'opened' && e.incident.kind === 'apartment_cold' && e.incident.stationId === 'st1');
     expect(st1Apts).toHaveLength(16);
     for (const e of st1Apts) expect(e.incident).toMatchObject({ cause: 'station', parentId: opened[0]!.incident.id });
-    expect(engine.openIncidents().filter((i) => i.kind === 'apartment_cold').map((i) => i.subjectId)).toEqual(['b5-1-101']);
+    expect(
+      engine
+        .openIncidents()
+        .filter((i) => i.kind === 'apartment_cold')
+        .map((i) => i.subjectId),
+    ).toEqual(['b5-1-101']);
   });
 });

@@ -23,7 +23,14 @@ export const F_STUCK = 4;
 export const F_IMPLAUSIBLE = 8;
 export const F_WINDOW = 16;
 export const F_SEEN = 32;
-export const SENSOR_FLAGS = { offline: F_OFFLINE, lowBattery: F_LOWBAT, stuck: F_STUCK, implausible: F_IMPLAUSIBLE, window: F_WINDOW, seen: F_SEEN } as const;
+export const SENSOR_FLAGS = {
+  offline: F_OFFLINE,
+  lowBattery: F_LOWBAT,
+  stuck: F_STUCK,
+  implausible: F_IMPLAUSIBLE,
+  window: F_WINDOW,
+  seen: F_SEEN,
+} as const;
 export type SensorFlag = keyof typeof SENSOR_FLAGS;
 export const NFAULT = STATION_FAULTS.length;
 
@@ -271,6 +278,10 @@ export class RuleContext {
     const ix = this.ix;
     const b = ix.aptBuilding[a]!;
     const st = ix.aptStation[a]!;
-    return { stationId: st >= 0 ? ix.stationIds[st] : undefined, buildingId: b >= 0 ? ix.buildingIds[b] : undefined, apartmentId: ix.aptIds[a] };
+    return {
+      stationId: st >= 0 ? ix.stationIds[st] : undefined,
+      buildingId: b >= 0 ? ix.buildingIds[b] : undefined,
+      apartmentId: ix.aptIds[a],
+    };
   }
 }

@@ -60,9 +60,11 @@ export function classify(c: RuleContext, a: number, inc: Incident, at: number, v
 
   let cause: CauseClass;
   if (sourceDown) cause = 'heat_source';
-  else if (parent) cause = parent.cause; // a child's cause follows its group
+  else if (parent)
+    cause = parent.cause; // a child's cause follows its group
   else if (others === 0 && Number.isNaN(aboveC)) cause = 'unknown';
-  else if (aboveCold || share >= c.policy.grouping.buildingColdShare) cause = 'building'; // §E.3 riser
+  else if (aboveCold || share >= c.policy.grouping.buildingColdShare)
+    cause = 'building'; // §E.3 riser
   else cause = 'in_home'; // §E.4
   const parentId = parent?.id ?? (sourceDown ? srcInc.id : undefined);
   const changed = inc.cause !== cause || inc.parentId !== parentId;
@@ -125,7 +127,15 @@ export function reconcileStation(c: RuleContext, st: number, at: number): void {
     }
   } else if (!sc) {
     if (inSeason && mon >= g.minMonitored && share >= g.stationColdShare) {
-      sc = S.coldInc[st] = reg.makeGroup({ kind: 'station_cold', subjectType: 'station', subjectId: stId, startTs: at, severity: 'critical', cause: 'station', where: { stationId: stId } });
+      sc = S.coldInc[st] = reg.makeGroup({
+        kind: 'station_cold',
+        subjectType: 'station',
+        subjectId: stId,
+        startTs: at,
+        severity: 'critical',
+        cause: 'station',
+        where: { stationId: stId },
+      });
       sc.evidence.coldShare = r2(share);
       sc.evidence.monitored = mon;
       opened.push(sc);
@@ -149,7 +159,15 @@ export function reconcileStation(c: RuleContext, st: number, at: number): void {
     } else if (!bc) {
       if (inSeason && bm >= g.minMonitored && bs >= g.buildingColdShare) {
         const bId = ix.buildingIds[b]!;
-        bc = B.coldInc[b] = reg.makeGroup({ kind: 'building_cold', subjectType: 'building', subjectId: bId, startTs: at, severity: 'major', cause: 'building', where: { stationId: stId, buildingId: bId } });
+        bc = B.coldInc[b] = reg.makeGroup({
+          kind: 'building_cold',
+          subjectType: 'building',
+          subjectId: bId,
+          startTs: at,
+          severity: 'major',
+          cause: 'building',
+          where: { stationId: stId, buildingId: bId },
+        });
         bc.evidence.coldShare = r2(bs);
         bc.evidence.monitored = bm;
         opened.push(bc);

@@ -12,7 +12,16 @@ import { recordOutdoor } from './compliance.rule.ts';
 import { NFAULT, r2, type RuleContext } from './engine.state.ts';
 import { reconcileStation } from './grouping.rule.ts';
 import { reconcileSource } from './source.rule.ts';
-import { FAULT_CURVE, FAULT_LEAK, FAULT_PUMP, FIELD_COUNT, STATION_SLOT, faultNames, heatingCurveSetpointC, stationFaultBits } from './station.rule.ts';
+import {
+  FAULT_CURVE,
+  FAULT_LEAK,
+  FAULT_PUMP,
+  FIELD_COUNT,
+  STATION_SLOT,
+  faultNames,
+  heatingCurveSetpointC,
+  stationFaultBits,
+} from './station.rule.ts';
 
 export function ingestMeter(c: RuleContext, mi: number, r: Reading): void {
   const M = c.meters;
@@ -72,7 +81,15 @@ function stationFaults(c: RuleContext, st: number, ts: number): void {
   if (confirmed && !inc) {
     if (c.season.inSeason(ts)) {
       const stId = ix.stationIds[st]!;
-      inc = S.faultInc[st] = reg.makeGroup({ kind: 'station_fault', subjectType: 'station', subjectId: stId, startTs, severity, cause: 'station', where: { stationId: stId } });
+      inc = S.faultInc[st] = reg.makeGroup({
+        kind: 'station_fault',
+        subjectType: 'station',
+        subjectId: stId,
+        startTs,
+        severity,
+        cause: 'station',
+        where: { stationId: stId },
+      });
       stationEvidence(c, inc, st, confirmed);
       reg.register(inc);
       reg.emit('opened', ts, inc);

@@ -83,7 +83,9 @@ describe('sensor health', () => {
     expect(s.summary()).toEqual([`opened sensor_stuck ${LIVING} cause=not_a_fault start=0 at=${hours * 60}`]);
     expect(s.engine.apartmentValue('b1-1-101')).toBeNaN();
     s.send(LIVING, hours * 60 + 40, { temp: 19.1 });
-    expect(s.summary().at(-1)).toBe(`resolved sensor_stuck ${LIVING} cause=not_a_fault start=0 end=${hours * 60 + 40} at=${hours * 60 + 40}`);
+    expect(s.summary().at(-1)).toBe(
+      `resolved sensor_stuck ${LIVING} cause=not_a_fault start=0 end=${hours * 60 + 40} at=${hours * 60 + 40}`,
+    );
     expect(s.engine.apartmentValue('b1-1-101')).toBe(19.1);
   });
 

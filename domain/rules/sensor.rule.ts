@@ -133,7 +133,14 @@ function windowPattern(c: RuleContext, s: number, ts: number, temp: number, flag
   return flags | F_WINDOW;
 }
 
-function openDevice(c: RuleContext, s: number, kind: IncidentKind, startTs: number, severity: Severity, evidence: Incident['evidence']): void {
+function openDevice(
+  c: RuleContext,
+  s: number,
+  kind: IncidentKind,
+  startTs: number,
+  severity: Severity,
+  evidence: Incident['evidence'],
+): void {
   const ix = c.ix;
   c.incidents.open({
     kind,
@@ -190,7 +197,11 @@ export function sensorTimeouts(c: RuleContext, ts: number): number {
  * (the reported value); `coldestC` is the coldest of those rooms — N2 holds per 居室 (each
  * bedroom and the living room), so a cold bedroom is a shortfall even behind a warm living room.
  */
-export function apartmentValue(c: RuleContext, a: number, ts: number): { value: number; coldestC: number; coldestTs: number; measured: number; areaM2: number } {
+export function apartmentValue(
+  c: RuleContext,
+  a: number,
+  ts: number,
+): { value: number; coldestC: number; coldestTs: number; measured: number; areaM2: number } {
   const ix = c.ix;
   const S = c.sensors;
   const rooms = ix.aptMeasuredRooms[a]!;

@@ -19,7 +19,13 @@ import type { EngineSnapshot } from './snapshot.schema.ts';
 /** Written by the version-1 engine (before this codec, commit 0f36413) after `cut` readings of the busy day. */
 const v1 = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'busy-day.v1.snapshot.json'), 'utf8')) as {
   cut: number;
-  engine: { version: 1; stations: { ids: string[]; values: (number | null)[] }; sensors: Record<string, unknown>; meters: Record<string, unknown>; resolvedChildren?: unknown };
+  engine: {
+    version: 1;
+    stations: { ids: string[]; values: (number | null)[] };
+    sensors: Record<string, unknown>;
+    meters: Record<string, unknown>;
+    resolvedChildren?: unknown;
+  };
 };
 const { readings, ticks } = busyDay();
 /**
@@ -77,7 +83,9 @@ describe('version-1 snapshots (positional) are migrated', () => {
     const n = STATION_FIELDS.length;
     // As a build with a 17th station field would have written it: every station's row one slot longer.
     wider.stations.values = wider.stations.ids.flatMap((_id, i) => [...wider.stations.values.slice(i * n, (i + 1) * n), 1.5]);
-    expect(() => RulesEngine.restore(wider, { city, policy })).toThrow(/rules snapshot refused: stations\.values has 51 entries for 3 ids × 16/);
+    expect(() => RulesEngine.restore(wider, { city, policy })).toThrow(
+      /rules snapshot refused: stations\.values has 51 entries for 3 ids × 16/,
+    );
   });
 });
 
@@ -118,7 +126,9 @@ describe('version-2 snapshots name their columns', () => {
   it('refuses what does not match the schema, and versions it does not know', () => {
     const bad = mid() as unknown as { stations: { ids: unknown } };
     bad.stations.ids = 'st1';
-    expect(() => RulesEngine.restore(bad, { city, policy })).toThrow(/rules snapshot refused: version 2 does not match its schema: \/stations\/ids/);
+    expect(() => RulesEngine.restore(bad, { city, policy })).toThrow(
+      /rules snapshot refused: version 2 does not match its schema: \/stations\/ids/,
+    );
     expect(() => RulesEngine.restore({ ...mid(), version: 3 }, { city, policy })).toThrow(/unsupported rules snapshot version 3/);
     expect(() => RulesEngine.restore('{}', { city, policy })).toThrow(/unsupported rules snapshot version undefined/);
   });

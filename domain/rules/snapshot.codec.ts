@@ -10,7 +10,13 @@ import { Compile } from 'typebox/compile';
 import { cloneIncident } from './incident.registry.ts';
 import { apartmentValue } from './sensor.rule.ts';
 import { NFAULT, RING, SENSOR_FLAGS, type RuleContext } from './engine.state.ts';
-import { EngineSnapshotSchema, EngineSnapshotV1Schema, SNAPSHOT_VERSION, type EngineSnapshot, type EngineSnapshotV1 } from './snapshot.schema.ts';
+import {
+  EngineSnapshotSchema,
+  EngineSnapshotV1Schema,
+  SNAPSHOT_VERSION,
+  type EngineSnapshot,
+  type EngineSnapshotV1,
+} from './snapshot.schema.ts';
 import { FIELD_COUNT, STATION_FAULTS } from './station.rule.ts';
 import { STATION_FIELDS } from '../telemetry.schema.ts';
 
@@ -21,7 +27,24 @@ const nul = (x: number): Num => (Number.isNaN(x) ? null : x);
 
 // Version 1 stored these positionally; frozen here so a later change of STATION_FIELDS or
 // STATION_FAULTS cannot change how a version-1 file is read.
-const V1_STATION_FIELDS = ['primarySupplyTemp', 'primaryReturnTemp', 'secondarySupplyTemp', 'secondaryReturnTemp', 'primarySupplyPressure', 'primaryReturnPressure', 'secondarySupplyPressure', 'secondaryReturnPressure', 'primaryFlow', 'secondaryFlow', 'makeupFlow', 'heatPower', 'heatTotal', 'pumpHz', 'valvePct', 'outdoorTemp'] as const;
+const V1_STATION_FIELDS = [
+  'primarySupplyTemp',
+  'primaryReturnTemp',
+  'secondarySupplyTemp',
+  'secondaryReturnTemp',
+  'primarySupplyPressure',
+  'primaryReturnPressure',
+  'secondarySupplyPressure',
+  'secondaryReturnPressure',
+  'primaryFlow',
+  'secondaryFlow',
+  'makeupFlow',
+  'heatPower',
+  'heatTotal',
+  'pumpHz',
+  'valvePct',
+  'outdoorTemp',
+] as const;
 const V1_FAULTS = ['pump_stopped', 'below_curve', 'low_primary_dt', 'leak'] as const;
 const V1_FLAGS = { offline: 1, lowBattery: 2, stuck: 4, implausible: 8, window: 16, seen: 32 } as const;
 const V1_RING = 8;
@@ -119,10 +142,16 @@ function schemaErrors(check: { Errors(v: unknown): Iterable<{ instancePath: stri
 }
 
 /** Every column of a table has one entry per id (a shorter or longer one would misalign rows). */
-function sameLength(table: string, ids: readonly unknown[], columns: Record<string, readonly unknown[] | Record<string, readonly unknown[]>>, width = 1): void {
+function sameLength(
+  table: string,
+  ids: readonly unknown[],
+  columns: Record<string, readonly unknown[] | Record<string, readonly unknown[]>>,
+  width = 1,
+): void {
   for (const [name, col] of Object.entries(columns)) {
     if (Array.isArray(col)) {
-      if (col.length !== ids.length * width) refuse(`${table}.${name} has ${col.length} entries for ${ids.length} ids${width > 1 ? ` × ${width}` : ''}`);
+      if (col.length !== ids.length * width)
+        refuse(`${table}.${name} has ${col.length} entries for ${ids.length} ids${width > 1 ? ` × ${width}` : ''}`);
     } else sameLength(`${table}.${name}`, ids, col as Record<string, readonly unknown[]>, width);
   }
 }
@@ -163,7 +192,12 @@ function migrateV1(v1: EngineSnapshotV1): EngineSnapshot {
   const St = v1.stations;
   sameLength('stations', St.ids, { values: St.values }, V1_STATION_FIELDS.length);
   sameLength('stations', St.ids, { faultSince: St.faultSince }, V1_FAULTS.length);
-  sameLength('stations', St.ids, { confirmed: St.confirmed, outdoorDay: St.outdoorDay, outdoorSum: St.outdoorSum, outdoorCount: St.outdoorCount });
+  sameLength('stations', St.ids, {
+    confirmed: St.confirmed,
+    outdoorDay: St.outdoorDay,
+    outdoorSum: St.outdoorSum,
+    outdoorCount: St.outdoorCount,
+  });
   const recentTs: number[][] = [];
   const recentTemp: number[][] = [];
   for (let i = 0; i < n; i++) {
@@ -211,7 +245,12 @@ function migrateV1(v1: EngineSnapshotV1): EngineSnapshot {
       outdoorSum: St.outdoorSum,
       outdoorCount: St.outdoorCount,
     },
-    meters: { ids: v1.meters.ids, lastTs: v1.meters.lastTs, silent: v1.meters.silent, heard: v1.meters.heard ?? v1.meters.ids.map(() => null) },
+    meters: {
+      ids: v1.meters.ids,
+      lastTs: v1.meters.lastTs,
+      silent: v1.meters.silent,
+      heard: v1.meters.heard ?? v1.meters.ids.map(() => null),
+    },
     outdoor: { day: v1.outdoor[0], sum: v1.outdoor[1], count: v1.outdoor[2] },
     resolvedChildren: v1.resolvedChildren ?? {},
     open: v1.open,

@@ -58,8 +58,16 @@ function reconcileUpstream(c: RuleContext, g: number, at: number, swallowedBy: I
     return true;
   }
   if (!inc) {
-    if (!(c.season.inSeason(at) && metered >= gp.minSourceStations && low.length >= gp.minSourceStations && share >= gp.sourceStationShare)) return false;
-    inc = U.incident[g] = reg.makeGroup({ kind: 'source_cold', subjectType: 'source', subjectId: U.ids[g]!, startTs: at, severity: 'critical', cause: 'heat_source' });
+    if (!(c.season.inSeason(at) && metered >= gp.minSourceStations && low.length >= gp.minSourceStations && share >= gp.sourceStationShare))
+      return false;
+    inc = U.incident[g] = reg.makeGroup({
+      kind: 'source_cold',
+      subjectType: 'source',
+      subjectId: U.ids[g]!,
+      startTs: at,
+      severity: 'critical',
+      cause: 'heat_source',
+    });
     inc.children = low;
     inc.evidence.scope = g < ix.sourceIds.length ? 'source' : 'branch';
     inc.evidence.sourceId = ix.sourceIds[U.source[g]!]!;

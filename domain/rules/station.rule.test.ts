@@ -51,7 +51,11 @@ describe('station fault rules (§E.2)', () => {
   it('a floor-heating station is held to its own, lower curve (§D: 35–45 °C)', () => {
     const supply = (v: number) => () => ({ ...HEALTHY_METER, secondarySupplyTemp: v });
     expect(heatingCurveSetpointC(0, policy, 'floor')).toBeCloseTo(35 + (10 * 5) / 12.6, 10);
-    expect(scenario({ system: 'floor' }).run(0, 60, 10, { meter: supply(40), room: warmRooms }).summary()).toEqual([]);
+    expect(
+      scenario({ system: 'floor' })
+        .run(0, 60, 10, { meter: supply(40), room: warmRooms })
+        .summary(),
+    ).toEqual([]);
     const low = scenario({ system: 'floor' }).run(0, 60, 10, { meter: supply(34), room: warmRooms });
     expect(low.summary()).toEqual([`opened station_fault st1 cause=station start=0 at=${confirm}`]);
     expect(low.events[0]!.incident.evidence).toMatchObject({ faults: 'below_curve', curveSetpointC: 38.97 });
@@ -74,7 +78,10 @@ describe('station fault rules (§E.2)', () => {
     });
     const s = scenario().run(0, 80, 10, { meter, room: warmRooms });
     expect(s.summary()).toEqual([`opened station_fault st1 cause=station start=40 at=${40 + confirm}`]);
-    expect(s.events[0]!.incident).toMatchObject({ severity: 'critical', evidence: { faults: 'leak', makeupFlowM3h: 6, secondarySupplyPressureMPa: 0.1 } });
+    expect(s.events[0]!.incident).toMatchObject({
+      severity: 'critical',
+      evidence: { faults: 'leak', makeupFlowM3h: 6, secondarySupplyPressureMPa: 0.1 },
+    });
   });
 
   it('a silent station meter opens station_silent, resolved by its next reading', () => {
@@ -99,7 +106,10 @@ describe('station pump failure with 40 cold apartments', () => {
     const s = scenario(opts).run(0, 300, 10, { meter, room });
     const events = fault(s);
     // Pump stop confirmed at 70; the supply falls under the curve at 90 (confirmed 100).
-    expect(events.slice(0, 2)).toEqual(['opened station_fault st1 cause=station start=60 at=70', 'updated station_fault st1 cause=station start=60 at=100']);
+    expect(events.slice(0, 2)).toEqual([
+      'opened station_fault st1 cause=station start=60 at=70',
+      'updated station_fault st1 cause=station start=60 at=100',
+    ]);
     // The rest are the fault incident's children list growing as apartments open.
     expect(events.slice(2)).toEqual(Array(40).fill('updated station_fault st1 cause=station start=60 at=250'));
     expect(s.events.some((e) => e.incident.kind === 'building_cold' || e.incident.kind === 'station_cold')).toBe(false);
@@ -113,7 +123,11 @@ describe('station pump failure with 40 cold apartments', () => {
     expect(station[0]!.evidence.faults).toBe('pump_stopped,below_curve');
     expect(station[0]!.severity).toBe('critical');
     for (const a of apts) {
-      expect(a).toMatchObject({ cause: 'station', parentId: station[0]!.id, startTs: s.events.find((e) => e.incident.id === a.id)!.incident.startTs });
+      expect(a).toMatchObject({
+        cause: 'station',
+        parentId: station[0]!.id,
+        startTs: s.events.find((e) => e.incident.id === a.id)!.incident.startTs,
+      });
       // Below 18 from minute 190 (first reading under the standard).
       expect(a.id.endsWith(`:${a.startTs}`)).toBe(true);
     }
@@ -131,7 +145,8 @@ describe('station pump failure with 40 cold apartments', () => {
     expect(tail).toEqual(['resolved station_fault st1 cause=station start=60 end=300 at=300']);
     const resolved = s.events.filter((e) => e.type === 'resolved' && e.incident.kind === 'apartment_cold');
     expect(resolved).toHaveLength(40);
-    for (const e of resolved) expect(e.incident).toMatchObject({ cause: 'station', parentId: `station_fault:st1:${s.events[0]!.incident.startTs}` });
+    for (const e of resolved)
+      expect(e.incident).toMatchObject({ cause: 'station', parentId: `station_fault:st1:${s.events[0]!.incident.startTs}` });
     expect(s.engine.openIncidents()).toEqual([]);
   });
 });
@@ -222,7 +237,11 @@ describe('heat source (§E.1)', () => {
     ]);
     const open = s.engine.openIncidents();
     const src = open.find((i) => i.kind === 'source_cold')!;
-    expect(src).toMatchObject({ subjectType: 'source', children: ['st1', 'st2', 'st3'], evidence: { lowStationShare: 0.75, meteredStations: 4 } });
+    expect(src).toMatchObject({
+      subjectType: 'source',
+      children: ['st1', 'st2', 'st3'],
+      evidence: { lowStationShare: 0.75, meteredStations: 4 },
+    });
     for (const st of open.filter((i) => i.kind === 'station_fault')) expect(st).toMatchObject({ cause: 'heat_source', parentId: src.id });
   });
 });
@@ -233,7 +252,8 @@ describe('primary branch (§E.1)', () => {
     const s = scenario({ stationsPerSource: 8, floors: 1, unitsPerFloor: 1 });
     const low = new Set(['st1', 'st3']); // 2 of 8 for the source (25 %), 2 of 4 for the branch (50 %)
     s.run(0, 60, 10, {
-      meter: (st, m) => (m >= 20 && low.has(st) ? { ...HEALTHY_METER, primarySupplyTemp: 72, secondarySupplyTemp: 40 } : { ...HEALTHY_METER }),
+      meter: (st, m) =>
+        m >= 20 && low.has(st) ? { ...HEALTHY_METER, primarySupplyTemp: 72, secondarySupplyTemp: 40 } : { ...HEALTHY_METER },
       room: warmRooms,
     });
     expect(s.summary()).toEqual([

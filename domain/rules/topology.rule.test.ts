@@ -12,7 +12,13 @@ import { RulesEngine } from './engine.ts';
 const full = fixtureCity({ meters: false });
 const NEW = 's-b1-1-101-living';
 const without = (c: City, id: string): City => ({ ...c, devices: c.devices.filter((d) => d.id !== id) });
-const reading = (id: string, m: number, temp: number) => ({ deviceId: id, kind: 'room_sensor' as const, ts: T0 + m * MIN, fields: { temp }, roomId: id.slice(2) });
+const reading = (id: string, m: number, temp: number) => ({
+  deviceId: id,
+  kind: 'room_sensor' as const,
+  ts: T0 + m * MIN,
+  fields: { temp },
+  roomId: id.slice(2),
+});
 
 describe('live topology', () => {
   it('a device provisioned while the engine runs counts from its first reading', () => {
@@ -33,7 +39,9 @@ describe('live topology', () => {
     expect(engine.openIncidents().map((i) => i.subjectId)).toEqual([NEW]);
     const next = engine.withTopology(without(full, NEW));
     engine = next.engine;
-    expect(next.events.map((e) => `${e.type} ${e.incident.subjectId} retired=${String(e.incident.evidence.retired)}`)).toEqual([`resolved ${NEW} retired=true`]);
+    expect(next.events.map((e) => `${e.type} ${e.incident.subjectId} retired=${String(e.incident.evidence.retired)}`)).toEqual([
+      `resolved ${NEW} retired=true`,
+    ]);
     expect(engine.openIncidents()).toEqual([]);
   });
 });

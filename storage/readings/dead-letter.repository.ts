@@ -75,7 +75,10 @@ export class DeadLetterRepository {
 
   /** Rejections per reason. */
   countByReason(): Record<string, number> {
-    const rows = this.#db.prepare('SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason').all() as { reason: string; n: number }[];
+    const rows = this.#db.prepare('SELECT reason, count(*) AS n FROM dead_letters GROUP BY reason').all() as {
+      reason: string;
+      n: number;
+    }[];
     return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
   }
 

@@ -1,7 +1,18 @@
 /** The stitch rule: which part of a history range is read from hourly aggregates, which from raw. */
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../domain/clock.ts';
-import { CQ_GRACE_MS, chunks, hourSpan, hourlyWindow, lateBefore, mergePartials, normOffset, planHistory, sealedBefore, windowStart } from './downsample.plan.ts';
+import {
+  CQ_GRACE_MS,
+  chunks,
+  hourSpan,
+  hourlyWindow,
+  lateBefore,
+  mergePartials,
+  normOffset,
+  planHistory,
+  sealedBefore,
+  windowStart,
+} from './downsample.plan.ts';
 
 const D = Date.UTC(2025, 11, 1);
 
@@ -39,14 +50,21 @@ describe('planHistory', () => {
 
   it('reads raw when no whole sealed hour is in range', () => {
     expect(planHistory(now - HOUR_MS, now, HOUR_MS, now)).toEqual({ raw: [{ from: now - HOUR_MS, to: now }] });
-    expect(planHistory(D + 10 * MINUTE_MS, D + 50 * MINUTE_MS, HOUR_MS, now)).toEqual({ raw: [{ from: D + 10 * MINUTE_MS, to: D + 50 * MINUTE_MS }] });
+    expect(planHistory(D + 10 * MINUTE_MS, D + 50 * MINUTE_MS, HOUR_MS, now)).toEqual({
+      raw: [{ from: D + 10 * MINUTE_MS, to: D + 50 * MINUTE_MS }],
+    });
   });
 });
 
 describe('mergePartials', () => {
   it('mean is Σsum / Σcount over the parts, not a mean of means', () => {
     // One hour of 6 readings averaging 20, one raw part of 2 readings averaging 10.
-    expect(mergePartials('mean', [{ ts: D, sum: 120, count: 6 }, { ts: D, sum: 20, count: 2 }])).toEqual([{ ts: D, value: 17.5 }]);
+    expect(
+      mergePartials('mean', [
+        { ts: D, sum: 120, count: 6 },
+        { ts: D, sum: 20, count: 2 },
+      ]),
+    ).toEqual([{ ts: D, value: 17.5 }]);
   });
 
   it('min of mins, max of maxes, windows in time order, empty windows left out', () => {
@@ -56,8 +74,14 @@ describe('mergePartials', () => {
       { ts: D + DAY_MS, min: 1, max: 12 },
       { ts: D + 2 * DAY_MS, min: null, max: null },
     ];
-    expect(mergePartials('min', parts)).toEqual([{ ts: D, value: 5 }, { ts: D + DAY_MS, value: 1 }]);
-    expect(mergePartials('max', parts)).toEqual([{ ts: D, value: 7 }, { ts: D + DAY_MS, value: 12 }]);
+    expect(mergePartials('min', parts)).toEqual([
+      { ts: D, value: 5 },
+      { ts: D + DAY_MS, value: 1 },
+    ]);
+    expect(mergePartials('max', parts)).toEqual([
+      { ts: D, value: 7 },
+      { ts: D + DAY_MS, value: 12 },
+    ]);
     expect(mergePartials('mean', [{ ts: D, sum: null, count: 0 }])).toEqual([]);
   });
 });

@@ -115,13 +115,33 @@ export class EmbeddedStore implements ReadingStore {
       // Only the newest reading per device in the batch needs to touch `latest`.
       const newest = new Map<string, Reading>();
       for (const r of readings) {
-        const args = [r.deviceId, r.ts, r.kind, r.roomId ?? null, r.apartmentId ?? null, r.buildingId ?? null, r.stationId ?? null, r.officeId ?? null, JSON.stringify(r.fields)];
+        const args = [
+          r.deviceId,
+          r.ts,
+          r.kind,
+          r.roomId ?? null,
+          r.apartmentId ?? null,
+          r.buildingId ?? null,
+          r.stationId ?? null,
+          r.officeId ?? null,
+          JSON.stringify(r.fields),
+        ];
         this.#insert.run(args);
         const n = newest.get(r.deviceId);
         if (!n || n.ts <= r.ts) newest.set(r.deviceId, r);
       }
       for (const r of newest.values()) {
-        this.#upsertLatest.run(r.deviceId, r.ts, r.kind, r.roomId ?? null, r.apartmentId ?? null, r.buildingId ?? null, r.stationId ?? null, r.officeId ?? null, JSON.stringify(r.fields));
+        this.#upsertLatest.run(
+          r.deviceId,
+          r.ts,
+          r.kind,
+          r.roomId ?? null,
+          r.apartmentId ?? null,
+          r.buildingId ?? null,
+          r.stationId ?? null,
+          r.officeId ?? null,
+          JSON.stringify(r.fields),
+        );
       }
       // Every written (hour, device) is stale in rollup_1h until recomputed; once per batch.
       const dirty = new Set<string>();
@@ -134,7 +154,9 @@ export class EmbeddedStore implements ReadingStore {
       }
     });
     const selDirty = db.prepare('SELECT hour, device_id FROM rollup_dirty WHERE hour >= ? AND hour < ? LIMIT ?');
-    const selHour = db.prepare('SELECT ts, kind, room_id, apartment_id, building_id, station_id, office_id, fields FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts');
+    const selHour = db.prepare(
+      'SELECT ts, kind, room_id, apartment_id, building_id, station_id, office_id, fields FROM readings WHERE device_id = ? AND ts >= ? AND ts < ? ORDER BY ts',
+    );
     const delRollup = db.prepare('DELETE FROM rollup_1h WHERE device_id = ? AND hour = ?');
     const insRollup = db.prepare(
       `INSERT INTO rollup_1h (device_id, field, hour, kind, room_id, apartment_id, building_id, station_id, office_id, n, sum, min, max)
@@ -164,7 +186,21 @@ export class EmbeddedStore implements ReadingStore {
           // The hour is filed under the device's location of its last reading in that hour
           // (a sensor moved within the hour counts where it ended up).
           for (const [f, a] of acc) {
-            insRollup.run(device_id, f, hour, last.kind, last.room_id, last.apartment_id, last.building_id, last.station_id, last.office_id, a.n, a.sum, a.min, a.max);
+            insRollup.run(
+              device_id,
+              f,
+              hour,
+              last.kind,
+              last.room_id,
+              last.apartment_id,
+              last.building_id,
+              last.station_id,
+              last.office_id,
+              a.n,
+              a.sum,
+              a.min,
+              a.max,
+            );
           }
         }
         delDirty.run(hour, device_id);
@@ -192,7 +228,8 @@ export class EmbeddedStore implements ReadingStore {
     const hadRollup = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollup_1h'").get() !== undefined;
     db.exec(ROLLUP_SCHEMA);
     // A readings.db from before the hourly rollup: every stored hour is stale until recomputed.
-    if (!hadRollup) db.exec(`INSERT OR IGNORE INTO rollup_dirty (hour, device_id) SELECT DISTINCT ts - (ts % ${HOUR_MS}), device_id FROM readings`);
+    if (!hadRollup)
+      db.exec(`INSERT OR IGNORE INTO rollup_dirty (hour, device_id) SELECT DISTINCT ts - (ts % ${HOUR_MS}), device_id FROM readings`);
     return new EmbeddedStore(db, opts.clock ?? systemClock);
   }
 
@@ -216,7 +253,9 @@ export class EmbeddedStore implements ReadingStore {
   async backfillDownsampled(from: number, to: number): Promise<number> {
     const span = hourSpan(from, to);
     this.db
-      .prepare(`INSERT OR IGNORE INTO rollup_dirty (hour, device_id) SELECT DISTINCT ts - (ts % ${HOUR_MS}), device_id FROM readings WHERE ts >= ? AND ts < ?`)
+      .prepare(
+        `INSERT OR IGNORE INTO rollup_dirty (hour, device_id) SELECT DISTINCT ts - (ts % ${HOUR_MS}), device_id FROM readings WHERE ts >= ? AND ts < ?`,
+      )
       .run(span.from, span.to);
     await this.#flush(span.from, span.to);
     return (this.db.prepare('SELECT count(*) AS n FROM rollup_1h WHERE hour >= ? AND hour < ?').get(span.from, span.to) as { n: number }).n;
@@ -310,7 +349,9 @@ export class EmbeddedStore implements ReadingStore {
     }
     const w = this.#where(scope, ['field = ?', 'hour >= ?', 'hour < ?'], [q.field, plan.hourly.from, plan.hourly.to]);
     const rows = this.db
-      .prepare(`SELECT ${bucket('hour')} AS ts, sum(sum) AS sum, sum(n) AS count, min(min) AS min, max(max) AS max FROM rollup_1h${w.sql} GROUP BY 1`)
+      .prepare(
+        `SELECT ${bucket('hour')} AS ts, sum(sum) AS sum, sum(n) AS count, min(min) AS min, max(max) AS max FROM rollup_1h${w.sql} GROUP BY 1`,
+      )
       .all(...w.args) as Partial[];
     parts.push(...rows);
     return mergePartials(agg, parts);

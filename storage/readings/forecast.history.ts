@@ -14,7 +14,13 @@ import type { ReadingStore } from './reading-store.ts';
 const METER_FIELDS = ['secondarySupplyTemp', 'outdoorTemp', 'secondaryFlow', 'pumpHz'] as const;
 
 /** Hourly readings of `city` from `from` to `to` (epoch ms, whole hours), oldest first. */
-export async function hourlyHistory(store: Pick<ReadingStore, 'history'>, city: City, policy: HeatingPolicy, from: number, to: number): Promise<Reading[]> {
+export async function hourlyHistory(
+  store: Pick<ReadingStore, 'history'>,
+  city: City,
+  policy: HeatingPolicy,
+  from: number,
+  to: number,
+): Promise<Reading[]> {
   const q = { from, to, windowMs: HOUR_MS, agg: 'mean' as const };
   const readings: Reading[] = [];
   for (const meter of city.devices) {

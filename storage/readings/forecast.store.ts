@@ -29,7 +29,11 @@ export class InfluxForecastStore implements ForecastStore {
 
   async put(f: WeatherForecast): Promise<void> {
     const lines = f.hours.map((h) => {
-      const p = new Point(FORECAST_MEASUREMENT).tag('city', f.city).tag('issued', String(f.issuedAt)).floatField('outdoorTemp', h.outdoorTemp).timestamp(h.ts);
+      const p = new Point(FORECAST_MEASUREMENT)
+        .tag('city', f.city)
+        .tag('issued', String(f.issuedAt))
+        .floatField('outdoorTemp', h.outdoorTemp)
+        .timestamp(h.ts);
       if (f.stationId) p.tag('station', f.stationId);
       if (f.source) p.tag('source', f.source);
       if (h.spreadC !== undefined) p.floatField('spreadC', h.spreadC);
@@ -44,7 +48,9 @@ export class InfluxForecastStore implements ForecastStore {
     const issued = (tags.results?.[0]?.series?.[0]?.values ?? []).map((v) => Number(v[1])).filter(Number.isFinite);
     if (issued.length === 0) return undefined;
     const issuedAt = Math.max(...issued);
-    const j = await this.influx.query(`SELECT "outdoorTemp", "spreadC", "source" FROM ${RP_RAW}.${FORECAST_MEASUREMENT} WHERE ${where} AND "issued" = ${quoteStr(String(issuedAt))} ORDER BY time ASC`);
+    const j = await this.influx.query(
+      `SELECT "outdoorTemp", "spreadC", "source" FROM ${RP_RAW}.${FORECAST_MEASUREMENT} WHERE ${where} AND "issued" = ${quoteStr(String(issuedAt))} ORDER BY time ASC`,
+    );
     const s = j.results?.[0]?.series?.[0];
     if (!s) return undefined;
     const col = (name: string) => s.columns.indexOf(name);
@@ -58,7 +64,11 @@ export class InfluxForecastStore implements ForecastStore {
         const spread = v[col('spreadC')];
         // The HTTP client asks for epoch=ms (influx.http.ts): time is a number, not an RFC 3339 string.
         const t = v[col('time')];
-        return { ts: typeof t === 'number' ? t : Date.parse(String(t)), outdoorTemp: Number(v[col('outdoorTemp')]), ...(typeof spread === 'number' ? { spreadC: spread } : {}) };
+        return {
+          ts: typeof t === 'number' ? t : Date.parse(String(t)),
+          outdoorTemp: Number(v[col('outdoorTemp')]),
+          ...(typeof spread === 'number' ? { spreadC: spread } : {}),
+        };
       }),
     };
   }
@@ -84,7 +94,9 @@ export class EmbeddedForecastStore implements ForecastStore {
   }
 
   put(f: WeatherForecast): Promise<void> {
-    const ins = this.#db.prepare('INSERT OR REPLACE INTO forecasts (city, station, issued, source, ts, outdoor, spread) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const ins = this.#db.prepare(
+      'INSERT OR REPLACE INTO forecasts (city, station, issued, source, ts, outdoor, spread) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.#db.transaction(() => {
       for (const h of f.hours) ins.run(f.city, f.stationId ?? '', f.issuedAt, f.source ?? null, h.ts, h.outdoorTemp, h.spreadC ?? null);
     })();
@@ -93,9 +105,13 @@ export class EmbeddedForecastStore implements ForecastStore {
 
   latest(city: string, stationId?: string): Promise<WeatherForecast | undefined> {
     const station = stationId ?? '';
-    const top = this.#db.prepare('SELECT MAX(issued) AS issued FROM forecasts WHERE city = ? AND station = ?').get(city, station) as { issued: number | null };
+    const top = this.#db.prepare('SELECT MAX(issued) AS issued FROM forecasts WHERE city = ? AND station = ?').get(city, station) as {
+      issued: number | null;
+    };
     if (top.issued === null) return Promise.resolve(undefined);
-    const rows = this.#db.prepare('SELECT ts, outdoor, spread, source FROM forecasts WHERE city = ? AND station = ? AND issued = ? ORDER BY ts').all(city, station, top.issued) as {
+    const rows = this.#db
+      .prepare('SELECT ts, outdoor, spread, source FROM forecasts WHERE city = ? AND station = ? AND issued = ? ORDER BY ts')
+      .all(city, station, top.issued) as {
       ts: number;
       outdoor: number;
       spread: number | null;

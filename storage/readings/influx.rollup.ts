@@ -9,7 +9,19 @@ import { ROOM_FIELDS } from '../../domain/telemetry.schema.ts';
 import type { Reading } from '../../domain/reading.ts';
 import { chunks, hourSpan, lateBefore, sealedBefore, type Span } from './downsample.plan.ts';
 import { quoteIdent, quoteStr, type InfluxHttp } from './influx.http.ts';
-import { HOURLY, HOURLY_AGGS, MEASUREMENT, RP_RAW, RP_SEASON, SCOPE_AGGS, SCOPE_LAG_MS, SCOPE_LEVELS, TAGS, scopeMeasurement, type ScopeTag } from './influx.schema.ts';
+import {
+  HOURLY,
+  HOURLY_AGGS,
+  MEASUREMENT,
+  RP_RAW,
+  RP_SEASON,
+  SCOPE_AGGS,
+  SCOPE_LAG_MS,
+  SCOPE_LEVELS,
+  TAGS,
+  scopeMeasurement,
+  type ScopeTag,
+} from './influx.schema.ts';
 
 /** Do two per-field counts of one hour differ (a field counted in `want` missing or different in `got`)? */
 const differs = (want: ReadonlyMap<string, number>, got: ReadonlyMap<string, number> | undefined, only?: readonly string[]) =>
@@ -136,8 +148,11 @@ export class HourlyRollups {
     try {
       for (const [m, hours] of taken) {
         // Whole hours, contiguous runs in one statement each.
-        const all = [...hours].filter(([, d]) => d === 'all').map(([h]) => h).sort((a, b) => a - b);
-        for (let i = 0; i < all.length; ) {
+        const all = [...hours]
+          .filter(([, d]) => d === 'all')
+          .map(([h]) => h)
+          .sort((a, b) => a - b);
+        for (let i = 0; i < all.length;) {
           let j = i;
           while (j + 1 < all.length && all[j + 1] === all[j]! + HOUR_MS) j++;
           await this.#rollup(m, { from: all[i]!, to: all[j]! + HOUR_MS });
@@ -177,7 +192,8 @@ export class HourlyRollups {
           }
         }
         for (const g of groups.values()) {
-          for (let i = 0; i < g.devices.length; i += DEVICES_PER_QUERY) await this.#rollup(m, g.span, g.devices.slice(i, i + DEVICES_PER_QUERY));
+          for (let i = 0; i < g.devices.length; i += DEVICES_PER_QUERY)
+            await this.#rollup(m, g.span, g.devices.slice(i, i + DEVICES_PER_QUERY));
           if (m === 'room') await this.#rollupScopes(g.span, g.scopes);
         }
       }
@@ -243,7 +259,10 @@ export class HourlyRollups {
         // Per-scope series: each level's total per hour equals the per-device total.
         if (m === 'room') {
           for (const lv of SCOPE_LEVELS) {
-            const got = await this.#countsPerHour(`SELECT sum(/^count_/) FROM ${RP_SEASON}.${quoteIdent(scopeMeasurement(lv.tag))} ${range}`, 'sum_count_');
+            const got = await this.#countsPerHour(
+              `SELECT sum(/^count_/) FROM ${RP_SEASON}.${quoteIdent(scopeMeasurement(lv.tag))} ${range}`,
+              'sum_count_',
+            );
             for (const [hour, want] of raw) if (hour < scopeEnd && differs(want, got.get(hour), ROOM_FIELDS)) bad.add(hour);
           }
         }

@@ -24,11 +24,14 @@ describe('migrateInflux', () => {
   let server: Server | undefined;
   afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
-  it.each([401, 403, 404])('refuses to start on %i (credentials or endpoint wrong), instead of running without a schema', async (status) => {
-    const s = await answering(status, '{"error":"authorization failed"}');
-    server = s.server;
-    await expect(migrateInflux(s.http)).rejects.toSatisfy((e) => e instanceof InfluxHttpError && e.status === status);
-  });
+  it.each([401, 403, 404])(
+    'refuses to start on %i (credentials or endpoint wrong), instead of running without a schema',
+    async (status) => {
+      const s = await answering(status, '{"error":"authorization failed"}');
+      server = s.server;
+      await expect(migrateInflux(s.http)).rejects.toSatisfy((e) => e instanceof InfluxHttpError && e.status === status);
+    },
+  );
 
   it('runs without the hourly series where the DDL is refused as unsupported (2.x/3.x: 400)', async () => {
     const s = await answering(400, '{"error":"not implemented: CREATE DATABASE"}');

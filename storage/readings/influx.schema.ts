@@ -17,7 +17,11 @@ export const MEASUREMENT: Readonly<Record<DeviceKind, string>> = Object.freeze({
   station_meter: 'station',
   gateway: 'gateway',
 });
-export const KIND_OF_MEASUREMENT: Readonly<Record<string, DeviceKind>> = { room: 'room_sensor', station: 'station_meter', gateway: 'gateway' };
+export const KIND_OF_MEASUREMENT: Readonly<Record<string, DeviceKind>> = {
+  room: 'room_sensor',
+  station: 'station_meter',
+  gateway: 'gateway',
+};
 
 /** Tag names (SCHEMA.md). `office` is the 供热所 (district heating office). */
 export const TAGS = {
@@ -94,12 +98,11 @@ export async function migrateInflux(http: InfluxHttp, rawRetention = 'INF'): Pro
   // are made by the operator there), so a failure here is not fatal: writes will tell.
   try {
     await http.query(`CREATE DATABASE ${db}`, { db: false });
-    await http.query(
-      `CREATE RETENTION POLICY ${RP_RAW} ON ${db} DURATION ${rawRetention} REPLICATION 1 DEFAULT`,
-      { db: false },
-    ).catch(async () => {
-      await http.query(`ALTER RETENTION POLICY ${RP_RAW} ON ${db} DURATION ${rawRetention} DEFAULT`, { db: false });
-    });
+    await http
+      .query(`CREATE RETENTION POLICY ${RP_RAW} ON ${db} DURATION ${rawRetention} REPLICATION 1 DEFAULT`, { db: false })
+      .catch(async () => {
+        await http.query(`ALTER RETENTION POLICY ${RP_RAW} ON ${db} DURATION ${rawRetention} DEFAULT`, { db: false });
+      });
     await http.query(`CREATE RETENTION POLICY ${RP_SEASON} ON ${db} DURATION INF REPLICATION 1`, { db: false }).catch(() => undefined);
     // Downsampled hourly series for season-long views (SCHEMA.md). GROUP BY * keeps every tag.
     // RESAMPLE FOR 2h: each hourly run also recomputes the hour before, which catches
@@ -108,19 +111,23 @@ export async function migrateInflux(http: InfluxHttp, rawRetention = 'INF'): Pro
     for (const old of OLD_CQS) await http.query(`DROP CONTINUOUS QUERY ${old} ON ${db}`, { db: false }).catch(() => undefined);
     for (const [m, hourly] of Object.entries(HOURLY)) {
       const select = `SELECT ${HOURLY_AGGS} INTO ${db}.${RP_SEASON}.${hourly} FROM ${db}.${RP_RAW}.${m} GROUP BY time(1h), *`;
-      await http.query(`CREATE CONTINUOUS QUERY ${CQ_PREFIX}${m}${CQ_SUFFIX} ON ${db} RESAMPLE FOR 2h BEGIN ${select} END`, { db: false }).catch((e: unknown) => {
-        // "continuous query already exists" is fine.
-        if (!String(e).includes('already exists')) throw e;
-      });
+      await http
+        .query(`CREATE CONTINUOUS QUERY ${CQ_PREFIX}${m}${CQ_SUFFIX} ON ${db} RESAMPLE FOR 2h BEGIN ${select} END`, { db: false })
+        .catch((e: unknown) => {
+          // "continuous query already exists" is fine.
+          if (!String(e).includes('already exists')) throw e;
+        });
     }
     // Per-scope series from the per-device ones. FOR 3h: the per-device hour h is final
     // after the device CQ's run at h+2h, which may run at the same moment as this one, so the
     // run at h+3h is the one that sees it final (hence one hour less sealed, SCOPE_LAG_MS).
     for (const lv of SCOPE_LEVELS) {
       const select = `SELECT ${SCOPE_AGGS} INTO ${db}.${RP_SEASON}.${scopeMeasurement(lv.tag)} FROM ${db}.${RP_SEASON}.${HOURLY.room} GROUP BY time(1h), ${lv.groupBy.join(', ')}`;
-      await http.query(`CREATE CONTINUOUS QUERY ${CQ_PREFIX}room_1h_${lv.tag}_v2 ON ${db} RESAMPLE FOR 3h BEGIN ${select} END`, { db: false }).catch((e: unknown) => {
-        if (!String(e).includes('already exists')) throw e;
-      });
+      await http
+        .query(`CREATE CONTINUOUS QUERY ${CQ_PREFIX}room_1h_${lv.tag}_v2 ON ${db} RESAMPLE FOR 3h BEGIN ${select} END`, { db: false })
+        .catch((e: unknown) => {
+          if (!String(e).includes('already exists')) throw e;
+        });
     }
     return true;
   } catch (e) {
@@ -130,4 +137,3 @@ export async function migrateInflux(http: InfluxHttp, rawRetention = 'INF'): Pro
     throw e;
   }
 }
-

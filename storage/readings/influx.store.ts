@@ -11,7 +11,19 @@ import type { HistoryPoint, HistoryQuery, ReadingScope, ReadingStore } from './r
 import { mergePartials, normOffset, planHistory, type Agg, type Partial } from './downsample.plan.ts';
 import { InfluxHttp, quoteIdent, quoteStr, type QueryResult } from './influx.http.ts';
 import { HourlyRollups } from './influx.rollup.ts';
-import { HOURLY, KIND_OF_MEASUREMENT, MEASUREMENT, RP_RAW, RP_SEASON, SCOPE_LAG_MS, SCOPE_LEVELS, TAGS, migrateInflux, scopeMeasurement, toLine } from './influx.schema.ts';
+import {
+  HOURLY,
+  KIND_OF_MEASUREMENT,
+  MEASUREMENT,
+  RP_RAW,
+  RP_SEASON,
+  SCOPE_LAG_MS,
+  SCOPE_LEVELS,
+  TAGS,
+  migrateInflux,
+  scopeMeasurement,
+  toLine,
+} from './influx.schema.ts';
 
 export { InfluxHttpError } from './influx.http.ts';
 export { HOURLY, MEASUREMENT, RP_RAW, RP_SEASON, TAGS, toLine } from './influx.schema.ts';
@@ -112,7 +124,9 @@ export class InfluxStore implements ReadingStore {
   async latest(scope: ReadingScope): Promise<Reading[]> {
     const out: Reading[] = [];
     for (const m of this.#measurements(scope)) {
-      const j = await this.#http.query(`SELECT * FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(scope)} GROUP BY * ORDER BY time DESC LIMIT 1`);
+      const j = await this.#http.query(
+        `SELECT * FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(scope)} GROUP BY * ORDER BY time DESC LIMIT 1`,
+      );
       for (const s of j.results?.[0]?.series ?? []) {
         const row = s.values[0];
         if (!row) continue;
@@ -146,7 +160,8 @@ export class InfluxStore implements ReadingStore {
     const groupBy = `GROUP BY time(${win}ms${off ? `, ${off}ms` : ''}) fill(none)`;
     // A room scope of apartment and wider reads that scope's own series (its finest level
     // given); a device or room reads the per-device series.
-    const perScope = m === 'room' && q.deviceId === undefined && q.roomId === undefined && (ROOM_FIELDS as readonly string[]).includes(q.field);
+    const perScope =
+      m === 'room' && q.deviceId === undefined && q.roomId === undefined && (ROOM_FIELDS as readonly string[]).includes(q.field);
     const level = perScope ? SCOPE_LEVELS.find((lv) => q[lv.key] !== undefined) : undefined;
     const sealedNow = this.#clock.now() - (level ? SCOPE_LAG_MS : 0);
     const plan = this.#rollups.enabled && HOURLY[m] ? planHistory(from, to, win, sealedNow, off) : { raw: [{ from, to }] };
@@ -163,8 +178,16 @@ export class InfluxStore implements ReadingStore {
     const rawSel = agg === 'mean' ? `sum(${f}), count(${f})` : `${agg}(${f})`;
     const hourlySel = agg === 'mean' ? `sum(${hf('sum')}), sum(${hf('count')})` : `${agg}(${hf(agg)})`;
     const parts = await Promise.all([
-      ...plan.raw.map((p) => this.#partials(agg, `SELECT ${rawSel} FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(q, [`time >= ${p.from}ms`, `time < ${p.to}ms`])} ${groupBy}`)),
-      this.#partials(agg, `SELECT ${hourlySel} FROM ${RP_SEASON}.${quoteIdent(level ? scopeMeasurement(level.tag) : HOURLY[m]!)}${this.#where(q, [`time >= ${hourly.from}ms`, `time < ${hourly.to}ms`])} ${groupBy}`),
+      ...plan.raw.map((p) =>
+        this.#partials(
+          agg,
+          `SELECT ${rawSel} FROM ${RP_RAW}.${quoteIdent(m)}${this.#where(q, [`time >= ${p.from}ms`, `time < ${p.to}ms`])} ${groupBy}`,
+        ),
+      ),
+      this.#partials(
+        agg,
+        `SELECT ${hourlySel} FROM ${RP_SEASON}.${quoteIdent(level ? scopeMeasurement(level.tag) : HOURLY[m]!)}${this.#where(q, [`time >= ${hourly.from}ms`, `time < ${hourly.to}ms`])} ${groupBy}`,
+      ),
     ]);
     return mergePartials(agg, parts.flat());
   }
@@ -173,7 +196,9 @@ export class InfluxStore implements ReadingStore {
     const j = await this.#http.query(select);
     const vals = j.results?.[0]?.series?.[0]?.values ?? [];
     const num = (v: unknown) => (typeof v === 'number' ? v : null);
-    return vals.map((v) => (agg === 'mean' ? { ts: v[0] as number, sum: num(v[1]), count: num(v[2]) } : { ts: v[0] as number, [agg]: num(v[1]) }));
+    return vals.map((v) =>
+      agg === 'mean' ? { ts: v[0] as number, sum: num(v[1]), count: num(v[2]) } : { ts: v[0] as number, [agg]: num(v[1]) },
+    );
   }
 
   async count(scope: ReadingScope = {}): Promise<number> {

@@ -8,8 +8,29 @@ const city: City = {
   policyCity: 'beijing',
   sources: [{ id: 'src-1', name: 'CHP', location: { lat: 39.9, lon: 116.4 } }],
   offices: [{ id: 'off-1', name: '一所' }],
-  stations: [{ id: 'st-1', name: 'S1', officeId: 'off-1', sourceId: 'src-1', branchId: 'br-1', location: { lat: 39.9, lon: 116.4 }, system: 'radiator' }],
-  buildings: [{ id: 'b-1', name: 'B1', stationId: 'st-1', address: 'x', location: { lat: 39.9, lon: 116.4 }, floors: 6, entrances: 1, unitsPerFloor: 2 }],
+  stations: [
+    {
+      id: 'st-1',
+      name: 'S1',
+      officeId: 'off-1',
+      sourceId: 'src-1',
+      branchId: 'br-1',
+      location: { lat: 39.9, lon: 116.4 },
+      system: 'radiator',
+    },
+  ],
+  buildings: [
+    {
+      id: 'b-1',
+      name: 'B1',
+      stationId: 'st-1',
+      address: 'x',
+      location: { lat: 39.9, lon: 116.4 },
+      floors: 6,
+      entrances: 1,
+      unitsPerFloor: 2,
+    },
+  ],
   apartments: [{ id: 'a-1', buildingId: 'b-1', entrance: 1, floor: 6, unit: 1, number: '1-601', areaM2: 80 }],
   rooms: [{ id: 'r-1', apartmentId: 'a-1', name: 'living', type: 'living', areaM2: 20 }],
   devices: [
@@ -22,18 +43,38 @@ describe('RegistryRepository', () => {
   it('loads a city and resolves device locations', () => {
     const reg = RegistryRepository.open(':memory:');
     expect(reg.isEmpty()).toBe(true);
-    reg.loadCity(city, new Map([['rs-1', 'secret-1'], ['sm-1', 'secret-2']]));
+    reg.loadCity(
+      city,
+      new Map([
+        ['rs-1', 'secret-1'],
+        ['sm-1', 'secret-2'],
+      ]),
+    );
     expect(reg.isEmpty()).toBe(false);
     expect(reg.locate('rs-1')).toEqual({
-      deviceId: 'rs-1', kind: 'room_sensor', intervalMin: 10, enabled: true,
-      roomId: 'r-1', apartmentId: 'a-1', buildingId: 'b-1', stationId: 'st-1', officeId: 'off-1', sourceId: 'src-1',
+      deviceId: 'rs-1',
+      kind: 'room_sensor',
+      intervalMin: 10,
+      enabled: true,
+      roomId: 'r-1',
+      apartmentId: 'a-1',
+      buildingId: 'b-1',
+      stationId: 'st-1',
+      officeId: 'off-1',
+      sourceId: 'src-1',
     });
     expect(reg.locate('sm-1')).toMatchObject({ stationId: 'st-1', officeId: 'off-1' });
     expect(reg.city().apartments).toHaveLength(1);
   });
   it('stores only hashes and verifies secrets', () => {
     const reg = RegistryRepository.open(':memory:');
-    reg.loadCity(city, new Map([['rs-1', 'secret-1'], ['sm-1', 'secret-2']]));
+    reg.loadCity(
+      city,
+      new Map([
+        ['rs-1', 'secret-1'],
+        ['sm-1', 'secret-2'],
+      ]),
+    );
     expect(reg.verifyDevice('rs-1', 'secret-1')).toBe(true);
     expect(reg.verifyDevice('rs-1', 'secret-2')).toBe(false);
     expect(reg.verifyDevice('nope', 'secret-1')).toBe(false);

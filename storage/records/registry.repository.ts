@@ -6,17 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  Apartment,
-  Building,
-  City,
-  Device,
-  DeviceLocation,
-  HeatSource,
-  Office,
-  Room,
-  Station,
-} from '../../domain/topology.schema.ts';
+import type { Apartment, Building, City, Device, DeviceLocation, HeatSource, Office, Room, Station } from '../../domain/topology.schema.ts';
 import { hashDeviceSecret, verifyDeviceSecret, type SecretHash } from './secrets.ts';
 import { SERVICE_ACCOUNT_PREFIX, isReservedDeviceId } from './service-accounts.ts';
 
@@ -222,7 +212,8 @@ export class RegistryRepository {
   private insertDevice(d: Device, h: SecretHash, now: number): void {
     // Last line of defence for the disjoint namespaces (service-accounts.ts); the API and
     // the CSV import refuse such ids first with a 400 naming the field.
-    if (isReservedDeviceId(d.id)) throw new Error(`device id ${d.id}: the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts`);
+    if (isReservedDeviceId(d.id))
+      throw new Error(`device id ${d.id}: the prefix ${SERVICE_ACCOUNT_PREFIX} is reserved for service accounts`);
     this.db
       .prepare(
         `INSERT INTO devices (id, kind, room_id, station_id, gateway_id, interval_min, enabled, secret_hash, secret_salt, created_at)

@@ -7,7 +7,10 @@ import { SpoolReader } from './spool.reader.ts';
 import { SpoolRepository } from './spool.repository.ts';
 
 const item = (i: number) => ({ topic: `heat/v1/devices/d${i}/telemetry`, payload: Buffer.from(`{"ts":${i},"temp":20}`), at: 1000 + i });
-const segs = (dir: string) => readdirSync(join(dir, 'spool')).filter((f) => f.endsWith('.seg')).sort();
+const segs = (dir: string) =>
+  readdirSync(join(dir, 'spool'))
+    .filter((f) => f.endsWith('.seg'))
+    .sort();
 
 describe('SpoolReader (spool mode: the writer is another process)', () => {
   let dir: string;

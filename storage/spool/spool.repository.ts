@@ -21,7 +21,17 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CommittedMarker, decodeRecord, encodeRecords, readMarker, SEGMENT_MAX_BYTES, segName, spoolDir, writeMarker, type SpoolEntry } from './spool.format.ts';
+import {
+  CommittedMarker,
+  decodeRecord,
+  encodeRecords,
+  readMarker,
+  SEGMENT_MAX_BYTES,
+  segName,
+  spoolDir,
+  writeMarker,
+  type SpoolEntry,
+} from './spool.format.ts';
 
 export type { SpoolEntry } from './spool.format.ts';
 
@@ -96,7 +106,9 @@ export class SpoolRepository {
   #recover(readOnly = false): void {
     this.#trimmed = readMarker(this.#dir, 'trimmed');
     this.#stored = Math.max(this.#trimmed, readMarker(this.#dir, 'stored'));
-    const files = readdirSync(this.#dir).filter((f) => f.endsWith('.seg')).sort();
+    const files = readdirSync(this.#dir)
+      .filter((f) => f.endsWith('.seg'))
+      .sort();
     for (const f of files) {
       const firstSeq = Number(f.slice(0, -4));
       const path = join(this.#dir, f);

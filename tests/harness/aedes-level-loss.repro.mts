@@ -29,7 +29,14 @@ probe.on('message', (t, pl) => seen.add(`${t.split('/')[3]}@${(JSON.parse(pl.toS
 await probe.subscribeAsync('heat/v1/devices/+/telemetry', { qos: 1 });
 const persistent = await mqtt.connectAsync(url, { clientId: 'persistent', protocolVersion: 4, clean: false });
 await persistent.subscribeAsync('heat/v1/devices/+/telemetry', { qos: 1 });
-const load = new TelemetryLoad({ mqttUrl: url, secret: 'x', devices: Array.from({ length: 60 }, (_, i) => `d${i}`), readingsPerSec: 200, name: 'repro', track: true });
+const load = new TelemetryLoad({
+  mqttUrl: url,
+  secret: 'x',
+  devices: Array.from({ length: 60 }, (_, i) => `d${i}`),
+  readingsPerSec: 200,
+  name: 'repro',
+  track: true,
+});
 await load.connect();
 load.start();
 await new Promise((r) => setTimeout(r, 5000));

@@ -32,9 +32,9 @@ export async function startInfluxd(opts: { binary?: string } = {}): Promise<Infl
   let rpcPort = await freePort();
   const conf = join(dir, 'influxdb.conf');
   const writeConf = () =>
-  writeFileSync(
-    conf,
-    `reporting-enabled = false
+    writeFileSync(
+      conf,
+      `reporting-enabled = false
 bind-address = "127.0.0.1:${rpcPort}"
 [meta]
   dir = "${dir}/meta"
@@ -58,7 +58,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   enabled = true
   log-enabled = false
 `,
-  );
+    );
   writeConf();
   let url = `http://127.0.0.1:${httpPort}`;
   let child: ChildProcess | undefined;

@@ -64,7 +64,12 @@ export function useIngestFaultRig(o: IngestFaultRigOptions): IngestFaultRig {
     influxd: () => influxd!,
     broker: () => broker!,
     async startBroker() {
-      broker = await createBrokerApp({ registry: registry!, logger, persistenceDir: o.brokerOnDisk ? join(dir, 'broker') : undefined, options: fastBroker });
+      broker = await createBrokerApp({
+        registry: registry!,
+        logger,
+        persistenceDir: o.brokerOnDisk ? join(dir, 'broker') : undefined,
+        options: fastBroker,
+      });
       await broker.listen({ mqttPort, wsPort: 0, host: '127.0.0.1' });
     },
     async startIngest(env = {}) {
@@ -89,7 +94,14 @@ export function useIngestFaultRig(o: IngestFaultRigOptions): IngestFaultRig {
       await p.start();
     },
     killIngest: (signal) => ingest?.kill(signal) ?? Promise.resolve(),
-    publish: () => publishStream({ url: `mqtt://127.0.0.1:${mqttPort}`, devices: o.devices, perDevice: o.perDevice, perMessage: o.perMessage, baseTs: Date.now() - 2 * DAY_MS }),
+    publish: () =>
+      publishStream({
+        url: `mqtt://127.0.0.1:${mqttPort}`,
+        devices: o.devices,
+        perDevice: o.perDevice,
+        perMessage: o.perMessage,
+        baseTs: Date.now() - 2 * DAY_MS,
+      }),
     stored: () => influxd!.count(DB, 'room', 'temp').catch(() => -1),
     async whenStored(n) {
       for (;;) {
@@ -98,9 +110,11 @@ export function useIngestFaultRig(o: IngestFaultRigOptions): IngestFaultRig {
       }
     },
     async storedOnceComplete() {
-      await waitFor(async () => (await rig.stored()) >= total, { timeoutMs: 50_000, intervalMs: 250, what: 'all readings stored' }).catch((e: unknown) => {
-        throw new Error(`${String(e)}\ningest log:\n${ingest?.log() ?? ''}`);
-      });
+      await waitFor(async () => (await rig.stored()) >= total, { timeoutMs: 50_000, intervalMs: 250, what: 'all readings stored' }).catch(
+        (e: unknown) => {
+          throw new Error(`${String(e)}\ningest log:\n${ingest?.log() ?? ''}`);
+        },
+      );
       return rig.stored();
     },
   };

@@ -85,7 +85,8 @@ export class TelemetryLoad {
   }
 
   async connect(): Promise<void> {
-    for (let i = 0; i < this.#o.clients; i++) this.#clients.push(await connectPublisher(this.#o.mqttUrl, this.#o.secret, `${this.#o.name}-${i}`));
+    for (let i = 0; i < this.#o.clients; i++)
+      this.#clients.push(await connectPublisher(this.#o.mqttUrl, this.#o.secret, `${this.#o.name}-${i}`));
   }
 
   /** Start (or resume) publishing at the configured rate. */
@@ -112,7 +113,10 @@ export class TelemetryLoad {
   /** Pause, then wait until every published reading is acknowledged. */
   async drain(timeoutMs = 60_000): Promise<void> {
     this.pause();
-    await waitFor(() => this.acked + this.errors === this.published, { timeoutMs, what: `load ${this.#o.name} acknowledged (${this.acked}/${this.published})` });
+    await waitFor(() => this.acked + this.errors === this.published, {
+      timeoutMs,
+      what: `load ${this.#o.name} acknowledged (${this.acked}/${this.published})`,
+    });
   }
 
   async close(): Promise<void> {

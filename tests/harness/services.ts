@@ -35,7 +35,12 @@ export interface ServiceProcess {
  * @param ready resolves when the service is usable (e.g. its port answers).
  * @param extraNodeArgs node flags before the script (e.g. a bench's `--cpu-prof`, which NODE_OPTIONS refuses).
  */
-export function serviceProcess(name: ServiceName, env: Record<string, string>, ready: () => Promise<boolean>, extraNodeArgs: readonly string[] = []): ServiceProcess {
+export function serviceProcess(
+  name: ServiceName,
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+  extraNodeArgs: readonly string[] = [],
+): ServiceProcess {
   let child: ChildProcess | undefined;
   let out = '';
   const append = (d: Buffer) => {
@@ -97,10 +102,25 @@ export function serviceProcess(name: ServiceName, env: Record<string, string>, r
  * sessions, no Redis, no TLS, no WebSocket listener: for tests that SIGKILL it. Telemetry is
  * routed over MQTT (INGEST_FEED=mqtt) unless `feed` says 'spool'.
  */
-export function brokerProcess(dataDir: string, port: number, serviceSecret: string /* the master key */, feed: 'mqtt' | 'spool' = 'mqtt'): ServiceProcess {
+export function brokerProcess(
+  dataDir: string,
+  port: number,
+  serviceSecret: string /* the master key */,
+  feed: 'mqtt' | 'spool' = 'mqtt',
+): ServiceProcess {
   return serviceProcess(
     'broker',
-    { DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_WS_PORT: '0', HOST: '127.0.0.1', SERVICE_SECRET: serviceSecret, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', INGEST_FEED: feed },
+    {
+      DATA_DIR: dataDir,
+      MQTT_PORT: String(port),
+      MQTT_WS_PORT: '0',
+      HOST: '127.0.0.1',
+      SERVICE_SECRET: serviceSecret,
+      REDIS_URL: '',
+      TLS_CERT_FILE: '',
+      TLS_KEY_FILE: '',
+      INGEST_FEED: feed,
+    },
     () => portOpen(port),
   );
 }

@@ -25,7 +25,22 @@ export async function mosquittoPub(o: {
   topic?: string;
   bind?: string;
 }): Promise<PubResult> {
-  const args = ['-h', '127.0.0.1', '-p', String(o.port), '-V', 'mqttv311', '-i', o.id, '-u', o.username ?? o.id, '-P', o.password, '-q', '1'];
+  const args = [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(o.port),
+    '-V',
+    'mqttv311',
+    '-i',
+    o.id,
+    '-u',
+    o.username ?? o.id,
+    '-P',
+    o.password,
+    '-q',
+    '1',
+  ];
   if (o.bind) args.push('-A', o.bind);
   args.push('-t', o.topic ?? `heat/v1/devices/${o.username ?? o.id}/telemetry`, '-m', JSON.stringify({ ts: Date.now(), temp: 20 }));
   const t0 = performance.now();
@@ -34,7 +49,11 @@ export async function mosquittoPub(o: {
     return { code: 0, out: r.stdout + r.stderr, ms: performance.now() - t0 };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}`, ms: performance.now() - t0 };
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      out: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+      ms: performance.now() - t0,
+    };
   }
 }
 

@@ -38,8 +38,13 @@ describe('broker: failed CONNECTs lock nobody out (finding 6)', () => {
 
   beforeAll(async () => {
     registry = seedRegistry();
-    for (let i = 0; i < 3; i++) registry.upsertDevice({ id: `dev-n${i}`, kind: 'room_sensor', intervalMin: 5, enabled: true }, deviceSecret(`dev-n${i}`));
-    app = await createBrokerApp({ registry, logger: silentLogger, options: { authFailureDelayMs: BASE_MS, authFailureDelayMaxMs: MAX_MS } });
+    for (let i = 0; i < 3; i++)
+      registry.upsertDevice({ id: `dev-n${i}`, kind: 'room_sensor', intervalMin: 5, enabled: true }, deviceSecret(`dev-n${i}`));
+    app = await createBrokerApp({
+      registry,
+      logger: silentLogger,
+      options: { authFailureDelayMs: BASE_MS, authFailureDelayMaxMs: MAX_MS },
+    });
     ({ mqttPort: port } = await app.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' }));
     url = `mqtt://127.0.0.1:${port}`;
   });
@@ -95,7 +100,13 @@ describe('broker: failed CONNECTs lock nobody out (finding 6)', () => {
       open.push(c);
       expect(performance.now() - t0).toBeLessThan(MAX_MS); // a throttled refusal of that pair waits MAX_MS
     }
-    const api = await mosquittoPub({ port, id: 'svc-api-mosq', username: 'svc-api', password: serviceSecret('svc-api'), topic: 'heat/v1/devices/dev-a/config' });
+    const api = await mosquittoPub({
+      port,
+      id: 'svc-api-mosq',
+      username: 'svc-api',
+      password: serviceSecret('svc-api'),
+      topic: 'heat/v1/devices/dev-a/config',
+    });
     expect(api.code, api.out).toBe(0);
   });
 

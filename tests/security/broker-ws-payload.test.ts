@@ -48,7 +48,17 @@ describe('broker: MQTT over WebSocket frames are bounded by the MQTT packet limi
     wsUrl = `ws://127.0.0.1:${wsPort}`;
     broker = serviceProcess(
       'broker',
-      { DATA_DIR: dir, MQTT_PORT: String(mqttPort), MQTT_WS_PORT: String(wsPort), HOST: '127.0.0.1', SERVICE_SECRET, REDIS_URL: '', TLS_CERT_FILE: '', TLS_KEY_FILE: '', INGEST_FEED: 'mqtt' },
+      {
+        DATA_DIR: dir,
+        MQTT_PORT: String(mqttPort),
+        MQTT_WS_PORT: String(wsPort),
+        HOST: '127.0.0.1',
+        SERVICE_SECRET,
+        REDIS_URL: '',
+        TLS_CERT_FILE: '',
+        TLS_KEY_FILE: '',
+        INGEST_FEED: 'mqtt',
+      },
       () => portOpen(wsPort),
     );
     await broker.start();
@@ -61,7 +71,13 @@ describe('broker: MQTT over WebSocket frames are bounded by the MQTT packet limi
 
   it('refuses 100 MB frames at their header: the peak RSS stays within 50 MB of its start, and MQTT over ws still works', async () => {
     // Warm the WebSocket path up first, so the baseline includes it.
-    const warm = await mqtt.connectAsync(wsUrl, { clientId: 'dev-a', username: 'dev-a', password: deviceSecret('dev-a'), protocolVersion: 4, reconnectPeriod: 0 });
+    const warm = await mqtt.connectAsync(wsUrl, {
+      clientId: 'dev-a',
+      username: 'dev-a',
+      password: deviceSecret('dev-a'),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     await warm.publishAsync(topics.telemetry('dev-a'), JSON.stringify({ ts: Date.now(), temp: 20 }), { qos: 1 });
     await warm.endAsync();
     const pid = broker.pid()!;
@@ -75,14 +91,31 @@ describe('broker: MQTT over WebSocket frames are bounded by the MQTT packet limi
     for (let i = 0; i < 4; i++) codes.push(await sendFrame(wsUrl, frame));
     const after = memory(pid);
 
-    expect(codes.every((c) => c === 1009 || c === 1006), `close codes ${codes.join(',')}`).toBe(true);
-    expect(after.peak - start.rss, `peak ${(after.peak / MB).toFixed(0)} MB vs ${(start.rss / MB).toFixed(0)} MB at start`).toBeLessThan(50 * MB);
+    expect(
+      codes.every((c) => c === 1009 || c === 1006),
+      `close codes ${codes.join(',')}`,
+    ).toBe(true);
+    expect(after.peak - start.rss, `peak ${(after.peak / MB).toFixed(0)} MB vs ${(start.rss / MB).toFixed(0)} MB at start`).toBeLessThan(
+      50 * MB,
+    );
     expect(broker.running()).toBe(true);
 
-    const svc = await mqtt.connectAsync(wsUrl, { clientId: 'svc-ingest-ws', username: 'svc-ingest', password: serviceSecret('svc-ingest'), protocolVersion: 4, reconnectPeriod: 0 });
+    const svc = await mqtt.connectAsync(wsUrl, {
+      clientId: 'svc-ingest-ws',
+      username: 'svc-ingest',
+      password: serviceSecret('svc-ingest'),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     await svc.subscribeAsync(topics.telemetry('dev-b'), { qos: 1 });
     const got = new Promise<string>((resolve) => svc.once('message', (_t, p) => resolve(p.toString())));
-    const dev = await mqtt.connectAsync(wsUrl, { clientId: 'dev-b', username: 'dev-b', password: deviceSecret('dev-b'), protocolVersion: 4, reconnectPeriod: 0 });
+    const dev = await mqtt.connectAsync(wsUrl, {
+      clientId: 'dev-b',
+      username: 'dev-b',
+      password: deviceSecret('dev-b'),
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     await dev.publishAsync(topics.telemetry('dev-b'), '{"ts":1,"temp":21}', { qos: 1 });
     expect(await got).toContain('"temp":21');
     await Promise.all([svc.endAsync(), dev.endAsync()]);

@@ -36,7 +36,9 @@ describe('demo accounts never leave this machine', () => {
     const dir = mkdtempSync(join(tmpdir(), 'heat-demo-'));
     const outside = parseConfig({ DATA_DIR: dir, DEMO: '0', HOST: '0.0.0.0', ADMIN_PASSWORD: 'admin-test-password' });
     // The fixture seeds the demo people; an API for 0.0.0.0 over them must not start.
-    await expect(startTestApi({ config: outside })).rejects.toThrow(/refusing to serve on HOST=0\.0\.0\.0: .*dispatcher.*published demo password/);
+    await expect(startTestApi({ config: outside })).rejects.toThrow(
+      /refusing to serve on HOST=0\.0\.0\.0: .*dispatcher.*published demo password/,
+    );
 
     // The same records with the demo accounts' passwords changed: it starts.
     const t = await startTestApi(

@@ -35,7 +35,13 @@ afterAll(async () => {
 
 describe('security headers', () => {
   it('are on pages, API answers and refusals; personal data is not stored by caches', async () => {
-    for (const [path, auth] of [['/', undefined], ['/api/v1/health', undefined], ['/api/v1/people', undefined], ['/api/v1/people', 'admin'], ['/%61pi/v1/people', undefined]] as const) {
+    for (const [path, auth] of [
+      ['/', undefined],
+      ['/api/v1/health', undefined],
+      ['/api/v1/people', undefined],
+      ['/api/v1/people', 'admin'],
+      ['/%61pi/v1/people', undefined],
+    ] as const) {
       const res = await fetch(`${url}${path}`, { headers: auth ? { authorization: `Bearer ${t.tokens[auth]}` } : {} });
       const csp = res.headers.get('content-security-policy') ?? '';
       expect(csp, path).toContain("frame-ancestors 'none'");
@@ -59,7 +65,9 @@ describe('the dashboard under that policy', () => {
     const page = await ctx.newPage();
     await page.addInitScript(() => {
       (window as unknown as { csp: string[] }).csp = [];
-      document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { csp: string[] }).csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+      document.addEventListener('securitypolicyviolation', (e) =>
+        (window as unknown as { csp: string[] }).csp.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
     });
     const signIn = async (password: string) => {
       await page.fill('input[name=username]', 'dispatcher');

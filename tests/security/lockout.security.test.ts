@@ -76,7 +76,8 @@ describe('nobody can lock anybody out', () => {
 
   it('slows one address spraying many accounts without touching other addresses, and parallel guesses cannot slip in together', async () => {
     const sprayer = '203.0.113.99';
-    for (let i = 0; i < authDefaults.freeFailuresPerAddress; i++) expect((await login(`user${i}`, 'Summer2026!', sprayer)).statusCode).toBe(401);
+    for (let i = 0; i < authDefaults.freeFailuresPerAddress; i++)
+      expect((await login(`user${i}`, 'Summer2026!', sprayer)).statusCode).toBe(401);
     expect((await login('head-o1', 'heatwatch-demo', sprayer)).statusCode).toBe(429);
     expect((await login('head-o1', 'heatwatch-demo', '198.51.100.8')).statusCode).toBe(200);
     t.clock.advance(authDefaults.maxDelayPerAddressMs);
@@ -91,7 +92,13 @@ describe('nobody can lock anybody out', () => {
   it('throttles a password change’s current-password check the same way', async () => {
     await t.relogin();
     const change = (current: string) =>
-      t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { authorization: `Bearer ${t.tokens['head-o2']}` }, payload: { currentPassword: current, newPassword: 'heating-season-ledger' }, remoteAddress: '203.0.113.101' });
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/password',
+        headers: { authorization: `Bearer ${t.tokens['head-o2']}` },
+        payload: { currentPassword: current, newPassword: 'heating-season-ledger' },
+        remoteAddress: '203.0.113.101',
+      });
     for (let i = 0; i < authDefaults.freeFailuresPerAccountAddress; i++) expect((await change(`wrong-${i}`)).statusCode).toBe(401);
     expect((await change('heatwatch-demo')).statusCode).toBe(429);
   });

@@ -22,10 +22,19 @@ afterAll(async () => {
 function post(port: number, path: string, body: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -77,7 +86,9 @@ describe('logins do not stall the event loop', () => {
     expect(codes.length).toBeGreaterThanOrEqual(20);
     expect(codes.every((c) => c === 200)).toBe(true);
     expect(latencies.length).toBeGreaterThan(5);
-    console.log(`idle /health p95 ${p95(idle).toFixed(1)} ms; ${codes.length} logins by 20 clients in ${loginMs.toFixed(0)} ms; /health over ${latencies.length} probes: p95 ${p95(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+    console.log(
+      `idle /health p95 ${p95(idle).toFixed(1)} ms; ${codes.length} logins by 20 clients in ${loginMs.toFixed(0)} ms; /health over ${latencies.length} probes: p95 ${p95(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+    );
     expect(p95(latencies)).toBeLessThan(50);
   }, 60_000);
 });

@@ -39,7 +39,14 @@ function documented(): Map<string, string[]> {
   const doc = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
   const section = doc.slice(doc.indexOf('## Route roles'), doc.indexOf('\n## ', doc.indexOf('## Route roles') + 5));
   const out = new Map<string, string[]>();
-  for (const m of section.matchAll(/^\| `([A-Z]+) (\S+)` \| ([^|]+) \|$/gm)) out.set(key(m[1]!, m[2]!), m[3]!.split(',').map((s) => s.trim()).sort());
+  for (const m of section.matchAll(/^\| `([A-Z]+) (\S+)` \| ([^|]+) \|$/gm))
+    out.set(
+      key(m[1]!, m[2]!),
+      m[3]!
+        .split(',')
+        .map((s) => s.trim())
+        .sort(),
+    );
   return out;
 }
 
@@ -72,7 +79,9 @@ describe('role × route matrix', () => {
       for (const role of ROLES) {
         const res = await t.req(method, path, AS[role], method === 'GET' || method === 'DELETE' ? undefined : { zzUnknown: 1 });
         calls++;
-        const body = res.headers['content-type']?.toString().includes('json') ? res.json<{ code?: string; details?: { reason?: string } }>() : {};
+        const body = res.headers['content-type']?.toString().includes('json')
+          ? res.json<{ code?: string; details?: { reason?: string } }>()
+          : {};
         const passed = res.statusCode !== 401 && !(res.statusCode === 403 && body.details?.reason === 'role');
         const shouldPass = allowed.includes('public') || allowed.includes(role);
         if (passed !== shouldPass) wrong.push(`${k} as ${role}: ${res.statusCode} ${res.body.slice(0, 80)}`);

@@ -9,7 +9,16 @@
  * the audit log read back the same. Refusals are audited and counted in the metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { concretePath, effectiveBody, openApiRoutes, rawRequest, snapshot, startSecurityApi, type DocRoute, type SecurityApi } from './security-fixture.ts';
+import {
+  concretePath,
+  effectiveBody,
+  openApiRoutes,
+  rawRequest,
+  snapshot,
+  startSecurityApi,
+  type DocRoute,
+  type SecurityApi,
+} from './security-fixture.ts';
 
 let t: SecurityApi;
 let routes: DocRoute[];
@@ -56,7 +65,9 @@ export function variants(path: string): string[] {
 describe('default-deny on the routed request', () => {
   it('lists the API in the OpenAPI document', () => {
     expect(routes.length).toBeGreaterThan(40);
-    const served = new Set(t.app.heat.routes.filter((r) => r.url.startsWith('/api/v1/')).map((r) => `${r.method} ${r.url.replace(/:([A-Za-z]+)/g, '{$1}')}`));
+    const served = new Set(
+      t.app.heat.routes.filter((r) => r.url.startsWith('/api/v1/')).map((r) => `${r.method} ${r.url.replace(/:([A-Za-z]+)/g, '{$1}')}`),
+    );
     for (const r of routes) expect(served.has(`${r.method} ${r.path}`), `${r.method} ${r.path}`).toBe(true);
   });
 
@@ -84,7 +95,11 @@ describe('default-deny on the routed request', () => {
           }
         }
         // The canonical spelling of a non-public route is always a 401 (the route exists).
-        if (!isPublic) expect((await rawRequest(t.port, method, path, b?.body, b ? { 'content-type': b.contentType } : {})).status, `${method} ${path}`).toBe(401);
+        if (!isPublic)
+          expect(
+            (await rawRequest(t.port, method, path, b?.body, b ? { 'content-type': b.contentType } : {})).status,
+            `${method} ${path}`,
+          ).toBe(401);
       }
     }
     expect(probes).toBeGreaterThan(2000);
@@ -92,13 +107,20 @@ describe('default-deny on the routed request', () => {
 
     // Nothing changed, and the bypass's admin does not exist.
     expect(await snapshot(t)).toEqual(before);
-    const eve = await rawRequest(t.port, 'POST', '/api/v1/auth/login', JSON.stringify({ username: 'eve', password: 'eve-owns-this-now-42' }));
+    const eve = await rawRequest(
+      t.port,
+      'POST',
+      '/api/v1/auth/login',
+      JSON.stringify({ username: 'eve', password: 'eve-owns-this-now-42' }),
+    );
     expect(eve.status).toBe(401);
 
     // Refusals are counted and audited (the audit of refusals is capped per address, see docs/security.md).
     const m = t.app.heat.metrics();
     expect(m.refused401! - (refusedBefore.refused401 ?? 0)).toBeGreaterThanOrEqual(unauthenticated);
-    const audit = (await t.req('GET', '/api/v1/audit?entity=access&limit=5000', 'admin')).json<{ action: string; entityId: string; detail: { status: number } }[]>();
+    const audit = (await t.req('GET', '/api/v1/audit?entity=access&limit=5000', 'admin')).json<
+      { action: string; entityId: string; detail: { status: number } }[]
+    >();
     expect(audit.length).toBeGreaterThan(10);
     expect(audit.every((e) => e.action === 'refused' && e.detail.status === 401)).toBe(true);
     const prom = await rawRequest(t.port, 'GET', '/metrics');
@@ -109,13 +131,19 @@ describe('default-deny on the routed request', () => {
     // A new minute: the previous test used up this address's audited refusals for the last one.
     t.clock.advance(60_000);
     const before = await snapshot(t);
-    const res = await rawRequest(t.port, 'POST', '/%61pi/v1/people', effectiveBody('/api/v1/people')!.body, { authorization: `Bearer ${t.tokens.resident1}` });
+    const res = await rawRequest(t.port, 'POST', '/%61pi/v1/people', effectiveBody('/api/v1/people')!.body, {
+      authorization: `Bearer ${t.tokens.resident1}`,
+    });
     expect(res.status).toBe(403);
     expect(JSON.parse(res.text)).toMatchObject({ code: 'HEAT_ERR_FORBIDDEN' });
-    const abs = await rawRequest(t.port, 'POST', `http://x/api/v1/people/p-admin/disable`, '{}', { authorization: `Bearer ${t.tokens.dispatcher}` });
+    const abs = await rawRequest(t.port, 'POST', `http://x/api/v1/people/p-admin/disable`, '{}', {
+      authorization: `Bearer ${t.tokens.dispatcher}`,
+    });
     expect(abs.status).toBe(403);
     expect(await snapshot(t)).toEqual(before);
-    const audit = (await t.req('GET', '/api/v1/audit?entity=access&limit=5', 'admin')).json<{ actor: string; detail: { status: number } }[]>();
+    const audit = (await t.req('GET', '/api/v1/audit?entity=access&limit=5', 'admin')).json<
+      { actor: string; detail: { status: number } }[]
+    >();
     expect(audit[0]).toMatchObject({ actor: 'dispatcher', detail: { status: 403 } });
     expect(t.app.heat.metrics().refused403).toBeGreaterThanOrEqual(2);
   });

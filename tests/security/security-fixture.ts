@@ -16,7 +16,13 @@ export interface RawResponse {
 }
 
 /** One HTTP/1.1 request with the target exactly as given (Node sends `path` verbatim). */
-export function rawRequest(port: number, method: string, target: string, body?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  method: string,
+  target: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -27,7 +33,9 @@ export function rawRequest(port: number, method: string, target: string, body?: 
         headers: {
           host: `127.0.0.1:${port}`,
           connection: 'close',
-          ...(body !== undefined ? { 'content-type': headers['content-type'] ?? 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}),
+          ...(body !== undefined
+            ? { 'content-type': headers['content-type'] ?? 'application/json', 'content-length': String(Buffer.byteLength(body)) }
+            : {}),
           ...headers,
         },
       },
@@ -83,15 +91,23 @@ export async function startSecurityApi(): Promise<SecurityApi> {
 export function concretePath(t: SecurityApi, path: string): string {
   return path.replace(/\/([a-z-]+)\/\{([A-Za-z]+)\}/g, (_m, coll: string, param: string) => {
     const id =
-      param === 'kind' ? 'devices'
-      : coll === 'people' ? 'p-admin'
-      : coll === 'devices' ? 'sm-s1'
-      : coll === 'orders' ? t.orderO1
-      : coll === 'stations' ? 's1'
-      : coll === 'buildings' ? 'b1'
-      : coll === 'apartments' ? 'b1-a11'
-      : coll === 'incidents' ? 'i-1'
-      : 'x1';
+      param === 'kind'
+        ? 'devices'
+        : coll === 'people'
+          ? 'p-admin'
+          : coll === 'devices'
+            ? 'sm-s1'
+            : coll === 'orders'
+              ? t.orderO1
+              : coll === 'stations'
+                ? 's1'
+                : coll === 'buildings'
+                  ? 'b1'
+                  : coll === 'apartments'
+                    ? 'b1-a11'
+                    : coll === 'incidents'
+                      ? 'i-1'
+                      : 'x1';
     return `/${coll}/${id}`;
   });
 }
@@ -101,9 +117,18 @@ export function effectiveBody(path: string): { body: string; contentType: string
   const json = (v: unknown) => ({ body: JSON.stringify(v), contentType: 'application/json' });
   if (path === '/api/v1/people') return json({ username: 'eve', name: 'Eve', role: 'admin', password: 'eve-owns-this-now-42' });
   if (path === '/api/v1/devices') return json({ id: 'evil-meter', kind: 'station_meter', stationId: 's1' });
-  if (path === '/api/v1/outages') return json({ scopeType: 'station', scopeId: 's1', startsAt: T0 + 3 * 86_400_000, endsAt: T0 + 4 * 86_400_000, reason: 'anonymous outage' });
-  if (path === '/api/v1/orders' || path === '/api/v1/measurement-requests') return json({ apartmentId: 'b2-a12', content: 'anonymous complaint' });
-  if (path === '/api/v1/import/{kind}') return { body: 'id,kind,roomId,stationId,gatewayId,intervalMin\nevil-import,station_meter,,s2,,5\n', contentType: 'text/csv' };
+  if (path === '/api/v1/outages')
+    return json({
+      scopeType: 'station',
+      scopeId: 's1',
+      startsAt: T0 + 3 * 86_400_000,
+      endsAt: T0 + 4 * 86_400_000,
+      reason: 'anonymous outage',
+    });
+  if (path === '/api/v1/orders' || path === '/api/v1/measurement-requests')
+    return json({ apartmentId: 'b2-a12', content: 'anonymous complaint' });
+  if (path === '/api/v1/import/{kind}')
+    return { body: 'id,kind,roomId,stationId,gatewayId,intervalMin\nevil-import,station_meter,,s2,,5\n', contentType: 'text/csv' };
   if (path === '/api/v1/replay') return json({ scenario: 'cold-snap', speed: 10 });
   if (path === '/api/v1/auth/password') return json({ currentPassword: 'x', newPassword: 'a-new-password-of-eve' });
   if (path.endsWith('/cancel') || path.endsWith('/note')) return json({ note: 'anonymous note' });

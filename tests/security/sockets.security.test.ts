@@ -23,10 +23,22 @@ afterAll(async () => {
   await t?.close();
 });
 
-const reading: LiveReading = { deviceId: 'rs-b1-a11', kind: 'room_sensor', ts: T0, fields: { temp: 17.2 }, apartmentId: 'b1-a11', stationId: 's1' };
+const reading: LiveReading = {
+  deviceId: 'rs-b1-a11',
+  kind: 'room_sensor',
+  ts: T0,
+  fields: { temp: 17.2 },
+  apartmentId: 'b1-a11',
+  stationId: 's1',
+};
 
 async function connect(token: string): Promise<{ s: Client; got: LiveReading[][]; closed: Promise<string> }> {
-  const s: Client = ioClient(`http://127.0.0.1:${t.port}`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+  const s: Client = ioClient(`http://127.0.0.1:${t.port}`, {
+    auth: { token },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+  });
   open.push(s);
   await new Promise<void>((res, rej) => {
     s.once('connect', () => res());
@@ -39,10 +51,16 @@ async function connect(token: string): Promise<{ s: Client; got: LiveReading[][]
 }
 
 /** Resolves with the disconnect reason, or 'still connected' after `ms`. */
-const within = (p: Promise<string>, ms = 2_000): Promise<string> => Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still connected'), ms))]);
+const within = (p: Promise<string>, ms = 2_000): Promise<string> =>
+  Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still connected'), ms))]);
 
 async function login(username: string, password = 'heatwatch-demo'): Promise<string> {
-  const r = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password }, remoteAddress: `10.5.0.${Math.floor(Math.random() * 200) + 1}` });
+  const r = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username, password },
+    remoteAddress: `10.5.0.${Math.floor(Math.random() * 200) + 1}`,
+  });
   if (r.statusCode !== 200) throw new Error(`${username}: ${r.statusCode} ${r.body}`);
   return r.json<{ token: string }>().token;
 }
@@ -87,13 +105,26 @@ describe('sockets end with their session', () => {
     const there = await login('engineer');
     const mine = await connect(here);
     const theirs = await connect(there);
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: bearer(here), payload: { currentPassword: 'heatwatch-demo', newPassword: 'a-much-longer-secret-9' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/password',
+      headers: bearer(here),
+      payload: { currentPassword: 'heatwatch-demo', newPassword: 'a-much-longer-secret-9' },
+    });
     expect(res.statusCode).toBe(204);
     expect(await within(theirs.closed)).toBe('io server disconnect');
     expect(await within(mine.closed, 500)).toBe('still connected');
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(there) })).statusCode).toBe(401);
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(here) })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'engineer', password: 'a-much-longer-secret-9' } })).statusCode).toBe(200);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          payload: { username: 'engineer', password: 'a-much-longer-secret-9' },
+        })
+      ).statusCode,
+    ).toBe(200);
     mine.s.close();
   });
 

@@ -24,7 +24,12 @@ async function newOrder(apartmentId = 'b1-a11'): Promise<Order> {
   for (const o of (await t.req('GET', `/api/v1/orders?apartmentId=${apartmentId}&open=true`, 'admin')).json<Order[]>()) {
     await t.req('POST', `/api/v1/orders/${o.id}/cancel`, 'admin', { note: 'next case' });
   }
-  const res = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId, content: 'cold', residentPhone: '13900000001', residentContact: 'Li' });
+  const res = await t.req('POST', '/api/v1/orders', 'dispatcher', {
+    apartmentId,
+    content: 'cold',
+    residentPhone: '13900000001',
+    residentContact: 'Li',
+  });
   expect(res.statusCode).toBe(201);
   return res.json<{ order: Order }>().order;
 }
@@ -37,13 +42,20 @@ async function dispatched(apartmentId?: string): Promise<Order> {
   return res.json<Order>();
 }
 
-
-const sheet = (at: number) => ({ content: 'bled radiators', startAt: at, endAt: at + MINUTE_MS, workerName: 'Wang', workerPhone: '13800000000', residentSigned: true });
+const sheet = (at: number) => ({
+  content: 'bled radiators',
+  startAt: at,
+  endAt: at + MINUTE_MS,
+  workerName: 'Wang',
+  workerPhone: '13800000000',
+  residentSigned: true,
+});
 
 /** An order the field worker is at (station staff accepted and arrived). */
 async function onSite(): Promise<Order> {
   const o = await dispatched();
-  for (const step of ['accept', 'arrive']) expect((await t.req('POST', `/api/v1/orders/${o.id}/${step}`, 'staff-o1', {})).statusCode).toBe(200);
+  for (const step of ['accept', 'arrive'])
+    expect((await t.req('POST', `/api/v1/orders/${o.id}/${step}`, 'staff-o1', {})).statusCode).toBe(200);
   return read(o.id);
 }
 
@@ -74,14 +86,21 @@ describe('step routes: the route picks the action (#13 finding 3)', () => {
 
   it('an extra field on a step body is refused, not ignored (closed schemas)', async () => {
     const o = await dispatched();
-    const res = await t.req('POST', `/api/v1/orders/${o.id}/accept`, 'staff-o1', { appointmentAt: t.clock.now() + 60 * MINUTE_MS, assignee: 'eve' });
+    const res = await t.req('POST', `/api/v1/orders/${o.id}/accept`, 'staff-o1', {
+      appointmentAt: t.clock.now() + 60 * MINUTE_MS,
+      assignee: 'eve',
+    });
     expect(res.statusCode).toBe(400);
     expect((await read(o.id)).status).toBe('dispatched');
   });
 
   it('a dispatcher cannot resolve through /dispatch', async () => {
     const o = await onSite();
-    const res = await t.req('POST', `/api/v1/orders/${o.id}/dispatch`, 'dispatcher', { type: 'resolve', cause: 'station', repairSheet: sheet(t.clock.now()) });
+    const res = await t.req('POST', `/api/v1/orders/${o.id}/dispatch`, 'dispatcher', {
+      type: 'resolve',
+      cause: 'station',
+      repairSheet: sheet(t.clock.now()),
+    });
     expect(res.statusCode).toBe(400);
     const after = await read(o.id);
     expect(after.status).toBe('on_site');
@@ -134,7 +153,10 @@ describe('ratings 1–5 and bounded timestamps (#13 finding 3, 8)', () => {
     expect(bad.statusCode).toBe(400);
     const ok = await t.req('POST', `/api/v1/orders/${o.id}/accept`, 'staff-o1', { appointmentAt: t.clock.now() + 60 * MINUTE_MS });
     expect(ok.statusCode).toBe(200);
-    const nh = await t.req('POST', `/api/v1/orders/${o.id}/not-home`, 'staff-o1', { note: 'out; note left', newAppointmentAt: 8.64e15 + 1 });
+    const nh = await t.req('POST', `/api/v1/orders/${o.id}/not-home`, 'staff-o1', {
+      note: 'out; note left',
+      newAppointmentAt: 8.64e15 + 1,
+    });
     expect(nh.statusCode).toBe(400);
     expect((await read(o.id)).notHome).toEqual([]);
     const csv = await t.req('GET', '/api/v1/orders/export.csv', 'dispatcher');

@@ -111,7 +111,13 @@ describe('identity namespaces: devices can never be service accounts (finding 2)
   it("gives each service its own secret: svc-sim's opens neither svc-ingest nor svc-api", async () => {
     const sim = p.serviceSecrets['svc-sim'];
     expect(new Set(Object.values(p.serviceSecrets)).size).toBe(3);
-    const ok = await mosquittoPub({ port: p.ports.mqtt, id: 'svc-sim-t', username: 'svc-sim', password: sim, topic: topics.telemetry(p.registry.listDevices({ limit: 1 })[0]!.id) });
+    const ok = await mosquittoPub({
+      port: p.ports.mqtt,
+      id: 'svc-sim-t',
+      username: 'svc-sim',
+      password: sim,
+      topic: topics.telemetry(p.registry.listDevices({ limit: 1 })[0]!.id),
+    });
     expect(ok.code, ok.out).toBe(0);
     for (const account of ['svc-ingest', 'svc-api']) {
       const r = await mosquittoPub({ port: p.ports.mqtt, id: `${account}-x`, username: account, password: sim, topic: topics.config('x') });
@@ -123,7 +129,14 @@ describe('identity namespaces: devices can never be service accounts (finding 2)
   it('deletes a device (admin/engineer only): it is gone from the registry and its live session is closed at once', async () => {
     const device = p.registry.listDevices({ kind: 'room_sensor', limit: 1 })[0]!;
     const secret = p.deviceSecrets.get(device.id)!;
-    const c: MqttClient = await mqtt.connectAsync(p.mqttUrl, { clientId: device.id, username: device.id, password: secret, protocolVersion: 4, reconnectPeriod: 0, clean: false });
+    const c: MqttClient = await mqtt.connectAsync(p.mqttUrl, {
+      clientId: device.id,
+      username: device.id,
+      password: secret,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      clean: false,
+    });
     const closed = new Promise<number>((resolve) => c.once('close', () => resolve(performance.now())));
 
     const dispatcher = await login(p.httpUrl, 'dispatcher', DEMO_PASSWORD);

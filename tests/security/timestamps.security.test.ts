@@ -53,7 +53,13 @@ function bodyWith(path: string[], value: number): Record<string, unknown> {
 describe('timestamps are bounded everywhere', () => {
   it('refuses absurd times in every body and query field of the OpenAPI document, naming the field', async () => {
     const doc = (await t.req('GET', '/api/docs/json')).json<{
-      paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema: Schema }[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { parameters?: { in: string; name: string; schema: Schema }[]; requestBody?: { content: Record<string, { schema: Schema }> } }
+        >
+      >;
     }>();
     const probes: { method: string; url: string; body?: unknown; field: string }[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -61,11 +67,13 @@ describe('timestamps are bounded everywhere', () => {
       for (const [m, op] of Object.entries(ops)) {
         const schema = op.requestBody?.content['application/json']?.schema;
         for (const f of schema ? timeFields(schema) : []) {
-          for (const v of [-1e308, 8.64e15 + 1]) probes.push({ method: m.toUpperCase(), url, body: bodyWith(f, v), field: `body/${f.join('/')}` });
+          for (const v of [-1e308, 8.64e15 + 1])
+            probes.push({ method: m.toUpperCase(), url, body: bodyWith(f, v), field: `body/${f.join('/')}` });
         }
         for (const p of op.parameters ?? []) {
           if (p.in === 'query' && isTime(p.name) && isNumber(p.schema)) {
-            for (const v of ['-1e308', '8640000000000001']) probes.push({ method: m.toUpperCase(), url: `${url}?${p.name}=${v}`, field: `querystring/${p.name}` });
+            for (const v of ['-1e308', '8640000000000001'])
+              probes.push({ method: m.toUpperCase(), url: `${url}?${p.name}=${v}`, field: `querystring/${p.name}` });
           }
         }
       }
@@ -76,7 +84,8 @@ describe('timestamps are bounded everywhere', () => {
     for (const p of probes) {
       const res = await t.req(p.method, p.url, 'admin', p.body);
       const b = res.json<{ code: string; details?: { fields?: string[] } }>();
-      if (res.statusCode !== 400 || !b.details?.fields?.includes(p.field)) wrong.push(`${p.method} ${p.url} ${p.field}: ${res.statusCode} ${res.body.slice(0, 120)}`);
+      if (res.statusCode !== 400 || !b.details?.fields?.includes(p.field))
+        wrong.push(`${p.method} ${p.url} ${p.field}: ${res.statusCode} ${res.body.slice(0, 120)}`);
     }
     expect(wrong, wrong.join('\n')).toEqual([]);
   });
@@ -98,8 +107,34 @@ describe('timestamps are bounded everywhere', () => {
 
 describe('CSV export neutralises formulas in every spelling', () => {
   it('prefixes an apostrophe to cells that a spreadsheet would run', async () => {
-    const payloads = ['=1+1', '\t=1+1', '\r=HYPERLINK("x")', '\n=1+1', ' =1+1', '＝1+1', '＋1+1', '－1+1', '＠SUM(A1)', '@SUM(A1)', '+1+1', '-1+1'];
-    const apartments = ['b1-a12', 'b1-a21', 'b1-a22', 'b2-a11', 'b2-a12', 'b2-a21', 'b2-a22', 'b3-a11', 'b3-a12', 'b3-a21', 'b3-a22', 'b1-a11'];
+    const payloads = [
+      '=1+1',
+      '\t=1+1',
+      '\r=HYPERLINK("x")',
+      '\n=1+1',
+      ' =1+1',
+      '＝1+1',
+      '＋1+1',
+      '－1+1',
+      '＠SUM(A1)',
+      '@SUM(A1)',
+      '+1+1',
+      '-1+1',
+    ];
+    const apartments = [
+      'b1-a12',
+      'b1-a21',
+      'b1-a22',
+      'b2-a11',
+      'b2-a12',
+      'b2-a21',
+      'b2-a22',
+      'b3-a11',
+      'b3-a12',
+      'b3-a21',
+      'b3-a22',
+      'b1-a11',
+    ];
     const ids = new Map<string, string>();
     for (const [i, content] of payloads.entries()) {
       const r = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: apartments[i], content, residentContact: content });

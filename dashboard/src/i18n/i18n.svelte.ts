@@ -58,10 +58,19 @@ export class I18n {
     if (typeof v === 'number') return key.endsWith('Ts') ? this.dateTime(v) : String(Number(v.toFixed(3)));
     if (typeof v === 'boolean') return this.t(v ? 'common.yes' : 'common.no');
     const text = typeof v === 'string' ? v : JSON.stringify(v);
-    if (key === 'faults') return text.split(',').map((f) => this.tx('fault', f)).join('、');
+    if (key === 'faults')
+      return text
+        .split(',')
+        .map((f) => this.tx('fault', f))
+        .join('、');
     if (key === 'stationState') {
       const [state, faults] = text.split(':');
-      return faults ? `${this.tx('stationState', state)}：${faults.split(',').map((f) => this.tx('fault', f)).join('、')}` : this.tx('stationState', state);
+      return faults
+        ? `${this.tx('stationState', state)}：${faults
+            .split(',')
+            .map((f) => this.tx('fault', f))
+            .join('、')}`
+        : this.tx('stationState', state);
     }
     if (key === 'coverage' || key === 'scope') return this.tx(`evidence.${key}`, text);
     return text;
@@ -80,12 +89,14 @@ export class I18n {
   dateTime = (ms: number | undefined): string =>
     ms === undefined || !Number.isFinite(ms)
       ? '—'
-      // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a throwaway Date to format a timestamp, not state
-      : new Date(ms).toLocaleString(this.locale, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+      : // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a throwaway Date to format a timestamp, not state
+        new Date(ms).toLocaleString(this.locale, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 
   time = (ms: number | undefined): string =>
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a throwaway Date to format a timestamp, not state
-    ms === undefined || !Number.isFinite(ms) ? '—' : new Date(ms).toLocaleTimeString(this.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    ms === undefined || !Number.isFinite(ms)
+      ? '—'
+      : // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a throwaway Date to format a timestamp, not state
+        new Date(ms).toLocaleTimeString(this.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
   /** A duration as "n min" / "h h m min" / "d d h h". */
   duration = (ms: number): string => {

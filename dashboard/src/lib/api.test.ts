@@ -24,7 +24,13 @@ function mock(routes: Record<string, (body: string) => { status?: number; body: 
 describe('ApiClient', () => {
   it('logs in, then sends the bearer token', async () => {
     const { client, calls } = mock({
-      'POST http://x/api/v1/auth/login': () => ({ body: { token: 't1', expiresAt: 1, person: { id: 'p1', username: 'dispatcher', role: 'dispatcher', name: 'D', createdAt: 0, disabled: false } } }),
+      'POST http://x/api/v1/auth/login': () => ({
+        body: {
+          token: 't1',
+          expiresAt: 1,
+          person: { id: 'p1', username: 'dispatcher', role: 'dispatcher', name: 'D', createdAt: 0, disabled: false },
+        },
+      }),
       'GET http://x/api/v1/stations': () => ({ body: [{ id: 's1' }] }),
     });
     const r = await client.login('dispatcher', 'pw');
@@ -35,15 +41,33 @@ describe('ApiClient', () => {
   });
 
   it('raises coded errors with their details', async () => {
-    const { client } = mock({ 'POST http://x/api/v1/auth/login': () => ({ status: 401, body: { code: 'HEAT_ERR_UNAUTHORIZED', message: 'bad', details: { why: 1 } } }) });
-    await expect(client.login('a', 'b')).rejects.toMatchObject({ status: 401, code: 'HEAT_ERR_UNAUTHORIZED', message: 'bad', details: { why: 1 } });
+    const { client } = mock({
+      'POST http://x/api/v1/auth/login': () => ({
+        status: 401,
+        body: { code: 'HEAT_ERR_UNAUTHORIZED', message: 'bad', details: { why: 1 } },
+      }),
+    });
+    await expect(client.login('a', 'b')).rejects.toMatchObject({
+      status: 401,
+      code: 'HEAT_ERR_UNAUTHORIZED',
+      message: 'bad',
+      details: { why: 1 },
+    });
     await expect(client.login('a', 'b')).rejects.toBeInstanceOf(ApiError);
   });
 
   it('reads latest and history from GET /measurements with epoch-ms bounds; windows without a value are left out', async () => {
     const { client, calls } = mock({
       'GET http://x/api/v1/measurements': () => ({
-        body: { scope: {}, latest: [{ deviceId: 'm', kind: 'station_meter', ts: 5, fields: { pumpHz: 40 } }], history: [{ ts: 2, value: 1 }, { ts: 1, value: null }, { ts: 0, value: 3 }] },
+        body: {
+          scope: {},
+          latest: [{ deviceId: 'm', kind: 'station_meter', ts: 5, fields: { pumpHz: 40 } }],
+          history: [
+            { ts: 2, value: 1 },
+            { ts: 1, value: null },
+            { ts: 0, value: 3 },
+          ],
+        },
       }),
     });
     expect((await client.latest({ stationId: 's1' }))[0]!.fields.pumpHz).toBe(40);
@@ -72,8 +96,16 @@ describe('ApiClient', () => {
   });
 
   it('provisions a device and returns its secret once', async () => {
-    const { client } = mock({ 'POST http://x/api/v1/devices': () => ({ status: 201, body: { device: { id: 'd1', kind: 'room_sensor', enabled: true, intervalMin: 10 }, secret: 's3cret' } }) });
-    expect(await client.provision({ id: 'd1', kind: 'room_sensor', roomId: 'r1' })).toEqual({ device: { id: 'd1', kind: 'room_sensor', enabled: true, intervalMin: 10 }, secret: 's3cret' });
+    const { client } = mock({
+      'POST http://x/api/v1/devices': () => ({
+        status: 201,
+        body: { device: { id: 'd1', kind: 'room_sensor', enabled: true, intervalMin: 10 }, secret: 's3cret' },
+      }),
+    });
+    expect(await client.provision({ id: 'd1', kind: 'room_sensor', roomId: 'r1' })).toEqual({
+      device: { id: 'd1', kind: 'room_sensor', enabled: true, intervalMin: 10 },
+      secret: 's3cret',
+    });
   });
 
   it('uploads a recording as its own body and content type, not as JSON', async () => {

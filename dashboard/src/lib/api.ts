@@ -17,11 +17,15 @@ type Method = 'get' | 'post' | 'put' | 'delete';
 type Op<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
 /** The JSON body of an operation's 2xx answer, as the API declares it. */
-export type Ok<P extends keyof paths, M extends Method> = Op<P, M> extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never;
+export type Ok<P extends keyof paths, M extends Method> =
+  Op<P, M> extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never;
 /** The JSON request body an operation accepts. */
-export type BodyOf<P extends keyof paths, M extends Method> = Op<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+export type BodyOf<P extends keyof paths, M extends Method> =
+  Op<P, M> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
 /** The query an operation accepts. */
-export type QueryOf<P extends keyof paths, M extends Method> = NonNullable<Op<P, M> extends { parameters: { query?: infer Q } } ? Q : never>;
+export type QueryOf<P extends keyof paths, M extends Method> = NonNullable<
+  Op<P, M> extends { parameters: { query?: infer Q } } ? Q : never
+>;
 
 type LoginAnswer = Ok<'/api/v1/auth/login', 'post'>;
 export type User = LoginAnswer['person'];
@@ -221,7 +225,10 @@ export class ApiClient {
   /** POST /orders (complaint) or /measurement-requests → { linked, order }. */
   async createOrder(input: OrderInput): Promise<Order> {
     const { source, ...body } = input;
-    const r = source === 'measurement' ? await this.#http.POST('/api/v1/measurement-requests', { body }) : await this.#http.POST('/api/v1/orders', { body });
+    const r =
+      source === 'measurement'
+        ? await this.#http.POST('/api/v1/measurement-requests', { body })
+        : await this.#http.POST('/api/v1/orders', { body });
     return ok<{ order: Order }>(r).order;
   }
   /** A resident's complaint or measurement request (N10 / 测温流程), from the resident app. */
@@ -263,7 +270,11 @@ export class ApiClient {
     return ok(await this.#http.POST('/api/v1/devices', { body: input }));
   }
   async setDeviceEnabled(deviceId: string, enabled: boolean): Promise<void> {
-    ok(enabled ? await this.#http.POST('/api/v1/devices/{id}/enable', { params: id(deviceId) }) : await this.#http.POST('/api/v1/devices/{id}/disable', { params: id(deviceId) }));
+    ok(
+      enabled
+        ? await this.#http.POST('/api/v1/devices/{id}/enable', { params: id(deviceId) })
+        : await this.#http.POST('/api/v1/devices/{id}/disable', { params: id(deviceId) }),
+    );
   }
   async deadLetters(q: QueryOf<'/api/v1/dead-letters', 'get'> = {}): Promise<DeadLetter[]> {
     return ok(await this.#http.GET('/api/v1/dead-letters', { params: { query: q } })).items;

@@ -117,7 +117,14 @@ export class CityState {
     this.lastLiveAt = Date.now();
   }
 
-  private applyRoom(aptId: string, roomId: string, stationId: string | undefined, temp: number, ts: number, standard: number | undefined): void {
+  private applyRoom(
+    aptId: string,
+    roomId: string,
+    stationId: string | undefined,
+    temp: number,
+    ts: number,
+    standard: number | undefined,
+  ): void {
     let a = this.apartments.get(aptId);
     const st = stationId ? this.byId.get(stationId) : undefined;
     if (!a) {

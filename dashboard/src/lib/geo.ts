@@ -56,7 +56,16 @@ export function toScreen(p: XY, v: View, widthPx: number, heightPx: number): XY 
 }
 
 /** Zoom by `factor` keeping the world point under screen (sx, sy) fixed. */
-export function zoomAt(v: View, factor: number, sx: number, sy: number, widthPx: number, heightPx: number, minScale = 1, maxScale = 1e9): View {
+export function zoomAt(
+  v: View,
+  factor: number,
+  sx: number,
+  sy: number,
+  widthPx: number,
+  heightPx: number,
+  minScale = 1,
+  maxScale = 1e9,
+): View {
   const scale = Math.min(maxScale, Math.max(minScale, v.scale * factor));
   const wx = v.cx + (sx - widthPx / 2) / v.scale;
   const wy = v.cy + (sy - heightPx / 2) / v.scale;
@@ -64,7 +73,11 @@ export function zoomAt(v: View, factor: number, sx: number, sy: number, widthPx:
 }
 
 /** XYZ tiles covering the view (for an optional configured tile URL). */
-export function tilesFor(v: View, widthPx: number, heightPx: number): { z: number; x: number; y: number; sx: number; sy: number; size: number }[] {
+export function tilesFor(
+  v: View,
+  widthPx: number,
+  heightPx: number,
+): { z: number; x: number; y: number; sx: number; sy: number; size: number }[] {
   const z = Math.max(0, Math.min(19, Math.round(Math.log2(v.scale / 256))));
   const n = 2 ** z;
   const size = v.scale / n;

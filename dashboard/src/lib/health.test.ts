@@ -12,13 +12,25 @@ describe('station health', () => {
   it('is an alarm once the cold share reaches the station grouping share', () => {
     const share = defaultPolicy.grouping.stationColdShare;
     const cold = Math.ceil(share * 10);
-    expect(healthOf({ ...base, coldApartments: cold, alarmColdShare: share, minMonitored: defaultPolicy.grouping.minMonitored })).toBe('alarm');
-    expect(healthOf({ ...base, coldApartments: cold - 1, alarmColdShare: share, minMonitored: defaultPolicy.grouping.minMonitored })).toBe('watch');
+    expect(healthOf({ ...base, coldApartments: cold, alarmColdShare: share, minMonitored: defaultPolicy.grouping.minMonitored })).toBe(
+      'alarm',
+    );
+    expect(healthOf({ ...base, coldApartments: cold - 1, alarmColdShare: share, minMonitored: defaultPolicy.grouping.minMonitored })).toBe(
+      'watch',
+    );
   });
 
   it('ignores the share below the minimum monitored apartments', () => {
     const min = defaultPolicy.grouping.minMonitored;
-    expect(healthOf({ ...base, monitoredApartments: min - 1, coldApartments: min - 1, alarmColdShare: defaultPolicy.grouping.stationColdShare, minMonitored: min })).toBe('watch');
+    expect(
+      healthOf({
+        ...base,
+        monitoredApartments: min - 1,
+        coldApartments: min - 1,
+        alarmColdShare: defaultPolicy.grouping.stationColdShare,
+        minMonitored: min,
+      }),
+    ).toBe('watch');
   });
 
   it('is watch with cold homes, ok with data and none, unknown without data', () => {

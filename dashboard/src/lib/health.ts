@@ -96,7 +96,15 @@ export function clusterPoints(points: readonly MapPoint[], cellPx: number): Clus
   }
   const out: Cluster[] = [];
   for (const [key, c] of cells) {
-    out.push({ key: String(key), x: c.sx / c.ids.length, y: c.sy / c.ids.length, count: c.ids.length, level: c.level, counts: c.counts, ids: c.ids });
+    out.push({
+      key: String(key),
+      x: c.sx / c.ids.length,
+      y: c.sy / c.ids.length,
+      count: c.ids.length,
+      level: c.level,
+      counts: c.counts,
+      ids: c.ids,
+    });
   }
   return out;
 }

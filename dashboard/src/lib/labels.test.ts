@@ -63,8 +63,14 @@ describe('primary network', () => {
     const { edges } = branchTree(src, members);
     expect(edges).toHaveLength(3);
     expect(edges[0]).toEqual([src, { x: 5, y: 0 }]); // the trunk leaves the source
-    expect(edges).toContainEqual([{ x: 5, y: 0 }, { x: 5, y: 3 }]);
-    expect(edges).toContainEqual([{ x: 5, y: 0 }, { x: 10, y: 1 }]);
+    expect(edges).toContainEqual([
+      { x: 5, y: 0 },
+      { x: 5, y: 3 },
+    ]);
+    expect(edges).toContainEqual([
+      { x: 5, y: 0 },
+      { x: 10, y: 1 },
+    ]);
   });
 
   it('names a branch by its registry number', () => {

@@ -71,7 +71,10 @@ export function placeLabels(requests: readonly LabelRequest[], frame: Frame): Pl
       { x: at.x - size.w / 2, y: at.y + d + size.ascent }, // below
     ];
     const boxes = candidates.map((c) => ({ c, b: boxAt(c.x, c.y, size) }));
-    const pick = boxes.find(({ b }) => inside(b) && !taken.some((t) => overlaps(t, b))) ?? boxes.find(({ b }) => inside(b)) ?? clampInto(boxes[0]!.c, size, frame, m);
+    const pick =
+      boxes.find(({ b }) => inside(b) && !taken.some((t) => overlaps(t, b))) ??
+      boxes.find(({ b }) => inside(b)) ??
+      clampInto(boxes[0]!.c, size, frame, m);
     taken.push(pick.b);
     out.push({ key: q.key, x: pick.c.x, y: pick.c.y, box: pick.b });
   }

@@ -3,7 +3,10 @@
  * be non-passive to stop the page from scrolling, which Svelte's `onwheel` cannot declare.
  * Returns the teardown for the component's `$effect`.
  */
-export function mapGestures(node: SVGSVGElement, on: { zoom: (factor: number, sx: number, sy: number) => void; pan: (dx: number, dy: number) => void }): () => void {
+export function mapGestures(
+  node: SVGSVGElement,
+  on: { zoom: (factor: number, sx: number, sy: number) => void; pan: (dx: number, dy: number) => void },
+): () => void {
   let drag: { x: number; y: number } | undefined;
   const wheel = (e: WheelEvent) => {
     e.preventDefault();

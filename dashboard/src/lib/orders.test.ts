@@ -4,25 +4,24 @@ import { defaultPolicy } from '../../../domain/policy.ts';
 import { byStatus, escalationOf, nextDeadline } from './orders.ts';
 
 const H = 3_600_000;
-const order = (o: Partial<Order>): Order =>
-  ({
-    id: 'o',
-    number: 'N',
-    source: 'proactive',
-    channel: 'system',
-    status: 'new',
-    subjectType: 'station',
-    apartments: [],
-    incidentIds: [],
-    receivedAt: 0,
-    receiver: 'system',
-    content: '',
-    notHome: [],
-    escalations: [],
-    slaBreaches: [],
-    history: [],
-    ...o,
-  });
+const order = (o: Partial<Order>): Order => ({
+  id: 'o',
+  number: 'N',
+  source: 'proactive',
+  channel: 'system',
+  status: 'new',
+  subjectType: 'station',
+  apartments: [],
+  incidentIds: [],
+  receivedAt: 0,
+  receiver: 'system',
+  content: '',
+  notHome: [],
+  escalations: [],
+  slaBreaches: [],
+  history: [],
+  ...o,
+});
 
 describe('order board helpers', () => {
   it('counts down to the earliest unmet SLA: answer (N10) and restore (N8), then on-site (N6) once issued', () => {
@@ -42,11 +41,22 @@ describe('order board helpers', () => {
 
   it('stops the clock for closed orders and for met deadlines', () => {
     expect(nextDeadline(order({ status: 'closed' }), defaultPolicy)).toBeUndefined();
-    expect(nextDeadline(order({ status: 'resolved', answeredAt: 1, resolvedAt: 2, issuedAt: 0, onSiteAt: 1 }), defaultPolicy)).toBeUndefined();
+    expect(
+      nextDeadline(order({ status: 'resolved', answeredAt: 1, resolvedAt: 2, issuedAt: 0, onSiteAt: 1 }), defaultPolicy),
+    ).toBeUndefined();
   });
 
   it('shows the last escalation level (N21) and groups by status', () => {
-    expect(escalationOf(order({ escalations: [{ level: 'station_head', at: 24 * H, afterHours: 24, notified: [] }, { level: 'company_manager', at: 48 * H, afterHours: 48, notified: [] }] }))).toBe('company_manager');
+    expect(
+      escalationOf(
+        order({
+          escalations: [
+            { level: 'station_head', at: 24 * H, afterHours: 24, notified: [] },
+            { level: 'company_manager', at: 48 * H, afterHours: 48, notified: [] },
+          ],
+        }),
+      ),
+    ).toBe('company_manager');
     const g = byStatus([order({ id: 'b', receivedAt: 2 }), order({ id: 'a', receivedAt: 1 }), order({ id: 'c', status: 'closed' })]);
     expect(g.get('new')!.map((o) => o.id)).toEqual(['a', 'b']);
     expect(g.get('closed')).toHaveLength(1);

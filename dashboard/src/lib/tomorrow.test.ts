@@ -1,16 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { riskCounts, stationRisks } from './tomorrow.ts';
 
-const apt = (id: string, probability: number, minC: number) => ({ apartmentId: id, status: 'ready' as const, probability, minC, minAt: 1, sigmaC: 0.4, fitRmseC: 0.1, fitHours: 100 });
+const apt = (id: string, probability: number, minC: number) => ({
+  apartmentId: id,
+  status: 'ready' as const,
+  probability,
+  minC,
+  minAt: 1,
+  sigmaC: 0.4,
+  fitRmseC: 0.1,
+  fitHours: 100,
+});
 
 describe('stationRisks', () => {
   it('colours a station by its most likely cold apartment and lists the ones at risk first', () => {
     const rs = stationRisks({
       stations: [
-        { stationId: 'a', origin: 0, horizonH: 24, forecastIssuedAt: 0, apartments: [apt('a1', 0.1, 19), apt('a2', 0.7, 17.6), apt('a3', 0.3, 18.1)] },
+        {
+          stationId: 'a',
+          origin: 0,
+          horizonH: 24,
+          forecastIssuedAt: 0,
+          apartments: [apt('a1', 0.1, 19), apt('a2', 0.7, 17.6), apt('a3', 0.3, 18.1)],
+        },
         { stationId: 'b', origin: 0, horizonH: 24, forecastIssuedAt: 0, apartments: [apt('b1', 0.25, 18.2)] },
         { stationId: 'c', origin: 0, horizonH: 24, forecastIssuedAt: null, apartments: [apt('c1', 0.01, 20.5)] },
-        { stationId: 'd', origin: 0, horizonH: 24, forecastIssuedAt: null, apartments: [{ apartmentId: 'd1', status: 'insufficient_data', fitHours: 3 }] },
+        {
+          stationId: 'd',
+          origin: 0,
+          horizonH: 24,
+          forecastIssuedAt: null,
+          apartments: [{ apartmentId: 'd1', status: 'insufficient_data', fitHours: 3 }],
+        },
       ],
     });
     expect(rs.map((r) => r.level)).toEqual(['high', 'medium', 'low', 'unknown']);

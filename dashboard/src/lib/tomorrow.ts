@@ -38,7 +38,16 @@ export function stationRisks(r: RiskResponse): StationRisk[] {
     const maxProbability = ready.reduce((m, a) => Math.max(m, a.probability!), 0);
     const level: RiskLevel = ready.length === 0 ? 'unknown' : likely > 0 ? 'high' : maxProbability >= POSSIBLE ? 'medium' : 'low';
     const mins = ready.map((a) => a.minC!).filter((x) => Number.isFinite(x));
-    return { stationId: s.stationId, level, ready: ready.length, noModel: s.apartments.length - ready.length, likely, maxProbability, minC: mins.length ? Math.min(...mins) : undefined, atRisk };
+    return {
+      stationId: s.stationId,
+      level,
+      ready: ready.length,
+      noModel: s.apartments.length - ready.length,
+      likely,
+      maxProbability,
+      minC: mins.length ? Math.min(...mins) : undefined,
+      atRisk,
+    };
   });
 }
 
