@@ -27,7 +27,13 @@ describe('parseConfig', () => {
     expect(parseConfig({ CITY: 'harbin' }).city).toBe('harbin');
   });
   it('validates the ingest tuning variables', () => {
-    expect(parseConfig({}).ingest).toEqual({ spoolMaxMessages: undefined, spoolSync: 'full', rules: true, clientId: 'svc-ingest' });
+    expect(parseConfig({}).ingest).toEqual({
+      spoolMaxMessages: undefined,
+      spoolSync: 'full',
+      rules: true,
+      clientId: 'svc-ingest',
+      feed: 'spool',
+    });
     expect(
       parseConfig({ INGEST_SPOOL_MAX: '500', INGEST_SPOOL_SYNC: 'normal', INGEST_RULES: '0', INGEST_CLIENT_ID: 'svc-ingest-b' }).ingest,
     ).toEqual({
@@ -35,7 +41,16 @@ describe('parseConfig', () => {
       spoolSync: 'normal',
       rules: false,
       clientId: 'svc-ingest-b',
+      feed: 'spool',
     });
+    expect(parseConfig({ INGEST_FEED: 'mqtt' }).ingest.feed).toBe('mqtt');
+    expect(() => parseConfig({ INGEST_FEED: 'kafka' })).toThrow(/INGEST_FEED="kafka" is not 'spool' or 'mqtt'/);
+  });
+  it('feeds a broker cluster over MQTT: one spool has one writer', () => {
+    expect(parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).ingest.feed).toBe('mqtt');
+    expect(() => parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379', INGEST_FEED: 'spool' })).toThrow(
+      /INGEST_FEED=spool cannot be used with REDIS_URL/,
+    );
     expect(() => parseConfig({ INGEST_SPOOL_MAX: '-1', INGEST_SPOOL_SYNC: 'fast' })).toThrow(/INGEST_SPOOL_MAX[\s\S]*INGEST_SPOOL_SYNC/);
   });
 });

@@ -103,8 +103,14 @@ export function parseConfig(env: Env): PlatformConfig {
   const spoolMaxMessages = spoolMaxRaw === undefined ? undefined : Number(spoolMaxRaw);
   if (spoolMaxMessages !== undefined && (!Number.isInteger(spoolMaxMessages) || spoolMaxMessages < 1))
     problems.push(`INGEST_SPOOL_MAX=${JSON.stringify(spoolMaxRaw)} is not a positive integer`);
-  const feed = env.INGEST_FEED || 'spool';
+  // A spool has one writer (storage/spool), so brokers in a Redis cluster cannot all append to
+  // it: with REDIS_URL the telemetry reaches the ingest over its MQTT session.
+  const feed = env.INGEST_FEED || (env.REDIS_URL ? 'mqtt' : 'spool');
   if (feed !== 'spool' && feed !== 'mqtt') problems.push(`INGEST_FEED=${JSON.stringify(feed)} is not 'spool' or 'mqtt'`);
+  else if (feed === 'spool' && env.REDIS_URL)
+    problems.push(
+      'INGEST_FEED=spool cannot be used with REDIS_URL: the spool has one writer, so a broker cluster feeds the ingest over MQTT (INGEST_FEED=mqtt)',
+    );
   const spoolSync = env.INGEST_SPOOL_SYNC || 'full';
   if (spoolSync !== 'full' && spoolSync !== 'normal')
     problems.push(`INGEST_SPOOL_SYNC=${JSON.stringify(spoolSync)} is not 'full' or 'normal'`);
