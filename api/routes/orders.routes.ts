@@ -1,4 +1,6 @@
 /** Service orders: list, one record in three views (N20), creation by source, lifecycle steps, CSV export. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Static } from 'typebox';
 import { IdParamsSchema } from '../../domain/api.schema.ts';
 import {
   ComplaintBodySchema,
@@ -161,6 +163,19 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
     },
   );
 
+  // A resident's request — a complaint or a measurement request — by hotline (a dispatcher types
+  // it) or in the app (the resident, own apartment only); both take the same body and answer alike.
+  const residentRequest =
+    (intake: 'complaint' | 'measurementRequest') =>
+    async (req: FastifyRequest<{ Body: Static<typeof ComplaintBodySchema> }>, reply: FastifyReply) => {
+      const p = who(req);
+      assertApartment(p, req.body.apartmentId);
+      const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
+      const r = ctx.orders[intake]({ ...req.body, channel }, p);
+      void reply.code(r.created ? 201 : 200);
+      return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
+    };
+
   // A complaint: by hotline (a dispatcher types it) or in the app (the resident, own apartment only).
   app.post(
     '/api/v1/orders',
@@ -168,14 +183,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
       config: { roles: ['admin', 'dispatcher', 'resident'] },
       schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } },
     },
-    async (req, reply) => {
-      const p = who(req);
-      assertApartment(p, req.body.apartmentId);
-      const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
-      const r = ctx.orders.complaint({ ...req.body, channel }, p);
-      void reply.code(r.created ? 201 : 200);
-      return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
-    },
+    residentRequest('complaint'),
   );
 
   app.post(
@@ -184,14 +192,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
       config: { roles: ['admin', 'dispatcher', 'resident'] },
       schema: { tags, body: ComplaintBodySchema, response: { 200: OrderRequestResultSchema, 201: OrderRequestResultSchema } },
     },
-    async (req, reply) => {
-      const p = who(req);
-      assertApartment(p, req.body.apartmentId);
-      const channel = p.role === 'resident' ? 'app' : (req.body.channel ?? 'hotline');
-      const r = ctx.orders.measurementRequest({ ...req.body, channel }, p);
-      void reply.code(r.created ? 201 : 200);
-      return { linked: r.linked, order: p.role === 'resident' ? residentView(r.order) : r.order };
-    },
+    residentRequest('measurementRequest'),
   );
 
   // The route names the step; the body only fills it. `type` is spread last so the route
