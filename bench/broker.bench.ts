@@ -6,155 +6,34 @@
  * 2. QoS 1 publish throughput through our broker (`broker/server.ts`, on-disk persistence,
  *    as deployed) beside Debian's mosquitto under the same client load, same run.
  *
- * Both brokers run as child processes; the idle connections come from child processes of
- * this file (`load` mode: raw sockets, one CONNECT each, no keep-alive) so the bench
- * process itself holds no thousands of sockets.
+ * Both brokers run as child processes (bench/broker.harness.ts); the idle connections come
+ * from child processes (bench/idle.load.ts: raw sockets, one CONNECT each, no keep-alive) so
+ * the bench process itself holds no thousands of sockets.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../domain/topics.ts';
-import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { serviceSecretFor } from '../storage/records/service-accounts.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
-import { connectPacket } from './load.raw.ts';
+import {
+  SERVICE_SECRET,
+  cpuMs,
+  deviceId,
+  fdCount,
+  launch,
+  nofile,
+  portOpen,
+  rssKiB,
+  seed,
+  startBroker,
+  type Child,
+} from './broker.harness.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
-const SERVICE_SECRET = 'bench-service-secret';
-export const deviceId = (i: number) => `bench-${String(i).padStart(6, '0')}`;
-export const deviceSecret = (i: number) => `secret-${i}`;
-
-// ───────────────────────── load mode (child process) ─────────────────────────
-
-/** Open `count` idle device connections; print READY <ok> <failed>; hold until killed. */
-async function loadMain(port: number, from: number, count: number): Promise<void> {
-  const sockets: Socket[] = [];
-  let ok = 0;
-  let failed = 0;
-  const one = (i: number) =>
-    new Promise<void>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.setNoDelay(true);
-      let done = false;
-      const finish = (good: boolean) => {
-        if (done) return;
-        done = true;
-        if (good) {
-          ok++;
-        } else {
-          failed++;
-          s.destroy();
-        }
-        resolve();
-      };
-      s.once('connect', () => s.write(connectPacket(deviceId(i), deviceId(i), deviceSecret(i))));
-      // CONNACK: 0x20 0x02 <flags> <return code>
-      s.once('data', (b: Buffer) => finish(b[0] === 0x20 && b[3] === 0));
-      s.once('error', () => finish(false));
-      s.once('close', () => finish(false));
-      sockets.push(s);
-    });
-  const concurrency = 200;
-  for (let i = 0; i < count; i += concurrency) {
-    await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => one(from + i + k)));
-  }
-  process.stdout.write(`READY ${ok} ${failed}\n`);
-  process.stdin.resume();
-  process.stdin.on('end', () => process.exit(0));
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'load') {
-  const [port, from, count] = process.argv.slice(3).map(Number) as [number, number, number];
-  await loadMain(port, from, count);
-}
-
-// ───────────────────────── helpers ─────────────────────────
-
-export interface Child {
-  proc: ChildProcess;
-  out: () => string;
-  stop(): Promise<void>;
-}
-
-export function launch(cmd: string, args: string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-50_000)));
-  proc.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-50_000)));
-  return {
-    proc,
-    out: () => out,
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      // SIGTERM first (a profiled broker writes its --cpu-prof file on a clean exit), then SIGKILL.
-      proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-/** CPU time (user + system) a process has used, in ms (clock ticks of 10 ms). */
-export const cpuMs = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
-const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-export const nofile = (pid: number) => Number(/Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))?.[1] ?? NaN);
-
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** `feed`: 'mqtt' routes telemetry to subscribers (the rows against mosquitto), 'spool' spools it (issue 19). */
-export async function startBroker(dataDir: string, port: number, feed: 'mqtt' | 'spool' = 'mqtt'): Promise<Child> {
-  // BENCH_BROKER_NODE_ARGS: extra node flags for the broker child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
-  const extra = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const b = launch(process.execPath, [...extra, '--import', 'tsx', join(root, 'broker', 'server.ts')], {
-    DATA_DIR: dataDir,
-    MQTT_PORT: String(port),
-    MQTT_WS_PORT: '0',
-    HOST: '127.0.0.1',
-    SERVICE_SECRET,
-    LOG_LEVEL: 'warn',
-    REDIS_URL: '',
-    TLS_CERT_FILE: '',
-    TLS_KEY_FILE: '',
-    INGEST_FEED: feed,
-  });
-  await waitFor(
-    async () => {
-      if (b.proc.exitCode !== null) throw new Error(`broker exited: ${b.out()}`);
-      return portOpen(port);
-    },
-    { timeoutMs: 30_000, what: 'broker' },
-  );
-  return b;
-}
-
-export function seed(dataDir: string, devices: number): void {
-  const registry = RegistryRepository.open(dataDir);
-  registry.db.transaction(() => {
-    for (let i = 0; i < devices; i++)
-      registry.upsertDevice({ id: deviceId(i), kind: 'room_sensor', intervalMin: 5, enabled: true }, deviceSecret(i));
-  })();
-  registry.upsertServiceAccount('svc-sim', ['replay'], serviceSecretFor(SERVICE_SECRET, 'svc-sim'));
-  registry.upsertServiceAccount('svc-ingest', ['ingest'], serviceSecretFor(SERVICE_SECRET, 'svc-ingest'));
-  registry.close();
-}
+const idleLoad = join(dirname(fileURLToPath(import.meta.url)), 'idle.load.ts');
 
 // ───────────────────────── 1. idle connections ─────────────────────────
 
@@ -179,9 +58,7 @@ async function idleConnections(opts: BenchOptions): Promise<BenchRow[]> {
     const perLoader = 10_000;
     for (let from = 0; from < target; from += perLoader) {
       const count = Math.min(perLoader, target - from);
-      loaders.push(
-        launch(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'load', String(port), String(from), String(count)]),
-      );
+      loaders.push(launch(process.execPath, ['--import', 'tsx', idleLoad, String(port), String(from), String(count)]));
     }
     const results = await Promise.all(
       loaders.map((l) =>

@@ -22,11 +22,9 @@ import mqtt from 'mqtt';
 import { topics } from '../domain/topics.ts';
 import { serviceSecretFor } from '../storage/records/service-accounts.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
-import { cpuMs, deviceId, deviceSecret, launch, nofile, seed, startBroker, type Child } from './broker.bench.ts';
+import { SERVICE_SECRET, cpuMs, deviceId, deviceSecret, launch, nofile, seed, startBroker, type Child } from './broker.harness.ts';
 import { connectPacket } from './load.raw.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
-
-const SERVICE_SECRET = 'bench-service-secret'; // broker.bench.ts' seed() and startBroker() use the same
 
 // ───────────────────────── storm mode (child process) ─────────────────────────
 
