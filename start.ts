@@ -26,6 +26,7 @@ import { hourlyHistory } from './storage/readings/forecast.history.ts';
 import { forecastStoreBeside } from './storage/readings/forecast.store.ts';
 import { demoCity } from './simulators/city.generator.ts';
 import { startFleet, type Fleet } from './simulators/fleet.ts';
+import { startForecastPublisher, type ForecastPublisher } from './simulators/forecast.publisher.ts';
 import { createReplayControl } from './simulators/replay.control.ts';
 import { DemoClock } from './simulators/demo.clock.ts';
 import { pickDemoTargets, type DemoPicks } from './simulators/demo.day.ts';
@@ -240,6 +241,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
 
   let fleet: Fleet | undefined;
   let demoDay: DemoDay | undefined;
+  let weather: ForecastPublisher | undefined;
   if (city && picks && dayState) {
     const start = clock.now();
     const { faults, lastCycle } = demoFaultsThrough(picks, dayState.anchorTs, start + 24 * 3_600_000);
@@ -255,6 +257,20 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       logger: logger.child({ service: 'sim' }),
     });
     const demoLog = logger.child({ service: 'demo' });
+    // Issue #20: the demo's weather service publishes the model's own weather as an hourly
+    // forecast with realistic error, over MQTT from the simulator's service account (as an
+    // outside feed would), so the tomorrow map and predicted_cold work on the demo.
+    const model = fleet.model;
+    weather = startForecastPublisher({
+      mqttUrl,
+      username: 'svc-sim',
+      password: serviceSecrets['svc-sim'],
+      policyCity: config.city,
+      outdoor: (ts) => model.outdoorTemp(ts),
+      clock,
+      seed: city.seed,
+      logger: logger.child({ service: 'weather' }),
+    });
     demoDay = runDemoDay({
       picks,
       policy,
@@ -308,6 +324,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       if (stopped) return;
       stopped = true;
       demoDay?.stop();
+      await weather?.stop();
       await fleet?.stop();
       await api.close();
       await ingest.stop();

@@ -45,13 +45,15 @@ export function simulatedForecast(
   const rnd = mulberry32((opts.seed ^ (Math.floor(issued / HOUR_MS) * 2654435761)) >>> 0);
   const bias = gauss(rnd) * (o.biasAt24hC ?? 1.2);
   const rho = o.rho ?? 0.9;
-  let wander = 0;
+  // Drawn from its stationary distribution at issue (the analysis is already off by spread0C),
+  // so the error has the spread each hour states from the first hour on, not only after a few.
+  let wander = gauss(rnd);
   const hours: { ts: number; outdoorTemp: number; spreadC: number }[] = [];
   for (let k = 0; k <= opts.hours; k++) {
     const lead = k;
     const sd = (o.spread0C ?? 0.3) + (o.spreadPerHourC ?? 0.08) * lead;
     // AR(1) with unit stationary variance, scaled by the lead's spread.
-    wander = rho * wander + Math.sqrt(1 - rho * rho) * gauss(rnd);
+    if (k > 0) wander = rho * wander + Math.sqrt(1 - rho * rho) * gauss(rnd);
     const err = bias * Math.min(1, lead / 24) + wander * sd;
     const ts = issued + k * HOUR_MS;
     hours.push({ ts, outdoorTemp: Math.round((outdoor(ts) + err) * 10) / 10, spreadC: Math.round(forecastSpreadC(lead, o) * 100) / 100 });

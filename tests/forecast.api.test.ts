@@ -82,12 +82,24 @@ afterAll(async () => {
   await broker?.close();
 });
 
+/**
+ * What the platform answers for the newest forecast right now. A refused forecast must leave it
+ * exactly as it was — compared with what was there before, not with "nothing at all", so the
+ * check holds whatever else feeds forecasts (the demo's weather service publishes its own in a
+ * demo stack; this API has no fleet and none runs here).
+ */
+const latest = async (query = '') => {
+  const r = await t.req('GET', `/api/v1/forecasts/latest${query}`, 'engineer');
+  return { status: r.statusCode, body: r.body };
+};
+
 describe('POST /api/v1/forecasts', () => {
   it('is refused without a token and for roles that do not run the plant', async () => {
+    const before = await latest();
     expect((await t.req('POST', '/api/v1/forecasts', undefined, forecast())).statusCode).toBe(401);
     for (const who of ['dispatcher', 'resident1', 'staff-o1'])
       expect((await t.req('POST', '/api/v1/forecasts', who, forecast())).statusCode).toBe(403);
-    expect((await t.req('GET', '/api/v1/forecasts/latest', 'engineer')).statusCode).toBe(404);
+    expect(await latest()).toEqual(before);
   });
 
   it.each([
@@ -97,14 +109,17 @@ describe('POST /api/v1/forecasts', () => {
     ['an unknown station', forecast({ stationId: 'nope' }), 'unknown station'],
     ['an implausible temperature', forecast({ temps: [99] }), 'outdoorTemp'],
   ])('refuses %s with a coded 400 and stores nothing', async (_what, body, text) => {
+    const before = { city: await latest(), station: await latest(`?stationId=${body.stationId ?? 's1'}`) };
     const res = await t.req('POST', '/api/v1/forecasts', 'engineer', body);
     expect(res.statusCode).toBe(400);
     expect(res.json<{ code: string; message: string }>()).toMatchObject({ code: 'HEAT_ERR_VALIDATION' });
     expect(res.json<{ message: string }>().message).toContain(text);
-    expect((await t.req('GET', '/api/v1/forecasts/latest', 'engineer')).statusCode).toBe(404);
+    expect({ city: await latest(), station: await latest(`?stationId=${body.stationId ?? 's1'}`) }).toEqual(before);
   });
 
   it('stores a valid forecast, city-wide and per station, and serves the latest', async () => {
+    // Nothing else feeds this API's forecasts (no fleet, no demo weather service): the refusals above stored nothing.
+    expect((await latest()).status).toBe(404);
     const res = await t.req('POST', '/api/v1/forecasts', 'engineer', forecast());
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({ city: 'beijing', issuedAt: hourAt, hours: 30 });
