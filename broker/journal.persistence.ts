@@ -30,6 +30,7 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { decode, encode, type Rec, type StoredPacket, type Sub, type SubRecord, type TrieSub } from './journal.codec.ts';
 import { JournalFile, type JournalFileOptions } from './journal.file.ts';
+import { MessageIdFlow, type FlowClient } from './journal.id-flow.ts';
 import { SessionQueues } from './journal.queue.ts';
 
 export type { StoredPacket } from './journal.codec.ts';
@@ -81,6 +82,10 @@ export interface JournalStats {
   readonly failing: string | null;
   /** Deliveries renumbered because their id was still held by an unacknowledged packet. */
   readonly renumbered: number;
+  /** Deliveries that waited for a PUBACK because all 65,535 ids of their session were held. */
+  readonly idWaits: number;
+  /** Deliveries waiting for a free id now. */
+  readonly waitingForId: number;
 }
 
 export class JournalPersistence {
@@ -90,6 +95,7 @@ export class JournalPersistence {
   readonly #subs = new Map<string, Map<string, SubRecord>>();
   readonly #trie = new QlobberSub(QLOBBER);
   readonly #outgoing = new SessionQueues((p) => new Packet(p));
+  readonly #flow = new MessageIdFlow(this.#outgoing);
   readonly #incoming = new Map<string, Map<number, StoredPacket>>();
   readonly #wills = new Map<string, StoredPacket>();
 
@@ -117,6 +123,8 @@ export class JournalPersistence {
       ...this.#file.stats,
       queued: this.#outgoing.queued(),
       renumbered: this.#outgoing.renumbered,
+      idWaits: this.#flow.waits,
+      waitingForId: this.#flow.waitingNow,
       failing: failing ? `${(failing as NodeJS.ErrnoException).code ?? ''} ${failing.message}`.trim() : null,
     };
   }
@@ -232,11 +240,12 @@ export class JournalPersistence {
    * aedes calls this with the packet it is about to write, numbered by the connection's
    * counter. When that id is still held by another unacknowledged packet of the session, the
    * packet gets the next free id instead (it is the object aedes then writes), and the
-   * connection's counter moves past it (journal.queue.ts `assign` says why).
+   * connection's counter moves past it (journal.queue.ts `assign` says why). When every id is
+   * held, the call waits for a PUBACK to free one (journal.id-flow.ts).
    */
-  async outgoingUpdate(client: Client & { _nextId?: number }, packet: StoredPacket): Promise<void> {
+  async outgoingUpdate(client: FlowClient & { _nextId?: number }, packet: StoredPacket): Promise<void> {
     const wanted = packet.messageId;
-    const how = this.#outgoing.update(client.id, packet, true);
+    const how = await this.#flow.update(client, packet);
     if (packet.messageId !== wanted && typeof client._nextId === 'number') client._nextId = (packet.messageId! % 65_535) + 1;
     if (how === 'id') return this.#log(['m', client.id, packet.brokerId, packet.brokerCounter, packet.messageId!]);
     return this.#log(['p', client.id, encode(packet)]);
@@ -245,7 +254,10 @@ export class JournalPersistence {
   async outgoingClearMessageId(client: Client, packet: { messageId?: number }): Promise<StoredPacket | undefined> {
     const removed = this.#outgoing.clear(client.id, packet.messageId);
     if (!removed) return undefined;
-    await this.#log(['x', client.id, packet.messageId!]);
+    const logged = this.#log(['x', client.id, packet.messageId!]);
+    // The freed id goes to the oldest waiting delivery; its 'm' record follows this 'x'.
+    if (this.#flow.waitingNow > 0) this.#flow.resume(client.id);
+    await logged;
     return removed;
   }
 
@@ -314,9 +326,15 @@ export class JournalPersistence {
     return Readable.from([...this.#wills.values()].filter((w) => !brokers[w.brokerId!]));
   }
 
+  /** A connection closed (aedes `clientDisconnect`): its deliveries waiting for an id are dropped. */
+  connectionClosed(client: FlowClient): void {
+    this.#flow.closed(client);
+  }
+
   async destroy(): Promise<void> {
     if (this.#destroyed) throw new Error('destroyed called twice!');
     this.#destroyed = true;
+    this.#flow.close();
     this.#file.close();
   }
 

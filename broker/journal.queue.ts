@@ -64,24 +64,43 @@ export class OutQueue {
     brokerCounter: number | undefined,
     messageId: number | undefined,
     unique = false,
-  ): { messageId: number | undefined } | undefined {
+  ): { messageId: number | undefined } | 'full' | undefined {
     const at = this.#byIdentity.get(OutQueue.identity({ brokerId, brokerCounter }));
     const p = at === undefined ? undefined : this.#items[at - this.#base];
     if (!p) return undefined;
     const id = unique && messageId !== undefined ? this.#freeId(messageId, p) : messageId;
+    if (id === 'full') return 'full';
     if (p.messageId !== undefined) this.#release(p.messageId);
     p.messageId = id;
     if (id !== undefined) this.#hold(id, at!);
     return { messageId: id };
   }
 
-  /** `wanted` if no packet but `self` holds it, else the next id after it that none holds. */
-  #freeId(wanted: number, self: StoredPacket): number {
+  /**
+   * `wanted` if no packet but `self` holds it, else the next id after it that none holds;
+   * 'full' when 65,535 other packets of the session hold every id (the caller waits for a
+   * PUBACK: journal.persistence.ts `outgoingUpdate`). The scan is skipped when the count of
+   * held ids already says none is free, so a session at its limit costs O(1) per delivery.
+   */
+  #freeId(wanted: number, self: StoredPacket): number | 'full' {
+    const selfHolds = self.messageId !== undefined && (this.#holders.get(self.messageId) ?? 0) > 0 ? 1 : 0;
+    if (this.#holders.size - selfHolds >= MAX_MESSAGE_ID) return 'full';
     const taken = (id: number) => (this.#holders.get(id) ?? 0) - (self.messageId === id ? 1 : 0) > 0;
     for (let i = 0, id = wanted; i < MAX_MESSAGE_ID; i++, id = (id % MAX_MESSAGE_ID) + 1) if (!taken(id)) return id;
-    // 65,535 unacknowledged packets on one session: no id is free. Refusing to send is the
-    // safe answer (aedes closes the connection, the packet stays queued for the next one).
-    throw new Error('every message id of the session is in use');
+    return 'full';
+  }
+
+  /** Whether the queued packet with this identity holds `messageId` alone (a resend keeps it). */
+  keepsId(brokerId: string | undefined, brokerCounter: number | undefined, messageId: number | undefined): boolean {
+    if (messageId === undefined) return false;
+    const at = this.#byIdentity.get(OutQueue.identity({ brokerId, brokerCounter }));
+    const p = at === undefined ? undefined : this.#items[at - this.#base];
+    return p?.messageId === messageId && this.#holders.get(messageId) === 1;
+  }
+
+  /** Whether a live delivery could get an id now (some id is held by no packet). */
+  get hasFreeId(): boolean {
+    return this.#holders.size < MAX_MESSAGE_ID;
   }
 
   #hold(messageId: number, at: number): void {
@@ -179,9 +198,10 @@ export class SessionQueues {
    * written back into `packet`); otherwise one with the same messageId is replaced
    * (aedes-persistence semantics, e.g. a PUBREL for its PUBLISH).
    */
-  update(clientId: string, packet: StoredPacket, live: boolean): 'id' | 'replace' {
+  update(clientId: string, packet: StoredPacket, live: boolean): 'id' | 'replace' | 'full' {
     const q = this.#queues.get(clientId);
     const given = q?.assign(packet.brokerId, packet.brokerCounter, packet.messageId, live);
+    if (given === 'full') return 'full';
     if (given) {
       if (given.messageId !== packet.messageId) this.renumbered++;
       packet.messageId = given.messageId;
@@ -189,6 +209,11 @@ export class SessionQueues {
     }
     if (q?.replace(packet)) return 'replace';
     throw new Error('no such packet');
+  }
+
+  /** Whether this delivery is a resend that keeps the id its queued packet holds alone. */
+  keepsId(clientId: string, packet: StoredPacket): boolean {
+    return this.#queues.get(clientId)?.keepsId(packet.brokerId, packet.brokerCounter, packet.messageId) ?? false;
   }
 
   clear(clientId: string, messageId: number | undefined): StoredPacket | undefined {

@@ -21,6 +21,8 @@ export interface RawSubscriber {
   /** Every PUBLISH received on this connection, in arrival order. */
   readonly received: IPublishPacket[];
   readonly sessionPresent: boolean;
+  /** Whether the socket has closed (by either side). */
+  readonly closed: boolean;
   subscribe(filter: string, qos?: 0 | 1): Promise<void>;
   /** Send the PUBACK for this message id. */
   puback(messageId: number): void;
@@ -70,9 +72,15 @@ export async function rawSubscriber(o: RawSubscriberOptions): Promise<RawSubscri
   if (code !== 0) throw new Error(`${o.clientId}: CONNACK ${code}`);
   let nextSubId = 1;
 
+  let closed = false;
+  s.once('close', () => (closed = true));
+
   return {
     received,
     sessionPresent: (ack as { sessionPresent?: boolean }).sessionPresent === true,
+    get closed() {
+      return closed;
+    },
     subscribe: (filter, qos = 1) =>
       new Promise<void>((resolve) => {
         suback = resolve;
