@@ -4,19 +4,12 @@ import type { Static } from 'typebox';
 import type { AuditEntrySchema } from '../domain/operations.schema.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_log (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, entity TEXT NOT NULL,
-  entity_id TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);
-CREATE INDEX IF NOT EXISTS audit_entity ON audit_log(entity, entity_id);
-`;
-
 /** One audit record (domain/operations.schema.ts AuditEntrySchema); `access` is a request refused by the default-deny check. */
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 
 export class AuditRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    super(db, SCHEMA);
+    super(db);
   }
 
   add(e: Omit<AuditEntry, 'id'>): void {

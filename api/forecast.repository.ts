@@ -7,13 +7,6 @@ import type { CurveAdvice } from '../domain/forecast/curve.advisor.ts';
 import type { AdviceRecord } from '../domain/forecast/forecast.api.schema.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS forecast_advice (
-  id TEXT PRIMARY KEY, station_id TEXT NOT NULL, created_at INTEGER NOT NULL, status TEXT NOT NULL,
-  decided_by TEXT, decided_at INTEGER, advice TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS forecast_advice_station ON forecast_advice(station_id, created_at);
-`;
-
 type Row = {
   id: string;
   station_id: string;
@@ -28,7 +21,7 @@ const nullIfNaN = (x: number) => (Number.isFinite(x) ? x : null);
 
 export class ForecastAdviceRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    super(db, SCHEMA);
+    super(db);
   }
 
   add(a: CurveAdvice, at: number): AdviceRecord {

@@ -3,17 +3,9 @@ import type Database from 'better-sqlite3';
 import type { Incident } from '../domain/incident.schema.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS incidents (
-  id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, station_id TEXT, apartment_id TEXT,
-  start_ts INTEGER NOT NULL, end_ts INTEGER, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS incidents_status ON incidents(status, kind);
-CREATE INDEX IF NOT EXISTS incidents_apartment ON incidents(apartment_id);
-`;
-
 export class IncidentsRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    super(db, SCHEMA);
+    super(db);
   }
 
   /**

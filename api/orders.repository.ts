@@ -7,25 +7,6 @@ import type Database from 'better-sqlite3';
 import type { Order, OrderStatus } from '../domain/orders/order.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS orders (
-  id TEXT PRIMARY KEY, number TEXT NOT NULL UNIQUE, status TEXT NOT NULL, source TEXT NOT NULL,
-  subject_type TEXT NOT NULL, apartment_id TEXT, building_id TEXT, station_id TEXT, office_id TEXT,
-  received_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
-CREATE INDEX IF NOT EXISTS orders_apartment ON orders(apartment_id);
-CREATE INDEX IF NOT EXISTS orders_station ON orders(station_id);
-CREATE INDEX IF NOT EXISTS orders_building ON orders(building_id);
-CREATE TABLE IF NOT EXISTS order_apartments (order_id TEXT NOT NULL, apartment_id TEXT NOT NULL, PRIMARY KEY (order_id, apartment_id));
-CREATE INDEX IF NOT EXISTS order_apartments_apartment ON order_apartments(apartment_id);
-CREATE TABLE IF NOT EXISTS order_incidents (incident_id TEXT PRIMARY KEY, order_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS order_counters (year INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS notifications (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, order_id TEXT NOT NULL, room TEXT NOT NULL,
-  type TEXT NOT NULL, detail TEXT);
-CREATE INDEX IF NOT EXISTS notifications_order ON notifications(order_id);
-`;
-
 export interface OrderFilter {
   readonly status?: OrderStatus;
   readonly open?: boolean;
@@ -50,7 +31,7 @@ const OPEN_SQL = "status IN ('new','dispatched','accepted','on_site')";
 
 export class OrdersRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    super(db, SCHEMA);
+    super(db);
   }
 
   transaction<T>(fn: () => T): T {

@@ -23,16 +23,9 @@ export interface Outage {
   readonly notices?: readonly { readonly apartmentId: string; readonly at: number; readonly hoursAhead: number }[];
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS outages (id TEXT PRIMARY KEY, station_id TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outage_apartments (outage_id TEXT NOT NULL, apartment_id TEXT NOT NULL, PRIMARY KEY (outage_id, apartment_id));
-CREATE INDEX IF NOT EXISTS outage_apartments_apartment ON outage_apartments(apartment_id);
-CREATE TABLE IF NOT EXISTS device_status (device_id TEXT PRIMARY KEY, status TEXT NOT NULL, at INTEGER NOT NULL);
-`;
-
 export class OutagesRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    super(db, SCHEMA);
+    super(db);
   }
 
   save(o: Outage): void {

@@ -38,17 +38,6 @@ export interface NewPerson {
   readonly password: string;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS people (
-  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
-  office_id TEXT, apartment_id TEXT, phone TEXT, password_hash TEXT NOT NULL,
-  disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS people_apartment ON people(apartment_id);
-CREATE TABLE IF NOT EXISTS sessions (
-  token_hash TEXT PRIMARY KEY, person_id TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS sessions_person ON sessions(person_id);
-`;
-
 type Row = Record<string, unknown>;
 const toPerson = (r: Row): Person => {
   const p: { -readonly [K in keyof Person]: Person[K] } = {
@@ -78,7 +67,7 @@ export interface Session {
 
 export class PeopleRepository extends SqliteRepository {
   constructor(db: Database.Database) {
-    super(db, SCHEMA);
+    super(db);
   }
 
   count(): number {

@@ -4,7 +4,7 @@
  * an unmatched URL reaches no handler. Sessions come from a stub AuthService (unit spec);
  * the audit log is a real in-memory SQLite.
  */
-import Database from 'better-sqlite3';
+import { RegistryRepository } from '../../storage/records/registry.repository.ts';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../domain/clock.ts';
@@ -19,7 +19,7 @@ const engineer: Person = { id: 'p1', username: 'eng', name: 'E', role: 'engineer
 
 async function app() {
   const f = Fastify() as unknown as App;
-  const audit = new AuditRepository(new Database(':memory:'));
+  const audit = new AuditRepository(RegistryRepository.open(':memory:').db);
   const auth = {
     session: (t: string | undefined) => (t === 'good' ? { person: engineer, id: 's1', expiresAt: 1e15 } : undefined),
   } as unknown as AuthService;

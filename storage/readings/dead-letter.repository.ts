@@ -3,6 +3,8 @@
  * raw payload (truncated), in records.db beside the registry so the API can list them.
  */
 import type Database from 'better-sqlite3';
+import { RECORDS_DB } from '../records/migrations/index.ts';
+import { assertMigrated } from '../records/migrations/migrate.ts';
 
 export interface DeadLetter {
   readonly id: number;
@@ -20,14 +22,6 @@ export type NewDeadLetter = Omit<DeadLetter, 'id' | 'raw'> & { readonly raw: str
 /** Enough to see what a device sent; a 1 MB garbage payload is not worth keeping whole. */
 export const RAW_MAX_CHARS = 2048;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS dead_letters (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, device_id TEXT, topic TEXT NOT NULL,
-  reason TEXT NOT NULL, raw TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS dead_letters_reason ON dead_letters(reason, id);
-CREATE INDEX IF NOT EXISTS dead_letters_device ON dead_letters(device_id, id);
-`;
-
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 export function truncateRaw(raw: string | Uint8Array): string {
@@ -41,10 +35,10 @@ export class DeadLetterRepository {
   readonly #db: Database.Database;
   readonly #insertMany: (items: readonly NewDeadLetter[]) => void;
 
-  /** `db` is the records database (RegistryRepository.db). */
+  /** `db` is the records database (RegistryRepository.db); its table comes from records.db's migrations. */
   constructor(db: Database.Database) {
+    assertMigrated(db, RECORDS_DB);
     this.#db = db;
-    db.exec(SCHEMA);
     const ins = db.prepare('INSERT INTO dead_letters (at, device_id, topic, reason, raw) VALUES (?, ?, ?, ?, ?)');
     this.#insertMany = db.transaction((items: readonly NewDeadLetter[]) => {
       for (const d of items) ins.run(d.at, d.deviceId ?? null, d.topic, d.reason, truncateRaw(d.raw));

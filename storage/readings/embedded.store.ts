@@ -11,47 +11,15 @@
  * transaction, so no late reading is ever missed, also across a crash; sealed dirty hours are
  * recomputed from raw when read (history) or flushed (flushDownsampled).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { HOUR_MS, systemClock, type Clock } from '../../domain/clock.ts';
 import { ROOM_FIELDS } from '../../domain/telemetry.schema.ts';
 import type { Reading } from '../../domain/reading.ts';
 import type { HistoryPoint, HistoryQuery, ReadingScope, ReadingStore } from './reading-store.ts';
+import { READINGS_DB } from '../records/migrations/index.ts';
+import { openSqliteFile } from '../records/sqlite.file.ts';
 import { hourSpan, mergePartials, normOffset, planHistory, sealedBefore, type Agg, type Partial } from './downsample.plan.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS readings (
-  device_id TEXT NOT NULL, ts INTEGER NOT NULL, kind TEXT NOT NULL,
-  room_id TEXT, apartment_id TEXT, building_id TEXT, station_id TEXT, office_id TEXT,
-  fields TEXT NOT NULL,
-  PRIMARY KEY (device_id, ts)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS readings_room ON readings(room_id, ts) WHERE room_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS readings_apartment ON readings(apartment_id, ts) WHERE apartment_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS readings_building ON readings(building_id, ts) WHERE building_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS readings_station ON readings(station_id, ts) WHERE station_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS latest (
-  device_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL,
-  room_id TEXT, apartment_id TEXT, building_id TEXT, station_id TEXT, office_id TEXT,
-  fields TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS latest_apartment ON latest(apartment_id);
-CREATE INDEX IF NOT EXISTS latest_building ON latest(building_id);
-CREATE INDEX IF NOT EXISTS latest_station ON latest(station_id);
-`;
-
-/** Hourly aggregates (season-long views) and the hours whose aggregates are stale. */
-const ROLLUP_SCHEMA = `
-CREATE TABLE IF NOT EXISTS rollup_1h (
-  device_id TEXT NOT NULL, field TEXT NOT NULL, hour INTEGER NOT NULL, kind TEXT NOT NULL,
-  room_id TEXT, apartment_id TEXT, building_id TEXT, station_id TEXT, office_id TEXT,
-  n INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
-  PRIMARY KEY (device_id, hour, field)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rollup_room ON rollup_1h(room_id, field, hour) WHERE room_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS rollup_apartment ON rollup_1h(apartment_id, field, hour) WHERE apartment_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS rollup_building ON rollup_1h(building_id, field, hour) WHERE building_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS rollup_station ON rollup_1h(station_id, field, hour) WHERE station_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS rollup_dirty (hour INTEGER NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (hour, device_id)) WITHOUT ROWID;
-`;
 /** Dirty (hour, device) pairs recomputed per transaction: bounds how long one flush holds the writer lock. */
 const FLUSH_CHUNK = 2000;
 
@@ -214,23 +182,8 @@ export class EmbeddedStore implements ReadingStore {
    * the stitch rule (downsample.plan.ts), driven in tests.
    */
   static open(dataDir: string | ':memory:', opts: { clock?: Clock } = {}): EmbeddedStore {
-    let file = ':memory:';
-    if (dataDir !== ':memory:') {
-      mkdirSync(dataDir, { recursive: true });
-      file = join(dataDir, 'readings.db');
-    }
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    // WAL + NORMAL survives a process crash; the ingest's own spool covers the rest.
-    db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
-    const hadRollup = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollup_1h'").get() !== undefined;
-    db.exec(ROLLUP_SCHEMA);
-    // A readings.db from before the hourly rollup: every stored hour is stale until recomputed.
-    if (!hadRollup)
-      db.exec(`INSERT OR IGNORE INTO rollup_dirty (hour, device_id) SELECT DISTINCT ts - (ts % ${HOUR_MS}), device_id FROM readings`);
-    return new EmbeddedStore(db, opts.clock ?? systemClock);
+    // Tables from readings.db's migrations (storage/records/migrations/readings/).
+    return new EmbeddedStore(openSqliteFile(dataDir, READINGS_DB), opts.clock ?? systemClock);
   }
 
   /** Recompute dirty hours in [from, to), in chunks, yielding between transactions. */

@@ -5,11 +5,11 @@
  * store as a `forecasts` table of the same readings.db. A forecast with the same city, station
  * and issue time overwrites itself (a re-sent forecast is harmless, like a redelivered reading).
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { Point } from '@influxdata/influxdb-client';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { WeatherForecast } from '../../domain/forecast/weather.schema.ts';
+import { READINGS_DB } from '../records/migrations/index.ts';
+import { openSqliteFile } from '../records/sqlite.file.ts';
 import { quoteStr } from './influx.http.ts';
 import { InfluxStore, RP_RAW } from './influx.store.ts';
 import type { ReadingStore } from './reading-store.ts';
@@ -82,15 +82,8 @@ export class EmbeddedForecastStore implements ForecastStore {
   readonly #db: Database.Database;
 
   constructor(dataDir: string) {
-    mkdirSync(dataDir, { recursive: true });
     // Its own connection to readings.db (WAL): the reading store's connection stays untouched.
-    this.#db = new Database(join(dataDir, 'readings.db'));
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS forecasts (
-      city TEXT NOT NULL, station TEXT NOT NULL, issued INTEGER NOT NULL, source TEXT,
-      ts INTEGER NOT NULL, outdoor REAL NOT NULL, spread REAL,
-      PRIMARY KEY (city, station, issued, ts)) WITHOUT ROWID`);
+    this.#db = openSqliteFile(dataDir, READINGS_DB);
   }
 
   put(f: WeatherForecast): Promise<void> {

@@ -3,60 +3,14 @@
  * The API writes it; the broker (authentication, ACL) and the ingest (device → location)
  * read it. Each process opens its own connection; WAL lets readers run beside the writer.
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import type { Apartment, Building, City, Device, DeviceLocation, HeatSource, Office, Room, Station } from '../../domain/topology.schema.ts';
 import { hashDeviceSecret, verifyDeviceSecret, type SecretHash } from './secrets.ts';
 import { SERVICE_ACCOUNT_PREFIX, isReservedDeviceId } from './service-accounts.ts';
+import { RECORDS_DB } from './migrations/index.ts';
+import { openSqliteFile, type OpenOptions } from './sqlite.file.ts';
 
 export type ServiceScope = 'ingest' | 'api' | 'replay' | 'admin';
-
-/**
- * Live topology: every write to a topology table, by any process or repository, bumps
- * meta.topology_version in the same transaction. A service that caches the topology (the
- * ingest's rules engine) polls it cheaply, beside the MQTT registry message that tells it at
- * once, so a change it missed while away (or a message the API could not publish) still lands.
- */
-const TOPOLOGY_TABLES = ['sources', 'offices', 'stations', 'buildings', 'apartments', 'rooms', 'devices'];
-const TOPOLOGY_TRIGGERS =
-  `INSERT OR IGNORE INTO meta(key, value) VALUES ('topology_version', '0');\n` +
-  TOPOLOGY_TABLES.flatMap((t) =>
-    ['INSERT', 'UPDATE', 'DELETE'].map(
-      (op) =>
-        `CREATE TRIGGER IF NOT EXISTS ${t}_${op.toLowerCase()}_topology AFTER ${op} ON ${t} BEGIN ` +
-        `UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'topology_version'; END;`,
-    ),
-  ).join('\n');
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sources (id TEXT PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS offices (id TEXT PRIMARY KEY, name TEXT NOT NULL, phone TEXT);
-CREATE TABLE IF NOT EXISTS stations (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL, office_id TEXT NOT NULL, source_id TEXT NOT NULL,
-  branch_id TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, system TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS buildings (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL, station_id TEXT NOT NULL, address TEXT NOT NULL,
-  lat REAL NOT NULL, lon REAL NOT NULL, floors INTEGER NOT NULL, entrances INTEGER NOT NULL, units_per_floor INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS buildings_station ON buildings(station_id);
-CREATE TABLE IF NOT EXISTS apartments (
-  id TEXT PRIMARY KEY, building_id TEXT NOT NULL, entrance INTEGER NOT NULL, floor INTEGER NOT NULL,
-  unit INTEGER NOT NULL, number TEXT NOT NULL, area_m2 REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS apartments_building ON apartments(building_id);
-CREATE TABLE IF NOT EXISTS rooms (
-  id TEXT PRIMARY KEY, apartment_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, area_m2 REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS rooms_apartment ON rooms(apartment_id);
-CREATE TABLE IF NOT EXISTS devices (
-  id TEXT PRIMARY KEY, kind TEXT NOT NULL, room_id TEXT, station_id TEXT, gateway_id TEXT,
-  interval_min REAL NOT NULL, enabled INTEGER NOT NULL DEFAULT 1,
-  secret_hash TEXT NOT NULL, secret_salt TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS devices_room ON devices(room_id);
-CREATE INDEX IF NOT EXISTS devices_station ON devices(station_id);
-CREATE INDEX IF NOT EXISTS devices_gateway ON devices(gateway_id);
-CREATE TABLE IF NOT EXISTS service_accounts (
-  id TEXT PRIMARY KEY, scopes TEXT NOT NULL, secret_hash TEXT NOT NULL, secret_salt TEXT NOT NULL);
-${TOPOLOGY_TRIGGERS}`;
 
 type Row = Record<string, unknown>;
 
@@ -146,21 +100,13 @@ export class RegistryRepository {
     this.db = db;
   }
 
-  /** Open (and create/migrate) `${dataDir}/records.db`; `:memory:` for unit tests. */
-  static open(dataDir: string | ':memory:', opts: { readonly?: boolean } = {}): RegistryRepository {
-    let file = ':memory:';
-    if (dataDir !== ':memory:') {
-      mkdirSync(dataDir, { recursive: true });
-      file = join(dataDir, 'records.db');
-    }
-    const db = new Database(file, { readonly: opts.readonly ?? false });
-    if (!opts.readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.exec(SCHEMA);
-    }
-    db.pragma('busy_timeout = 5000');
-    return new RegistryRepository(db);
+  /**
+   * Open `${dataDir}/records.db` (`:memory:` for unit tests), migrated to this code's schema
+   * (storage/records/migrations). The schema's topology triggers bump meta.topology_version on
+   * every topology write, by any process, which the ingest's rules engine follows.
+   */
+  static open(dataDir: string | ':memory:', opts: OpenOptions = {}): RegistryRepository {
+    return new RegistryRepository(openSqliteFile(dataDir, RECORDS_DB, opts));
   }
 
   close(): void {
