@@ -15,7 +15,7 @@ import { PersonActionSchema, type PersonAction } from '../domain/orders/order.sc
 import { localTime, outageFollowUpContent } from '../domain/orders/resident-texts.ts';
 import { ESCALATION_ROLE } from '../domain/orders/sla.ts';
 import type { EscalationLevel } from '../domain/policy.ts';
-import { isOpen, type Actor } from './orders.core.ts';
+import { isOpen, type Actor, type Grid } from './orders.core.ts';
 import { OrdersIntake } from './orders.intake.ts';
 import type { Outage } from './outages.repository.ts';
 import { CITY_ROOM, officeRoom, personRoom, roleRoom } from '../domain/rooms.ts';
@@ -95,24 +95,36 @@ export class OrdersService extends OrdersIntake {
         };
       }
       const related = cover && this.#heatRelated(cover) ? cover : undefined;
-      const order = this.newOrder({
-        source: 'complaint',
-        channel: input.channel,
-        subjectType: 'apartment',
-        ...g,
-        apartments: [apt.id],
-        receiver: actor.username,
-        receiverId: actor.id,
-        receivingOfficeId: g.officeId,
-        residentAddress: g.address,
-        residentPhone: input.residentPhone,
-        residentContact: input.residentContact,
-        appointmentAt: input.appointmentAt,
-        content: input.content,
-        ...(related ? { linkedOrderId: related.id } : {}),
-      });
+      const order = this.#residentOrder('complaint', input, actor, g, apt.id, related?.id);
       if (related) this.note(related, actor.username, `complaint ${order.number} on ${apt.id} linked to this order (N4)`);
       return { order, linked: Boolean(related), created: true };
+    });
+  }
+
+  /** A resident's request as a new order on their apartment: complaints and measurement requests carry the same fields. */
+  #residentOrder(
+    source: 'complaint' | 'measurement',
+    input: ComplaintInput,
+    actor: Actor,
+    g: Grid,
+    apartmentId: string,
+    linkedOrderId?: string,
+  ): Order {
+    return this.newOrder({
+      source,
+      channel: input.channel,
+      subjectType: 'apartment',
+      ...g,
+      apartments: [apartmentId],
+      receiver: actor.username,
+      receiverId: actor.id,
+      receivingOfficeId: g.officeId,
+      residentAddress: g.address,
+      residentPhone: input.residentPhone,
+      residentContact: input.residentContact,
+      appointmentAt: input.appointmentAt,
+      content: input.content,
+      ...(linkedOrderId ? { linkedOrderId } : {}),
     });
   }
 
@@ -137,21 +149,7 @@ export class OrdersService extends OrdersIntake {
       if (open)
         return { order: this.note(open, actor.username, `repeat measurement request: ${input.content}`), linked: true, created: false };
       const g = this.grid('apartment', apt.id);
-      const order = this.newOrder({
-        source: 'measurement',
-        channel: input.channel,
-        subjectType: 'apartment',
-        ...g,
-        apartments: [apt.id],
-        receiver: actor.username,
-        receiverId: actor.id,
-        receivingOfficeId: g.officeId,
-        residentAddress: g.address,
-        residentPhone: input.residentPhone,
-        residentContact: input.residentContact,
-        appointmentAt: input.appointmentAt,
-        content: input.content,
-      });
+      const order = this.#residentOrder('measurement', input, actor, g, apt.id);
       return { order, linked: false, created: true };
     });
   }

@@ -142,6 +142,28 @@ export interface PersistenceChoice {
   close(): Promise<void>;
 }
 
+/**
+ * Every engine is made ready for aedes the same way: clean-session acks skipped, calls tracked
+ * (quiesce); closing drains those calls first, then `release` frees the engine's own store.
+ */
+function choice(
+  kind: PersistenceChoice['kind'],
+  persistence: AedesPersistence,
+  release: (p: AedesPersistence) => void | Promise<void>,
+  extra: Pick<PersistenceChoice, 'journal' | 'mq'> = {},
+): PersistenceChoice {
+  const q = quiesce(skipCleanSessionAcks(persistence));
+  return {
+    kind,
+    persistence: q.persistence,
+    ...extra,
+    close: async () => {
+      await q.drain();
+      await release(q.persistence);
+    },
+  };
+}
+
 export function openPersistence(opts: {
   persistenceDir?: string;
   redisUrl?: string;
@@ -152,20 +174,12 @@ export function openPersistence(opts: {
 }): PersistenceChoice {
   if (opts.redisUrl) {
     const conn = new Redis(opts.redisUrl, { lazyConnect: false });
-    const q = quiesce(skipCleanSessionAcks(redisPersistence({ conn })));
+    const persistence = redisPersistence({ conn });
     const mq = MQEmitterRedis({ connectionString: opts.redisUrl });
     // Without a listener an emitter error would throw and end the process; ioredis
     // reconnects by itself, so report and carry on.
     (mq as unknown as { state: { on(e: 'error', f: (err: Error) => void): void } }).state.on('error', (err) => opts.onError?.(err));
-    return {
-      kind: 'redis',
-      persistence: q.persistence,
-      mq,
-      close: async () => {
-        await q.drain();
-        await q.persistence.destroy();
-      },
-    };
+    return choice('redis', persistence, (p) => p.destroy(), { mq });
   }
   if (opts.persistenceDir) {
     // The journal answers in call order by construction (one write releases a batch first in,
@@ -173,30 +187,15 @@ export function openPersistence(opts: {
     if (opts.engine === 'level') {
       mkdirSync(opts.persistenceDir, { recursive: true });
       const db = new Level(opts.persistenceDir);
-      const q = quiesce(skipCleanSessionAcks(inOrder(levelPersistence(db))));
-      return {
-        kind: 'level',
-        persistence: q.persistence,
-        close: async () => {
-          await q.drain();
-          if (db.status === 'open' || db.status === 'opening') await db.close();
-        },
-      };
+      return choice('level', inOrder(levelPersistence(db)), async () => {
+        if (db.status === 'open' || db.status === 'opening') await db.close();
+      });
     }
     const journal = new JournalPersistence(join(opts.persistenceDir, 'journal'), {
       onError: opts.onError,
       ...(opts.journalFs ? { fs: opts.journalFs } : {}),
     });
-    const q = quiesce(skipCleanSessionAcks(journal as unknown as AedesPersistence));
-    return {
-      kind: 'journal',
-      persistence: q.persistence,
-      journal,
-      close: async () => {
-        await q.drain();
-        await journal.destroy();
-      },
-    };
+    return choice('journal', journal as unknown as AedesPersistence, () => journal.destroy(), { journal });
   }
   return { kind: 'memory', close: async () => {} };
 }

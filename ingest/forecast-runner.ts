@@ -25,6 +25,7 @@ import type { IncidentEvent } from '../domain/incident.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import type { Reading } from '../domain/reading.ts';
 import type { City } from '../domain/topology.schema.ts';
+import { eventWatermark } from './event.watermark.ts';
 
 export interface ForecastLoopDeps {
   readonly city: () => City;
@@ -181,10 +182,7 @@ export class ForecastLoop {
   }
 
   #watermark(): number {
-    if (!Number.isFinite(this.#maxEventTs)) return Number.NEGATIVE_INFINITY;
-    const now = this.#d.clock.now();
-    const w = this.#maxEventTs + Math.max(0, now - this.#lastArrival - this.#d.watermarkLatenessMs);
-    return w < now ? w : now;
+    return eventWatermark(this.#maxEventTs, this.#lastArrival, this.#d.clock.now(), this.#d.watermarkLatenessMs);
   }
 
   #publish(events: readonly IncidentEvent[]): void {

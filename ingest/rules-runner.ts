@@ -18,6 +18,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { IncidentEvent } from '../domain/incident.schema.ts';
 import type { Reading } from '../domain/reading.ts';
 import type { RulesPort } from './rules.port.ts';
+import { eventWatermark } from './event.watermark.ts';
 import type { RulesSnapshotRepository } from './rules-snapshot.repository.ts';
 
 export interface RulesRunnerDeps {
@@ -160,17 +161,8 @@ export class RulesRunner {
     }
   }
 
-  /**
-   * The watermark the clock allows: the newest event time, moved on by the wall time since the
-   * last reading arrived less the allowed lateness, never past the clock. A backlog being
-   * caught up keeps arriving, so its own event time leads; a silent stream still times out.
-   * Nothing seen yet: nothing can time out, so no advance.
-   */
   #clockWatermark(): number {
-    if (!Number.isFinite(this.#maxEventTs)) return Number.NEGATIVE_INFINITY;
-    const now = this.#d.clock.now();
-    const w = this.#maxEventTs + Math.max(0, now - this.#lastArrival - this.#d.watermarkLatenessMs);
-    return w < now ? w : now;
+    return eventWatermark(this.#maxEventTs, this.#lastArrival, this.#d.clock.now(), this.#d.watermarkLatenessMs);
   }
 
   #publish(events: readonly IncidentEvent[]): void {

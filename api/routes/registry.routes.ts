@@ -1,5 +1,5 @@
 /** Topology from the registry. Staff see the city; a resident sees only their own apartment. */
-import Type from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 import { IdParamsSchema } from '../../domain/api.schema.ts';
 import { ApartmentDetailSchema, BuildingDetailSchema, StationDetailSchema } from '../../domain/registry.schema.ts';
 import {
@@ -23,40 +23,37 @@ export function registerRegistryRoutes(app: App, ctx: ApiContext): void {
   app.get('/api/v1/offices', { config: staff, schema: { tags, response: { 200: ListOf(OfficeSchema) } } }, () => r.listOffices());
   app.get('/api/v1/sources', { config: staff, schema: { tags, response: { 200: ListOf(HeatSourceSchema) } } }, () => r.listSources());
   app.get('/api/v1/stations', { config: staff, schema: { tags, response: { 200: ListOf(StationSchema) } } }, () => r.listStations());
-  app.get(
+  // station → buildings → apartments: each level's detail carries the list of the level
+  // below, and each list may be narrowed to one parent.
+  const detail = <T, S extends TSchema>(path: string, response: S, get: (id: string) => T | undefined, withBelow: (t: T) => Static<S>) =>
+    app.get(path, { config: staff, schema: { tags, params: IdParamsSchema, response: { 200: response } } }, (req) => {
+      const found = get(req.params.id);
+      if (found === undefined) throw new HeatError('HEAT_ERR_NOT_FOUND');
+      return withBelow(found) as never; // typed at each call (Static<S>); fastify's provider cannot resolve a generic schema
+    });
+  const listBy = <S extends TSchema>(path: string, parent: string, item: S, list: (parentId: string | undefined) => readonly Static<S>[]) =>
+    app.get(
+      path,
+      {
+        config: staff,
+        schema: { tags, querystring: Type.Object({ [parent]: Type.Optional(Type.String()) }), response: { 200: ListOf(item) } },
+      },
+      (req) => list(req.query[parent]) as never,
+    );
+  detail(
     '/api/v1/stations/:id',
-    { config: staff, schema: { tags, params: IdParamsSchema, response: { 200: StationDetailSchema } } },
-    (req) => {
-      const s = r.getStation(req.params.id);
-      if (!s) throw new HeatError('HEAT_ERR_NOT_FOUND');
-      return { ...s, buildings: r.listBuildings(s.id) };
-    },
+    StationDetailSchema,
+    (id) => r.getStation(id),
+    (s) => ({ ...s, buildings: r.listBuildings(s.id) }),
   );
-  app.get(
-    '/api/v1/buildings',
-    {
-      config: staff,
-      schema: { tags, querystring: Type.Object({ stationId: Type.Optional(Type.String()) }), response: { 200: ListOf(BuildingSchema) } },
-    },
-    (req) => r.listBuildings(req.query.stationId),
-  );
-  app.get(
+  listBy('/api/v1/buildings', 'stationId', BuildingSchema, (stationId) => r.listBuildings(stationId));
+  detail(
     '/api/v1/buildings/:id',
-    { config: staff, schema: { tags, params: IdParamsSchema, response: { 200: BuildingDetailSchema } } },
-    (req) => {
-      const b = r.getBuilding(req.params.id);
-      if (!b) throw new HeatError('HEAT_ERR_NOT_FOUND');
-      return { ...b, apartments: r.listApartments(b.id) };
-    },
+    BuildingDetailSchema,
+    (id) => r.getBuilding(id),
+    (b) => ({ ...b, apartments: r.listApartments(b.id) }),
   );
-  app.get(
-    '/api/v1/apartments',
-    {
-      config: staff,
-      schema: { tags, querystring: Type.Object({ buildingId: Type.Optional(Type.String()) }), response: { 200: ListOf(ApartmentSchema) } },
-    },
-    (req) => r.listApartments(req.query.buildingId),
-  );
+  listBy('/api/v1/apartments', 'buildingId', ApartmentSchema, (buildingId) => r.listApartments(buildingId));
   app.get(
     '/api/v1/apartments/:id',
     { config: { roles: ALL_ROLES }, schema: { tags, params: IdParamsSchema, response: { 200: ApartmentDetailSchema } } },
