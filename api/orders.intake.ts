@@ -6,7 +6,8 @@
  */
 import type { Incident, IncidentEvent } from '../domain/incident.schema.ts';
 import { applyAction, type Order } from '../domain/orders/order.ts';
-import { localTime, proactiveContent } from '../domain/orders/resident-texts.ts';
+import { localTime } from '../domain/orders/resident-texts.ts';
+import { proactiveText, renderOrderText, type OrderText } from '../domain/orders/order-texts.ts';
 import { OrdersCore, isOpen } from './orders.core.ts';
 import type { Outage } from './outages.repository.ts';
 import { CITY_ROOM, apartmentRoom, stationRoom, type Room } from '../domain/rooms.ts';
@@ -36,6 +37,7 @@ export class OrdersIntake extends OrdersCore {
       this.pushIncident(ev, this.#incidentRooms(i));
       const existing = this.deps.orders.byIncident(i.id);
       if (ev.type === 'resolved') {
+        if (existing && i.kind === 'predicted_cold') return { order: this.#predictionResolved(existing, i), duplicate: false };
         if (existing && existing.status !== 'closed' && existing.status !== 'cancelled') {
           const next = applyAction(
             existing,
@@ -104,10 +106,17 @@ export class OrdersIntake extends OrdersCore {
     return rooms;
   }
 
+  /** Chinese rendering of a platform-written text, for `content` and history notes (the paper form, older readers). */
+  protected zh(t: OrderText): string {
+    return (renderOrderText(t, 'zh-CN', localTime(this.deps.policy.utcOffsetMinutes)) ?? '').slice(0, 2000);
+  }
+
   #orderForIncident(i: Incident): Order {
     const { orders } = this.deps;
-    // 服务内容 in words from the catalogue; the evidence stays structured on the linked incident.
-    const content = proactiveContent(i, this.#where(i), localTime(this.deps.policy.utcOffsetMinutes)).slice(0, 2000);
+    // 服务内容 in words from the catalogue, stored language-neutral (each reader's screen renders it)
+    // and in Chinese; the evidence stays structured on the linked incident.
+    const contentText = proactiveText(i, this.#where(i), this.deps.policy.comfort.standardC);
+    const content = this.zh(contentText);
     if (i.parentId) {
       const parent = orders.byIncident(i.parentId);
       if (parent && isOpen(parent))
@@ -124,6 +133,7 @@ export class OrdersIntake extends OrdersCore {
       cause: i.cause,
       receiver: 'system',
       content,
+      contentText,
     };
     // Issue #20: a predicted_cold is an apartment order the dispatcher can schedule before the
     // resident is cold; the real apartment_cold that may follow joins it (N4).
@@ -131,8 +141,15 @@ export class OrdersIntake extends OrdersCore {
       const apt = i.apartmentId ?? i.subjectId;
       const g = this.grid('apartment', apt);
       const cover = orders.openCovering(apt, g.buildingId, g.stationId);
-      if (cover)
-        return this.link(cover, 'system', { incidentId: i.id, apartments: [apt], note: `incident ${i.id} on a covered apartment (N4)` });
+      if (cover) {
+        const linked = this.link(cover, 'system', {
+          incidentId: i.id,
+          apartments: [apt],
+          note: `incident ${i.id} on a covered apartment (N4)`,
+        });
+        // The real cold a predicted order waited for: from here on it is a repair order (sla.ts faultClockFrom).
+        return i.kind === 'apartment_cold' ? this.#confirm(linked, i) : linked;
+      }
       return this.newOrder({
         ...base,
         subjectType: 'apartment',
@@ -140,6 +157,7 @@ export class OrdersIntake extends OrdersCore {
         apartments: [apt],
         residentAddress: g.address,
         receivingOfficeId: g.officeId,
+        ...(i.kind === 'predicted_cold' ? { prediction: { incidentId: i.id, state: 'predicted' as const } } : {}),
       });
     }
     if (i.kind === 'building_cold') {
@@ -165,6 +183,58 @@ export class OrdersIntake extends OrdersCore {
     const cover = orders.openForSubject('station', stationId);
     if (cover) return this.link(cover, 'system', { incidentId: i.id, apartments, note: `incident ${i.id} joins the station order` });
     return this.newOrder({ ...base, subjectType: 'station', ...g, apartments, receivingOfficeId: g.officeId });
+  }
+
+  /**
+   * A predicted_cold ended (issue #20). `confirmed`: the threshold rule opened the real cold
+   * incident — the order continues as a repair order (it may have been linked already). `avoided`:
+   * the horizon passed without it — the proactive order is withdrawn with the reason (unless a
+   * worker is on site, or it carries more than this prediction), audited as prediction_avoided.
+   */
+  #predictionResolved(o: Order, i: Incident): Order {
+    const outcome = i.evidence.outcome;
+    if (outcome === 'confirmed' && typeof i.evidence.confirmedBy === 'string') {
+      const real = this.deps.incidents.get(i.evidence.confirmedBy);
+      return this.#confirm(o, real ?? { id: i.evidence.confirmedBy, startTs: i.endTs ?? this.deps.clock.now() });
+    }
+    if (outcome === 'avoided') return this.#avoid(o, i);
+    if (o.status === 'closed' || o.status === 'cancelled') return o;
+    return this.note(o, 'system', `incident ${i.id} resolved`);
+  }
+
+  #confirm(o: Order, real: Pick<Incident, 'id' | 'startTs'>): Order {
+    if (o.prediction?.state !== 'predicted' || !isOpen(o)) return o;
+    const now = this.deps.clock.now();
+    const text: OrderText = { key: 'prediction_confirmed', params: { coldSinceAt: real.startTs } };
+    const confirmed: Order = {
+      ...o,
+      prediction: { ...o.prediction, state: 'confirmed', confirmedBy: real.id, confirmedAt: now, outcome: text },
+    };
+    const next = applyAction(confirmed, { type: 'note', note: this.zh(text) }, 'system', now, this.deps.policy);
+    return this.persist(next, 'updated', 'system', 'prediction_confirmed', { incidentId: o.prediction.incidentId, confirmedBy: real.id });
+  }
+
+  #avoid(o: Order, i: Incident): Order {
+    const p = o.prediction;
+    if (p?.state !== 'predicted' || p.incidentId !== i.id) return o;
+    // Only an order that stands on predictions alone is withdrawn: anything else linked to it (N4) is still to be handled.
+    const others = o.incidentIds.filter((id) => id !== i.id).map((id) => this.deps.incidents.get(id));
+    if (others.some((x) => !x || x.kind !== 'predicted_cold' || x.status !== 'resolved')) {
+      return this.note(o, 'system', `incident ${i.id} resolved: the predicted shortfall did not happen`);
+    }
+    const now = this.deps.clock.now();
+    const onSite = o.status === 'on_site';
+    const text: OrderText = { key: onSite ? 'prediction_avoided_on_site' : 'prediction_avoided', params: { untilAt: i.endTs ?? now } };
+    const avoided: Order = { ...o, prediction: { ...p, state: 'avoided', avoidedAt: now, outcome: text } };
+    // A worker in the home finishes the visit as usual; an order no one has reached yet is withdrawn.
+    const step =
+      isOpen(o) && !onSite ? ({ type: 'cancel', note: this.zh(text) } as const) : ({ type: 'note', note: this.zh(text) } as const);
+    const next = applyAction(avoided, step, 'system', now, this.deps.policy);
+    return this.persist(next, step.type === 'cancel' ? 'closed' : 'updated', 'system', 'prediction_avoided', {
+      incidentId: i.id,
+      withdrawn: step.type === 'cancel',
+      reason: text,
+    });
   }
 
   /**

@@ -12,7 +12,7 @@ import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { evaluateMeasurement, type MeasurementRecord } from '../domain/measurement.ts';
 import { applyAction, tickOrder, type Order, type OrderAction, type OrderChannel, type Recipient } from '../domain/orders/order.ts';
 import { PersonActionSchema, type PersonAction } from '../domain/orders/order.schema.ts';
-import { localTime, outageFollowUpContent } from '../domain/orders/resident-texts.ts';
+import { outageFollowUpText } from '../domain/orders/order-texts.ts';
 import { ESCALATION_ROLE } from '../domain/orders/sla.ts';
 import type { EscalationLevel } from '../domain/policy.ts';
 import { isOpen, type Actor, type Grid } from './orders.core.ts';
@@ -206,6 +206,7 @@ export class OrdersService extends OrdersIntake {
   /** Open a planned outage's follow-up order once it has ended: check heat came back everywhere (N9). */
   #followUp(out: Outage): Order {
     const g = this.grid('station', out.stationId);
+    const contentText = outageFollowUpText(out, out.scopeType === 'building' ? this.grid('building', out.scopeId).address : g.address);
     const o = this.newOrder({
       source: 'outage_followup',
       channel: 'system',
@@ -217,11 +218,8 @@ export class OrdersService extends OrdersIntake {
       outageId: out.id,
       receiver: 'system',
       receivingOfficeId: g.officeId,
-      content: outageFollowUpContent(
-        out,
-        out.scopeType === 'building' ? this.grid('building', out.scopeId).address : g.address,
-        localTime(this.deps.policy.utcOffsetMinutes),
-      ),
+      content: this.zh(contentText),
+      contentText,
     });
     this.deps.outages.save({ ...out, followUpOrderId: o.id });
     return o;

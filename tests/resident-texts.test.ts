@@ -11,14 +11,8 @@ import { en } from '../dashboard/src/i18n/en.ts';
 import { zhCN } from '../dashboard/src/i18n/zh-CN.ts';
 import { CauseClassSchema, IncidentKindSchema } from '../domain/incident.schema.ts';
 import { OrderSourceSchema, OrderStatusSchema, OrderSubjectSchema } from '../domain/orders/order.schema.ts';
-import {
-  allCatalogueTexts,
-  localTime,
-  outageFollowUpContent,
-  proactiveContent,
-  residentText,
-  type TextLang,
-} from '../domain/orders/resident-texts.ts';
+import { allCatalogueTexts, localTime, residentText, type TextLang } from '../domain/orders/resident-texts.ts';
+import { allOrderTexts, outageFollowUpText, proactiveText, renderOrderText } from '../domain/orders/order-texts.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 
 const values = (schema: unknown): string[] => {
@@ -115,23 +109,36 @@ describe('resident-facing texts (ch.1 §17 forbidden phrases, no raw codes)', ()
     );
   });
 
-  it('the texts the server writes on its own orders: every incident kind × cause, and an outage follow-up', () => {
-    const found: string[] = [];
-    for (const kind of values(IncidentKindSchema)) {
-      for (const cause of values(CauseClassSchema)) {
-        for (const where of ['和平里小区 3号楼 2单元 502', '东区换热站', undefined]) {
-          const text = proactiveContent({ kind, cause: cause as never, startTs: T }, where, time);
-          expect(text).toContain(time(T)); // since when, in the city's local time
-          found.push(...problems(`proactive ${kind}/${cause}`, text));
+  it('the texts the server writes on its own orders, in both languages: every incident kind × cause, a prediction, an outage follow-up and the prediction outcomes', () => {
+    const found: string[] = allOrderTexts().flatMap((t, i) => problems(`order text #${i}`, t));
+    const render = (t: Parameters<typeof renderOrderText>[0], lang: TextLang) => {
+      const text = renderOrderText(t, lang, time);
+      expect(text, `${t.key} ${lang}`).toBeTypeOf('string');
+      // Every placeholder filled: no braces left on screen.
+      expect(text, `${t.key} ${lang}`).not.toMatch(/[{}]/);
+      return text!;
+    };
+    for (const lang of ['zh-CN', 'en'] as const) {
+      for (const kind of values(IncidentKindSchema)) {
+        for (const cause of values(CauseClassSchema)) {
+          for (const where of ['和平里小区 3号楼 2单元 502', '东区换热站', undefined]) {
+            for (const evidence of [{}, { firstBelowAt: T + 5 * 3_600_000 }]) {
+              const text = render(proactiveText({ kind, cause: cause as never, startTs: T, evidence }, where, 18), lang);
+              expect(text).toContain(time(T)); // since when, in the reader's time
+              found.push(...problems(`proactive ${kind}/${cause} ${lang}`, text));
+            }
+          }
         }
       }
+      found.push(
+        ...problems(
+          `outage follow-up ${lang}`,
+          render(outageFollowUpText({ startsAt: T, endsAt: T + 4 * 3_600_000, reason: '板式换热器清洗检修' }, '和平里换热站'), lang),
+        ),
+      );
+      for (const key of ['prediction_avoided', 'prediction_avoided_on_site', 'prediction_confirmed'])
+        found.push(...problems(`${key} ${lang}`, render({ key, params: { untilAt: T, coldSinceAt: T } }, lang)));
     }
-    found.push(
-      ...problems(
-        'outage follow-up',
-        outageFollowUpContent({ startsAt: T, endsAt: T + 4 * 3_600_000, reason: '板式换热器清洗检修' }, '和平里换热站', time),
-      ),
-    );
     expect(found).toEqual([]);
   });
 

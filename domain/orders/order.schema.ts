@@ -11,6 +11,7 @@
 import Type, { type Static } from 'typebox';
 import { CauseClassSchema } from '../incident.schema.ts';
 import { ListOf } from '../list.schema.ts';
+import { OrderPredictionSchema, OrderTextSchema } from './order-text.schema.ts';
 import { EscalationLevelSchema } from '../policy.schema.ts';
 import { IdSchema, RoomTypeSchema } from '../topology.schema.ts';
 import { STAFF_ROLES, type Role } from '../roles.ts';
@@ -301,6 +302,8 @@ export const OrderSchema = Type.Object({
   residentPhone: Type.Optional(Type.String()),
   residentContact: Type.Optional(Type.String()),
   content: Type.String(),
+  contentText: Type.Optional(OrderTextSchema), // order-text.schema.ts
+  prediction: Type.Optional(OrderPredictionSchema),
   issuedAt: Type.Optional(Type.Number()),
   assignee: Type.Optional(Type.String()),
   supervisor: Type.Optional(Type.String()),
@@ -345,6 +348,8 @@ export const ORDER_TEAM_FIELDS = [
   'residentPhone',
   'residentContact',
   'content',
+  'contentText',
+  'prediction', // the worker must know a predicted check (nobody may be cold yet) from a repair
   'issuedAt',
   'assignee',
   'repairSheet',

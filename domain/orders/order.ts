@@ -12,6 +12,7 @@ import type { EscalationLevel, HeatingPolicy } from '../policy.ts';
 import { HeatError } from '../errors.ts';
 import { callbackAllowedAt, isRepairOrder, nextCallbackTime } from './sla.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
+import type { OrderPrediction, OrderText } from './order-text.schema.ts';
 import { ORDER_RESIDENT_FIELDS, ORDER_TEAM_FIELDS, type OrderResidentView } from './order.schema.ts';
 import type {
   LinkAction,
@@ -106,8 +107,12 @@ export interface Order {
   readonly residentAddress?: string;
   readonly residentPhone?: string;
   readonly residentContact?: string;
-  /** 服务内容 */
+  /** 服务内容 (the Chinese rendering when the platform wrote it: the paper form's text) */
   readonly content: string;
+  /** 服务内容 the platform wrote, as a message key and parameters: each reader sees it in their language. */
+  readonly contentText?: OrderText;
+  /** Issue #20: opened from a predicted_cold — its state decides whether the repair clocks run (sla.ts). */
+  readonly prediction?: OrderPrediction;
   /** 下发时间 */
   readonly issuedAt?: number;
   /** 接收人 */
@@ -167,6 +172,8 @@ export interface NewOrderInput {
   readonly residentPhone?: string;
   readonly residentContact?: string;
   readonly content: string;
+  readonly contentText?: OrderText;
+  readonly prediction?: OrderPrediction;
   readonly supervisor?: string;
 }
 

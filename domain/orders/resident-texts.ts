@@ -9,8 +9,9 @@
  * text here, the dashboard's catalogues and the server-written order texts for the forbidden
  * phrases (服务忌语, ch.1 §17) and for raw codes.
  */
-import type { CauseClass, IncidentKind } from '../incident.schema.ts';
+import type { CauseClass } from '../incident.schema.ts';
 import type { OrderSource, OrderStatus, OrderSubject } from './order.schema.ts';
+import type { PredictionState } from './order-text.schema.ts';
 
 export type TextLang = 'zh-CN' | 'en';
 /** What happened, what we are doing, when. */
@@ -50,6 +51,11 @@ const HAPPENED: Readonly<Record<string, Record<TextLang, string>>> = {
   proactive_source: {
     'zh-CN': '您好，我们的监测发现片区热源供热不足，室温可能低于{standard}°C。',
     en: 'Hello, our monitoring shows the heat supply to your district is short; rooms may fall below {standard} °C.',
+  },
+  // Issue #20: opened from a forecast — nobody is cold yet, so the resident is not told they are.
+  proactive_predicted: {
+    'zh-CN': '您好，我们的监测预计您家的室温在数小时内可能低于{standard}°C的供热标准，目前尚未发生。',
+    en: 'Hello, our monitoring expects that your home may fall below the {standard} °C heating standard within hours; it has not happened yet.',
   },
   complaint: {
     'zh-CN': '您好，我们已收到您反映的供热问题，谢谢您告诉我们。',
@@ -97,10 +103,17 @@ const WHEN: Readonly<Record<string, Record<TextLang, string>>> = {
     en: 'Where the heat source is not the cause, heating is restored within {hours} hours.',
   },
   done: { 'zh-CN': '处理时间：{time}。', en: 'Dealt with: {time}.' },
+  predicted: { 'zh-CN': '我们会在您家变冷之前安排检查。', en: 'We are arranging a check before your home gets cold.' },
 };
 
 /** Which happened-text an order takes. */
-export function happenedKey(o: { readonly source: OrderSource; readonly subjectType?: OrderSubject }): string {
+export function happenedKey(o: {
+  readonly source: OrderSource;
+  readonly subjectType?: OrderSubject;
+  readonly prediction?: { readonly state: PredictionState };
+}): string {
+  // A confirmed prediction is a repair order: the resident is cold now and is told so.
+  if (o.prediction && o.prediction.state !== 'confirmed') return 'proactive_predicted';
   return o.source === 'proactive' ? `proactive_${o.subjectType ?? 'apartment'}` : o.source;
 }
 
@@ -110,6 +123,7 @@ export interface ResidentTextInput {
   readonly status: OrderStatus;
   readonly appointmentAt?: number;
   readonly resolvedAt?: number;
+  readonly prediction?: { readonly state: PredictionState };
 }
 
 /**
@@ -131,44 +145,14 @@ export function residentText(
   let when: string;
   if (o.resolvedAt !== undefined) when = fill(WHEN.done![lang], { time: ctx.time(o.resolvedAt) });
   else if (o.appointmentAt !== undefined) when = fill(WHEN.appointment![lang], { time: ctx.time(o.appointmentAt) });
+  else if (o.prediction && o.prediction.state !== 'confirmed') when = WHEN.predicted![lang];
   else if (o.source === 'proactive') when = fill(WHEN.restore![lang], { hours: ctx.restoreWithinHours });
   else when = fill(WHEN.answer![lang], { hours: ctx.answerWithinHours }); // N10
   return { happened, doing, when };
 }
 
-/** A kind of incident as the dispatcher's form reads it (服务内容), never its code. */
-const KIND_TEXT: Readonly<Record<string, string>> = {
-  apartment_cold: '住户室温低于标准',
-  building_cold: '楼栋多户室温低于标准',
-  station_cold: '换热站所供区域室温低于标准',
-  source_cold: '热源片区室温低于标准',
-  station_fault: '换热站设备故障',
-  station_silent: '换热站计量表无数据',
-  // Issue #20: the forecast expects the flat below the standard within hours; nobody is cold yet.
-  predicted_cold: '预计数小时内住户室温将低于标准（尚未发生）',
-};
-
-/**
- * 服务内容 of an order the platform opens from an incident (N20): in words, with where and
- * since when; the evidence behind it stays structured on the incident (incidentIds).
- */
-export function proactiveContent(
-  i: { readonly kind: IncidentKind | string; readonly cause: CauseClass; readonly startTs: number },
-  where: string | undefined,
-  time: (ms: number) => string,
-): string {
-  const what = KIND_TEXT[i.kind] ?? '供热异常';
-  return `系统监测发现：${where ? `${where}，` : ''}${what}，自${time(i.startTs)}起。初步判断：${CAUSE_TEXT[i.cause]['zh-CN']}。请尽快派单处理，并电话告知受影响的用户。`;
-}
-
-/** 服务内容 of a planned outage's follow-up order (N9): check, home by home, that heat is back. */
-export function outageFollowUpContent(
-  o: { readonly startsAt: number; readonly endsAt: number; readonly reason: string },
-  where: string | undefined,
-  time: (ms: number) => string,
-): string {
-  return `计划停热（${time(o.startsAt)}至${time(o.endsAt)}，${o.reason}）已结束：请${where ? `对${where}` : ''}逐户核查供热已恢复，并告知用户。`;
-}
+// The texts the server writes on orders (服务内容, closing reasons) are in order-texts.ts, as
+// message keys rendered in the reader's language.
 
 /** Local "MM-DD HH:mm" in the city's zone, for server-written texts (China has no DST). */
 export function localTime(utcOffsetMinutes: number): (ms: number) => string {
@@ -179,6 +163,5 @@ export function localTime(utcOffsetMinutes: number): (ms: number) => string {
 export function allCatalogueTexts(): string[] {
   const out: string[] = [];
   for (const t of [CAUSE_TEXT, HAPPENED, DOING, WHEN]) for (const v of Object.values(t)) out.push(...Object.values(v));
-  out.push(...Object.values(KIND_TEXT));
   return out;
 }

@@ -59,17 +59,39 @@ export function arriveByAt(o: Pick<Order, 'appointmentAt' | 'issuedAt'>, policy:
   return onSiteDueAt(o, policy);
 }
 
+/**
+ * When an order's fault clocks start — the answer (N10), restore (N8) and escalation (N21)
+ * clocks; undefined while none runs.
+ *
+ * An order opened from a `predicted_cold` (issue #20) concerns a resident who is not cold yet:
+ * N2's shortfall has not happened, so there is no fault to restore (N8), nobody has asked
+ * (N10), and N21's ladder — "a repair order not handled in 24 h" goes to the 所长, then the
+ * managers — has no repair to count. Escalating a forecast would also send the 所长 and three
+ * managers shortfalls that mostly never come (the forecaster opens near-window predictions at
+ * p ≥ 0.3 on purpose: forecast.options.ts shortOpenProbability), which would teach them to
+ * ignore the ladder. So a predicted order does not escalate while it is only predicted; the
+ * dispatcher schedules it like any visit (N6's on-site clock from dispatch or the agreed time
+ * still runs). Once a real cold incident confirms it, it is a repair order like one opened from
+ * that incident: its clocks start at the confirmation, so it escalates exactly when that
+ * order would have. An avoided prediction never starts them (the order is withdrawn).
+ */
+export function faultClockFrom(o: Pick<Order, 'receivedAt'> & { readonly prediction?: Order['prediction'] }): number | undefined {
+  if (!o.prediction) return o.receivedAt;
+  return o.prediction.state === 'confirmed' ? (o.prediction.confirmedAt ?? o.receivedAt) : undefined;
+}
+
 /** SLA deadlines of an order (epoch ms), undefined where the clock does not apply. */
 export function slaDeadlines(
-  o: Pick<Order, 'receivedAt' | 'source' | 'cause' | 'appointmentAt' | 'issuedAt'>,
+  o: Pick<Order, 'receivedAt' | 'source' | 'cause' | 'appointmentAt' | 'issuedAt'> & { readonly prediction?: Order['prediction'] },
   policy: ServicePolicy,
 ): Record<SlaKind, number | undefined> {
   const h = 3_600_000;
+  const from = faultClockFrom(o);
   return {
-    answer: o.receivedAt + policy.service.answerWithinHours * h, // N10
+    answer: from === undefined ? undefined : from + policy.service.answerWithinHours * h, // N10
     on_site: onSiteDueAt(o, policy), // N6
     // N8: restore within 24 h unless the heat source is the cause.
-    restore: isRepairOrder(o) && o.cause !== 'heat_source' ? o.receivedAt + policy.service.restoreWithinHours * h : undefined,
+    restore: from !== undefined && isRepairOrder(o) && o.cause !== 'heat_source' ? from + policy.service.restoreWithinHours * h : undefined,
   };
 }
 
@@ -94,7 +116,8 @@ export interface TickOutcome {
 /**
  * Advance an order's clocks to `now`: record each SLA breach once and each escalation step
  * once (N21: 24/48/72/96 h since received while still unhandled, for every source — a
- * measurement or outage follow-up left alone escalates like a repair). Steps missed while
+ * measurement or outage follow-up left alone escalates like a repair; a predicted order only
+ * once confirmed, counted from then: faultClockFrom). Steps missed while
  * the scheduler was down are all recorded, each at its own due time, with who was told.
  */
 export function tickOrder(o: Order, now: number, policy: HeatingPolicy, whoIsTold: WhoIsTold = () => []): TickOutcome {
@@ -112,10 +135,11 @@ export function tickOrder(o: Order, now: number, policy: HeatingPolicy, whoIsTol
       breaches.push({ kind, dueAt: due, at: met !== undefined ? met : due });
     }
   }
-  if (OPEN_STATUSES.includes(o.status)) {
+  const from = faultClockFrom(o);
+  if (OPEN_STATUSES.includes(o.status) && from !== undefined) {
     const done = new Set(o.escalations.map((e) => e.level));
     for (const step of policy.service.escalation) {
-      const due = o.receivedAt + step.afterHours * 3_600_000; // N21
+      const due = from + step.afterHours * 3_600_000; // N21 (a predicted order: from its confirmation)
       if (now >= due && !done.has(step.level))
         escalations.push({ level: step.level, at: due, afterHours: step.afterHours, notified: [...whoIsTold(step.level, o)] });
     }

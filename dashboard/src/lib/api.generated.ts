@@ -2484,6 +2484,12 @@ export interface paths {
                 channel: 'hotline' | 'app' | 'system';
                 closedAt?: number;
                 content: string;
+                contentText?: {
+                  key: string;
+                  params: {
+                    [key: string]: string | number;
+                  };
+                };
                 escalations: {
                   afterHours: number;
                   at: number;
@@ -2558,6 +2564,20 @@ export interface paths {
                 officeId?: string;
                 onSiteAt?: number;
                 outageId?: string;
+                prediction?: {
+                  avoidedAt?: number;
+                  confirmedAt?: number;
+                  confirmedBy?: string;
+                  incidentId: string;
+                  outcome?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
+                  /** @enum {unknown} */
+                  state: 'predicted' | 'confirmed' | 'avoided';
+                };
                 receivedAt: number;
                 receiver: string;
                 receiverId?: string;
@@ -2878,6 +2898,12 @@ export interface paths {
                     channel: 'hotline' | 'app' | 'system';
                     closedAt?: number;
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     escalations: {
                       afterHours: number;
                       at: number;
@@ -2952,6 +2978,20 @@ export interface paths {
                     officeId?: string;
                     onSiteAt?: number;
                     outageId?: string;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
@@ -3001,6 +3041,12 @@ export interface paths {
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -3050,6 +3096,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -3088,6 +3148,12 @@ export interface paths {
                     buildingId?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -3137,6 +3203,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     repairSheet?: {
                       content: string;
                       /** @description epoch ms (2000–2100) */
@@ -3188,6 +3268,12 @@ export interface paths {
                     channel: 'hotline' | 'app' | 'system';
                     closedAt?: number;
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     escalations: {
                       afterHours: number;
                       at: number;
@@ -3262,6 +3348,20 @@ export interface paths {
                     officeId?: string;
                     onSiteAt?: number;
                     outageId?: string;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
@@ -3311,6 +3411,12 @@ export interface paths {
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -3360,6 +3466,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -3398,6 +3518,12 @@ export interface paths {
                     buildingId?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -3447,6 +3573,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     repairSheet?: {
                       content: string;
                       /** @description epoch ms (2000–2100) */
@@ -3993,6 +4133,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -4067,6 +4213,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -4116,6 +4276,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -4165,6 +4331,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -4203,6 +4383,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -4252,6 +4438,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -4346,6 +4546,12 @@ export interface paths {
                     channel: 'hotline' | 'app' | 'system';
                     closedAt?: number;
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     escalations: {
                       afterHours: number;
                       at: number;
@@ -4420,6 +4626,20 @@ export interface paths {
                     officeId?: string;
                     onSiteAt?: number;
                     outageId?: string;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
@@ -4469,6 +4689,12 @@ export interface paths {
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -4518,6 +4744,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -4556,6 +4796,12 @@ export interface paths {
                     buildingId?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -4605,6 +4851,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     repairSheet?: {
                       content: string;
                       /** @description epoch ms (2000–2100) */
@@ -4656,6 +4916,12 @@ export interface paths {
                     channel: 'hotline' | 'app' | 'system';
                     closedAt?: number;
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     escalations: {
                       afterHours: number;
                       at: number;
@@ -4730,6 +4996,20 @@ export interface paths {
                     officeId?: string;
                     onSiteAt?: number;
                     outageId?: string;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
@@ -4779,6 +5059,12 @@ export interface paths {
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -4828,6 +5114,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -4866,6 +5166,12 @@ export interface paths {
                     buildingId?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
+                    contentText?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
                     id: string;
                     issuedAt?: number;
                     measurement?: {
@@ -4915,6 +5221,20 @@ export interface paths {
                     }[];
                     number: string;
                     onSiteAt?: number;
+                    prediction?: {
+                      avoidedAt?: number;
+                      confirmedAt?: number;
+                      confirmedBy?: string;
+                      incidentId: string;
+                      outcome?: {
+                        key: string;
+                        params: {
+                          [key: string]: string | number;
+                        };
+                      };
+                      /** @enum {unknown} */
+                      state: 'predicted' | 'confirmed' | 'avoided';
+                    };
                     repairSheet?: {
                       content: string;
                       /** @description epoch ms (2000–2100) */
@@ -5010,6 +5330,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -5084,6 +5410,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -5133,6 +5473,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -5182,6 +5528,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -5220,6 +5580,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -5269,6 +5635,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -5372,6 +5752,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -5446,6 +5832,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -5495,6 +5895,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -5544,6 +5950,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -5582,6 +6002,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -5631,6 +6057,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -5729,6 +6169,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -5803,6 +6249,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -5852,6 +6312,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -5901,6 +6367,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -5939,6 +6419,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -5988,6 +6474,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -6089,6 +6589,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -6163,6 +6669,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -6212,6 +6732,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -6261,6 +6787,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -6299,6 +6839,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -6348,6 +6894,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -6448,6 +7008,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -6522,6 +7088,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -6571,6 +7151,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -6620,6 +7206,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -6658,6 +7258,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -6707,6 +7313,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -6807,6 +7427,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -6881,6 +7507,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -6930,6 +7570,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -6979,6 +7625,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -7017,6 +7677,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -7066,6 +7732,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -7167,6 +7847,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -7241,6 +7927,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -7290,6 +7990,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -7339,6 +8045,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -7377,6 +8097,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -7426,6 +8152,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -7528,6 +8268,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -7602,6 +8348,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -7651,6 +8411,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -7700,6 +8466,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -7738,6 +8518,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -7787,6 +8573,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -7887,6 +8687,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -7961,6 +8767,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -8010,6 +8830,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -8059,6 +8885,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -8097,6 +8937,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -8146,6 +8992,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -8308,6 +9168,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -8382,6 +9248,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -8431,6 +9311,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -8480,6 +9366,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -8518,6 +9418,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -8567,6 +9473,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -8669,6 +9589,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -8743,6 +9669,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -8792,6 +9732,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -8841,6 +9787,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -8879,6 +9839,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -8928,6 +9894,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -9059,6 +10039,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -9133,6 +10119,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -9182,6 +10182,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -9231,6 +10237,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -9269,6 +10289,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -9318,6 +10344,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
@@ -9419,6 +10459,12 @@ export interface paths {
                   channel: 'hotline' | 'app' | 'system';
                   closedAt?: number;
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   escalations: {
                     afterHours: number;
                     at: number;
@@ -9493,6 +10539,20 @@ export interface paths {
                   officeId?: string;
                   onSiteAt?: number;
                   outageId?: string;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
@@ -9542,6 +10602,12 @@ export interface paths {
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -9591,6 +10657,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -9629,6 +10709,12 @@ export interface paths {
                   buildingId?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
+                  contentText?: {
+                    key: string;
+                    params: {
+                      [key: string]: string | number;
+                    };
+                  };
                   id: string;
                   issuedAt?: number;
                   measurement?: {
@@ -9678,6 +10764,20 @@ export interface paths {
                   }[];
                   number: string;
                   onSiteAt?: number;
+                  prediction?: {
+                    avoidedAt?: number;
+                    confirmedAt?: number;
+                    confirmedBy?: string;
+                    incidentId: string;
+                    outcome?: {
+                      key: string;
+                      params: {
+                        [key: string]: string | number;
+                      };
+                    };
+                    /** @enum {unknown} */
+                    state: 'predicted' | 'confirmed' | 'avoided';
+                  };
                   repairSheet?: {
                     content: string;
                     /** @description epoch ms (2000–2100) */
