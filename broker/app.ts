@@ -14,7 +14,6 @@ import type { Principal } from './access.rules.ts';
 import { createAuthenticate } from './authenticate.hook.ts';
 import { createAuthorizePublish } from './authorize-publish.hook.ts';
 import { createAuthorizeSubscribe } from './authorize-subscribe.hook.ts';
-import { coalesceWrites } from './coalesce-writes.ts';
 import { remoteAddress, type BrokerContext } from './context.ts';
 import { openListeners, type BoundPorts, type ListenOptions } from './listeners.ts';
 import { LoginGuard } from './login-guard.service.ts';
@@ -23,6 +22,10 @@ import { resolveOptions, type BrokerOptions } from './options.ts';
 import { PendingConnections } from './pending-connections.ts';
 import type { JournalFs } from './journal.file.ts';
 import { openPersistence } from './persistence.factory.ts';
+import { clientsById } from './patches/clients-map.patch.ts';
+import { coalesceWrites } from './patches/coalesce-writes.patch.ts';
+import { limitPacketSize } from './patches/packet-size.patch.ts';
+import { patchPublishOnce, type PublishOnce } from './patches/publish-once.patch.ts';
 import { TelemetrySpool, type TelemetrySpoolOptions } from './telemetry-spool.ts';
 
 export type { BrokerMetrics } from './metrics.ts';
@@ -63,8 +66,6 @@ export interface BrokerApp {
   kick(deviceId: string): void;
 }
 
-type Clients = Record<string, Client | undefined>;
-
 /**
  * The spool bound in spool mode when INGEST_SPOOL_MAX is not set: messages on disk, not in
  * memory (~100–300 bytes each), so far more than the MQTT mode's in-memory 200,000 — a
@@ -102,14 +103,14 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     authenticated: (client) => pending.delete(client),
     // Called only from hooks, i.e. after `aedes` below exists.
     connectedClients: () => aedes.connectedClients,
-    publishBeforeAck: (client, packet, done) => publishBeforeAck(client, packet, done),
+    publishBeforeAck: (client, packet, done) => publishOnce.publishBeforeAck(client, packet, done),
     // Spooled telemetry is done: the publish aedes attempts after the PUBACK (or, QoS 0,
     // right after this hook; QoS 2, after storing it) is for the same packet and is skipped,
     // so it is neither queued for the ingest's session nor delivered to anyone.
     spoolTelemetry: spool
       ? (client, packet, done) =>
           spool.offer(client, packet.topic, packet.payload as Buffer, (err) => {
-            if (!err) publishedEarly.add(packet);
+            if (!err) publishOnce.skip(packet);
             done(err ?? null);
           })
       : undefined,
@@ -151,25 +152,10 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       return packet;
     },
   });
-  // Durable first (options.ackAfterStore). aedes handles a QoS 1 PUBLISH as: authorizePublish
-  // → write PUBACK → broker.publish(packet, client) (lib/handlers/publish.js enqueuePublish),
-  // and broker.publish stores the message for persistent subscribers (aedes.js enqueueOffline)
-  // only then. The hook runs the real publish instead, before calling back; the publish aedes
-  // attempts after the PUBACK is for that same packet object and is answered as done here.
-  // A failed store fails the hook: the connection is closed, no PUBACK, the client resends.
-  const publishedEarly = new WeakSet<object>();
-  const publish = aedes.publish.bind(aedes) as unknown as (packet: object, client: Client | null, done: (err?: Error) => void) => void;
-  (aedes as unknown as { publish: unknown }).publish = (packet: object, client: unknown, done?: (err?: Error) => void) => {
-    const cb = typeof client === 'function' ? (client as (err?: Error) => void) : done;
-    if (publishedEarly.delete(packet)) return cb?.();
-    publish(packet, typeof client === 'function' ? null : (client as Client | null), cb ?? (() => {}));
-  };
-  const publishBeforeAck: BrokerContext['publishBeforeAck'] = (client, packet, done) =>
-    publish(packet, client, (err) => {
-      if (err) return done(err);
-      publishedEarly.add(packet);
-      done(null);
-    });
+  // Durable first (options.ackAfterStore): the publish hook runs aedes' publish before the
+  // PUBACK, and the publish aedes attempts after it is skipped. A failed store fails the hook:
+  // the connection is closed, no PUBACK, the client resends.
+  const publishOnce: PublishOnce = patchPublishOnce(aedes);
 
   // Queue depth (metrics.ts `queueDepth`): QoS>0 messages stored for subscribers and not yet
   // acknowledged. The journal holds every session's queue in memory and counts it exactly,
@@ -216,7 +202,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       : estimating
         ? { depth: estimated, source: 'process' }
         : { depth: null, source: 'unavailable' };
-  const clients = () => (aedes as unknown as { clients: Clients }).clients;
+  const clients = () => clientsById(aedes);
 
   // Errors are events; the host logs them (CONVENTIONS.md 8). Refusals are logged by the hooks.
   aedes.on('clientError', (client, err) => {
@@ -311,22 +297,11 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     const client = aedes.handle(stream, req);
     pending.add(stream instanceof Socket ? stream.remoteAddress : req?.socket.remoteAddress, client);
     stream.once('close', () => pending.delete(client));
-    // aedes has no packet-size option: check the remaining length as soon as it is parsed,
-    // before the payload is buffered, and cut the connection.
-    const parser = (
-      client as unknown as { _parser: { _parseLength: () => boolean; packet: { length: number }; _emitError(e: Error): void } }
-    )._parser;
-    const parseLength = parser._parseLength;
-    parser._parseLength = function (this: typeof parser) {
-      const ok = parseLength.call(this);
-      if (ok && this.packet.length > maxPacket) {
-        metrics.refuse('packet_too_large');
-        logger.info({ clientId: client.id, bytes: this.packet.length }, 'packet too large: connection cut');
-        this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds ${maxPacket}`));
-        return false;
-      }
-      return ok;
-    };
+    // aedes has no packet-size option: cut the connection once the remaining length is parsed.
+    limitPacketSize(client, maxPacket, (bytes) => {
+      metrics.refuse('packet_too_large');
+      logger.info({ clientId: client.id, bytes }, 'packet too large: connection cut');
+    });
     return client;
   };
 

@@ -32,6 +32,7 @@ import { decode, encode, type Rec, type StoredPacket, type Sub, type SubRecord, 
 import { JournalFile, type JournalFileOptions } from './journal.file.ts';
 import { MessageIdFlow, type FlowClient } from './journal.id-flow.ts';
 import { SessionQueues } from './journal.queue.ts';
+import { moveNextIdPast } from './patches/next-id.patch.ts';
 
 export type { StoredPacket } from './journal.codec.ts';
 
@@ -243,10 +244,10 @@ export class JournalPersistence {
    * connection's counter moves past it (journal.queue.ts `assign` says why). When every id is
    * held, the call waits for a PUBACK to free one (journal.id-flow.ts).
    */
-  async outgoingUpdate(client: FlowClient & { _nextId?: number }, packet: StoredPacket): Promise<void> {
+  async outgoingUpdate(client: FlowClient, packet: StoredPacket): Promise<void> {
     const wanted = packet.messageId;
     const how = await this.#flow.update(client, packet);
-    if (packet.messageId !== wanted && typeof client._nextId === 'number') client._nextId = (packet.messageId! % 65_535) + 1;
+    if (packet.messageId !== wanted) moveNextIdPast(client, packet.messageId!);
     if (how === 'id') return this.#log(['m', client.id, packet.brokerId, packet.brokerCounter, packet.messageId!]);
     return this.#log(['p', client.id, encode(packet)]);
   }

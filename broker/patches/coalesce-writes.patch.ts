@@ -1,5 +1,10 @@
 /**
- * One write syscall per event-loop turn and connection instead of one per MQTT packet.
+ * Patched internal: `Socket#uncork` (and `destroy`, `end`) on each TCP/TLS socket handed to
+ * aedes, replaced per instance; relies on mqtt-packet's `writeToStream` calling
+ * `stream.cork()` and `uncork` on the next tick (writeToStream.js). Checked against aedes
+ * 1.2.0 with mqtt-packet 9.0.2 on Node 20. Contract: tests/broker-patches.test.ts.
+ *
+ * Why: one write syscall per event-loop turn and connection instead of one per MQTT packet.
  *
  * mqtt-packet's writeToStream corks the socket and uncorks it on the next tick, and aedes
  * writes each delivery from its own setImmediate callback (lib/client.js deliverQoS), with

@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coalesceWrites } from './coalesce-writes.ts';
+import { coalesceWrites } from './coalesce-writes.patch.ts';
 
 /** A loopback socket pair: `a` writes (coalesced), `received()` is everything `b` read until it closed. */
 async function pair(): Promise<{ a: Socket; received: Promise<Buffer>; server: Server }> {
