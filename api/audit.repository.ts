@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Static } from 'typebox';
 import type { AuditEntrySchema } from '../domain/operations.schema.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
+import { whereOf } from '../storage/records/sql.filter.ts';
 
 /** One audit record (domain/operations.schema.ts AuditEntrySchema); `access` is a request refused by the default-deny check. */
 export type AuditEntry = Static<typeof AuditEntrySchema>;
@@ -19,20 +20,14 @@ export class AuditRepository extends SqliteRepository {
   }
 
   list(f: { entity?: string; entityId?: string; limit?: number } = {}): AuditEntry[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.entity) {
-      where.push('entity = ?');
-      args.push(f.entity);
-    }
-    if (f.entityId) {
-      where.push('entity_id = ?');
-      args.push(f.entityId);
-    }
-    const rows = this.prep(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(
-      ...args,
-      f.limit ?? 500,
-    ) as Record<string, unknown>[];
+    const w = whereOf([
+      ['entity = ?', f.entity],
+      ['entity_id = ?', f.entityId],
+    ]);
+    const rows = this.prep(`SELECT * FROM audit_log${w.sql} ORDER BY id DESC LIMIT ?`).all(...w.args, f.limit ?? 500) as Record<
+      string,
+      unknown
+    >[];
     return rows.map((r) => ({
       id: r.id as number,
       at: r.at as number,

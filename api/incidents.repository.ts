@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { Incident } from '../domain/incident.schema.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
+import { whereOf } from '../storage/records/sql.filter.ts';
 
 export class IncidentsRepository extends SqliteRepository {
   constructor(db: Database.Database) {
@@ -39,26 +40,14 @@ export class IncidentsRepository extends SqliteRepository {
   }
 
   list(f: { status?: string; kind?: string; stationId?: string; apartmentId?: string; limit?: number } = {}): Incident[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.status) {
-      where.push('status = ?');
-      args.push(f.status);
-    }
-    if (f.kind) {
-      where.push('kind = ?');
-      args.push(f.kind);
-    }
-    if (f.stationId) {
-      where.push('station_id = ?');
-      args.push(f.stationId);
-    }
-    if (f.apartmentId) {
-      where.push('apartment_id = ?');
-      args.push(f.apartmentId);
-    }
-    const sql = `SELECT data FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY start_ts DESC LIMIT ?`;
-    return (this.prep(sql).all(...args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
+    const w = whereOf([
+      ['status = ?', f.status],
+      ['kind = ?', f.kind],
+      ['station_id = ?', f.stationId],
+      ['apartment_id = ?', f.apartmentId],
+    ]);
+    const sql = `SELECT data FROM incidents${w.sql} ORDER BY start_ts DESC LIMIT ?`;
+    return (this.prep(sql).all(...w.args, f.limit ?? 1000) as { data: string }[]).map((r) => JSON.parse(r.data) as Incident);
   }
 
   /** Cold incidents overlapping [from, to), for compliance KPIs. */

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { Order, OrderStatus } from '../domain/orders/order.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
+import { whereOf } from '../storage/records/sql.filter.ts';
 
 export interface OrderFilter {
   readonly status?: OrderStatus;
@@ -114,31 +115,18 @@ export class OrdersRepository extends SqliteRepository {
   }
 
   list(f: OrderFilter = {}): Order[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.status) {
-      where.push('status = ?');
-      args.push(f.status);
-    }
-    if (f.open) where.push(OPEN_SQL);
-    if (f.stationId) {
-      where.push('station_id = ?');
-      args.push(f.stationId);
-    }
-    if (f.officeId) {
-      where.push('office_id = ?');
-      args.push(f.officeId);
-    }
-    if (f.source) {
-      where.push('source = ?');
-      args.push(f.source);
-    }
-    if (f.apartmentId) {
-      where.push('id IN (SELECT order_id FROM order_apartments WHERE apartment_id = ?)');
-      args.push(f.apartmentId);
-    }
-    const sql = `SELECT data FROM orders ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY received_at DESC, id LIMIT ? OFFSET ?`;
-    return (this.prep(sql).all(...args, f.limit ?? 1_000_000, f.offset ?? 0) as { data: string }[]).map((r) => JSON.parse(r.data) as Order);
+    const w = whereOf([
+      ['status = ?', f.status],
+      [OPEN_SQL, f.open],
+      ['station_id = ?', f.stationId],
+      ['office_id = ?', f.officeId],
+      ['source = ?', f.source],
+      ['id IN (SELECT order_id FROM order_apartments WHERE apartment_id = ?)', f.apartmentId],
+    ]);
+    const sql = `SELECT data FROM orders${w.sql} ORDER BY received_at DESC, id LIMIT ? OFFSET ?`;
+    return (this.prep(sql).all(...w.args, f.limit ?? 1_000_000, f.offset ?? 0) as { data: string }[]).map(
+      (r) => JSON.parse(r.data) as Order,
+    );
   }
 
   countOpen(): number {

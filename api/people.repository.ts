@@ -8,39 +8,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hashPassword } from '../storage/records/secrets.ts';
 import { hashPasswordAsync, verifyPasswordAsync } from './password.ts';
 import { SqliteRepository } from './sqlite.repository.ts';
+import { whereOf } from '../storage/records/sql.filter.ts';
 
+import type { NewPersonBody, PersonDto } from '../domain/api.schema.ts';
 import type { Role } from '../domain/roles.ts';
 
 export { ROLES, type Role } from '../domain/roles.ts';
 
-export interface Person {
-  readonly id: string;
-  readonly username: string;
-  readonly name: string;
-  readonly role: Role;
-  /** station_staff / station_head: the office (供热所) whose grid they serve (N5). */
-  readonly officeId?: string;
-  /** resident: their apartment. */
-  readonly apartmentId?: string;
-  readonly phone?: string;
-  readonly disabled: boolean;
-  readonly createdAt: number;
-}
+/** A person as the API shows them (domain/api.schema.ts PersonSchema): an office for station staff and heads (N5), an apartment for residents. */
+export type Person = Readonly<PersonDto>;
 
-export interface NewPerson {
-  readonly id?: string;
-  readonly username: string;
-  readonly name: string;
-  readonly role: Role;
-  readonly officeId?: string;
-  readonly apartmentId?: string;
-  readonly phone?: string;
-  readonly password: string;
-}
+/** A person to create (NewPersonBodySchema); the password is hashed here, never stored. */
+export type NewPerson = Readonly<NewPersonBody>;
 
 type Row = Record<string, unknown>;
 const toPerson = (r: Row): Person => {
-  const p: { -readonly [K in keyof Person]: Person[K] } = {
+  const p: PersonDto = {
     id: r.id as string,
     username: r.username as string,
     name: r.name as string,
@@ -106,19 +89,11 @@ export class PeopleRepository extends SqliteRepository {
   }
 
   list(filter: { role?: Role; apartmentId?: string } = {}): Person[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.role) {
-      where.push('role = ?');
-      args.push(filter.role);
-    }
-    if (filter.apartmentId) {
-      where.push('apartment_id = ?');
-      args.push(filter.apartmentId);
-    }
-    return (
-      this.prep(`SELECT * FROM people ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY username`).all(...args) as Row[]
-    ).map(toPerson);
+    const w = whereOf([
+      ['role = ?', filter.role],
+      ['apartment_id = ?', filter.apartmentId],
+    ]);
+    return (this.prep(`SELECT * FROM people${w.sql} ORDER BY username`).all(...w.args) as Row[]).map(toPerson);
   }
 
   setDisabled(id: string, disabled: boolean): boolean {

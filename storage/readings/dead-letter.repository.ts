@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { RECORDS_DB } from '../records/migrations/index.ts';
 import { assertMigrated } from '../records/migrations/migrate.ts';
+import { whereOf } from '../records/sql.filter.ts';
 
 export interface DeadLetter {
   readonly id: number;
@@ -50,17 +51,13 @@ export class DeadLetterRepository {
   }
 
   list(filter: { reason?: string; deviceId?: string; beforeId?: number; limit?: number } = {}): DeadLetter[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const add = (sql: string, v: unknown) => {
-      where.push(sql);
-      args.push(v);
-    };
-    if (filter.reason) add('reason = ?', filter.reason);
-    if (filter.deviceId) add('device_id = ?', filter.deviceId);
-    if (filter.beforeId) add('id < ?', filter.beforeId);
-    const sql = `SELECT * FROM dead_letters ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.#db.prepare(sql).all(...args, Math.min(filter.limit ?? 100, 1000)) as Row[]).map((r) => {
+    const w = whereOf([
+      ['reason = ?', filter.reason],
+      ['device_id = ?', filter.deviceId],
+      ['id < ?', filter.beforeId || undefined],
+    ]);
+    const sql = `SELECT * FROM dead_letters${w.sql} ORDER BY id DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...w.args, Math.min(filter.limit ?? 100, 1000)) as Row[]).map((r) => {
       const d: { -readonly [K in keyof DeadLetter]: DeadLetter[K] } = { id: r.id, at: r.at, topic: r.topic, reason: r.reason, raw: r.raw };
       if (r.device_id) d.deviceId = r.device_id;
       return d;

@@ -54,6 +54,19 @@ const toReading = (r: Row): Reading => {
   return out as unknown as Reading;
 };
 
+/** A reading's columns in table order (readings and latest share them). */
+const rowArgs = (r: Reading): unknown[] => [
+  r.deviceId,
+  r.ts,
+  r.kind,
+  r.roomId ?? null,
+  r.apartmentId ?? null,
+  r.buildingId ?? null,
+  r.stationId ?? null,
+  r.officeId ?? null,
+  JSON.stringify(r.fields),
+];
+
 export class EmbeddedStore implements ReadingStore {
   readonly db: Database.Database;
   readonly #clock: Clock;
@@ -83,33 +96,12 @@ export class EmbeddedStore implements ReadingStore {
       // Only the newest reading per device in the batch needs to touch `latest`.
       const newest = new Map<string, Reading>();
       for (const r of readings) {
-        const args = [
-          r.deviceId,
-          r.ts,
-          r.kind,
-          r.roomId ?? null,
-          r.apartmentId ?? null,
-          r.buildingId ?? null,
-          r.stationId ?? null,
-          r.officeId ?? null,
-          JSON.stringify(r.fields),
-        ];
-        this.#insert.run(args);
+        this.#insert.run(rowArgs(r));
         const n = newest.get(r.deviceId);
         if (!n || n.ts <= r.ts) newest.set(r.deviceId, r);
       }
       for (const r of newest.values()) {
-        this.#upsertLatest.run(
-          r.deviceId,
-          r.ts,
-          r.kind,
-          r.roomId ?? null,
-          r.apartmentId ?? null,
-          r.buildingId ?? null,
-          r.stationId ?? null,
-          r.officeId ?? null,
-          JSON.stringify(r.fields),
-        );
+        this.#upsertLatest.run(rowArgs(r));
       }
       // Every written (hour, device) is stale in rollup_1h until recomputed; once per batch.
       const dirty = new Set<string>();

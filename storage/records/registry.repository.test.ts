@@ -66,6 +66,33 @@ describe('RegistryRepository', () => {
     expect(reg.locate('sm-1')).toMatchObject({ stationId: 'st-1', officeId: 'off-1' });
     expect(reg.city().apartments).toHaveLength(1);
   });
+  it('gives back the city it loaded, table by table, without the secrets', () => {
+    const reg = RegistryRepository.open(':memory:');
+    const withPhone: City = {
+      ...city,
+      offices: [
+        { id: 'off-1', name: '一所', phone: '010-1' },
+        { id: 'off-2', name: '二所' },
+      ],
+    };
+    reg.loadCity(
+      withPhone,
+      new Map([
+        ['rs-1', 'secret-1'],
+        ['sm-1', 'secret-2'],
+      ]),
+    );
+    expect(reg.city()).toEqual(withPhone);
+    expect(JSON.stringify(reg.city())).not.toMatch(/secret|hash|salt/);
+    expect(reg.listBuildings('st-1')).toEqual(city.buildings);
+    expect(reg.listBuildings('st-2')).toEqual([]);
+    expect(reg.listApartments('b-1')).toEqual(city.apartments);
+    expect(reg.listRooms('a-1')).toEqual(city.rooms);
+    expect(reg.getStation('st-1')).toEqual(city.stations[0]);
+    expect(reg.getApartment('a-1')).toEqual(city.apartments[0]);
+    expect(reg.getDevice('rs-1')).toEqual(city.devices[0]);
+    expect(reg.getBuilding('b-9')).toBeUndefined();
+  });
   it('stores only hashes and verifies secrets', () => {
     const reg = RegistryRepository.open(':memory:');
     reg.loadCity(

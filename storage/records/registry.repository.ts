@@ -9,46 +9,31 @@ import { hashDeviceSecret, verifyDeviceSecret, type SecretHash } from './secrets
 import { SERVICE_ACCOUNT_PREFIX, isReservedDeviceId } from './service-accounts.ts';
 import { RECORDS_DB } from './migrations/index.ts';
 import { openSqliteFile, type OpenOptions } from './sqlite.file.ts';
+import { whereOf } from './sql.filter.ts';
 
 export type ServiceScope = 'ingest' | 'api' | 'replay' | 'admin';
 
 type Row = Record<string, unknown>;
 
-const toStation = (r: Row): Station => ({
-  id: r.id as string,
-  name: r.name as string,
-  officeId: r.office_id as string,
-  sourceId: r.source_id as string,
-  branchId: r.branch_id as string,
-  location: { lat: r.lat as number, lon: r.lon as number },
-  system: r.system as Station['system'],
-});
-const toBuilding = (r: Row): Building => ({
-  id: r.id as string,
-  name: r.name as string,
-  stationId: r.station_id as string,
-  address: r.address as string,
-  location: { lat: r.lat as number, lon: r.lon as number },
-  floors: r.floors as number,
-  entrances: r.entrances as number,
-  unitsPerFloor: r.units_per_floor as number,
-});
-const toApartment = (r: Row): Apartment => ({
-  id: r.id as string,
-  buildingId: r.building_id as string,
-  entrance: r.entrance as number,
-  floor: r.floor as number,
-  unit: r.unit as number,
-  number: r.number as string,
-  areaM2: r.area_m2 as number,
-});
-const toRoom = (r: Row): Room => ({
-  id: r.id as string,
-  apartmentId: r.apartment_id as string,
-  name: r.name as string,
-  type: r.type as Room['type'],
-  areaM2: r.area_m2 as number,
-});
+/**
+ * A topology row (sources, offices, stations, buildings, apartments, rooms) as its domain
+ * object: snake_case columns to camelCase keys (area_m2 → areaM2), lat/lon as `location`,
+ * NULL columns left out. Devices are mapped field by field instead: their row holds the
+ * secret's hash, which must never reach an object that is served.
+ */
+function fromRow<T>(r: Row): T {
+  const out: Record<string, unknown> = {};
+  for (const [col, v] of Object.entries(r)) {
+    if (v === null || col === 'lat' || col === 'lon') continue;
+    out[col.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = v;
+  }
+  if ('lat' in r) out.location = { lat: r.lat, lon: r.lon };
+  return out as T;
+}
+const toStation = fromRow<Station>;
+const toBuilding = fromRow<Building>;
+const toApartment = fromRow<Apartment>;
+const toRoom = fromRow<Room>;
 const toDevice = (r: Row): Device => {
   const d: { -readonly [K in keyof Device]: Device[K] } = {
     id: r.id as string,
@@ -186,23 +171,17 @@ export class RegistryRepository {
   }
 
   getDevice(id: string): Device | undefined {
-    const r = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row | undefined;
-    return r ? toDevice(r) : undefined;
+    return this.#byId('devices', id, toDevice);
   }
 
   listDevices(filter: { kind?: string; gatewayId?: string; stationId?: string; limit?: number; offset?: number } = {}): Device[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const eq = (column: string, value: string | undefined) => {
-      if (!value) return;
-      where.push(`${column} = ?`);
-      args.push(value);
-    };
-    eq('kind', filter.kind);
-    eq('gateway_id', filter.gatewayId);
-    eq('station_id', filter.stationId);
-    const sql = `SELECT * FROM devices ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id LIMIT ? OFFSET ?`;
-    return (this.db.prepare(sql).all(...args, filter.limit ?? 1_000_000, filter.offset ?? 0) as Row[]).map(toDevice);
+    const w = whereOf([
+      ['kind = ?', filter.kind],
+      ['gateway_id = ?', filter.gatewayId],
+      ['station_id = ?', filter.stationId],
+    ]);
+    const sql = `SELECT * FROM devices${w.sql} ORDER BY id LIMIT ? OFFSET ?`;
+    return (this.db.prepare(sql).all(...w.args, filter.limit ?? 1_000_000, filter.offset ?? 0) as Row[]).map(toDevice);
   }
 
   /** Check a device's credentials; false for unknown devices too (no oracle). */
@@ -250,59 +229,53 @@ export class RegistryRepository {
   }
 
   listSources(): HeatSource[] {
-    return (this.db.prepare('SELECT * FROM sources ORDER BY id').all() as Row[]).map((r) => ({
-      id: r.id as string,
-      name: r.name as string,
-      location: { lat: r.lat as number, lon: r.lon as number },
-    }));
+    return this.#rows('sources', fromRow<HeatSource>);
   }
 
   listOffices(): Office[] {
-    return (this.db.prepare('SELECT * FROM offices ORDER BY id').all() as Row[]).map((r) => {
-      const o: { id: string; name: string; phone?: string } = { id: r.id as string, name: r.name as string };
-      if (r.phone) o.phone = r.phone as string;
-      return o;
-    });
+    return this.#rows('offices', fromRow<Office>);
   }
 
   listStations(): Station[] {
-    return (this.db.prepare('SELECT * FROM stations ORDER BY id').all() as Row[]).map(toStation);
+    return this.#rows('stations', toStation);
   }
 
   getStation(id: string): Station | undefined {
-    const r = this.db.prepare('SELECT * FROM stations WHERE id = ?').get(id) as Row | undefined;
-    return r ? toStation(r) : undefined;
+    return this.#byId('stations', id, toStation);
   }
 
   listBuildings(stationId?: string): Building[] {
-    const rows = stationId
-      ? this.db.prepare('SELECT * FROM buildings WHERE station_id = ? ORDER BY id').all(stationId)
-      : this.db.prepare('SELECT * FROM buildings ORDER BY id').all();
-    return (rows as Row[]).map(toBuilding);
+    return this.#rows('buildings', toBuilding, { column: 'station_id', id: stationId });
   }
 
   getBuilding(id: string): Building | undefined {
-    const r = this.db.prepare('SELECT * FROM buildings WHERE id = ?').get(id) as Row | undefined;
-    return r ? toBuilding(r) : undefined;
+    return this.#byId('buildings', id, toBuilding);
   }
 
+  /** A building's apartments in staircase order (entrance, floor, unit); all of them by id. */
   listApartments(buildingId?: string): Apartment[] {
-    const rows = buildingId
-      ? this.db.prepare('SELECT * FROM apartments WHERE building_id = ? ORDER BY entrance, floor, unit').all(buildingId)
-      : this.db.prepare('SELECT * FROM apartments ORDER BY id').all();
-    return (rows as Row[]).map(toApartment);
+    return this.#rows('apartments', toApartment, { column: 'building_id', id: buildingId, order: 'entrance, floor, unit' });
   }
 
   getApartment(id: string): Apartment | undefined {
-    const r = this.db.prepare('SELECT * FROM apartments WHERE id = ?').get(id) as Row | undefined;
-    return r ? toApartment(r) : undefined;
+    return this.#byId('apartments', id, toApartment);
   }
 
   listRooms(apartmentId?: string): Room[] {
-    const rows = apartmentId
-      ? this.db.prepare('SELECT * FROM rooms WHERE apartment_id = ? ORDER BY id').all(apartmentId)
-      : this.db.prepare('SELECT * FROM rooms ORDER BY id').all();
-    return (rows as Row[]).map(toRoom);
+    return this.#rows('rooms', toRoom, { column: 'apartment_id', id: apartmentId });
+  }
+
+  #byId<T>(table: string, id: string, to: (r: Row) => T): T | undefined {
+    const r = this.db.prepare(`SELECT * FROM ${table} WHERE id = ?`).get(id) as Row | undefined;
+    return r ? to(r) : undefined;
+  }
+
+  /** A table's rows by id, or only those under one parent (`column` = `id`, when given) in `order`. */
+  #rows<T>(table: string, to: (r: Row) => T, under?: { column: string; id: string | undefined; order?: string }): T[] {
+    const rows = under?.id
+      ? this.db.prepare(`SELECT * FROM ${table} WHERE ${under.column} = ? ORDER BY ${under.order ?? 'id'}`).all(under.id)
+      : this.db.prepare(`SELECT * FROM ${table} ORDER BY id`).all();
+    return (rows as Row[]).map(to);
   }
 
   /** Bumped by every topology write (triggers, any process): compare to notice a change. */

@@ -77,11 +77,21 @@ export function readMarker(dir: string, name: MarkerName): number {
   }
 }
 
-/** Write a marker atomically (tmp + rename). Throws on a failed write (the caller counts it). */
-export function writeMarker(dir: string, name: Exclude<MarkerName, 'committed'>, seq: number): void {
+/**
+ * Write a marker atomically (tmp + rename); false when the write failed (ENOSPC, EIO). The
+ * `trimmed` / `stored` markers are advisory (a stale one only means re-storing readings, which
+ * overwrite themselves), so the caller counts a failure and the next call writes the newer
+ * value; it must not throw into the store loop.
+ */
+export function writeMarker(dir: string, name: Exclude<MarkerName, 'committed'>, seq: number): boolean {
   const f = join(dir, name);
-  writeFileSync(`${f}.tmp`, String(seq));
-  renameSync(`${f}.tmp`, f);
+  try {
+    writeFileSync(`${f}.tmp`, String(seq));
+    renameSync(`${f}.tmp`, f);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -163,11 +163,7 @@ export class SpoolReader {
   }
 
   #mark(name: 'stored' | 'trimmed', seq: number): void {
-    try {
-      writeMarker(this.#dir, name, seq);
-    } catch {
-      this.writeErrors++;
-    }
+    if (!writeMarker(this.#dir, name, seq)) this.writeErrors++;
   }
 
   close(): void {

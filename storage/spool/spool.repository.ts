@@ -248,17 +248,9 @@ export class SpoolRepository {
     this.#writeMarker('stored', seq);
   }
 
-  /**
-   * The `trimmed` / `stored` markers are advisory (a stale one only means re-storing readings,
-   * which overwrite themselves), so a failed write of one (ENOSPC, EIO) is counted and the
-   * next call writes the newer value; it must not throw into the store loop.
-   */
+  /** An advisory marker (spool.format.ts writeMarker): a failed write is counted, never thrown. */
   #writeMarker(name: 'trimmed' | 'stored', seq: number): void {
-    try {
-      writeMarker(this.#dir, name, seq);
-    } catch {
-      this.writeErrors++;
-    }
+    if (!writeMarker(this.#dir, name, seq)) this.writeErrors++;
   }
 
   /** The last sequence number known to be in the store (at open: as the previous run left it). */
