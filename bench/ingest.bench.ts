@@ -58,7 +58,8 @@ const profileArgs: string[] = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--
 const CONCURRENCY = defaultIngestOptions.writeConcurrency;
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
-  const series = opts.quick ? 5_000 : 100_000;
+  // BENCH_INGEST_SERIES: another series count (e.g. a profile of the load phase without the full run).
+  const series = Number(process.env.BENCH_INGEST_SERIES) || (opts.quick ? 5_000 : 100_000);
   const profiles: { perMessage: number; perDevice: number; what: string; ratePerSec?: number }[] = [
     { perMessage: 1, perDevice: 2, what: '1 reading/message' },
     { perMessage: 10, perDevice: 10, what: '10 readings/message' },

@@ -28,9 +28,24 @@ export type ParsedTopic =
   | { type: 'unknown' };
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const DEVICE_PREFIX = `${TOPIC_ROOT}/devices/`;
 
 /** Parse a topic of the v1 space. Never throws; anything unexpected is `unknown`. */
 export function parseTopic(topic: string): ParsedTopic {
+  // Fast path for heat/v1/devices/{id}/{leaf}, the topic of nearly every message (broker ACL
+  // and ingest, per message): no split. Same answers as the general path below.
+  if (topic.startsWith(DEVICE_PREFIX)) {
+    const slash = topic.indexOf('/', DEVICE_PREFIX.length);
+    if (slash > 0 && topic.indexOf('/', slash + 1) < 0) {
+      const deviceId = topic.slice(DEVICE_PREFIX.length, slash);
+      if (!SEGMENT.test(deviceId)) return { type: 'unknown' };
+      const leaf = topic.slice(slash + 1);
+      if (leaf === 'telemetry') return { type: 'telemetry', deviceId };
+      if (leaf === 'status') return { type: 'status', deviceId };
+      if (leaf === 'config') return { type: 'config', deviceId };
+      return { type: 'unknown' };
+    }
+  }
   const p = topic.split('/');
   if (p[0] !== 'heat' || p[1] !== 'v1') return { type: 'unknown' };
   if (p.length === 5 && p[2] === 'devices' && SEGMENT.test(p[3]!)) {

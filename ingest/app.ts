@@ -238,7 +238,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   const startFromSpool = async () => {
     feed = new SpoolFeed({
       dataDir: deps.config.dataDir,
-      maxBacklog: o.spoolMaxMessages,
+      maxBacklog: Math.min(o.spoolMaxMessages, o.spoolReadAhead),
       chunk: o.batchSize,
       backlog: () => pipeline.backlog(),
       push: (entries) => pipeline.push(entries.map(toWork)),
@@ -345,7 +345,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         rejectedTotal: dead.total,
         rejected: { ...dead.byReason },
         spoolBacklog: pipeline.backlog() + commit.pending() + (feed?.unread() ?? 0),
-        backpressure: commit.backpressure || (!!feed && pipeline.backlog() >= o.spoolMaxMessages),
+        // Spool mode: the broker parks publishes once this many are spooled and not stored.
+        backpressure: commit.backpressure || (!!feed && pipeline.backlog() + feed.unread() >= o.spoolMaxMessages),
         storeWrites: w.storeWrites,
         storeErrors: w.storeErrors,
         lastStoreError: w.lastStoreError,

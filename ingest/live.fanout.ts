@@ -3,7 +3,9 @@
  * chunks on `heat/v1/platform/live` at QoS 0 (the dashboard shows latest values; history
  * comes from the store). A backlog of ten readings per device costs one live entry, not ten —
  * the fan-out was ~3 µs per reading in JSON and MQTT encoding, plus the broker's and the
- * API's share.
+ * API's share. One MQTT message per chunk of `liveChunk` devices, never one per reading.
+ * (Writing the JSON by hand instead of LiveReading objects + JSON.stringify was tried for
+ * issue 19: 40–60 % slower than V8's JSON.stringify fast path, so not kept.)
  */
 import type { LiveReading } from '../domain/events.ts';
 import type { Reading } from '../domain/reading.ts';

@@ -12,6 +12,13 @@ export interface IngestOptions {
   /** Spool bound, messages: past it the ingest stops acking and the broker holds the rest. */
   readonly spoolMaxMessages: number;
   readonly spoolSync: SpoolSync;
+  /**
+   * Spool mode: messages read from the spool ahead of the store (the rest waits on disk, where
+   * the broker's bound applies). A few batches: enough to keep `writeConcurrency` writes
+   * busy, few enough that what is read dies young — reading 200,000 messages ahead kept every
+   * reading alive across scavenges into the old generation (issue 19).
+   */
+  readonly spoolReadAhead: number;
   /** Store retry backoff, ms (doubles from min to max). */
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
@@ -42,6 +49,7 @@ export const defaultIngestOptions: IngestOptions = Object.freeze({
   writeConcurrency: 2,
   spoolMaxMessages: 200_000,
   spoolSync: 'full',
+  spoolReadAhead: 20_000,
   retryMinMs: 100,
   retryMaxMs: 1000,
   liveChunk: 1000,

@@ -86,6 +86,12 @@ function rangesOf(schema: { properties: Record<string, unknown> }, fields: reado
 
 /** ISO-8601 zone designator at the end: `Z`, `+08:00`, `+0800`, `-05`. */
 const OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T/;
+
+/** The whole message refused for one reason. */
+function rejectWhole(payload: Uint8Array, reason: RejectReason, detail?: string): Validated {
+  return { readings: [], rejections: [{ reason, raw: payload, detail }] };
+}
 
 const roomCheck = Compile(RoomSensorPayloadSchema);
 const stationCheck = Compile(StationMeterPayloadSchema);
@@ -107,21 +113,25 @@ export class TelemetryValidator {
    * `gatewayId` is set when it came over a gateway topic.
    */
   validate(payload: Uint8Array, loc: DeviceLocation | undefined, nowMs: number, gatewayId?: string): Validated {
-    const reject = (reason: RejectReason, detail?: string): Validated => ({ readings: [], rejections: [{ reason, raw: payload, detail }] });
-    if (!loc) return reject('unknown_device');
-    if (!loc.enabled) return reject('device_disabled');
-    if (gatewayId !== undefined && loc.gatewayId !== gatewayId) return reject('gateway_mismatch');
-    if (loc.kind !== 'room_sensor' && loc.kind !== 'station_meter') return reject('unsupported_kind');
-    if (payload.byteLength > MAX_PAYLOAD_BYTES) return reject('payload_too_large');
+    // Hot path (once per message): no closures here — tsx's keepNames wraps each one created
+    // per call in a defineProperty (issue 19 profile).
+    if (!loc) return rejectWhole(payload, 'unknown_device');
+    if (!loc.enabled) return rejectWhole(payload, 'device_disabled');
+    if (gatewayId !== undefined && loc.gatewayId !== gatewayId) return rejectWhole(payload, 'gateway_mismatch');
+    if (loc.kind !== 'room_sensor' && loc.kind !== 'station_meter') return rejectWhole(payload, 'unsupported_kind');
+    if (payload.byteLength > MAX_PAYLOAD_BYTES) return rejectWhole(payload, 'payload_too_large');
     let doc: unknown;
     try {
-      doc = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+      const text = Buffer.isBuffer(payload)
+        ? payload.toString('utf8')
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+      doc = JSON.parse(text);
     } catch (e) {
-      return reject('bad_json', String(e).slice(0, 200));
+      return rejectWhole(payload, 'bad_json', String(e).slice(0, 200));
     }
     if (Array.isArray(doc)) {
-      if (doc.length === 0) return reject('empty_batch');
-      if (doc.length > this.#policy.validation.maxBatchReadings) return reject('batch_too_large', `${doc.length} elements`);
+      if (doc.length === 0) return rejectWhole(payload, 'empty_batch');
+      if (doc.length > this.#policy.validation.maxBatchReadings) return rejectWhole(payload, 'batch_too_large', `${doc.length} elements`);
       const out: Validated = { readings: [], rejections: [] };
       for (const el of doc) this.#element(el, loc, nowMs, out, true);
       return out;
@@ -143,11 +153,14 @@ export class TelemetryValidator {
     const kind = loc.kind as Exclude<DeviceKind, 'gateway'>;
     const o = el as Record<string, unknown>;
     const ts = o.ts;
-    if (typeof ts !== 'string' && typeof ts !== 'number') return ['bad_timestamp', 'ts'];
-    // An ISO time without Z or ±hh:mm is local to a clock we do not know (JavaScript would
-    // read it as the ingest's own zone): refused as such, not guessed.
-    if (typeof ts === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(ts) && !OFFSET.test(ts)) return ['timestamp_without_offset', 'ts'];
-    const t = parseTimestamp(ts);
+    let t: number;
+    if (typeof ts === 'number') t = parseTimestamp(ts);
+    else if (typeof ts === 'string') {
+      // An ISO time without Z or ±hh:mm is local to a clock we do not know (JavaScript would
+      // read it as the ingest's own zone): refused as such, not guessed.
+      if (ISO_DATE.test(ts) && !OFFSET.test(ts)) return ['timestamp_without_offset', 'ts'];
+      t = parseTimestamp(ts);
+    } else return ['bad_timestamp', 'ts'];
     if (!Number.isFinite(t) || t < 0) return ['bad_timestamp', 'ts'];
     if (t > nowMs + this.#policy.validation.maxFutureSkewMin * MINUTE_MS) return ['future_timestamp', 'ts'];
     if (t < nowMs - this.#policy.validation.maxBacklogHours * HOUR_MS) return ['too_old', 'ts'];
