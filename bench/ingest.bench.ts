@@ -26,6 +26,7 @@
  * 5. the spool's durable append (write + fdatasync per batch of 1,000) beside the same
  *    appends without fdatasync.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,20 @@ const BATCH = defaultIngestOptions.batchSize;
 const profileArgs: string[] = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
 const CONCURRENCY = defaultIngestOptions.writeConcurrency;
 
+interface RedisHandle {
+  readonly url: string;
+  readonly pid: number | undefined;
+  stop(): void;
+}
+
+/** A throwaway Debian redis-server for the REDIS_URL row (no persistence: the bench's Redis is scratch). */
+async function startRedis(): Promise<RedisHandle> {
+  const port = await freePort();
+  const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await waitFor(() => portOpen(port), { timeoutMs: 30_000, what: 'redis-server' });
+  return { url: `redis://127.0.0.1:${port}`, pid: c.pid, stop: () => void c.kill('SIGKILL') };
+}
+
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   // BENCH_INGEST_SERIES: another series count (e.g. a profile of the load phase without the full run).
   const series = Number(process.env.BENCH_INGEST_SERIES) || (opts.quick ? 5_000 : 100_000);
@@ -70,6 +85,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   let influxd: InfluxdHandle | undefined;
   let broker: ServiceProcess | undefined;
+  let brokerB: ServiceProcess | undefined;
+  let redis: RedisHandle | undefined;
   let ingest: ServiceProcess | undefined;
   const registry = seedFixtureRegistry(dir, series);
   try {
@@ -116,28 +133,52 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     // (INGEST_FEED): 'mqtt' — the broker routes telemetry to the ingest's persistent session
     // (the path before issue 19, and the one for an ingest on another host) — and 'spool', the
     // default — the broker appends it to the spool in DATA_DIR and the ingest reads the files.
+    // 'redis' (REDIS_URL): a second broker process on mqttPortB shares sessions and routing
+    // through a throwaway redis-server; half of the publisher connections go to it, the ingest
+    // and the live subscriber stay on the first.
     const mqttPort = await freePort();
+    const mqttPortB = await freePort();
     const url = `mqtt://127.0.0.1:${mqttPort}`;
     let b!: ServiceProcess;
-    const startBroker = async (feed: Feed) => {
-      b = serviceProcess(
+    let b2: ServiceProcess | undefined;
+    const brokerOn = (port: number, feed: Feed, redisUrl: string) =>
+      serviceProcess(
         'broker',
         {
           DATA_DIR: dir,
-          MQTT_PORT: String(mqttPort),
+          MQTT_PORT: String(port),
           MQTT_WS_PORT: '0',
           HOST: '127.0.0.1',
           SERVICE_SECRET: FIX_SERVICE_SECRET,
-          REDIS_URL: '',
+          REDIS_URL: redisUrl,
           TLS_CERT_FILE: '',
           TLS_KEY_FILE: '',
-          INGEST_FEED: feed,
+          INGEST_FEED: feed === 'redis' ? 'mqtt' : feed,
         },
-        () => portOpen(mqttPort),
+        () => portOpen(port),
         profileArgs,
       );
+    const startBroker = async (feed: Feed) => {
+      let redisUrl = '';
+      if (feed === 'redis') {
+        redis = await startRedis();
+        redisUrl = redis.url;
+      }
+      b = brokerOn(mqttPort, feed, redisUrl);
       broker = b;
       await b.start();
+      if (feed === 'redis') {
+        b2 = brokerOn(mqttPortB, feed, redisUrl);
+        brokerB = b2;
+        await b2.start();
+      }
+    };
+    const stopBrokers = async () => {
+      await b.kill('SIGTERM');
+      await b2?.kill('SIGTERM');
+      broker = brokerB = b2 = undefined;
+      redis?.stop();
+      redis = undefined;
     };
 
     const e2e = async (feed: Feed, db: string, perMessage: number, perDevice: number, ratePerSec?: number) => {
@@ -154,7 +195,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
           SERVICE_SECRET: FIX_SERVICE_SECRET,
           INGEST_RULES: '0',
           INGEST_CLIENT_ID: clientId,
-          INGEST_FEED: feed,
+          INGEST_FEED: feed === 'redis' ? 'mqtt' : feed,
         },
         () => Promise.resolve(true),
         profileArgs,
@@ -207,12 +248,23 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         },
         { timeoutMs: 180_000, intervalMs: 300, what: 'ingest ready' },
       );
-      const cpu0 = { bench: process.cpuUsage(), broker: cpuSecs(b.pid()), ingest: cpuSecs(ing.pid()), influxd: cpuSecs(influxd!.pid) };
+      const brokersCpu = () => cpuSecs(b.pid()) + (b2 ? cpuSecs(b2.pid()) : 0);
+      const redisCpu = () => (redis ? cpuSecs(redis.pid) : 0);
+      const cpu0 = {
+        bench: process.cpuUsage(),
+        broker: brokersCpu(),
+        ingest: cpuSecs(ing.pid()),
+        influxd: cpuSecs(influxd!.pid),
+        redis: redisCpu(),
+      };
       const start = performance.now();
+      // Connection c carries devices i with i % 4 === c (series is a multiple of 4), so each
+      // device's messages stay on one connection, in order; with two brokers, odd ones go to B.
       const clients = Array.from({ length: 4 }, (_, c) => ({
         clientId: `svc-sim-raw-${db}-${c}`,
         username: 'svc-sim',
         password: fixServiceSecret('svc-sim'),
+        ...(b2 && c % 2 === 1 ? { port: mqttPortB } : {}),
       }));
       await rawPublish({ port: mqttPort, clients, messages, window: 1000, ratePerSec, onSend: (m, at) => (sentAt[m] = at) });
       // influxd's own count confirms it afterwards (COUNT over all series is too slow to poll).
@@ -221,9 +273,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const bench = process.cpuUsage(cpu0.bench);
       const cpu = {
         publishers: (bench.user + bench.system) / 1e6,
-        broker: cpuSecs(b.pid()) - cpu0.broker,
+        broker: brokersCpu() - cpu0.broker,
         ingest: cpuSecs(ing.pid()) - cpu0.ingest,
         influxd: cpuSecs(influxd!.pid) - cpu0.influxd,
+        redis: redisCpu() - cpu0.redis,
       };
       await waitFor(async () => (await store.count({ kind: 'room_sensor' })) >= total + 1, {
         timeoutMs: 600_000,
@@ -235,7 +288,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       await ing.kill('SIGTERM');
       ingest = undefined;
       const us = (k: keyof typeof cpu) => (cpu[k] * 1e6) / total;
-      const cpuNote = `CPU µs/point: publishers ${us('publishers').toFixed(1)}, broker ${us('broker').toFixed(1)}, ingest ${us('ingest').toFixed(1)}, influxd ${us('influxd').toFixed(1)}`;
+      const cpuNote = `CPU µs/point: publishers ${us('publishers').toFixed(1)}, broker${b2 ? 's (both)' : ''} ${us('broker').toFixed(1)}, ingest ${us('ingest').toFixed(1)}, influxd ${us('influxd').toFixed(1)}${redis ? `, redis ${us('redis').toFixed(1)}` : ''}`;
       return {
         total,
         rate: total / secs,
@@ -246,15 +299,17 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         brokerUs: us('broker'),
         ingestUs: us('ingest'),
         storeUs: us('influxd'),
+        redisUs: redis ? us('redis') : undefined,
       };
     };
 
     // BENCH_INGEST_FEEDS=spool skips the MQTT-mode baseline (handy while tuning).
-    const feeds = (process.env.BENCH_INGEST_FEEDS ?? 'spool,mqtt').split(',') as Feed[];
+    // 'redis' runs the 1 reading/message profile only (the scale-out row).
+    const feeds = (process.env.BENCH_INGEST_FEEDS ?? 'spool,mqtt,redis').split(',') as Feed[];
     const results: (Awaited<ReturnType<typeof e2e>> & (typeof profiles)[number] & { feed: Feed })[] = [];
     for (const feed of feeds) {
       await startBroker(feed);
-      for (const p of [...profiles, paced]) {
+      for (const p of feed === 'redis' ? profiles.slice(0, 1) : [...profiles, paced]) {
         try {
           const r = await e2e(feed, `heat${feed}${p.perMessage}${p.ratePerSec ? 'paced' : ''}`, p.perMessage, p.perDevice, p.ratePerSec);
           opts.log(
@@ -269,8 +324,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
           if (feed === 'spool') throw e;
         }
       }
-      await b.kill('SIGTERM');
-      broker = undefined;
+      await stopBrokers();
     }
     await measureCeiling('after');
     const ceiling = Math.max(...ceilings);
@@ -309,6 +363,8 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   } finally {
     await ingest?.kill('SIGKILL');
     await broker?.kill('SIGKILL');
+    await brokerB?.kill('SIGKILL');
+    redis?.stop();
     await influxd?.stop();
     if (registry.db.open) registry.close();
     rmSync(dir, { recursive: true, force: true });

@@ -46,7 +46,8 @@ export function streamReadings(registry: RegistryRepository, series: number, per
   return out;
 }
 
-export type Feed = 'mqtt' | 'spool';
+/** 'redis': REDIS_URL, two broker processes sharing Redis and one ingest on the MQTT feed (the scale-out path). */
+export type Feed = 'mqtt' | 'spool' | 'redis';
 
 export interface E2eResult {
   readonly feed: Feed;
@@ -61,6 +62,8 @@ export interface E2eResult {
   readonly brokerUs: number;
   readonly ingestUs: number;
   readonly storeUs: number;
+  /** Redis' CPU per point ('redis' feed only). */
+  readonly redisUs?: number;
 }
 
 /**
@@ -71,6 +74,7 @@ export interface E2eResult {
 export function e2eRows(results: readonly E2eResult[], ceiling: number, series: number): BenchRow[] {
   const rows: BenchRow[] = [];
   const main = results.some((r) => r.feed === 'spool') ? 'spool' : 'mqtt';
+  // (redis results are rows of their own, below)
   const before = (r: E2eResult) => (main === 'spool' ? results.find((x) => x.feed === 'mqtt' && x.what === r.what) : undefined);
   const vs = (r: E2eResult, pick: (x: E2eResult) => number, name = 'MQTT feed, same run') => {
     const b = before(r);
@@ -78,6 +82,31 @@ export function e2eRows(results: readonly E2eResult[], ceiling: number, series: 
   };
   for (const r of results) {
     const note = `${series.toLocaleString('en-US')} series, ${r.total.toLocaleString('en-US')} points, 4 raw publisher connections, INGEST_FEED=${r.feed}`;
+    if (r.feed === 'redis') {
+      // Issue 19: the scale-out path, same row — devices on two brokers sharing Redis, one ingest.
+      const what = `REDIS_URL, 2 brokers + 1 ingest (MQTT feed), ${r.what}`;
+      rows.push(
+        {
+          name: `ingest: end-to-end, ${what}`,
+          value: r.rate,
+          unit: 'points/s',
+          note: `lag p50 ${Math.round(r.p50)} ms p99 ${Math.round(r.p99)} ms; ${note}; ${r.cpuNote}`,
+        },
+        {
+          name: `platform: broker + ingest CPU per reading, ${what}`,
+          value: r.brokerUs + r.ingestUs,
+          unit: 'µs',
+          note: `both brokers; Redis ${(r.redisUs ?? 0).toFixed(1)} µs not included`,
+        },
+        {
+          name: `platform: broker + ingest + store CPU per reading, ${what}`,
+          value: r.brokerUs + r.ingestUs + r.storeUs + (r.redisUs ?? 0),
+          unit: 'µs',
+          note: 'both brokers, Redis, ingest, influxd',
+        },
+      );
+      continue;
+    }
     if (r.feed !== main) {
       rows.push({
         name: `ingest (MQTT feed, before): end-to-end, ${r.what}`,

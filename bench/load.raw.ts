@@ -20,7 +20,13 @@ export interface RawLoadOptions {
   readonly host?: string;
   readonly port: number;
   /** One connection each. */
-  readonly clients: readonly { readonly clientId: string; readonly username?: string; readonly password?: string }[];
+  readonly clients: readonly {
+    readonly clientId: string;
+    readonly username?: string;
+    readonly password?: string;
+    /** This connection's broker port, when not `port` (e.g. the second broker of a cluster). */
+    readonly port?: number;
+  }[];
   /** The messages, spread round-robin over the connections (message i on connection i % clients). */
   readonly messages: readonly RawMessage[];
   /** QoS 1 PUBLISHes in flight per connection. */
@@ -86,7 +92,7 @@ export async function rawPublish(o: RawLoadOptions): Promise<RawLoadResult> {
   const n = o.clients.length;
   const window = o.window ?? 500;
   const packets = encode(o.messages, n);
-  const sockets = await Promise.all(o.clients.map((c) => open(host, o.port, c)));
+  const sockets = await Promise.all(o.clients.map((c) => open(host, c.port ?? o.port, c)));
   const total = o.messages.length;
   let acked = 0;
   // Pacing: messages allowed so far over all connections (Infinity when unpaced).
