@@ -154,6 +154,10 @@ export const en: Record<MessageKey, string> = {
   'orders.overdue': 'Overdue by {time}',
   'orders.due': '{time} left',
   'orders.escalation': 'Escalated',
+  // Issue #20: an order opened from a forecast, and how the forecast ended.
+  'prediction.predicted': 'Forecast order: the resident is not cold yet',
+  'prediction.confirmed': 'Forecast confirmed: handled as a repair order',
+  'prediction.avoided': 'Forecast did not happen',
   'orders.none': 'No orders in this status',
   'orders.save': 'Save',
   'orders.cancel': 'Cancel',

@@ -152,6 +152,10 @@ export const zhCN = {
   'orders.overdue': '已超时 {time}',
   'orders.due': '剩余 {time}',
   'orders.escalation': '升级',
+  // Issue #20: an order opened from a forecast, and how the forecast ended.
+  'prediction.predicted': '预测工单：住户尚未受冷',
+  'prediction.confirmed': '预测已证实：按报修工单处理',
+  'prediction.avoided': '预测未发生',
   'orders.none': '此状态下没有工单',
   'orders.save': '保存',
   'orders.cancel': '取消',

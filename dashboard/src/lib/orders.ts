@@ -3,6 +3,8 @@
  * escalation badge. Deadlines are the domain's slaDeadlines on the policy the API serves.
  */
 import type { SlaKind } from '../../../domain/orders/order.ts';
+import { renderOrderText, type OrderText } from '../../../domain/orders/order-texts.ts';
+import type { TextLang } from '../../../domain/orders/resident-texts.ts';
 import { slaDeadlines, type ServicePolicy } from '../../../domain/orders/sla.ts';
 import type { Order, OrderStatus } from './api.ts';
 
@@ -60,4 +62,27 @@ export function byStatus(orders: readonly Order[]): Map<OrderStatus, Order[]> {
 /** A time as a `datetime-local` input value in the browser's own zone (what the person sees). */
 export function localInput(ms: number): string {
   return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/**
+ * 服务内容 in the reader's language (issue #20): a text the platform wrote is stored as a key
+ * and parameters and rendered here with the reader's time format; an order without one (written
+ * before keys, or a person's own words) shows its stored text as it is.
+ */
+export function orderContent(
+  o: { readonly content?: string; readonly contentText?: OrderText },
+  lang: TextLang,
+  time: (ms: number) => string,
+): string {
+  return (o.contentText ? renderOrderText(o.contentText, lang, time) : undefined) ?? o.content ?? '';
+}
+
+/** Why a predicted order ended as it did (avoided: withdrawn, and when), in the reader's language. */
+export function predictionOutcome(
+  o: { readonly prediction?: { readonly outcome?: OrderText } },
+  lang: TextLang,
+  time: (ms: number) => string,
+): string | undefined {
+  const t = o.prediction?.outcome;
+  return t ? renderOrderText(t, lang, time) : undefined;
 }
