@@ -213,6 +213,15 @@ export class ApiClient {
   async order(orderId: string): Promise<Order> {
     return ok(await this.#http.GET('/api/v1/orders/{id}', { params: id(orderId) }));
   }
+  /**
+   * An order in the shape the board lists it: GET /orders gives every staff role the whole
+   * record (SLA clocks, escalations), while GET /orders/:id defaults to the role's paper copy (the
+   * team copy for station staff, N20). A live update of a board card must keep the card's shape,
+   * or a station-staff card loses its SLA and escalation badges.
+   */
+  async boardOrder(orderId: string): Promise<Order> {
+    return this.orderCopy(orderId, 'company');
+  }
   /** N20: one of the paper form's three copies, exactly as the server projects it. */
   async orderCopy(orderId: string, view: OrderViewName): Promise<Order> {
     return ok(await this.#http.GET('/api/v1/orders/{id}', { params: { ...id(orderId), query: { view } } }));
