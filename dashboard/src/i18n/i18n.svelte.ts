@@ -55,7 +55,8 @@ export class I18n {
   /** An evidence value for people: codes translated, times formatted, numbers trimmed; ids stay ids. */
   evidence = (key: string, v: unknown): string => {
     if (v === null || v === undefined) return '—';
-    if (typeof v === 'number') return key.endsWith('Ts') ? this.dateTime(v) : String(Number(v.toFixed(3)));
+    // Times: `…Ts` from the rules, `…At` from the forecaster (issue #20).
+    if (typeof v === 'number') return key.endsWith('Ts') || key.endsWith('At') ? this.dateTime(v) : String(Number(v.toFixed(3)));
     if (typeof v === 'boolean') return this.t(v ? 'common.yes' : 'common.no');
     const text = typeof v === 'string' ? v : JSON.stringify(v);
     if (key === 'faults')
@@ -72,7 +73,7 @@ export class I18n {
             .join('、')}`
         : this.tx('stationState', state);
     }
-    if (key === 'coverage' || key === 'scope') return this.tx(`evidence.${key}`, text);
+    if (key === 'coverage' || key === 'scope' || key === 'outdoorSource' || key === 'outcome') return this.tx(`evidence.${key}`, text);
     return text;
   };
 
