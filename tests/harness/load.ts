@@ -29,6 +29,8 @@ export interface LoadOptions {
   readonly tickMs?: number;
   /** Remember every acknowledged (device, ts) in `ackedKeys`. */
   readonly track?: boolean;
+  /** Called with each acknowledged message's (device, ts) pairs as its PUBACK arrives, and when it was published (performance.now()). */
+  readonly onAcked?: (deviceId: string, ts: readonly number[], publishedAt: number) => void;
 }
 
 export interface Publisher {
@@ -60,7 +62,7 @@ export async function connectPublisher(mqttUrl: string, secret: string, clientSu
   return c;
 }
 
-type Options = Required<Omit<LoadOptions, 'temp' | 'track'>> & Pick<LoadOptions, 'temp' | 'track'>;
+type Options = Required<Omit<LoadOptions, 'temp' | 'track' | 'onAcked'>> & Pick<LoadOptions, 'temp' | 'track' | 'onAcked'>;
 
 export class TelemetryLoad {
   /** Readings handed to publish(). */
@@ -145,11 +147,17 @@ export class TelemetryLoad {
     const client = this.#clients[this.#next % this.#clients.length]!;
     const payload = JSON.stringify(readingsPerMessage === 1 ? readings[0] : readings);
     this.published += readings.length;
+    const publishedAt = performance.now();
     client.publish(`heat/v1/devices/${deviceId}/telemetry`, payload, { qos: 1 }, (err) => {
       if (err) this.errors += readings.length;
       else {
         this.acked += readings.length;
         if (this.#o.track) for (const r of readings) this.ackedKeys.add(`${deviceId}@${r.ts}`);
+        this.#o.onAcked?.(
+          deviceId,
+          readings.map((r) => r.ts),
+          publishedAt,
+        );
       }
     });
   }
