@@ -52,6 +52,8 @@ export interface StepReport {
   readonly missing: readonly Missing[];
   /** From the start of `settle` until the last reading arrived (or the deadline). */
   readonly settledMs: number;
+  /** How long the publishers took to get their last PUBACK once the step stopped publishing. */
+  readonly drainMs: number;
 }
 
 export interface LedgerOptions {
@@ -195,7 +197,7 @@ export class ArrivalLedger {
    * Wait until influxd holds every acknowledged reading or `deadlineMs` passed; then report
    * the step. Readings that never came are named by stage and not waited for again.
    */
-  async settle(step: string, deadlineMs: number): Promise<StepReport> {
+  async settle(step: string, deadlineMs: number, drainMs = 0): Promise<StepReport> {
     const started = performance.now();
     while (this.#pendingCount && performance.now() - started < deadlineMs) await sleep(100);
     const settledMs = Math.round(performance.now() - started);
@@ -230,6 +232,7 @@ export class ArrivalLedger {
       ackDelay: spread(ackDelay),
       missing,
       settledMs,
+      drainMs: Math.round(drainMs),
     };
     if (process.env.CHAOS_REPORT)
       appendFileSync(process.env.CHAOS_REPORT, `${JSON.stringify({ ...report, missing: summarize(missing) })}\n`);
@@ -250,6 +253,6 @@ export function formatReport(r: Omit<StepReport, 'missing'>, missing: number): s
   return (
     `chaos ${r.step}: ${r.readings} acknowledged; PUBACK→stored p50 ${l.p50} / p99 ${l.p99} / max ${l.max} ms; ` +
     `${r.late.n} late (>${LATE_AFTER_MS / 1000} s)${r.late.n ? `: p50 ${r.late.p50} / p99 ${r.late.p99} / max ${r.late.max} ms` : ''}; ` +
-    `${missing} missing; settled ${r.settledMs} ms after the drain; publish→PUBACK p99 ${r.ackDelay.p99} / max ${r.ackDelay.max} ms`
+    `${missing} missing; drained in ${r.drainMs} ms, stored ${r.settledMs} ms later; publish→PUBACK p99 ${r.ackDelay.p99} / max ${r.ackDelay.max} ms`
   );
 }
