@@ -219,7 +219,9 @@ export class OrdersIntake extends OrdersCore {
     if (p?.state !== 'predicted' || p.incidentId !== i.id) return o;
     // Only an order that stands on predictions alone is withdrawn: anything else linked to it (N4) is still to be handled.
     const others = o.incidentIds.filter((id) => id !== i.id).map((id) => this.deps.incidents.get(id));
-    if (others.some((x) => !x || x.kind !== 'predicted_cold' || x.status !== 'resolved')) {
+    // …nor one a resident's open complaint is linked to (N4): they say they are cold, whatever the sensor says.
+    const complaints = this.deps.orders.linkedTo(o.id).filter(isOpen);
+    if (complaints.length || others.some((x) => !x || x.kind !== 'predicted_cold' || x.status !== 'resolved')) {
       return this.note(o, 'system', `incident ${i.id} resolved: the predicted shortfall did not happen`);
     }
     const now = this.deps.clock.now();

@@ -37,8 +37,11 @@ export type ActionInput = PersonAction;
 /** Checked again here, so no caller (route, test, future consumer) can pass a link or an unknown step (#13.3). */
 const isPersonAction = Compile(PersonActionSchema);
 
-/** Incident kinds that mean "no heat here": a complaint on an apartment such an order covers is the same fault (N4). */
-const HEAT_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'source_cold', 'station_fault']);
+/**
+ * Incident kinds that mean "no heat here": a complaint on an apartment such an order covers is the
+ * same fault (N4) — a predicted one too: the resident calling is the forecast coming true.
+ */
+const HEAT_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'source_cold', 'station_fault', 'predicted_cold']);
 
 export interface TickSummary {
   readonly at: number;

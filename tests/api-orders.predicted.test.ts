@@ -182,3 +182,17 @@ describe('a predicted order a worker has reached', () => {
     expect(o.prediction).toMatchObject({ state: 'avoided', outcome: { key: 'prediction_avoided_on_site' } });
   });
 });
+
+describe('a predicted order a resident complains about', () => {
+  it('takes the complaint as linked (N4), and is not withdrawn when the sensor stays warm: the resident says they are cold', async () => {
+    t.app.heat.onIncidentMessage(predicted('b2-a22'));
+    const predictedOrder = await orderOf('b2-a22');
+    const r = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: 'b2-a22', content: '卧室很冷', channel: 'hotline' });
+    expect(r.json<{ linked: boolean; order: Order }>()).toMatchObject({ linked: true, order: { linkedOrderId: predictedOrder.id } });
+    t.app.heat.onIncidentMessage(predicted('b2-a22', 'resolved', 'avoided'));
+    const o = (await t.req('GET', `/api/v1/orders/${predictedOrder.id}`, 'dispatcher')).json<Order>();
+    expect(o.status).toBe('new');
+    expect(o.prediction?.state).toBe('predicted');
+    expect(o.history.at(-1)!.note).toContain('did not happen');
+  });
+});
