@@ -4,19 +4,11 @@
  * `apartment:<id>` — the API joins each socket to the rooms its user may see.
  */
 import type { IncidentEvent } from './incident.schema.ts';
+import type { Reading } from './reading.ts';
 import type { FollowRoom } from './rooms.ts';
 
 /** One live reading as pushed to clients (subset of a stored reading, location resolved). */
-export interface LiveReading {
-  readonly deviceId: string;
-  readonly kind: 'room_sensor' | 'station_meter' | 'gateway';
-  readonly ts: number;
-  readonly fields: Readonly<Record<string, number>>;
-  readonly roomId?: string;
-  readonly apartmentId?: string;
-  readonly buildingId?: string;
-  readonly stationId?: string;
-}
+export type LiveReading = Omit<Reading, 'officeId'>;
 
 /** Order change pushed live; the order itself is fetched over REST (GET /api/v1/orders/:id). */
 export interface OrderEvent {

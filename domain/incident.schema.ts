@@ -3,45 +3,32 @@
  * Published on MQTT (topics.incidents, QoS 1) as IncidentEvent JSON for the API.
  */
 import Type, { type Static } from 'typebox';
+import { Literals } from './literals.schema.ts';
 
-export const IncidentKindSchema = Type.Union([
-  Type.Literal('apartment_cold'),
-  Type.Literal('building_cold'),
-  Type.Literal('station_cold'),
-  Type.Literal('source_cold'),
-  Type.Literal('station_fault'),
-  Type.Literal('station_silent'),
-  Type.Literal('sensor_offline'),
-  Type.Literal('sensor_low_battery'),
-  Type.Literal('sensor_stuck'),
-  Type.Literal('sensor_implausible'),
+export const IncidentKindSchema = Literals([
+  'apartment_cold',
+  'building_cold',
+  'station_cold',
+  'source_cold',
+  'station_fault',
+  'station_silent',
+  'sensor_offline',
+  'sensor_low_battery',
+  'sensor_stuck',
+  'sensor_implausible',
   /** Issue #20 (domain/forecast): an apartment warm now but forecast below the standard within the horizon. */
-  Type.Literal('predicted_cold'),
+  'predicted_cold',
 ]);
 export type IncidentKind = Static<typeof IncidentKindSchema>;
 
 /** heating-norms §E root-cause classes. */
-export const CauseClassSchema = Type.Union([
-  Type.Literal('heat_source'),
-  Type.Literal('station'),
-  Type.Literal('building'),
-  Type.Literal('in_home'),
-  Type.Literal('not_a_fault'),
-  Type.Literal('unknown'),
-]);
+export const CauseClassSchema = Literals(['heat_source', 'station', 'building', 'in_home', 'not_a_fault', 'unknown']);
 export type CauseClass = Static<typeof CauseClassSchema>;
 
-export const SubjectTypeSchema = Type.Union([
-  Type.Literal('apartment'),
-  Type.Literal('room'),
-  Type.Literal('device'),
-  Type.Literal('building'),
-  Type.Literal('station'),
-  Type.Literal('source'),
-]);
+export const SubjectTypeSchema = Literals(['apartment', 'room', 'device', 'building', 'station', 'source']);
 export type SubjectType = Static<typeof SubjectTypeSchema>;
 
-export const SeveritySchema = Type.Union([Type.Literal('info'), Type.Literal('minor'), Type.Literal('major'), Type.Literal('critical')]);
+export const SeveritySchema = Literals(['info', 'minor', 'major', 'critical']);
 export type Severity = Static<typeof SeveritySchema>;
 
 export const IncidentSchema = Type.Object({
@@ -50,7 +37,7 @@ export const IncidentSchema = Type.Object({
   kind: IncidentKindSchema,
   subjectType: SubjectTypeSchema,
   subjectId: Type.String(),
-  status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
+  status: Literals(['open', 'resolved']),
   /** Event time the condition began (not when it was detected), epoch ms. */
   startTs: Type.Number(),
   endTs: Type.Optional(Type.Number()),
@@ -76,7 +63,7 @@ export const IncidentSchema = Type.Object({
 export type Incident = Static<typeof IncidentSchema>;
 
 export const IncidentEventSchema = Type.Object({
-  type: Type.Union([Type.Literal('opened'), Type.Literal('updated'), Type.Literal('resolved')]),
+  type: Literals(['opened', 'updated', 'resolved']),
   /** Event time of this transition, epoch ms. */
   at: Type.Number(),
   incident: IncidentSchema,

@@ -27,36 +27,36 @@ export const RoomInputSchema = Type.Object({
 });
 export type RoomInput = Static<typeof RoomInputSchema>;
 
+/** A plan's rooms, in the order residents list them: living room, bedrooms (bed1…), kitchen, bathroom. */
+function layout(plan: {
+  living: number;
+  /** Name → area, m², in order (bed1, bed2, …). */
+  bedrooms?: Readonly<Record<string, number>>;
+  kitchen?: number;
+  bath: number;
+}): RoomInput[] {
+  return [
+    { suffix: 'living', name: 'Living room', type: 'living', areaM2: plan.living },
+    ...Object.entries(plan.bedrooms ?? {}).map(([name, areaM2], i): RoomInput => ({
+      suffix: `bed${i + 1}`,
+      name,
+      type: 'bedroom',
+      areaM2,
+    })),
+    ...(plan.kitchen === undefined ? [] : [{ suffix: 'kitchen', name: 'Kitchen', type: 'kitchen' as const, areaM2: plan.kitchen }]),
+    { suffix: 'bath', name: 'Bathroom', type: 'bathroom', areaM2: plan.bath },
+  ];
+}
+
 /**
  * Named layouts: the usual Chinese apartment plans (一室一厅 … 三室两厅). Areas are typical
  * floor areas, m²; counted rooms (N2, N32: bedrooms and the living room) weigh by area.
  */
 export const LAYOUT_TEMPLATES: Readonly<Record<string, readonly RoomInput[]>> = Object.freeze({
-  studio: [
-    { suffix: 'living', name: 'Living room', type: 'living', areaM2: 24 },
-    { suffix: 'bath', name: 'Bathroom', type: 'bathroom', areaM2: 4 },
-  ],
-  '1br': [
-    { suffix: 'living', name: 'Living room', type: 'living', areaM2: 18 },
-    { suffix: 'bed1', name: 'Bedroom', type: 'bedroom', areaM2: 12 },
-    { suffix: 'kitchen', name: 'Kitchen', type: 'kitchen', areaM2: 6 },
-    { suffix: 'bath', name: 'Bathroom', type: 'bathroom', areaM2: 4 },
-  ],
-  '2br': [
-    { suffix: 'living', name: 'Living room', type: 'living', areaM2: 22 },
-    { suffix: 'bed1', name: 'Main bedroom', type: 'bedroom', areaM2: 14 },
-    { suffix: 'bed2', name: 'Second bedroom', type: 'bedroom', areaM2: 10 },
-    { suffix: 'kitchen', name: 'Kitchen', type: 'kitchen', areaM2: 7 },
-    { suffix: 'bath', name: 'Bathroom', type: 'bathroom', areaM2: 5 },
-  ],
-  '3br': [
-    { suffix: 'living', name: 'Living room', type: 'living', areaM2: 26 },
-    { suffix: 'bed1', name: 'Main bedroom', type: 'bedroom', areaM2: 15 },
-    { suffix: 'bed2', name: 'Second bedroom', type: 'bedroom', areaM2: 11 },
-    { suffix: 'bed3', name: 'Third bedroom', type: 'bedroom', areaM2: 9 },
-    { suffix: 'kitchen', name: 'Kitchen', type: 'kitchen', areaM2: 8 },
-    { suffix: 'bath', name: 'Bathroom', type: 'bathroom', areaM2: 5 },
-  ],
+  studio: layout({ living: 24, bath: 4 }),
+  '1br': layout({ living: 18, bedrooms: { Bedroom: 12 }, kitchen: 6, bath: 4 }),
+  '2br': layout({ living: 22, bedrooms: { 'Main bedroom': 14, 'Second bedroom': 10 }, kitchen: 7, bath: 5 }),
+  '3br': layout({ living: 26, bedrooms: { 'Main bedroom': 15, 'Second bedroom': 11, 'Third bedroom': 9 }, kitchen: 8, bath: 5 }),
 });
 export const LAYOUT_NAMES = Object.keys(LAYOUT_TEMPLATES);
 

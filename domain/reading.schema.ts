@@ -7,16 +7,21 @@ import Type, { type Static } from 'typebox';
 import { DeviceKindSchema } from './topology.schema.ts';
 import { ListOf } from './list.schema.ts';
 
-export const ReadingSchema = Type.Object({
-  deviceId: Type.String(),
-  kind: DeviceKindSchema,
-  ts: Type.Number({ description: 'event time, epoch ms' }),
-  fields: Type.Record(Type.String(), Type.Number()),
+/** The places above a device (ReadingPlace, topology.schema.ts): a reading's tags, and the scopes a query may name. */
+const PlaceIds = {
   roomId: Type.Optional(Type.String()),
   apartmentId: Type.Optional(Type.String()),
   buildingId: Type.Optional(Type.String()),
   stationId: Type.Optional(Type.String()),
   officeId: Type.Optional(Type.String()),
+};
+
+export const ReadingSchema = Type.Object({
+  deviceId: Type.String(),
+  kind: DeviceKindSchema,
+  ts: Type.Number({ description: 'event time, epoch ms' }),
+  fields: Type.Record(Type.String(), Type.Number()),
+  ...PlaceIds,
 });
 export type ReadingDto = Static<typeof ReadingSchema>;
 
@@ -29,11 +34,7 @@ export type HistoryPointDto = Static<typeof HistoryPointSchema>;
 
 export const ReadingScopeSchema = Type.Object({
   deviceId: Type.Optional(Type.String()),
-  roomId: Type.Optional(Type.String()),
-  apartmentId: Type.Optional(Type.String()),
-  buildingId: Type.Optional(Type.String()),
-  stationId: Type.Optional(Type.String()),
-  officeId: Type.Optional(Type.String()),
+  ...PlaceIds,
   kind: Type.Optional(DeviceKindSchema),
 });
 

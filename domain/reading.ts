@@ -2,19 +2,12 @@
  * A validated reading, normalised: event time in epoch ms, numeric fields only, with the
  * device's location from the registry. This is what the store writes and the rules read.
  */
-import type { DeviceKind } from './topology.schema.ts';
+import type { ReadingPlace } from './topology.schema.ts';
 
-export interface Reading {
-  readonly deviceId: string;
-  readonly kind: DeviceKind;
+export interface Reading extends ReadingPlace {
   /** Event time, epoch ms (UTC). */
   readonly ts: number;
   readonly fields: Readonly<Record<string, number>>;
-  readonly roomId?: string;
-  readonly apartmentId?: string;
-  readonly buildingId?: string;
-  readonly stationId?: string;
-  readonly officeId?: string;
 }
 
 /** Parse a protocol timestamp (ISO-8601 or epoch ms) to epoch ms; NaN when invalid. */

@@ -4,6 +4,7 @@
  * plausibility; policy ranges (e.g. room −40…60 °C) come from HeatingPolicy.validation.
  */
 import Type, { type Static } from 'typebox';
+import { Literals } from './literals.schema.ts';
 
 /** ISO-8601 string or epoch milliseconds. */
 export const TimestampSchema = Type.Union([Type.String({ minLength: 10, maxLength: 40 }), Type.Number({ minimum: 0 })]);
@@ -50,30 +51,16 @@ export const StationMeterPayloadSchema = Type.Object(
 );
 export type StationMeterPayload = Static<typeof StationMeterPayloadSchema>;
 
-export const STATION_FIELDS = [
-  'primarySupplyTemp',
-  'primaryReturnTemp',
-  'secondarySupplyTemp',
-  'secondaryReturnTemp',
-  'primarySupplyPressure',
-  'primaryReturnPressure',
-  'secondarySupplyPressure',
-  'secondaryReturnPressure',
-  'primaryFlow',
-  'secondaryFlow',
-  'makeupFlow',
-  'heatPower',
-  'heatTotal',
-  'pumpHz',
-  'valvePct',
-  'outdoorTemp',
-] as const satisfies readonly (keyof StationMeterPayload)[];
-export type StationField = (typeof STATION_FIELDS)[number];
+/** A station meter's fields, in the schema's order (the order the rules' station rows use). */
+export type StationField = Exclude<keyof StationMeterPayload, 'ts'>;
+export const STATION_FIELDS: readonly StationField[] = Object.keys(StationMeterPayloadSchema.properties).filter(
+  (k): k is StationField => k !== 'ts',
+);
 
 export const ROOM_FIELDS = ['temp', 'rh', 'bat', 'rssi'] as const satisfies readonly (keyof RoomSensorPayload)[];
 export type RoomField = (typeof ROOM_FIELDS)[number];
 
-export const StatusPayloadSchema = Type.Union([Type.Literal('online'), Type.Literal('offline')]);
+export const StatusPayloadSchema = Literals(['online', 'offline']);
 export type StatusPayload = Static<typeof StatusPayloadSchema>;
 
 /** Retained per-device configuration sent to the device. */

@@ -6,6 +6,7 @@
  * Each schema gives the TypeScript type (Static), runtime validation and OpenAPI.
  */
 import Type, { type Static } from 'typebox';
+import { Literals } from './literals.schema.ts';
 
 export const IdSchema = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
 
@@ -41,7 +42,7 @@ export const StationSchema = Type.Object({
   branchId: Type.String({ maxLength: 64 }),
   location: GeoPointSchema,
   /** Secondary system type decides its design temperatures. */
-  system: Type.Union([Type.Literal('radiator'), Type.Literal('floor')]),
+  system: Literals(['radiator', 'floor']),
 });
 export type Station = Static<typeof StationSchema>;
 
@@ -58,14 +59,7 @@ export const BuildingSchema = Type.Object({
 });
 export type Building = Static<typeof BuildingSchema>;
 
-export const RoomTypeSchema = Type.Union([
-  Type.Literal('bedroom'),
-  Type.Literal('living'),
-  Type.Literal('kitchen'),
-  Type.Literal('bathroom'),
-  Type.Literal('study'),
-  Type.Literal('other'),
-]);
+export const RoomTypeSchema = Literals(['bedroom', 'living', 'kitchen', 'bathroom', 'study', 'other']);
 
 export const RoomSchema = Type.Object({
   id: IdSchema,
@@ -91,7 +85,7 @@ export const ApartmentSchema = Type.Object({
 });
 export type Apartment = Static<typeof ApartmentSchema>;
 
-export const DeviceKindSchema = Type.Union([Type.Literal('room_sensor'), Type.Literal('station_meter'), Type.Literal('gateway')]);
+export const DeviceKindSchema = Literals(['room_sensor', 'station_meter', 'gateway']);
 export type DeviceKind = Static<typeof DeviceKindSchema>;
 
 /** A device as the registry knows it. Where it sits comes from here, never from its payload. */
@@ -124,11 +118,8 @@ export interface City {
   readonly devices: readonly Device[];
 }
 
-/**
- * Where a device's readings belong: resolved from the registry at ingest and used as tags.
- * Every field but deviceId/kind is optional because a station meter has no room.
- */
-export interface DeviceLocation {
+/** The device and the places above it: the tags every stored reading carries (reading.ts). */
+export interface ReadingPlace {
   readonly deviceId: string;
   readonly kind: DeviceKind;
   readonly roomId?: string;
@@ -136,6 +127,13 @@ export interface DeviceLocation {
   readonly buildingId?: string;
   readonly stationId?: string;
   readonly officeId?: string;
+}
+
+/**
+ * Where a device's readings belong: resolved from the registry at ingest and used as tags.
+ * Every field but deviceId/kind is optional because a station meter has no room.
+ */
+export interface DeviceLocation extends ReadingPlace {
   readonly sourceId?: string;
   readonly gatewayId?: string;
   readonly intervalMin: number;

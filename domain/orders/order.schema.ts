@@ -8,7 +8,7 @@
  * can neither pick a different step nor smuggle a field into one (#13 finding 3), and a
  * stored timestamp always formats (#13 finding 8).
  */
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TObject, type TProperties } from 'typebox';
 import { CauseClassSchema } from '../incident.schema.ts';
 import { ListOf } from '../list.schema.ts';
 import { OrderPredictionSchema, OrderTextSchema } from './order-text.schema.ts';
@@ -146,72 +146,51 @@ const RatingProps = { satisfaction: SatisfactionSchema };
 const NoteProps = { note: Text(2000) };
 const CloseProps = { note: Type.Optional(Type.String({ maxLength: 2000 })) };
 
-export const DispatchBodySchema = Type.Object(DispatchProps, closed);
-export const AcceptBodySchema = Type.Object(AcceptProps, closed);
-export const NotHomeBodySchema = Type.Object(NotHomeProps, closed);
-export const RescheduleBodySchema = Type.Object(RescheduleProps, closed);
-export const ArriveBodySchema = Type.Object({}, closed);
-export const ResolveBodySchema = Type.Object(ResolveProps, closed);
-export type ResolveBody = Static<typeof ResolveBodySchema>;
-export const ScheduleCallbackBodySchema = Type.Object(ScheduleCallbackProps, closed);
-export const CallbackBodySchema = Type.Object(CallbackProps, closed);
-export const RatingBodySchema = Type.Object(RatingProps, closed);
-export const NoteBodySchema = Type.Object(NoteProps, closed);
-export const CloseBodySchema = Type.Object(CloseProps, closed);
-
-/** Each step: its route path and its body. Routes, service and dashboard read this table. */
-export const ORDER_STEPS = {
-  dispatch: { path: 'dispatch', body: DispatchBodySchema },
-  accept: { path: 'accept', body: AcceptBodySchema },
-  not_home: { path: 'not-home', body: NotHomeBodySchema },
-  reschedule: { path: 'reschedule', body: RescheduleBodySchema },
-  arrive: { path: 'arrive', body: ArriveBodySchema },
-  resolve: { path: 'resolve', body: ResolveBodySchema },
-  schedule_callback: { path: 'schedule-callback', body: ScheduleCallbackBodySchema },
-  callback: { path: 'callback', body: CallbackBodySchema },
-  rate: { path: 'rating', body: RatingBodySchema },
-  close: { path: 'close', body: CloseBodySchema },
-  cancel: { path: 'cancel', body: NoteBodySchema },
-  note: { path: 'note', body: NoteBodySchema },
-} as const;
-export type OrderStepType = keyof typeof ORDER_STEPS;
-
 const FIELD_ROLES: readonly Role[] = ['admin', 'station_staff', 'station_head'];
 const DESK_ROLES: readonly Role[] = ['admin', 'dispatcher'];
 
-/** Who may take each step; the routes enforce it and the dashboard shows a role only its own. */
-export const STEP_ROLES: Readonly<Record<OrderStepType, readonly Role[]>> = {
-  dispatch: DESK_ROLES,
-  accept: FIELD_ROLES,
-  not_home: FIELD_ROLES,
-  reschedule: FIELD_ROLES,
-  arrive: FIELD_ROLES,
-  resolve: FIELD_ROLES,
-  schedule_callback: DESK_ROLES,
-  callback: DESK_ROLES,
-  rate: ['admin', 'dispatcher', 'resident'],
-  close: DESK_ROLES,
-  cancel: ['admin', 'dispatcher', 'manager'],
-  note: STAFF_ROLES,
-};
-export const ORDER_STEP_TYPES = Object.keys(ORDER_STEPS) as OrderStepType[];
+/**
+ * Every step a person takes on an order, once: its body's fields (the route adds `type`), who
+ * may take it (the routes enforce it and the dashboard shows a role only its own) and, where
+ * it is not the type with dashes, its route path. ORDER_STEPS, STEP_ROLES and
+ * PersonActionSchema are read off this table.
+ */
+const STEPS = {
+  dispatch: { props: DispatchProps, roles: DESK_ROLES },
+  accept: { props: AcceptProps, roles: FIELD_ROLES },
+  not_home: { props: NotHomeProps, roles: FIELD_ROLES },
+  reschedule: { props: RescheduleProps, roles: FIELD_ROLES },
+  arrive: { props: {}, roles: FIELD_ROLES },
+  resolve: { props: ResolveProps, roles: FIELD_ROLES },
+  schedule_callback: { props: ScheduleCallbackProps, roles: DESK_ROLES },
+  callback: { props: CallbackProps, roles: DESK_ROLES },
+  rate: { props: RatingProps, roles: ['admin', 'dispatcher', 'resident'], path: 'rating' },
+  close: { props: CloseProps, roles: DESK_ROLES },
+  cancel: { props: NoteProps, roles: ['admin', 'dispatcher', 'manager'] },
+  note: { props: NoteProps, roles: STAFF_ROLES },
+} as const satisfies Record<string, { props: TProperties; roles: readonly Role[]; path?: string }>;
+type Steps = typeof STEPS;
+export type OrderStepType = keyof Steps;
+export const ORDER_STEP_TYPES = Object.keys(STEPS) as OrderStepType[];
+type Dashed<S extends string> = S extends `${infer A}_${infer B}` ? `${A}-${Dashed<B>}` : S;
+type StepPath<K extends OrderStepType> = Steps[K] extends { path: infer P } ? P : Dashed<K>;
+const steps = Object.entries(STEPS) as [OrderStepType, Steps[OrderStepType]][];
+
+/** Each step: its route path and its body (closed: a body naming a type is refused). Routes, service and dashboard read this table. */
+export const ORDER_STEPS = Object.fromEntries(
+  steps.map(([type, s]) => [type, { path: 'path' in s ? s.path : type.replaceAll('_', '-'), body: Type.Object(s.props, closed) }]),
+) as { readonly [K in OrderStepType]: { readonly path: StepPath<K>; readonly body: TObject<Steps[K]['props']> } };
+
+/** Who may take each step. */
+export const STEP_ROLES = Object.fromEntries(steps.map(([type, s]) => [type, s.roles])) as Readonly<Record<OrderStepType, readonly Role[]>>;
+
+export type ResolveBody = Static<(typeof ORDER_STEPS)['resolve']['body']>;
 
 /** What a person may ask of an order: exactly one step route's body plus the route's type. */
-export const PersonActionSchema = Type.Union([
-  Type.Object({ type: Type.Literal('dispatch'), ...DispatchProps }, closed),
-  Type.Object({ type: Type.Literal('accept'), ...AcceptProps }, closed),
-  Type.Object({ type: Type.Literal('not_home'), ...NotHomeProps }, closed),
-  Type.Object({ type: Type.Literal('reschedule'), ...RescheduleProps }, closed),
-  Type.Object({ type: Type.Literal('arrive') }, closed),
-  Type.Object({ type: Type.Literal('resolve'), ...ResolveProps }, closed),
-  Type.Object({ type: Type.Literal('schedule_callback'), ...ScheduleCallbackProps }, closed),
-  Type.Object({ type: Type.Literal('callback'), ...CallbackProps }, closed),
-  Type.Object({ type: Type.Literal('rate'), ...RatingProps }, closed),
-  Type.Object({ type: Type.Literal('close'), ...CloseProps }, closed),
-  Type.Object({ type: Type.Literal('cancel'), ...NoteProps }, closed),
-  Type.Object({ type: Type.Literal('note'), ...NoteProps }, closed),
-]);
-export type PersonAction = Static<typeof PersonActionSchema>;
+export type PersonAction = { [K in OrderStepType]: { type: K } & Static<TObject<Steps[K]['props']>> }[OrderStepType];
+export const PersonActionSchema = Type.Unsafe<PersonAction>(
+  Type.Union(steps.map(([type, s]) => Type.Object({ type: Type.Literal(type), ...s.props }, closed))),
+);
 
 /** System-only step: the service joins incidents and apartments to an order (N4); no route reaches it. */
 export const LinkActionSchema = Type.Object(

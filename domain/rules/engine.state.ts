@@ -40,120 +40,91 @@ export const r2 = (x: number): number | null => (Number.isFinite(x) ? Math.round
 const nan = (n: number) => new Float64Array(n).fill(Number.NaN);
 const none = (n: number) => new Array<Incident | undefined>(n).fill(undefined);
 
+// Each state is columns of one row per index entry; a column is declared and allocated in
+// one place (a constructor parameter with its default), never listed twice.
+
 export class SensorState {
-  readonly lastTs: Float64Array;
-  readonly temp: Float64Array;
-  readonly flags: Uint8Array;
-  readonly stuckSince: Float64Array;
-  readonly stuckValue: Float64Array;
-  readonly windowRef: Float64Array;
-  readonly windowSince: Float64Array;
-  /** RING slots per sensor: time and value of its recent readings. */
-  readonly ringTs: Float64Array;
-  readonly ringTemp: Float64Array;
-  readonly ringPos: Uint8Array;
-  /** Engine time when the last reading was handed in, if that was a backlog (else its own ts). */
-  readonly heard: Float64Array;
-  constructor(n: number) {
-    this.lastTs = nan(n);
-    this.temp = nan(n);
-    this.flags = new Uint8Array(n);
-    this.stuckSince = nan(n);
-    this.stuckValue = nan(n);
-    this.windowRef = nan(n);
-    this.windowSince = nan(n);
-    this.ringTs = nan(n * RING);
-    this.ringTemp = nan(n * RING);
-    this.ringPos = new Uint8Array(n);
-    this.heard = nan(n);
-  }
+  constructor(
+    n: number,
+    readonly lastTs = nan(n),
+    readonly temp = nan(n),
+    readonly flags = new Uint8Array(n),
+    readonly stuckSince = nan(n),
+    readonly stuckValue = nan(n),
+    readonly windowRef = nan(n),
+    readonly windowSince = nan(n),
+    /** RING slots per sensor: time and value of its recent readings. */
+    readonly ringTs = nan(n * RING),
+    readonly ringTemp = nan(n * RING),
+    readonly ringPos = new Uint8Array(n),
+    /** Engine time when the last reading was handed in, if that was a backlog (else its own ts). */
+    readonly heard = nan(n),
+  ) {}
 }
 
 export class ApartmentState {
-  /** N2 candidate: since when the value has been below the standard. */
-  readonly belowSince: Float64Array;
-  /** Schmitt trigger: since when a candidate has been back at ≥ standard (but < resolveAtC). */
-  readonly aboveStdSince: Float64Array;
-  /** Open incident: since when the value has been ≥ resolveAtC. */
-  readonly recoverSince: Float64Array;
-  readonly lastEval: Float64Array;
-  /** N32: the reported value (area-weighted mean) at the last evaluation. */
-  readonly lastValue: Float64Array;
-  /** N2: the coldest counted room at the last evaluation — what the standard is checked on (derived on restore). */
-  readonly lastColdest: Float64Array;
-  /** §E.5: a window that turned out not to be one — the shortfall counts from the drop. */
-  readonly hint: Float64Array;
-  /** Derived (not stored): 1 when a counted room is below the standard now (N2). */
-  readonly belowNow: Uint8Array;
-  readonly incident: (Incident | undefined)[];
-  /** N2 evidence per local day index: [ms below, ms of that exempt (N3)]. */
-  readonly compliance: (Map<number, number[]> | undefined)[];
-  constructor(n: number) {
-    this.belowSince = nan(n);
-    this.aboveStdSince = nan(n);
-    this.recoverSince = nan(n);
-    this.lastEval = nan(n);
-    this.lastValue = nan(n);
-    this.lastColdest = nan(n);
-    this.hint = nan(n);
-    this.belowNow = new Uint8Array(n);
-    this.incident = none(n);
-    this.compliance = new Array<Map<number, number[]> | undefined>(n).fill(undefined);
-  }
+  constructor(
+    n: number,
+    /** N2 candidate: since when the value has been below the standard. */
+    readonly belowSince = nan(n),
+    /** Schmitt trigger: since when a candidate has been back at ≥ standard (but < resolveAtC). */
+    readonly aboveStdSince = nan(n),
+    /** Open incident: since when the value has been ≥ resolveAtC. */
+    readonly recoverSince = nan(n),
+    readonly lastEval = nan(n),
+    /** N32: the reported value (area-weighted mean) at the last evaluation. */
+    readonly lastValue = nan(n),
+    /** N2: the coldest counted room at the last evaluation — what the standard is checked on (derived on restore). */
+    readonly lastColdest = nan(n),
+    /** §E.5: a window that turned out not to be one — the shortfall counts from the drop. */
+    readonly hint = nan(n),
+    /** Derived (not stored): 1 when a counted room is below the standard now (N2). */
+    readonly belowNow = new Uint8Array(n),
+    readonly incident = none(n),
+    /** N2 evidence per local day index: [ms below, ms of that exempt (N3)]. */
+    readonly compliance = new Array<Map<number, number[]> | undefined>(n).fill(undefined),
+  ) {}
 }
 
 export class BuildingState {
-  /** Derived: monitored apartments below the standard now (§E.3 neighbour evidence). */
-  readonly belowNow: Int32Array;
-  /** Scratch per-building counter for reconcileStation (always left zeroed). */
-  readonly scratch: Int32Array;
-  readonly coldInc: (Incident | undefined)[];
-  constructor(n: number) {
-    this.belowNow = new Int32Array(n);
-    this.scratch = new Int32Array(n);
-    this.coldInc = none(n);
-  }
+  constructor(
+    n: number,
+    /** Derived: monitored apartments below the standard now (§E.3 neighbour evidence). */
+    readonly belowNow = new Int32Array(n),
+    /** Scratch per-building counter for reconcileStation (always left zeroed). */
+    readonly scratch = new Int32Array(n),
+    readonly coldInc = none(n),
+  ) {}
 }
 
 export class StationState {
-  readonly coldInc: (Incident | undefined)[];
-  readonly faultInc: (Incident | undefined)[];
-  /** Latest meter values, FIELD_COUNT slots per station (STATION_SLOT), NaN = never reported. */
-  readonly values: Float64Array;
-  /** NFAULT slots per station: since when each fault condition has held. */
-  readonly faultSince: Float64Array;
-  /** Confirmed fault bits (station.rule.ts FAULT_*). */
-  readonly confirmed: Uint8Array;
-  /** N3: the station's outdoor mean so far today (day index, sum, count). */
-  readonly outdoorDay: Float64Array;
-  readonly outdoorSum: Float64Array;
-  readonly outdoorCount: Float64Array;
-  /** N3: the last completed day and its full-day outdoor mean (not stored: lost on restore, as the running mean's history is). */
-  readonly prevOutdoorDay: Float64Array;
-  readonly prevOutdoorMean: Float64Array;
-  constructor(n: number) {
-    this.coldInc = none(n);
-    this.faultInc = none(n);
-    this.values = nan(n * FIELD_COUNT);
-    this.faultSince = nan(n * NFAULT);
-    this.confirmed = new Uint8Array(n);
-    this.outdoorDay = nan(n);
-    this.outdoorSum = new Float64Array(n);
-    this.outdoorCount = new Float64Array(n);
-    this.prevOutdoorDay = nan(n);
-    this.prevOutdoorMean = nan(n);
-  }
+  constructor(
+    n: number,
+    readonly coldInc = none(n),
+    readonly faultInc = none(n),
+    /** Latest meter values, FIELD_COUNT slots per station (STATION_SLOT), NaN = never reported. */
+    readonly values = nan(n * FIELD_COUNT),
+    /** NFAULT slots per station: since when each fault condition has held. */
+    readonly faultSince = nan(n * NFAULT),
+    /** Confirmed fault bits (station.rule.ts FAULT_*). */
+    readonly confirmed = new Uint8Array(n),
+    /** N3: the station's outdoor mean so far today (day index, sum, count). */
+    readonly outdoorDay = nan(n),
+    readonly outdoorSum = new Float64Array(n),
+    readonly outdoorCount = new Float64Array(n),
+    /** N3: the last completed day and its full-day outdoor mean (not stored: lost on restore, as the running mean's history is). */
+    readonly prevOutdoorDay = nan(n),
+    readonly prevOutdoorMean = nan(n),
+  ) {}
 }
 
 export class MeterState {
-  readonly lastTs: Float64Array;
-  readonly silent: Uint8Array;
-  readonly heard: Float64Array;
-  constructor(n: number) {
-    this.lastTs = nan(n);
-    this.silent = new Uint8Array(n);
-    this.heard = nan(n);
-  }
+  constructor(
+    n: number,
+    readonly lastTs = nan(n),
+    readonly silent = new Uint8Array(n),
+    readonly heard = nan(n),
+  ) {}
 }
 
 /**

@@ -6,6 +6,7 @@
  * Runs on incident transitions only, never per reading.
  */
 import type { CauseClass, Incident } from '../incident.schema.ts';
+import type { IncidentWhere } from './incident.registry.ts';
 import { outdoorDayMean } from './compliance.rule.ts';
 import { r2, type RuleContext } from './engine.state.ts';
 import { apartmentValue } from './sensor.rule.ts';
@@ -92,6 +93,51 @@ export function classify(c: RuleContext, a: number, inc: Incident, at: number, v
   return changed;
 }
 
+type GroupKind = 'station_cold' | 'building_cold';
+/** What each share-based group is: a station's is critical with the station as cause (§E.2), a building's major (§E.3). */
+const GROUP_KINDS = {
+  station_cold: { subjectType: 'station', severity: 'critical', cause: 'station' },
+  building_cold: { subjectType: 'building', severity: 'major', cause: 'building' },
+} as const;
+
+/**
+ * One share-based group of one step: with a `parent` (a station fault, or the station's own
+ * group for a building) the group is merged into it; otherwise opened in season once enough
+ * apartments are monitored and `share` reaches `minShare`, and resolved once it falls below
+ * minShare × resolveShareRatio. Returns the group that stays open, if any.
+ */
+function stepGroup(
+  c: RuleContext,
+  inc: Incident | undefined,
+  parent: Incident | undefined,
+  share: number,
+  monitored: number,
+  minShare: number,
+  at: number,
+  opened: Incident[],
+  open: () => Incident,
+): Incident | undefined {
+  const g = c.policy.grouping;
+  if (parent) {
+    if (inc) c.incidents.merge(inc, parent, at);
+    return undefined;
+  }
+  if (!inc) {
+    if (!c.season.inSeason(at) || monitored < g.minMonitored || share < minShare) return undefined;
+    const made = open();
+    made.evidence.coldShare = r2(share);
+    made.evidence.monitored = monitored;
+    opened.push(made);
+    return made;
+  }
+  if (share < minShare * g.resolveShareRatio) {
+    inc.evidence.coldShare = r2(share);
+    c.incidents.resolve(inc, at, at);
+    return undefined;
+  }
+  return inc;
+}
+
 /**
  * Re-decide a station's group incidents and its apartments' parents (§E). Order of events:
  * groups opened/resolved, then apartments updated, then groups whose children changed.
@@ -102,7 +148,6 @@ export function reconcileStation(c: RuleContext, st: number, at: number): void {
   const S = c.stations;
   const B = c.buildings;
   const g = c.policy.grouping;
-  const inSeason = c.season.inSeason(at);
   const fault = S.faultInc[st];
   const opened: Incident[] = [];
   const stId = ix.stationIds[st]!;
@@ -117,66 +162,37 @@ export function reconcileStation(c: RuleContext, st: number, at: number): void {
     stCold++;
     bCold[ix.aptBuilding[a]!]!++;
   }
-  let sc = S.coldInc[st];
   const mon = ix.stationMonitored[st]!;
-  const share = mon > 0 ? stCold / mon : 0;
-  if (fault) {
-    if (sc) {
-      reg.merge(sc, fault, at);
-      sc = S.coldInc[st] = undefined;
-    }
-  } else if (!sc) {
-    if (inSeason && mon >= g.minMonitored && share >= g.stationColdShare) {
-      sc = S.coldInc[st] = reg.makeGroup({
-        kind: 'station_cold',
-        subjectType: 'station',
-        subjectId: stId,
-        startTs: at,
-        severity: 'critical',
-        cause: 'station',
-        where: { stationId: stId },
-      });
-      sc.evidence.coldShare = r2(share);
-      sc.evidence.monitored = mon;
-      opened.push(sc);
-    }
-  } else if (share < g.stationColdShare * g.resolveShareRatio) {
-    sc.evidence.coldShare = r2(share);
-    reg.resolve(sc, at, at);
-    sc = S.coldInc[st] = undefined;
-  }
+  const open = (kind: GroupKind, subjectId: string, where: IncidentWhere) => () =>
+    reg.makeGroup({ kind, subjectId, startTs: at, where, ...GROUP_KINDS[kind] });
+  const sc = (S.coldInc[st] = stepGroup(
+    c,
+    S.coldInc[st],
+    fault,
+    mon > 0 ? stCold / mon : 0,
+    mon,
+    g.stationColdShare,
+    at,
+    opened,
+    open('station_cold', stId, { stationId: stId }),
+  ));
   const stationParent = fault ?? sc;
   for (const b of ix.stationBuildings[st]!) {
-    let bc = B.coldInc[b];
     const bm = ix.buildingMonitored[b]!;
     const bs = bm > 0 ? bCold[b]! / bm : 0;
     bCold[b] = 0;
-    if (stationParent) {
-      if (bc) {
-        reg.merge(bc, stationParent, at);
-        B.coldInc[b] = undefined;
-      }
-    } else if (!bc) {
-      if (inSeason && bm >= g.minMonitored && bs >= g.buildingColdShare) {
-        const bId = ix.buildingIds[b]!;
-        bc = B.coldInc[b] = reg.makeGroup({
-          kind: 'building_cold',
-          subjectType: 'building',
-          subjectId: bId,
-          startTs: at,
-          severity: 'major',
-          cause: 'building',
-          where: { stationId: stId, buildingId: bId },
-        });
-        bc.evidence.coldShare = r2(bs);
-        bc.evidence.monitored = bm;
-        opened.push(bc);
-      }
-    } else if (bs < g.buildingColdShare * g.resolveShareRatio) {
-      bc.evidence.coldShare = r2(bs);
-      reg.resolve(bc, at, at);
-      B.coldInc[b] = undefined;
-    }
+    const bId = ix.buildingIds[b]!;
+    B.coldInc[b] = stepGroup(
+      c,
+      B.coldInc[b],
+      stationParent,
+      bs,
+      bm,
+      g.buildingColdShare,
+      at,
+      opened,
+      open('building_cold', bId, { stationId: stId, buildingId: bId }),
+    );
   }
 
   // Source-level cause for the station's own incidents.

@@ -34,14 +34,14 @@ export const SensorColumnsSchema = Type.Object({
   recentTemp: Type.Array(Type.Array(Type.Number())),
 });
 
+/**
+ * The apartment timers, stored alike by versions 1 and 2 (v2 kept v1's columns). A version
+ * that changes one of them must give the older versions their own copy.
+ */
+const ApartmentTimers = { ids: Ids, belowSince: Col, aboveStdSince: Col, recoverSince: Col, lastEval: Col, lastValue: Col, hint: Col };
+
 export const ApartmentColumnsSchema = Type.Object({
-  ids: Ids,
-  belowSince: Col,
-  aboveStdSince: Col,
-  recoverSince: Col,
-  lastEval: Col,
-  lastValue: Col,
-  hint: Col,
+  ...ApartmentTimers,
   /** N2 evidence rows (one per apartment and local day), as columns. */
   compliance: Type.Object({
     apartmentId: Ids,
@@ -101,13 +101,7 @@ export const EngineSnapshotV1Schema = Type.Object({
     heard: Type.Optional(Col),
   }),
   apartments: Type.Object({
-    ids: Ids,
-    belowSince: Col,
-    aboveStdSince: Col,
-    recoverSince: Col,
-    lastEval: Col,
-    lastValue: Col,
-    hint: Col,
+    ...ApartmentTimers,
     compliance: Type.Array(Type.Tuple([Type.String(), Type.Integer(), Type.Number(), Type.Number()])),
   }),
   stations: Type.Object({
