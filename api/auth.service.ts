@@ -9,28 +9,27 @@ import type { Clock } from '../domain/clock.ts';
 import { HeatError } from '../domain/errors.ts';
 import { assertPasswordPolicy, passwordProblem } from './password.ts';
 import type { NewPerson, PeopleRepository, Person, Session } from './people.repository.ts';
-import { LoginThrottle, throttleDefaults } from './login.throttle.ts';
-
-export { LoginThrottle, throttleDefaults } from './login.throttle.ts';
+import { LoginLimiter, loginLimiterDefaults } from '../domain/login.limiter.ts';
 
 /** Defaults with units in the name (CONVENTIONS.md #6). */
 export const authDefaults = Object.freeze({
   sessionTtlMs: 12 * 3_600_000,
-  ...throttleDefaults,
+  // The login limiter (domain/login.limiter.ts): slows guessing per account and address, never locks.
+  ...loginLimiterDefaults,
 });
 
 /** A session ended by the platform: one session, or every session of a person (but one). */
 export type Revocation = { readonly sessionId: string } | { readonly personId: string; readonly exceptSessionId?: string };
 
 export class AuthService {
-  readonly throttle: LoginThrottle;
+  readonly throttle: LoginLimiter;
   readonly #listeners = new Set<(r: Revocation) => void>();
   constructor(
     private readonly people: PeopleRepository,
     private readonly clock: Clock,
     private readonly opts = authDefaults,
   ) {
-    this.throttle = new LoginThrottle(clock, opts);
+    this.throttle = new LoginLimiter(clock, opts);
   }
 
   /** Called whenever sessions end other than by expiry; returns the unsubscribe. */

@@ -29,7 +29,7 @@ import { topics } from '../domain/topics.ts';
 import type { Building, Device, HeatSource, Office, Room } from '../domain/topology.schema.ts';
 import { newDeviceSecret } from '../storage/records/secrets.ts';
 import type { ApiContext } from './context.ts';
-import { parseCsv } from './csv.ts';
+import { parseCsv } from '../domain/csv.ts';
 
 type RowError = ImportReport['errors'][number];
 type Value = Record<string, unknown>;

@@ -13,7 +13,7 @@ import { ApartmentSchema, BuildingSchema, DeviceSchema } from '../domain/topolog
 import { newDeviceSecret } from '../storage/records/secrets.ts';
 import { SERVICE_ACCOUNT_PREFIX, isReservedDeviceId } from '../storage/records/service-accounts.ts';
 import type { ApiContext } from './context.ts';
-import { parseCsv } from './csv.ts';
+import { parseCsv } from '../domain/csv.ts';
 import { hashPasswordAsync, passwordProblem } from './password.ts';
 import type { Outage } from './outages.repository.ts';
 

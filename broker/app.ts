@@ -16,7 +16,7 @@ import { createAuthorizePublish } from './authorize-publish.hook.ts';
 import { createAuthorizeSubscribe } from './authorize-subscribe.hook.ts';
 import { remoteAddress, type BrokerContext } from './context.ts';
 import { openListeners, type BoundPorts, type ListenOptions } from './listeners.ts';
-import { LoginGuard } from './login-guard.service.ts';
+import { createLoginGuard } from './login-guard.service.ts';
 import { MetricsRecorder, toPrometheus, type BrokerMetrics } from './metrics.ts';
 import { resolveOptions, type BrokerOptions } from './options.ts';
 import { PendingConnections } from './pending-connections.ts';
@@ -95,7 +95,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     clock,
     rateClock: deps.rateClock ?? { now: () => performance.now() },
     metrics,
-    guard: new LoginGuard(clock, options),
+    guard: createLoginGuard(clock, options),
     principals: new WeakMap(),
     buckets: new WeakMap(),
     cutOff: new WeakSet(),

@@ -25,7 +25,7 @@ export function createAuthenticate(ctx: BrokerContext) {
     const address = remoteAddress(client);
     const refuse = (reason: RefusalReason, opts: { countFailure?: boolean; returnCode?: number } = {}) => {
       metrics.refuse(reason);
-      const delayMs = opts.countFailure ? guard.fail(id, address) : 0;
+      const delayMs = opts.countFailure ? guard.failed(id, address) : 0;
       logger.info({ clientId: id, username, address, reason, delayMs }, 'connection refused');
       const err = refusal(reason, opts.returnCode ?? 5) as unknown as AuthenticateError;
       // Slow-down: a guesser waits longer for every wrong answer. aedes drops the answer
@@ -62,7 +62,7 @@ export function createAuthenticate(ctx: BrokerContext) {
       };
     }
 
-    guard.succeed(id, address);
+    guard.succeeded(id, address);
     ctx.principals.set(client, principal);
     ctx.authenticated(client);
     // The per-client rate is for devices: the platform's own services (ingest fan-out,

@@ -30,9 +30,9 @@ export interface BrokerOptions {
    * follows its TCP handshake within milliseconds, still gets through behind a NAT.
    */
   readonly maxPendingPerAddress: number;
-  /** Failures from one address within `authWindowMs` past which its refusals get the longest delay (guessing across client ids). */
+  /** Failures from one address (over all client ids) past which its refusals get the longest delay (guessing across client ids). */
   readonly authFailuresPerAddress: number;
-  /** Window in which failures are counted. */
+  /** Failures are forgotten this long after the last one of their (client id, address) or address. */
   readonly authWindowMs: number;
   /** Delay of the first refused CONNACK of a (client id, address); it doubles with each further failure. Correct credentials are never delayed. */
   readonly authFailureDelayMs: number;

@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { parseCsvLine } from '../domain/csv.ts';
 import type { ReplayProgress as LiveProgress } from '../domain/events.ts';
 import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { policyForCity } from '../domain/policy.ts';
@@ -57,7 +58,7 @@ export function sniffFormat(text: string): 'csv' | 'lp' | undefined {
     .find((l) => l.trim() && !l.startsWith('#'))
     ?.trim();
   if (!first) return undefined;
-  const cols = first.split(',').map((c) => c.trim());
+  const cols = parseCsvLine(first).map((c) => c.trim());
   if (cols.includes('ts') && cols.includes('deviceId')) return 'csv';
   return /^[A-Za-z_][\w-]*(,[^ ]+)? [^ ]+=/.test(first) ? 'lp' : undefined;
 }

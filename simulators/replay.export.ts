@@ -1,18 +1,16 @@
-/** Export of readings for replay: CSV rows and line protocol (as the store writes it), and simulated readings in delivery order. */
+/** Export of readings for replay: CSV records and line protocol (as the store writes it), and simulated readings in delivery order. */
 import { Point } from '@influxdata/influxdb-client';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { csvRecord } from '../domain/csv.ts';
 import type { Reading } from '../domain/reading.ts';
 import { ROOM_FIELDS, STATION_FIELDS } from '../domain/telemetry.schema.ts';
 import { simulateDeliveries } from './feed.ts';
 import type { ThermalModel } from './thermal.model.ts';
 
-/** Format a reading as one CSV row / line-protocol line (export of simulated data for replay). */
-export function csvHeader(fields: readonly string[]): string {
-  return ['ts', 'deviceId', ...fields].join(',');
-}
-export function toCsvRow(r: Reading, fields: readonly string[]): string {
-  return [r.ts, r.deviceId, ...fields.map((f) => (r.fields[f] === undefined ? '' : String(r.fields[f])))].join(',');
+/** A reading as one CSV record (domain/csv.ts): ts, deviceId, then the fields in `fields` order, empty where absent. */
+export function toCsvRecord(r: Reading, fields: readonly string[]): string {
+  return csvRecord([r.ts, r.deviceId, ...fields.map((f) => r.fields[f])]);
 }
 /** Line protocol as the store writes it (measurement room|station, location tags, ms), built with Point. */
 export function toLineProtocol(r: Reading): string {
@@ -38,9 +36,9 @@ export async function writeReadings(path: string, format: 'csv' | 'lp', readings
   const out = createWriteStream(path, { encoding: 'utf8' });
   const fields = [...ROOM_FIELDS, ...STATION_FIELDS];
   let n = 0;
-  let buf = format === 'csv' ? `${csvHeader(fields)}\n` : '';
+  let buf = format === 'csv' ? csvRecord(['ts', 'deviceId', ...fields]) : '';
   for (const r of readings) {
-    buf += `${format === 'csv' ? toCsvRow(r, fields) : toLineProtocol(r)}\n`;
+    buf += format === 'csv' ? toCsvRecord(r, fields) : `${toLineProtocol(r)}\n`;
     n++;
     if (buf.length > 1 << 20) {
       if (!out.write(buf)) await once(out, 'drain');

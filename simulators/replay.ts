@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parseCsvLine } from '../domain/csv.ts';
 import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { policyForCity, type HeatingPolicy } from '../domain/policy.ts';
 import { parseTimestamp, type Reading } from '../domain/reading.ts';
@@ -222,7 +223,7 @@ async function* fileItems(kind: 'csv' | 'lp', path: string, ix: CityIndex): Asyn
     let parsed: { deviceId: string; ts: number; fields: Record<string, number> } | undefined;
     if (kind === 'csv') {
       if (!header) {
-        header = line.split(',').map((h) => h.trim());
+        header = parseCsvLine(line).map((h) => h.trim());
         continue;
       }
       parsed = parseCsvRow(header, line);
@@ -234,12 +235,12 @@ async function* fileItems(kind: 'csv' | 'lp', path: string, ix: CityIndex): Asyn
   }
 }
 
-/** CSV row → reading: columns `ts`, `deviceId` (or `device`), then one column per field; empty = absent. */
+/** CSV record (one line, domain/csv.ts) → reading: columns `ts`, `deviceId` (or `device`), then one column per field; empty = absent. */
 export function parseCsvRow(
   header: readonly string[],
   line: string,
 ): { deviceId: string; ts: number; fields: Record<string, number> } | undefined {
-  const cells = line.split(',');
+  const cells = parseCsvLine(line);
   let deviceId = '';
   let ts = Number.NaN;
   const fields: Record<string, number> = {};
@@ -366,4 +367,4 @@ async function* influxItems(src: Extract<ReplaySource, { kind: 'influx' }>, ix: 
   }
 }
 
-export { csvHeader, simulatedReadings, toCsvRow, toLineProtocol, writeReadings } from './replay.export.ts';
+export { simulatedReadings, toCsvRecord, toLineProtocol, writeReadings } from './replay.export.ts';

@@ -18,7 +18,7 @@ import { textResponse } from '../../domain/api.schema.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { orderView, residentView, type Order } from '../../domain/orders/order.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
-import { isoCell, toCsv } from '../csv.ts';
+import { isoCell, toCsv } from '../../domain/csv.ts';
 import { assertApartment, who, type ApiContext, type App } from '../context.ts';
 import type { Person, Role } from '../people.repository.ts';
 import { ListOf } from '../../domain/list.schema.ts';
@@ -132,7 +132,7 @@ export function registerOrderRoutes(app: App, ctx: ApiContext): void {
       if (p.role === 'station_head' && p.officeId) q.officeId = p.officeId;
       const rows = ctx.ordersRepo.list(q).map(csvRow);
       void reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="orders.csv"');
-      return '\uFEFF' + toCsv(CSV_COLUMNS, rows);
+      return toCsv(CSV_COLUMNS, rows, { bom: true });
     },
   );
 

@@ -10,7 +10,7 @@
  *   neutralised with a leading apostrophe.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCsv } from '../../api/csv.ts';
+import { parseCsv } from '../../domain/csv.ts';
 import type { Order } from '../../domain/orders/order.ts';
 import { T0, startTestApi, type TestApi } from '../api-fixture.ts';
 
