@@ -1,24 +1,68 @@
 /**
- * Orders from predicted_cold through the API (issue #20): the ingest's incident events go in as
- * the MQTT consumer hands them over (onIncidentMessage); everything is read back over REST as a
- * dispatcher, the field team and the auditor would. Opened: a proactive order that says it is a
- * forecast, in the reader's language from a stored key. Not escalated while only predicted
- * (N21). Avoided: withdrawn automatically with the reason, audited. Confirmed by the real
- * apartment_cold: the same order goes on as a repair order and escalates from then (N21).
+ * Orders from predicted_cold through the API's public contracts (issue #20): the ingest's
+ * incident events are published on the incidents topic with MQTT.js from the ingest's service
+ * account, through the real broker, exactly as the ingest's forecaster sends them; everything is
+ * read back over REST as a dispatcher, the field team and the auditor would. Opened: a proactive
+ * order that says it is a forecast, in the reader's language from a stored key. Not escalated
+ * while only predicted (N21). Avoided: withdrawn automatically with the reason, audited.
+ * Confirmed by the real apartment_cold: the same order goes on as a repair order and escalates
+ * from then (N21).
  */
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
 import { HOUR_MS } from '../domain/clock.ts';
-import type { IncidentEvent } from '../domain/incident.schema.ts';
+import type { Incident, IncidentEvent } from '../domain/incident.schema.ts';
 import type { Order } from '../domain/orders/order.ts';
+import { topics } from '../domain/topics.ts';
 import { T0, startTestApi, type TestApi } from './api-fixture.ts';
+import { waitFor } from './harness/ports.ts';
 
+const SVC = 'svc-secret-for-predicted-orders-test';
 let t: TestApi;
+let broker: BrokerApp;
+let ingest: MqttClient;
 beforeAll(async () => {
-  t = await startTestApi();
+  let url = '';
+  t = await startTestApi(
+    {},
+    {
+      prepare: async (registry) => {
+        registry.upsertServiceAccount('svc-api', ['api'], SVC);
+        registry.upsertServiceAccount('svc-ingest', ['ingest'], SVC);
+        broker = await createBrokerApp({ registry, logger: pino({ level: 'silent' }) });
+        url = `mqtt://127.0.0.1:${(await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' })).mqttPort}`;
+        return { mqtt: { url, clientId: 'svc-api', username: 'svc-api', password: SVC } };
+      },
+    },
+  );
+  ingest = await mqtt.connectAsync(url, {
+    clientId: 'svc-ingest-test',
+    username: 'svc-ingest',
+    password: SVC,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
+  await waitFor(async () => (await t.req('GET', '/api/v1/health')).json<{ mqtt: boolean }>().mqtt, { what: 'api mqtt connected' });
 });
 afterAll(async () => {
+  await ingest?.endAsync();
   await t?.close();
+  await broker?.close();
 });
+
+/** Publish an incident event as the ingest does (QoS 1) and wait until the API shows that state of it over REST. */
+async function send(ev: IncidentEvent): Promise<void> {
+  await ingest.publishAsync(topics.incidents, JSON.stringify(ev), { qos: 1 });
+  await waitFor(
+    async () => {
+      const r = await t.req('GET', `/api/v1/incidents/${encodeURIComponent(ev.incident.id)}`, 'dispatcher');
+      return r.statusCode === 200 && r.json<{ incident: Incident }>().incident.status === ev.incident.status;
+    },
+    { what: `${ev.type} ${ev.incident.id} taken` },
+  );
+}
 
 const predictedId = (apt: string) => `predicted_cold:${apt}:${T0}`;
 function predicted(
@@ -81,7 +125,7 @@ describe('a predicted order that is avoided', () => {
   let id: string;
 
   it('opens as a proactive order that says it is a forecast, stored as a key the screen renders in either language', async () => {
-    t.app.heat.onIncidentMessage(predicted('b1-a11'));
+    await send(predicted('b1-a11'));
     const o = await orderOf('b1-a11');
     id = o.id;
     expect(o).toMatchObject({
@@ -107,8 +151,8 @@ describe('a predicted order that is avoided', () => {
   });
 
   it('is withdrawn with the reason when the horizon passes without a real cold incident, and audited', async () => {
-    t.app.heat.onIncidentMessage(predicted('b1-a11', 'resolved', 'avoided'));
-    t.app.heat.onIncidentMessage(predicted('b1-a11', 'resolved', 'avoided')); // QoS 1 redelivery changes nothing
+    await send(predicted('b1-a11', 'resolved', 'avoided'));
+    await send(predicted('b1-a11', 'resolved', 'avoided')); // QoS 1 redelivery changes nothing
     const o = (await t.req('GET', `/api/v1/orders/${id}`, 'dispatcher')).json<Order>();
     expect(o.status).toBe('cancelled');
     expect(o.prediction).toMatchObject({ state: 'avoided', outcome: { key: 'prediction_avoided', params: { untilAt: t.clock.now() } } });
@@ -133,14 +177,14 @@ describe('a predicted order the real cold confirms', () => {
   let confirmedAt: number;
 
   it('keeps the same order: the real apartment_cold joins it and it becomes a repair order', async () => {
-    t.app.heat.onIncidentMessage(predicted('b1-a12'));
+    await send(predicted('b1-a12'));
     id = (await orderOf('b1-a12')).id;
     t.clock.advance(5 * HOUR_MS);
     confirmedAt = t.clock.now();
     const real = cold('b1-a12', confirmedAt);
-    t.app.heat.onIncidentMessage(real);
+    await send(real);
     // The forecaster's own "confirmed" follows; it changes nothing more.
-    t.app.heat.onIncidentMessage(predicted('b1-a12', 'resolved', 'confirmed', real.incident.id));
+    await send(predicted('b1-a12', 'resolved', 'confirmed', real.incident.id));
     const o = await orderOf('b1-a12');
     expect(o.id).toBe(id);
     expect(o.status).toBe('new');
@@ -169,14 +213,14 @@ describe('a predicted order the real cold confirms', () => {
 
 describe('a predicted order a worker has reached', () => {
   it('is not pulled from under the worker on site when the prediction is avoided: it is marked, and the visit finishes as usual', async () => {
-    t.app.heat.onIncidentMessage(predicted('b2-a21'));
+    await send(predicted('b2-a21'));
     const { id } = await orderOf('b2-a21');
     const step = async (path: string, who: string, body: unknown = {}) =>
       expect((await t.req('POST', `/api/v1/orders/${id}/${path}`, who, body)).statusCode).toBe(200);
     await step('dispatch', 'dispatcher', { assignee: 'Wang' });
     await step('accept', 'staff-o1');
     await step('arrive', 'staff-o1');
-    t.app.heat.onIncidentMessage(predicted('b2-a21', 'resolved', 'avoided'));
+    await send(predicted('b2-a21', 'resolved', 'avoided'));
     const o = (await t.req('GET', `/api/v1/orders/${id}`, 'dispatcher')).json<Order>();
     expect(o.status).toBe('on_site');
     expect(o.prediction).toMatchObject({ state: 'avoided', outcome: { key: 'prediction_avoided_on_site' } });
@@ -185,11 +229,11 @@ describe('a predicted order a worker has reached', () => {
 
 describe('a predicted order a resident complains about', () => {
   it('takes the complaint as linked (N4), and is not withdrawn when the sensor stays warm: the resident says they are cold', async () => {
-    t.app.heat.onIncidentMessage(predicted('b2-a22'));
+    await send(predicted('b2-a22'));
     const predictedOrder = await orderOf('b2-a22');
     const r = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: 'b2-a22', content: '卧室很冷', channel: 'hotline' });
     expect(r.json<{ linked: boolean; order: Order }>()).toMatchObject({ linked: true, order: { linkedOrderId: predictedOrder.id } });
-    t.app.heat.onIncidentMessage(predicted('b2-a22', 'resolved', 'avoided'));
+    await send(predicted('b2-a22', 'resolved', 'avoided'));
     const o = (await t.req('GET', `/api/v1/orders/${predictedOrder.id}`, 'dispatcher')).json<Order>();
     expect(o.status).toBe('new');
     expect(o.prediction?.state).toBe('predicted');
