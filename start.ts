@@ -186,14 +186,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const rulesCity = () => registry.city();
   let rules: RulesPort | undefined;
   let rulesLastTs: Record<string, number> | undefined;
-  try {
-    const snap = new RulesSnapshotRepository(config.dataDir).read();
-    if (snap) {
-      rules = liveRules({ city: rulesCity, policy, snapshot: snap.engine });
-      rulesLastTs = { ...snap.lastTs };
-    }
-  } catch (err) {
-    logger.error({ err: String(err) }, 'rules snapshot unreadable; starting the engine fresh');
+  const loaded = new RulesSnapshotRepository(config.dataDir).load(
+    (snap) => liveRules({ city: rulesCity, policy, snapshot: snap.engine }),
+    logger,
+  );
+  if (loaded) {
+    rules = loaded.restored;
+    rulesLastTs = { ...loaded.snapshot.lastTs };
   }
   rules ??= liveRules({ city: rulesCity, policy });
   const ingestForecasts = forecastStoreBeside(store, config.dataDir);

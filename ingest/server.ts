@@ -34,12 +34,8 @@ const deadLetters = new DeadLetterRepository(registry.db);
 function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
   if (!config.ingest.rules) return {};
   const opts = { city: () => registry.city(), policy: policyForCity(config.city) };
-  try {
-    const snap = new RulesSnapshotRepository(config.dataDir).read();
-    if (snap) return { rules: liveRules({ ...opts, snapshot: snap.engine }), lastTs: { ...snap.lastTs } };
-  } catch (e) {
-    logger.error({ err: String(e) }, 'rules snapshot unreadable; starting the engine fresh');
-  }
+  const loaded = new RulesSnapshotRepository(config.dataDir).load((snap) => liveRules({ ...opts, snapshot: snap.engine }), logger);
+  if (loaded) return { rules: loaded.restored, lastTs: { ...loaded.snapshot.lastTs } };
   return { rules: liveRules(opts) };
 }
 
