@@ -1,0 +1,26 @@
+/** 简体中文: the forecast ("tomorrow" view) and predicted_cold. Merged in ../zh-CN.ts; en/forecast.ts has the same keys. */
+export const forecast = {
+  // Issue #20: an order opened from a forecast, and how the forecast ended.
+  'prediction.predicted': '预测工单：住户尚未受冷',
+  'prediction.confirmed': '预测已证实：按报修工单处理',
+  'prediction.avoided': '预测未发生',
+  'tomorrow.toggleNow': '当前',
+  'tomorrow.toggleTomorrow': '明日',
+  'tomorrow.title': '明日：预测低温风险',
+  'tomorrow.loading': '正在计算预测…',
+  'tomorrow.horizon': '未来 {hours} 小时。',
+  'tomorrow.issued': '天气预报发布于 {at}。',
+  'tomorrow.noForecast': '暂无天气预报：室外温度按最近值外推。',
+  'tomorrow.level.high': '可能不达标',
+  'tomorrow.level.medium': '有不达标风险',
+  'tomorrow.level.low': '预计达标',
+  'tomorrow.level.unknown': '数据不足',
+  'tomorrow.models': '{ready} 户已拟合模型，{missing} 户数据不足',
+  'tomorrow.noneAtRisk': '暂无风险住户。',
+  'tomorrow.pick': '选择换热站查看有风险的住户。',
+  'tomorrow.apartment': '住户',
+  'tomorrow.probability': '概率',
+  'tomorrow.lowest': '最低',
+  'tomorrow.when': '约在',
+  'tomorrow.temp': '{c} ± {sigma} °C',
+} as const;
