@@ -165,10 +165,13 @@ async function expectOneIncidentAndOrder(aptId: string, step: string): Promise<v
     },
     // As generous as the readings' deadline: an incident that comes late is a stall, not a loss.
     { timeoutMs: SETTLE_DEADLINE_MS, intervalMs: 250, what: `incident for ${aptId}` },
-  ).catch((e: unknown) => {
-    // What the services said (warn and above) is the first thing to read on a failure here.
+  ).catch(async (e: unknown) => {
+    // What the services said (warn and above) and every incident the API holds (was it raised
+    // under another subject or kind?) are the first things to read on a failure here.
+    const all = await api<(IncidentJson & Record<string, unknown>)[]>('/api/v1/incidents').catch(() => []);
+    const held = all.map((i) => `${i.id} ${i.kind} ${i.status} parent=${JSON.stringify(i.parentId ?? null)}`).join('\n');
     throw new Error(
-      `${String(e)}\n--- ingest log ---\n${cluster.ingest.log().slice(-6000)}\n--- api log ---\n${cluster.api.log().slice(-3000)}`,
+      `${String(e)}\n--- incidents in the API ---\n${held}\n--- ingest log ---\n${cluster.ingest.log().slice(-6000)}\n--- api log ---\n${cluster.api.log().slice(-3000)}`,
     );
   });
   const incidentMs = Math.round(performance.now() - t0);
@@ -191,10 +194,10 @@ beforeAll(async () => {
   const gen = generateCity({ seed: 909, stations: 1, buildingsPerStation: 6, maxFloors: 6, sensorShare: 1, gatewayShare: 0 });
   city = gen.city;
   influx = await startInfluxd();
-  // CHAOS_LOG_LEVEL=debug: the services' logs (the ingest's metrics every 10 s) in a failure's message.
+  // CHAOS_LOG_LEVEL=debug: the broker's and the ingest's logs (its metrics every 10 s) in a failure's message.
   const logs: Record<string, string> = process.env.CHAOS_LOG_LEVEL ? { LOG_LEVEL: process.env.CHAOS_LOG_LEVEL } : {};
   const env = { INGEST_SPOOL_MAX: String(SPOOL_MAX), INGEST_FEED: FEED, ...logs };
-  cluster = await startCluster({ city: gen, influxUrl: influx.url, env: { ingest: env, broker: env, api: logs } });
+  cluster = await startCluster({ city: gen, influxUrl: influx.url, env: { ingest: env, broker: env } });
   ledger = new ArrivalLedger({
     influx: () => influx,
     feed: FEED,
