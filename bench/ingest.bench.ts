@@ -19,6 +19,8 @@
  *    ingest's persistent session (the path before issue 19, kept for an ingest on another
  *    host), is the in-run "before"; 'spool', the default, the broker appending it to the spool
  *    the ingest reads, gives the main rows (BENCH_INGEST_FEEDS=spool runs only that);
+ *    'redis' (issue 19's scale-out row): REDIS_URL, two broker processes sharing a throwaway
+ *    redis-server, publishers split over both, one ingest on the MQTT feed, 1 reading/message;
  * 3. CPU time per point of each process in the end-to-end runs (publishers, broker, ingest,
  *    influxd), which shows where a 2-core machine's budget goes, and the platform's own
  *    share (broker + ingest, and + influxd) as rows, each beside the MQTT feed's figure;
@@ -319,9 +321,19 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         } catch (e) {
           // The baseline failing must not take the deployed feed's rows with it (and the other way round).
           opts.log(`end-to-end (${feed}), ${p.what}: FAILED ${String(e)}`);
+          for (const proc of [ingest, broker, brokerB]) if (proc) opts.log(`  ${proc.name} log: ${proc.log().slice(-1500)}`);
           await ingest?.kill('SIGKILL');
           ingest = undefined;
           if (feed === 'spool') throw e;
+          // The scale-out row fails visibly in the table rather than going missing from it.
+          if (feed === 'redis')
+            rows.push({
+              name: `ingest: end-to-end, REDIS_URL, 2 brokers + 1 ingest (MQTT feed), ${p.what}`,
+              value: Number.NaN,
+              unit: 'points/s',
+              target: { kind: 'min', value: 15_000 },
+              note: `FAILED: ${String(e).slice(0, 200)}`,
+            });
         }
       }
       await stopBrokers();
