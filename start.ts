@@ -14,6 +14,7 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/app.ts';
 import { seedDemoPeople, type DemoAccount } from './api/demo-people.ts';
+import { writePaths } from './api/write-health.ts';
 import { createBrokerApp, telemetrySpoolOptions, type BrokerApp } from './broker/app.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { parseConfig, type PlatformConfig } from './domain/config.ts';
@@ -233,6 +234,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     mqtt: { url: mqttUrl, clientId: 'svc-api', username: 'svc-api', password: serviceSecrets['svc-api'] },
     brokerMetrics: () => broker.metrics(),
     brokerPrometheus: () => broker.prometheus(),
+    writeHealth: () => writePaths(broker.metrics(), ingest.metrics()),
     dashboardDir: join(root, 'dashboard', 'dist'),
     tickIntervalMs: opts.apiTickIntervalMs,
     replay,

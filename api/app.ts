@@ -15,6 +15,7 @@ import type { Clock } from '../domain/clock.ts';
 import { isLoopbackHost, type PlatformConfig } from '../domain/config.ts';
 import type { LiveReading } from '../domain/events.ts';
 import { IncidentEventSchema } from '../domain/incident.schema.ts';
+import type { WritePathHealth } from '../domain/api.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
@@ -64,6 +65,8 @@ export interface ApiDeps {
   readonly mqtt?: MqttOptions;
   readonly brokerMetrics?: () => unknown;
   readonly brokerPrometheus?: () => string;
+  /** The broker's and ingest's durable write paths when they run in this process (start.ts), for /health and /metrics. */
+  readonly writeHealth?: () => readonly WritePathHealth[];
   /** dashboard/dist; served with an SPA fallback to index.html. */
   readonly dashboardDir?: string;
   /** Replay control (simulators) for the engineer view; routes answer 503 without it. */
@@ -282,6 +285,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerSystemRoutes(app, ctx, {
     brokerMetrics: deps.brokerMetrics,
     brokerPrometheus: deps.brokerPrometheus,
+    ...(deps.writeHealth ? { writeHealth: deps.writeHealth } : {}),
     metrics: () => heat.metrics(),
   });
   registerAuthRoutes(app, ctx);

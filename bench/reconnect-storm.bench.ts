@@ -12,7 +12,7 @@
  * Devices run in child processes of this file (`storm` mode), 10,000 sockets each.
  */
 import { createInterface } from 'node:readline';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,23 @@ import { SERVICE_SECRET, cpuMs, deviceId, deviceSecret, launch, nofile, seed, st
 import { connectPacket } from './load.raw.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
+/** CPU time and run-queue wait (ms) of a process' main thread, from /proc/<pid>/task/<pid>/schedstat. */
+function schedMs(pid: number): { ran: number; waited: number } {
+  const [r, w] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { ran: r! / 1e6, waited: w! / 1e6 };
+}
+
+/** The kernel's TCP counters (this network namespace): SYNs dropped at a full accept queue, SYN retransmits. */
+function tcpCounters(): { listenOverflows: number; synRetrans: number } {
+  const lines = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0]!.split(' ');
+  const values = lines[1]!.split(' ').map(Number);
+  const get = (n: string) => values[names.indexOf(n)] ?? NaN;
+  return { listenOverflows: get('ListenOverflows'), synRetrans: get('TCPSynRetrans') };
+}
+
 // ───────────────────────── storm mode (child process) ─────────────────────────
 
 /**
@@ -37,8 +54,12 @@ import type { BenchOptions, BenchRow } from './types.ts';
 async function stormMain(port: number, from: number, count: number): Promise<void> {
   let phase: 'setup' | 'storm' = 'setup';
   const back = { n: 0, present: 0, first: 0, last: 0 };
+  // Storm connection attempts: refused (port closed) and cut (closed by the broker before its
+  // CONNACK, e.g. evicted by the per-address pending cap) — where a device's time goes.
+  const tries = { attempts: 0, refused: 0, cut: 0 };
   setInterval(() => {
-    if (back.n) process.stdout.write(`BACK ${back.n} ${back.present} ${back.first} ${back.last}\n`);
+    if (back.n || tries.attempts)
+      process.stdout.write(`BACK ${back.n} ${back.present} ${back.first} ${back.last} ${tries.attempts} ${tries.refused} ${tries.cut}\n`);
   }, 200).unref();
 
   const device = (i: number) =>
@@ -48,7 +69,11 @@ async function stormMain(port: number, from: number, count: number): Promise<voi
       const open = () => {
         const s: Socket = connect(port, '127.0.0.1');
         s.setNoDelay(true);
+        let connected = false;
+        let acked = false;
+        if (phase === 'storm') tries.attempts++;
         s.on('connect', () => {
+          connected = true;
           s.write(connectPacket(id, id, deviceSecret(i), false));
         });
         s.on('data', (chunk: Buffer) => {
@@ -59,6 +84,7 @@ async function stormMain(port: number, from: number, count: number): Promise<voi
             const pkt = buf.subarray(0, 2 + buf[1]!);
             buf = buf.subarray(2 + buf[1]!);
             if (type === 2) {
+              acked = true;
               if (pkt[3] !== 0) return s.destroy();
               if (phase === 'setup') {
                 s.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: topics.config(id), qos: 1 }] }));
@@ -89,6 +115,7 @@ async function stormMain(port: number, from: number, count: number): Promise<voi
         s.on('error', () => undefined);
         s.on('close', () => {
           buf = Buffer.alloc(0);
+          if (phase === 'storm' && !acked) tries[connected ? 'cut' : 'refused']++;
           if (phase === 'storm') setTimeout(open, 250);
         });
       };
@@ -167,17 +194,22 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     broker = await startBroker(dataDir, port);
     const portOpenAt = Date.now();
     const cpuAtOpen = cpuMs(broker.proc.pid!);
+    const schedAtOpen = schedMs(broker.proc.pid!);
+    const tcpAtOpen = tcpCounters();
 
     const status = () =>
       loaders.map((l) => {
-        const m = [...l.out().matchAll(/BACK (\d+) (\d+) (\d+) (\d+)/g)].pop();
-        return m
-          ? { n: Number(m[1]), present: Number(m[2]), first: Number(m[3]), last: Number(m[4]) }
-          : { n: 0, present: 0, first: 0, last: 0 };
+        const m = [...l.out().matchAll(/BACK (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/g)].pop();
+        const [n, present, first, last, attempts, refused, cut] = m ? m.slice(1).map(Number) : [0, 0, 0, 0, 0, 0, 0];
+        return { n: n!, present: present!, first: first!, last: last!, attempts: attempts!, refused: refused!, cut: cut! };
       });
     const backCount = () => status().reduce((a, s) => a + s.n, 0);
     await waitFor(() => backCount() >= n || undefined, { timeoutMs: 600_000, intervalMs: 250, what: `devices back (${backCount()}/${n})` });
     const cpuPerConnect = (cpuMs(broker.proc.pid!) - cpuAtOpen) / n;
+    const sched = schedMs(broker.proc.pid!);
+    const ranSec = (sched.ran - schedAtOpen.ran) / 1000;
+    const waitedSec = (sched.waited - schedAtOpen.waited) / 1000;
+    const tcp = tcpCounters();
     const st = status();
     const lastAt = Math.max(...st.map((s) => s.last));
     const firstAt = Math.min(...st.map((s) => s.first));
@@ -185,6 +217,15 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const backN = st.reduce((a, s) => a + s.n, 0);
     const allBackSec = (lastAt - restartAt) / 1000;
     const rate = n / Math.max(0.001, (lastAt - firstAt) / 1000);
+    const attempts = st.reduce((a, s) => a + s.attempts, 0);
+    const refused = st.reduce((a, s) => a + s.refused, 0);
+    const cut = st.reduce((a, s) => a + s.cut, 0);
+    const stormSec = (lastAt - portOpenAt) / 1000;
+    opts.log(
+      `storm: port open → all back ${stormSec.toFixed(1)} s: broker main thread ran ${ranSec.toFixed(1)} s and waited for a CPU ${waitedSec.toFixed(1)} s ` +
+        `(/proc schedstat); ${attempts} connection attempts, ${refused} refused (port closed), ${cut} closed by the broker before CONNACK; ` +
+        `kernel: ${tcp.listenOverflows - tcpAtOpen.listenOverflows} SYNs dropped at a full accept queue, ${tcp.synRetrans - tcpAtOpen.synRetrans} SYN retransmits`,
+    );
 
     // Readings lost: the ingest's session must get every reading acknowledged before the kill.
     const got = new Set<string>();

@@ -124,6 +124,7 @@ export function toPrometheus(m: BrokerMetrics): string {
     metric('heat_broker_spool_backlog', 'gauge', 'Spooled telemetry not yet stored by the ingest.', [[{}, t.backlog]]);
     metric('heat_broker_spool_parked', 'gauge', 'Telemetry publishes waiting at the spool bound (no PUBACK yet).', [[{}, t.parked]]);
     metric('heat_broker_spool_write_errors_total', 'counter', 'Failed spool writes (their PUBACKs withheld).', [[{}, t.writeErrors]]);
+    metric('heat_broker_spool_failing', 'gauge', '1 while spool writes fail (recovers by itself).', [[{}, t.failing ? 1 : 0]]);
   }
   metric('heat_broker_pending_connections', 'gauge', 'Connections without an accepted CONNECT yet.', [[{}, m.pendingConnections]]);
   metric('heat_broker_uptime_seconds', 'gauge', 'Seconds since the broker started.', [[{}, m.uptimeSec]]);

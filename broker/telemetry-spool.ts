@@ -51,6 +51,8 @@ export interface TelemetrySpoolStats {
   /** Publishes waiting at the bound. */
   readonly parked: number;
   readonly writeErrors: number;
+  /** The error the spool's appends fail with now (PUBACKs withheld), or null. */
+  readonly failing: string | null;
 }
 
 export class TelemetrySpool {
@@ -158,7 +160,13 @@ export class TelemetrySpool {
   }
 
   stats(): TelemetrySpoolStats {
-    return { spooled: this.#spooled, backlog: this.#spool.unstored(), parked: this.#parked.length, writeErrors: this.#spool.writeErrors };
+    return {
+      spooled: this.#spooled,
+      backlog: this.#spool.unstored(),
+      parked: this.#parked.length,
+      writeErrors: this.#spool.writeErrors,
+      failing: this.#spool.failing,
+    };
   }
 
   /** Finish the write in flight (its publishes are acked); parked ones are not (their devices resend). */

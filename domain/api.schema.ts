@@ -175,11 +175,26 @@ export const ReplayBodySchema = Type.Object(
   closed,
 );
 
+/**
+ * One durable write path of the services in this process (issue 17): the broker's journal
+ * and telemetry spool, the ingest's spool and its store writes. `failing` is the error it
+ * fails with now (its writes are not acknowledged), null once a write succeeds again.
+ */
+export const WritePathHealthSchema = Type.Object({
+  path: Type.Enum(['broker.journal', 'broker.spool', 'ingest.spool', 'ingest.store']),
+  failing: Type.Union([Type.String(), Type.Null()]),
+  /** Failed writes since the service started. */
+  errors: Type.Number(),
+});
+export type WritePathHealth = Static<typeof WritePathHealthSchema>;
+
 export const HealthSchema = Type.Object({
   status: Type.Enum(['ok', 'degraded']),
   time: Type.Number(),
   mqtt: Type.Boolean(),
   store: Type.Boolean(),
+  /** Write paths of the broker and ingest running in this process (`npm start`); empty for the API alone. */
+  writes: Type.Array(WritePathHealthSchema),
 });
 
 /** Shorthand for a route's standard error responses in OpenAPI. */

@@ -68,6 +68,10 @@ export interface IngestMetrics {
   readonly lastStoreError?: string;
   /** Spool appends that failed (ENOSPC, EIO): none of their messages was acknowledged. */
   readonly spoolWriteErrors: number;
+  /** The error the ingest's own spool (MQTT feed) is failing with now, or null (/health). */
+  readonly spoolFailing: string | null;
+  /** A store write is failing and being retried now (/health). */
+  readonly storeFailing: boolean;
   readonly incidentsPublished: number;
   /** Readings older than the device's last reading handed to the rules (stored, not re-ordered). */
   readonly rulesLate: number;
@@ -351,6 +355,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         storeErrors: w.storeErrors,
         lastStoreError: w.lastStoreError,
         spoolWriteErrors: marks()?.writeErrors ?? 0,
+        spoolFailing: spool?.failing ?? null,
+        storeFailing: w.storeFailing,
         incidentsPublished: r.incidentsPublished,
         rulesLate: r.rulesLate,
         rulesReplayed: r.rulesReplayed,

@@ -58,7 +58,8 @@ export class WritePipeline {
   #ageTimer: NodeJS.Timeout | undefined;
   #flushDue = false;
   #stopping = false;
-  readonly counters = { storeWrites: 0, storeErrors: 0, lastStoreError: undefined as string | undefined };
+  /** `storeFailing`: the last write attempt failed and is being retried (/health); cleared by a success. */
+  readonly counters = { storeWrites: 0, storeErrors: 0, lastStoreError: undefined as string | undefined, storeFailing: false };
   /** Called after every write ended (room freed for the group commit's bound). */
   onSettled: () => void = () => undefined;
 
@@ -115,6 +116,7 @@ export class WritePipeline {
       try {
         await this.#store.write(readings);
         c.storeWrites++;
+        c.storeFailing = false;
         return [];
       } catch (e) {
         const retryable = (e as { retryable?: boolean }).retryable ?? true;
@@ -128,6 +130,7 @@ export class WritePipeline {
           return [...(await this.#writeWithRetry(readings.slice(0, half))), ...(await this.#writeWithRetry(readings.slice(half)))];
         }
         if (this.#stopping) throw e;
+        c.storeFailing = true;
         this.#log.warn({ err: c.lastStoreError, delayMs: delay, readings: readings.length }, 'store write failed, retrying');
         await sleep(delay);
         delay = Math.min(delay * 2, this.#o.retryMaxMs);

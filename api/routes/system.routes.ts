@@ -1,5 +1,5 @@
 /** Health, Prometheus metrics (the API's and the broker's) and the OpenAPI document. */
-import { ApiMetricsSchema, HealthSchema, textResponse } from '../../domain/api.schema.ts';
+import { ApiMetricsSchema, HealthSchema, textResponse, type WritePathHealth } from '../../domain/api.schema.ts';
 import type { ApiContext, App } from '../context.ts';
 
 const metricLine = (name: string, help: string, type: 'counter' | 'gauge', value: number): string =>
@@ -8,7 +8,13 @@ const metricLine = (name: string, help: string, type: 'counter' | 'gauge', value
 export function registerSystemRoutes(
   app: App,
   ctx: ApiContext,
-  opts: { brokerMetrics?: () => unknown; brokerPrometheus?: () => string; metrics: () => Record<string, number> },
+  opts: {
+    brokerMetrics?: () => unknown;
+    brokerPrometheus?: () => string;
+    /** The broker's and ingest's write paths in this process (start.ts); absent for the API alone. */
+    writeHealth?: () => readonly WritePathHealth[];
+    metrics: () => Record<string, number>;
+  },
 ): void {
   app.get(
     '/api/v1/health',
@@ -21,7 +27,9 @@ export function registerSystemRoutes(
         store = false;
       }
       const mqtt = ctx.stats.mqttConnected();
-      return { status: store ? ('ok' as const) : ('degraded' as const), time: ctx.clock.now(), mqtt, store };
+      const writes = [...(opts.writeHealth?.() ?? [])];
+      const ok = store && writes.every((w) => w.failing === null);
+      return { status: ok ? ('ok' as const) : ('degraded' as const), time: ctx.clock.now(), mqtt, store, writes };
     },
   );
 
@@ -69,6 +77,13 @@ export function registerSystemRoutes(
         metricLine('heat_api_socket_clients', 'Connected socket.io clients', 'gauge', m.sockets ?? 0) +
         metricLine('heat_api_mqtt_connected', 'MQTT consumer connected (1/0)', 'gauge', m.mqttConnected ?? 0) +
         metricLine('heat_api_orders_open', 'Open service orders', 'gauge', open);
+      const writes = opts.writeHealth?.() ?? [];
+      if (writes.length)
+        text +=
+          '# HELP heat_write_path_failing Durable write path failing now, its writes unacknowledged (1/0)\n# TYPE heat_write_path_failing gauge\n' +
+          writes.map((w) => `heat_write_path_failing{path="${w.path}"} ${w.failing === null ? 0 : 1}\n`).join('') +
+          '# HELP heat_write_path_errors_total Failed writes of a durable write path since its service started\n# TYPE heat_write_path_errors_total counter\n' +
+          writes.map((w) => `heat_write_path_errors_total{path="${w.path}"} ${w.errors}\n`).join('');
       if (opts.brokerPrometheus) text += opts.brokerPrometheus();
       void reply.type('text/plain; version=0.0.4');
       return text;

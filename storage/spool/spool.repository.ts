@@ -70,6 +70,8 @@ export class SpoolRepository {
   #committed: CommittedMarker | undefined;
   /** Appends that failed (their callers were refused); surfaced in the metrics. */
   writeErrors = 0;
+  /** The error the last append failed with, until an append succeeds again (/health); null when writing. */
+  failing: string | null = null;
 
   private constructor(dir: string, sync: SpoolSync, shared: boolean) {
     this.#dir = dir;
@@ -181,9 +183,11 @@ export class SpoolRepository {
         seg.lastSeq = first + items.length - 1;
       } catch (e) {
         this.writeErrors++;
+        this.failing = String(e).slice(0, 300);
         this.#tailDirty = true;
         throw e;
       }
+      this.failing = null;
       this.#nextSeq = first + items.length;
       this.#committed?.write(this.#nextSeq - 1);
       return first;

@@ -6,6 +6,8 @@
  * or `EIO`, every such call on a path containing `DISK_FAULT_MATCH` fails with that error,
  * as a full or failing disk would; empty (or absent) → the real calls. The file is re-read at
  * most every 20 ms. Reads are never failed, so a restart sees what really reached the disk.
+ * `ENOSPC <part>` (or `EIO <part>`) fails only the matching paths that also contain `<part>`,
+ * so one process' stores can be failed one at a time (e.g. the broker journal, then the spool).
  */
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -15,13 +17,14 @@ const match = process.env.DISK_FAULT_MATCH ?? '';
 if (control) {
   const real = { ...fs };
   let mode = '';
+  let only = '';
   let readAt = 0;
   const fault = () => {
     const now = Date.now();
     if (now - readAt > 20) {
       readAt = now;
       try {
-        mode = real.readFileSync(control, 'utf8').trim();
+        [mode = '', only = ''] = real.readFileSync(control, 'utf8').trim().split(/\s+/);
       } catch {
         mode = '';
       }
@@ -38,7 +41,7 @@ if (control) {
   /** fd → path, for the descriptors opened on matching paths. */
   const paths = new Map();
   const hit = (fd) => paths.get(fd);
-  const failing = (path) => path !== undefined && fault() !== '';
+  const failing = (path) => path !== undefined && fault() !== '' && path.includes(only);
 
   fs.openSync = function (path, flags, ...rest) {
     const p = String(path);

@@ -2218,6 +2218,12 @@ export interface paths {
               status: 'ok' | 'degraded';
               store: boolean;
               time: number;
+              writes: {
+                errors: number;
+                failing: string | null;
+                /** @enum {unknown} */
+                path: 'broker.journal' | 'broker.spool' | 'ingest.spool' | 'ingest.store';
+              }[];
             };
           };
         };
