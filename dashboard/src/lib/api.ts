@@ -43,6 +43,9 @@ export type LatestReading = Measurements['latest'][number];
 export type HistoryPoint = { readonly ts: number; readonly value: number };
 
 export type Station = Ok<'/api/v1/stations/{id}', 'get'>;
+/** A station as the list and the replay give it (no buildings). */
+export type StationInfo = Ok<'/api/v1/stations', 'get'>[number];
+export type GeoPoint = StationInfo['location'];
 export type HeatSource = Ok<'/api/v1/sources', 'get'>[number];
 export type Building = Ok<'/api/v1/buildings', 'get'>[number];
 /** GET /buildings/:id: the building with its apartments. */
@@ -54,6 +57,7 @@ export type Room = Ok<'/api/v1/apartments/{id}/rooms', 'get'>[number];
 export type Office = Ok<'/api/v1/offices', 'get'>[number];
 export type HeatingPolicy = Ok<'/api/v1/policy', 'get'>;
 export type Incident = Ok<'/api/v1/incidents', 'get'>[number];
+export type IncidentKind = Incident['kind'];
 type OrderView = Ok<'/api/v1/orders/{id}', 'get'>;
 /** The whole record (company and station copies). */
 export type FullOrder = Extract<OrderView, { history: unknown }>;
@@ -80,6 +84,7 @@ export type ForecastRisk = Ok<'/api/v1/forecasts/risk', 'get'>;
 export type ScenarioInfo = Ok<'/api/v1/replay/scenarios', 'get'>[number];
 /** A replay run as GET /replay lists it. */
 export type ReplayRunInfo = Ok<'/api/v1/replay', 'get'>[number];
+export type ReplayStatus = ReplayRunInfo['status'];
 /** What POST /replay answers. */
 export type ReplayRun = Ok<'/api/v1/replay', 'post'>;
 export type ReplayCity = Ok<'/api/v1/replay/{id}', 'get'>;

@@ -7,9 +7,9 @@
  * reading touches at most one station's fields and Svelte repaints just that marker.
  */
 import type { LiveReading } from '../../../domain/events.ts';
-import type { Incident, IncidentEvent } from '../../../domain/incident.schema.ts';
+import type { IncidentEvent } from '../../../domain/incident.schema.ts';
+import type { Incident, StationInfo as Station } from './api.ts';
 import type { HeatingPolicy } from './api.ts';
-import type { Station } from '../../../domain/topology.schema.ts';
 import { project, type XY } from './geo.ts';
 import { healthOf, isHomeKind, isStationKind, type HealthLevel } from './health.ts';
 

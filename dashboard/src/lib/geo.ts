@@ -2,7 +2,7 @@
  * Web-Mercator projection to a unit square (0…1), so the map is drawn from the platform's own
  * geometry with no tiles, and an optional XYZ tile layer lines up when one is configured.
  */
-import type { GeoPoint } from '../../../domain/topology.schema.ts';
+import type { GeoPoint } from './api.ts';
 
 export interface XY {
   readonly x: number;

@@ -4,7 +4,7 @@
  * station's monitored apartments currently below the standard (N2, from live readings).
  * Pure functions: unit-tested beside this file, used by the live state and the bench.
  */
-import type { IncidentKind } from '../../../domain/incident.schema.ts';
+import type { IncidentKind } from './api.ts';
 
 export type HealthLevel = 'ok' | 'watch' | 'alarm' | 'unknown';
 

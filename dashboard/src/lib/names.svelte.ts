@@ -5,8 +5,7 @@
  * `version`, so a label fills in when its record arrives. Ids stay where the id is the thing
  * (a device number).
  */
-import type { Incident } from '../../../domain/incident.schema.ts';
-import type { Apartment, Building, HeatSource, Office } from '../../../domain/topology.schema.ts';
+import type { Apartment, Building, HeatSource, Incident, Office } from './api.ts';
 import { api } from './api.ts';
 import { city } from './city.svelte.ts';
 

@@ -2,7 +2,7 @@
  * The "tomorrow" layer (issue #20): each station's predicted cold risk over the forecast
  * horizon, from GET /api/v1/forecasts/risk. Pure, so it is tested without a browser.
  */
-import type { RiskResponse } from '../../../domain/forecast/forecast.api.schema.ts';
+import type { ForecastRisk as RiskResponse } from './api.ts';
 
 export type RiskLevel = 'high' | 'medium' | 'low' | 'unknown';
 export const RISK_ORDER: readonly RiskLevel[] = ['high', 'medium', 'low', 'unknown'];
