@@ -335,7 +335,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
       if (listeners) throw new Error('broker already listening');
       // A WebSocket frame is refused at its header past one MQTT packet (+ 5 bytes of fixed
       // header), before ws buffers it: ws' own default (100 MiB) let 8 frames take 1 GB.
-      listeners = await openListeners(handle, ports, { wsMaxPayloadBytes: maxPacket + 5 });
+      listeners = await openListeners(handle, ports, { wsMaxPayloadBytes: maxPacket + 5, backlog: options.listenBacklog });
       logger.info(
         { ...listeners.ports, persistence: store.kind, brokerId: aedes.id, telemetry: spool ? 'spool' : 'mqtt' },
         'broker listening',

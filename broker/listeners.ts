@@ -38,11 +38,11 @@ interface Closable {
   close(): Promise<void>;
 }
 
-const listenOn = (srv: NetServer | HttpServer, port: number, host: string) =>
+const listenOn = (srv: NetServer | HttpServer, port: number, host: string, backlog: number) =>
   new Promise<number>((resolve, reject) => {
     trackSockets(srv);
     srv.once('error', reject);
-    srv.listen(port, host, () => {
+    srv.listen({ port, host, backlog }, () => {
       srv.off('error', reject);
       resolve((srv.address() as AddressInfo).port);
     });
@@ -69,6 +69,8 @@ const closeServer = (srv: NetServer | HttpServer) =>
 export interface ListenLimits {
   /** Largest WebSocket message accepted; ws closes the connection (1009) at the frame header beyond it. */
   readonly wsMaxPayloadBytes: number;
+  /** Accept queue length of each listening socket (options.listenBacklog; the kernel caps it at net.core.somaxconn). */
+  readonly backlog: number;
 }
 
 function wsOver(srv: HttpServer, handle: Handle, limits: ListenLimits): Closable {
@@ -98,23 +100,23 @@ export async function openListeners(
   try {
     const tcp = createNetServer((s: Socket) => handle(s));
     servers.push(tcp);
-    ports.mqttPort = await listenOn(tcp, o.mqttPort, host);
+    ports.mqttPort = await listenOn(tcp, o.mqttPort, host, limits.backlog);
 
     const http = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n'));
     servers.push(http);
     extras.push(wsOver(http, handle, limits));
-    ports.wsPort = await listenOn(http, o.wsPort, host);
+    ports.wsPort = await listenOn(http, o.wsPort, host, limits.backlog);
 
     if (o.tls) {
       const creds = { cert: o.tls.cert, key: o.tls.key };
       const tls = createTlsServer(creds, (s) => handle(s));
       servers.push(tls);
-      ports.tlsPort = await listenOn(tls, o.tls.port, host);
+      ports.tlsPort = await listenOn(tls, o.tls.port, host, limits.backlog);
       if (o.tls.wssPort !== undefined) {
         const https = createHttpsServer(creds, (_req, res) => res.writeHead(426).end());
         servers.push(https);
         extras.push(wsOver(https, handle, limits));
-        ports.wssPort = await listenOn(https, o.tls.wssPort, host);
+        ports.wssPort = await listenOn(https, o.tls.wssPort, host, limits.backlog);
       }
     }
   } catch (e) {

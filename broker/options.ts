@@ -30,6 +30,13 @@ export interface BrokerOptions {
    * follows its TCP handshake within milliseconds, still gets through behind a NAT.
    */
   readonly maxPendingPerAddress: number;
+  /**
+   * Accept queue of each listening socket (connections the kernel has completed and the
+   * broker not yet accepted). Node's default, 511, overflowed in the reconnect storm: the
+   * kernel drops the SYNs past it and each such device retries after 1 s, 3 s, 7 s … (TCP's
+   * SYN back-off), with the broker idle meanwhile. Linux caps it at net.core.somaxconn.
+   */
+  readonly listenBacklog: number;
   /** Failures from one address (over all client ids) past which its refusals get the longest delay (guessing across client ids). */
   readonly authFailuresPerAddress: number;
   /** Failures are forgotten this long after the last one of their (client id, address) or address. */
@@ -62,6 +69,7 @@ export const brokerDefaults: BrokerOptions = Object.freeze({
   concurrency: 1_000,
   connectTimeoutMs: 10_000, // a CONNECT is one packet right after the handshake, also over GPRS
   maxPendingPerAddress: 512, // a reconnect storm of a whole gateway-NAT'd estate still fits
+  listenBacklog: 4_096,
   authFailuresPerAddress: 100,
   authWindowMs: 5 * 60_000,
   authFailureDelayMs: 250,
@@ -90,6 +98,7 @@ export function resolveOptions(o: Partial<BrokerOptions> = {}): BrokerOptions {
     concurrency: Math.max(1, r.concurrency),
     connectTimeoutMs: Math.max(100, r.connectTimeoutMs),
     maxPendingPerAddress: Math.max(1, r.maxPendingPerAddress),
+    listenBacklog: clamp(r.listenBacklog, 1, 65_535),
     authFailuresPerAddress: Math.max(1, r.authFailuresPerAddress),
     registryPollMs: Math.max(100, r.registryPollMs),
     rateSampleMs: Math.max(100, r.rateSampleMs),
