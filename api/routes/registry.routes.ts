@@ -25,11 +25,11 @@ export function registerRegistryRoutes(app: App, ctx: ApiContext): void {
   app.get('/api/v1/stations', { config: staff, schema: { tags, response: { 200: ListOf(StationSchema) } } }, () => r.listStations());
   // station → buildings → apartments: each level's detail carries the list of the level
   // below, and each list may be narrowed to one parent.
-  const detail = <T, S extends TSchema>(path: string, response: S, get: (id: string) => T | undefined, withBelow: (t: T) => Static<S>) =>
+  const detail = <T, S extends TSchema>(path: string, response: S, get: (id: string) => T | undefined, below: (t: T) => Static<S>) =>
     app.get(path, { config: staff, schema: { tags, params: IdParamsSchema, response: { 200: response } } }, (req) => {
       const found = get(req.params.id);
       if (found === undefined) throw new HeatError('HEAT_ERR_NOT_FOUND');
-      return withBelow(found) as never; // typed at each call (Static<S>); fastify's provider cannot resolve a generic schema
+      return below(found) as never; // typed at each call (Static<S>); fastify's provider cannot resolve a generic schema
     });
   const listBy = <S extends TSchema>(path: string, parent: string, item: S, list: (parentId: string | undefined) => readonly Static<S>[]) =>
     app.get(
@@ -40,19 +40,9 @@ export function registerRegistryRoutes(app: App, ctx: ApiContext): void {
       },
       (req) => list(req.query[parent]) as never,
     );
-  detail(
-    '/api/v1/stations/:id',
-    StationDetailSchema,
-    (id) => r.getStation(id),
-    (s) => ({ ...s, buildings: r.listBuildings(s.id) }),
-  );
+  detail('/api/v1/stations/:id', StationDetailSchema, r.getStation.bind(r), (s) => ({ ...s, buildings: r.listBuildings(s.id) }));
   listBy('/api/v1/buildings', 'stationId', BuildingSchema, (stationId) => r.listBuildings(stationId));
-  detail(
-    '/api/v1/buildings/:id',
-    BuildingDetailSchema,
-    (id) => r.getBuilding(id),
-    (b) => ({ ...b, apartments: r.listApartments(b.id) }),
-  );
+  detail('/api/v1/buildings/:id', BuildingDetailSchema, r.getBuilding.bind(r), (b) => ({ ...b, apartments: r.listApartments(b.id) }));
   listBy('/api/v1/apartments', 'buildingId', ApartmentSchema, (buildingId) => r.listApartments(buildingId));
   app.get(
     '/api/v1/apartments/:id',
