@@ -28,6 +28,7 @@ import { defaultPolicy } from '../domain/policy.ts';
 import type { City } from '../domain/topology.schema.ts';
 import { SpoolRepository } from '../ingest/spool.repository.ts';
 import { generateCity } from '../simulators/city.generator.ts';
+import { IncidentWatch } from './chaos/incident-watch.ts';
 import { ArrivalLedger, formatReport, summarize } from './chaos/ledger.ts';
 import { startInfluxd, type InfluxdHandle } from './harness/influxd.ts';
 import { connectPublisher, publishAcked, TelemetryLoad } from './harness/load.ts';
@@ -78,6 +79,7 @@ let influx: InfluxdHandle;
 let cluster: Cluster;
 let load: TelemetryLoad;
 let coldPublisher: MqttClient;
+const incidentWatch = new IncidentWatch();
 let token: string;
 let socket: Socket;
 let city: City;
@@ -171,7 +173,7 @@ async function expectOneIncidentAndOrder(aptId: string, step: string): Promise<v
     const all = await api<(IncidentJson & Record<string, unknown>)[]>('/api/v1/incidents').catch(() => []);
     const held = all.map((i) => `${i.id} ${i.kind} ${i.status} parent=${JSON.stringify(i.parentId ?? null)}`).join('\n');
     throw new Error(
-      `${String(e)}\n--- incidents in the API ---\n${held}\n--- ingest log ---\n${cluster.ingest.log().slice(-6000)}\n--- api log ---\n${cluster.api.log().slice(-3000)}`,
+      `${String(e)}\n${incidentWatch.about(aptId, t0)}\n--- incidents in the API ---\n${held}\n--- ingest log ---\n${cluster.ingest.log().slice(-6000)}\n--- api log ---\n${cluster.api.log().slice(-3000)}`,
     );
   });
   const incidentMs = Math.round(performance.now() - t0);
@@ -186,7 +188,7 @@ async function expectOneIncidentAndOrder(aptId: string, step: string): Promise<v
   );
   expect(orders).toHaveLength(1);
   console.log(
-    `chaos ${step}: the cold apartment's incident in the API ${incidentMs} ms after its readings were stored, its order ${Math.round(performance.now() - t0)} ms`,
+    `chaos ${step}: the cold apartment's incident in the API ${incidentMs} ms after its readings were stored, its order ${Math.round(performance.now() - t0)} ms; ${incidentWatch.seen.filter((i) => i.subjectId === aptId).length} incident messages for it on the broker`,
   );
 }
 
@@ -244,6 +246,7 @@ beforeAll(async () => {
   });
   await load.connect();
   coldPublisher = await connectPublisher(cluster.mqttUrl, cluster.serviceSecrets['svc-sim'], 'chaos-cold');
+  await incidentWatch.connect(cluster.mqttUrl, cluster.serviceSecrets['svc-api']);
 
   token = await login(cluster.httpUrl, 'dispatcher', 'heatwatch-demo');
   socket = io(cluster.httpUrl, { auth: { token }, transports: ['websocket'], reconnectionDelay: 200, reconnectionDelayMax: 1000 });
@@ -262,6 +265,7 @@ afterAll(async () => {
   await load?.close();
   await ledger?.stop();
   await coldPublisher?.endAsync(true).catch(() => undefined);
+  await incidentWatch.close();
   influx?.resume();
   await cluster?.stop();
   await influx?.stop();
