@@ -18,6 +18,7 @@ import { IncidentEventSchema } from '../domain/incident.schema.ts';
 import type { WritePathHealth } from '../domain/api.schema.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import { RecordsHealth } from '../storage/records/records.health.ts';
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
 import { Compile } from 'typebox/compile';
 import { AuditRepository } from './audit.repository.ts';
@@ -118,6 +119,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const audit = new AuditRepository(db);
   const auth = new AuthService(people, deps.clock);
 
+  // Whether records.db takes writes (disk full, I/O errors): /health, metrics and the 503 (issue 17).
+  const records = new RecordsHealth(() => deps.clock.now());
   const counters = { http: 0, http5xx: 0, incidents: 0, incidentDuplicates: 0, liveBatches: 0, liveReadings: 0, badPlatformMessages: 0 };
 
   // socket.io shares the HTTP server; typed events once (domain/events.ts).
@@ -173,7 +176,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       await consumer.publish(topic, payload);
       return true;
     },
-    stats: { mqttConnected: () => consumer?.connected ?? false },
+    stats: { mqttConnected: () => consumer?.connected ?? false, records: () => records.state() },
   };
 
   const onIncidentMessage = (payload: unknown): void => {
@@ -183,7 +186,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       return;
     }
     counters.incidents++;
-    const r = orders.onIncident(payload);
+    let r: ReturnType<OrdersService['onIncident']>;
+    try {
+      r = orders.onIncident(payload);
+    } catch (err) {
+      // Not acknowledged (the consumer reconnects for redelivery); a disk fault shows in /health.
+      records.failed(err);
+      throw err;
+    }
+    records.succeeded();
     if (r.duplicate) counters.incidentDuplicates++;
   };
   const onLiveMessage = (payload: unknown): void => {
@@ -213,7 +224,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Errors (coded, 5xx never leak) and the not-found handler; then default-deny access on the
   // routed request (api/plugins/access.plugin.ts) before any route is added.
-  installErrorHandling(app, { counters, dashboardDir: hasDashboard ? dashboardDir : undefined });
+  installErrorHandling(app, { counters, dashboardDir: hasDashboard ? dashboardDir : undefined, records });
+  // A write request answered without a server error went through records.db: the disk takes writes again.
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 500) records.succeeded();
+    done();
+  });
   await installSecurityHeaders(app);
   const access = installAccessControl(app, { auth, audit, clock: deps.clock });
   app.addHook('onRequest', (_req, _reply, done) => {
@@ -236,6 +252,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       sockets: io.engine.clientsCount,
       mqttConnected: consumer?.connected ? 1 : 0,
       incidentFailures: consumer?.incidentFailures ?? 0,
+      recordsWriteFailures: records.state().writeFailures,
+      recordsWritable: records.state().writable ? 1 : 0,
     }),
   };
   app.decorate('heat', heat);

@@ -11,6 +11,7 @@ import type { PlatformConfig } from '../domain/config.ts';
 import { HeatError } from '../domain/errors.ts';
 import type { HeatingPolicy } from '../domain/policy.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
+import type { RecordsHealthState } from '../storage/records/records.health.ts';
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
 import type { DeadLetter } from '../storage/readings/dead-letter.repository.ts';
 import type { AuditRepository } from './audit.repository.ts';
@@ -47,7 +48,7 @@ export interface ApiContext {
   readonly topology: TopologyRepository;
   /** Publish on MQTT when connected (registry changes); resolves false when there is no broker. */
   publish(topic: string, payload: string): Promise<boolean>;
-  readonly stats: { mqttConnected(): boolean };
+  readonly stats: { mqttConnected(): boolean; records(): RecordsHealthState };
 }
 
 declare module 'fastify' {

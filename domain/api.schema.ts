@@ -195,6 +195,10 @@ export const HealthSchema = Type.Object({
   store: Type.Boolean(),
   /** Write paths of the broker and ingest running in this process (`npm start`); empty for the API alone. */
   writes: Type.Array(WritePathHealthSchema),
+  /** records.db takes writes; false after a disk fault (full, I/O error) until a write succeeds again. */
+  records: Type.Boolean(),
+  /** The last records.db disk fault (SQLite code, when), also after recovery. */
+  recordsLastFault: Type.Optional(Type.Object({ code: Type.String(), at: Type.Number() })),
 });
 
 /** Shorthand for a route's standard error responses in OpenAPI. */

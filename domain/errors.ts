@@ -26,6 +26,7 @@ export const errorCatalogue = {
   HEAT_ERR_UNSUPPORTED_MEDIA: { status: 415, message: 'Unsupported content type' },
   HEAT_ERR_RATE_LIMITED: { status: 429, message: 'Too many attempts; try again later' },
   HEAT_ERR_UNAVAILABLE: { status: 503, message: 'A dependency is unavailable' },
+  HEAT_ERR_RECORDS_UNAVAILABLE: { status: 503, message: 'The records database cannot be written now; nothing was saved, try again later' },
   HEAT_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { ErrorResponseSchema } from '../../domain/api.schema.ts';
 import { HeatError, errorCatalogue, type ErrorCode } from '../../domain/errors.ts';
+import type { RecordsHealth } from '../../storage/records/records.health.ts';
 import type { App } from '../context.ts';
 
 /** The code for a 4xx that did not come from our own code (fastify, a plugin, the body parser). */
@@ -69,7 +70,10 @@ function withFields(details: unknown, message: string, fallback: readonly string
 /** The error shape's name in the OpenAPI components (and for `$ref`). */
 export const ERROR_SCHEMA_ID = 'HeatError';
 
-export function installErrorHandling(app: App, opts: { counters: { http5xx: number }; dashboardDir?: string }): void {
+export function installErrorHandling(
+  app: App,
+  opts: { counters: { http5xx: number }; dashboardDir?: string; records?: RecordsHealth },
+): void {
   // Every API route answers its errors in the one coded shape: declared here, once, so each
   // operation of the OpenAPI document lists it (and fast-json-stringify serialises it).
   // The shape is a shared schema (`HeatError`, a component of the document), referenced by each.
@@ -108,6 +112,16 @@ export function installErrorHandling(app: App, opts: { counters: { http5xx: numb
       return;
     }
     opts.counters.http5xx++;
+    // The disk refused a records.db write (issue 17): the write's transaction rolled back, so
+    // nothing was saved; say so with a 503 the caller can retry, not a 500.
+    if (opts.records?.failed(err)) {
+      const sqlite = (err as { code?: string }).code;
+      req.log.error({ err, sqlite }, 'records.db write refused by the disk');
+      void reply
+        .code(503)
+        .send({ code: 'HEAT_ERR_RECORDS_UNAVAILABLE', message: errorCatalogue.HEAT_ERR_RECORDS_UNAVAILABLE.message, details: { sqlite } });
+      return;
+    }
     req.log.error({ err }, 'unhandled error');
     void reply.code(500).send({ code: 'HEAT_ERR_INTERNAL', message: errorCatalogue.HEAT_ERR_INTERNAL.message });
   });

@@ -28,8 +28,17 @@ export function registerSystemRoutes(
       }
       const mqtt = ctx.stats.mqttConnected();
       const writes = [...(opts.writeHealth?.() ?? [])];
-      const ok = store && writes.every((w) => w.failing === null);
-      return { status: ok ? ('ok' as const) : ('degraded' as const), time: ctx.clock.now(), mqtt, store, writes };
+      const records = ctx.stats.records();
+      const ok = store && records.writable && writes.every((w) => w.failing === null);
+      return {
+        status: ok ? ('ok' as const) : ('degraded' as const),
+        time: ctx.clock.now(),
+        mqtt,
+        store,
+        writes,
+        records: records.writable,
+        ...(records.lastFault ? { recordsLastFault: records.lastFault } : {}),
+      };
     },
   );
 
@@ -76,6 +85,18 @@ export function registerSystemRoutes(
         ) +
         metricLine('heat_api_socket_clients', 'Connected socket.io clients', 'gauge', m.sockets ?? 0) +
         metricLine('heat_api_mqtt_connected', 'MQTT consumer connected (1/0)', 'gauge', m.mqttConnected ?? 0) +
+        metricLine(
+          'heat_api_records_write_failures_total',
+          'records.db writes refused by the disk (answered 503)',
+          'counter',
+          m.recordsWriteFailures ?? 0,
+        ) +
+        metricLine(
+          'heat_api_records_writable',
+          'records.db takes writes (1/0; 0 from a disk fault until a write succeeds)',
+          'gauge',
+          m.recordsWritable ?? 1,
+        ) +
         metricLine('heat_api_orders_open', 'Open service orders', 'gauge', open);
       const writes = opts.writeHealth?.() ?? [];
       if (writes.length)

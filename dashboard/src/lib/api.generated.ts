@@ -2214,6 +2214,11 @@ export interface paths {
           content: {
             'application/json': {
               mqtt: boolean;
+              records: boolean;
+              recordsLastFault?: {
+                at: number;
+                code: string;
+              };
               /** @enum {unknown} */
               status: 'ok' | 'degraded';
               store: boolean;
