@@ -62,3 +62,6 @@ const out = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify({ quick, at: new Date().toISOString(), rows }, null, 2));
 console.log(`\nwritten ${out} (all benches: ${((Date.now() - benchStarted) / 1000).toFixed(0)} s)`);
+// Everything is written: end here, even if a failed bench left a client or timer open (a failed
+// run, e.g. the REDIS_URL row, kept its MQTT client and held the process after the table).
+process.exit(0);
