@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** `npm test` runs the chaos suite on its own after the rest (`test:chaos:ci`, README Testing). */
+const withoutChaos = process.env.HEAT_TEST_WITHOUT_CHAOS === '1' ? ['tests/chaos.test.ts'] : [];
+
 /**
  * Two projects: `unit` (specs beside the code, no external services) and `integration`
  * (tests/: real influxd, brokers, MQTT clients, Chromium). `npm test` runs both;
@@ -21,7 +24,10 @@ export default defineConfig({
           include: ['{domain,storage,broker,ingest,api,simulators,bench}/**/*.test.ts', 'dashboard/src/**/*.test.ts'],
         },
       },
-      { extends: true, test: { name: 'integration', include: ['tests/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['tests/**/*.test.ts'], exclude: ['**/node_modules/**', '**/dist/**', ...withoutChaos] },
+      },
     ],
   },
 });
