@@ -27,3 +27,5 @@ export const ALL_ROLES: readonly Role[] = ROLES;
 export const MANAGEMENT_ROLES: readonly Role[] = ['manager', 'deputy_gm', 'general_manager'];
 /** Roles bound to one office's grid (N5): they see only that office's orders. */
 export const OFFICE_ROLES: readonly Role[] = ['station_staff', 'station_head'];
+/** N9: who may announce a planned outage (POST /outages); the dashboard shows the form to them only. */
+export const OUTAGE_ANNOUNCER_ROLES: readonly Role[] = ['admin', 'dispatcher', 'station_head', 'manager'];

@@ -8,6 +8,7 @@ import { HeatingPolicySchema } from '../../domain/policy.schema.ts';
 import { DAY_MS } from '../../domain/clock.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';
+import { OUTAGE_ANNOUNCER_ROLES } from '../../domain/roles.ts';
 import { who, type ApiContext, type App } from '../context.ts';
 import { createOutage, importCsv, kpis } from '../operations.service.ts';
 
@@ -52,7 +53,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
   app.post(
     '/api/v1/outages',
     {
-      config: { roles: ['admin', 'dispatcher', 'station_head', 'manager'] },
+      config: { roles: OUTAGE_ANNOUNCER_ROLES },
       schema: { tags: ['outages'], body: OutageBodySchema, response: { 201: OutageSchema } },
     },
     (req, reply) => {
