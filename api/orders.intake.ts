@@ -50,7 +50,8 @@ export class OrdersIntake extends OrdersCore {
         }
         return { duplicate: false };
       }
-      if (!ORDER_KINDS.has(i.kind) || i.exempt) return { order: existing, duplicate: false };
+      // A resolved shortfall's later N3 verdict (its day ended) corrects the record only: no order for heat that is back.
+      if (i.status === 'resolved' || !ORDER_KINDS.has(i.kind) || i.exempt) return { order: existing, duplicate: false };
       if (existing) return { order: this.#onIncidentUpdate(existing, i), duplicate: false };
       const outage = this.#explainingOutage(i);
       if (outage) {

@@ -676,4 +676,20 @@ describe('N3 revisited at day end (the rules lift an exemption)', () => {
     expect(o!.content).toContain('住户室温低于标准');
     expect(o!.content).not.toMatch(/[a-z]+_[a-z]+|=|coldestRoomC/); // no machine text; the evidence stays on the incident
   });
+
+  it('a shortfall that resolved before its day ended gets its N3 verdict later: the record is corrected, no order for heat that is back', () => {
+    const base = { apartmentId: 'b3-a12', subjectId: 'b3-a12', stationId: 's2', cause: 'in_home' as const, endTs: T0 - HOUR_MS / 2 };
+    const id = `apartment_cold:b3-a12:${T0}`;
+    const before = t.app.heat.ctx.ordersRepo.list({}).length;
+    t.app.heat.onIncidentMessage(incident('apartment_cold', { ...base, exempt: true, severity: 'minor', revision: 1 }));
+    t.app.heat.onIncidentMessage(incident('apartment_cold', { ...base, exempt: true, severity: 'minor', revision: 2 }, 'resolved'));
+    // At day end the full-day mean was mild (domain/rules/compliance.rule.ts settleDay): not exempt after all.
+    const verdict = incident('apartment_cold', { ...base, status: 'resolved', revision: 3 }, 'updated');
+    t.app.heat.onIncidentMessage(verdict);
+    t.app.heat.onIncidentMessage(verdict); // QoS 1 redelivery
+    expect(t.app.heat.ctx.incidents.get(id)).toMatchObject({ status: 'resolved', severity: 'major' });
+    expect(t.app.heat.ctx.incidents.get(id)!.exempt).toBeUndefined(); // the KPI no longer excuses these hours (N3)
+    expect(t.app.heat.ctx.ordersRepo.byIncident(id)).toBeUndefined();
+    expect(t.app.heat.ctx.ordersRepo.list({})).toHaveLength(before);
+  });
 });

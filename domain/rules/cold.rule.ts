@@ -6,7 +6,7 @@
  * standard opens one incident, not none or many. N1 gates the opening; N3 makes the
  * shortfall exempt (minor). Also feeds the N2 compliance minutes and the neighbour counts.
  */
-import { accumulate, exemptDay } from './compliance.rule.ts';
+import { accumulate, awaitDayVerdict, exemptDay } from './compliance.rule.ts';
 import { r2, type RuleContext } from './engine.state.ts';
 import { classify, reconcileStation } from './grouping.rule.ts';
 import { apartmentValue } from './sensor.rule.ts';
@@ -112,5 +112,6 @@ function resolveCold(c: RuleContext, a: number, endTs: number, at: number): void
   c.incidents.resolve(inc, endTs, at);
   c.incidents.keepAsResolvedChild(inc);
   const st = c.ix.aptStation[a]!;
+  awaitDayVerdict(c, st, inc); // N3: its last day's full-day mean is still to come
   if (st >= 0) reconcileStation(c, st, at);
 }

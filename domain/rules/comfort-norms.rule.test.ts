@@ -76,6 +76,7 @@ describe('N3 over the full local day, revisited when the day ends', () => {
   const DAY = 24 * 60;
   /** A real sensor wobbles (a constant value for 12 h is a stuck sensor). */
   const cold = (m: number) => 15 + ((m / 10) % 2) * 0.1;
+  const WARM_ROOM = 21;
 
   it('a −12 °C night then a mild day (full-day mean 0 °C) is not exempt: the provisional exemption is lifted at day end', () => {
     const night = (m: number) => (m % DAY < 6 * 60 ? -12 : 4); // mean (6 × −12 + 18 × 4) / 24 = 0 °C
@@ -98,6 +99,37 @@ describe('N3 over the full local day, revisited when the day ends', () => {
     const day1 = s.engine.dailyCompliance({ apartmentId: APT })[0]!;
     expect(day1).toMatchObject({ date: '2026-12-10', minutesExempt: 0 });
     expect(day1.minutesBelow).toBeGreaterThan(1400);
+  });
+
+  it('a shortfall that resolves during a −12 °C night gets its verdict at day end too (full-day mean 0 °C: not exempt)', () => {
+    const night = (m: number) => (m % DAY < 6 * 60 ? -12 : 4); // mean 0 °C, as above
+    const shortNight = (m: number) => (m < 4 * 60 ? cold(m) : WARM_ROOM); // cold 00:00–04:00, then heat is back
+    const s = scenario().run(0, DAY + 10, 10, { meter: meterWith(night), room: temps(shortNight) });
+    const mine = s.events.filter((e) => e.incident.kind === 'apartment_cold');
+    expect(mine.map((e) => [e.type, e.incident.status, e.incident.exempt === true, e.incident.severity])).toEqual([
+      ['opened', 'open', true, 'minor'], // provisional: the day so far is −12 °C
+      ['resolved', 'resolved', true, 'minor'],
+      ['updated', 'resolved', false, 'major'], // N3 on the full day: a shortfall the KPI must not excuse
+    ]);
+    expect(mine[2]!.at - mine[0]!.incident.startTs).toBe(DAY * 60_000);
+    expect(mine[2]!.incident.evidence.outdoorDayMeanC).toBe(0);
+    expect(mine[2]!.incident.revision).toBeGreaterThan(mine[1]!.incident.revision!);
+    // Settled: the next day's end revisits nothing.
+    s.run(DAY + 20, 2 * DAY + 10, 10, { meter: meterWith(night), room: temps(() => WARM_ROOM) });
+    expect(s.events.filter((e) => e.incident.kind === 'apartment_cold')).toHaveLength(3);
+  });
+
+  it('a short shortfall on a mild morning of a day colder than design becomes exempt once the day has ended', () => {
+    const front = (m: number) => (m % DAY < 3 * 60 ? 2 : -11.7); // full-day mean ≈ −10 °C
+    const shortMorning = (m: number) => (m < 3 * 60 ? cold(m) : WARM_ROOM);
+    const s = scenario().run(0, DAY + 10, 10, { meter: meterWith(front), room: temps(shortMorning) });
+    const mine = s.events.filter((e) => e.incident.kind === 'apartment_cold');
+    expect(mine.map((e) => [e.type, e.incident.exempt === true])).toEqual([
+      ['opened', false],
+      ['resolved', false],
+      ['updated', true],
+    ]);
+    expect(mine[2]!.incident).toMatchObject({ status: 'resolved', severity: 'minor' });
   });
 
   it('a mild morning then a day colder than design (full-day mean −10 °C) becomes exempt at day end, minutes and incident', () => {

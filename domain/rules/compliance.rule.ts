@@ -10,6 +10,7 @@
  */
 import { MINUTE_MS } from '../clock.ts';
 import { dateToDayIndex, dayIndexToDate } from '../season.ts';
+import type { Incident } from '../incident.schema.ts';
 import type { RuleContext } from './engine.state.ts';
 
 /** N2 evidence: minutes an apartment's value was below the standard on one local day. */
@@ -88,10 +89,11 @@ export function outdoorDayMean(c: RuleContext, st: number, day: number): number 
 
 /**
  * N3 at the end of a station's local day, on its full-day mean: the apartments' minutes below
- * the standard that day are re-split (all exempt or none), and each open apartment_cold is
- * revisited — exempt only if every day of its shortfall was colder than the design
- * temperature. A change goes out as an `updated` event (the API then opens the order an
- * exempt shortfall did not get).
+ * the standard that day are re-split (all exempt or none), and each apartment_cold of that day
+ * is revisited — exempt only if every day of its shortfall was colder than the design
+ * temperature. That holds for the open ones and for those that resolved before the day ended
+ * (their record feeds the N3-excused KPI). A change goes out as an `updated` event (the API
+ * then opens the order an open, no longer exempt shortfall did not get).
  */
 function dayEnded(c: RuleContext, st: number, day: number, at: number): void {
   const ix = c.ix;
@@ -102,17 +104,37 @@ function dayEnded(c: RuleContext, st: number, day: number, at: number): void {
     const v = A.compliance[a]?.get(day);
     if (v) v[1] = exempt ? v[0]! : 0;
     const inc = A.incident[a];
-    if (!inc) continue;
-    const startDay = c.season.dayIndex(inc.startTs);
-    if (startDay > day) continue;
-    const now = startDay === day ? exempt : inc.exempt === true && exempt;
-    if (now === (inc.exempt === true)) continue;
-    if (now) inc.exempt = true;
-    else delete inc.exempt;
-    inc.severity = now ? 'minor' : 'major';
-    inc.evidence.outdoorDayMeanC = Math.round(outdoorDayMean(c, st, day) * 100) / 100;
-    c.incidents.emit('updated', at, inc);
+    if (inc) settleDay(c, st, inc, day, exempt, at);
   }
+  const settling = c.stations.settling[st];
+  if (!settling) return;
+  const later: Incident[] = [];
+  for (const inc of settling) {
+    settleDay(c, st, inc, day, exempt, at);
+    if (c.season.dayIndex(inc.endTs ?? inc.startTs) > day) later.push(inc);
+  }
+  c.stations.settling[st] = later.length > 0 ? later : undefined;
+}
+
+/** N3 verdict of one shortfall after `day` ended: exempt while every day of it so far was. */
+function settleDay(c: RuleContext, st: number, inc: Incident, day: number, exempt: boolean, at: number): void {
+  const startDay = c.season.dayIndex(inc.startTs);
+  if (startDay > day) return;
+  const now = startDay === day ? exempt : inc.exempt === true && exempt;
+  if (now === (inc.exempt === true)) return;
+  if (now) inc.exempt = true;
+  else delete inc.exempt;
+  inc.severity = now ? 'minor' : 'major';
+  inc.evidence.outdoorDayMeanC = Math.round(outdoorDayMean(c, st, day) * 100) / 100;
+  c.incidents.emit('updated', at, inc);
+}
+
+/** N3: a shortfall that ended before its day did waits in `settling` for that day's verdict. */
+export function awaitDayVerdict(c: RuleContext, st: number, inc: Incident): void {
+  // Only where the station's day does end (its meter reports outdoor temperature), so the list drains.
+  if (st < 0 || inc.endTs === undefined || Number.isNaN(c.stations.outdoorDay[st]!)) return;
+  const list = (c.stations.settling[st] ??= []);
+  list.push(inc);
 }
 
 export function exemptDay(c: RuleContext, st: number, day: number): boolean {

@@ -115,6 +115,11 @@ export class StationState {
     /** N3: the last completed day and its full-day outdoor mean (not stored: lost on restore, as the running mean's history is). */
     readonly prevOutdoorDay = nan(n),
     readonly prevOutdoorMean = nan(n),
+    /**
+     * N3: apartment_cold incidents that resolved before their last day ended — their verdict
+     * waits for that day's full-day mean (not stored: lost on restore, as the running mean is).
+     */
+    readonly settling = new Array<Incident[] | undefined>(n).fill(undefined),
   ) {}
 }
 
