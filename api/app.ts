@@ -148,11 +148,25 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
 
-  /** The SLA clock, and the end of sessions that expired on it (their sockets too). */
+  /**
+   * The SLA clock, and the end of sessions that expired on it (their sockets too). A tick the
+   * disk refuses (issue 17) rolled back whole — no breach, escalation or event of it is kept
+   * or sent — and shows in /health; the next tick finds the same work due and does it.
+   */
   const tick = (): ReturnType<OrdersService['tick']> => {
-    gateway.sweep();
-    people.deleteExpiredSessions(deps.clock.now());
-    return orders.tick();
+    let r: ReturnType<OrdersService['tick']>;
+    let expired: number;
+    try {
+      gateway.sweep();
+      expired = people.deleteExpiredSessions(deps.clock.now());
+      r = orders.tick();
+    } catch (err) {
+      records.failed(err);
+      throw err;
+    }
+    // Only a tick that wrote something says the disk takes writes again.
+    if (expired || r.breaches || r.escalations || r.followUps) records.succeeded();
+    return r;
   };
 
   let consumer: MqttConsumer | undefined;
@@ -231,7 +245,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     done();
   });
   await installSecurityHeaders(app);
-  const access = installAccessControl(app, { auth, audit, clock: deps.clock });
+  const access = installAccessControl(app, { auth, audit, clock: deps.clock, records });
   app.addHook('onRequest', (_req, _reply, done) => {
     counters.http++;
     done();

@@ -13,11 +13,15 @@
  * - Refusals are counted (`refused401`, `refused403`) and audited (entity `access`); the
  *   audit is capped per client address and minute so an anonymous flood cannot grow the
  *   audit log without bound (the counters still count every refusal).
+ * - A refusal whose audit entry the disk refuses (issue 17) is still refused, with the 503 of
+ *   any records.db fault (HEAT_ERR_RECORDS_UNAVAILABLE), counted in `refusalsNotAudited` and
+ *   shown in /health; nothing is served unaudited, and the next refusal is audited again.
  * - Answers to signed-in requests are personal data: `Cache-Control: no-store`.
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Clock } from '../../domain/clock.ts';
 import { HeatError } from '../../domain/errors.ts';
+import type { RecordsHealth } from '../../storage/records/records.health.ts';
 import type { AuditRepository } from '../audit.repository.ts';
 import { bearer, type AuthService } from '../auth.service.ts';
 import type { App } from '../context.ts';
@@ -46,7 +50,10 @@ export interface AccessControl {
   readonly counters: AccessCounters;
 }
 
-export function installAccessControl(app: App, deps: { auth: AuthService; audit: AuditRepository; clock: Clock }): AccessControl {
+export function installAccessControl(
+  app: App,
+  deps: { auth: AuthService; audit: AuditRepository; clock: Clock; records?: RecordsHealth },
+): AccessControl {
   const added: RouteOptions[] = [];
   const counters: AccessCounters = { refused401: 0, refused403: 0, refusalsNotAudited: 0 };
   const audited = new Map<string, number>();
@@ -74,15 +81,22 @@ export function installAccessControl(app: App, deps: { auth: AuthService; audit:
     }
     const n = audited.get(req.ip) ?? 0;
     if (n < accessDefaults.auditedRefusalsPerAddressPerMinute) {
+      try {
+        deps.audit.add({
+          at: deps.clock.now(),
+          actor,
+          entity: 'access',
+          entityId: `${req.method} ${req.routeOptions.url ?? ''}`,
+          action: 'refused',
+          detail: { status, target: req.url.slice(0, 200), ip: req.ip, ...(role ? { role } : {}) },
+        });
+      } catch (err) {
+        // Thrown on to the error handler: a disk fault answers 503 (and marks /health).
+        counters.refusalsNotAudited++;
+        throw err;
+      }
       audited.set(req.ip, n + 1);
-      deps.audit.add({
-        at: deps.clock.now(),
-        actor,
-        entity: 'access',
-        entityId: `${req.method} ${req.routeOptions.url ?? ''}`,
-        action: 'refused',
-        detail: { status, target: req.url.slice(0, 200), ip: req.ip, ...(role ? { role } : {}) },
-      });
+      deps.records?.succeeded();
     } else counters.refusalsNotAudited++;
     return status === 401 ? new HeatError('HEAT_ERR_UNAUTHENTICATED') : new HeatError('HEAT_ERR_FORBIDDEN', undefined, { reason: 'role' });
   };

@@ -63,6 +63,12 @@ export function registerSystemRoutes(
         metricLine('heat_api_http_5xx_total', 'HTTP 5xx responses', 'counter', m.http5xx ?? 0) +
         '# HELP heat_api_http_refused_total Requests refused by the access check (401 no session, 403 role)\n# TYPE heat_api_http_refused_total counter\n' +
         `heat_api_http_refused_total{status="401"} ${m.refused401 ?? 0}\nheat_api_http_refused_total{status="403"} ${m.refused403 ?? 0}\n` +
+        metricLine(
+          'heat_api_refusals_not_audited_total',
+          'Refusals with no audit entry (over the per-address cap, or the disk refused the entry: answered 503)',
+          'counter',
+          m.refusalsNotAudited ?? 0,
+        ) +
         metricLine('heat_api_incident_events_total', 'Incident events consumed', 'counter', m.incidents ?? 0) +
         metricLine(
           'heat_api_incident_duplicates_total',
