@@ -62,6 +62,65 @@ function skipCleanSessionAcks(persistence: AedesPersistence): AedesPersistence {
   return persistence;
 }
 
+/** How long a Redis subscription change may wait for its own broadcast before it fails. */
+const REDIS_SUBSCRIPTION_ECHO_MS = 10_000;
+
+/**
+ * aedes 1.2 stores a SUBSCRIBE's subscriptions once per granted filter: handlers/subscribe.js
+ * `storeSubscriptions` calls `addSubscriptions(client, packet.subscriptions)` — the whole
+ * array — for every filter, all in the same tick. aedes-persistence-redis (asyncPersistence.js
+ * `addSubscriptions`) writes them, broadcasts them on `$SYS/sub/add` and resolves only when
+ * its own broadcast comes back through the mqemitter; the waiter is kept in a Map keyed by
+ * client id + first topic, one per key (aedes-persistence 10 broadcastPersistence.js
+ * `#waitFor`). So the second call replaced the first's waiter, the first broadcast back woke
+ * the last call and deleted the key, and the other N − 1 calls never settled: aedes never
+ * sent the SUBACK of a SUBSCRIBE with more than one filter (the ingest's and the API's).
+ * Here one SUBSCRIBE stores once (calls with the same array share one promise), a client's
+ * subscription changes run one at a time (two packets with the same first filter, or an
+ * UNSUBSCRIBE beside a clean CONNECT's `cleanSubscriptions`, collided the same way), and a
+ * broadcast that never returns (Redis pub/sub drops what is published while its subscriber
+ * connection reconnects) fails the call after REDIS_SUBSCRIPTION_ECHO_MS instead of holding
+ * the SUBACK forever: aedes then closes the connection and the client subscribes again.
+ */
+export function oneSubscriptionChangeAtATime(persistence: AedesPersistence, echoMs = REDIS_SUBSCRIPTION_ECHO_MS): AedesPersistence {
+  const target = persistence as unknown as Record<string, (client: { id: string }, subs: unknown) => Promise<unknown>>;
+  const tails = new Map<string, Promise<unknown>>();
+  const serial = (name: 'addSubscriptions' | 'removeSubscriptions') => {
+    const original = target[name]!.bind(persistence);
+    return (client: { id: string }, subs: unknown) => {
+      const run = () =>
+        new Promise<unknown>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`${name} for ${client.id}: Redis did not return the subscription broadcast within ${echoMs} ms`)),
+            echoMs,
+          );
+          original(client, subs)
+            .then(resolve, reject)
+            .finally(() => clearTimeout(timer));
+        });
+      const out = (tails.get(client.id) ?? Promise.resolve()).then(run, run);
+      const tail = out.catch(() => undefined);
+      tails.set(client.id, tail);
+      void tail.then(() => {
+        if (tails.get(client.id) === tail) tails.delete(client.id);
+      });
+      return out;
+    };
+  };
+  const add = serial('addSubscriptions');
+  const storing = new WeakMap<object, Promise<unknown>>();
+  target.addSubscriptions = (client, subs) => {
+    const key = subs as object;
+    const same = storing.get(key);
+    if (same) return same;
+    const out = add(client, subs);
+    storing.set(key, out);
+    return out;
+  };
+  target.removeSubscriptions = serial('removeSubscriptions');
+  return persistence;
+}
+
 /** Persistence methods aedes awaits (streams and setup/destroy excluded). */
 const ASYNC_METHODS = [
   'subscriptionsByTopic',
@@ -179,7 +238,7 @@ export function openPersistence(opts: {
     // Without a listener an emitter error would throw and end the process; ioredis
     // reconnects by itself, so report and carry on.
     (mq as unknown as { state: { on(e: 'error', f: (err: Error) => void): void } }).state.on('error', (err) => opts.onError?.(err));
-    return choice('redis', persistence, (p) => p.destroy(), { mq });
+    return choice('redis', oneSubscriptionChangeAtATime(persistence), (p) => p.destroy(), { mq });
   }
   if (opts.persistenceDir) {
     // The journal answers in call order by construction (one write releases a batch first in,

@@ -1,7 +1,8 @@
 /**
  * Cluster mode: two broker processes sharing a throwaway Debian redis-server
  * (mqemitter-redis + aedes-persistence-redis). A reading published on node A reaches the
- * ingest on node B; readings queued while the ingest is offline reach it on either node.
+ * ingest on node B; readings queued while the ingest is offline reach it on either node; a
+ * SUBSCRIBE of several filters in one packet (what the ingest and the API send) is answered.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -18,6 +19,13 @@ import { freePort, waitFor } from './harness/ports.ts';
 import { portOpen } from './harness/services.ts';
 
 const run = promisify(execFile);
+
+/** `p`, or a rejection naming `what` after `ms` (a SUBACK that never comes must fail, not hang). */
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('broker: two-node cluster over Redis', () => {
@@ -118,6 +126,65 @@ describe('broker: two-node cluster over Redis', () => {
     await back.endAsync();
     await dev.endAsync();
   }, 150_000);
+
+  it('answers a SUBSCRIBE of three filters, and a persistent session keeps them across nodes', async () => {
+    const urlA = `mqtt://127.0.0.1:${portA}`;
+    const urlB = `mqtt://127.0.0.1:${portB}`;
+    // Start from no session (the test above leaves svc-ingest's in Redis).
+    await (await connectService(urlB, 'svc-ingest', { clean: true })).endAsync();
+
+    // The ingest's own SUBSCRIBE: both telemetry filters and the registry topic in one packet.
+    const filters = [...topics.allTelemetry, topics.registryChanged];
+    const sub = await connectService(urlB, 'svc-ingest', { clean: false });
+    const onB: { topic: string; payload: string; qos: number }[] = [];
+    sub.on('message', (topic, p, packet) => onB.push({ topic, payload: p.toString(), qos: packet.qos }));
+    const granted = await within(10_000, 'SUBACK for a SUBSCRIBE of 3 filters', sub.subscribeAsync(filters, { qos: 1 }));
+    expect(granted.map((g) => [g.topic, g.qos])).toEqual(filters.map((f) => [f, 1]));
+
+    // QoS 1 from a device on A reaches the persistent subscriber on B, at QoS 1.
+    const dev = await connectDevice(urlA, 'dev-a');
+    await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":101,"temp":20}', { qos: 1 });
+    await waitFor(() => onB.some((m) => m.payload === '{"ts":101,"temp":20}'), { what: 'QoS 1 reading from A on B' });
+    expect(onB.find((m) => m.payload === '{"ts":101,"temp":20}')).toEqual({
+      topic: topics.telemetry('dev-a'),
+      payload: '{"ts":101,"temp":20}',
+      qos: 1,
+    });
+    await sub.endAsync();
+
+    // Offline: a reading and a registry notice published on A are queued for the session.
+    const api = await connectService(urlA, 'svc-api');
+    await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":102,"temp":20}', { qos: 1 });
+    await api.publishAsync(topics.registryChanged, '{"deviceId":"dev-a","change":"secret"}', { qos: 1 });
+
+    // The session resumes on the other node (A): present, its queue delivered, and its three
+    // subscriptions live there without a new SUBSCRIBE.
+    const back = mqtt.connect(urlA, {
+      clientId: 'svc-ingest',
+      username: 'svc-ingest',
+      password: serviceSecret('svc-ingest'),
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    const onA: string[] = [];
+    back.on('message', (_t, p) => onA.push(p.toString()));
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      back.once('connect', resolve);
+      back.once('error', reject);
+    });
+    expect(connack.sessionPresent).toBe(true);
+    await waitFor(() => onA.length >= 2, { what: 'queued messages on A', timeoutMs: 20_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}: got ${onA.join(' ')}`);
+    });
+    expect([...onA].sort()).toEqual(['{"deviceId":"dev-a","change":"secret"}', '{"ts":102,"temp":20}']);
+    const devB = await connectDevice(urlB, 'dev-b');
+    await devB.publishAsync(topics.telemetry('dev-b'), '{"ts":103,"temp":20}', { qos: 1 });
+    await api.publishAsync(topics.registryChanged, '{"deviceId":"dev-b","change":"secret"}', { qos: 1 });
+    await waitFor(() => onA.includes('{"ts":103,"temp":20}') && onA.includes('{"deviceId":"dev-b","change":"secret"}'), {
+      what: 'live messages through the restored subscriptions',
+    });
+    for (const c of [back, api, dev, devB]) await c.endAsync();
+  }, 60_000);
 
   it('refuses a wrong secret on either node', async () => {
     for (const port of [portA, portB]) {
