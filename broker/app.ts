@@ -24,6 +24,7 @@ import type { JournalFs } from './journal.file.ts';
 import { openPersistence } from './persistence.factory.ts';
 import { clientsById } from './patches/clients-map.patch.ts';
 import { coalesceWrites } from './patches/coalesce-writes.patch.ts';
+import { dedupeExactly } from './patches/dedupe.patch.ts';
 import { limitPacketSize } from './patches/packet-size.patch.ts';
 import { patchPublishOnce, type PublishOnce } from './patches/publish-once.patch.ts';
 import { TelemetrySpool, type TelemetrySpoolOptions } from './telemetry-spool.ts';
@@ -295,6 +296,9 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     // TCP and TLS sockets (the WebSocket duplex writes frames through ws, which does its own).
     if (stream instanceof Socket) coalesceWrites(stream);
     const client = aedes.handle(stream, req);
+    // A message overtaken at the emitter (a QoS 0 one past a QoS 1 one still being stored) is
+    // delivered, not dropped as a duplicate (issue 17; patches/dedupe.patch.ts).
+    dedupeExactly(client);
     pending.add(stream instanceof Socket ? stream.remoteAddress : req?.socket.remoteAddress, client);
     stream.once('close', () => pending.delete(client));
     // aedes has no packet-size option: cut the connection once the remaining length is parsed.

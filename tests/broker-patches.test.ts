@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clientsById } from '../broker/patches/clients-map.patch.ts';
+import { dedupeExactly } from '../broker/patches/dedupe.patch.ts';
 import { limitPacketSize } from '../broker/patches/packet-size.patch.ts';
 import { moveNextIdPast } from '../broker/patches/next-id.patch.ts';
 import { patchPublishOnce } from '../broker/patches/publish-once.patch.ts';
@@ -176,5 +177,50 @@ describe('aedes internals the broker patches (aedes 1.2.0, mqtt-packet 9.0.2)', 
     held.shift()!();
     await s2.waitFor(1);
     expect(String(s2.received[0]!.payload)).toBe('1');
+  });
+
+  it('dedupe: a connection drops a delivery numbered below the last one it got (unpatched), and only a repeat with the patch', async () => {
+    let n = 0;
+    // The second connection gets the patch (before its CONNECT is read, as app.ts does).
+    const { aedes, port } = await broker({}, (c) => void (n++ === 1 && dedupeExactly(c)));
+    const plain = await sub(port, 'sub-5a');
+    const patched = await sub(port, 'sub-5b');
+    cleanups.push(
+      () => plain.destroy(),
+      () => patched.destroy(),
+    );
+    for (const s of [plain, patched]) {
+      await s.subscribe('t/5/#', 0);
+      await s.subscribe('t/5/a', 0); // overlapping: two subscriptions match t/5/a
+    }
+    const client = (clientsById(aedes)['sub-5b'] ?? {}) as { duplicates?: unknown; deliverQoS?: unknown; deliver0?: unknown };
+    expect(typeof client.duplicates).toBe('object');
+    expect(typeof client.deliverQoS).toBe('function');
+    expect(typeof client.deliver0).toBe('function');
+    // Straight to the emitter, numbered out of order, as a QoS 0 message overtaking a QoS 1 one
+    // still being stored reaches it; then the overlapping topic (one copy each).
+    const emit = (counter: number, topic: string) =>
+      new Promise<void>((r) =>
+        (aedes as unknown as { mq: { emit(p: object, cb: () => void): void } }).mq.emit(
+          {
+            cmd: 'publish',
+            topic,
+            payload: Buffer.from(String(counter)),
+            qos: 0,
+            retain: false,
+            brokerId: aedes.id,
+            brokerCounter: counter,
+          },
+          r,
+        ),
+      );
+    await emit(1_000_010, 't/5/b');
+    await emit(1_000_005, 't/5/b');
+    await emit(1_000_011, 't/5/a');
+    await patched.waitFor(3);
+    await plain.waitFor(2);
+    await new Promise((r) => setTimeout(r, 100)); // nothing more comes
+    expect(plain.received.map((p) => String(p.payload))).toEqual(['1000010', '1000011']);
+    expect(patched.received.map((p) => String(p.payload))).toEqual(['1000010', '1000005', '1000011']);
   });
 });
