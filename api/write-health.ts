@@ -4,7 +4,7 @@
  * acknowledged) and its failed writes since start. Takes the services' metrics as plain
  * shapes (the API imports neither service); only the paths in use are listed: the journal
  * with on-disk persistence, the telemetry spool in spool mode, otherwise the ingest's own
- * spool (MQTT feed), and the ingest's store writes.
+ * spool (MQTT feed), the ingest's store writes and its dead letters (records.db).
  */
 import type { WritePathHealth } from '../domain/api.schema.ts';
 
@@ -22,6 +22,8 @@ export interface IngestWriteMetrics {
   readonly storeErrors: number;
   readonly storeFailing: boolean;
   readonly lastStoreError?: string;
+  readonly deadLetterWriteErrors: number;
+  readonly deadLettersFailing: string | null;
 }
 
 export function writePaths(b: BrokerWriteMetrics, i: IngestWriteMetrics): WritePathHealth[] {
@@ -30,5 +32,6 @@ export function writePaths(b: BrokerWriteMetrics, i: IngestWriteMetrics): WriteP
   if (b.telemetrySpool) out.push({ path: 'broker.spool', failing: b.telemetrySpool.failing, errors: b.telemetrySpool.writeErrors });
   else out.push({ path: 'ingest.spool', failing: i.spoolFailing, errors: i.spoolWriteErrors });
   out.push({ path: 'ingest.store', failing: i.storeFailing ? (i.lastStoreError ?? 'store write failed') : null, errors: i.storeErrors });
+  out.push({ path: 'ingest.deadLetters', failing: i.deadLettersFailing, errors: i.deadLetterWriteErrors });
   return out;
 }

@@ -181,7 +181,7 @@ export const ReplayBodySchema = Type.Object(
  * fails with now (its writes are not acknowledged), null once a write succeeds again.
  */
 export const WritePathHealthSchema = Type.Object({
-  path: Type.Enum(['broker.journal', 'broker.spool', 'ingest.spool', 'ingest.store']),
+  path: Type.Enum(['broker.journal', 'broker.spool', 'ingest.spool', 'ingest.store', 'ingest.deadLetters']),
   failing: Type.Union([Type.String(), Type.Null()]),
   /** Failed writes since the service started. */
   errors: Type.Number(),

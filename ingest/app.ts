@@ -72,6 +72,10 @@ export interface IngestMetrics {
   readonly spoolFailing: string | null;
   /** A store write is failing and being retried now (/health). */
   readonly storeFailing: boolean;
+  /** Dead-letter writes records.db refused (their batches wait in the spool, retried). */
+  readonly deadLetterWriteErrors: number;
+  /** The error the dead letters' writes fail with now, or null (/health). */
+  readonly deadLettersFailing: string | null;
   readonly incidentsPublished: number;
   /** Readings older than the device's last reading handed to the rules (stored, not re-ordered). */
   readonly rulesLate: number;
@@ -181,6 +185,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         raw: JSON.stringify(r),
       });
     if (letters.length) {
+      // Refused (disk full, I/O error): thrown before anything else here, so the pipeline
+      // keeps the batch and hands it on again (write-pipeline.ts); the spool keeps it meanwhile.
       deps.deadLetters.add(letters);
       for (const d of letters) dead.byReason[d.reason] = (dead.byReason[d.reason] ?? 0) + 1;
       dead.total += letters.length;
@@ -332,7 +338,11 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         clearTimeout(giveUp); // not left to hold a process that is stopping for 5 s
       }
       await session.end();
-      deps.deadLetters.prune(o.deadLettersKeep);
+      try {
+        deps.deadLetters.prune(o.deadLettersKeep);
+      } catch (err) {
+        log.warn({ err: String(err) }, 'dead letters not pruned');
+      }
       await spool?.close();
       spool = undefined;
       feed?.close();
@@ -357,6 +367,8 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
         spoolWriteErrors: marks()?.writeErrors ?? 0,
         spoolFailing: spool?.failing ?? null,
         storeFailing: w.storeFailing,
+        deadLetterWriteErrors: pipeline.afterStore.errors,
+        deadLettersFailing: pipeline.afterStore.failing,
         incidentsPublished: r.incidentsPublished,
         rulesLate: r.rulesLate,
         rulesReplayed: r.rulesReplayed,

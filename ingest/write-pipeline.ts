@@ -6,6 +6,10 @@
  * Batches finish in any order, but `stored` is called in batch order: the spool is trimmed
  * only through a contiguous stored prefix, and the rules see each device's readings in
  * event-time order.
+ * `stored` may throw (the dead letters of a batch that records.db refuses, issue 17): it must
+ * do so before any side effect of its own. That batch and every one after it then wait,
+ * untrimmed in the spool, and it is handed on again after a backoff until it goes through;
+ * meanwhile nothing new is written, so the spool bound withholds PUBACKs. Never a crash.
  */
 import type { Logger } from 'pino';
 import type { Reading } from '../domain/reading.ts';
@@ -58,6 +62,11 @@ export class WritePipeline {
   #ageTimer: NodeJS.Timeout | undefined;
   #flushDue = false;
   #stopping = false;
+  /** A `stored` that threw, handed on again when this fires; `#afterDelay` is its backoff. */
+  #afterRetry: NodeJS.Timeout | undefined;
+  #afterDelay = 0;
+  /** `afterStoreFailing`: the error `stored` threw last, until it goes through (/health). */
+  readonly afterStore = { errors: 0, failing: null as string | null };
   /** `storeFailing`: the last write attempt failed and is being retried (/health); cleared by a success. */
   readonly counters = { storeWrites: 0, storeErrors: 0, lastStoreError: undefined as string | undefined, storeFailing: false };
   /** Called after every write ended (room freed for the group commit's bound). */
@@ -91,6 +100,7 @@ export class WritePipeline {
     this.#head = 0;
     this.#queuedReadings = 0;
     this.#backlog = 0;
+    this.afterStore.failing = null;
   }
 
   /** Start no more writes; a failing write gives up (its batch stays in the spool). */
@@ -98,6 +108,11 @@ export class WritePipeline {
     this.#stopping = true;
     if (this.#ageTimer) clearTimeout(this.#ageTimer);
     this.#ageTimer = undefined;
+    if (this.#afterRetry) {
+      clearTimeout(this.#afterRetry);
+      this.#afterRetry = undefined;
+      this.#settle(); // gives those batches up (they stay in the spool)
+    }
   }
 
   /** Resolves once no write is in flight. */
@@ -196,13 +211,39 @@ export class WritePipeline {
     }
   }
 
+  #afterStoreFailed(e: unknown): void {
+    const a = this.afterStore;
+    a.errors++;
+    a.failing = String(e).slice(0, 300);
+    if (this.#stopping) return;
+    this.#afterDelay = Math.min(Math.max(this.#afterDelay * 2, this.#o.retryMinMs), this.#o.retryMaxMs);
+    this.#log.error({ err: a.failing, delayMs: this.#afterDelay }, 'after a store write: failed (spool not trimmed), retrying');
+    this.#afterRetry = setTimeout(() => {
+      this.#afterRetry = undefined;
+      this.#settle();
+      this.onSettled();
+      this.#pump();
+    }, this.#afterDelay);
+  }
+
   /** Hand on the stored prefix of the in-flight batches, in batch order. */
   #settle(): void {
     const fl = this.#inFlight;
-    while (fl.length && fl[0]!.state === 'stored') {
+    while (fl.length && fl[0]!.state === 'stored' && !this.#afterRetry) {
       const f = fl.shift()!;
       this.#backlog -= f.batch.length;
-      this.#stored(f);
+      // Stopping after `stored` failed: the rest stays in the spool for the next start.
+      if (this.#stopping && this.afterStore.failing !== null) continue;
+      try {
+        this.#stored(f);
+      } catch (e) {
+        fl.unshift(f);
+        this.#backlog += f.batch.length;
+        this.#afterStoreFailed(e);
+        continue;
+      }
+      this.afterStore.failing = null;
+      this.#afterDelay = 0;
     }
     if (fl.length && fl[0]!.state === 'failed' && fl.every((f) => f.state !== 'writing')) {
       // Stopping with a failed write: put it and everything after it back, in order (written

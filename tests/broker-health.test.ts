@@ -90,7 +90,7 @@ describe('API /health: the broker journal and the ingest spool failing and recov
     expect(await publish()).toBe(true);
     const h0 = await health();
     expect(h0.status).toBe('ok');
-    expect(h0.writes.map((w) => w.path).sort()).toEqual(['broker.journal', 'ingest.spool', 'ingest.store']);
+    expect(h0.writes.map((w) => w.path).sort()).toEqual(['broker.journal', 'ingest.deadLetters', 'ingest.spool', 'ingest.store']);
     expect(h0.writes.every((w) => w.failing === null && w.errors === 0)).toBe(true);
 
     // 1. The broker's journal: the publish is refused (no PUBACK) and /health names the error.

@@ -2227,7 +2227,7 @@ export interface paths {
                 errors: number;
                 failing: string | null;
                 /** @enum {unknown} */
-                path: 'broker.journal' | 'broker.spool' | 'ingest.spool' | 'ingest.store';
+                path: 'broker.journal' | 'broker.spool' | 'ingest.spool' | 'ingest.store' | 'ingest.deadLetters';
               }[];
             };
           };
