@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../domain/clock.ts';
 import type { PlatformConfig } from '../domain/config.ts';
 import { topics } from '../domain/topics.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
-import type { Principal } from './access.rules.ts';
+import { subscribeRefusal, type Principal } from './access.rules.ts';
 import { createAuthenticate } from './authenticate.hook.ts';
 import { createAuthorizePublish } from './authorize-publish.hook.ts';
 import { createAuthorizeSubscribe } from './authorize-subscribe.hook.ts';
@@ -130,6 +130,11 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     // Redis emitter errors, and journal write failures (those refuse their callers: no PUBACK).
     onError: (err) => logger.error({ err }, 'persistence error'),
     ...(deps.journalFs ? { journalFs: deps.journalFs } : {}),
+    // A persistent session stores only the filters the ACL grants (persistence.factory.ts grantedOnly).
+    mayStoreSubscription: (client, sub) => {
+      const principal = ctx.principals.get(client as Client);
+      return principal !== undefined && subscribeRefusal(principal, sub.topic) === undefined;
+    },
   });
   const aedes = await Aedes.createBroker({
     ...(deps.id ? { id: deps.id } : {}),

@@ -62,6 +62,31 @@ function skipCleanSessionAcks(persistence: AedesPersistence): AedesPersistence {
   return persistence;
 }
 
+/** Whether a granted filter of `client` may be stored (the ACL, asked again at store time). */
+export type MayStoreSubscription = (client: unknown, sub: { topic: string }) => boolean;
+
+/**
+ * Store only the filters a SUBSCRIBE was granted. aedes 1.2 hands `addSubscriptions` the
+ * packet's whole array (handlers/subscribe.js storeSubscriptions passes
+ * `packet.subscriptions`, not the authorized `sub`), so a filter refused with SUBACK 0x80
+ * beside a granted one was stored anyway: every QoS 1 message on it was then queued for the
+ * persistent session and delivered on its next connection (emptyQueue does not ask the ACL).
+ * Measured before this: svc-ingest subscribing [devices/+/telemetry, devices/dev-a/config]
+ * with clean: false got 0x80 for config and, after reconnecting, both config messages the
+ * API had published. The hook's verdict is not known yet when aedes calls here (all filters
+ * of a packet are authorized and stored in one synchronous loop), so the ACL is asked again.
+ */
+function grantedOnly(persistence: AedesPersistence, mayStore: MayStoreSubscription | undefined): AedesPersistence {
+  if (!mayStore) return persistence;
+  const target = persistence as unknown as Record<string, (client: unknown, subs: { topic: string }[]) => Promise<unknown>>;
+  const original = target.addSubscriptions!.bind(persistence);
+  target.addSubscriptions = (client, subs) => {
+    const granted = subs.filter((sub) => mayStore(client, sub));
+    return granted.length > 0 ? original(client, granted) : Promise.resolve(client);
+  };
+  return persistence;
+}
+
 /** How long a Redis subscription change may wait for its own broadcast before it fails. */
 const REDIS_SUBSCRIPTION_ECHO_MS = 10_000;
 
@@ -230,7 +255,10 @@ export function openPersistence(opts: {
   onError?: (err: Error) => void;
   /** The journal's fs calls (fault injection in tests); default node:fs. */
   journalFs?: JournalFs;
+  /** Asked per filter before a persistent subscription is stored (`grantedOnly`); default: all. */
+  mayStoreSubscription?: MayStoreSubscription;
 }): PersistenceChoice {
+  const granted = (p: AedesPersistence) => grantedOnly(p, opts.mayStoreSubscription);
   if (opts.redisUrl) {
     const conn = new Redis(opts.redisUrl, { lazyConnect: false });
     const persistence = redisPersistence({ conn });
@@ -238,7 +266,7 @@ export function openPersistence(opts: {
     // Without a listener an emitter error would throw and end the process; ioredis
     // reconnects by itself, so report and carry on.
     (mq as unknown as { state: { on(e: 'error', f: (err: Error) => void): void } }).state.on('error', (err) => opts.onError?.(err));
-    return choice('redis', oneSubscriptionChangeAtATime(persistence), (p) => p.destroy(), { mq });
+    return choice('redis', oneSubscriptionChangeAtATime(granted(persistence)), (p) => p.destroy(), { mq });
   }
   if (opts.persistenceDir) {
     // The journal answers in call order by construction (one write releases a batch first in,
@@ -246,7 +274,7 @@ export function openPersistence(opts: {
     if (opts.engine === 'level') {
       mkdirSync(opts.persistenceDir, { recursive: true });
       const db = new Level(opts.persistenceDir);
-      return choice('level', inOrder(levelPersistence(db)), async () => {
+      return choice('level', granted(inOrder(levelPersistence(db))), async () => {
         if (db.status === 'open' || db.status === 'opening') await db.close();
       });
     }
@@ -254,7 +282,7 @@ export function openPersistence(opts: {
       onError: opts.onError,
       ...(opts.journalFs ? { fs: opts.journalFs } : {}),
     });
-    return choice('journal', journal as unknown as AedesPersistence, () => journal.destroy(), { journal });
+    return choice('journal', granted(journal as unknown as AedesPersistence), () => journal.destroy(), { journal });
   }
   return { kind: 'memory', close: async () => {} };
 }

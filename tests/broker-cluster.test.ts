@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, serviceSecret, connectDevice, connectService, seedRegistry } from '../broker/testing.fixture.ts';
+import { SERVICE_SECRET, serviceSecret, connectDevice, connectService, seedRegistry, subackCodes } from '../broker/testing.fixture.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { portOpen } from './harness/services.ts';
@@ -184,6 +184,35 @@ describe('broker: two-node cluster over Redis', () => {
       what: 'live messages through the restored subscriptions',
     });
     for (const c of [back, api, dev, devB]) await c.endAsync();
+  }, 60_000);
+
+  it('stores no refused filter for a persistent session (Redis store)', async () => {
+    const urlA = `mqtt://127.0.0.1:${portA}`;
+    const urlB = `mqtt://127.0.0.1:${portB}`;
+    await (await connectService(urlB, 'svc-ingest', { clean: true })).endAsync();
+    const ingest = await connectService(urlB, 'svc-ingest', { clean: false });
+    const config = topics.config('dev-a');
+    expect(await subackCodes(ingest, [topics.allTelemetry[0], config], 1)).toEqual([1, 128]);
+    await ingest.endAsync();
+    const api = await connectService(urlA, 'svc-api');
+    await api.publishAsync(config, '{"n":1}', { qos: 1 });
+    const dev = await connectDevice(urlA, 'dev-a');
+    await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":201,"temp":20}', { qos: 1 });
+    const back = mqtt.connect(urlA, {
+      clientId: 'svc-ingest',
+      username: 'svc-ingest',
+      password: serviceSecret('svc-ingest'),
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    const later: string[] = [];
+    back.on('message', (t, p) => later.push(`${t} ${p.toString()}`));
+    await waitFor(() => later.length >= 1, { what: 'the queued reading' });
+    // A barrier: published after the reconnect, so it arrives after anything queued before.
+    await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":202,"temp":20}', { qos: 1 });
+    await waitFor(() => later.some((m) => m.endsWith('{"ts":202,"temp":20}')), { what: 'the live reading' });
+    expect(later).toEqual([`${topics.telemetry('dev-a')} {"ts":201,"temp":20}`, `${topics.telemetry('dev-a')} {"ts":202,"temp":20}`]);
+    for (const c of [back, api, dev]) await c.endAsync();
   }, 60_000);
 
   it('refuses a wrong secret on either node', async () => {
