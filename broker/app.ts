@@ -27,6 +27,7 @@ import { coalesceWrites } from './patches/coalesce-writes.patch.ts';
 import { dedupeExactly } from './patches/dedupe.patch.ts';
 import { limitPacketSize } from './patches/packet-size.patch.ts';
 import { patchPublishOnce, type PublishOnce } from './patches/publish-once.patch.ts';
+import { readWhileParked } from './patches/read-while-parked.patch.ts';
 import { TelemetrySpool, type TelemetrySpoolOptions } from './telemetry-spool.ts';
 
 export type { BrokerMetrics } from './metrics.ts';
@@ -54,7 +55,7 @@ export interface BrokerDeps {
    * `dataDir` here and acknowledged once durable, instead of being routed to the ingest's
    * MQTT session. Omitted → MQTT mode. `clock`: arrival times (the ingest's clock).
    */
-  readonly telemetrySpool?: Omit<TelemetrySpoolOptions, 'logger' | 'clock'> & { readonly clock?: Clock };
+  readonly telemetrySpool?: Omit<TelemetrySpoolOptions, 'logger' | 'clock' | 'readAhead'> & { readonly clock?: Clock };
 }
 
 export interface BrokerApp {
@@ -87,7 +88,12 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
   const startedAt = clock.now();
 
   const spool = deps.telemetrySpool
-    ? TelemetrySpool.open({ ...deps.telemetrySpool, clock: deps.telemetrySpool.clock ?? clock, logger })
+    ? TelemetrySpool.open({
+        ...deps.telemetrySpool,
+        clock: deps.telemetrySpool.clock ?? clock,
+        logger,
+        readAhead: readWhileParked({ maxBytes: options.parkedReadAheadBytes }),
+      })
     : undefined;
   const ctx: BrokerContext = {
     registry: deps.registry,

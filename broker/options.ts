@@ -57,6 +57,11 @@ export interface BrokerOptions {
    * first and stores after, so a broker killed in between loses acknowledged messages.
    */
   readonly ackAfterStore: boolean;
+  /**
+   * Spool mode: bytes of a connection's packets read and held while one of its publishes is
+   * parked at the spool bound, so its PINGREQs are still answered (patches/read-while-parked).
+   */
+  readonly parkedReadAheadBytes: number;
 }
 
 export const brokerDefaults: BrokerOptions = Object.freeze({
@@ -78,6 +83,7 @@ export const brokerDefaults: BrokerOptions = Object.freeze({
   rateSampleMs: 1_000,
   maxClientIdLength: 128,
   ackAfterStore: true,
+  parkedReadAheadBytes: 64 * 1024,
 });
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));

@@ -11,7 +11,8 @@
  * order, which is each connection's packet order. Bound: past `maxMessages` spooled and not
  * yet stored, publishes are parked — their hooks do not call back, so aedes reads no more from
  * those connections and sends no PUBACK; the devices keep their readings (QoS 1) until the
- * store catches up. A failed write refuses every publish in it: aedes closes those
+ * store catches up. Meanwhile `readAhead` (patches/read-while-parked.patch.ts) reads such a
+ * connection on: its PINGREQs are answered, its other packets wait their turn. A failed write refuses every publish in it: aedes closes those
  * connections without a PUBACK, and the devices resend.
  */
 import type { Client } from 'aedes';
@@ -27,6 +28,8 @@ export interface TelemetrySpoolOptions {
   /** Arrival time of a message (the ingest validates against it: its clock). */
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Told when a client's publish is parked and when it goes on (or is dropped). */
+  readonly readAhead?: { parked(client: Client): void; unparked(client: Client): void };
 }
 
 type Done = (err?: Error | null) => void;
@@ -105,7 +108,10 @@ export class TelemetrySpool {
     if (this.#closed) return done(new Error('telemetry spool closed'));
     if (this.#parked.length || this.#full()) {
       // Behind others already waiting too: a device's later message must not overtake its earlier one.
-      this.#parked.push(o);
+      const ra = this.#o.readAhead;
+      // Its connection is read on meanwhile; the packets after it go on once its PUBACK is out.
+      this.#parked.push(ra ? { ...o, done: (err) => (o.done(err), ra.unparked(client)) } : o);
+      ra?.parked(client);
       if (this.#timerMs !== MARKS_PARKED_MS) this.#refresh();
       return;
     }
@@ -126,6 +132,7 @@ export class TelemetrySpool {
       const o = this.#parked[i++]!;
       // A connection closed meanwhile: its device resends on the next one; nothing to ack.
       if (!(o.client as Client & { closed?: boolean }).closed) this.#accept(o);
+      else this.#o.readAhead?.unparked(o.client);
     }
     if (i) this.#parked = this.#parked.slice(i);
   }
@@ -173,6 +180,7 @@ export class TelemetrySpool {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const o of this.#parked) this.#o.readAhead?.unparked(o.client);
     this.#parked = [];
     while (this.#committing || this.#incoming.length) {
       if (this.#committing) await this.#committing;

@@ -16,6 +16,7 @@ import { limitPacketSize } from '../broker/patches/packet-size.patch.ts';
 import { moveNextIdPast } from '../broker/patches/next-id.patch.ts';
 import { patchPublishOnce } from '../broker/patches/publish-once.patch.ts';
 import { releaseWriteCallback } from '../broker/patches/qos-write-callback.patch.ts';
+import { readWhileParked } from '../broker/patches/read-while-parked.patch.ts';
 import { waitFor } from './harness/ports.ts';
 import { rawSubscriber } from './harness/raw-subscriber.ts';
 
@@ -222,5 +223,45 @@ describe('aedes internals the broker patches (aedes 1.2.0, mqtt-packet 9.0.2)', 
     await new Promise((r) => setTimeout(r, 100)); // nothing more comes
     expect(plain.received.map((p) => String(p.payload))).toEqual(['1000010', '1000011']);
     expect(patched.received.map((p) => String(p.payload))).toEqual(['1000010', '1000005', '1000011']);
+  });
+
+  it('read-while-parked: one packet listener on client._parser, conn.read/readable, _keepaliveTimer; a parked publish no longer blocks PINGREQ', async () => {
+    const rw = readWhileParked({ maxBytes: 64 * 1024 });
+    const parked: (() => void)[] = [];
+    let internals: { listeners: number; read: unknown; refresh: unknown } | undefined;
+    const { port } = await broker({
+      authorizePublish: (client, packet, cb) => {
+        if (!packet.topic.startsWith('park/') || !client) return cb(null);
+        const c = client as unknown as {
+          _parser: { listeners(e: string): unknown[] };
+          conn: { read: unknown };
+          _keepaliveTimer: { refresh: unknown } | null;
+        };
+        internals = { listeners: c._parser.listeners('packet').length, read: c.conn.read, refresh: c._keepaliveTimer?.refresh };
+        rw.parked(client);
+        parked.push(() => {
+          cb(null); // the PUBACK is written, then the packets read after it go on
+          rw.unparked(client);
+        });
+      },
+    });
+    const dev = await mqtt.connectAsync(url(port), { clientId: 'dev-ping', keepalive: 30, reconnectPeriod: 0 });
+    cleanups.push(() => dev.endAsync(true));
+    const acks: string[] = [];
+    const first = dev.publishAsync('park/1', 'a', { qos: 1 }).then(() => acks.push('park/1'));
+    await waitFor(() => parked.length === 1, { what: 'publish parked' });
+    expect(internals).toEqual({ listeners: 1, read: expect.any(Function), refresh: expect.any(Function) });
+    const second = dev.publishAsync('t/2', 'b', { qos: 1 }).then(() => acks.push('t/2'));
+    await new Promise((r) => setTimeout(r, 100));
+    // The PINGREQ is read and answered while the publish before it waits.
+    const pong = new Promise<void>((r) => dev.on('packetreceive', (p) => p.cmd === 'pingresp' && r()));
+    (dev as unknown as { sendPing(): void }).sendPing();
+    await pong;
+    expect(rw.holding).toBe(1);
+    expect(acks).toEqual([]); // the later publish waits behind the parked one
+    parked[0]!();
+    await Promise.all([first, second]);
+    expect(acks).toEqual(['park/1', 't/2']);
+    expect(rw.holding).toBe(0);
   });
 });
