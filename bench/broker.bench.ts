@@ -8,13 +8,15 @@
  *
  * Both brokers run as child processes (bench/broker.harness.ts); the idle connections come
  * from child processes (bench/idle.load.ts: raw sockets, one CONNECT each, no keep-alive) so
- * the bench process itself holds no thousands of sockets.
+ * the bench process itself holds no thousands of sockets. The QoS 1 load is raw sockets on
+ * both sides (bench/load.raw.ts publishers with pre-encoded PUBLISHes, bench/consume.raw.ts
+ * subscriber answering PUBACKs), the same for both brokers, so the bench's own CPU — on the
+ * same 2 cores — is a few µs per message rather than MQTT.js' 20–60.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '../domain/topics.ts';
 import { serviceSecretFor } from '../storage/records/service-accounts.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
@@ -31,6 +33,8 @@ import {
   startBroker,
   type Child,
 } from './broker.harness.ts';
+import { rawConsumer } from './consume.raw.ts';
+import { rawPublish, type RawMessage } from './load.raw.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
 const idleLoad = join(dirname(fileURLToPath(import.meta.url)), 'idle.load.ts');
@@ -115,54 +119,41 @@ interface Load {
   readonly window: number;
 }
 
+/** The bench's messages: publisher p's n-th reading at index n·P + p (rawPublish puts message i on connection i % P). */
+function messages(load: Load, first = 0): RawMessage[] {
+  const out: RawMessage[] = [];
+  for (let n = 0; n < load.perPublisher; n++)
+    for (let p = 0; p < load.publishers; p++) {
+      const k = first + n;
+      const payload = JSON.stringify({ ts: 1_767_225_600_000 + k * 60_000, temp: 20 + (k % 30) / 10, rh: 41, bat: 3.01, rssi: -67, p });
+      out.push({ topic: topics.telemetry(deviceId(p)), payload });
+    }
+  return out;
+}
+
 /**
- * P publishers → one QoS 1 subscriber; messages/s from first publish to last delivery.
+ * P publishers (raw sockets, pre-encoded PUBLISHes, bench/load.raw.ts) → one QoS 1 subscriber
+ * (raw socket, bench/consume.raw.ts); messages/s from the first publish to the last delivery.
  * `persistent`: the subscriber has a persistent session, as the ingest does, so the broker
  * stores every message for it (and clears it on PUBACK); it unsubscribes at the end so that
  * later runs queue nothing for it.
  */
-async function throughput(url: string, load: Load, auth: boolean, persistent = false): Promise<number> {
+async function throughput(port: number, load: Load, auth: boolean, persistent = false): Promise<number> {
   const cred = (clientId: string, username: string) =>
     auth ? { clientId, username, password: serviceSecretFor(SERVICE_SECRET, username) } : { clientId };
   const subId = persistent ? 'svc-ingest-durable' : 'svc-ingest';
-  const sub = await mqtt.connectAsync(url, { ...cred(subId, 'svc-ingest'), clean: !persistent, reconnectPeriod: 0 });
+  const sub = await rawConsumer({ port, ...cred(subId, 'svc-ingest'), persistent });
   const total = load.publishers * load.perPublisher;
-  let received = 0;
-  let resolveAll: () => void = () => {};
-  const all = new Promise<void>((r) => (resolveAll = r));
-  sub.on('message', () => {
-    if (++received === total) resolveAll();
-  });
-  await sub.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
-  const pubs: MqttClient[] = [];
-  for (let p = 0; p < load.publishers; p++) {
-    pubs.push(await mqtt.connectAsync(url, { ...cred(`svc-sim-${p}`, 'svc-sim'), reconnectPeriod: 0 }));
-  }
-  const payload = (p: number, n: number) =>
-    JSON.stringify({ ts: 1_767_225_600_000 + n * 60_000, temp: 20 + (n % 30) / 10, rh: 41, bat: 3.01, rssi: -67, p });
-  const t0 = performance.now();
-  await Promise.all(
-    pubs.map(async (c, p) => {
-      const topic = topics.telemetry(deviceId(p));
-      for (let n = 0; n < load.perPublisher; n += load.window) {
-        const k = Math.min(load.window, load.perPublisher - n);
-        await Promise.all(Array.from({ length: k }, (_, j) => c.publishAsync(topic, payload(p, n + j), { qos: 1 })));
-      }
-    }),
-  );
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      all,
-      new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`only ${received}/${total} delivered`)), 120_000))),
-    ]);
-  } finally {
-    // A pending timer kept the bench process alive for two minutes after the last row.
-    clearTimeout(timer);
-  }
-  const sec = (performance.now() - t0) / 1000;
-  if (persistent) await sub.unsubscribeAsync(topics.allTelemetry[0]);
-  await Promise.all([...pubs, sub].map((c) => c.endAsync(true)));
+  const all = messages(load);
+  await sub.subscribe(topics.allTelemetry[0]);
+  const base = sub.received; // a persistent session may hold leftovers of the warm-up
+  let t0: number | undefined;
+  const clients = Array.from({ length: load.publishers }, (_, p) => cred(`svc-sim-${p}`, 'svc-sim'));
+  await rawPublish({ port, clients, messages: all, window: load.window, onSend: (_i, at) => (t0 ??= at) });
+  await sub.waitFor(base + total, 120_000);
+  const sec = (performance.now() - t0!) / 1000;
+  if (persistent) await sub.unsubscribe(topics.allTelemetry[0]);
+  await sub.close();
   return total / sec;
 }
 
@@ -171,33 +162,16 @@ async function throughput(url: string, load: Load, auth: boolean, persistent = f
  * each PUBACK sent after the group-commit write (fdatasync) that holds the message in the
  * ingest's spool. Nobody reads the spool here (the ingest's reading is the ingest's cost).
  */
-async function spoolThroughput(url: string, load: Load, first: number): Promise<number> {
-  const pubs: MqttClient[] = [];
-  for (let p = 0; p < load.publishers; p++) {
-    pubs.push(
-      await mqtt.connectAsync(url, {
-        clientId: `svc-sim-${p}`,
-        username: 'svc-sim',
-        password: serviceSecretFor(SERVICE_SECRET, 'svc-sim'),
-        reconnectPeriod: 0,
-      }),
-    );
-  }
-  const payload = (p: number, n: number) =>
-    JSON.stringify({ ts: 1_767_225_600_000 + n * 60_000, temp: 20 + (n % 30) / 10, rh: 41, bat: 3.01, rssi: -67, p });
-  const t0 = performance.now();
-  await Promise.all(
-    pubs.map(async (c, p) => {
-      const topic = topics.telemetry(deviceId(p));
-      for (let n = 0; n < load.perPublisher; n += load.window) {
-        const k = Math.min(load.window, load.perPublisher - n);
-        await Promise.all(Array.from({ length: k }, (_, j) => c.publishAsync(topic, payload(p, first + n + j), { qos: 1 })));
-      }
-    }),
-  );
-  const sec = (performance.now() - t0) / 1000;
-  await Promise.all(pubs.map((c) => c.endAsync(true)));
-  return (load.publishers * load.perPublisher) / sec;
+async function spoolThroughput(port: number, load: Load, first: number): Promise<number> {
+  const clients = Array.from({ length: load.publishers }, (_, p) => ({
+    clientId: `svc-sim-${p}`,
+    username: 'svc-sim',
+    password: serviceSecretFor(SERVICE_SECRET, 'svc-sim'),
+  }));
+  const all = messages(load, first);
+  let t0: number | undefined;
+  await rawPublish({ port, clients, messages: all, window: load.window, onSend: (_i, at) => (t0 ??= at) });
+  return all.length / ((performance.now() - t0!) / 1000);
 }
 
 async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
@@ -231,8 +205,8 @@ async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
     children.push(broker);
 
     // Warm-up both (JIT, page cache), then measure; best of `rounds` runs each, alternating.
-    await throughput(`mqtt://127.0.0.1:${mPort}`, { ...load, perPublisher: 200 }, false);
-    await throughput(`mqtt://127.0.0.1:${aPort}`, { ...load, perPublisher: 200 }, true);
+    await throughput(mPort, { ...load, perPublisher: 200 }, false);
+    await throughput(aPort, { ...load, perPublisher: 200 }, true);
     // Wall-clock throughput depends on what else runs on the machine (2 cores, other test
     // runs); the brokers' CPU time per message (user + system, all threads, from /proc) is
     // steadier and is logged beside it.
@@ -245,16 +219,16 @@ async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
     const measure = async (persistent: boolean) => {
       // Warm-up of this path too (JIT): the quick runs are too short to absorb it.
       if (persistent) {
-        await throughput(`mqtt://127.0.0.1:${mPort}`, { ...load, perPublisher: 200 }, false, true);
-        await throughput(`mqtt://127.0.0.1:${aPort}`, { ...load, perPublisher: 200 }, true, true);
+        await throughput(mPort, { ...load, perPublisher: 200 }, false, true);
+        await throughput(aPort, { ...load, perPublisher: 200 }, true, true);
       }
       let ours = 0;
       let theirs = 0;
       const ratios: number[] = [];
       const cpu = { ours: 0, theirs: 0 };
       for (let r = 0; r < rounds; r++) {
-        const m = await timed(mosq.proc.pid!, () => throughput(`mqtt://127.0.0.1:${mPort}`, load, false, persistent));
-        const a = await timed(broker.proc.pid!, () => throughput(`mqtt://127.0.0.1:${aPort}`, load, true, persistent));
+        const m = await timed(mosq.proc.pid!, () => throughput(mPort, load, false, persistent));
+        const a = await timed(broker.proc.pid!, () => throughput(aPort, load, true, persistent));
         ratios.push(a.rate / m.rate);
         theirs = Math.max(theirs, m.rate);
         ours = Math.max(ours, a.rate);
@@ -275,11 +249,11 @@ async function qos1Throughput(opts: BenchOptions): Promise<BenchRow[]> {
     const sPort = await freePort();
     const spoolBroker = await startBroker(join(dir, 'spool'), sPort, 'spool');
     children.push(spoolBroker);
-    await spoolThroughput(`mqtt://127.0.0.1:${sPort}`, { ...load, perPublisher: 200 }, 0);
+    await spoolThroughput(sPort, { ...load, perPublisher: 200 }, 0);
     let spoolOurs = 0;
     let spoolCpu = 0;
     for (let r = 0; r < rounds; r++) {
-      const a = await timed(spoolBroker.proc.pid!, () => spoolThroughput(`mqtt://127.0.0.1:${sPort}`, load, (r + 1) * load.perPublisher));
+      const a = await timed(spoolBroker.proc.pid!, () => spoolThroughput(sPort, load, (r + 1) * load.perPublisher));
       spoolOurs = Math.max(spoolOurs, a.rate);
       spoolCpu += a.cpuUs / rounds;
     }
