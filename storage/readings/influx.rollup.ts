@@ -64,15 +64,49 @@ export class HourlyRollups {
    * write succeeded: a failed write is retried by the caller, and marks again.
    */
   markLate(readings: readonly Reading[]): void {
-    if (!this.enabled) return;
+    if (!this.enabled || !readings.length) return;
     const limit = lateBefore(this.#clock.now());
+    // One pass per write batch: a batch's readings mostly share a measurement and an hour, so
+    // the hour's entry is looked up once per run of them, and once an hour is 'all' (past
+    // DIRTY_DEVICES_PER_HOUR devices) its readings cost a comparison each, no allocation.
+    let m = '';
+    let hour = Number.NaN;
+    let devs: Map<string, Where> | 'all' = 'all';
     for (const r of readings) {
-      const hour = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
-      if (hour >= limit) continue;
-      const m = MEASUREMENT[r.kind];
-      if (!HOURLY[m]) continue;
-      this.#mark(m, hour, r.deviceId, { apartment: r.apartmentId, building: r.buildingId, station: r.stationId, office: r.officeId });
+      const h = Math.floor(r.ts / HOUR_MS) * HOUR_MS;
+      if (h >= limit) continue;
+      const rm = MEASUREMENT[r.kind];
+      if (!HOURLY[rm]) continue;
+      if (rm !== m || h !== hour) {
+        m = rm;
+        hour = h;
+        devs = this.#hour(m, hour);
+      }
+      if (devs === 'all') continue;
+      const had = devs.get(r.deviceId);
+      if (
+        had &&
+        had.apartment === r.apartmentId &&
+        had.building === r.buildingId &&
+        had.station === r.stationId &&
+        had.office === r.officeId
+      )
+        continue;
+      devs.set(r.deviceId, { apartment: r.apartmentId, building: r.buildingId, station: r.stationId, office: r.officeId });
+      if (devs.size > DIRTY_DEVICES_PER_HOUR) {
+        this.#mark(m, hour, 'all');
+        devs = 'all';
+      }
     }
+  }
+
+  /** The dirty entry of one hour of a measurement, created (empty) when missing. */
+  #hour(m: string, hour: number): Map<string, Where> | 'all' {
+    let hours = this.#dirty.get(m);
+    if (!hours) this.#dirty.set(m, (hours = new Map()));
+    let cur = hours.get(hour);
+    if (!cur) hours.set(hour, (cur = new Map()));
+    return cur;
   }
 
   #mark(m: string, hour: number, device: string | 'all', where: Where = {}): void {
