@@ -113,13 +113,14 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     publishBeforeAck: (client, packet, done) => publishOnce.publishBeforeAck(client, packet, done),
     // Spooled telemetry is done: the publish aedes attempts after the PUBACK (or, QoS 0,
     // right after this hook; QoS 2, after storing it) is for the same packet and is skipped,
-    // so it is neither queued for the ingest's session nor delivered to anyone.
+    // so it is neither queued for the ingest's session nor delivered to anyone. Marked before
+    // the write, so no closure per message: a failed write fails the hook, and aedes then
+    // attempts no publish of the packet at all (the device resends it).
     spoolTelemetry: spool
-      ? (client, packet, done) =>
-          spool.offer(client, packet.topic, packet.payload as Buffer, (err) => {
-            if (!err) publishOnce.skip(packet);
-            done(err ?? null);
-          })
+      ? (client, packet, done) => {
+          publishOnce.skip(packet);
+          spool.offer(client, packet.topic, packet.payload as Buffer, done);
+        }
       : undefined,
   };
 

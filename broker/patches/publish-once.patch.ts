@@ -23,21 +23,31 @@ export interface PublishOnce {
   skip(packet: object): void;
 }
 
+/**
+ * The mark on a packet object that aedes' next publish of it is already done. A symbol-keyed
+ * flag, not a WeakSet: every telemetry packet is marked and unmarked, and a WeakSet entry per
+ * message cost a hash insert and delete plus ephemeron work in every GC (issue 19 profile).
+ */
+const DONE = Symbol('published early');
+type Marked = { [DONE]?: boolean };
+
 export function patchPublishOnce(aedes: Aedes): PublishOnce {
-  const publishedEarly = new WeakSet<object>();
   const publish = aedes.publish.bind(aedes) as unknown as PublishFn;
   (aedes as unknown as { publish: unknown }).publish = (packet: object, client: unknown, done?: (err?: Error) => void) => {
     const cb = typeof client === 'function' ? (client as (err?: Error) => void) : done;
-    if (publishedEarly.delete(packet)) return cb?.();
+    if ((packet as Marked)[DONE]) {
+      (packet as Marked)[DONE] = false; // once: the flag is spent (false, not delete: no shape change)
+      return cb?.();
+    }
     publish(packet, typeof client === 'function' ? null : (client as Client | null), cb ?? (() => {}));
   };
   return {
     publishBeforeAck: (client, packet, done) =>
       publish(packet, client, (err) => {
         if (err) return done(err);
-        publishedEarly.add(packet);
+        (packet as Marked)[DONE] = true;
         done(null);
       }),
-    skip: (packet) => void publishedEarly.add(packet),
+    skip: (packet) => void ((packet as Marked)[DONE] = true),
   };
 }
