@@ -5,6 +5,7 @@
  * still unacknowledged (see `assign`).
  */
 import type { StoredPacket } from './journal.codec.ts';
+import { IdentityIndex } from './journal.identity.ts';
 
 /** MQTT packet identifiers are 1…65535. */
 const MAX_MESSAGE_ID = 65_535;
@@ -21,21 +22,17 @@ export class OutQueue {
   /** Absolute position of #items[0]. */
   #base = 0;
   #head = 0;
-  readonly #byIdentity = new Map<string, number>();
+  readonly #byIdentity = new IdentityIndex();
   /** Positions by messageId, oldest first (ids wrap at 65535, so one may be reused while queued). */
   readonly #byMessageId = new Map<number, number[]>();
   /** Live packets holding each messageId (normally 0 or 1; 2+ only in a journal written before ids were kept unique). */
   readonly #holders = new Map<number, number>();
   live = 0;
 
-  static identity(p: { brokerId?: string; brokerCounter?: number }): string {
-    return `${p.brokerId}\u0000${p.brokerCounter}`;
-  }
-
   push(p: StoredPacket): void {
     const at = this.#base + this.#items.length;
     this.#items.push(p);
-    this.#byIdentity.set(OutQueue.identity(p), at);
+    this.#byIdentity.set(p.brokerId, p.brokerCounter, at);
     if (p.messageId !== undefined) this.#hold(p.messageId, at);
     this.live++;
   }
@@ -65,7 +62,7 @@ export class OutQueue {
     messageId: number | undefined,
     unique = false,
   ): { messageId: number | undefined } | 'full' | undefined {
-    const at = this.#byIdentity.get(OutQueue.identity({ brokerId, brokerCounter }));
+    const at = this.#byIdentity.get(brokerId, brokerCounter);
     const p = at === undefined ? undefined : this.#items[at - this.#base];
     if (!p) return undefined;
     const id = unique && messageId !== undefined ? this.#freeId(messageId, p) : messageId;
@@ -85,15 +82,19 @@ export class OutQueue {
   #freeId(wanted: number, self: StoredPacket): number | 'full' {
     const selfHolds = self.messageId !== undefined && (this.#holders.get(self.messageId) ?? 0) > 0 ? 1 : 0;
     if (this.#holders.size - selfHolds >= MAX_MESSAGE_ID) return 'full';
-    const taken = (id: number) => (this.#holders.get(id) ?? 0) - (self.messageId === id ? 1 : 0) > 0;
-    for (let i = 0, id = wanted; i < MAX_MESSAGE_ID; i++, id = (id % MAX_MESSAGE_ID) + 1) if (!taken(id)) return id;
+    for (let i = 0, id = wanted; i < MAX_MESSAGE_ID; i++, id = (id % MAX_MESSAGE_ID) + 1) if (!this.#taken(id, self)) return id;
     return 'full';
+  }
+
+  /** Whether a packet other than `self` holds this id (a method, not a closure per call: tsx's keepNames wraps each). */
+  #taken(id: number, self: StoredPacket): boolean {
+    return (this.#holders.get(id) ?? 0) - (self.messageId === id ? 1 : 0) > 0;
   }
 
   /** Whether the queued packet with this identity holds `messageId` alone (a resend keeps it). */
   keepsId(brokerId: string | undefined, brokerCounter: number | undefined, messageId: number | undefined): boolean {
     if (messageId === undefined) return false;
-    const at = this.#byIdentity.get(OutQueue.identity({ brokerId, brokerCounter }));
+    const at = this.#byIdentity.get(brokerId, brokerCounter);
     const p = at === undefined ? undefined : this.#items[at - this.#base];
     return p?.messageId === messageId && this.#holders.get(messageId) === 1;
   }
@@ -134,11 +135,11 @@ export class OutQueue {
     const at = this.#atMessageId(packet.messageId);
     if (at === undefined) return false;
     const old = this.#items[at - this.#base]!;
-    this.#byIdentity.delete(OutQueue.identity(old));
+    this.#byIdentity.delete(old.brokerId, old.brokerCounter);
     this.#release(old.messageId!);
     this.#holders.set(packet.messageId!, (this.#holders.get(packet.messageId!) ?? 0) + 1);
     this.#items[at - this.#base] = packet;
-    this.#byIdentity.set(OutQueue.identity(packet), at);
+    this.#byIdentity.set(packet.brokerId, packet.brokerCounter, at);
     return true;
   }
 
@@ -153,7 +154,7 @@ export class OutQueue {
     const list = this.#byMessageId.get(messageId!)!;
     list.shift();
     if (!list.length) this.#byMessageId.delete(messageId!);
-    if (this.#byIdentity.get(OutQueue.identity(p)) === at) this.#byIdentity.delete(OutQueue.identity(p));
+    if (this.#byIdentity.get(p.brokerId, p.brokerCounter) === at) this.#byIdentity.delete(p.brokerId, p.brokerCounter);
     this.live--;
     while (this.#head < this.#items.length && this.#items[this.#head] === undefined) this.#head++;
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
