@@ -4,7 +4,7 @@
  * order at all for the cold an announced outage explains — the outage's follow-up order
  * checks those apartments once heat is back.
  */
-import type { Incident, IncidentEvent } from '../domain/incident.schema.ts';
+import { ORDER_INCIDENT_KINDS, type Incident, type IncidentEvent } from '../domain/incident.schema.ts';
 import { applyAction, type Order } from '../domain/orders/order.ts';
 import { localTime } from '../domain/orders/resident-texts.ts';
 import { proactiveText, renderOrderText, type OrderText } from '../domain/orders/order-texts.ts';
@@ -12,16 +12,8 @@ import { OrdersCore, isOpen } from './orders.core.ts';
 import type { Outage } from './outages.repository.ts';
 import { CITY_ROOM, apartmentRoom, stationRoom, type Room } from '../domain/rooms.ts';
 
-/** Incident kinds that need someone to go and fix something. Sensor trouble goes to the device list instead. */
-export const ORDER_KINDS = new Set([
-  'apartment_cold',
-  'building_cold',
-  'station_cold',
-  'source_cold',
-  'station_fault',
-  'station_silent',
-  'predicted_cold',
-]);
+/** Incident kinds that open an order (domain/incident.schema.ts). Sensor trouble goes to the device list instead. */
+export const ORDER_KINDS: ReadonlySet<string> = new Set(ORDER_INCIDENT_KINDS);
 /** Cold an outage can explain (N9): the heat was off on purpose (a forecast of that cold too). */
 const COLD_KINDS = new Set(['apartment_cold', 'building_cold', 'station_cold', 'predicted_cold']);
 

@@ -5,20 +5,20 @@
 import Type, { type Static } from 'typebox';
 import { Literals } from './literals.schema.ts';
 
-export const IncidentKindSchema = Literals([
+/** Incident kinds that need someone to go and fix something: each opens an order (or joins one). */
+export const ORDER_INCIDENT_KINDS = [
   'apartment_cold',
   'building_cold',
   'station_cold',
   'source_cold',
   'station_fault',
   'station_silent',
-  'sensor_offline',
-  'sensor_low_battery',
-  'sensor_stuck',
-  'sensor_implausible',
   /** Issue #20 (domain/forecast): an apartment warm now but forecast below the standard within the horizon. */
   'predicted_cold',
-]);
+] as const;
+/** Sensor trouble: it goes to the device list, never to an order. */
+export const SENSOR_INCIDENT_KINDS = ['sensor_offline', 'sensor_low_battery', 'sensor_stuck', 'sensor_implausible'] as const;
+export const IncidentKindSchema = Literals([...ORDER_INCIDENT_KINDS, ...SENSOR_INCIDENT_KINDS]);
 export type IncidentKind = Static<typeof IncidentKindSchema>;
 
 /** heating-norms §E root-cause classes. */
@@ -31,13 +31,15 @@ export type SubjectType = Static<typeof SubjectTypeSchema>;
 export const SeveritySchema = Literals(['info', 'minor', 'major', 'critical']);
 export type Severity = Static<typeof SeveritySchema>;
 
+export const IncidentStatusSchema = Literals(['open', 'resolved']);
+
 export const IncidentSchema = Type.Object({
   /** Deterministic: `${kind}:${subjectId}:${startTs}` so replays give identical ids. */
   id: Type.String(),
   kind: IncidentKindSchema,
   subjectType: SubjectTypeSchema,
   subjectId: Type.String(),
-  status: Literals(['open', 'resolved']),
+  status: IncidentStatusSchema,
   /** Event time the condition began (not when it was detected), epoch ms. */
   startTs: Type.Number(),
   endTs: Type.Optional(Type.Number()),

@@ -4,17 +4,8 @@
  * HistoryPoint; reading.schema.test.ts checks both.
  */
 import Type, { type Static } from 'typebox';
-import { DeviceKindSchema } from './topology.schema.ts';
+import { DeviceKindSchema, PlaceIds } from './topology.schema.ts';
 import { ListOf } from './list.schema.ts';
-
-/** The places above a device (ReadingPlace, topology.schema.ts): a reading's tags, and the scopes a query may name. */
-const PlaceIds = {
-  roomId: Type.Optional(Type.String()),
-  apartmentId: Type.Optional(Type.String()),
-  buildingId: Type.Optional(Type.String()),
-  stationId: Type.Optional(Type.String()),
-  officeId: Type.Optional(Type.String()),
-};
 
 export const ReadingSchema = Type.Object({
   deviceId: Type.String(),

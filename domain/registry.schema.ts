@@ -4,7 +4,7 @@
  * letters. Built from the topology schemas (topology.schema.ts); one schema per shape.
  */
 import Type, { type Static } from 'typebox';
-import { ApartmentSchema, BuildingSchema, DeviceKindSchema, DeviceSchema, RoomSchema, StationSchema } from './topology.schema.ts';
+import { ApartmentSchema, BuildingSchema, DeviceKindSchema, DeviceSchema, PlaceIds, RoomSchema, StationSchema } from './topology.schema.ts';
 import { ListOf } from './list.schema.ts';
 
 export const StationDetailSchema = Type.Object({ ...StationSchema.properties, buildings: ListOf(BuildingSchema) });
@@ -21,11 +21,7 @@ export type ApartmentDetail = Static<typeof ApartmentDetailSchema>;
 export const DeviceLocationSchema = Type.Object({
   deviceId: Type.String(),
   kind: DeviceKindSchema,
-  roomId: Type.Optional(Type.String()),
-  apartmentId: Type.Optional(Type.String()),
-  buildingId: Type.Optional(Type.String()),
-  stationId: Type.Optional(Type.String()),
-  officeId: Type.Optional(Type.String()),
+  ...PlaceIds,
   sourceId: Type.Optional(Type.String()),
   gatewayId: Type.Optional(Type.String()),
   intervalMin: Type.Number(),

@@ -118,6 +118,15 @@ export interface City {
   readonly devices: readonly Device[];
 }
 
+/** The places above a device (ReadingPlace), as schema properties: a reading's tags, and the scopes a query may name. */
+export const PlaceIds = {
+  roomId: Type.Optional(Type.String()),
+  apartmentId: Type.Optional(Type.String()),
+  buildingId: Type.Optional(Type.String()),
+  stationId: Type.Optional(Type.String()),
+  officeId: Type.Optional(Type.String()),
+};
+
 /** The device and the places above it: the tags every stored reading carries (reading.ts). */
 export interface ReadingPlace {
   readonly deviceId: string;

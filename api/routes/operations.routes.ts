@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { IdParamsSchema, ImportParamsSchema, ImportReportSchema, KpiQuerySchema, OutageBodySchema } from '../../domain/api.schema.ts';
 import { ListOf } from '../../domain/list.schema.ts';
 import { AuditEntrySchema, IncidentDetailSchema, KpisSchema, OutageListSchema, OutageSchema } from '../../domain/operations.schema.ts';
-import { IncidentSchema } from '../../domain/incident.schema.ts';
+import { IncidentSchema, IncidentStatusSchema } from '../../domain/incident.schema.ts';
 import { HeatingPolicySchema } from '../../domain/policy.schema.ts';
 import { DAY_MS } from '../../domain/clock.ts';
 import { HeatError } from '../../domain/errors.ts';
@@ -20,7 +20,7 @@ export function registerOperationsRoutes(app: App, ctx: ApiContext): void {
       schema: {
         tags: ['incidents'],
         querystring: Type.Object({
-          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('resolved')])),
+          status: Type.Optional(IncidentStatusSchema),
           kind: Type.Optional(Type.String({ maxLength: 40 })),
           stationId: Type.Optional(Type.String({ maxLength: 64 })),
           apartmentId: Type.Optional(Type.String({ maxLength: 64 })),

@@ -1,6 +1,7 @@
 /** REST bodies of the forecast routes (api/routes/forecast.routes.ts), one schema each for validation, types and OpenAPI. */
 import Type, { type Static } from 'typebox';
 import { ListOf } from '../list.schema.ts';
+import { Literals } from '../literals.schema.ts';
 import { ForecastHourSchema, WeatherForecastSchema } from './weather.schema.ts';
 
 export const StationQuerySchema = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
@@ -18,7 +19,7 @@ export const ForecastAcceptedSchema = Type.Object({
 
 export const ApartmentRiskSchema = Type.Object({
   apartmentId: Type.String(),
-  status: Type.Union([Type.Literal('ready'), Type.Literal('insufficient_data'), Type.Literal('no_station_data'), Type.Literal('stale')]),
+  status: Literals(['ready', 'insufficient_data', 'no_station_data', 'stale']),
   probability: Type.Optional(Type.Number()),
   minC: Type.Optional(Type.Number()),
   minAt: Type.Optional(Type.Number()),
@@ -36,7 +37,7 @@ export const StationRiskSchema = Type.Object({
 export const RiskResponseSchema = Type.Object({ stations: Type.Array(StationRiskSchema) });
 export type RiskResponse = Static<typeof RiskResponseSchema>;
 
-export const AdviceStatusSchema = Type.Union([Type.Literal('proposed'), Type.Literal('approved'), Type.Literal('dismissed')]);
+export const AdviceStatusSchema = Literals(['proposed', 'approved', 'dismissed']);
 export const AdviceSchema = Type.Object({
   id: Type.String(),
   stationId: Type.String(),
@@ -46,7 +47,7 @@ export const AdviceSchema = Type.Object({
   decidedAt: Type.Optional(Type.Number()),
   /** What the advisor computed (domain/forecast/curve.advisor.ts CurveAdvice). */
   advice: Type.Object({
-    status: Type.Union([Type.Literal('advice'), Type.Literal('insufficient_data')]),
+    status: Literals(['advice', 'insufficient_data']),
     origin: Type.Number(),
     horizonH: Type.Integer(),
     offsetC: Type.Number(),
@@ -72,7 +73,7 @@ export const BalanceResponseSchema = Type.Object({
   monitored: Type.Integer(),
   items: Type.Array(
     Type.Object({
-      kind: Type.Union([Type.Literal('building'), Type.Literal('riser'), Type.Literal('floor')]),
+      kind: Literals(['building', 'riser', 'floor']),
       id: Type.String(),
       buildingId: Type.String(),
       entrance: Type.Optional(Type.Integer()),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS } from '../clock.ts';
+import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { Incident } from '../incident.schema.ts';
 import { defaultPolicy } from '../policy.ts';
 import { computeKpis, median } from './kpi.ts';
@@ -10,6 +10,17 @@ const base = (id: string, over: Partial<Order>): Order => ({
   ...createOrder({ id, number: id, source: 'complaint', channel: 'hotline', subjectType: 'apartment', receiver: 'd', content: 'c' }, T0),
   ...over,
 });
+/** A closed order issued at T0 and answered, on site and resolved [these] minutes later. */
+const handled = (id: string, [answer, onSite, resolve]: [number, number, number], cause: Order['cause'], over: Partial<Order> = {}) =>
+  base(id, {
+    status: 'closed',
+    issuedAt: T0,
+    answeredAt: T0 + answer * MINUTE_MS,
+    onSiteAt: T0 + onSite * MINUTE_MS,
+    resolvedAt: T0 + resolve * MINUTE_MS,
+    cause,
+    ...over,
+  });
 const cold = (apt: string, from: number, to?: number, exempt = false): Incident => ({
   id: `c:${apt}:${from}`,
   kind: 'apartment_cold',
@@ -36,18 +47,14 @@ describe('KPIs', () => {
     ['s2', 'o2'],
   ]);
 
+  /** The KPIs of the window [from, to) over these three apartments, with the default policy. */
+  const kpis = (from: number, to: number, { orders = [], coldIncidents = [] }: { orders?: Order[]; coldIncidents?: Incident[] }) =>
+    computeKpis({ from, to, orders, apartmentStation, stationOffice, coldIncidents }, defaultPolicy);
+
   it('compliance in apartment-hours by station, office and city; N3-exempt shortfalls are recorded and excused', () => {
-    const k = computeKpis(
-      {
-        from: T0,
-        to: T0 + 10 * HOUR_MS,
-        orders: [],
-        apartmentStation,
-        stationOffice,
-        coldIncidents: [cold('a1', T0 - HOUR_MS, T0 + 2 * HOUR_MS), cold('a3', T0 + 5 * HOUR_MS), cold('a2', T0, T0 + 5 * HOUR_MS, true)],
-      },
-      defaultPolicy,
-    );
+    const k = kpis(T0, T0 + 10 * HOUR_MS, {
+      coldIncidents: [cold('a1', T0 - HOUR_MS, T0 + 2 * HOUR_MS), cold('a3', T0 + 5 * HOUR_MS), cold('a2', T0, T0 + 5 * HOUR_MS, true)],
+    });
     expect(k.compliance.byStation).toEqual([
       {
         id: 's1',
@@ -74,24 +81,8 @@ describe('KPIs', () => {
 
   it('counts each order once in callback rate (N22) and satisfaction (N7), with medians', () => {
     const orders = [
-      base('called-back-and-closed', {
-        status: 'closed',
-        issuedAt: T0,
-        answeredAt: T0 + 10 * 60_000,
-        onSiteAt: T0 + 40 * 60_000,
-        resolvedAt: T0 + 2 * HOUR_MS,
-        callbackAt: T0 + 3 * HOUR_MS,
-        satisfaction: 5,
-        cause: 'station',
-      }),
-      base('resolved-no-callback', {
-        status: 'closed',
-        issuedAt: T0,
-        answeredAt: T0 + 20 * 60_000,
-        onSiteAt: T0 + 60 * 60_000,
-        resolvedAt: T0 + 4 * HOUR_MS,
-        cause: 'in_home',
-      }),
+      handled('called-back-and-closed', [10, 40, 120], 'station', { callbackAt: T0 + 3 * HOUR_MS, satisfaction: 5 }),
+      handled('resolved-no-callback', [20, 60, 240], 'in_home'),
       base('open', {
         status: 'dispatched',
         issuedAt: T0,
@@ -99,7 +90,7 @@ describe('KPIs', () => {
       }),
       base('measure', { source: 'measurement', status: 'closed', resolvedAt: T0 + HOUR_MS, cause: 'building' }),
     ];
-    const k = computeKpis({ from: T0, to: T0 + 48 * HOUR_MS, orders, apartmentStation, stationOffice, coldIncidents: [] }, defaultPolicy);
+    const k = kpis(T0, T0 + 48 * HOUR_MS, { orders });
     expect(k.callback).toEqual({ resolved: 2, calledBack: 1, rate: 0.5, target: 0.9 });
     expect(k.satisfaction).toEqual({ rated: 1, satisfied: 1, rate: 1, target: 0.98 });
     expect(k.medianMinutes).toEqual({ answer: 15, onSite: 50, restore: 180 });
@@ -110,22 +101,9 @@ describe('KPIs', () => {
 
   it('N1: only in-season hours count — a window across the season’s start counts from 15 Nov, and out of season nothing is "compliant"', () => {
     const nov14 = Date.UTC(2026, 10, 13, 16); // 14 Nov 00:00 local (UTC+8)
-    const k = computeKpis(
-      {
-        from: nov14,
-        to: nov14 + 48 * HOUR_MS,
-        orders: [],
-        apartmentStation,
-        stationOffice,
-        coldIncidents: [cold('a1', nov14, nov14 + 30 * HOUR_MS)],
-      },
-      defaultPolicy,
-    );
+    const k = kpis(nov14, nov14 + 48 * HOUR_MS, { coldIncidents: [cold('a1', nov14, nov14 + 30 * HOUR_MS)] });
     expect(k.compliance.city).toMatchObject({ apartments: 3, apartmentHours: 72, coldApartmentHours: 6 }); // 24 in-season hours × 3; cold 00:00–06:00 on 15 Nov
-    const july = computeKpis(
-      { from: Date.UTC(2026, 6, 1), to: Date.UTC(2026, 6, 2), orders: [], apartmentStation, stationOffice, coldIncidents: [] },
-      defaultPolicy,
-    );
+    const july = kpis(Date.UTC(2026, 6, 1), Date.UTC(2026, 6, 2), {});
     expect(july.compliance.city.compliance).toBeNull();
   });
 
@@ -138,10 +116,7 @@ describe('KPIs', () => {
       cause: 'station',
     });
     const later = base('resolved-after', { status: 'resolved', resolvedAt: T0 + 50 * HOUR_MS, cause: 'station' });
-    const k = computeKpis(
-      { from: T0, to: T0 + 24 * HOUR_MS, orders: [old, later], apartmentStation, stationOffice, coldIncidents: [] },
-      defaultPolicy,
-    );
+    const k = kpis(T0, T0 + 24 * HOUR_MS, { orders: [old, later] });
     expect(k.callback).toMatchObject({ resolved: 1, calledBack: 1, rate: 1 });
   });
 

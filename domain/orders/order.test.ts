@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import { HeatError } from '../errors.ts';
-import { defaultPolicy } from '../policy.ts';
-import { applyAction, callbackAllowedAt, createOrder, nextCallbackTime, orderView, slaDeadlines, tickOrder, type Order } from './order.ts';
+import { applyAction, callbackAllowedAt, nextCallbackTime, orderView, slaDeadlines, tickOrder, type Order } from './order.ts';
+import { T0, newOrder, policy, resolveAt } from './order.fixture.ts';
 
-const policy = defaultPolicy;
-/** 2026-12-01 10:00 local (UTC+8). */
-const T0 = Date.UTC(2026, 11, 1, 2, 0);
 const local = (h: number, m = 0) => Date.UTC(2026, 11, 1, h - 8, m);
-
-const newOrder = (source: Order['source'] = 'complaint'): Order =>
-  createOrder(
-    {
-      id: 'o1',
-      number: '2026-000001',
-      source,
-      channel: 'hotline',
-      subjectType: 'apartment',
-      apartmentId: 'a1',
-      officeId: 'off',
-      receiver: 'desk',
-      content: 'cold',
-    },
-    T0,
-  );
 
 describe('N12 callback hours', () => {
   it.each([
@@ -51,17 +32,7 @@ describe('N12 scheduling a callback', () => {
     let o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
     o = applyAction(o, { type: 'accept' }, 'w', T0, policy);
     o = applyAction(o, { type: 'arrive' }, 'w', T0, policy);
-    return applyAction(
-      o,
-      {
-        type: 'resolve',
-        cause: 'building',
-        repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true },
-      },
-      'w',
-      T0,
-      policy,
-    );
+    return resolveAt(o, T0);
   };
   it('books the next allowed minute, or refuses a time inside quiet hours', () => {
     expect(applyAction(resolved(), { type: 'schedule_callback' }, 'desk', local(12, 10), policy).callbackDueAt).toBe(local(13, 30));
@@ -78,17 +49,7 @@ describe('lifecycle', () => {
     o = applyAction(o, { type: 'dispatch', assignee: 'w' }, 'desk', T0 + MINUTE_MS, policy);
     o = applyAction(o, { type: 'accept' }, 'w', T0 + 2 * MINUTE_MS, policy);
     o = applyAction(o, { type: 'arrive' }, 'w', T0 + 30 * MINUTE_MS, policy);
-    o = applyAction(
-      o,
-      {
-        type: 'resolve',
-        cause: 'building',
-        repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true },
-      },
-      'w',
-      T0 + HOUR_MS,
-      policy,
-    );
+    o = resolveAt(o, T0 + HOUR_MS);
     o = applyAction(o, { type: 'callback', result: 'ok', satisfaction: 5 }, 'desk', T0 + 4 * HOUR_MS, policy); // 14:00 local
     o = applyAction(o, { type: 'close' }, 'desk', T0 + 4 * HOUR_MS, policy);
     expect(o.status).toBe('closed');
@@ -144,17 +105,7 @@ describe('SLA and escalation clock', () => {
     let o = applyAction(newOrder(), { type: 'dispatch' }, 'desk', T0, policy);
     o = applyAction(o, { type: 'accept' }, 'w', T0 + MINUTE_MS, policy);
     o = applyAction(o, { type: 'arrive' }, 'w', T0 + 50 * MINUTE_MS, policy);
-    o = applyAction(
-      o,
-      {
-        type: 'resolve',
-        cause: 'building',
-        repairSheet: { content: 'x', startAt: 0, endAt: 1, workerName: 'w', workerPhone: '1', residentSigned: true },
-      },
-      'w',
-      T0 + 2 * HOUR_MS,
-      policy,
-    );
+    o = resolveAt(o, T0 + 2 * HOUR_MS);
     const t = tickOrder(o, T0 + 100 * HOUR_MS, policy);
     expect(t.escalations).toEqual([]);
     expect(t.breaches).toEqual([]);

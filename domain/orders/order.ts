@@ -149,33 +149,34 @@ export interface Order {
   readonly history: readonly HistoryEntry[];
 }
 
-export interface NewOrderInput {
-  readonly id: string;
-  readonly number: string;
-  readonly source: OrderSource;
-  readonly channel: OrderChannel;
-  readonly subjectType: OrderSubject;
-  readonly apartmentId?: string;
-  readonly buildingId?: string;
-  readonly stationId?: string;
-  readonly officeId?: string;
-  readonly apartments?: readonly string[];
-  readonly incidentIds?: readonly string[];
-  readonly outageId?: string;
-  readonly cause?: CauseClass;
-  readonly receivingOfficeId?: string;
-  readonly receiver: string;
-  readonly receiverId?: string;
-  readonly linkedOrderId?: string;
-  readonly appointmentAt?: number;
-  readonly residentAddress?: string;
-  readonly residentPhone?: string;
-  readonly residentContact?: string;
-  readonly content: string;
-  readonly contentText?: OrderText;
-  readonly prediction?: OrderPrediction;
-  readonly supervisor?: string;
-}
+/** What an order is opened with: its fixed facts (as on Order); the rest starts empty (createOrder). */
+export type NewOrderInput = Pick<
+  Order,
+  | 'id'
+  | 'number'
+  | 'source'
+  | 'channel'
+  | 'subjectType'
+  | 'apartmentId'
+  | 'buildingId'
+  | 'stationId'
+  | 'officeId'
+  | 'outageId'
+  | 'cause'
+  | 'receivingOfficeId'
+  | 'receiver'
+  | 'receiverId'
+  | 'linkedOrderId'
+  | 'appointmentAt'
+  | 'residentAddress'
+  | 'residentPhone'
+  | 'residentContact'
+  | 'content'
+  | 'contentText'
+  | 'prediction'
+  | 'supervisor'
+> &
+  Partial<Pick<Order, 'apartments' | 'incidentIds'>>;
 
 export function createOrder(input: NewOrderInput, now: number): Order {
   const o: Order = {

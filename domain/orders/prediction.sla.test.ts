@@ -6,28 +6,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
-import { defaultPolicy } from '../policy.ts';
-import { applyAction, createOrder, type Order } from './order.ts';
+import { applyAction, type Order } from './order.ts';
+import { T0, newOrder, policy } from './order.fixture.ts';
 import { faultClockFrom, slaDeadlines, tickOrder } from './sla.ts';
 
-const policy = defaultPolicy;
-const T0 = Date.UTC(2026, 11, 1, 2, 0);
 const predicted = (): Order =>
-  createOrder(
-    {
-      id: 'o1',
-      number: '2026-000001',
-      source: 'proactive',
-      channel: 'system',
-      subjectType: 'apartment',
-      apartmentId: 'a1',
-      officeId: 'o1',
-      receiver: 'system',
-      content: '系统预测',
-      prediction: { incidentId: 'predicted_cold:a1:1', state: 'predicted' },
-    },
-    T0,
-  );
+  newOrder('proactive', {
+    channel: 'system',
+    receiver: 'system',
+    content: '系统预测',
+    prediction: { incidentId: 'predicted_cold:a1:1', state: 'predicted' },
+  });
 const confirmAt = (o: Order, at: number): Order => ({
   ...o,
   prediction: { ...o.prediction!, state: 'confirmed', confirmedBy: 'apartment_cold:a1:2', confirmedAt: at },

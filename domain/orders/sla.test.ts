@@ -2,28 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 import { HeatError } from '../errors.ts';
-import { defaultPolicy } from '../policy.ts';
-import { applyAction, createOrder, type Order } from './order.ts';
+import { applyAction } from './order.ts';
+import { T0, newOrder, policy } from './order.fixture.ts';
 import { arriveByAt, slaDeadlines, tickOrder, type WhoIsTold } from './sla.ts';
 
-const policy = defaultPolicy;
-const T0 = Date.UTC(2026, 11, 1, 2, 0); // 10:00 local
-const newOrder = (source: Order['source'] = 'complaint', appointmentAt?: number): Order =>
-  createOrder(
-    {
-      id: 'o1',
-      number: '2026-000001',
-      source,
-      channel: 'hotline',
-      subjectType: 'apartment',
-      apartmentId: 'a1',
-      officeId: 'o1',
-      receiver: 'desk',
-      content: 'cold',
-      ...(appointmentAt ? { appointmentAt } : {}),
-    },
-    T0,
-  );
 const code = (f: () => unknown): string | undefined => {
   try {
     f();
@@ -41,7 +23,7 @@ describe('N6 on-site clock', () => {
 
   it('appointment tomorrow: the clock runs to the agreed time, not one hour after dispatch', () => {
     const tomorrow = T0 + 24 * HOUR_MS;
-    const o = applyAction(newOrder('complaint', tomorrow), { type: 'dispatch' }, 'desk', T0, policy);
+    const o = applyAction(newOrder('complaint', { appointmentAt: tomorrow }), { type: 'dispatch' }, 'desk', T0, policy);
     expect(slaDeadlines(o, policy).on_site).toBe(tomorrow);
     expect(tickOrder(o, T0 + 2 * HOUR_MS, policy).breaches).toEqual([]); // 2 h after dispatch: no N6 breach
     expect(tickOrder(o, tomorrow, policy).breaches.map((b) => b.kind)).toContain('on_site');

@@ -49,6 +49,35 @@ const V1_FAULTS = ['pump_stopped', 'below_curve', 'low_primary_dt', 'leak'] as c
 const V1_FLAGS = { offline: 1, lowBattery: 2, stuck: 4, implausible: 8, window: 16, seen: 32 } as const;
 const V1_RING = 8;
 
+/**
+ * Recent readings kept as a ring of `width` slots per row, read out oldest first (the slot
+ * after the write position is the oldest); a slot without a time (NaN or null) is empty.
+ */
+function readRings(
+  rows: number,
+  width: number,
+  pos: ArrayLike<number>,
+  ts: ArrayLike<Num | undefined>,
+  temp: ArrayLike<Num | undefined>,
+): { recentTs: number[][]; recentTemp: number[][] } {
+  const recentTs: number[][] = [];
+  const recentTemp: number[][] = [];
+  for (let i = 0; i < rows; i++) {
+    const t: number[] = [];
+    const v: number[] = [];
+    for (let j = 0; j < width; j++) {
+      const k = i * width + ((pos[i]! + j) % width);
+      const at = num(ts[k]);
+      if (Number.isNaN(at)) continue;
+      t.push(at);
+      v.push(num(temp[k]));
+    }
+    recentTs.push(t);
+    recentTemp.push(v);
+  }
+  return { recentTs, recentTemp };
+}
+
 const checkV2 = Compile(EngineSnapshotSchema);
 const checkV1 = Compile(EngineSnapshotV1Schema);
 
@@ -61,21 +90,7 @@ export function encodeSnapshot(c: RuleContext): EngineSnapshot {
   const nS = ix.sensorIds.length;
   const flags: Record<string, number[]> = {};
   for (const [name, bit] of Object.entries(SENSOR_FLAGS)) flags[name] = Array.from(S.flags, (f) => (f & bit ? 1 : 0));
-  const recentTs: number[][] = [];
-  const recentTemp: number[][] = [];
-  for (let s = 0; s < nS; s++) {
-    const ts: number[] = [];
-    const t: number[] = [];
-    // Oldest first: the slot after the write position is the oldest one.
-    for (let j = 0; j < RING; j++) {
-      const k = s * RING + ((S.ringPos[s]! + j) % RING);
-      if (Number.isNaN(S.ringTs[k]!)) continue;
-      ts.push(S.ringTs[k]!);
-      t.push(S.ringTemp[k]!);
-    }
-    recentTs.push(ts);
-    recentTemp.push(t);
-  }
+  const { recentTs, recentTemp } = readRings(nS, RING, S.ringPos, S.ringTs, S.ringTemp);
   const compliance = { apartmentId: [] as string[], day: [] as number[], msBelow: [] as number[], msExempt: [] as number[] };
   A.compliance.forEach((m, a) => {
     if (m)
@@ -198,21 +213,7 @@ function migrateV1(v1: EngineSnapshotV1): EngineSnapshot {
     outdoorSum: St.outdoorSum,
     outdoorCount: St.outdoorCount,
   });
-  const recentTs: number[][] = [];
-  const recentTemp: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const ts: number[] = [];
-    const t: number[] = [];
-    for (let j = 0; j < V1_RING; j++) {
-      const k = i * V1_RING + ((ringPos[i]! + j) % V1_RING);
-      const at = ringTs[k];
-      if (at === null || at === undefined) continue;
-      ts.push(at);
-      t.push(num(ringTemp[k]));
-    }
-    recentTs.push(ts);
-    recentTemp.push(t);
-  }
+  const { recentTs, recentTemp } = readRings(n, V1_RING, ringPos, ringTs, ringTemp);
   const nSt = St.ids.length;
   const strided = (a: readonly Num[], width: number, k: number): Num[] => Array.from({ length: nSt }, (_, i) => a[i * width + k] ?? null);
   const A = v1.apartments;

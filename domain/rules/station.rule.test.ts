@@ -15,6 +15,13 @@ function scenario(o: FixtureOptions = {}) {
 }
 const confirm = policy.station.faultConfirmMin; // 10 min
 const warmRooms = () => WARM;
+/** `stationsPerSource` stations on src1, run to minute `to`; the `low` ones lose primary supply (down to `primaryC`) from minute `from`. */
+function lowSupply(stationsPerSource: number, low: readonly string[], from: number, to: number, primaryC: number) {
+  const s = scenario({ stationsPerSource, floors: 1, unitsPerFloor: 1 });
+  const lows = new Set(low);
+  const lowMeter = { ...HEALTHY_METER, primarySupplyTemp: primaryC, secondarySupplyTemp: 40 };
+  return s.run(0, to, 10, { meter: (st, m) => ({ ...(m >= from && lows.has(st) ? lowMeter : HEALTHY_METER) }), room: warmRooms });
+}
 const fault = (s: Scenario) => s.summary().filter((l) => !l.includes('apartment_cold'));
 
 describe('heating curve', () => {
@@ -218,13 +225,7 @@ describe('share-based station group swallowing a building group (§E.3)', () => 
 describe('heat source (§E.1)', () => {
   it('many stations of one source low at once → one source incident, cause heat_source, stations attach', () => {
     // 4 metered stations on src1; 3 lose supply temperature (primary low) at minute 30.
-    const s = scenario({ stationsPerSource: 4, floors: 1, unitsPerFloor: 1 });
-    const low = new Set(['st1', 'st2', 'st3']);
-    s.run(0, 80, 10, {
-      meter: (st, m) =>
-        m >= 30 && low.has(st) ? { ...HEALTHY_METER, primarySupplyTemp: 70, secondarySupplyTemp: 40 } : { ...HEALTHY_METER },
-      room: warmRooms,
-    });
+    const s = lowSupply(4, ['st1', 'st2', 'st3'], 30, 80, 70);
     expect(s.summary()).toEqual([
       'opened station_fault st1 cause=station start=30 at=40',
       'opened station_fault st2 cause=station start=30 at=40',
@@ -249,13 +250,8 @@ describe('heat source (§E.1)', () => {
 describe('primary branch (§E.1)', () => {
   it('stations of one branch low while the rest of the source is fine → a branch-scoped source incident', () => {
     // 8 stations on src1, alternating between branches src1-br1 (st1, st3, st5, st7) and src1-br2.
-    const s = scenario({ stationsPerSource: 8, floors: 1, unitsPerFloor: 1 });
-    const low = new Set(['st1', 'st3']); // 2 of 8 for the source (25 %), 2 of 4 for the branch (50 %)
-    s.run(0, 60, 10, {
-      meter: (st, m) =>
-        m >= 20 && low.has(st) ? { ...HEALTHY_METER, primarySupplyTemp: 72, secondarySupplyTemp: 40 } : { ...HEALTHY_METER },
-      room: warmRooms,
-    });
+    // 2 of 8 for the source (25 %), 2 of 4 for the branch (50 %).
+    const s = lowSupply(8, ['st1', 'st3'], 20, 60, 72);
     expect(s.summary()).toEqual([
       'opened station_fault st1 cause=station start=20 at=30',
       'opened station_fault st3 cause=station start=20 at=30',

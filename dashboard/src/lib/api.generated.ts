@@ -2378,11 +2378,11 @@ export interface paths {
                 | 'source_cold'
                 | 'station_fault'
                 | 'station_silent'
+                | 'predicted_cold'
                 | 'sensor_offline'
                 | 'sensor_low_battery'
                 | 'sensor_stuck'
-                | 'sensor_implausible'
-                | 'predicted_cold';
+                | 'sensor_implausible';
               parentId?: string;
               revision?: number;
               severity: 'info' | 'minor' | 'major' | 'critical';
@@ -2465,11 +2465,11 @@ export interface paths {
                   | 'source_cold'
                   | 'station_fault'
                   | 'station_silent'
+                  | 'predicted_cold'
                   | 'sensor_offline'
                   | 'sensor_low_battery'
                   | 'sensor_stuck'
-                  | 'sensor_implausible'
-                  | 'predicted_cold';
+                  | 'sensor_implausible';
                 parentId?: string;
                 revision?: number;
                 severity: 'info' | 'minor' | 'major' | 'critical';
@@ -11644,11 +11644,11 @@ export interface paths {
                   | 'source_cold'
                   | 'station_fault'
                   | 'station_silent'
+                  | 'predicted_cold'
                   | 'sensor_offline'
                   | 'sensor_low_battery'
                   | 'sensor_stuck'
-                  | 'sensor_implausible'
-                  | 'predicted_cold';
+                  | 'sensor_implausible';
                 parentId?: string;
                 revision?: number;
                 severity: 'info' | 'minor' | 'major' | 'critical';
@@ -11839,11 +11839,11 @@ export interface paths {
                   | 'source_cold'
                   | 'station_fault'
                   | 'station_silent'
+                  | 'predicted_cold'
                   | 'sensor_offline'
                   | 'sensor_low_battery'
                   | 'sensor_stuck'
-                  | 'sensor_implausible'
-                  | 'predicted_cold';
+                  | 'sensor_implausible';
                 parentId?: string;
                 revision?: number;
                 severity: 'info' | 'minor' | 'major' | 'critical';
