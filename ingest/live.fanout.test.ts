@@ -17,16 +17,6 @@ const room = (deviceId: string, ts: number, temp: number, extra: Partial<Reading
   ...extra,
 });
 
-/** The reference the direct JSON must equal: JSON.stringify of the LiveReadings. */
-const asLive = (r: Reading): LiveReading => {
-  const l: Record<string, unknown> = { deviceId: r.deviceId, kind: r.kind, ts: r.ts, fields: r.fields };
-  if (r.roomId) l.roomId = r.roomId;
-  if (r.apartmentId) l.apartmentId = r.apartmentId;
-  if (r.buildingId) l.buildingId = r.buildingId;
-  if (r.stationId) l.stationId = r.stationId;
-  return l as unknown as LiveReading;
-};
-
 describe('liveMessages', () => {
   it('writes the JSON.stringify text of the live readings, without the office', () => {
     const rs = [
@@ -44,7 +34,22 @@ describe('liveMessages', () => {
     const [m, ...rest] = liveMessages(rs, 1000);
     expect(rest).toEqual([]);
     expect(m!.topic).toBe(topics.live);
-    expect(m!.payload).toBe(JSON.stringify(rs.map(asLive)));
+    // The live form of each reading, written out: the tags it has (an empty or absent one left out), never the office.
+    const live: LiveReading[] = [
+      {
+        deviceId: 'd1',
+        kind: 'room_sensor',
+        ts: 1000,
+        fields: { temp: 19.5 },
+        roomId: 'r-d1',
+        apartmentId: 'a-1',
+        buildingId: 'b-1',
+        stationId: 'st-1',
+      },
+      { deviceId: 'd"2\\', kind: 'room_sensor', ts: 1000, fields: { temp: -3 }, roomId: '房间 "一"', stationId: 'st-1' },
+      { deviceId: 'm1', kind: 'station_meter', ts: 5, fields: { primarySupplyTemp: 80.25, pumpHz: 50 }, stationId: 'st-1' },
+    ];
+    expect(m!.payload).toBe(JSON.stringify(live));
     expect(m!.payload).not.toContain('of-1');
   });
 
