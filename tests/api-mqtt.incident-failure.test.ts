@@ -6,67 +6,26 @@
  * and a size-limited records.db (PRAGMA max_page_count) is a full disk (SQLITE_FULL).
  * Real broker (broker/app.ts), the API's own consumer, the ingest's account on MQTT.js.
  */
-import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
-import type { IncidentEvent } from '../domain/incident.schema.ts';
+import type { BrokerApp } from '../broker/app.ts';
 import { topics } from '../domain/topics.ts';
-import { T0, startTestApi, type TestApi } from './api-fixture.ts';
+import type { TestApi } from './api-fixture.ts';
+import { startApiOverMqtt, stationFault, type ApiOverMqtt } from './api-mqtt.fixture.ts';
 import { waitFor } from './harness/ports.ts';
 
 const SVC = 'svc-secret-for-incident-failure-test';
+let m: ApiOverMqtt;
 let broker: BrokerApp;
-let url = '';
 let t: TestApi;
 let ingest: MqttClient;
-
-const incident = (station: string): IncidentEvent => ({
-  type: 'opened',
-  at: T0,
-  incident: {
-    id: `station_fault:${station}:${T0}`,
-    kind: 'station_fault',
-    subjectType: 'station',
-    subjectId: station,
-    stationId: station,
-    status: 'open',
-    startTs: T0,
-    severity: 'critical',
-    cause: 'station',
-    evidence: { pumpHz: 0 },
-  },
-});
+const incident = stationFault;
 
 beforeAll(async () => {
-  t = await startTestApi(
-    {},
-    {
-      prepare: async (registry) => {
-        registry.upsertServiceAccount('svc-api', ['api'], SVC);
-        registry.upsertServiceAccount('svc-ingest', ['ingest'], SVC);
-        broker = await createBrokerApp({ registry, logger: pino({ level: 'silent' }) });
-        const ports = await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' });
-        url = `mqtt://127.0.0.1:${ports.mqttPort}`;
-        return { mqtt: { url, clientId: 'svc-api', username: 'svc-api', password: SVC } };
-      },
-    },
-  );
-  ingest = await mqtt.connectAsync(url, {
-    clientId: 'svc-ingest-test',
-    username: 'svc-ingest',
-    password: SVC,
-    reconnectPeriod: 0,
-    protocolVersion: 4,
-  });
-  await waitFor(async () => (await t.req('GET', '/api/v1/health')).json<{ mqtt: boolean }>().mqtt, { what: 'api mqtt connected' });
+  m = await startApiOverMqtt(SVC);
+  ({ t, broker, ingest } = m);
 });
-
-afterAll(async () => {
-  await ingest?.endAsync();
-  await t?.close();
-  await broker?.close();
-});
+afterAll(() => m?.close());
 
 describe('API incident consumer: no PUBACK for an incident it could not apply', () => {
   it('keeps the incident in the broker while the database refuses writes, and applies it once when they work again', async () => {

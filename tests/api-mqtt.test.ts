@@ -8,66 +8,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
 import type { ClientToServerEvents, LiveReading, ServerToClientEvents } from '../domain/events.ts';
-import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { topics } from '../domain/topics.ts';
 import { buildApi } from '../api/app.ts';
 import { waitFor } from './harness/ports.ts';
-import { T0, startTestApi, type TestApi } from './api-fixture.ts';
+import { T0, type TestApi } from './api-fixture.ts';
+import { startApiOverMqtt, stationFault, type ApiOverMqtt } from './api-mqtt.fixture.ts';
 
 const SVC = 'svc-secret-for-api-mqtt-test';
-let broker: BrokerApp;
+let m: ApiOverMqtt;
 let url = '';
 let t: TestApi;
 let ingest: MqttClient;
-
-const incident = (station: string): IncidentEvent => ({
-  type: 'opened',
-  at: T0,
-  incident: {
-    id: `station_fault:${station}:${T0}`,
-    kind: 'station_fault',
-    subjectType: 'station',
-    subjectId: station,
-    stationId: station,
-    status: 'open',
-    startTs: T0,
-    severity: 'critical',
-    cause: 'station',
-    evidence: { pumpHz: 0 },
-  },
-});
+const incident = stationFault;
 
 beforeAll(async () => {
-  t = await startTestApi(
-    {},
-    {
-      prepare: async (registry) => {
-        registry.upsertServiceAccount('svc-api', ['api'], SVC);
-        registry.upsertServiceAccount('svc-ingest', ['ingest'], SVC);
-        broker = await createBrokerApp({ registry, logger: pino({ level: 'silent' }) });
-        const ports = await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' });
-        url = `mqtt://127.0.0.1:${ports.mqttPort}`;
-        return { mqtt: { url, clientId: 'svc-api', username: 'svc-api', password: SVC }, brokerPrometheus: () => broker.prometheus() };
-      },
-    },
-  );
-  ingest = await mqtt.connectAsync(url, {
-    clientId: 'svc-ingest-test',
-    username: 'svc-ingest',
-    password: SVC,
-    reconnectPeriod: 0,
-    protocolVersion: 4,
-  });
-  await waitFor(async () => (await t.req('GET', '/api/v1/health')).json<{ mqtt: boolean }>().mqtt, { what: 'api mqtt connected' });
+  m = await startApiOverMqtt(SVC);
+  ({ t, url, ingest } = m);
 });
-
-afterAll(async () => {
-  await ingest?.endAsync();
-  await t?.close();
-  await broker?.close();
-});
+afterAll(() => m?.close());
 
 describe('API over MQTT', () => {
   it('turns a published incident into one order, pushed to the city desk', async () => {
@@ -144,7 +103,7 @@ describe('API over MQTT', () => {
       ...t.app.heat.ctx,
       logger: pino({ level: 'silent' }),
       tickIntervalMs: 0,
-      mqtt: { url, clientId: 'svc-api', username: 'svc-api', password: SVC },
+      mqtt: m.apiMqtt,
     });
     try {
       const order = await waitFor(() => again.heat.ctx.ordersRepo.list({ stationId: 's2' })[0], { what: 'order from the queued incident' });

@@ -8,49 +8,25 @@
  * Confirmed by the real apartment_cold: the same order goes on as a repair order and escalates
  * from then (N21).
  */
-import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
 import { HOUR_MS } from '../domain/clock.ts';
 import type { Incident, IncidentEvent } from '../domain/incident.schema.ts';
 import type { Order } from '../domain/orders/order.ts';
 import { topics } from '../domain/topics.ts';
-import { T0, startTestApi, type TestApi } from './api-fixture.ts';
+import { T0, type TestApi } from './api-fixture.ts';
+import { startApiOverMqtt, type ApiOverMqtt } from './api-mqtt.fixture.ts';
 import { waitFor } from './harness/ports.ts';
 
 const SVC = 'svc-secret-for-predicted-orders-test';
+let m: ApiOverMqtt;
 let t: TestApi;
-let broker: BrokerApp;
 let ingest: MqttClient;
 beforeAll(async () => {
-  let url = '';
-  t = await startTestApi(
-    {},
-    {
-      prepare: async (registry) => {
-        registry.upsertServiceAccount('svc-api', ['api'], SVC);
-        registry.upsertServiceAccount('svc-ingest', ['ingest'], SVC);
-        broker = await createBrokerApp({ registry, logger: pino({ level: 'silent' }) });
-        url = `mqtt://127.0.0.1:${(await broker.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' })).mqttPort}`;
-        return { mqtt: { url, clientId: 'svc-api', username: 'svc-api', password: SVC } };
-      },
-    },
-  );
-  ingest = await mqtt.connectAsync(url, {
-    clientId: 'svc-ingest-test',
-    username: 'svc-ingest',
-    password: SVC,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-  });
-  await waitFor(async () => (await t.req('GET', '/api/v1/health')).json<{ mqtt: boolean }>().mqtt, { what: 'api mqtt connected' });
+  m = await startApiOverMqtt(SVC);
+  ({ t, ingest } = m);
 });
-afterAll(async () => {
-  await ingest?.endAsync();
-  await t?.close();
-  await broker?.close();
-});
+afterAll(() => m?.close());
 
 /** Publish an incident event as the ingest does (QoS 1) and wait until the API shows that state of it over REST. */
 async function send(ev: IncidentEvent): Promise<void> {
