@@ -25,6 +25,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS, ManualClock } from '../domain/clock.ts';
 import type { Order } from '../domain/orders/order.ts';
+import { ORDER_FORM_FIELDS } from '../domain/orders/order.schema.ts';
 import { login, startTestPlatform, type TestPlatform } from './harness/platform.ts';
 import { WAIT_MS, fillRepairSheet, kpiTile, local, openOrder, publishAsDevice, signIn, step, type Session } from './browser-orders.walk.ts';
 
@@ -274,30 +275,7 @@ describe('service orders from the screen (issue 16)', () => {
       const shown = await d.page
         .locator(`section.copy[data-copy="${view}"] [data-field]`)
         .evaluateAll((els) => els.map((e) => e.getAttribute('data-field')!));
-      const printable = [
-        'number',
-        'receivingOfficeId',
-        'receivedAt',
-        'receiver',
-        'appointmentAt',
-        'residentAddress',
-        'residentPhone',
-        'residentContact',
-        'content',
-        'issuedAt',
-        'assignee',
-        'supervisor',
-        'onSiteAt',
-        'resolvedAt',
-        'callbackAt',
-        'callbackBy',
-        'callbackResult',
-        'satisfaction',
-        'closedAt',
-        'repairSheet',
-        'measurement',
-      ];
-      expect(shown.sort(), view).toEqual(printable.filter((k) => copy[k] !== undefined && copy[k] !== '').sort());
+      expect(shown.sort(), view).toEqual(ORDER_FORM_FIELDS.filter((k) => copy[k] !== undefined && copy[k] !== '').sort());
     }
     // N20: the company copy carries the rating and the callback; the station copy no rating; the team copy neither.
     expect(await d.page.locator('section.copy[data-copy="company"] [data-field="satisfaction"]').count()).toBe(1);
