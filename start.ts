@@ -14,7 +14,7 @@ import { pino, type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from './api/app.ts';
 import { seedDemoPeople, type DemoAccount } from './api/demo-people.ts';
-import { writePaths } from './api/write-health.ts';
+import { writePaths } from './domain/write-health.ts';
 import { createBrokerApp, telemetrySpoolOptions, type BrokerApp } from './broker/app.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { parseConfig, type PlatformConfig } from './domain/config.ts';

@@ -12,6 +12,7 @@ import { parseConfig } from '../domain/config.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { createBrokerApp, telemetrySpoolOptions } from './app.ts';
+import { serveBrokerHealth } from './health.http.ts';
 
 const config = parseConfig(process.env);
 const logger = pino({
@@ -45,11 +46,15 @@ await app.listen({
     : undefined,
 });
 
+// Its own /health and /metrics (write paths): nothing else in this process serves them.
+const health = await serveBrokerHealth(app, { port: config.brokerHttpPort, host: config.host, logger });
+
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'broker stopping');
+  health?.close();
   app
     .close()
     .then(() => {

@@ -12,6 +12,10 @@ export interface PlatformConfig {
   /** MQTT over secure WebSocket, only when TLS is configured. */
   readonly mqttWssPort: number;
   readonly httpPort: number;
+  /** The broker's own health port when it runs alone (`npm run broker`); 0: none. */
+  readonly brokerHttpPort: number;
+  /** The ingest's own health port when it runs alone (`npm run ingest`); 0: none. */
+  readonly ingestHttpPort: number;
   readonly host: string;
   readonly dataDir: string;
   /** Unset → embedded store in dataDir. */
@@ -131,6 +135,8 @@ export function parseConfig(env: Env): PlatformConfig {
     mqttTlsPort: port('MQTT_TLS_PORT', 8883),
     mqttWssPort: port('MQTT_WSS_PORT', 8084),
     httpPort: port('HTTP_PORT', 8080),
+    brokerHttpPort: port('BROKER_HTTP_PORT', 8081),
+    ingestHttpPort: port('INGEST_HTTP_PORT', 8082),
     host: env.HOST || (demo ? '127.0.0.1' : '0.0.0.0'),
     dataDir: env.DATA_DIR || './data',
     influx: influxUrl

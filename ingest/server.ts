@@ -14,6 +14,7 @@ import { hourlyHistory } from '../storage/readings/forecast.history.ts';
 import { forecastStoreBeside } from '../storage/readings/forecast.store.ts';
 import { openReadingStore } from '../storage/readings/index.ts';
 import { createIngestApp, type IngestOptions } from './app.ts';
+import { serveIngestHealth } from './health.http.ts';
 import { liveRules, type RulesPort } from './rules.port.ts';
 import { RulesSnapshotRepository } from './rules-snapshot.repository.ts';
 
@@ -58,11 +59,13 @@ const app = createIngestApp({
   forecast: { city: () => registry.city(), forecasts, history: (c, from, to) => hourlyHistory(store, c, policy, from, to) },
 });
 
+let health: Awaited<ReturnType<typeof serveIngestHealth>> = undefined;
 let closing = false;
 async function close(signal: string) {
   if (closing) return;
   closing = true;
   logger.info({ signal }, 'ingest stopping');
+  health?.close();
   await app.stop();
   await forecasts.close();
   await store.close();
@@ -72,6 +75,13 @@ async function close(signal: string) {
 process.on('SIGINT', () => void close('SIGINT'));
 process.on('SIGTERM', () => void close('SIGTERM'));
 
+// Its own /health and /metrics (write paths): nothing else in this process serves them.
+health = await serveIngestHealth(app, {
+  port: config.ingestHttpPort,
+  host: config.host,
+  ownSpool: config.ingest.feed === 'mqtt',
+  logger,
+});
 await app.start();
 logger.info({ mqtt: config.mqttUrl, store: config.influx ? 'influx' : 'embedded', feed: config.ingest.feed }, 'ingest started');
 const metricsTimer = setInterval(() => logger.debug(app.metrics(), 'ingest metrics'), 10_000);

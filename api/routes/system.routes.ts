@@ -1,5 +1,6 @@
 /** Health, Prometheus metrics (the API's and the broker's) and the OpenAPI document. */
 import { ApiMetricsSchema, HealthSchema, textResponse, type WritePathHealth } from '../../domain/api.schema.ts';
+import { writePathsPrometheus } from '../../domain/write-health.ts';
 import type { ApiContext, App } from '../context.ts';
 
 const metricLine = (name: string, help: string, type: 'counter' | 'gauge', value: number): string =>
@@ -104,13 +105,7 @@ export function registerSystemRoutes(
           m.recordsWritable ?? 1,
         ) +
         metricLine('heat_api_orders_open', 'Open service orders', 'gauge', open);
-      const writes = opts.writeHealth?.() ?? [];
-      if (writes.length)
-        text +=
-          '# HELP heat_write_path_failing Durable write path failing now, its writes unacknowledged (1/0)\n# TYPE heat_write_path_failing gauge\n' +
-          writes.map((w) => `heat_write_path_failing{path="${w.path}"} ${w.failing === null ? 0 : 1}\n`).join('') +
-          '# HELP heat_write_path_errors_total Failed writes of a durable write path since its service started\n# TYPE heat_write_path_errors_total counter\n' +
-          writes.map((w) => `heat_write_path_errors_total{path="${w.path}"} ${w.errors}\n`).join('');
+      text += writePathsPrometheus(opts.writeHealth?.() ?? []);
       if (opts.brokerPrometheus) text += opts.brokerPrometheus();
       void reply.type('text/plain; version=0.0.4');
       return text;

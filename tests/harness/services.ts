@@ -55,7 +55,8 @@ export function serviceProcess(
       out = '';
       child = spawn(process.execPath, [...extraNodeArgs, ...nodeArgs(join(root, name, 'server.ts'))], {
         cwd: root,
-        env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+        // The services' own health ports are off unless a test asks (parallel tests would share 8081/8082).
+        env: { ...process.env, LOG_LEVEL: 'warn', BROKER_HTTP_PORT: '0', INGEST_HTTP_PORT: '0', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout?.on('data', append);
