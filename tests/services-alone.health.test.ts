@@ -1,7 +1,7 @@
 /**
  * Issue 17: each service run alone reports its own durable write paths — `npm run broker` on
- * BROKER_HTTP_PORT, `npm run ingest` on INGEST_HTTP_PORT (GET /health and /metrics) — not only
- * the API under `npm start`. Both run as real processes (`node --import tsx <service>/server.ts`)
+ * BROKER_HTTP_PORT, `npm run ingest` on INGEST_HTTP_PORT (GET /health and /metrics), `npm run
+ * api` its records.db in /api/v1/health — not only the API under `npm start`. All three run as real processes (`node --import tsx <service>/server.ts`)
  * on one DATA_DIR in spool mode; the broker has the disk-fault wrapper
  * (tests/harness/disk-faults.preload.mjs) loaded, so its telemetry spool fails with ENOSPC,
  * its own /health says so, and it is ok again by itself once the disk is.
@@ -28,6 +28,8 @@ const control = join(mkdtempSync(join(tmpdir(), 'alone-health-ctl-')), 'fault');
 const preload = fileURLToPath(new URL('./harness/disk-faults.preload.mjs', import.meta.url));
 let broker: ServiceProcess;
 let ingest: ServiceProcess;
+let api: ServiceProcess;
+let apiHttp: number;
 let mqttPort: number;
 let brokerHttp: number;
 let ingestHttp: number;
@@ -61,7 +63,7 @@ async function publish(k: number): Promise<boolean> {
 beforeAll(async () => {
   writeFileSync(control, '');
   seedFixtureRegistry(dir, 2).close();
-  [mqttPort, brokerHttp, ingestHttp] = [await freePort(), await freePort(), await freePort()];
+  [mqttPort, brokerHttp, ingestHttp, apiHttp] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const common = { DATA_DIR: dir, HOST: '127.0.0.1', SERVICE_SECRET: FIX_SERVICE_SECRET, INGEST_FEED: 'spool', REDIS_URL: '' };
   broker = serviceProcess(
     'broker',
@@ -81,12 +83,19 @@ beforeAll(async () => {
     { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_HTTP_PORT: String(ingestHttp), INGEST_RULES: '0' },
     () => portOpen(ingestHttp),
   );
+  api = serviceProcess(
+    'api',
+    { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, HTTP_PORT: String(apiHttp), DEMO: '0', ADMIN_PASSWORD: 'admin-alone-password' },
+    () => portOpen(apiHttp),
+  );
   await broker.start();
   await ingest.start();
+  await api.start();
 }, 300_000);
 
 afterAll(async () => {
   writeFileSync(control, '');
+  await api?.kill('SIGTERM');
   await ingest?.kill('SIGTERM');
   await broker?.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
@@ -105,6 +114,10 @@ describe('npm run broker / npm run ingest alone: their own /health and /metrics'
     expect(await metrics(ingestHttp)).toContain('heat_write_path_failing{path="ingest.store"} 0');
     expect(await metrics(ingestHttp)).toContain('heat_ingest_spool_backlog');
     expect((await fetch(`http://127.0.0.1:${brokerHttp}/nope`)).status).toBe(404);
+    // The API alone: its own write path is records.db (`records`); the others' are theirs to report.
+    const a = (await (await fetch(`http://127.0.0.1:${apiHttp}/api/v1/health`)).json()) as Health & { records: boolean };
+    expect(a).toMatchObject({ status: 'ok', records: true, writes: [] });
+    expect(await (await fetch(`http://127.0.0.1:${apiHttp}/metrics`)).text()).toContain('heat_api_records_writable 1');
   });
 
   it("the broker's spool on a full disk: no PUBACK, its /health degraded; ok again by itself", async () => {
