@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { serviceSecretFor } from '../storage/records/service-accounts.ts';
-import { waitFor } from '../tests/harness/ports.ts';
+import { freePort, waitFor } from '../tests/harness/ports.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -62,7 +62,7 @@ export async function portOpen(port: number): Promise<boolean> {
 }
 
 /** `feed`: 'mqtt' routes telemetry to subscribers (the rows against mosquitto), 'spool' spools it (issue 19). */
-export async function startBroker(dataDir: string, port: number, feed: 'mqtt' | 'spool' = 'mqtt'): Promise<Child> {
+export async function startBroker(dataDir: string, port: number, feed: 'mqtt' | 'spool' = 'mqtt', redisUrl = ''): Promise<Child> {
   // BENCH_BROKER_NODE_ARGS: extra node flags for the broker child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const extra = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const b = launch(process.execPath, [...extra, '--import', 'tsx', join(root, 'broker', 'server.ts')], {
@@ -72,7 +72,7 @@ export async function startBroker(dataDir: string, port: number, feed: 'mqtt' | 
     HOST: '127.0.0.1',
     SERVICE_SECRET,
     LOG_LEVEL: 'warn',
-    REDIS_URL: '',
+    REDIS_URL: redisUrl,
     TLS_CERT_FILE: '',
     TLS_KEY_FILE: '',
     INGEST_FEED: feed,
@@ -96,4 +96,12 @@ export function seed(dataDir: string, devices: number): void {
   registry.upsertServiceAccount('svc-sim', ['replay'], serviceSecretFor(SERVICE_SECRET, 'svc-sim'));
   registry.upsertServiceAccount('svc-ingest', ['ingest'], serviceSecretFor(SERVICE_SECRET, 'svc-ingest'));
   registry.close();
+}
+
+/** A throwaway redis-server (no persistence) for the REDIS_URL variant of a bench. */
+export async function startRedisServer(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const r = launch('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  await waitFor(() => portOpen(port), { timeoutMs: 30_000, what: 'redis-server' });
+  return { url: `redis://127.0.0.1:${port}`, pid: r.proc.pid!, stop: () => r.stop() };
 }
