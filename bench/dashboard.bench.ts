@@ -10,28 +10,17 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Server as IoServer } from 'socket.io';
-import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser } from 'playwright-core';
 import type { ClientToServerEvents, LiveReading, ServerToClientEvents } from '../domain/events.ts';
 import type { Incident } from '../domain/incident.schema.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import type { HeatSource, Station } from '../domain/topology.schema.ts';
 import { freePort } from '../tests/harness/ports.ts';
+import { DASHBOARD_DIST, buildDashboard, launchChromium } from '../tests/harness/browser.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const dist = join(root, 'dashboard', 'dist');
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+const dist = DASHBOARD_DIST;
 
 /** Deterministic pseudo-random numbers (mulberry32) so every run draws the same city. */
 function rng(seed: number): () => number {
@@ -188,13 +177,13 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const fpsWindowMs = opts.quick ? 3_000 : 8_000;
 
   opts.log('building dashboard');
-  await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  await buildDashboard({ fresh: true });
   const city = syntheticCity(STATIONS, APARTMENTS);
   const server = await startSyntheticServer(city);
   let browser: Browser | undefined;
   let feed: NodeJS.Timeout | undefined;
   try {
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
 
     // Baseline: an empty page's frame rate in the same browser.

@@ -8,12 +8,11 @@
  * The main page of each role is saved to docs/screenshots/ for the README.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Order } from '../domain/orders/order.ts';
 import type { HeatSource } from '../domain/topology.schema.ts';
@@ -22,17 +21,10 @@ import { demoCity } from '../simulators/city.generator.ts';
 import { pickDemoTargets } from '../simulators/demo.day.ts';
 import { login } from './harness/platform.ts';
 import { freePort } from './harness/ports.ts';
+import { buildDashboard, launchChromium } from './harness/browser.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const screenshots = join(root, 'docs', 'screenshots');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const PASSWORD = 'heatwatch-demo'; // api/demo-people.ts DEMO_PASSWORD
 /** Issue 18: everything below is seen within five minutes of wall time after `npm start`. */
 const FIRST_FIVE_MINUTES_MS = 5 * 60_000;
@@ -98,8 +90,7 @@ async function expectMapLabelsInside(page: Page, sources: readonly HeatSource[],
 
 beforeAll(async () => {
   mkdirSync(screenshots, { recursive: true });
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
-    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  await buildDashboard();
   dataDir = mkdtempSync(join(tmpdir(), 'heatwatch-demo-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -127,7 +118,7 @@ beforeAll(async () => {
       }
     }, 100);
   });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, FIRST_FIVE_MINUTES_MS + 30_000);
 
 afterAll(async () => {

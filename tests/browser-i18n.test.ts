@@ -9,27 +9,15 @@
  * (answer, onSite, restore), evidence key or English leftover. Ids that are the thing (a device
  * number, a topic) are marked translate="no" where they are drawn.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CauseClassSchema, IncidentKindSchema } from '../domain/incident.schema.ts';
 import { OrderStatusSchema } from '../domain/orders/order.schema.ts';
 import { STATION_FAULTS } from '../domain/rules/station.rule.ts';
 import { login, startTestPlatform, type TestPlatform } from './harness/platform.ts';
 import { waitFor } from './harness/ports.ts';
+import { buildDashboard, launchChromium } from './harness/browser.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const PASSWORD = 'heatwatch-demo';
 const values = (schema: unknown): string[] => {
   const s = schema as { enum?: string[]; anyOf?: { const: string }[] };
@@ -51,10 +39,9 @@ let platform: TestPlatform;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
-    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  await buildDashboard();
   platform = await startTestPlatform({}); // the demo day: fresh data dir, pre-rolled morning
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   // A finished replay run, so the console shows a run's map and station view.
   const token = await login(platform.httpUrl, 'engineer', PASSWORD);
   const r = await fetch(`${platform.httpUrl}/api/v1/replay`, {

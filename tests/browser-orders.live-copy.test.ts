@@ -6,19 +6,14 @@
  * has no reception time and no escalations), or the card loses both badges. Walked in Chromium
  * against the real platform on a ManualClock: staff on the screen, the dispatcher over REST.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS, ManualClock } from '../domain/clock.ts';
 import type { Order } from '../domain/orders/order.ts';
 import { PASSWORD, WAIT_MS, signIn, type Session } from './browser-orders.walk.ts';
 import { login, startTestPlatform, type TestPlatform } from './harness/platform.ts';
+import { buildDashboard, launchChromium } from './harness/browser.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 /** 08:00 in Beijing on 2 December of this year: inside the heating season (N1). */
 const T0 = Date.UTC(new Date().getUTCFullYear(), 11, 2, 0, 0);
 const clock = new ManualClock(T0);
@@ -38,10 +33,9 @@ async function rest<T>(who: string, method: string, path: string, body?: unknown
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
-    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  await buildDashboard();
   platform = await startTestPlatform({ demo: true, fleetSpeed: false, clock, apiTickIntervalMs: 0 });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

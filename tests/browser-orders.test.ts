@@ -17,27 +17,15 @@
  * Time: the platform runs on a ManualClock (the platform's injectable clock) and each browser
  * context's clock is set to it, so hours pass without sleeping; the SLA clock is ticked by hand.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS, ManualClock } from '../domain/clock.ts';
 import type { Order } from '../domain/orders/order.ts';
 import { ORDER_FORM_FIELDS } from '../domain/orders/order.schema.ts';
 import { login, startTestPlatform, type TestPlatform } from './harness/platform.ts';
 import { WAIT_MS, fillRepairSheet, kpiTile, local, openOrder, publishAsDevice, signIn, step, type Session } from './browser-orders.walk.ts';
+import { buildDashboard, launchChromium } from './harness/browser.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 /** 08:00 in Beijing on 2 December of this year: inside the heating season (N1) whatever the date of the run. */
 const T0 = Date.UTC(new Date().getUTCFullYear(), 11, 2, 0, 0);
 const HEAD2 = 'head-east';
@@ -82,10 +70,9 @@ const orderOf = async (id: string): Promise<Order> =>
   rest<Order>(await login(platform.httpUrl, 'admin', 'admin-test-password'), 'GET', `/orders/${id}`);
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
-    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  await buildDashboard();
   platform = await startTestPlatform({ demo: true, fleetSpeed: false, clock, apiTickIntervalMs: 0 });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   // A second 供热所 with its own head, over the public API as an administrator would set it up.
   adminToken = await login(platform.httpUrl, 'admin', 'admin-test-password');
   const r = platform.registry;

@@ -7,11 +7,10 @@
  * the 10 minutes of a confirmed station fault (policy.station.faultConfirmMin) in ~10 s. No
  * sleeps: every step waits for a visible condition.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../domain/clock.ts';
 import type { Order } from '../domain/orders/order.ts';
@@ -19,17 +18,10 @@ import { policyForCity } from '../domain/policy.ts';
 import { demoCity } from '../simulators/city.generator.ts';
 import { startFleet, type Fleet } from '../simulators/fleet.ts';
 import { login, startTestPlatform, type TestPlatform } from './harness/platform.ts';
+import { buildDashboard, launchChromium } from './harness/browser.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = join(root, 'tests', 'artifacts');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const PASSWORD = 'heatwatch-demo'; // api/demo-people.ts DEMO_PASSWORD
 /** Model seconds per wall second for platform and fleet alike. */
 const SPEED = 60;
@@ -62,13 +54,11 @@ const shot = (page: Page, name: string) => page.screenshot({ path: join(artifact
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  // `npm test` builds first; a bare `vitest run` of this file builds once if needed.
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
-    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
+  await buildDashboard();
   platform = await startTestPlatform({ demo: true, fleetSpeed: false, clock });
   fleet = startFleet({ city: demoCity().city, secrets: platform.deviceSecrets, mqttUrl: platform.mqttUrl, speed: 1, clock });
   await fleet.ready;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

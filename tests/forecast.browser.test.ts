@@ -4,26 +4,18 @@
  * the dispatcher signs in, switches the map to Tomorrow, picks the station and reads which
  * apartment is likely to be cold and when.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../domain/clock.ts';
 import { T0, startTestApi, type TestApi } from './api-fixture.ts';
 import { seedStationHistory } from './forecast.fixture.ts';
+import { DASHBOARD_DIST, buildDashboard, launchChromium } from './harness/browser.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = join(root, 'tests', 'artifacts');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 let t: TestApi;
 let browser: Browser;
 let url = '';
@@ -31,9 +23,8 @@ const hourAt = Math.floor(T0 / HOUR_MS) * HOUR_MS;
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  if (!existsSync(join(root, 'dashboard', 'dist', 'index.html')))
-    await build({ configFile: join(root, 'dashboard', 'vite.config.ts'), logLevel: 'warn' });
-  t = await startTestApi({ dashboardDir: join(root, 'dashboard', 'dist') });
+  await buildDashboard();
+  t = await startTestApi({ dashboardDir: DASHBOARD_DIST });
   await seedStationHistory(t.store, hourAt);
   const f = await t.req('POST', '/api/v1/forecasts', 'engineer', {
     city: 'beijing',
@@ -42,7 +33,7 @@ beforeAll(async () => {
   });
   expect(f.statusCode).toBe(201);
   url = await t.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
