@@ -229,3 +229,36 @@ describe("the access check's audit entry when the disk refuses it", () => {
     expect(crashes).toEqual([]);
   });
 });
+
+describe('a device change whose audit entry the disk refuses', () => {
+  it('is not made (503): no device provisioned, no secret rotated unaudited; made and audited once the disk is back', async () => {
+    const Statement = Object.getPrototypeOf(t.registry.db.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
+    const run = Statement.run;
+    Statement.run = function (this: { source: string }, ...args: unknown[]) {
+      if (this.source.startsWith('INSERT INTO audit_log')) throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
+      return run.apply(this, args);
+    };
+    const row = (id: string) => t.registry.db.prepare('SELECT * FROM devices WHERE id = ?').get(id);
+    const before = row('rs-b1-a11');
+    const body = { id: 'rs-new-1', kind: 'room_sensor', roomId: 'b1-a12-r2' };
+    let created, rotated, disabled;
+    try {
+      created = await t.req('POST', '/api/v1/devices', 'admin', body);
+      rotated = await t.req('POST', '/api/v1/devices/rs-b1-a11/rotate-secret', 'admin');
+      disabled = await t.req('POST', '/api/v1/devices/rs-b1-a11/disable', 'admin');
+    } finally {
+      Statement.run = run;
+    }
+    for (const res of [created, rotated, disabled]) {
+      expect(res.statusCode).toBe(503);
+      expect(res.body).not.toMatch(/secret/);
+    }
+    expect(row('rs-new-1')).toBeUndefined();
+    expect(row('rs-b1-a11')).toEqual(before); // same secret hash, still enabled
+    const again = await t.req('POST', '/api/v1/devices', 'admin', body);
+    expect(again.statusCode).toBe(201);
+    expect(count(`SELECT count(*) AS n FROM audit_log WHERE entity = 'device' AND entity_id = 'rs-new-1' AND action = 'provisioned'`)).toBe(
+      1,
+    );
+  });
+});

@@ -3,6 +3,9 @@
  * (published on heat/v1/platform/registry so the broker kicks a disabled or deleted device
  * at once), the list with online status, last seen and battery, and the dead letters of
  * rejected telemetry. Device ids never enter the service accounts' namespace (`svc-`).
+ * Each change and its audit entry are one transaction (issue 17): when records.db refuses the
+ * audit entry the change rolls back too (503), so nothing is changed unaudited — and a new
+ * secret is never stored without being handed out.
  */
 import { DeadLettersQuerySchema, DeviceListQuerySchema, IdParamsSchema, NewDeviceBodySchema } from '../../domain/api.schema.ts';
 import { ListOf } from '../../domain/list.schema.ts';
@@ -26,6 +29,13 @@ const DEVICE_ROLES = ['admin', 'engineer'] as const;
 export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
   const tags = ['devices'];
   const r = ctx.registry;
+  /** `change` and the audit entry of `action` on device `id`, both or neither. */
+  const audited = <T>(req: Parameters<typeof who>[0], id: string, action: string, change: () => T): T =>
+    r.db.transaction(() => {
+      const out = change();
+      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: id, action });
+      return out;
+    })();
 
   app.get(
     '/api/v1/devices',
@@ -80,8 +90,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
         throw new HeatError('HEAT_ERR_VALIDATION', 'body/stationId: a station meter needs an existing station');
       const device: Device = { ...b, intervalMin: b.intervalMin ?? ctx.policy.sensors.defaultIntervalMin, enabled: true };
       const secret = newDeviceSecret();
-      r.upsertDevice(device, secret);
-      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: device.id, action: 'provisioned' });
+      audited(req, device.id, 'provisioned', () => r.upsertDevice(device, secret));
       await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: device.id, change: 'added' }));
       // The only time the secret leaves the platform: only its hash is stored.
       void reply.code(201);
@@ -91,13 +100,8 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
 
   const setEnabled = (enabled: boolean) => async (req: { params: { id: string } } & Parameters<typeof who>[0]) => {
     const id = req.params.id;
-    if (!r.setDeviceEnabled(id, enabled)) throw new HeatError('HEAT_ERR_NOT_FOUND');
-    ctx.audit.add({
-      at: ctx.clock.now(),
-      actor: who(req).username,
-      entity: 'device',
-      entityId: id,
-      action: enabled ? 'enabled' : 'disabled',
+    audited(req, id, enabled ? 'enabled' : 'disabled', () => {
+      if (!r.setDeviceEnabled(id, enabled)) throw new HeatError('HEAT_ERR_NOT_FOUND');
     });
     const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: enabled ? 'enabled' : 'disabled' }));
     return { device: r.getDevice(id), published };
@@ -122,8 +126,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
       // A gateway's devices would be left pointing at nothing: move or delete them first.
       const behind = r.listDevices({ gatewayId: id, limit: 1 });
       if (behind.length) throw new HeatError('HEAT_ERR_CONFLICT', `gateway ${id} still has devices (e.g. ${behind[0]!.id})`);
-      r.deleteDevice(id);
-      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: id, action: 'deleted' });
+      audited(req, id, 'deleted', () => r.deleteDevice(id));
       // The broker disconnects a connected device on this notice (and on its registry sweep).
       const published = await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: id, change: 'deleted' }));
       return { deleted: id, published };
@@ -137,8 +140,7 @@ export function registerDeviceRoutes(app: App, ctx: ApiContext): void {
       const d = r.getDevice(req.params.id);
       if (!d) throw new HeatError('HEAT_ERR_NOT_FOUND');
       const secret = newDeviceSecret();
-      r.upsertDevice(d, secret);
-      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'device', entityId: d.id, action: 'secret_rotated' });
+      audited(req, d.id, 'secret_rotated', () => r.upsertDevice(d, secret));
       await ctx.publish(topics.registryChanged, JSON.stringify({ deviceId: d.id, change: 'secret' }));
       return { device: d, secret };
     },
