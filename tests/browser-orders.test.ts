@@ -21,7 +21,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS, ManualClock } from '../domain/clock.ts';
 import type { Order } from '../domain/orders/order.ts';
-import { ORDER_FORM_FIELDS } from '../domain/orders/order.schema.ts';
+import { ORDER_FORM_FIELDS } from '../domain/orders/order-form.ts';
 import { login, startTestPlatform, type TestPlatform } from './harness/platform.ts';
 import { WAIT_MS, fillRepairSheet, kpiTile, local, openOrder, publishAsDevice, signIn, step, type Session } from './browser-orders.walk.ts';
 import { buildDashboard, launchChromium } from './harness/browser.ts';

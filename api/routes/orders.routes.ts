@@ -4,7 +4,6 @@ import type { Static } from 'typebox';
 import { IdParamsSchema } from '../../domain/api.schema.ts';
 import {
   ComplaintBodySchema,
-  ORDER_FORM_INTAKE_FIELDS,
   ORDER_STEPS,
   OrderNotificationSchema,
   OrderRequestResultSchema,
@@ -16,6 +15,7 @@ import {
   type PersonAction,
 } from '../../domain/orders/order.schema.ts';
 import { textResponse } from '../../domain/api.schema.ts';
+import { ORDER_FORM_INTAKE_FIELDS } from '../../domain/orders/order-form.ts';
 import { HeatError } from '../../domain/errors.ts';
 import { orderView, residentView, type Order } from '../../domain/orders/order.ts';
 import { ALL_ROLES, STAFF_ROLES } from '../auth.service.ts';

@@ -310,35 +310,6 @@ export const OrderSchema = Type.Object({
 });
 export type OrderDto = Static<typeof OrderSchema>;
 
-/** N20: the paper form's (派修单) intake block, 受理单位 … 督办人, as the form prints it and the CSV export lists it. */
-export const ORDER_FORM_INTAKE_FIELDS = [
-  'receivingOfficeId',
-  'receivedAt',
-  'receiver',
-  'appointmentAt',
-  'residentAddress',
-  'residentPhone',
-  'residentContact',
-  'content',
-  'issuedAt',
-  'assignee',
-  'supervisor',
-] as const;
-/** N20: every field the paper form prints, in its order; a copy prints those its view keeps (orderView). */
-export const ORDER_FORM_FIELDS = [
-  'number',
-  ...ORDER_FORM_INTAKE_FIELDS,
-  'onSiteAt',
-  'resolvedAt',
-  'callbackAt',
-  'callbackBy',
-  'callbackResult',
-  'satisfaction',
-  'closedAt',
-  'repairSheet',
-  'measurement',
-] as const;
-
 /** N20: the team copy — what the field worker needs (orderView(o, 'team')); residents get it too. */
 export const ORDER_TEAM_FIELDS = [
   // `source`: the worker must know which sheet the job takes — a repair sheet (N23) or a measurement record (N30).
