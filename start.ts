@@ -16,6 +16,7 @@ import { buildApi } from './api/app.ts';
 import { seedDemoPeople, type DemoAccount } from './api/demo-people.ts';
 import { writePaths } from './domain/write-health.ts';
 import { createBrokerApp, telemetrySpoolOptions, type BrokerApp } from './broker/app.ts';
+import { listenOptions } from './broker/listeners.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { parseConfig, type PlatformConfig } from './domain/config.ts';
 import { policyForCity } from './domain/policy.ts';
@@ -165,19 +166,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     // arrival times on the ingest's clock, which validates against them.
     ...(config.ingest.feed === 'spool' ? { telemetrySpool: { ...telemetrySpoolOptions(config), clock } } : {}),
   });
-  const bound = await broker.listen({
-    mqttPort: config.mqttPort,
-    wsPort: config.mqttWsPort,
-    host: config.host,
-    tls: config.tls
-      ? {
-          port: config.mqttTlsPort,
-          wssPort: config.mqttWssPort,
-          cert: readFileSync(config.tls.certFile),
-          key: readFileSync(config.tls.keyFile),
-        }
-      : undefined,
-  });
+  const bound = await broker.listen(listenOptions(config));
   const mqttUrl = `mqtt://127.0.0.1:${bound.mqttPort}`;
 
   const store = await openReadingStore(config);

@@ -7,7 +7,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { readFileSync } from 'node:fs';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { PlatformConfig } from '../domain/config.ts';
 
 export interface TlsListen {
   /** TLS MQTT port (8883); 0 = any free port. */
@@ -23,6 +25,25 @@ export interface ListenOptions {
   readonly wsPort: number;
   readonly host?: string;
   readonly tls?: TlsListen;
+}
+
+/** The ports the platform configuration asks for, TLS ones (certificate and key read here) only when it names a certificate. */
+export function listenOptions(
+  config: Pick<PlatformConfig, 'mqttPort' | 'mqttWsPort' | 'host' | 'tls' | 'mqttTlsPort' | 'mqttWssPort'>,
+): ListenOptions {
+  return {
+    mqttPort: config.mqttPort,
+    wsPort: config.mqttWsPort,
+    host: config.host,
+    tls: config.tls
+      ? {
+          port: config.mqttTlsPort,
+          wssPort: config.mqttWssPort,
+          cert: readFileSync(config.tls.certFile),
+          key: readFileSync(config.tls.keyFile),
+        }
+      : undefined,
+  };
 }
 
 export interface BoundPorts {

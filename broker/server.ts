@@ -5,7 +5,6 @@
  * spools telemetry into DATA_DIR/spool for the ingest unless INGEST_FEED=mqtt, and closes
  * cleanly on SIGINT/SIGTERM.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseConfig } from '../domain/config.ts';
@@ -13,6 +12,7 @@ import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { createBrokerApp, telemetrySpoolOptions } from './app.ts';
 import { serveBrokerHealth } from './health.http.ts';
+import { listenOptions } from './listeners.ts';
 
 const config = parseConfig(process.env);
 const logger = pino({
@@ -32,19 +32,7 @@ const app = await createBrokerApp({
   ...(config.ingest.feed === 'spool' ? { telemetrySpool: telemetrySpoolOptions(config) } : {}),
 });
 
-await app.listen({
-  mqttPort: config.mqttPort,
-  wsPort: config.mqttWsPort,
-  host: config.host,
-  tls: config.tls
-    ? {
-        port: config.mqttTlsPort,
-        wssPort: config.mqttWssPort,
-        cert: readFileSync(config.tls.certFile),
-        key: readFileSync(config.tls.keyFile),
-      }
-    : undefined,
-});
+await app.listen(listenOptions(config));
 
 // Its own /health and /metrics (write paths): nothing else in this process serves them.
 const health = await serveBrokerHealth(app, { port: config.brokerHttpPort, host: config.host, logger });
