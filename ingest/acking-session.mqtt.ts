@@ -62,6 +62,8 @@ export class AckingSession {
   readonly #pending = new Map<number, number>();
   readonly #held = new Map<number, Packet[]>();
   readonly #early = new Map<number, number>();
+  /** Set while MQTT.js acks a delivery of a closed connection (its PUBACK must not be sent). */
+  #staleAck = false;
   /** MQTT.js' own _sendPacket of the current client (what a released PUBACK goes through). */
   #send: SendPacket | undefined;
   #onDelivery: DeliveryHandler = (_d, next) => next();
@@ -162,6 +164,14 @@ export class AckingSession {
       this.#send = orig;
       internal._sendPacket = (packet, cb, cbStorePut, noStore) => {
         const id = (packet as { messageId?: number }).messageId;
+        if (packet.cmd === 'puback' && (this.#staleAck || !c.connected)) {
+          // A PUBACK belongs to the connection its PUBLISH came on. Offline, MQTT.js would queue
+          // it and replay it on the next connection, where its id may name another message (an
+          // ack for a reading not yet durable) — and it replays that queue recursively, so a
+          // long outage's worth overflowed the stack. Dropped: the broker redelivers.
+          cb?.();
+          return;
+        }
         if (packet.cmd === 'puback' && id !== undefined && this.#pending.has(id)) {
           const early = this.#early.get(id) ?? 0;
           if (early > 0) {
@@ -182,9 +192,17 @@ export class AckingSession {
       c.handleMessage = (packet: IPublishPacket, cb) => {
         const id = packet.qos > 0 ? packet.messageId : undefined;
         if (id !== undefined) this.#pending.set(id, (this.#pending.get(id) ?? 0) + 1);
-        this.#onDelivery({ topic: packet.topic, payload: packet.payload as Buffer, generation: this.#generation, messageId: id }, () =>
-          cb(),
-        );
+        const generation = this.#generation;
+        this.#onDelivery({ topic: packet.topic, payload: packet.payload as Buffer, generation, messageId: id }, () => {
+          if (generation === this.#generation) return cb();
+          // Handed on after its connection closed: MQTT.js sends the PUBACK inside cb() — mark it stale.
+          this.#staleAck = true;
+          try {
+            cb();
+          } finally {
+            this.#staleAck = false;
+          }
+        });
       };
       let first = true;
       c.on('connect', (ack) => {

@@ -174,4 +174,81 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
       await new Promise((r) => server.close(r));
     }
   });
+
+  it("a delivery handed on after its connection closed never PUBACKs the next connection's message with that id", async () => {
+    // Scripted broker: connection 1 delivers id 5 and dies before the ingest has stored it;
+    // connection 2's CONNACK comes late (the ingest is offline meanwhile), then it delivers a
+    // different message, also id 5. The late store of the first must not ack the second.
+    const pubacks: { conn: number; id: number }[] = [];
+    let conns = 0;
+    const sockets = new Set<import('node:net').Socket>();
+    const server = createServer((sock) => {
+      const conn = ++conns;
+      sockets.add(sock);
+      const p = mqttParser({ protocolVersion: 4 });
+      const deliver = () =>
+        sock.write(
+          generate({
+            cmd: 'publish',
+            qos: 1,
+            dup: false,
+            retain: false,
+            messageId: 5,
+            topic: topics.telemetry(sensorId(0)),
+            payload: `{"conn":${conn}}`,
+          }),
+        );
+      p.on('packet', (pk) => {
+        if (pk.cmd === 'connect') {
+          // Connection 2 resumes the session (its subscriptions are kept: no SUBSCRIBE comes).
+          if (conn === 1) sock.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
+          else
+            setTimeout(() => {
+              sock.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: true }));
+              deliver();
+            }, 400);
+        } else if (pk.cmd === 'subscribe') {
+          sock.write(generate({ cmd: 'suback', messageId: pk.messageId, granted: pk.subscriptions.map(() => 1) }));
+          if (conn === 1) deliver();
+        } else if (pk.cmd === 'puback') pubacks.push({ conn, id: pk.messageId! });
+      });
+      sock.on('data', (b) => p.parse(b));
+      sock.on('error', () => undefined);
+      sock.on('close', () => sockets.delete(sock));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const got: Delivery[] = [];
+    const stored: (() => void)[] = [];
+    const s = new AckingSession({
+      url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      clientId: 'late-store',
+      username: 'u',
+      password: 'p',
+      subscriptions: topics.allTelemetry,
+      logger,
+    });
+    s.onDelivery((d, next) => {
+      got.push(d);
+      stored.push(next); // the store is slow: handed on later
+    });
+    try {
+      await s.start();
+      await waitFor(() => got.length === 1, { what: 'first delivery' });
+      for (const sock of sockets) sock.destroy(); // connection 1 dies
+      await waitFor(() => !s.connected && conns === 2, { what: 'reconnecting' });
+      stored.shift()!(); // the first message is stored while offline (MQTT.js would queue its PUBACK)
+      s.release([got[0]!]);
+      await waitFor(() => got.length === 2, { what: "connection 2's delivery" });
+      expect(got[1]!.payload.toString()).toBe('{"conn":2}');
+      stored.shift()!(); // handed on, not yet released: no PUBACK may go out for it
+      await new Promise((r) => setTimeout(r, 300));
+      expect(pubacks).toEqual([]);
+      s.release([got[1]!]);
+      await waitFor(() => pubacks.length === 1, { what: "connection 2's own PUBACK" });
+      expect(pubacks).toEqual([{ conn: 2, id: 5 }]);
+    } finally {
+      await s.end();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
