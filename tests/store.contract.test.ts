@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS, MINUTE_MS, ManualClock, type Clock } from '../domain/clock.ts';
 import type { Reading } from '../domain/reading.ts';
-import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
+import { EmbeddedStore, rowArgs } from '../storage/readings/embedded.store.ts';
 import { InfluxStore, toLine } from '../storage/readings/influx.store.ts';
 import type { ReadingStore } from '../storage/readings/reading-store.ts';
 import { startInfluxd, type InfluxdHandle } from './harness/influxd.ts';
@@ -336,18 +336,7 @@ contract(
     const ins = (store as EmbeddedStore).db.prepare(
       'INSERT OR REPLACE INTO readings (device_id, ts, kind, room_id, apartment_id, building_id, station_id, office_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    for (const r of rs)
-      ins.run(
-        r.deviceId,
-        r.ts,
-        r.kind,
-        r.roomId ?? null,
-        r.apartmentId ?? null,
-        r.buildingId ?? null,
-        r.stationId ?? null,
-        r.officeId ?? null,
-        JSON.stringify(r.fields),
-      );
+    for (const r of rs) ins.run(...rowArgs(r));
     return Promise.resolve();
   },
 );

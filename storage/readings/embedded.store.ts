@@ -54,8 +54,8 @@ const toReading = (r: Row): Reading => {
   return out as unknown as Reading;
 };
 
-/** A reading's columns in table order (readings and latest share them). */
-const rowArgs = (r: Reading): unknown[] => [
+/** A reading's columns in table order (readings and latest share them; tests write rows with it). */
+export const rowArgs = (r: Reading): unknown[] => [
   r.deviceId,
   r.ts,
   r.kind,
