@@ -239,9 +239,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Errors (coded, 5xx never leak) and the not-found handler; then default-deny access on the
   // routed request (api/plugins/access.plugin.ts) before any route is added.
   installErrorHandling(app, { counters, dashboardDir: hasDashboard ? dashboardDir : undefined, records });
-  // A write request answered without a server error went through records.db: the disk takes writes again.
+  // A write request answered 2xx went through records.db: the disk takes writes again. A 4xx
+  // (bad body, conflict) may have written nothing, so it proves nothing; an audited refusal
+  // marks the disk itself (api/plugins/access.plugin.ts).
   app.addHook('onResponse', (req, reply, done) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 500) records.succeeded();
+    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode >= 200 && reply.statusCode < 300) records.succeeded();
     done();
   });
   await installSecurityHeaders(app);

@@ -68,6 +68,10 @@ describe('a records.db write the disk refuses', () => {
       expect(await health()).toMatchObject({ status: 'degraded', records: false, recordsLastFault: { code: 'SQLITE_IOERR_WRITE' } });
       expect(await metric('heat_api_records_write_failures_total')).toBe(failures + 1);
       expect(await metric('heat_api_records_writable')).toBe(0);
+      // A write request refused for its body wrote nothing: it does not make the disk look healed.
+      const bad = await t.req('POST', '/api/v1/orders', 'dispatcher', { apartmentId: 'b1-a11', content: 42 });
+      expect(bad.statusCode).toBe(400);
+      expect(await health()).toMatchObject({ status: 'degraded', records: false });
     } finally {
       fault = false;
       Statement.run = run;
