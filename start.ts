@@ -37,6 +37,7 @@ import { ThermalModel } from './simulators/thermal.model.ts';
 import { RegistryRepository } from './storage/records/registry.repository.ts';
 import { ensureServiceAccounts, type ServiceSecrets } from './storage/records/service-accounts.ts';
 import { DeadLetterRepository, openReadingStore, type ReadingStore } from './storage/readings/index.ts';
+import { closeOnSignals } from './storage/shutdown.ts';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
@@ -349,21 +350,7 @@ async function main(): Promise<void> {
   lines.push('  Ctrl-C stops it.', '');
   process.stdout.write(lines.join('\n') + '\n');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    platform.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  closeOnSignals(logger, { stopping: 'stopping', failed: 'stop failed' }, () => platform.stop());
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

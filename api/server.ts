@@ -11,6 +11,7 @@ import { policyForCity } from '../domain/policy.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { DeadLetterRepository, openReadingStore } from '../storage/readings/index.ts';
+import { closeOnSignals } from '../storage/shutdown.ts';
 import { buildApi } from './app.ts';
 import { seedDemoPeople } from './demo-people.ts';
 
@@ -34,22 +35,8 @@ const app = await buildApi({
 });
 await app.listen({ port: config.httpPort, host: config.host });
 
-let closing = false;
-const shutdown = (signal: string): void => {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, 'api shutting down');
-  void app
-    .close()
-    .then(() => store.close())
-    .then(() => registry.close())
-    .then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-};
-process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('SIGTERM', () => shutdown('SIGTERM'));
+closeOnSignals(logger, { stopping: 'api shutting down', failed: 'shutdown failed' }, async () => {
+  await app.close();
+  await store.close();
+  registry.close();
+});

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { parseConfig } from '../domain/config.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
+import { closeOnSignals } from '../storage/shutdown.ts';
 import { createBrokerApp, telemetrySpoolOptions } from './app.ts';
 import { serveBrokerHealth } from './health.http.ts';
 import { listenOptions } from './listeners.ts';
@@ -37,22 +38,8 @@ await app.listen(listenOptions(config));
 // Its own /health and /metrics (write paths): nothing else in this process serves them.
 const health = await serveBrokerHealth(app, { port: config.brokerHttpPort, host: config.host, logger });
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'broker stopping');
+closeOnSignals(logger, { stopping: 'broker stopping', failed: 'broker close failed' }, async () => {
   health?.close();
-  app
-    .close()
-    .then(() => {
-      registry.close();
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      logger.error({ err }, 'broker close failed');
-      process.exit(1);
-    });
-};
-process.on('SIGINT', () => stop('SIGINT'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+  await app.close();
+  registry.close();
+});

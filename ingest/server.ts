@@ -9,6 +9,7 @@ import { parseConfig } from '../domain/config.ts';
 import { policyForCity } from '../domain/policy.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
+import { closeOnSignals } from '../storage/shutdown.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
 import { hourlyHistory } from '../storage/readings/forecast.history.ts';
 import { forecastStoreBeside } from '../storage/readings/forecast.store.ts';
@@ -60,20 +61,13 @@ const app = createIngestApp({
 });
 
 let health: Awaited<ReturnType<typeof serveIngestHealth>> = undefined;
-let closing = false;
-async function close(signal: string) {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, 'ingest stopping');
+closeOnSignals(logger, { stopping: 'ingest stopping', failed: 'ingest stop failed' }, async () => {
   health?.close();
   await app.stop();
   await forecasts.close();
   await store.close();
   registry.close();
-  process.exit(0);
-}
-process.on('SIGINT', () => void close('SIGINT'));
-process.on('SIGTERM', () => void close('SIGTERM'));
+});
 
 // Its own /health and /metrics (write paths): nothing else in this process serves them.
 health = await serveIngestHealth(app, {

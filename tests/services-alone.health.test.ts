@@ -4,7 +4,7 @@
  * api` its records.db in /api/v1/health — not only the API under `npm start`. All three run as real processes (`node --import tsx <service>/server.ts`)
  * on one DATA_DIR in spool mode; the broker has the disk-fault wrapper
  * (tests/harness/disk-faults.preload.mjs) loaded, so its telemetry spool fails with ENOSPC,
- * its own /health says so, and it is ok again by itself once the disk is.
+ * its own /health says so, and it is ok again by itself once the disk is. Last, each stops cleanly on SIGTERM.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,4 +137,11 @@ describe('npm run broker / npm run ingest alone: their own /health and /metrics'
     expect((await health(ingestHttp)).status).toBe('ok');
     expect(broker.running() && ingest.running()).toBe(true);
   }, 90_000);
+
+  it('each stops by itself on SIGTERM with exit code 0 (storage/shutdown.ts), not killed after the grace period', async () => {
+    for (const svc of [api, ingest, broker]) {
+      await svc.kill('SIGTERM');
+      expect({ name: svc.name, ...svc.exit() }).toEqual({ name: svc.name, code: 0, signal: null });
+    }
+  }, 60_000);
 });
