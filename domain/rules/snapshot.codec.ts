@@ -258,6 +258,30 @@ function migrateV1(v1: EngineSnapshotV1): EngineSnapshot {
   };
 }
 
+/** The plain time/value columns of each kind of row: null in the file is NaN ("never") in the state. */
+const SENSOR_TIMES = ['lastTs', 'temp', 'stuckSince', 'stuckValue', 'windowRef', 'windowSince', 'heard'] as const;
+const APARTMENT_TIMES = ['belowSince', 'aboveStdSince', 'recoverSince', 'lastEval', 'lastValue', 'hint'] as const;
+const METER_TIMES = ['lastTs', 'heard'] as const;
+
+/** `load(row here, row in the snapshot)` for each snapshot row whose id this topology still has; the others are dropped. */
+function eachKnownRow(ids: readonly string[], here: ReadonlyMap<string, number>, load: (k: number, i: number) => void): void {
+  ids.forEach((id, i) => {
+    const k = here.get(id);
+    if (k !== undefined) load(k, i);
+  });
+}
+
+/** Snapshot row i of the named columns into state row k. */
+function loadColumns<N extends string>(
+  into: { readonly [C in N]: Float64Array },
+  from: { readonly [C in N]: readonly Num[] },
+  names: readonly N[],
+  k: number,
+  i: number,
+): void {
+  for (const n of names) into[n][k] = num(from[n][i]);
+}
+
 /** Put a decoded snapshot into a fresh engine state; rows whose id the topology lacks are dropped. */
 export function loadSnapshot(c: RuleContext, s: EngineSnapshot): void {
   const ix = c.ix;
@@ -266,19 +290,11 @@ export function loadSnapshot(c: RuleContext, s: EngineSnapshot): void {
   const S = c.sensors;
   const sc = s.sensors;
   const flagCols = Object.entries(SENSOR_FLAGS).map(([name, bit]) => [sc.flags[name], bit] as const);
-  sc.ids.forEach((id, i) => {
-    const k = ix.sensorOf.get(id);
-    if (k === undefined) return;
-    S.lastTs[k] = num(sc.lastTs[i]);
-    S.temp[k] = num(sc.temp[i]);
+  eachKnownRow(sc.ids, ix.sensorOf, (k, i) => {
+    loadColumns(S, sc, SENSOR_TIMES, k, i);
     let f = 0;
     for (const [col, bit] of flagCols) if (col?.[i]) f |= bit;
     S.flags[k] = f;
-    S.stuckSince[k] = num(sc.stuckSince[i]);
-    S.stuckValue[k] = num(sc.stuckValue[i]);
-    S.windowRef[k] = num(sc.windowRef[i]);
-    S.windowSince[k] = num(sc.windowSince[i]);
-    S.heard[k] = num(sc.heard[i]);
     // The newest RING readings, oldest first from slot 0; the write position follows them.
     const ts = sc.recentTs[i]!.slice(-RING);
     const t = sc.recentTemp[i]!.slice(-RING);
@@ -290,20 +306,9 @@ export function loadSnapshot(c: RuleContext, s: EngineSnapshot): void {
   });
   const A = c.apartments;
   const ac = s.apartments;
-  ac.ids.forEach((id, i) => {
-    const a = ix.aptOf.get(id);
-    if (a === undefined) return;
-    A.belowSince[a] = num(ac.belowSince[i]);
-    A.aboveStdSince[a] = num(ac.aboveStdSince[i]);
-    A.recoverSince[a] = num(ac.recoverSince[i]);
-    A.lastEval[a] = num(ac.lastEval[i]);
-    A.lastValue[a] = num(ac.lastValue[i]);
-    A.hint[a] = num(ac.hint[i]);
-  });
+  eachKnownRow(ac.ids, ix.aptOf, (a, i) => loadColumns(A, ac, APARTMENT_TIMES, a, i));
   const cp = ac.compliance;
-  cp.apartmentId.forEach((id, i) => {
-    const a = ix.aptOf.get(id);
-    if (a === undefined) return;
+  eachKnownRow(cp.apartmentId, ix.aptOf, (a, i) => {
     let m = A.compliance[a];
     if (!m) m = A.compliance[a] = new Map();
     m.set(cp.day[i]!, [cp.msBelow[i]!, cp.msExempt[i]!]);
@@ -316,9 +321,7 @@ export function loadSnapshot(c: RuleContext, s: EngineSnapshot): void {
   const fieldCols = STATION_FIELDS.map((f) => stc.values[f]);
   const sinceCols = STATION_FAULTS.map((f) => stc.faultSince[f]);
   const confirmedCols = STATION_FAULTS.map((f) => stc.confirmed[f]);
-  stc.ids.forEach((id, i) => {
-    const st = stOf.get(id);
-    if (st === undefined) return;
+  eachKnownRow(stc.ids, stOf, (st, i) => {
     fieldCols.forEach((col, k) => (St.values[st * FIELD_COUNT + k] = num(col?.[i])));
     sinceCols.forEach((col, k) => (St.faultSince[st * NFAULT + k] = num(col?.[i])));
     St.confirmed[st] = confirmedCols.reduce((bits, col, k) => (col?.[i] ? bits | (1 << k) : bits), 0);
@@ -328,12 +331,9 @@ export function loadSnapshot(c: RuleContext, s: EngineSnapshot): void {
   });
   const M = c.meters;
   const mc = s.meters;
-  mc.ids.forEach((id, i) => {
-    const m = ix.meterOf.get(id);
-    if (m === undefined) return;
-    M.lastTs[m] = num(mc.lastTs[i]);
+  eachKnownRow(mc.ids, ix.meterOf, (m, i) => {
+    loadColumns(M, mc, METER_TIMES, m, i);
     M.silent[m] = mc.silent[i] ?? 0;
-    M.heard[m] = num(mc.heard[i]);
   });
   c.outdoorDay = num(s.outdoor.day);
   c.outdoorSum = s.outdoor.sum;
