@@ -65,6 +65,30 @@ export function decodeRecord(buf: Buffer, off: number, seq: number, copy: boolea
   };
 }
 
+/**
+ * The complete records at the start of `buf`, numbered from `seq` (payloads copied), appended
+ * to `out` while it holds fewer than `max` and the number is at most `through`: how many, and
+ * the bytes they take (where the next read starts).
+ */
+export function decodeRecords(
+  buf: Buffer,
+  seq: number,
+  through: number,
+  out: SpoolEntry[],
+  max = Number.POSITIVE_INFINITY,
+): { records: number; bytes: number } {
+  let pos = 0;
+  let records = 0;
+  while (out.length < max && seq + records <= through) {
+    const r = decodeRecord(buf, pos, seq + records, true);
+    if (!r) break;
+    out.push(r.entry);
+    pos = r.next;
+    records++;
+  }
+  return { records, bytes: pos };
+}
+
 export type MarkerName = 'trimmed' | 'stored' | 'committed';
 
 /** A marker's value (0 when absent or unreadable). */

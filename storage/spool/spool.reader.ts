@@ -8,7 +8,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRecord, HEADER, readMarker, segName, spoolDir, writeMarker, type SpoolEntry } from './spool.format.ts';
+import { decodeRecord, decodeRecords, HEADER, readMarker, segName, spoolDir, writeMarker, type SpoolEntry } from './spool.format.ts';
 
 const CHUNK = 1 << 20;
 
@@ -109,16 +109,10 @@ export class SpoolReader {
       const buf = this.#buf;
       const n = readSync(this.#fd!, buf, 0, buf.length, this.#off);
       const data = buf.subarray(0, n);
-      let pos = 0;
-      while (out.length < max && this.#nextSeq <= through) {
-        const r = decodeRecord(data, pos, this.#nextSeq, true);
-        if (!r) break;
-        out.push(r.entry);
-        pos = r.next;
-        this.#nextSeq++;
-      }
-      this.#off += pos;
-      if (pos > 0) continue;
+      const got = decodeRecords(data, this.#nextSeq, through, out, max);
+      this.#nextSeq += got.records;
+      this.#off += got.bytes;
+      if (got.bytes > 0) continue;
       if (n >= HEADER && n === buf.length && data.readUInt32LE(0) + HEADER > n) {
         this.#buf = Buffer.allocUnsafe(data.readUInt32LE(0) + HEADER); // one record larger than the buffer
         continue;

@@ -12,7 +12,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRecord, readMarker, spoolDir, type SpoolEntry } from '../../storage/spool/spool.format.ts';
+import { decodeRecords, readMarker, spoolDir, type SpoolEntry } from '../../storage/spool/spool.format.ts';
 
 export interface SpoolMarks {
   readonly committed: number;
@@ -86,15 +86,9 @@ export class SpoolTail {
       } catch {
         return out; // trimmed between the listing and the read: picked up on the next call
       }
-      let pos = 0;
-      while (this.#nextSeq <= through) {
-        const r = decodeRecord(buf, pos, this.#nextSeq, true);
-        if (!r) break;
-        out.push(r.entry);
-        pos = r.next;
-        this.#nextSeq++;
-      }
-      this.#off += pos;
+      const got = decodeRecords(buf, this.#nextSeq, through, out);
+      this.#nextSeq += got.records;
+      this.#off += got.bytes;
       // A newer segment starts where this one's records end: follow it.
       const next = segs.find((s) => s > this.#segFirst!);
       if (next === undefined || next !== this.#nextSeq || this.#nextSeq > through) break;
