@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../domain/clock.ts';
 import { HeatError } from '../domain/errors.ts';
-import { assertPasswordPolicy, passwordProblem } from './password.ts';
+import { assertPasswordPolicy, hashPasswordAsync, passwordProblem } from './password.ts';
 import type { NewPerson, PeopleRepository, Person, Session } from './people.repository.ts';
 import { LoginLimiter, loginLimiterDefaults } from '../domain/login.limiter.ts';
 
@@ -69,21 +69,27 @@ export class AuthService {
     if (s) this.#revoke({ sessionId: s.id });
   }
 
-  /** Disable (or enable) a person; disabling ends every session and socket at once. */
-  setDisabled(personId: string, disabled: boolean): boolean {
-    if (!this.people.setDisabled(personId, disabled)) return false;
-    if (disabled) {
-      this.people.deleteSessionsOf(personId);
-      this.#revoke({ personId });
-    }
-    return true;
+  /**
+   * Disable (or enable) a person; disabling ends every session and socket at once. `audit`
+   * writes the change's audit entry in the same transaction: if it throws, nothing changed.
+   */
+  setDisabled(personId: string, disabled: boolean, audit: () => void): boolean {
+    const found = this.people.transaction(() => {
+      if (!this.people.setDisabled(personId, disabled)) return false;
+      if (disabled) this.people.deleteSessionsOf(personId);
+      audit();
+      return true;
+    });
+    if (found && disabled) this.#revoke({ personId });
+    return found;
   }
 
   /**
    * Change one's own password: the current one must match (throttled like a login), the new
-   * one meets the policy; every other session of the person ends, this one stays.
+   * one meets the policy; every other session of the person ends, this one stays. The new
+   * hash is made first; the change and `audit`'s entry are then one transaction (all or none).
    */
-  async changePassword(session: Session, currentPassword: string, newPassword: string, address: string): Promise<void> {
+  async changePassword(session: Session, currentPassword: string, newPassword: string, address: string, audit: () => void): Promise<void> {
     const p = session.person;
     assertPasswordPolicy(newPassword, 'body/newPassword', p.username);
     if (newPassword === currentPassword)
@@ -97,15 +103,28 @@ export class AuthService {
       throw new HeatError('HEAT_ERR_BAD_CREDENTIALS', 'The current password is wrong');
     }
     attempt.succeeded();
-    await this.people.setPassword(p.id, newPassword);
-    this.people.deleteSessionsOf(p.id, session.id);
+    const hash = await hashPasswordAsync(newPassword);
+    this.people.transaction(() => {
+      this.people.setPasswordHash(p.id, hash);
+      this.people.deleteSessionsOf(p.id, session.id);
+      audit();
+    });
     this.#revoke({ personId: p.id, exceptSessionId: session.id });
   }
 
-  /** A new person from a request: the password policy first, the hash off the event loop. */
-  async createPerson(p: NewPerson): Promise<Person> {
+  /**
+   * A new person from a request: the password policy first, the hash off the event loop, then
+   * the insert and `audit`'s entry for it in one transaction (all or none).
+   */
+  async createPerson(p: NewPerson, audit: (created: Person) => void): Promise<Person> {
     assertPasswordPolicy(p.password, 'body/password', p.username);
-    return this.people.createAsync(p, this.clock.now());
+    const { password, ...fields } = p;
+    const hash = await hashPasswordAsync(password);
+    return this.people.transaction(() => {
+      const created = this.people.insert(fields, hash, this.clock.now());
+      audit(created);
+      return created;
+    });
   }
 
   /**

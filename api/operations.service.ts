@@ -70,14 +70,17 @@ export function createOutage(ctx: ApiContext, body: OutageBody, by: string): Out
       hoursAhead: Math.round(((body.startsAt - now) / 3_600_000) * 10) / 10,
     })),
   };
-  ctx.outages.save(o);
-  ctx.audit.add({
-    at: now,
-    actor: by,
-    entity: 'outage',
-    entityId: o.id,
-    action: 'announced',
-    detail: { scopeType: o.scopeType, scopeId: o.scopeId, apartments: apartments.length },
+  // The outage and its audit entry, both or neither (issue 17): an unaudited announcement is not kept.
+  ctx.ordersRepo.transaction(() => {
+    ctx.outages.save(o);
+    ctx.audit.add({
+      at: now,
+      actor: by,
+      entity: 'outage',
+      entityId: o.id,
+      action: 'announced',
+      detail: { scopeType: o.scopeType, scopeId: o.scopeId, apartments: apartments.length },
+    });
   });
   return o;
 }

@@ -62,12 +62,7 @@ export class PeopleRepository extends SqliteRepository {
     return this.insert(p, hashPassword(p.password), now);
   }
 
-  /** Insert a person, hashing the password off the event loop (requests, imports). */
-  async createAsync(p: NewPerson, now: number): Promise<Person> {
-    return this.insert(p, await hashPasswordAsync(p.password), now);
-  }
-
-  /** Insert with a hash made beforehand (imports hash every row first, then insert in one transaction). */
+  /** Insert with a hash made beforehand, off the event loop (requests and imports hash first, then insert with the audit entry in one transaction). */
   insert(p: Omit<NewPerson, 'password'>, passwordHash: string, now: number): Person {
     const id = p.id ?? `p-${randomBytes(6).toString('hex')}`;
     this.db
@@ -101,8 +96,17 @@ export class PeopleRepository extends SqliteRepository {
   }
 
   async setPassword(id: string, password: string): Promise<boolean> {
-    const hash = await hashPasswordAsync(password);
-    return this.prep('UPDATE people SET password_hash = ? WHERE id = ?').run(hash, id).changes === 1;
+    return this.setPasswordHash(id, await hashPasswordAsync(password));
+  }
+
+  /** Store a hash made beforehand (a password change hashes first, then writes it with its audit entry). */
+  setPasswordHash(id: string, passwordHash: string): boolean {
+    return this.prep('UPDATE people SET password_hash = ? WHERE id = ?').run(passwordHash, id).changes === 1;
+  }
+
+  /** `fn` as one records.db transaction: its writes (and the caller's audit entry) all or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   /**

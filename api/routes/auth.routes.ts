@@ -1,4 +1,8 @@
-/** Sign-in, sign-out, one's own password, the current person, and people administration (admin). */
+/**
+ * Sign-in, sign-out, one's own password, the current person, and people administration (admin).
+ * Each change and its audit entry are one transaction (issue 17): when records.db refuses the
+ * entry the change rolls back too (503), so no person is created, disabled or re-passworded unaudited.
+ */
 import {
   ChangePasswordBodySchema,
   DisablePersonBodySchema,
@@ -49,8 +53,15 @@ export function registerAuthRoutes(app: App, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      await ctx.auth.changePassword(req.session!, req.body.currentPassword, req.body.newPassword, req.ip);
-      ctx.audit.add({ at: ctx.clock.now(), actor: who(req).username, entity: 'person', entityId: who(req).id, action: 'password_changed' });
+      await ctx.auth.changePassword(req.session!, req.body.currentPassword, req.body.newPassword, req.ip, () =>
+        ctx.audit.add({
+          at: ctx.clock.now(),
+          actor: who(req).username,
+          entity: 'person',
+          entityId: who(req).id,
+          action: 'password_changed',
+        }),
+      );
       void reply.code(204).send(null);
       return;
     },
@@ -89,15 +100,16 @@ export function registerAuthRoutes(app: App, ctx: ApiContext): void {
           fields: ['body/officeId'],
         });
       }
-      const p = await ctx.auth.createPerson(b);
-      ctx.audit.add({
-        at: ctx.clock.now(),
-        actor: who(req).username,
-        entity: 'person',
-        entityId: p.id,
-        action: 'created',
-        detail: { role: p.role },
-      });
+      const p = await ctx.auth.createPerson(b, (created) =>
+        ctx.audit.add({
+          at: ctx.clock.now(),
+          actor: who(req).username,
+          entity: 'person',
+          entityId: created.id,
+          action: 'created',
+          detail: { role: created.role },
+        }),
+      );
       void reply.code(201);
       return p;
     },
@@ -113,14 +125,16 @@ export function registerAuthRoutes(app: App, ctx: ApiContext): void {
       const disabled = req.body?.disabled ?? true;
       if (disabled && req.params.id === who(req).id) throw new HeatError('HEAT_ERR_CONFLICT', 'you cannot disable yourself');
       // Ends the person's sessions and disconnects their sockets at once.
-      if (!ctx.auth.setDisabled(req.params.id, disabled)) throw new HeatError('HEAT_ERR_NOT_FOUND');
-      ctx.audit.add({
-        at: ctx.clock.now(),
-        actor: who(req).username,
-        entity: 'person',
-        entityId: req.params.id,
-        action: disabled ? 'disabled' : 'enabled',
-      });
+      const found = ctx.auth.setDisabled(req.params.id, disabled, () =>
+        ctx.audit.add({
+          at: ctx.clock.now(),
+          actor: who(req).username,
+          entity: 'person',
+          entityId: req.params.id,
+          action: disabled ? 'disabled' : 'enabled',
+        }),
+      );
+      if (!found) throw new HeatError('HEAT_ERR_NOT_FOUND');
       return ctx.people.get(req.params.id)!;
     },
   );
