@@ -6,6 +6,7 @@
 import type { City, Device } from '../domain/topology.schema.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { serviceSecretFor } from '../storage/records/service-accounts.ts';
+import { oneStationCity } from '../storage/records/testing.city.ts';
 
 /** The master key (SERVICE_SECRET of an ingest child process); each account's password derives from it. */
 export const FIX_SERVICE_SECRET = 'ingest-fixture-service-secret';
@@ -54,28 +55,7 @@ export function fixtureCity(sensors: number): City {
   devices.push({ id: 'sen-disabled', kind: 'room_sensor', roomId: 'r-0', intervalMin: 10, enabled: false });
   devices.push({ id: 'gw-01', kind: 'gateway', intervalMin: 10, enabled: true });
   devices.push({ id: 'sen-via-gw', kind: 'room_sensor', roomId: 'r-1', gatewayId: 'gw-01', intervalMin: 10, enabled: true });
-  return {
-    seed: 1,
-    name: 'fixture',
-    policyCity: 'beijing',
-    sources: [{ id: 'src-1', name: '热源', location: { lat: 39.9, lon: 116.4 } }],
-    offices: [{ id: 'of-1', name: '供热所一' }],
-    stations: [
-      {
-        id: 'st-1',
-        name: '换热站一',
-        officeId: 'of-1',
-        sourceId: 'src-1',
-        branchId: 'br-1',
-        location: { lat: 39.9, lon: 116.4 },
-        system: 'radiator',
-      },
-    ],
-    buildings,
-    apartments,
-    rooms,
-    devices,
-  };
+  return oneStationCity('fixture', { buildings, apartments, rooms, devices });
 }
 
 /** Open `${dataDir}/records.db` with the fixture city and the service accounts. */

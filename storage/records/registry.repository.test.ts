@@ -1,31 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { City } from '../../domain/topology.schema.ts';
 import { RegistryRepository } from './registry.repository.ts';
+import { FIX_LOCATION, oneStationCity } from './testing.city.ts';
 
-const city: City = {
-  seed: 1,
-  name: 't',
-  policyCity: 'beijing',
-  sources: [{ id: 'src-1', name: 'CHP', location: { lat: 39.9, lon: 116.4 } }],
-  offices: [{ id: 'off-1', name: '一所' }],
-  stations: [
-    {
-      id: 'st-1',
-      name: 'S1',
-      officeId: 'off-1',
-      sourceId: 'src-1',
-      branchId: 'br-1',
-      location: { lat: 39.9, lon: 116.4 },
-      system: 'radiator',
-    },
-  ],
+const city: City = oneStationCity('t', {
   buildings: [
     {
       id: 'b-1',
       name: 'B1',
       stationId: 'st-1',
       address: 'x',
-      location: { lat: 39.9, lon: 116.4 },
+      location: { ...FIX_LOCATION },
       floors: 6,
       entrances: 1,
       unitsPerFloor: 2,
@@ -37,7 +22,7 @@ const city: City = {
     { id: 'rs-1', kind: 'room_sensor', roomId: 'r-1', intervalMin: 10, enabled: true },
     { id: 'sm-1', kind: 'station_meter', stationId: 'st-1', intervalMin: 5, enabled: true },
   ],
-};
+});
 
 describe('RegistryRepository', () => {
   it('loads a city and resolves device locations', () => {
@@ -60,10 +45,10 @@ describe('RegistryRepository', () => {
       apartmentId: 'a-1',
       buildingId: 'b-1',
       stationId: 'st-1',
-      officeId: 'off-1',
+      officeId: 'of-1',
       sourceId: 'src-1',
     });
-    expect(reg.locate('sm-1')).toMatchObject({ stationId: 'st-1', officeId: 'off-1' });
+    expect(reg.locate('sm-1')).toMatchObject({ stationId: 'st-1', officeId: 'of-1' });
     expect(reg.city().apartments).toHaveLength(1);
   });
   it('gives back the city it loaded, table by table, without the secrets', () => {
@@ -71,8 +56,8 @@ describe('RegistryRepository', () => {
     const withPhone: City = {
       ...city,
       offices: [
-        { id: 'off-1', name: '一所', phone: '010-1' },
-        { id: 'off-2', name: '二所' },
+        { id: 'of-1', name: '供热所一', phone: '010-1' },
+        { id: 'of-2', name: '供热所二' },
       ],
     };
     reg.loadCity(
