@@ -28,27 +28,19 @@
  * 5. the spool's durable append (write + fdatasync per batch of 1,000) beside the same
  *    appends without fdatasync.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
+import { withDeadline } from './deadline.ts';
 import { DAY_MS } from '../domain/clock.ts';
 import type { LiveReading } from '../domain/events.ts';
 import { topics } from '../domain/topics.ts';
 import { defaultIngestOptions } from '../ingest/app.ts';
-import { SpoolRepository } from '../ingest/spool.repository.ts';
-import {
-  FIX_SERVICE_SECRET,
-  fixServiceSecret,
-  fixtureReading,
-  publishStream,
-  seedFixtureRegistry,
-  sensorId,
-} from '../ingest/testing.fixture.ts';
-import { cpuSecs, e2eRows, pct, streamReadings, type Feed } from './ingest.rows.ts';
+import { FIX_SERVICE_SECRET, fixServiceSecret, fixtureReading, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
+import { cpuSecs, e2eRows, pct, storageRows, streamReadings, type Feed } from './ingest.rows.ts';
 import { rawPublish, type RawMessage } from './load.raw.ts';
-import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
+import { startRedisServer } from './broker.harness.ts';
 import { InfluxStore, toLine } from '../storage/readings/influx.store.ts';
 import { startInfluxd, type InfluxdHandle } from '../tests/harness/influxd.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
@@ -60,19 +52,7 @@ const BATCH = defaultIngestOptions.batchSize;
 const profileArgs: string[] = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
 const CONCURRENCY = defaultIngestOptions.writeConcurrency;
 
-interface RedisHandle {
-  readonly url: string;
-  readonly pid: number | undefined;
-  stop(): void;
-}
-
-/** A throwaway Debian redis-server for the REDIS_URL row (no persistence: the bench's Redis is scratch). */
-async function startRedis(): Promise<RedisHandle> {
-  const port = await freePort();
-  const c = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitFor(() => portOpen(port), { timeoutMs: 30_000, what: 'redis-server' });
-  return { url: `redis://127.0.0.1:${port}`, pid: c.pid, stop: () => void c.kill('SIGKILL') };
-}
+type RedisHandle = Awaited<ReturnType<typeof startRedisServer>>;
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   // BENCH_INGEST_SERIES: another series count (e.g. a profile of the load phase without the full run).
@@ -163,7 +143,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const startBroker = async (feed: Feed) => {
       let redisUrl = '';
       if (feed === 'redis') {
-        redis = await startRedis();
+        redis = await startRedisServer();
         redisUrl = redis.url;
       }
       b = brokerOn(mqttPort, feed, redisUrl);
@@ -179,7 +159,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       await b.kill('SIGTERM');
       await b2?.kill('SIGTERM');
       broker = brokerB = b2 = undefined;
-      redis?.stop();
+      await redis?.stop();
       redis = undefined;
     };
 
@@ -204,105 +184,153 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       );
       ingest = ing;
       await ing.start();
+      // Every awaited network step has a deadline naming the row and the stage (bench/deadline.ts):
+      // a broker that never answers fails this row instead of holding the whole run; the
+      // clients are closed however the row ends.
+      const row = `${feed} row`;
       // The api-side subscriber: sees the live fan-out, and tells when the ingest is subscribed.
-      const api = await mqtt.connectAsync(url, {
+      const api = mqtt.connect(url, {
         clientId: `svc-api-bench-${db}`,
         username: 'svc-api',
         password: fixServiceSecret('svc-api'),
         protocolVersion: 4,
       });
-      await api.subscribeAsync(topics.live, { qos: 0 });
-      // Lag: publish → the live fan-out, which the ingest sends right after each store write
-      // with each device's newest reading of that write. Done when every device's last reading
-      // has come back that way.
-      // Message m carries readings k0 … k0+perMessage-1 of device m % series (round-robin, so
-      // every series grows together, like a live fleet); its send time is kept by index.
-      const perDeviceMsgs = Math.ceil(perDevice / perMessage);
-      const messages: RawMessage[] = [];
-      for (let m = 0; m < series * perDeviceMsgs; m++) {
-        const i = m % series;
-        const k0 = Math.floor(m / series) * perMessage;
-        const batch = [];
-        for (let k = k0; k < Math.min(k0 + perMessage, perDevice); k++) batch.push(fixtureReading(i, k, baseTs));
-        messages.push({ topic: topics.telemetry(sensorId(i)), payload: JSON.stringify(perMessage === 1 ? batch[0] : batch) });
-      }
-      const sentAt = new Float64Array(messages.length).fill(Number.NaN);
-      const msgOf = (deviceId: string, ts: number) => Math.floor((ts - baseTs) / 60_000 / perMessage) * series + Number(deviceId.slice(4));
-      const lags: number[] = [];
-      const lastTs = baseTs + (perDevice - 1) * 60_000;
-      const devicesDone = new Set<string>();
-      let doneAt = 0;
-      api.on('message', (_t, payload) => {
-        const now = performance.now();
-        for (const l of JSON.parse(payload.toString()) as LiveReading[]) {
-          const s = l.ts >= baseTs ? sentAt[msgOf(l.deviceId, l.ts)] : undefined;
-          if (s !== undefined && !Number.isNaN(s)) lags.push(now - s);
-          if (l.ts === lastTs && !devicesDone.has(l.deviceId) && devicesDone.add(l.deviceId).size === series) doneAt = now;
-        }
-      });
-      const store = await InfluxStore.open({ url: influxd!.url, db });
-      // Ready when a probe reading has gone all the way through: until the ingest has
-      // subscribed, a probe reaches no one, so it is sent again.
-      await waitFor(
-        async () => {
-          await publishStream({ url, devices: 1, perDevice: 1, baseTs: baseTs - 60_000 });
-          return (await store.count({ kind: 'room_sensor' })) >= 1;
-        },
-        { timeoutMs: 180_000, intervalMs: 300, what: 'ingest ready' },
-      );
-      const brokersCpu = () => cpuSecs(b.pid()) + (b2 ? cpuSecs(b2.pid()) : 0);
-      const redisCpu = () => (redis ? cpuSecs(redis.pid) : 0);
-      const cpu0 = {
-        bench: process.cpuUsage(),
-        broker: brokersCpu(),
-        ingest: cpuSecs(ing.pid()),
-        influxd: cpuSecs(influxd!.pid),
-        redis: redisCpu(),
-      };
-      const start = performance.now();
-      // Connection c carries devices i with i % 4 === c (series is a multiple of 4), so each
-      // device's messages stay on one connection, in order; with two brokers, odd ones go to B.
-      const clients = Array.from({ length: 4 }, (_, c) => ({
-        clientId: `svc-sim-raw-${db}-${c}`,
+      // The readiness probe's publisher (a device account, on broker A like the ingest).
+      const probe = mqtt.connect(url, {
+        clientId: `svc-sim-probe-${db}`,
         username: 'svc-sim',
         password: fixServiceSecret('svc-sim'),
-        ...(b2 && c % 2 === 1 ? { port: mqttPortB } : {}),
-      }));
-      await rawPublish({ port: mqttPort, clients, messages, window: 1000, ratePerSec, onSend: (m, at) => (sentAt[m] = at) });
-      // influxd's own count confirms it afterwards (COUNT over all series is too slow to poll).
-      await waitFor(() => doneAt > 0, { timeoutMs: 600_000, intervalMs: 20, what: "every device's last reading stored" });
-      const end = doneAt;
-      const bench = process.cpuUsage(cpu0.bench);
-      const cpu = {
-        publishers: (bench.user + bench.system) / 1e6,
-        broker: brokersCpu() - cpu0.broker,
-        ingest: cpuSecs(ing.pid()) - cpu0.ingest,
-        influxd: cpuSecs(influxd!.pid) - cpu0.influxd,
-        redis: redisCpu() - cpu0.redis,
-      };
-      await waitFor(async () => (await store.count({ kind: 'room_sensor' })) >= total + 1, {
-        timeoutMs: 600_000,
-        intervalMs: 500,
-        what: 'all points stored',
+        protocolVersion: 4,
       });
-      const secs = (end - start) / 1000;
-      await api.endAsync(true);
-      await ing.kill('SIGTERM');
-      ingest = undefined;
-      const us = (k: keyof typeof cpu) => (cpu[k] * 1e6) / total;
-      const cpuNote = `CPU µs/point: publishers ${us('publishers').toFixed(1)}, broker${b2 ? 's (both)' : ''} ${us('broker').toFixed(1)}, ingest ${us('ingest').toFixed(1)}, influxd ${us('influxd').toFixed(1)}${redis ? `, redis ${us('redis').toFixed(1)}` : ''}`;
-      return {
-        total,
-        rate: total / secs,
-        secs,
-        p50: pct(lags, 50),
-        p99: pct(lags, 99),
-        cpuNote,
-        brokerUs: us('broker'),
-        ingestUs: us('ingest'),
-        storeUs: us('influxd'),
-        redisUs: redis ? us('redis') : undefined,
-      };
+      try {
+        const connected = (c: MqttClient) =>
+          c.connected || new Promise<void>((resolve, reject) => c.once('connect', () => resolve()).once('error', reject));
+        await withDeadline(Promise.all([connected(api), connected(probe)]), 30_000, `${row}: no CONNACK from broker A (port ${mqttPort})`);
+        await withDeadline(api.subscribeAsync(topics.live, { qos: 0 }), 30_000, `${row}: no SUBACK for ${topics.live}`);
+        // Lag: publish → the live fan-out, which the ingest sends right after each store write
+        // with each device's newest reading of that write. Done when every device's last reading
+        // has come back that way.
+        // Message m carries readings k0 … k0+perMessage-1 of device m % series (round-robin, so
+        // every series grows together, like a live fleet); its send time is kept by index.
+        const perDeviceMsgs = Math.ceil(perDevice / perMessage);
+        const messages: RawMessage[] = [];
+        for (let m = 0; m < series * perDeviceMsgs; m++) {
+          const i = m % series;
+          const k0 = Math.floor(m / series) * perMessage;
+          const batch = [];
+          for (let k = k0; k < Math.min(k0 + perMessage, perDevice); k++) batch.push(fixtureReading(i, k, baseTs));
+          messages.push({ topic: topics.telemetry(sensorId(i)), payload: JSON.stringify(perMessage === 1 ? batch[0] : batch) });
+        }
+        const sentAt = new Float64Array(messages.length).fill(Number.NaN);
+        const msgOf = (deviceId: string, ts: number) =>
+          Math.floor((ts - baseTs) / 60_000 / perMessage) * series + Number(deviceId.slice(4));
+        const lags: number[] = [];
+        const lastTs = baseTs + (perDevice - 1) * 60_000;
+        const devicesDone = new Set<string>();
+        let doneAt = 0;
+        api.on('message', (_t, payload) => {
+          const now = performance.now();
+          for (const l of JSON.parse(payload.toString()) as LiveReading[]) {
+            const s = l.ts >= baseTs ? sentAt[msgOf(l.deviceId, l.ts)] : undefined;
+            if (s !== undefined && !Number.isNaN(s)) lags.push(now - s);
+            if (l.ts === lastTs && !devicesDone.has(l.deviceId) && devicesDone.add(l.deviceId).size === series) doneAt = now;
+          }
+        });
+        let probeStuck: Error | undefined;
+        const store = await withDeadline(
+          InfluxStore.open({ url: influxd!.url, db }),
+          30_000,
+          `${row}: influxd gave no answer creating ${db}`,
+        );
+        const count = (stage: string) =>
+          withDeadline(store.count({ kind: 'room_sensor' }), 60_000, `${row}: influxd gave no COUNT answer (${stage})`);
+        // Ready when a probe reading has gone all the way through: until the ingest has
+        // subscribed, a probe reaches no one, so it is sent again. The broker PUBACKs a probe
+        // whether or not anyone is subscribed, so a missing PUBACK fails the row at once.
+        const probeMsg = JSON.stringify(fixtureReading(0, 0, baseTs - 60_000));
+        await waitFor(
+          async () => {
+            await withDeadline(
+              probe.publishAsync(topics.telemetry(sensorId(0)), probeMsg, { qos: 1 }),
+              60_000,
+              `${row}: ingest-ready probe got no PUBACK`,
+            ).catch((e: unknown) => {
+              probeStuck = e as Error;
+            });
+            if (probeStuck) return true;
+            return (await count('ingest ready')) >= 1;
+          },
+          { timeoutMs: 180_000, intervalMs: 300, what: `${row}: ingest ready (probe reading stored)` },
+        );
+        if (probeStuck) throw probeStuck;
+        const brokersCpu = () => cpuSecs(b.pid()) + (b2 ? cpuSecs(b2.pid()) : 0);
+        const redisCpu = () => (redis ? cpuSecs(redis.pid) : 0);
+        const cpu0 = {
+          bench: process.cpuUsage(),
+          broker: brokersCpu(),
+          ingest: cpuSecs(ing.pid()),
+          influxd: cpuSecs(influxd!.pid),
+          redis: redisCpu(),
+        };
+        const start = performance.now();
+        // Connection c carries devices i with i % 4 === c (series is a multiple of 4), so each
+        // device's messages stay on one connection, in order; with two brokers, odd ones go to B.
+        const clients = Array.from({ length: 4 }, (_, c) => ({
+          clientId: `svc-sim-raw-${db}-${c}`,
+          username: 'svc-sim',
+          password: fixServiceSecret('svc-sim'),
+          ...(b2 && c % 2 === 1 ? { port: mqttPortB } : {}),
+        }));
+        await rawPublish({
+          port: mqttPort,
+          clients,
+          messages,
+          window: 1000,
+          ratePerSec,
+          onSend: (m, at) => (sentAt[m] = at),
+          what: `${row}: load`,
+        });
+        // influxd's own count confirms it afterwards (COUNT over all series is too slow to poll).
+        await waitFor(() => doneAt > 0, {
+          timeoutMs: 600_000,
+          intervalMs: 20,
+          what: `${row}: every device's last reading on the live fan-out`,
+        });
+        const end = doneAt;
+        const bench = process.cpuUsage(cpu0.bench);
+        const cpu = {
+          publishers: (bench.user + bench.system) / 1e6,
+          broker: brokersCpu() - cpu0.broker,
+          ingest: cpuSecs(ing.pid()) - cpu0.ingest,
+          influxd: cpuSecs(influxd!.pid) - cpu0.influxd,
+          redis: redisCpu() - cpu0.redis,
+        };
+        await waitFor(async () => (await count('all points stored')) >= total + 1, {
+          timeoutMs: 600_000,
+          intervalMs: 500,
+          what: `${row}: all points stored`,
+        });
+        const secs = (end - start) / 1000;
+        await ing.kill('SIGTERM');
+        ingest = undefined;
+        const us = (k: keyof typeof cpu) => (cpu[k] * 1e6) / total;
+        const cpuNote = `CPU µs/point: publishers ${us('publishers').toFixed(1)}, broker${b2 ? 's (both)' : ''} ${us('broker').toFixed(1)}, ingest ${us('ingest').toFixed(1)}, influxd ${us('influxd').toFixed(1)}${redis ? `, redis ${us('redis').toFixed(1)}` : ''}`;
+        return {
+          total,
+          rate: total / secs,
+          secs,
+          p50: pct(lags, 50),
+          p99: pct(lags, 99),
+          cpuNote,
+          brokerUs: us('broker'),
+          ingestUs: us('ingest'),
+          storeUs: us('influxd'),
+          redisUs: redis ? us('redis') : undefined,
+        };
+      } finally {
+        api.end(true);
+        probe.end(true);
+      }
     };
 
     // BENCH_INGEST_FEEDS=spool skips the MQTT-mode baseline (handy while tuning).
@@ -321,19 +349,19 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         } catch (e) {
           // The baseline failing must not take the deployed feed's rows with it (and the other way round).
           opts.log(`end-to-end (${feed}), ${p.what}: FAILED ${String(e)}`);
-          for (const proc of [ingest, broker, brokerB]) if (proc) opts.log(`  ${proc.name} log: ${proc.log().slice(-1500)}`);
+          const procs = { ingest, 'broker A': broker, 'broker B': brokerB };
+          for (const [label, proc] of Object.entries(procs)) if (proc) opts.log(`  ${label} log: ${proc.log().slice(-1500)}`);
           await ingest?.kill('SIGKILL');
           ingest = undefined;
           if (feed === 'spool') throw e;
-          // The scale-out row fails visibly in the table rather than going missing from it.
-          if (feed === 'redis')
-            rows.push({
-              name: `ingest: end-to-end, REDIS_URL, 2 brokers + 1 ingest (MQTT feed), ${p.what}`,
-              value: Number.NaN,
-              unit: 'points/s',
-              target: { kind: 'min', value: 15_000 },
-              note: `FAILED: ${String(e).slice(0, 200)}`,
-            });
+          // A failed row shows in the table (FAIL, reason under it) rather than going missing from it.
+          rows.push({
+            name: `ingest: end-to-end, ${feed === 'redis' ? 'REDIS_URL, 2 brokers + 1 ingest (MQTT feed)' : `${feed} feed`}, ${p.what}`,
+            value: Number.NaN,
+            unit: 'points/s',
+            target: { kind: 'min', value: 15_000 },
+            note: `FAILED: ${String(e).slice(0, 300)}`,
+          });
         }
       }
       await stopBrokers();
@@ -342,41 +370,14 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const ceiling = Math.max(...ceilings);
     rows.push(...e2eRows(results, ceiling, series));
 
-    // 4. Embedded store.
-    const emb = EmbeddedStore.open(join(dir, 'embedded'));
-    const e0 = performance.now();
-    for (let i = 0; i < readings.length; i += BATCH) await emb.write(readings.slice(i, i + BATCH));
-    const embRate = readings.length / ((performance.now() - e0) / 1000);
-    await emb.close();
-    opts.log(`embedded store: ${Math.round(embRate)} readings/s`);
-    rows.push({ name: 'embedded store: write throughput', value: embRate, unit: 'readings/s', target: { kind: 'min', value: 20_000 } });
-
-    // 5. Spool durable append.
-    const spoolRate = async (sync: 'full' | 'normal') => {
-      const s = SpoolRepository.open(join(dir, `spool-${sync}`), sync);
-      const payload = Buffer.from(JSON.stringify(fixtureReading(1, 1, baseTs)));
-      const batch = Array.from({ length: 1000 }, () => ({ topic: topics.telemetry(sensorId(1)), payload, at: Date.now() }));
-      const n = opts.quick ? 20 : 100;
-      const s0 = performance.now();
-      for (let i = 0; i < n; i++) await s.append(batch);
-      const rate = (n * batch.length) / ((performance.now() - s0) / 1000);
-      await s.close();
-      return rate;
-    };
-    const full = await spoolRate('full');
-    const normal = await spoolRate('normal');
-    rows.push({
-      name: 'spool: durable append (fdatasync per 1,000)',
-      value: full,
-      unit: 'msgs/s',
-      baseline: { name: 'same, no fdatasync', value: normal },
-    });
+    // 4./5. Embedded store and spool append.
+    rows.push(...(await storageRows(dir, readings, baseTs, opts)));
     return rows;
   } finally {
     await ingest?.kill('SIGKILL');
     await broker?.kill('SIGKILL');
     await brokerB?.kill('SIGKILL');
-    redis?.stop();
+    await redis?.stop();
     await influxd?.stop();
     if (registry.db.open) registry.close();
     rmSync(dir, { recursive: true, force: true });

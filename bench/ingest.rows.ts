@@ -1,13 +1,19 @@
 /**
  * The ingest bench's helpers that are not the run itself (bench/ingest.bench.ts): the stream
  * of readings the raw /write ceiling writes, the /proc CPU figure and percentile, and the
- * end-to-end rows built from the runs' results.
+ * end-to-end rows built from the runs' results, and the storage rows (embedded store write,
+ * spool durable append).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { topics } from '../domain/topics.ts';
+import { defaultIngestOptions } from '../ingest/app.ts';
+import { SpoolRepository } from '../ingest/spool.repository.ts';
+import { EmbeddedStore } from '../storage/readings/embedded.store.ts';
 import type { Reading } from '../domain/reading.ts';
 import { fixtureReading, sensorId } from '../ingest/testing.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
-import type { BenchRow } from './types.ts';
+import type { BenchOptions, BenchRow } from './types.ts';
 
 export const pct = (xs: number[], p: number) => {
   if (!xs.length) return Number.NaN;
@@ -167,4 +173,37 @@ export function e2eRows(results: readonly E2eResult[], ceiling: number, series: 
     );
   }
   return rows;
+}
+
+/** 4. the embedded store's write throughput (batches of the ingest's size); 5. the spool's durable append beside the same without fdatasync. */
+export async function storageRows(dir: string, readings: readonly Reading[], baseTs: number, opts: BenchOptions): Promise<BenchRow[]> {
+  const BATCH = defaultIngestOptions.batchSize;
+  const emb = EmbeddedStore.open(join(dir, 'embedded'));
+  const e0 = performance.now();
+  for (let i = 0; i < readings.length; i += BATCH) await emb.write(readings.slice(i, i + BATCH));
+  const embRate = readings.length / ((performance.now() - e0) / 1000);
+  await emb.close();
+  opts.log(`embedded store: ${Math.round(embRate)} readings/s`);
+  const spoolRate = async (sync: 'full' | 'normal') => {
+    const s = SpoolRepository.open(join(dir, `spool-${sync}`), sync);
+    const payload = Buffer.from(JSON.stringify(fixtureReading(1, 1, baseTs)));
+    const batch = Array.from({ length: 1000 }, () => ({ topic: topics.telemetry(sensorId(1)), payload, at: Date.now() }));
+    const n = opts.quick ? 20 : 100;
+    const s0 = performance.now();
+    for (let i = 0; i < n; i++) await s.append(batch);
+    const rate = (n * batch.length) / ((performance.now() - s0) / 1000);
+    await s.close();
+    return rate;
+  };
+  const full = await spoolRate('full');
+  const normal = await spoolRate('normal');
+  return [
+    { name: 'embedded store: write throughput', value: embRate, unit: 'readings/s', target: { kind: 'min', value: 20_000 } },
+    {
+      name: 'spool: durable append (fdatasync per 1,000)',
+      value: full,
+      unit: 'msgs/s',
+      baseline: { name: 'same, no fdatasync', value: normal },
+    },
+  ];
 }

@@ -7,9 +7,13 @@
  * Each connection keeps `window` QoS 1 PUBLISHes in flight and writes what the PUBACKs of
  * one socket read allow in one write. `ratePerSec` paces the whole load (for lag at a
  * given rate); without it, publishers go as fast as the PUBACKs come back.
+ *
+ * Nothing here waits for ever: a CONNACK has `connackMs` and the load fails once PUBLISHes
+ * are in flight and no PUBACK came for `stallMs`, naming the connections still waiting.
  */
 import { connect, type Socket } from 'node:net';
 import { generate } from 'mqtt-packet';
+import { formatMs, withDeadline } from './deadline.ts';
 
 export interface RawMessage {
   readonly topic: string;
@@ -35,6 +39,12 @@ export interface RawLoadOptions {
   readonly ratePerSec?: number;
   /** Called with the index of each message as it is written. */
   readonly onSend?: (i: number, at: number) => void;
+  /** Fail when PUBLISHes are in flight and no PUBACK came for this long (default 60 s). */
+  readonly stallMs?: number;
+  /** Fail when a CONNACK takes longer (default 30 s). */
+  readonly connackMs?: number;
+  /** Prefix of the failure messages, e.g. "redis row: load". */
+  readonly what?: string;
 }
 
 export interface RawLoadResult {
@@ -92,26 +102,48 @@ export async function rawPublish(o: RawLoadOptions): Promise<RawLoadResult> {
   const n = o.clients.length;
   const window = o.window ?? 500;
   const packets = encode(o.messages, n);
-  const sockets = await Promise.all(o.clients.map((c) => open(host, c.port ?? o.port, c)));
+  const what = o.what ?? 'rawPublish';
+  const connackMs = o.connackMs ?? 30_000;
+  const stallMs = o.stallMs ?? 60_000;
+  const opening = o.clients.map((c) => open(host, c.port ?? o.port, c));
+  const sockets = await withDeadline(
+    Promise.all(opening),
+    connackMs,
+    `${what}: no CONNACK from port(s) ${[...new Set(o.clients.map((c) => c.port ?? o.port))].join(', ')}`,
+    () => {
+      // The sockets that did connect are closed; one still waiting is destroyed when it answers.
+      for (const p of opening)
+        void p.then(
+          (s) => s.destroy(),
+          () => undefined,
+        );
+    },
+  );
   const total = o.messages.length;
   let acked = 0;
   // Pacing: messages allowed so far over all connections (Infinity when unpaced).
   let allowed = o.ratePerSec ? 0 : Number.POSITIVE_INFINITY;
   let sentAll = 0;
+  let inFlightAll = 0;
   const t0 = performance.now();
+  // Last PUBACK, or the last send while nothing was in flight: the stall watchdog's clock.
+  let progressAt = t0;
   const conns = sockets.map((s, c) => ({ s, c, next: 0, inFlight: 0, rest: Buffer.alloc(0) }));
   const pump = (k: (typeof conns)[number]) => {
     const mine = packets[k.c]!;
     const out: Buffer[] = [];
     while (k.inFlight < window && k.next < mine.length && sentAll < allowed) {
+      if (inFlightAll === 0) progressAt = performance.now();
       const i = k.next * n + k.c;
       o.onSend?.(i, performance.now());
       out.push(mine[k.next++]!);
       k.inFlight++;
+      inFlightAll++;
       sentAll++;
     }
     if (out.length) k.s.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   };
+  let watchdog: NodeJS.Timeout | undefined;
   const done = new Promise<void>((resolve, reject) => {
     for (const k of conns) {
       k.s.on('error', reject);
@@ -134,7 +166,9 @@ export async function rawPublish(o: RawLoadOptions): Promise<RawLoadResult> {
           if (p >= b.length || p + 1 + len > b.length) break;
           if (b[off]! >> 4 === 4) {
             k.inFlight--;
+            inFlightAll--;
             acked++;
+            progressAt = performance.now();
           }
           off = p + 1 + len;
         }
@@ -144,6 +178,16 @@ export async function rawPublish(o: RawLoadOptions): Promise<RawLoadResult> {
         else pump(k);
       });
     }
+    watchdog = setInterval(
+      () => {
+        if (inFlightAll === 0 || performance.now() - progressAt < stallMs) return;
+        const waiting = conns
+          .filter((k) => k.inFlight > 0)
+          .map((k) => `${o.clients[k.c]!.clientId} (port ${o.clients[k.c]!.port ?? o.port}) ${k.inFlight} in flight`);
+        reject(new Error(`${what}: no PUBACK in ${formatMs(stallMs)} after ${acked}/${total} acked; waiting: ${waiting.join(', ')}`));
+      },
+      Math.min(1000, stallMs),
+    );
   });
   let timer: NodeJS.Timeout | undefined;
   if (o.ratePerSec) {
@@ -158,7 +202,11 @@ export async function rawPublish(o: RawLoadOptions): Promise<RawLoadResult> {
     await done;
   } finally {
     clearInterval(timer);
-    for (const s of sockets) s.end();
+    clearInterval(watchdog);
+    // A finished load ends its connections; a failed one drops them (a stuck broker may never read a DISCONNECT).
+    for (const s of sockets)
+      if (acked === total) s.end();
+      else s.destroy();
   }
   return { acked, secs: (performance.now() - t0) / 1000 };
 }

@@ -57,6 +57,8 @@ const line = (t: Record<string, string>) => cols.map((c) => t[c]!.padEnd(width[c
 console.log(line(Object.fromEntries(cols.map((c) => [c, c]))));
 console.log(cols.map((c) => '─'.repeat(width[c]!)).join('─┼─'));
 for (const t of table) console.log(line(t));
+// Why each failed row failed (a bench's own FAILED note, or the error that ended the bench).
+for (const r of rows) if (r.error ?? r.note?.startsWith('FAILED')) console.log(`✗ ${r.name}: ${r.error ?? r.note}`);
 
 const out = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
 mkdirSync(dirname(out), { recursive: true });
