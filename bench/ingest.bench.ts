@@ -204,7 +204,14 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       });
       try {
         const connected = (c: MqttClient) =>
-          c.connected || new Promise<void>((resolve, reject) => c.once('connect', () => resolve()).once('error', reject));
+          c.connected ||
+          new Promise<void>((resolve, reject) =>
+            c
+              .once('connect', () => resolve())
+              .once('error', (e) =>
+                reject(new Error(`${row}: ${c.options.clientId} got no CONNACK from broker A (port ${mqttPort}): ${e.message}`)),
+              ),
+          );
         await withDeadline(Promise.all([connected(api), connected(probe)]), 30_000, `${row}: no CONNACK from broker A (port ${mqttPort})`);
         await withDeadline(api.subscribeAsync(topics.live, { qos: 0 }), 30_000, `${row}: no SUBACK for ${topics.live}`);
         // Lag: publish → the live fan-out, which the ingest sends right after each store write

@@ -13,7 +13,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { generate } from 'mqtt-packet';
-import { formatMs, withDeadline } from './deadline.ts';
+import { DeadlineError, formatMs, withDeadline } from './deadline.ts';
 
 export interface RawMessage {
   readonly topic: string;
@@ -105,20 +105,21 @@ export async function rawPublish(o: RawLoadOptions): Promise<RawLoadResult> {
   const what = o.what ?? 'rawPublish';
   const connackMs = o.connackMs ?? 30_000;
   const stallMs = o.stallMs ?? 60_000;
-  const opening = o.clients.map((c) => open(host, c.port ?? o.port, c));
-  const sockets = await withDeadline(
-    Promise.all(opening),
-    connackMs,
-    `${what}: no CONNACK from port(s) ${[...new Set(o.clients.map((c) => c.port ?? o.port))].join(', ')}`,
-    () => {
-      // The sockets that did connect are closed; one still waiting is destroyed when it answers.
-      for (const p of opening)
-        void p.then(
-          (s) => s.destroy(),
-          () => undefined,
-        );
-    },
-  );
+  const pending = new Set(o.clients.map((_, c) => c));
+  const opening = o.clients.map((c, k) => open(host, c.port ?? o.port, c).finally(() => pending.delete(k)));
+  const waiting = () => [...pending].map((k) => `${o.clients[k]!.clientId} (port ${o.clients[k]!.port ?? o.port})`).join(', ');
+  let stage = `${what}: no CONNACK`;
+  const sockets = await withDeadline(Promise.all(opening), connackMs, stage, () => {
+    stage = `${what}: no CONNACK for ${waiting()}`;
+    // The sockets that did connect are closed; one still waiting is destroyed when it answers.
+    for (const p of opening)
+      void p.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
+  }).catch((e: unknown) => {
+    throw e instanceof DeadlineError ? new DeadlineError(stage, connackMs) : e;
+  });
   const total = o.messages.length;
   let acked = 0;
   // Pacing: messages allowed so far over all connections (Infinity when unpaced).
