@@ -21,11 +21,8 @@ import { systemClock, type Clock } from './domain/clock.ts';
 import { parseConfig, type PlatformConfig } from './domain/config.ts';
 import { policyForCity } from './domain/policy.ts';
 import type { City } from './domain/topology.schema.ts';
-import { createIngestApp, type IngestApp, type IngestOptions } from './ingest/app.ts';
-import { RulesSnapshotRepository } from './ingest/rules-snapshot.repository.ts';
-import { liveRules, type RulesPort } from './ingest/rules.port.ts';
-import { hourlyHistory } from './storage/readings/forecast.history.ts';
-import { forecastStoreBeside } from './storage/readings/forecast.store.ts';
+import type { IngestApp, IngestOptions } from './ingest/app.ts';
+import { composeIngest } from './ingest/compose.ts';
 import { demoCity } from './simulators/city.generator.ts';
 import { startFleet, type Fleet } from './simulators/fleet.ts';
 import { startForecastPublisher, type ForecastPublisher } from './simulators/forecast.publisher.ts';
@@ -174,20 +171,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const deadLetters = new DeadLetterRepository(registry.db);
 
   // The rules on a live topology (ingest/rules.port.ts), restored from the last snapshot.
-  const rulesCity = () => registry.city();
-  let rules: RulesPort | undefined;
-  let rulesLastTs: Record<string, number> | undefined;
-  const loaded = new RulesSnapshotRepository(config.dataDir).load(
-    (snap) => liveRules({ city: rulesCity, policy, snapshot: snap.engine }),
-    logger,
-  );
-  if (loaded) {
-    rules = loaded.restored;
-    rulesLastTs = { ...loaded.snapshot.lastTs };
-  }
-  rules ??= liveRules({ city: rulesCity, policy });
-  const ingestForecasts = forecastStoreBeside(store, config.dataDir);
-  const ingest = createIngestApp({
+  const { app: ingest, forecasts: ingestForecasts } = composeIngest({
     config,
     registry,
     store,
@@ -195,13 +179,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     logger,
     clock,
     mqtt: { url: mqttUrl, clientId: 'svc-ingest', username: 'svc-ingest', password: serviceSecrets['svc-ingest'] },
-    rules,
-    rulesLastTs,
-    policy,
     options: opts.ingestOptions,
-    feed: config.ingest.feed,
-    // Issue #20: predicted_cold beside the rules, on the forecasts the API stores.
-    forecast: { city: rulesCity, forecasts: ingestForecasts, history: (c, from, to) => hourlyHistory(store, c, policy, from, to) },
   });
   await ingest.start();
 

@@ -6,18 +6,14 @@
 import { pino } from 'pino';
 import { systemClock } from '../domain/clock.ts';
 import { parseConfig } from '../domain/config.ts';
-import { policyForCity } from '../domain/policy.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { ensureServiceAccounts } from '../storage/records/service-accounts.ts';
 import { closeOnSignals } from '../storage/shutdown.ts';
 import { DeadLetterRepository } from '../storage/readings/dead-letter.repository.ts';
-import { hourlyHistory } from '../storage/readings/forecast.history.ts';
-import { forecastStoreBeside } from '../storage/readings/forecast.store.ts';
 import { openReadingStore } from '../storage/readings/index.ts';
-import { createIngestApp, type IngestOptions } from './app.ts';
+import type { IngestOptions } from './app.ts';
+import { composeIngest } from './compose.ts';
 import { serveIngestHealth } from './health.http.ts';
-import { liveRules, type RulesPort } from './rules.port.ts';
-import { RulesSnapshotRepository } from './rules-snapshot.repository.ts';
 
 const config = parseConfig(process.env);
 const logger = pino({ level: config.logLevel, transport: process.stdout.isTTY ? { target: 'pino-pretty' } : undefined });
@@ -32,19 +28,7 @@ const secrets = ensureServiceAccounts(registry, config.dataDir, config.serviceSe
 const store = await openReadingStore(config);
 const deadLetters = new DeadLetterRepository(registry.db);
 
-/** The rules engine, restored from the last snapshot when there is one (INGEST_RULES=0: off). */
-function loadRules(): { rules?: RulesPort; lastTs?: Record<string, number> } {
-  if (!config.ingest.rules) return {};
-  const opts = { city: () => registry.city(), policy: policyForCity(config.city) };
-  const loaded = new RulesSnapshotRepository(config.dataDir).load((snap) => liveRules({ ...opts, snapshot: snap.engine }), logger);
-  if (loaded) return { rules: loaded.restored, lastTs: { ...loaded.snapshot.lastTs } };
-  return { rules: liveRules(opts) };
-}
-
-const { rules, lastTs } = loadRules();
-const policy = policyForCity(config.city);
-const forecasts = forecastStoreBeside(store, config.dataDir);
-const app = createIngestApp({
+const { app, forecasts } = composeIngest({
   config,
   registry,
   store,
@@ -52,12 +36,8 @@ const app = createIngestApp({
   logger,
   clock: systemClock,
   mqtt: { url: config.mqttUrl, clientId: config.ingest.clientId, username: 'svc-ingest', password: secrets['svc-ingest'] },
-  rules,
-  rulesLastTs: lastTs,
   options,
-  feed: config.ingest.feed,
-  // Issue #20: predicted_cold beside the rules, on the forecasts the API stores.
-  forecast: { city: () => registry.city(), forecasts, history: (c, from, to) => hourlyHistory(store, c, policy, from, to) },
+  rules: config.ingest.rules,
 });
 
 let health: Awaited<ReturnType<typeof serveIngestHealth>> = undefined;
