@@ -41,96 +41,94 @@ const nan = (n: number) => new Float64Array(n).fill(Number.NaN);
 const none = (n: number) => new Array<Incident | undefined>(n).fill(undefined);
 
 // Each state is columns of one row per index entry; a column is declared and allocated in
-// one place (a constructor parameter with its default), never listed twice.
+// one place (a property of allocateColumns with its initial value), never listed twice.
 
-export class SensorState {
-  constructor(
-    n: number,
-    readonly lastTs = nan(n),
-    readonly temp = nan(n),
-    readonly flags = new Uint8Array(n),
-    readonly stuckSince = nan(n),
-    readonly stuckValue = nan(n),
-    readonly windowRef = nan(n),
-    readonly windowSince = nan(n),
-    /** RING slots per sensor: time and value of its recent readings. */
-    readonly ringTs = nan(n * RING),
-    readonly ringTemp = nan(n * RING),
-    readonly ringPos = new Uint8Array(n),
-    /** Engine time when the last reading was handed in, if that was a backlog (else its own ts). */
-    readonly heard = nan(n),
-  ) {}
+/** The per-entity columns of one engine, sized by its topology index. */
+function allocateColumns(ix: TopologyIndex) {
+  const sensors = ix.sensorIds.length;
+  const apartments = ix.aptIds.length;
+  const buildings = ix.buildingIds.length;
+  const stations = ix.stationIds.length;
+  const meters = ix.meterIds.length;
+  return {
+    sensors: {
+      lastTs: nan(sensors),
+      temp: nan(sensors),
+      /** Engine time when the last reading was handed in, if that was a backlog (else its own ts). */
+      heard: nan(sensors),
+      flags: new Uint8Array(sensors),
+      stuckSince: nan(sensors),
+      stuckValue: nan(sensors),
+      windowRef: nan(sensors),
+      windowSince: nan(sensors),
+      /** The ring of recent readings: next slot, then RING slots per sensor of time and value. */
+      ringPos: new Uint8Array(sensors),
+      ringTs: nan(sensors * RING),
+      ringTemp: nan(sensors * RING),
+    },
+    apartments: {
+      /** N2 candidate: since when the value has been below the standard. */
+      belowSince: nan(apartments),
+      /** Schmitt trigger: since when a candidate has been back at ≥ standard (but < resolveAtC). */
+      aboveStdSince: nan(apartments),
+      /** Open incident: since when the value has been ≥ resolveAtC. */
+      recoverSince: nan(apartments),
+      lastEval: nan(apartments),
+      /** N32: the reported value (area-weighted mean) at the last evaluation. */
+      lastValue: nan(apartments),
+      /** N2: the coldest counted room at the last evaluation — what the standard is checked on (derived on restore). */
+      lastColdest: nan(apartments),
+      /** §E.5: a window that turned out not to be one — the shortfall counts from the drop. */
+      hint: nan(apartments),
+      /** Derived (not stored): 1 when a counted room is below the standard now (N2). */
+      belowNow: new Uint8Array(apartments),
+      incident: none(apartments),
+      /** N2 evidence per local day index: [ms below, ms of that exempt (N3)]. */
+      compliance: new Array<Map<number, number[]> | undefined>(apartments).fill(undefined),
+    },
+    buildings: {
+      /** Derived: monitored apartments below the standard now (§E.3 neighbour evidence). */
+      belowNow: new Int32Array(buildings),
+      /** Scratch per-building counter for reconcileStation (always left zeroed). */
+      scratch: new Int32Array(buildings),
+      coldInc: none(buildings),
+    },
+    stations: {
+      coldInc: none(stations),
+      faultInc: none(stations),
+      /** Latest meter values, FIELD_COUNT slots per station (STATION_SLOT), NaN = never reported. */
+      values: nan(stations * FIELD_COUNT),
+      /** NFAULT slots per station: since when each fault condition has held. */
+      faultSince: nan(stations * NFAULT),
+      /** Confirmed fault bits (station.rule.ts FAULT_*). */
+      confirmed: new Uint8Array(stations),
+      /** N3: the station's outdoor mean so far today (day index, sum, count). */
+      outdoorDay: nan(stations),
+      outdoorSum: new Float64Array(stations),
+      outdoorCount: new Float64Array(stations),
+      /** N3: the last completed day and its full-day outdoor mean (not stored: lost on restore, as the running mean's history is). */
+      prevOutdoorDay: nan(stations),
+      prevOutdoorMean: nan(stations),
+      /**
+       * N3: apartment_cold incidents that resolved before their last day ended — their verdict
+       * waits for that day's full-day mean (not stored: lost on restore, as the running mean is).
+       */
+      settling: new Array<Incident[] | undefined>(stations).fill(undefined),
+    },
+    meters: {
+      lastTs: nan(meters),
+      silent: new Uint8Array(meters),
+      heard: nan(meters),
+    },
+  } as const;
 }
 
-export class ApartmentState {
-  constructor(
-    n: number,
-    /** N2 candidate: since when the value has been below the standard. */
-    readonly belowSince = nan(n),
-    /** Schmitt trigger: since when a candidate has been back at ≥ standard (but < resolveAtC). */
-    readonly aboveStdSince = nan(n),
-    /** Open incident: since when the value has been ≥ resolveAtC. */
-    readonly recoverSince = nan(n),
-    readonly lastEval = nan(n),
-    /** N32: the reported value (area-weighted mean) at the last evaluation. */
-    readonly lastValue = nan(n),
-    /** N2: the coldest counted room at the last evaluation — what the standard is checked on (derived on restore). */
-    readonly lastColdest = nan(n),
-    /** §E.5: a window that turned out not to be one — the shortfall counts from the drop. */
-    readonly hint = nan(n),
-    /** Derived (not stored): 1 when a counted room is below the standard now (N2). */
-    readonly belowNow = new Uint8Array(n),
-    readonly incident = none(n),
-    /** N2 evidence per local day index: [ms below, ms of that exempt (N3)]. */
-    readonly compliance = new Array<Map<number, number[]> | undefined>(n).fill(undefined),
-  ) {}
-}
-
-export class BuildingState {
-  constructor(
-    n: number,
-    /** Derived: monitored apartments below the standard now (§E.3 neighbour evidence). */
-    readonly belowNow = new Int32Array(n),
-    /** Scratch per-building counter for reconcileStation (always left zeroed). */
-    readonly scratch = new Int32Array(n),
-    readonly coldInc = none(n),
-  ) {}
-}
-
-export class StationState {
-  constructor(
-    n: number,
-    readonly coldInc = none(n),
-    readonly faultInc = none(n),
-    /** Latest meter values, FIELD_COUNT slots per station (STATION_SLOT), NaN = never reported. */
-    readonly values = nan(n * FIELD_COUNT),
-    /** NFAULT slots per station: since when each fault condition has held. */
-    readonly faultSince = nan(n * NFAULT),
-    /** Confirmed fault bits (station.rule.ts FAULT_*). */
-    readonly confirmed = new Uint8Array(n),
-    /** N3: the station's outdoor mean so far today (day index, sum, count). */
-    readonly outdoorDay = nan(n),
-    readonly outdoorSum = new Float64Array(n),
-    readonly outdoorCount = new Float64Array(n),
-    /** N3: the last completed day and its full-day outdoor mean (not stored: lost on restore, as the running mean's history is). */
-    readonly prevOutdoorDay = nan(n),
-    readonly prevOutdoorMean = nan(n),
-    /**
-     * N3: apartment_cold incidents that resolved before their last day ended — their verdict
-     * waits for that day's full-day mean (not stored: lost on restore, as the running mean is).
-     */
-    readonly settling = new Array<Incident[] | undefined>(n).fill(undefined),
-  ) {}
-}
-
-export class MeterState {
-  constructor(
-    n: number,
-    readonly lastTs = nan(n),
-    readonly silent = new Uint8Array(n),
-    readonly heard = nan(n),
-  ) {}
-}
+type Columns = ReturnType<typeof allocateColumns>;
+export type SensorState = Columns['sensors'];
+export type ApartmentState = Columns['apartments'];
+export type BuildingState = Columns['buildings'];
+export type StationState = Columns['stations'];
+export type MeterState = Columns['meters'];
 
 /**
  * Upstream groups (§E.1): index < sources = a heat source, then one per primary-network
@@ -229,11 +227,12 @@ export class RuleContext {
       confirmMs: p.station.faultConfirmMin * MINUTE_MS,
       graceMs,
     };
-    this.sensors = new SensorState(ix.sensorIds.length);
-    this.apartments = new ApartmentState(ix.aptIds.length);
-    this.buildings = new BuildingState(ix.buildingIds.length);
-    this.stations = new StationState(ix.stationIds.length);
-    this.meters = new MeterState(ix.meterIds.length);
+    const columns = allocateColumns(ix);
+    this.sensors = columns.sensors;
+    this.apartments = columns.apartments;
+    this.buildings = columns.buildings;
+    this.stations = columns.stations;
+    this.meters = columns.meters;
     this.upstream = new UpstreamGroups(ix);
   }
 
