@@ -2,7 +2,9 @@
  * Issue 13, finding 4: unauthenticated memory exhaustion over MQTT-over-WebSocket. ws'
  * default `maxPayload` is 100 MiB, so before the fix a 100 MB frame was buffered whole
  * before the 256 KB MQTT limit could apply (8 frames of 95 MB: 313 MB → 1.2 GB). Now the
- * WebSocket server refuses a frame past one MQTT packet at its header (close 1009).
+ * WebSocket server refuses a frame past one MQTT packet at its header (close 1009) and drops
+ * the connection at once: ws' own close handshake went on reading (and discarding) the rest of
+ * the frame, 57 MB of peak for four frames, which a loaded CI run once pushed past the bound.
  * The broker runs as its own process (`broker/server.ts`), so its peak RSS (VmHWM) is its own.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,7 +71,7 @@ describe('broker: MQTT over WebSocket frames are bounded by the MQTT packet limi
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses 100 MB frames at their header: the peak RSS stays within 50 MB of its start, and MQTT over ws still works', async () => {
+  it('refuses 100 MB frames at their header: the peak RSS stays within 20 MB of its start, and MQTT over ws still works', async () => {
     // Warm the WebSocket path up first, so the baseline includes it.
     const warm = await mqtt.connectAsync(wsUrl, {
       clientId: 'dev-a',
@@ -96,7 +98,7 @@ describe('broker: MQTT over WebSocket frames are bounded by the MQTT packet limi
       `close codes ${codes.join(',')}`,
     ).toBe(true);
     expect(after.peak - start.rss, `peak ${(after.peak / MB).toFixed(0)} MB vs ${(start.rss / MB).toFixed(0)} MB at start`).toBeLessThan(
-      50 * MB,
+      20 * MB,
     );
     expect(broker.running()).toBe(true);
 
