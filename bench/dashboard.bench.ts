@@ -15,24 +15,13 @@ import type { Browser } from 'playwright-core';
 import type { ClientToServerEvents, LiveReading, ServerToClientEvents } from '../domain/events.ts';
 import type { Incident } from '../domain/incident.schema.ts';
 import { defaultPolicy } from '../domain/policy.ts';
+import { mulberry32 } from '../domain/random.ts';
 import type { HeatSource, Station } from '../domain/topology.schema.ts';
 import { freePort } from '../tests/harness/ports.ts';
 import { DASHBOARD_DIST, buildDashboard, launchChromium } from '../tests/harness/browser.ts';
 import type { BenchOptions, BenchRow } from './types.ts';
 
 const dist = DASHBOARD_DIST;
-
-/** Deterministic pseudo-random numbers (mulberry32) so every run draws the same city. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SyntheticCity {
   readonly sources: HeatSource[];
@@ -43,7 +32,7 @@ export interface SyntheticCity {
 }
 
 export function syntheticCity(stations: number, apartments: number, seed = 7): SyntheticCity {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const centre = { lat: 39.9, lon: 116.4 };
   const sources: HeatSource[] = Array.from({ length: 12 }, (_, i) => ({
     id: `src-${i + 1}`,
@@ -218,7 +207,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     opts.log(`map usable after ${loads.join(', ')} ms (median ${mapMs}); blank page ${blankMs} ms`);
 
     // 1,000 apartment (room) updates per second, in 10 batches, around the 18 °C standard so colours flip.
-    const r = rng(11);
+    const r = mulberry32(11);
     let next = 0;
     const perBatch = UPDATES_PER_S / 10;
     feed = setInterval(() => {

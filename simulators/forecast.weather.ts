@@ -7,7 +7,7 @@
  */
 import { HOUR_MS } from '../domain/clock.ts';
 import type { WeatherForecast } from '../domain/forecast/weather.schema.ts';
-import { mulberry32 } from './random.ts';
+import { mulberry32 } from '../domain/random.ts';
 
 export interface ForecastErrorOptions {
   /** Standard deviation of the per-issue bias at 24 h lead, °C. Default 1.2. */

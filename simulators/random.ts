@@ -2,18 +2,7 @@
  * Deterministic randomness for the simulators: every city, fault and noise value comes from a
  * seed, never from Math.random, so the same seed gives the same city and the same readings.
  */
-
-/** mulberry32: tiny, fast, good enough for simulation (not for secrets). Returns [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../domain/random.ts';
 
 /** A seeded generator with the helpers the generator and model use. */
 export class Rng {

@@ -14,6 +14,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
+import { mulberry32 } from '../domain/random.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishAcked, connectPublisher } from './harness/load.ts';
 import { login, startTestPlatform, type TestPlatform } from './harness/platform.ts';
@@ -25,18 +26,6 @@ let token: string;
 let svc: MqttClient;
 let device: MqttClient;
 let deviceId: string;
-
-/** Deterministic PRNG (mulberry32): the same fuzz cases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INJECTIONS = [
   "' OR '1'='1",
@@ -89,7 +78,7 @@ afterAll(async () => {
 });
 
 function mqttPayloads(): (string | Buffer)[] {
-  const r = rng(9001);
+  const r = mulberry32(9001);
   const now = Date.now();
   const out: (string | Buffer)[] = [];
   // Random bytes of random lengths.
@@ -309,7 +298,7 @@ describe('hostile REST input on every route', () => {
     expect(list.length).toBeGreaterThan(20);
     const db = p.registry.db;
     const countsBefore = rowCounts(db);
-    const r = rng(4242);
+    const r = mulberry32(4242);
     let requests = 0;
     for (const route of list) {
       const mutating = route.method !== 'GET' && route.method !== 'HEAD';

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
 import { DAY_MS, HOUR_MS, systemClock } from '../domain/clock.ts';
 import { defaultPolicy } from '../domain/policy.ts';
+import { mulberry32 } from '../domain/random.ts';
 import { topics } from '../domain/topics.ts';
 import { createIngestApp, type IngestApp } from '../ingest/app.ts';
 import { fixServiceSecret, METER_ID, seedFixtureRegistry, sensorId } from '../ingest/testing.fixture.ts';
@@ -25,18 +26,6 @@ const logger = pino({ level: 'silent' });
 const MESSAGES = 3000;
 const SENSORS = 50;
 
-/** mulberry32: small, seeded, deterministic. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Case {
   readonly topic: string;
   readonly payload: Buffer | string;
@@ -45,7 +34,7 @@ interface Case {
 }
 
 function generate(seed: number, now: number): Case[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const int = (n: number) => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const nextTs = new Map<string, number>();

@@ -1,6 +1,6 @@
 /** The online fit recovers known parameters of a first-order response from noisy hourly data. */
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../simulators/random.ts';
+import { mulberry32 } from '../random.ts';
 import { rollForward, ThermalFit } from './thermal.fit.ts';
 
 /** Raw-coordinate truth: T[k] = α·T[k−1] + β·u[k] + γ·O[k] + c. */
