@@ -43,8 +43,7 @@ interface Offer {
 }
 
 /** How often the reader's marks are read: while publishes wait at the bound, and otherwise. */
-const MARKS_PARKED_MS = 20;
-const MARKS_IDLE_MS = 1000;
+const MARKS_READ_MS = { parked: 20, idle: 1000 } as const;
 
 export interface TelemetrySpoolStats {
   /** Messages made durable here since start. */
@@ -68,13 +67,13 @@ export class TelemetrySpool {
   #parked: Offer[] = [];
   #spooled = 0;
   #timer: NodeJS.Timeout;
-  #timerMs = MARKS_IDLE_MS;
+  #timerMs: number = MARKS_READ_MS.idle;
   #closed = false;
 
   private constructor(o: TelemetrySpoolOptions, spool: SpoolRepository) {
     this.#o = o;
     this.#spool = spool;
-    this.#timer = this.#every(MARKS_IDLE_MS);
+    this.#timer = this.#every(MARKS_READ_MS.idle);
   }
 
   static open(o: TelemetrySpoolOptions): TelemetrySpool {
@@ -91,7 +90,7 @@ export class TelemetrySpool {
   #refresh(): void {
     this.#spool.refreshMarks();
     this.#unpark();
-    const want = this.#parked.length ? MARKS_PARKED_MS : MARKS_IDLE_MS;
+    const want = this.#parked.length ? MARKS_READ_MS.parked : MARKS_READ_MS.idle;
     if (want !== this.#timerMs && !this.#closed) {
       clearInterval(this.#timer);
       this.#timer = this.#every(want);
@@ -112,7 +111,7 @@ export class TelemetrySpool {
       // Its connection is read on meanwhile; the packets after it go on once its PUBACK is out.
       this.#parked.push(ra ? { ...o, done: (err) => (o.done(err), ra.unparked(client)) } : o);
       ra?.parked(client);
-      if (this.#timerMs !== MARKS_PARKED_MS) this.#refresh();
+      if (this.#timerMs !== MARKS_READ_MS.parked) this.#refresh();
       return;
     }
     this.#accept(o);

@@ -29,19 +29,22 @@ import { hash32, noise } from './random.ts';
 
 export type { DeviceOutput, FaultKind, FaultSpec, ThermalModelOptions, WeatherOptions } from './thermal.types.ts';
 
-/** Room conductance ratio radiator/outdoor calibrated so the policy curve keeps ~20–21 °C. */
-const RADIATOR_RATIO = 1 / 1.2;
-/** Coupling to neighbours and internal gains (keeps an unheated flat above outdoor), and their temperature. */
-const NEIGHBOUR_G = 0.15;
-const NEIGHBOUR_C = 18;
-/** Mass heat capacity in hours × conductance: unheated time constant ≈ 13 h. */
-const MASS_CAPACITY_H = 16;
-const AIR_TAU_MIN = 8;
-/** Share of (mass − outdoor) the air loses while a window is open. */
-const WINDOW_AIR_LOSS = 0.45;
-const NOMINAL_PUMP_HZ = 42;
-/** Exchanger effectiveness per unit valve opening. */
-const EXCHANGER_EFF = 0.3;
+/** The model's physical calibration, one object with units in the names. */
+const PHYSICS = {
+  /** Room conductance ratio radiator/outdoor calibrated so the policy curve keeps ~20–21 °C. */
+  radiatorRatio: 1 / 1.2,
+  /** Coupling to neighbours and internal gains (keeps an unheated flat above outdoor), and their temperature. */
+  neighbourG: 0.15,
+  neighbourC: 18,
+  /** Mass heat capacity in hours × conductance: unheated time constant ≈ 13 h. */
+  massCapacityH: 16,
+  airTauMin: 8,
+  /** Share of (mass − outdoor) the air loses while a window is open. */
+  windowAirLoss: 0.45,
+  nominalPumpHz: 42,
+  /** Exchanger effectiveness per unit valve opening. */
+  exchangerEff: 0.3,
+} as const;
 
 export class ThermalModel {
   readonly index: CityIndex;
@@ -92,7 +95,7 @@ export class ThermalModel {
         key,
         // ~0.25 m³/h per household on the secondary side at design ΔT.
         nominalFlowM3h: Math.max(5, (aptsPerStation.get(s.id) ?? 100) * 0.25),
-        pumpHz: NOMINAL_PUMP_HZ + noise(key, 1) * 3,
+        pumpHz: PHYSICS.nominalPumpHz + noise(key, 1) * 3,
         makeupM3h: 0.2 + noise(key, 2) * 0.15,
         heatTotalGJ: 5000 + (noise(key, 3) + 1) * 20000,
         outdoor: 0,
@@ -135,7 +138,7 @@ export class ThermalModel {
       const exposure = edgeFloor && endUnit ? 0.93 : edgeFloor || endUnit ? 0.965 : 1;
       const aptVar = 1 + noise(hash32(apt.id, this.seed), 7) * 0.05;
       const roomVar = 1 + noise(hash32(this.#roomIds[i]!, this.seed), 8) * 0.02;
-      this.#ratio[i] = RADIATOR_RATIO * exposure * aptVar * roomVar;
+      this.#ratio[i] = PHYSICS.radiatorRatio * exposure * aptVar * roomVar;
     }
     // Steady state at the start.
     this.#updateStations(this.#now, 0);
@@ -171,10 +174,10 @@ export class ThermalModel {
       const next = this.#now + this.#stepMs;
       const dtH = this.#stepMs / HOUR_MS;
       this.#updateStations(next, dtH);
-      const airK = 1 - Math.exp((-dtH * 60) / AIR_TAU_MIN);
+      const airK = 1 - Math.exp((-dtH * 60) / PHYSICS.airTauMin);
       for (let i = 0; i < this.#mass.length; i++) {
         const eq = this.#massEquilibrium(i, next);
-        this.#mass[i] = eq.t + (this.#mass[i]! - eq.t) * Math.exp((-dtH * eq.cond) / MASS_CAPACITY_H);
+        this.#mass[i] = eq.t + (this.#mass[i]! - eq.t) * Math.exp((-dtH * eq.cond) / PHYSICS.massCapacityH);
         const a = this.#airEquilibrium(i, next);
         this.#air[i] = this.#air[i]! + (a - this.#air[i]!) * airK;
       }
@@ -249,11 +252,11 @@ export class ThermalModel {
       const stuck = this.#active(ts, 'stuck_valve', (s) => s.kind === 'stuck_valve' && s.stationId === st.id);
       const leak = this.#active(ts, 'leak', (s) => s.kind === 'leak' && s.stationId === st.id);
       // Secondary ΔT grows with supply temperature; return = supply − ΔT = 0.75·S + 5.
-      const need = (0.25 * (setpoint - 20)) / (EXCHANGER_EFF * Math.max(1, primary - (0.75 * setpoint + 5)));
+      const need = (0.25 * (setpoint - 20)) / (PHYSICS.exchangerEff * Math.max(1, primary - (0.75 * setpoint + 5)));
       let valve = stuck && stuck.kind === 'stuck_valve' ? stuck.valvePct / 100 : Math.min(1, need);
       let supply: number;
       if (valve >= need) supply = setpoint;
-      else supply = (EXCHANGER_EFF * valve * (primary - 5) + 5) / (0.25 + 0.75 * EXCHANGER_EFF * valve);
+      else supply = (PHYSICS.exchangerEff * valve * (primary - 5) + 5) / (0.25 + 0.75 * PHYSICS.exchangerEff * valve);
       let flowFrac = 1;
       if (pumpDown) {
         // No circulation: the controller sees the local sensor overheat and throttles.
@@ -299,13 +302,13 @@ export class ThermalModel {
     const a = this.#ratio[i]! * this.#aptFactor(i, ts) * Math.pow(st.flowFrac, 0.6);
     const meanWater = st.secondarySupply - 0.125 * (st.secondarySupply - 20);
     const w = this.#windowOpen(i, ts) ? 1.5 : 1;
-    const cond = a + w + NEIGHBOUR_G;
-    return { t: (a * meanWater + w * st.outdoor + NEIGHBOUR_G * NEIGHBOUR_C) / cond, cond };
+    const cond = a + w + PHYSICS.neighbourG;
+    return { t: (a * meanWater + w * st.outdoor + PHYSICS.neighbourG * PHYSICS.neighbourC) / cond, cond };
   }
 
   #airEquilibrium(i: number, ts: number): number {
     const m = this.#mass[i]!;
-    return this.#windowOpen(i, ts) ? m - WINDOW_AIR_LOSS * (m - this.#roomStation[i]!.outdoor) : m;
+    return this.#windowOpen(i, ts) ? m - PHYSICS.windowAirLoss * (m - this.#roomStation[i]!.outdoor) : m;
   }
 
   /** True room air temperature of a sensor room, °C (NaN for rooms without a sensor). */

@@ -9,8 +9,7 @@ import { heatingCurveSetpointC } from '../rules/station.rule.ts';
 import type { StationHour } from './hourly.bins.ts';
 
 /** Weight of the newest hour in the curve-offset and normal-flow estimates. */
-const OFFSET_GAIN = 0.6;
-const FLOW_GAIN = 0.05;
+const NEWEST_HOUR_WEIGHT = { offsetC: 0.6, normalFlow: 0.05 } as const;
 
 /** What the latest meter reading says the station does now (its hour still open). */
 export interface LiveStation {
@@ -103,7 +102,7 @@ export class StationState {
     const pumping = !Number.isFinite(h.pumpShare) || h.pumpShare >= 0.99;
     if (pumping && Number.isFinite(h.flowM3h) && mix > 0.7) {
       this.normalFlowM3h = Number.isFinite(this.normalFlowM3h)
-        ? this.normalFlowM3h + FLOW_GAIN * (h.flowM3h - this.normalFlowM3h)
+        ? this.normalFlowM3h + NEWEST_HOUR_WEIGHT.normalFlow * (h.flowM3h - this.normalFlowM3h)
         : h.flowM3h;
     }
     // Without circulation the supply sensor reads still water: it says nothing about the curve.
@@ -111,7 +110,7 @@ export class StationState {
       this.offsetC =
         this.hours === 0
           ? h.supplyC - this.curve(h.outdoorC)
-          : this.offsetC + OFFSET_GAIN * (h.supplyC - this.curve(h.outdoorC) - this.offsetC);
+          : this.offsetC + NEWEST_HOUR_WEIGHT.offsetC * (h.supplyC - this.curve(h.outdoorC) - this.offsetC);
     this.mix = mix;
     this.lastOutdoorC = h.outdoorC;
     this.lastHour = hour;
