@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ForecastRisk } from './api.ts';
 import { riskCounts, stationRisks } from './tomorrow.ts';
 
 const apt = (id: string, probability: number, minC: number) => ({
@@ -11,27 +12,23 @@ const apt = (id: string, probability: number, minC: number) => ({
   fitRmseC: 0.1,
   fitHours: 100,
 });
+/** A station's forecast over 24 h from 0; `forecastIssuedAt` null: no weather forecast covers it. */
+const station = (stationId: string, apartments: ForecastRisk['stations'][number]['apartments'], forecastIssuedAt: number | null = 0) => ({
+  stationId,
+  origin: 0,
+  horizonH: 24,
+  forecastIssuedAt,
+  apartments,
+});
 
 describe('stationRisks', () => {
   it('colours a station by its most likely cold apartment and lists the ones at risk first', () => {
     const rs = stationRisks({
       stations: [
-        {
-          stationId: 'a',
-          origin: 0,
-          horizonH: 24,
-          forecastIssuedAt: 0,
-          apartments: [apt('a1', 0.1, 19), apt('a2', 0.7, 17.6), apt('a3', 0.3, 18.1)],
-        },
-        { stationId: 'b', origin: 0, horizonH: 24, forecastIssuedAt: 0, apartments: [apt('b1', 0.25, 18.2)] },
-        { stationId: 'c', origin: 0, horizonH: 24, forecastIssuedAt: null, apartments: [apt('c1', 0.01, 20.5)] },
-        {
-          stationId: 'd',
-          origin: 0,
-          horizonH: 24,
-          forecastIssuedAt: null,
-          apartments: [{ apartmentId: 'd1', status: 'insufficient_data', fitHours: 3 }],
-        },
+        station('a', [apt('a1', 0.1, 19), apt('a2', 0.7, 17.6), apt('a3', 0.3, 18.1)]),
+        station('b', [apt('b1', 0.25, 18.2)]),
+        station('c', [apt('c1', 0.01, 20.5)], null),
+        station('d', [{ apartmentId: 'd1', status: 'insufficient_data', fitHours: 3 }], null),
       ],
     });
     expect(rs.map((r) => r.level)).toEqual(['high', 'medium', 'low', 'unknown']);
