@@ -6,6 +6,8 @@
  *
  * `startPlatform()` is also the in-process harness of the integration and browser tests.
  */
+// First: mqtt-packet must load with it (patches/mqtt-packet-debug.patch.ts).
+import './broker/patches/mqtt-packet-debug.patch.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

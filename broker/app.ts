@@ -3,6 +3,8 @@
  * brute-force guard, limits, on-disk or Redis persistence, and metrics. Builds without
  * listening (`listen()` opens the ports), so tests and start.ts control the lifecycle.
  */
+// First: mqtt-packet must load with it (patches/mqtt-packet-debug.patch.ts).
+import './patches/mqtt-packet-debug.patch.ts';
 import { Socket } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';

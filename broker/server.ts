@@ -5,6 +5,8 @@
  * spools telemetry into DATA_DIR/spool for the ingest unless INGEST_FEED=mqtt, and closes
  * cleanly on SIGINT/SIGTERM.
  */
+// First: mqtt-packet must load with it (patches/mqtt-packet-debug.patch.ts).
+import './patches/mqtt-packet-debug.patch.ts';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseConfig } from '../domain/config.ts';
