@@ -205,8 +205,8 @@ export const LinkActionSchema = Type.Object(
 export type LinkAction = Static<typeof LinkActionSchema>;
 
 // ---- Responses (issue #15: every route declares its response; fastify serialises through
-// these schemas and drops what they do not list, so each mirrors `Order` (order.ts) in full —
-// order.schema.test.ts checks that field by field).
+// these schemas and drops what they do not list). `Order` (order.ts) is OrderSchema's type, so
+// the record and its response cannot drift apart.
 
 const HistoryEntrySchema = Type.Object({
   at: Type.Number(),
@@ -222,9 +222,11 @@ const EscalationSchema = Type.Object({
   level: EscalationLevelSchema,
   at: Type.Number(),
   afterHours: Type.Number(),
+  /** N21: who was told — the order's own office's 所长, then the named managers. */
   notified: ListOf(RecipientSchema),
 });
 const SlaBreachSchema = Type.Object({ kind: Type.Enum(['answer', 'on_site', 'restore']), dueAt: Type.Number(), at: Type.Number() });
+/** N25: resident out — note left with contact and a new appointment; or (N6) a late worker re-booked by phone. */
 const NotHomeVisitSchema = Type.Object({
   at: Type.Number(),
   note: Type.String(),
@@ -260,6 +262,7 @@ export const MeasurementResultSchema = Type.Object({
 /** The whole order record (N20), as the company copy shows it. */
 export const OrderSchema = Type.Object({
   id: Type.String(),
+  /** N20: form number, e.g. 2026-000042. */
   number: Type.String(),
   source: OrderSourceSchema,
   channel: OrderChannelSchema,
@@ -268,41 +271,62 @@ export const OrderSchema = Type.Object({
   apartmentId: Type.Optional(Type.String()),
   buildingId: Type.Optional(Type.String()),
   stationId: Type.Optional(Type.String()),
+  /** N5: the grid's office (供热所) serving the subject. */
   officeId: Type.Optional(Type.String()),
+  /** Apartments this order covers (a station order lists them all, N4 links join here). */
   apartments: ListOf(Type.String()),
   incidentIds: ListOf(Type.String()),
   outageId: Type.Optional(Type.String()),
+  /** The incident's cause, then the cause found on site. */
   cause: Type.Optional(CauseClassSchema),
+  // N20 fields
+  /** 接访供热所: office that received the request. */
   receivingOfficeId: Type.Optional(Type.String()),
+  /** 接访时间 */
   receivedAt: Type.Number(),
+  /** 接访人 */
   receiver: Type.String(),
+  /** 预约上门时间 */
   appointmentAt: Type.Optional(Type.Number()),
   residentAddress: Type.Optional(Type.String()),
   residentPhone: Type.Optional(Type.String()),
   residentContact: Type.Optional(Type.String()),
+  /** 服务内容 (the Chinese rendering when the platform wrote it: the paper form's text) */
   content: Type.String(),
+  /** 服务内容 the platform wrote, as a message key and parameters: each reader sees it in their language. */
   contentText: Type.Optional(OrderTextSchema), // order-text.schema.ts
+  /** Issue #20: opened from a predicted_cold — its state decides whether the repair clocks run (sla.ts). */
   prediction: Type.Optional(OrderPredictionSchema),
+  /** 下发时间 */
   issuedAt: Type.Optional(Type.Number()),
+  /** 接收人 */
   assignee: Type.Optional(Type.String()),
+  /** 服务监督人 */
   supervisor: Type.Optional(Type.String()),
+  /** N12: when the callback is booked (always inside callback hours). */
   callbackDueAt: Type.Optional(Type.Number()),
+  /** 回访时间, 回访人, 回访结果 */
   callbackAt: Type.Optional(Type.Number()),
   callbackBy: Type.Optional(Type.String()),
   callbackResult: Type.Optional(Type.String()),
+  /** N7: satisfaction 1–5 given at the callback. */
   satisfaction: Type.Optional(Type.Number()),
+  // lifecycle facts
+  /** N10: when the resident had an answer (the station accepted and booked). */
   answeredAt: Type.Optional(Type.Number()),
   onSiteAt: Type.Optional(Type.Number()),
   resolvedAt: Type.Optional(Type.Number()),
   closedAt: Type.Optional(Type.Number()),
   repairSheet: Type.Optional(RepairSheetSchema),
+  /** N24: written explanation when the cause is inside the home. */
   userSideExplanation: Type.Optional(Type.String()),
   notHome: ListOf(NotHomeVisitSchema),
   measurement: Type.Optional(Type.Object({ record: StoredMeasurementRecordSchema, result: MeasurementResultSchema })),
-  /** N34 */
+  /** N34: a proven shortfall refunds `pctPerDay` for each day from `accruesFromAt` until heat is restored. */
   refund: Type.Optional(Type.Object({ pctPerDay: Type.Number(), accruesFromAt: Type.Number(), restoredAt: Type.Optional(Type.Number()) })),
-  /** N4 */
+  /** N4: the person who first received the request (told how it ended). */
   receiverId: Type.Optional(Type.String()),
+  /** N4: the open order this complaint's apartment was already covered by. */
   linkedOrderId: Type.Optional(Type.String()),
   escalations: ListOf(EscalationSchema),
   slaBreaches: ListOf(SlaBreachSchema),

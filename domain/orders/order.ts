@@ -7,23 +7,12 @@
  * new → dispatched → accepted → on_site → resolved → callback → closed
  * (cancelled from any open state; closed also straight from resolved when no callback was made).
  */
-import type { CauseClass } from '../incident.schema.ts';
-import type { EscalationLevel, HeatingPolicy } from '../policy.ts';
+import type { HeatingPolicy } from '../policy.ts';
 import { HeatError } from '../errors.ts';
 import { callbackAllowedAt, isRepairOrder, nextCallbackTime } from './sla.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
-import type { OrderPrediction, OrderText } from './order-text.schema.ts';
 import { ORDER_RESIDENT_FIELDS, ORDER_TEAM_FIELDS, type OrderResidentView } from './order.schema.ts';
-import type {
-  LinkAction,
-  OrderChannel,
-  OrderSource,
-  OrderStatus,
-  OrderSubject,
-  OrderViewName,
-  PersonAction,
-  RepairSheet,
-} from './order.schema.ts';
+import type { LinkAction, OrderDto, OrderStatus, OrderViewName, PersonAction } from './order.schema.ts';
 
 export type { OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, RepairSheet } from './order.schema.ts';
 
@@ -31,122 +20,24 @@ export { OPEN_STATUSES } from './order.schema.ts';
 // The clocks live in sla.ts; re-exported so callers keep one import for the order.
 export { callbackAllowedAt, escalationLevel, isRepairOrder, nextCallbackTime, slaDeadlines, tickOrder, type TickOutcome } from './sla.ts';
 
-export interface HistoryEntry {
-  readonly at: number;
-  readonly by: string;
-  readonly action: string;
-  readonly from?: OrderStatus;
-  readonly to?: OrderStatus;
-  readonly note?: string;
-}
-
+/**
+ * The order record (N20) is `OrderSchema`'s type (order.schema.ts), read-only: the service,
+ * the routes' response schemas and the dashboard's client share that one contract (issue #15),
+ * and the field notes (N-rules, the paper form's names) sit on the schema.
+ */
+export type Order = Readonly<OrderDto>;
+export type HistoryEntry = Readonly<Order['history'][number]>;
 /** A person told of an escalation (N21), as recorded on the order. */
-export interface Recipient {
-  readonly personId: string;
-  readonly name: string;
-  readonly role: string;
-}
-
-export interface Escalation {
-  readonly level: EscalationLevel;
-  readonly at: number;
-  readonly afterHours: number;
-  /** N21: who was told — the order's own office's 所长, then the named managers. */
-  readonly notified: readonly Recipient[];
-}
-
-export type SlaKind = 'answer' | 'on_site' | 'restore';
-
-export interface SlaBreach {
-  readonly kind: SlaKind;
-  readonly dueAt: number;
-  readonly at: number;
-}
-
+export type Recipient = Readonly<Escalation['notified'][number]>;
+export type Escalation = Readonly<Order['escalations'][number]>;
+export type SlaBreach = Readonly<Order['slaBreaches'][number]>;
+export type SlaKind = SlaBreach['kind'];
 /** N25: resident out — note left with contact and a new appointment; or (N6) a late worker re-booked by phone. */
-export interface NotHomeVisit {
-  readonly at: number;
-  readonly note: string;
-  readonly newAppointmentAt: number;
-  readonly kind?: 'not_home' | 'reschedule';
-}
+export type NotHomeVisit = Readonly<Order['notHome'][number]>;
 
 /** N6/N25: an agreed visit lies ahead; one in the past cannot be kept, so it is refused. */
 function assertFuture(at: number | undefined, now: number, field: string): void {
   if (at !== undefined && at <= now) throw new HeatError('HEAT_ERR_APPOINTMENT_PAST', undefined, { field, at, now });
-}
-
-export interface Order {
-  readonly id: string;
-  /** N20: form number, e.g. 2026-000042. */
-  readonly number: string;
-  readonly source: OrderSource;
-  readonly channel: OrderChannel;
-  readonly status: OrderStatus;
-  readonly subjectType: OrderSubject;
-  readonly apartmentId?: string;
-  readonly buildingId?: string;
-  readonly stationId?: string;
-  /** N5: the grid's office (供热所) serving the subject. */
-  readonly officeId?: string;
-  /** Apartments this order covers (a station order lists them all, N4 links join here). */
-  readonly apartments: readonly string[];
-  readonly incidentIds: readonly string[];
-  readonly outageId?: string;
-  /** The incident's cause, then the cause found on site. */
-  readonly cause?: CauseClass;
-  // N20 fields
-  /** 接访供热所: office that received the request. */
-  readonly receivingOfficeId?: string;
-  /** 接访时间 */
-  readonly receivedAt: number;
-  /** 接访人 */
-  readonly receiver: string;
-  /** 预约上门时间 */
-  readonly appointmentAt?: number;
-  readonly residentAddress?: string;
-  readonly residentPhone?: string;
-  readonly residentContact?: string;
-  /** 服务内容 (the Chinese rendering when the platform wrote it: the paper form's text) */
-  readonly content: string;
-  /** 服务内容 the platform wrote, as a message key and parameters: each reader sees it in their language. */
-  readonly contentText?: OrderText;
-  /** Issue #20: opened from a predicted_cold — its state decides whether the repair clocks run (sla.ts). */
-  readonly prediction?: OrderPrediction;
-  /** 下发时间 */
-  readonly issuedAt?: number;
-  /** 接收人 */
-  readonly assignee?: string;
-  /** 服务监督人 */
-  readonly supervisor?: string;
-  /** N12: when the callback is booked (always inside callback hours). */
-  readonly callbackDueAt?: number;
-  /** 回访时间, 回访人, 回访结果 */
-  readonly callbackAt?: number;
-  readonly callbackBy?: string;
-  readonly callbackResult?: string;
-  /** N7: satisfaction 1–5 given at the callback. */
-  readonly satisfaction?: number;
-  // lifecycle facts
-  /** N10: when the resident had an answer (the station accepted and booked). */
-  readonly answeredAt?: number;
-  readonly onSiteAt?: number;
-  readonly resolvedAt?: number;
-  readonly closedAt?: number;
-  readonly repairSheet?: RepairSheet;
-  /** N24: written explanation when the cause is inside the home. */
-  readonly userSideExplanation?: string;
-  readonly notHome: readonly NotHomeVisit[];
-  readonly measurement?: { readonly record: MeasurementRecord; readonly result: MeasurementResult };
-  /** N34: a proven shortfall refunds `pctPerDay` for each day from `accruesFromAt` until heat is restored. */
-  readonly refund?: { readonly pctPerDay: number; readonly accruesFromAt: number; readonly restoredAt?: number };
-  /** N4: the person who first received the request (told how it ended). */
-  readonly receiverId?: string;
-  /** N4: the open order this complaint's apartment was already covered by. */
-  readonly linkedOrderId?: string;
-  readonly escalations: readonly Escalation[];
-  readonly slaBreaches: readonly SlaBreach[];
-  readonly history: readonly HistoryEntry[];
 }
 
 /** What an order is opened with: its fixed facts (as on Order); the rest starts empty (createOrder). */
