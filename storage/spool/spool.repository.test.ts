@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SpoolRepository } from './spool.repository.ts';
-import { freshDirEach, segmentFiles, spoolItem } from '../storage/spool/spool.testing.ts';
+import { freshDirEach, segmentFiles, spoolItem } from './spool.testing.ts';
 
 describe('SpoolRepository (append-only segment files)', () => {
   const tmp = freshDirEach('spool-');
