@@ -249,6 +249,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     feed = new SpoolFeed({
       dataDir: deps.config.dataDir,
       maxBacklog: Math.min(o.spoolMaxMessages, o.spoolReadAhead),
+      markEveryMs: o.spoolMarkEveryMs,
       chunk: o.batchSize,
       backlog: () => pipeline.backlog(),
       push: (entries) => pipeline.push(entries.map(toWork)),

@@ -19,6 +19,12 @@ export interface IngestOptions {
    * reading alive across scavenges into the old generation (issue 19).
    */
   readonly spoolReadAhead: number;
+  /**
+   * Spool mode: the `stored` / `trimmed` marker files are written at most this often, ms (the
+   * marks move in memory with every store write; a late file only means re-storing a few
+   * readings after a crash). 0: written on every store write.
+   */
+  readonly spoolMarkEveryMs: number;
   /** Store retry backoff, ms (doubles from min to max). */
   readonly retryMinMs: number;
   readonly retryMaxMs: number;
@@ -50,6 +56,7 @@ export const defaultIngestOptions: IngestOptions = Object.freeze({
   spoolMaxMessages: 200_000,
   spoolSync: 'full',
   spoolReadAhead: 20_000,
+  spoolMarkEveryMs: 100,
   retryMinMs: 100,
   retryMaxMs: 1000,
   liveChunk: 1000,

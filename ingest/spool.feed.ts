@@ -17,6 +17,8 @@ export interface SpoolFeedDeps {
   readonly dataDir: string;
   /** Messages read and not yet stored, past which reading waits. */
   readonly maxBacklog: number;
+  /** Marker files written at most this often, ms (SpoolReaderOptions.markEveryMs). */
+  readonly markEveryMs: number;
   /** Entries per hand-over (the pipeline batches by readings itself). */
   readonly chunk: number;
   /** The pipeline's backlog (messages handed over and not yet stored). */
@@ -38,7 +40,7 @@ export class SpoolFeed {
 
   constructor(d: SpoolFeedDeps) {
     this.#d = d;
-    this.reader = SpoolReader.open(d.dataDir);
+    this.reader = SpoolReader.open(d.dataDir, { markEveryMs: d.markEveryMs });
   }
 
   /** Begin following the broker's commits. */

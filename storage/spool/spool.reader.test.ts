@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readMarker } from './spool.format.ts';
 import { SpoolReader } from './spool.reader.ts';
 import { SpoolRepository } from './spool.repository.ts';
 import { freshDirEach, segmentFiles, spoolItem } from './spool.testing.ts';
@@ -65,6 +66,34 @@ describe('SpoolReader (spool mode: the writer is another process)', () => {
     // Resumes after the trimmed mark: 3 (stored, kept for the rules) and 4.
     expect(again.read(100).map((e) => e.seq)).toEqual([3, 4]);
     again.close();
+    await w.close();
+  });
+
+  it('with markEveryMs, writes the marks at most that often: the newest value after the interval and at close, segments deleted only after the trimmed file', async () => {
+    let w = SpoolRepository.open(tmp.path, 'full', { sharedWithReader: true });
+    await w.append([spoolItem(1), spoolItem(2)]);
+    await w.close();
+    w = SpoolRepository.open(tmp.path, 'full', { sharedWithReader: true }); // a second segment
+    await w.append([spoolItem(3), spoolItem(4)]);
+    const dir = join(tmp.path, 'spool');
+    const r = SpoolReader.open(tmp.path, { markEveryMs: 300 });
+    expect(r.read(100).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    r.markStored(1); // the first move is written at once
+    expect(readMarker(dir, 'stored')).toBe(1);
+    r.markStored(2);
+    r.trimThrough(2);
+    r.markStored(3);
+    // Moved in memory, not yet on disk: the older segment stays until the trimmed file says 2.
+    expect(r.storedThrough()).toBe(3);
+    expect([readMarker(dir, 'stored'), readMarker(dir, 'trimmed')]).toEqual([1, 0]);
+    expect(segmentFiles(tmp.path)).toHaveLength(2);
+    await new Promise((res) => setTimeout(res, 600)); // the trailing write, 300 ms after the first
+    expect(readMarker(dir, 'trimmed')).toBe(2);
+    expect(readMarker(dir, 'stored')).toBe(3);
+    expect(segmentFiles(tmp.path)).toHaveLength(1);
+    r.markStored(4);
+    r.close(); // the last move reaches its file at close
+    expect(readMarker(dir, 'stored')).toBe(4);
     await w.close();
   });
 
