@@ -3,7 +3,7 @@
  * so a cut to one stage can be compared before/after on a loaded machine: 1 reading/message
  * room-sensor payloads as the broker spools them, through the spool record decoding, the
  * decoder (topic, DeviceLocations.locate, TelemetryValidator), the line protocol
- * (InfluxStore.write's toLine + join) and the live fan-out (liveMessages), batch by batch as
+ * (InfluxStore.write's toLine + join) and the live fan-out (LiveFanout), batch by batch as
  * the write pipeline hands them on. CPU µs per reading per stage (process.cpuUsage), best
  * of three rounds after a warm-up round.
  *
@@ -17,7 +17,7 @@ import { topics } from '../domain/topics.ts';
 import type { DeviceLocation } from '../domain/topology.schema.ts';
 import { defaultIngestOptions } from '../ingest/app.ts';
 import { DeviceLocations } from '../ingest/device-locations.ts';
-import { liveMessages } from '../ingest/live.fanout.ts';
+import { LiveFanout } from '../ingest/live.fanout.ts';
 import { decoder, type Work } from '../ingest/telemetry.decoder.ts';
 import { TelemetryValidator } from '../ingest/telemetry.validator.ts';
 import { fixtureReading, sensorId } from '../ingest/testing.fixture.ts';
@@ -76,6 +76,7 @@ function measure(opts: BenchOptions): BenchRow[] {
   };
   let baseline = Infinity;
   let stored = 0;
+  const live = new LiveFanout(defaultIngestOptions.liveChunk);
   for (let round = 0; round < 4; round++) {
     const us: Record<Stage, number> = { 'spool decode': 0, 'decode+validate+locate': 0, 'line protocol': 0, 'live fan-out': 0 };
     let t0 = process.cpuUsage();
@@ -98,7 +99,7 @@ function measure(opts: BenchOptions): BenchRow[] {
       stored += lines.join('\n').length > 0 ? readings.length : 0;
       us['line protocol'] += cpuUs(t0);
       t0 = process.cpuUsage();
-      liveMessages(readings, defaultIngestOptions.liveChunk);
+      live.messages(readings);
       us['live fan-out'] += cpuUs(t0);
     }
     t0 = process.cpuUsage();

@@ -37,7 +37,7 @@ import { AckingSession } from './acking-session.mqtt.ts';
 import { DeviceLocations } from './device-locations.ts';
 import { ForecastLoop, type ForecastLoopDeps } from './forecast-runner.ts';
 import { GroupCommit } from './group-commit.ts';
-import { liveMessages } from './live.fanout.ts';
+import { LiveFanout } from './live.fanout.ts';
 import { defaultIngestOptions, type IngestOptions } from './options.ts';
 import type { RulesPort } from './rules.port.ts';
 import { RulesRunner } from './rules-runner.ts';
@@ -127,6 +127,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
   let misrouted = 0;
   let upkeep: Upkeep | undefined;
   const dead = { total: 0, byReason: {} as Record<string, number>, stored: 0 };
+  const live = new LiveFanout(o.liveChunk);
 
   const publishIncident = (e: IncidentEvent) => session.publishAcked(topics.incidents, JSON.stringify(e));
   const forecast =
@@ -193,7 +194,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     }
     dead.stored += readings.length - refused.length;
     // session.connected, not a flag of ours: it is set at the CONNACK, before 'connect'.
-    if (session.connected) for (const m of liveMessages(readings, o.liveChunk)) session.publish(m.topic, m.payload);
+    if (session.connected) for (const m of live.messages(readings)) session.publish(m.topic, m.payload);
     const lastSeq = batch[batch.length - 1]!.seq;
     forecast?.readings(readings);
     // Without rules the readings in the store are all that matters: the spool may forget them.

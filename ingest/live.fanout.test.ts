@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LiveReading } from '../domain/events.ts';
 import type { Reading } from '../domain/reading.ts';
 import { topics } from '../domain/topics.ts';
-import { liveMessages } from './live.fanout.ts';
+import { LiveFanout } from './live.fanout.ts';
 
 const room = (deviceId: string, ts: number, temp: number, extra: Partial<Reading> = {}): Reading => ({
   deviceId,
@@ -17,7 +17,7 @@ const room = (deviceId: string, ts: number, temp: number, extra: Partial<Reading
   ...extra,
 });
 
-describe('liveMessages', () => {
+describe('LiveFanout', () => {
   it('writes the JSON.stringify text of the live readings, without the office', () => {
     const rs = [
       room('d1', 1000, 19.5),
@@ -31,7 +31,7 @@ describe('liveMessages', () => {
         officeId: 'of-1',
       } as Reading,
     ];
-    const [m, ...rest] = liveMessages(rs, 1000);
+    const [m, ...rest] = new LiveFanout(1000).messages(rs);
     expect(rest).toEqual([]);
     expect(m!.topic).toBe(topics.live);
     // The live form of each reading, written out: the tags it has (an empty or absent one left out), never the office.
@@ -53,19 +53,34 @@ describe('liveMessages', () => {
     expect(m!.payload).not.toContain('of-1');
   });
 
-  it("keeps each device's newest reading only, and chunks by devices", () => {
+  it("keeps each device's newest reading only (in batch order of those kept), and chunks by devices", () => {
     const rs = [room('d1', 1000, 18), room('d2', 1000, 19), room('d1', 3000, 20), room('d1', 2000, 21), room('d3', 1, 22)];
-    const ms = liveMessages(rs, 2);
+    const ms = new LiveFanout(2).messages(rs);
     expect(ms).toHaveLength(2);
     const all = ms.flatMap((m) => JSON.parse(m.payload) as LiveReading[]);
     expect(all.map((l) => [l.deviceId, l.ts, l.fields.temp])).toEqual([
-      ['d1', 3000, 20],
       ['d2', 1000, 19],
+      ['d1', 3000, 20],
       ['d3', 1, 22],
     ]);
   });
 
+  it('judges each batch on its own: a device in an earlier batch is not a repeat, the same timestamp twice keeps the later', () => {
+    const live = new LiveFanout(1000);
+    const devices = (rs: Reading[]) =>
+      live.messages(rs).flatMap((m) => (JSON.parse(m.payload) as LiveReading[]).map((l) => [l.deviceId, l.fields.temp]));
+    expect(devices([room('d1', 1000, 18), room('d2', 1000, 19)])).toEqual([
+      ['d1', 18],
+      ['d2', 19],
+    ]);
+    // The next batch: d1 and d2 again, older than before (a backlog): still shown, once each.
+    expect(devices([room('d2', 500, 17), room('d1', 500, 16), room('d2', 500, 15)])).toEqual([
+      ['d1', 16],
+      ['d2', 15],
+    ]);
+  });
+
   it('sends nothing for an empty batch', () => {
-    expect(liveMessages([], 1000)).toEqual([]);
+    expect(new LiveFanout(1000).messages([])).toEqual([]);
   });
 });
