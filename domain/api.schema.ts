@@ -12,6 +12,7 @@ const closed = { additionalProperties: false } as const;
 
 export { RoleSchema } from './roles.ts';
 import { RoleSchema } from './roles.ts';
+import { EpochMsSchema } from './time.schema.ts';
 
 export const ErrorResponseSchema = Type.Object({
   code: Type.String({ description: 'HEAT_ERR_* code, see docs/errors.md' }),
@@ -38,13 +39,13 @@ export const PersonSchema = Type.Object({
   apartmentId: Type.Optional(Type.String()),
   phone: Type.Optional(Type.String()),
   disabled: Type.Boolean(),
-  createdAt: Type.Number(),
+  createdAt: EpochMsSchema,
 });
 export type PersonDto = Static<typeof PersonSchema>;
 
 export const LoginResponseSchema = Type.Object({
   token: Type.String({ description: 'Bearer token for Authorization: Bearer <token> and the socket.io handshake auth.token' }),
-  expiresAt: Type.Number(),
+  expiresAt: EpochMsSchema,
   person: PersonSchema,
 });
 export type LoginResponse = Static<typeof LoginResponseSchema>;
@@ -198,7 +199,7 @@ export const HealthSchema = Type.Object({
   /** records.db takes writes; false after a disk fault (full, I/O error) until a write succeeds again. */
   records: Type.Boolean(),
   /** The last records.db disk fault (SQLite code, when), also after recovery. */
-  recordsLastFault: Type.Optional(Type.Object({ code: Type.String(), at: Type.Number() })),
+  recordsLastFault: Type.Optional(Type.Object({ code: Type.String(), at: EpochMsSchema })),
 });
 
 /** Shorthand for a route's standard error responses in OpenAPI. */

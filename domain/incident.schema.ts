@@ -4,6 +4,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { Literals } from './literals.schema.ts';
+import { EpochMsSchema } from './time.schema.ts';
 
 /** Incident kinds that need someone to go and fix something: each opens an order (or joins one). */
 export const ORDER_INCIDENT_KINDS = [
@@ -41,8 +42,8 @@ export const IncidentSchema = Type.Object({
   subjectId: Type.String(),
   status: IncidentStatusSchema,
   /** Event time the condition began (not when it was detected), epoch ms. */
-  startTs: Type.Number(),
-  endTs: Type.Optional(Type.Number()),
+  startTs: EpochMsSchema,
+  endTs: Type.Optional(EpochMsSchema),
   severity: SeveritySchema,
   cause: CauseClassSchema,
   /** The facts that decided the cause, e.g. { stationPumpHz: 0, coldNeighbourShare: 0.8 }. */
@@ -67,7 +68,7 @@ export type Incident = Static<typeof IncidentSchema>;
 export const IncidentEventSchema = Type.Object({
   type: Literals(['opened', 'updated', 'resolved']),
   /** Event time of this transition, epoch ms. */
-  at: Type.Number(),
+  at: EpochMsSchema,
   incident: IncidentSchema,
 });
 export type IncidentEvent = Static<typeof IncidentEventSchema>;

@@ -7,6 +7,7 @@ import Type, { type Static } from 'typebox';
 import { IncidentSchema } from './incident.schema.ts';
 import { OrderSchema } from './orders/order.schema.ts';
 import { ListOf } from './list.schema.ts';
+import { EpochMsSchema } from './time.schema.ts';
 
 /** N9: a planned (or emergency) outage with the apartments it reaches. */
 export const OutageSchema = Type.Object({
@@ -14,18 +15,18 @@ export const OutageSchema = Type.Object({
   scopeType: Type.Enum(['station', 'building']),
   scopeId: Type.String(),
   stationId: Type.String(),
-  startsAt: Type.Number(),
-  endsAt: Type.Number(),
+  startsAt: EpochMsSchema,
+  endsAt: EpochMsSchema,
   reason: Type.String(),
   emergency: Type.Boolean(),
-  announcedAt: Type.Number(),
+  announcedAt: EpochMsSchema,
   announcedBy: Type.String(),
   apartments: ListOf(Type.String()),
   followUpOrderId: Type.Optional(Type.String()),
   explainedIncidentIds: Type.Optional(ListOf(Type.String())),
   emergencyReason: Type.Optional(Type.String()),
   /** N9: when each apartment was told, and how far ahead. */
-  notices: Type.Optional(ListOf(Type.Object({ apartmentId: Type.String(), at: Type.Number(), hoursAhead: Type.Number() }))),
+  notices: Type.Optional(ListOf(Type.Object({ apartmentId: Type.String(), at: EpochMsSchema, hoursAhead: Type.Number() }))),
 });
 export type OutageDto = Static<typeof OutageSchema>;
 /** What a resident sees of an outage: everything but the list of other apartments. */
@@ -39,7 +40,7 @@ export const IncidentDetailSchema = Type.Object({ incident: IncidentSchema, orde
 export const AuditEntitySchema = Type.Enum(['order', 'person', 'device', 'outage', 'import', 'access', 'topology']);
 export const AuditEntrySchema = Type.Object({
   id: Type.Integer(),
-  at: Type.Number(),
+  at: EpochMsSchema,
   actor: Type.String(),
   entity: AuditEntitySchema,
   entityId: Type.String(),

@@ -6,6 +6,7 @@
 import Type, { type Static } from 'typebox';
 import { ApartmentSchema, BuildingSchema, DeviceKindSchema, DeviceSchema, PlaceIds, RoomSchema, StationSchema } from './topology.schema.ts';
 import { ListOf } from './list.schema.ts';
+import { EpochMsSchema } from './time.schema.ts';
 
 export const StationDetailSchema = Type.Object({ ...StationSchema.properties, buildings: ListOf(BuildingSchema) });
 export const BuildingDetailSchema = Type.Object({ ...BuildingSchema.properties, apartments: ListOf(ApartmentSchema) });
@@ -29,13 +30,13 @@ export const DeviceLocationSchema = Type.Object({
 });
 
 /** The broker's last word on a device's connection (heat/v1/platform/status). */
-export const DeviceStatusSchema = Type.Object({ status: Type.String({ description: 'online or offline' }), at: Type.Number() });
+export const DeviceStatusSchema = Type.Object({ status: Type.String({ description: 'online or offline' }), at: EpochMsSchema });
 
 /** GET /devices: a device with its online status, last reading time and battery. */
 export const DeviceRowSchema = Type.Object({
   ...DeviceSchema.properties,
   online: Type.Boolean(),
-  statusAt: Type.Union([Type.Number(), Type.Null()]),
+  statusAt: Type.Union([EpochMsSchema, Type.Null()]),
   lastSeen: Type.Union([Type.Number(), Type.Null()]),
   battery: Type.Union([Type.Number(), Type.Null()]),
   lowBattery: Type.Boolean(),

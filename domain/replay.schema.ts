@@ -6,6 +6,8 @@
 import Type, { type Static } from 'typebox';
 import { IncidentSchema } from './incident.schema.ts';
 import { ApartmentSchema, BuildingSchema, HeatSourceSchema, StationSchema } from './topology.schema.ts';
+import { EpochMsSchema } from './time.schema.ts';
+import { ListOf } from './list.schema.ts';
 
 /** A text in each UI language. */
 export const LocalizedTextSchema = Type.Object({ 'zh-CN': Type.String(), en: Type.String() });
@@ -16,8 +18,8 @@ export const ScenarioInfoSchema = Type.Object({
   title: LocalizedTextSchema,
   summary: LocalizedTextSchema,
   /** Event-time span, epoch ms. */
-  start: Type.Number(),
-  end: Type.Number(),
+  start: EpochMsSchema,
+  end: EpochMsSchema,
 });
 export type ScenarioInfo = Static<typeof ScenarioInfoSchema>;
 
@@ -32,14 +34,14 @@ export const ReplayRunSchema = Type.Object({
   title: LocalizedTextSchema,
   speed: Type.Number(),
   /** Wall time the run started, epoch ms. */
-  startedAt: Type.Number(),
+  startedAt: EpochMsSchema,
   status: ReplayStatusSchema,
   /** Progress, per-mille of the run's event-time span (or of the file's bytes). */
   done: Type.Number(),
   total: Type.Number(),
   etaMs: Type.Optional(Type.Number()),
   /** Event time the run has reached, epoch ms. */
-  eventTs: Type.Number(),
+  eventTs: EpochMsSchema,
   readings: Type.Number(),
   incidents: Type.Number(),
   open: Type.Number(),
@@ -51,10 +53,10 @@ export const StationCountsSchema = Type.Object({ monitored: Type.Number(), cold:
 
 export const ReplayCitySchema = Type.Object({
   run: ReplayRunSchema,
-  stations: Type.Array(StationSchema),
-  sources: Type.Array(HeatSourceSchema),
+  stations: ListOf(StationSchema),
+  sources: ListOf(HeatSourceSchema),
   /** The run's open incidents (event time), newest first. */
-  incidents: Type.Array(IncidentSchema),
+  incidents: ListOf(IncidentSchema),
   /** Per station: monitored apartments with a value, and those below the standard (N2). */
   counts: Type.Record(Type.String(), StationCountsSchema),
   /**
@@ -69,21 +71,21 @@ export type ReplayCity = Static<typeof ReplayCitySchema>;
 export const ReplayStationSchema = Type.Object({
   run: ReplayRunSchema,
   station: StationSchema,
-  buildings: Type.Array(BuildingSchema),
-  apartments: Type.Array(ApartmentSchema),
+  buildings: ListOf(BuildingSchema),
+  apartments: ListOf(ApartmentSchema),
   /** Latest meter reading in the run. */
-  meter: Type.Optional(Type.Object({ ts: Type.Number(), fields: Type.Record(Type.String(), Type.Number()) })),
+  meter: Type.Optional(Type.Object({ ts: EpochMsSchema, fields: Type.Record(Type.String(), Type.Number()) })),
   /** The run's meter series, mean per `bucketMs` of event time, by field — for the station view's charts. */
   series: Type.Optional(
     Type.Object({
       bucketMs: Type.Number(),
-      fields: Type.Record(Type.String(), Type.Array(Type.Object({ ts: Type.Number(), value: Type.Number() }))),
+      fields: Type.Record(Type.String(), ListOf(Type.Object({ ts: EpochMsSchema, value: Type.Number() }))),
     }),
   ),
   /** Latest apartment value in the run (mean of its rooms), °C. */
   apartmentValues: Type.Record(Type.String(), Type.Number()),
   /** Every incident of the run on this station (open and resolved). */
-  incidents: Type.Array(IncidentSchema),
+  incidents: ListOf(IncidentSchema),
 });
 export type ReplayStation = Static<typeof ReplayStationSchema>;
 

@@ -3,6 +3,7 @@ import Type, { type Static } from 'typebox';
 import { ListOf } from '../list.schema.ts';
 import { Literals } from '../literals.schema.ts';
 import { ForecastHourSchema, WeatherForecastSchema } from './weather.schema.ts';
+import { EpochMsSchema } from '../time.schema.ts';
 
 export const StationQuerySchema = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 export const OptionalStationQuerySchema = Type.Object(
@@ -13,7 +14,7 @@ export const OptionalStationQuerySchema = Type.Object(
 export const ForecastAcceptedSchema = Type.Object({
   city: Type.String(),
   stationId: Type.Optional(Type.String()),
-  issuedAt: Type.Number(),
+  issuedAt: EpochMsSchema,
   hours: Type.Integer(),
 });
 
@@ -22,7 +23,7 @@ export const ApartmentRiskSchema = Type.Object({
   status: Literals(['ready', 'insufficient_data', 'no_station_data', 'stale']),
   probability: Type.Optional(Type.Number()),
   minC: Type.Optional(Type.Number()),
-  minAt: Type.Optional(Type.Number()),
+  minAt: Type.Optional(EpochMsSchema),
   sigmaC: Type.Optional(Type.Number()),
   fitRmseC: Type.Optional(Type.Number()),
   fitHours: Type.Optional(Type.Number()),
@@ -31,20 +32,20 @@ export const StationRiskSchema = Type.Object({
   stationId: Type.String(),
   origin: Type.Number(),
   horizonH: Type.Integer(),
-  forecastIssuedAt: Type.Union([Type.Number(), Type.Null()]),
-  apartments: Type.Array(ApartmentRiskSchema),
+  forecastIssuedAt: Type.Union([EpochMsSchema, Type.Null()]),
+  apartments: ListOf(ApartmentRiskSchema),
 });
-export const RiskResponseSchema = Type.Object({ stations: Type.Array(StationRiskSchema) });
+export const RiskResponseSchema = Type.Object({ stations: ListOf(StationRiskSchema) });
 export type RiskResponse = Static<typeof RiskResponseSchema>;
 
 export const AdviceStatusSchema = Literals(['proposed', 'approved', 'dismissed']);
 export const AdviceSchema = Type.Object({
   id: Type.String(),
   stationId: Type.String(),
-  createdAt: Type.Number(),
+  createdAt: EpochMsSchema,
   status: AdviceStatusSchema,
   decidedBy: Type.Optional(Type.String()),
-  decidedAt: Type.Optional(Type.Number()),
+  decidedAt: Type.Optional(EpochMsSchema),
   /** What the advisor computed (domain/forecast/curve.advisor.ts CurveAdvice). */
   advice: Type.Object({
     status: Literals(['advice', 'insufficient_data']),
@@ -71,7 +72,7 @@ export const BalanceResponseSchema = Type.Object({
   stationMedianC: Type.Number(),
   residualSpreadC: Type.Number(),
   monitored: Type.Integer(),
-  items: Type.Array(
+  items: ListOf(
     Type.Object({
       kind: Literals(['building', 'riser', 'floor']),
       id: Type.String(),
@@ -80,7 +81,7 @@ export const BalanceResponseSchema = Type.Object({
       floor: Type.Optional(Type.Integer()),
       effectC: Type.Number(),
       z: Type.Number(),
-      apartments: Type.Array(Type.String()),
+      apartments: ListOf(Type.String()),
       evidence: Type.Record(Type.String(), Type.Number()),
     }),
   ),

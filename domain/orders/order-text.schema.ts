@@ -10,6 +10,7 @@
  * passed without one).
  */
 import Type, { type Static } from 'typebox';
+import { EpochMsSchema } from '../time.schema.ts';
 
 /** Parameter values: strings, numbers; a name ending in `At` is an epoch-ms time, rendered in the reader's zone. */
 export const OrderTextSchema = Type.Object({
@@ -27,9 +28,9 @@ export const OrderPredictionSchema = Type.Object({
   state: PredictionStateSchema,
   /** The real cold incident that confirmed it, and when the order became a repair order (N8, N10, N21 start then). */
   confirmedBy: Type.Optional(Type.String()),
-  confirmedAt: Type.Optional(Type.Number()),
+  confirmedAt: Type.Optional(EpochMsSchema),
   /** When the horizon passed without a real cold incident. */
-  avoidedAt: Type.Optional(Type.Number()),
+  avoidedAt: Type.Optional(EpochMsSchema),
   /** What the dispatcher is told about the outcome (rendered in their language). */
   outcome: Type.Optional(OrderTextSchema),
 });

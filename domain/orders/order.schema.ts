@@ -15,6 +15,7 @@ import { OrderPredictionSchema, OrderTextSchema } from './order-text.schema.ts';
 import { EscalationLevelSchema } from '../policy.schema.ts';
 import { IdSchema, RoomTypeSchema } from '../topology.schema.ts';
 import { STAFF_ROLES, type Role } from '../roles.ts';
+import { EpochMsSchema } from '../time.schema.ts';
 
 const closed = { additionalProperties: false } as const;
 
@@ -209,7 +210,7 @@ export type LinkAction = Static<typeof LinkActionSchema>;
 // the record and its response cannot drift apart.
 
 const HistoryEntrySchema = Type.Object({
-  at: Type.Number(),
+  at: EpochMsSchema,
   by: Type.String(),
   action: Type.String(),
   from: Type.Optional(OrderStatusSchema),
@@ -220,17 +221,17 @@ const HistoryEntrySchema = Type.Object({
 const RecipientSchema = Type.Object({ personId: Type.String(), name: Type.String(), role: Type.String() });
 const EscalationSchema = Type.Object({
   level: EscalationLevelSchema,
-  at: Type.Number(),
+  at: EpochMsSchema,
   afterHours: Type.Number(),
   /** N21: who was told — the order's own office's 所长, then the named managers. */
   notified: ListOf(RecipientSchema),
 });
-const SlaBreachSchema = Type.Object({ kind: Type.Enum(['answer', 'on_site', 'restore']), dueAt: Type.Number(), at: Type.Number() });
+const SlaBreachSchema = Type.Object({ kind: Type.Enum(['answer', 'on_site', 'restore']), dueAt: EpochMsSchema, at: EpochMsSchema });
 /** N25: resident out — note left with contact and a new appointment; or (N6) a late worker re-booked by phone. */
 const NotHomeVisitSchema = Type.Object({
-  at: Type.Number(),
+  at: EpochMsSchema,
   note: Type.String(),
-  newAppointmentAt: Type.Number(),
+  newAppointmentAt: EpochMsSchema,
   kind: Type.Optional(Type.Enum(['not_home', 'reschedule'])),
 });
 
@@ -283,11 +284,11 @@ export const OrderSchema = Type.Object({
   /** 接访供热所: office that received the request. */
   receivingOfficeId: Type.Optional(Type.String()),
   /** 接访时间 */
-  receivedAt: Type.Number(),
+  receivedAt: EpochMsSchema,
   /** 接访人 */
   receiver: Type.String(),
   /** 预约上门时间 */
-  appointmentAt: Type.Optional(Type.Number()),
+  appointmentAt: Type.Optional(EpochMsSchema),
   residentAddress: Type.Optional(Type.String()),
   residentPhone: Type.Optional(Type.String()),
   residentContact: Type.Optional(Type.String()),
@@ -298,32 +299,32 @@ export const OrderSchema = Type.Object({
   /** Issue #20: opened from a predicted_cold — its state decides whether the repair clocks run (sla.ts). */
   prediction: Type.Optional(OrderPredictionSchema),
   /** 下发时间 */
-  issuedAt: Type.Optional(Type.Number()),
+  issuedAt: Type.Optional(EpochMsSchema),
   /** 接收人 */
   assignee: Type.Optional(Type.String()),
   /** 服务监督人 */
   supervisor: Type.Optional(Type.String()),
   /** N12: when the callback is booked (always inside callback hours). */
-  callbackDueAt: Type.Optional(Type.Number()),
+  callbackDueAt: Type.Optional(EpochMsSchema),
   /** 回访时间, 回访人, 回访结果 */
-  callbackAt: Type.Optional(Type.Number()),
+  callbackAt: Type.Optional(EpochMsSchema),
   callbackBy: Type.Optional(Type.String()),
   callbackResult: Type.Optional(Type.String()),
   /** N7: satisfaction 1–5 given at the callback. */
   satisfaction: Type.Optional(Type.Number()),
   // lifecycle facts
   /** N10: when the resident had an answer (the station accepted and booked). */
-  answeredAt: Type.Optional(Type.Number()),
-  onSiteAt: Type.Optional(Type.Number()),
-  resolvedAt: Type.Optional(Type.Number()),
-  closedAt: Type.Optional(Type.Number()),
+  answeredAt: Type.Optional(EpochMsSchema),
+  onSiteAt: Type.Optional(EpochMsSchema),
+  resolvedAt: Type.Optional(EpochMsSchema),
+  closedAt: Type.Optional(EpochMsSchema),
   repairSheet: Type.Optional(RepairSheetSchema),
   /** N24: written explanation when the cause is inside the home. */
   userSideExplanation: Type.Optional(Type.String()),
   notHome: ListOf(NotHomeVisitSchema),
   measurement: Type.Optional(Type.Object({ record: StoredMeasurementRecordSchema, result: MeasurementResultSchema })),
   /** N34: a proven shortfall refunds `pctPerDay` for each day from `accruesFromAt` until heat is restored. */
-  refund: Type.Optional(Type.Object({ pctPerDay: Type.Number(), accruesFromAt: Type.Number(), restoredAt: Type.Optional(Type.Number()) })),
+  refund: Type.Optional(Type.Object({ pctPerDay: Type.Number(), accruesFromAt: EpochMsSchema, restoredAt: Type.Optional(EpochMsSchema) })),
   /** N4: the person who first received the request (told how it ended). */
   receiverId: Type.Optional(Type.String()),
   /** N4: the open order this complaint's apartment was already covered by. */
@@ -372,7 +373,7 @@ export type OrderTeamView = Static<typeof OrderTeamViewSchema>;
  * — no staff notes, no usernames.
  */
 export const ORDER_RESIDENT_FIELDS = [...ORDER_TEAM_FIELDS, 'source', 'receivedAt', 'callbackAt', 'satisfaction'] as const;
-export const OrderTimelineSchema = ListOf(Type.Object({ at: Type.Number(), to: OrderStatusSchema }));
+export const OrderTimelineSchema = ListOf(Type.Object({ at: EpochMsSchema, to: OrderStatusSchema }));
 export const OrderResidentViewSchema = Type.Object({
   ...Type.Pick(OrderSchema, ORDER_RESIDENT_FIELDS).properties,
   timeline: OrderTimelineSchema,
@@ -393,7 +394,7 @@ export const OrderRequestResultSchema = Type.Object({ linked: Type.Boolean(), or
 /** A notification sent about an order (socket room and event). */
 export const OrderNotificationSchema = Type.Object({
   id: Type.Integer(),
-  at: Type.Number(),
+  at: EpochMsSchema,
   orderId: Type.String(),
   room: Type.String(),
   type: Type.String(),

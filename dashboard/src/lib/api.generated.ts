@@ -448,6 +448,7 @@ export interface paths {
             'application/json': {
               action: string;
               actor: string;
+              /** @description epoch ms */
               at: number;
               detail?: unknown;
               /** @enum {unknown} */
@@ -517,9 +518,11 @@ export interface paths {
           };
           content: {
             'application/json': {
+              /** @description epoch ms */
               expiresAt: number;
               person: {
                 apartmentId?: string;
+                /** @description epoch ms */
                 createdAt: number;
                 disabled: boolean;
                 id: string;
@@ -655,6 +658,7 @@ export interface paths {
               };
               person: {
                 apartmentId?: string;
+                /** @description epoch ms */
                 createdAt: number;
                 disabled: boolean;
                 id: string;
@@ -1196,6 +1200,7 @@ export interface paths {
               online: boolean;
               roomId?: string;
               stationId?: string;
+              /** @description epoch ms */
               statusAt: number | null;
             }[];
           };
@@ -1333,6 +1338,7 @@ export interface paths {
               roomId?: string;
               stationId?: string;
               status: {
+                /** @description epoch ms */
                 at: number;
                 /** @description online or offline */
                 status: string;
@@ -1649,6 +1655,7 @@ export interface paths {
             'application/json': {
               city: string;
               hours: number;
+              /** @description epoch ms */
               issuedAt: number;
               stationId?: string;
             };
@@ -1721,7 +1728,9 @@ export interface paths {
                 targetC: number;
                 targetUnreachable: boolean;
               };
+              /** @description epoch ms */
               createdAt: number;
+              /** @description epoch ms */
               decidedAt?: number;
               decidedBy?: string;
               id: string;
@@ -1789,7 +1798,9 @@ export interface paths {
                 targetC: number;
                 targetUnreachable: boolean;
               };
+              /** @description epoch ms */
               createdAt: number;
+              /** @description epoch ms */
               decidedAt?: number;
               decidedBy?: string;
               id: string;
@@ -1867,7 +1878,9 @@ export interface paths {
                 targetC: number;
                 targetUnreachable: boolean;
               };
+              /** @description epoch ms */
               createdAt: number;
+              /** @description epoch ms */
               decidedAt?: number;
               decidedBy?: string;
               id: string;
@@ -1945,7 +1958,9 @@ export interface paths {
                 targetC: number;
                 targetUnreachable: boolean;
               };
+              /** @description epoch ms */
               createdAt: number;
+              /** @description epoch ms */
               decidedAt?: number;
               decidedBy?: string;
               id: string;
@@ -2148,12 +2163,14 @@ export interface paths {
                   apartmentId: string;
                   fitHours?: number;
                   fitRmseC?: number;
+                  /** @description epoch ms */
                   minAt?: number;
                   minC?: number;
                   probability?: number;
                   sigmaC?: number;
                   status: 'ready' | 'insufficient_data' | 'no_station_data' | 'stale';
                 }[];
+                /** @description epoch ms */
                 forecastIssuedAt: number | null;
                 horizonH: number;
                 origin: number;
@@ -2216,6 +2233,7 @@ export interface paths {
               mqtt: boolean;
               records: boolean;
               recordsLastFault?: {
+                /** @description epoch ms */
                 at: number;
                 code: string;
               };
@@ -2365,6 +2383,7 @@ export interface paths {
               buildingId?: string;
               cause: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
               children?: string[];
+              /** @description epoch ms */
               endTs?: number;
               evidence: {
                 [key: string]: string | number | boolean | (never | null);
@@ -2386,6 +2405,7 @@ export interface paths {
               parentId?: string;
               revision?: number;
               severity: 'info' | 'minor' | 'major' | 'critical';
+              /** @description epoch ms */
               startTs: number;
               stationId?: string;
               status: 'open' | 'resolved';
@@ -2452,6 +2472,7 @@ export interface paths {
                 buildingId?: string;
                 cause: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                 children?: string[];
+                /** @description epoch ms */
                 endTs?: number;
                 evidence: {
                   [key: string]: string | number | boolean | (never | null);
@@ -2473,6 +2494,7 @@ export interface paths {
                 parentId?: string;
                 revision?: number;
                 severity: 'info' | 'minor' | 'major' | 'critical';
+                /** @description epoch ms */
                 startTs: number;
                 stationId?: string;
                 status: 'open' | 'resolved';
@@ -2480,19 +2502,24 @@ export interface paths {
                 subjectType: 'apartment' | 'room' | 'device' | 'building' | 'station' | 'source';
               };
               order: {
+                /** @description epoch ms */
                 answeredAt?: number;
                 apartmentId?: string;
                 apartments: string[];
+                /** @description epoch ms */
                 appointmentAt?: number;
                 assignee?: string;
                 buildingId?: string;
+                /** @description epoch ms */
                 callbackAt?: number;
                 callbackBy?: string;
+                /** @description epoch ms */
                 callbackDueAt?: number;
                 callbackResult?: string;
                 cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                 /** @enum {unknown} */
                 channel: 'hotline' | 'app' | 'system';
+                /** @description epoch ms */
                 closedAt?: number;
                 content: string;
                 contentText?: {
@@ -2503,6 +2530,7 @@ export interface paths {
                 };
                 escalations: {
                   afterHours: number;
+                  /** @description epoch ms */
                   at: number;
                   /** @enum {unknown} */
                   level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -2514,6 +2542,7 @@ export interface paths {
                 }[];
                 history: {
                   action: string;
+                  /** @description epoch ms */
                   at: number;
                   by: string;
                   /** @enum {unknown} */
@@ -2524,6 +2553,7 @@ export interface paths {
                 }[];
                 id: string;
                 incidentIds: string[];
+                /** @description epoch ms */
                 issuedAt?: number;
                 linkedOrderId?: string;
                 measurement?: {
@@ -2565,18 +2595,23 @@ export interface paths {
                   };
                 };
                 notHome: {
+                  /** @description epoch ms */
                   at: number;
                   /** @enum {unknown} */
                   kind?: 'not_home' | 'reschedule';
+                  /** @description epoch ms */
                   newAppointmentAt: number;
                   note: string;
                 }[];
                 number: string;
                 officeId?: string;
+                /** @description epoch ms */
                 onSiteAt?: number;
                 outageId?: string;
                 prediction?: {
+                  /** @description epoch ms */
                   avoidedAt?: number;
+                  /** @description epoch ms */
                   confirmedAt?: number;
                   confirmedBy?: string;
                   incidentId: string;
@@ -2589,13 +2624,16 @@ export interface paths {
                   /** @enum {unknown} */
                   state: 'predicted' | 'confirmed' | 'avoided';
                 };
+                /** @description epoch ms */
                 receivedAt: number;
                 receiver: string;
                 receiverId?: string;
                 receivingOfficeId?: string;
                 refund?: {
+                  /** @description epoch ms */
                   accruesFromAt: number;
                   pctPerDay: number;
+                  /** @description epoch ms */
                   restoredAt?: number;
                 };
                 repairSheet?: {
@@ -2611,10 +2649,13 @@ export interface paths {
                 residentAddress?: string;
                 residentContact?: string;
                 residentPhone?: string;
+                /** @description epoch ms */
                 resolvedAt?: number;
                 satisfaction?: number;
                 slaBreaches: {
+                  /** @description epoch ms */
                   at: number;
+                  /** @description epoch ms */
                   dueAt: number;
                   /** @enum {unknown} */
                   kind: 'answer' | 'on_site' | 'restore';
@@ -2894,19 +2935,24 @@ export interface paths {
               linked: boolean;
               order:
                 | {
+                    /** @description epoch ms */
                     answeredAt?: number;
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     callbackBy?: string;
+                    /** @description epoch ms */
                     callbackDueAt?: number;
                     callbackResult?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     /** @enum {unknown} */
                     channel: 'hotline' | 'app' | 'system';
+                    /** @description epoch ms */
                     closedAt?: number;
                     content: string;
                     contentText?: {
@@ -2917,6 +2963,7 @@ export interface paths {
                     };
                     escalations: {
                       afterHours: number;
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -2928,6 +2975,7 @@ export interface paths {
                     }[];
                     history: {
                       action: string;
+                      /** @description epoch ms */
                       at: number;
                       by: string;
                       /** @enum {unknown} */
@@ -2938,6 +2986,7 @@ export interface paths {
                     }[];
                     id: string;
                     incidentIds: string[];
+                    /** @description epoch ms */
                     issuedAt?: number;
                     linkedOrderId?: string;
                     measurement?: {
@@ -2979,18 +3028,23 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
                     officeId?: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     outageId?: string;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -3003,13 +3057,16 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
                     receivingOfficeId?: string;
                     refund?: {
+                      /** @description epoch ms */
                       accruesFromAt: number;
                       pctPerDay: number;
+                      /** @description epoch ms */
                       restoredAt?: number;
                     };
                     repairSheet?: {
@@ -3025,10 +3082,13 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     slaBreaches: {
+                      /** @description epoch ms */
                       at: number;
+                      /** @description epoch ms */
                       dueAt: number;
                       /** @enum {unknown} */
                       kind: 'answer' | 'on_site' | 'restore';
@@ -3046,9 +3106,11 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
@@ -3059,6 +3121,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -3099,16 +3162,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -3121,6 +3189,7 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -3135,6 +3204,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     /** @enum {unknown} */
@@ -3145,6 +3215,7 @@ export interface paths {
                     /** @enum {unknown} */
                     subjectType: 'apartment' | 'building' | 'station' | 'source';
                     timeline: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -3154,6 +3225,7 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
@@ -3166,6 +3238,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -3206,16 +3279,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -3241,6 +3319,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     /** @enum {unknown} */
                     source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -3264,19 +3343,24 @@ export interface paths {
               linked: boolean;
               order:
                 | {
+                    /** @description epoch ms */
                     answeredAt?: number;
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     callbackBy?: string;
+                    /** @description epoch ms */
                     callbackDueAt?: number;
                     callbackResult?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     /** @enum {unknown} */
                     channel: 'hotline' | 'app' | 'system';
+                    /** @description epoch ms */
                     closedAt?: number;
                     content: string;
                     contentText?: {
@@ -3287,6 +3371,7 @@ export interface paths {
                     };
                     escalations: {
                       afterHours: number;
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -3298,6 +3383,7 @@ export interface paths {
                     }[];
                     history: {
                       action: string;
+                      /** @description epoch ms */
                       at: number;
                       by: string;
                       /** @enum {unknown} */
@@ -3308,6 +3394,7 @@ export interface paths {
                     }[];
                     id: string;
                     incidentIds: string[];
+                    /** @description epoch ms */
                     issuedAt?: number;
                     linkedOrderId?: string;
                     measurement?: {
@@ -3349,18 +3436,23 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
                     officeId?: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     outageId?: string;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -3373,13 +3465,16 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
                     receivingOfficeId?: string;
                     refund?: {
+                      /** @description epoch ms */
                       accruesFromAt: number;
                       pctPerDay: number;
+                      /** @description epoch ms */
                       restoredAt?: number;
                     };
                     repairSheet?: {
@@ -3395,10 +3490,13 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     slaBreaches: {
+                      /** @description epoch ms */
                       at: number;
+                      /** @description epoch ms */
                       dueAt: number;
                       /** @enum {unknown} */
                       kind: 'answer' | 'on_site' | 'restore';
@@ -3416,9 +3514,11 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
@@ -3429,6 +3529,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -3469,16 +3570,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -3491,6 +3597,7 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -3505,6 +3612,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     /** @enum {unknown} */
@@ -3515,6 +3623,7 @@ export interface paths {
                     /** @enum {unknown} */
                     subjectType: 'apartment' | 'building' | 'station' | 'source';
                     timeline: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -3524,6 +3633,7 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
@@ -3536,6 +3646,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -3576,16 +3687,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -3611,6 +3727,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     /** @enum {unknown} */
                     source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -4129,19 +4246,24 @@ export interface paths {
           content: {
             'application/json': (
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -4152,6 +4274,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -4163,6 +4286,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -4173,6 +4297,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -4214,18 +4339,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -4238,13 +4368,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -4260,10 +4393,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -4281,9 +4417,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -4294,6 +4432,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -4334,16 +4473,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -4356,6 +4500,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -4370,6 +4515,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -4380,6 +4526,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -4389,6 +4536,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -4401,6 +4549,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -4441,16 +4590,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -4476,6 +4630,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -4542,19 +4697,24 @@ export interface paths {
               linked: boolean;
               order:
                 | {
+                    /** @description epoch ms */
                     answeredAt?: number;
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     callbackBy?: string;
+                    /** @description epoch ms */
                     callbackDueAt?: number;
                     callbackResult?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     /** @enum {unknown} */
                     channel: 'hotline' | 'app' | 'system';
+                    /** @description epoch ms */
                     closedAt?: number;
                     content: string;
                     contentText?: {
@@ -4565,6 +4725,7 @@ export interface paths {
                     };
                     escalations: {
                       afterHours: number;
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -4576,6 +4737,7 @@ export interface paths {
                     }[];
                     history: {
                       action: string;
+                      /** @description epoch ms */
                       at: number;
                       by: string;
                       /** @enum {unknown} */
@@ -4586,6 +4748,7 @@ export interface paths {
                     }[];
                     id: string;
                     incidentIds: string[];
+                    /** @description epoch ms */
                     issuedAt?: number;
                     linkedOrderId?: string;
                     measurement?: {
@@ -4627,18 +4790,23 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
                     officeId?: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     outageId?: string;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -4651,13 +4819,16 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
                     receivingOfficeId?: string;
                     refund?: {
+                      /** @description epoch ms */
                       accruesFromAt: number;
                       pctPerDay: number;
+                      /** @description epoch ms */
                       restoredAt?: number;
                     };
                     repairSheet?: {
@@ -4673,10 +4844,13 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     slaBreaches: {
+                      /** @description epoch ms */
                       at: number;
+                      /** @description epoch ms */
                       dueAt: number;
                       /** @enum {unknown} */
                       kind: 'answer' | 'on_site' | 'restore';
@@ -4694,9 +4868,11 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
@@ -4707,6 +4883,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -4747,16 +4924,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -4769,6 +4951,7 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -4783,6 +4966,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     /** @enum {unknown} */
@@ -4793,6 +4977,7 @@ export interface paths {
                     /** @enum {unknown} */
                     subjectType: 'apartment' | 'building' | 'station' | 'source';
                     timeline: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -4802,6 +4987,7 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
@@ -4814,6 +5000,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -4854,16 +5041,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -4889,6 +5081,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     /** @enum {unknown} */
                     source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -4912,19 +5105,24 @@ export interface paths {
               linked: boolean;
               order:
                 | {
+                    /** @description epoch ms */
                     answeredAt?: number;
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     callbackBy?: string;
+                    /** @description epoch ms */
                     callbackDueAt?: number;
                     callbackResult?: string;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     /** @enum {unknown} */
                     channel: 'hotline' | 'app' | 'system';
+                    /** @description epoch ms */
                     closedAt?: number;
                     content: string;
                     contentText?: {
@@ -4935,6 +5133,7 @@ export interface paths {
                     };
                     escalations: {
                       afterHours: number;
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -4946,6 +5145,7 @@ export interface paths {
                     }[];
                     history: {
                       action: string;
+                      /** @description epoch ms */
                       at: number;
                       by: string;
                       /** @enum {unknown} */
@@ -4956,6 +5156,7 @@ export interface paths {
                     }[];
                     id: string;
                     incidentIds: string[];
+                    /** @description epoch ms */
                     issuedAt?: number;
                     linkedOrderId?: string;
                     measurement?: {
@@ -4997,18 +5198,23 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
                     officeId?: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     outageId?: string;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -5021,13 +5227,16 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     receiver: string;
                     receiverId?: string;
                     receivingOfficeId?: string;
                     refund?: {
+                      /** @description epoch ms */
                       accruesFromAt: number;
                       pctPerDay: number;
+                      /** @description epoch ms */
                       restoredAt?: number;
                     };
                     repairSheet?: {
@@ -5043,10 +5252,13 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     slaBreaches: {
+                      /** @description epoch ms */
                       at: number;
+                      /** @description epoch ms */
                       dueAt: number;
                       /** @enum {unknown} */
                       kind: 'answer' | 'on_site' | 'restore';
@@ -5064,9 +5276,11 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
+                    /** @description epoch ms */
                     callbackAt?: number;
                     cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                     content: string;
@@ -5077,6 +5291,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -5117,16 +5332,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -5139,6 +5359,7 @@ export interface paths {
                       /** @enum {unknown} */
                       state: 'predicted' | 'confirmed' | 'avoided';
                     };
+                    /** @description epoch ms */
                     receivedAt: number;
                     repairSheet?: {
                       content: string;
@@ -5153,6 +5374,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     satisfaction?: number;
                     /** @enum {unknown} */
@@ -5163,6 +5385,7 @@ export interface paths {
                     /** @enum {unknown} */
                     subjectType: 'apartment' | 'building' | 'station' | 'source';
                     timeline: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -5172,6 +5395,7 @@ export interface paths {
                 | {
                     apartmentId?: string;
                     apartments: string[];
+                    /** @description epoch ms */
                     appointmentAt?: number;
                     assignee?: string;
                     buildingId?: string;
@@ -5184,6 +5408,7 @@ export interface paths {
                       };
                     };
                     id: string;
+                    /** @description epoch ms */
                     issuedAt?: number;
                     measurement?: {
                       record: {
@@ -5224,16 +5449,21 @@ export interface paths {
                       };
                     };
                     notHome: {
+                      /** @description epoch ms */
                       at: number;
                       /** @enum {unknown} */
                       kind?: 'not_home' | 'reschedule';
+                      /** @description epoch ms */
                       newAppointmentAt: number;
                       note: string;
                     }[];
                     number: string;
+                    /** @description epoch ms */
                     onSiteAt?: number;
                     prediction?: {
+                      /** @description epoch ms */
                       avoidedAt?: number;
+                      /** @description epoch ms */
                       confirmedAt?: number;
                       confirmedBy?: string;
                       incidentId: string;
@@ -5259,6 +5489,7 @@ export interface paths {
                     residentAddress?: string;
                     residentContact?: string;
                     residentPhone?: string;
+                    /** @description epoch ms */
                     resolvedAt?: number;
                     /** @enum {unknown} */
                     source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -5326,19 +5557,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -5349,6 +5585,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -5360,6 +5597,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -5370,6 +5608,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -5411,18 +5650,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -5435,13 +5679,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -5457,10 +5704,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -5478,9 +5728,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -5491,6 +5743,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -5531,16 +5784,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -5553,6 +5811,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -5567,6 +5826,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -5577,6 +5837,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -5586,6 +5847,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -5598,6 +5860,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -5638,16 +5901,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -5673,6 +5941,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -5748,19 +6017,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -5771,6 +6045,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -5782,6 +6057,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -5792,6 +6068,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -5833,18 +6110,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -5857,13 +6139,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -5879,10 +6164,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -5900,9 +6188,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -5913,6 +6203,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -5953,16 +6244,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -5975,6 +6271,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -5989,6 +6286,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -5999,6 +6297,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -6008,6 +6307,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -6020,6 +6320,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -6060,16 +6361,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -6095,6 +6401,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -6165,19 +6472,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -6188,6 +6500,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -6199,6 +6512,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -6209,6 +6523,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -6250,18 +6565,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -6274,13 +6594,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -6296,10 +6619,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -6317,9 +6643,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -6330,6 +6658,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -6370,16 +6699,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -6392,6 +6726,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -6406,6 +6741,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -6416,6 +6752,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -6425,6 +6762,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -6437,6 +6775,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -6477,16 +6816,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -6512,6 +6856,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -6585,19 +6930,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -6608,6 +6958,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -6619,6 +6970,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -6629,6 +6981,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -6670,18 +7023,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -6694,13 +7052,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -6716,10 +7077,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -6737,9 +7101,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -6750,6 +7116,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -6790,16 +7157,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -6812,6 +7184,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -6826,6 +7199,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -6836,6 +7210,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -6845,6 +7220,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -6857,6 +7233,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -6897,16 +7274,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -6932,6 +7314,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -7004,19 +7387,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -7027,6 +7415,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -7038,6 +7427,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -7048,6 +7438,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -7089,18 +7480,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -7113,13 +7509,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -7135,10 +7534,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -7156,9 +7558,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -7169,6 +7573,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -7209,16 +7614,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -7231,6 +7641,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -7245,6 +7656,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -7255,6 +7667,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -7264,6 +7677,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -7276,6 +7690,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -7316,16 +7731,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -7351,6 +7771,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -7423,19 +7844,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -7446,6 +7872,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -7457,6 +7884,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -7467,6 +7895,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -7508,18 +7937,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -7532,13 +7966,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -7554,10 +7991,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -7575,9 +8015,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -7588,6 +8030,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -7628,16 +8071,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -7650,6 +8098,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -7664,6 +8113,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -7674,6 +8124,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -7683,6 +8134,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -7695,6 +8147,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -7735,16 +8188,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -7770,6 +8228,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -7843,19 +8302,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -7866,6 +8330,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -7877,6 +8342,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -7887,6 +8353,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -7928,18 +8395,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -7952,13 +8424,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -7974,10 +8449,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -7995,9 +8473,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -8008,6 +8488,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -8048,16 +8529,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -8070,6 +8556,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -8084,6 +8571,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -8094,6 +8582,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -8103,6 +8592,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -8115,6 +8605,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -8155,16 +8646,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -8190,6 +8686,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -8264,19 +8761,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -8287,6 +8789,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -8298,6 +8801,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -8308,6 +8812,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -8349,18 +8854,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -8373,13 +8883,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -8395,10 +8908,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -8416,9 +8932,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -8429,6 +8947,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -8469,16 +8988,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -8491,6 +9015,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -8505,6 +9030,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -8515,6 +9041,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -8524,6 +9051,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -8536,6 +9064,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -8576,16 +9105,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -8611,6 +9145,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -8683,19 +9218,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -8706,6 +9246,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -8717,6 +9258,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -8727,6 +9269,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -8768,18 +9311,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -8792,13 +9340,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -8814,10 +9365,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -8835,9 +9389,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -8848,6 +9404,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -8888,16 +9445,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -8910,6 +9472,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -8924,6 +9487,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -8934,6 +9498,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -8943,6 +9508,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -8955,6 +9521,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -8995,16 +9562,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -9030,6 +9602,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -9093,6 +9666,7 @@ export interface paths {
           };
           content: {
             'application/json': {
+              /** @description epoch ms */
               at: number;
               detail?: string;
               id: number;
@@ -9164,19 +9738,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -9187,6 +9766,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -9198,6 +9778,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -9208,6 +9789,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -9249,18 +9831,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -9273,13 +9860,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -9295,10 +9885,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -9316,9 +9909,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -9329,6 +9924,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -9369,16 +9965,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -9391,6 +9992,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -9405,6 +10007,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -9415,6 +10018,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -9424,6 +10028,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -9436,6 +10041,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -9476,16 +10082,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -9511,6 +10122,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -9585,19 +10197,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -9608,6 +10225,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -9619,6 +10237,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -9629,6 +10248,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -9670,18 +10290,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -9694,13 +10319,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -9716,10 +10344,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -9737,9 +10368,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -9750,6 +10383,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -9790,16 +10424,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -9812,6 +10451,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -9826,6 +10466,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -9836,6 +10477,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -9845,6 +10487,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -9857,6 +10500,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -9897,16 +10541,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -9932,6 +10581,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -10035,19 +10685,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -10058,6 +10713,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -10069,6 +10725,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -10079,6 +10736,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -10120,18 +10778,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -10144,13 +10807,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -10166,10 +10832,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -10187,9 +10856,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -10200,6 +10871,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -10240,16 +10912,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -10262,6 +10939,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -10276,6 +10954,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -10286,6 +10965,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -10295,6 +10975,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -10307,6 +10988,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -10347,16 +11029,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -10382,6 +11069,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -10455,19 +11143,24 @@ export interface paths {
           content: {
             'application/json':
               | {
+                  /** @description epoch ms */
                   answeredAt?: number;
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   callbackBy?: string;
+                  /** @description epoch ms */
                   callbackDueAt?: number;
                   callbackResult?: string;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   /** @enum {unknown} */
                   channel: 'hotline' | 'app' | 'system';
+                  /** @description epoch ms */
                   closedAt?: number;
                   content: string;
                   contentText?: {
@@ -10478,6 +11171,7 @@ export interface paths {
                   };
                   escalations: {
                     afterHours: number;
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     level: 'station_head' | 'company_manager' | 'deputy_gm' | 'general_manager';
@@ -10489,6 +11183,7 @@ export interface paths {
                   }[];
                   history: {
                     action: string;
+                    /** @description epoch ms */
                     at: number;
                     by: string;
                     /** @enum {unknown} */
@@ -10499,6 +11194,7 @@ export interface paths {
                   }[];
                   id: string;
                   incidentIds: string[];
+                  /** @description epoch ms */
                   issuedAt?: number;
                   linkedOrderId?: string;
                   measurement?: {
@@ -10540,18 +11236,23 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
                   officeId?: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   outageId?: string;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -10564,13 +11265,16 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   receiver: string;
                   receiverId?: string;
                   receivingOfficeId?: string;
                   refund?: {
+                    /** @description epoch ms */
                     accruesFromAt: number;
                     pctPerDay: number;
+                    /** @description epoch ms */
                     restoredAt?: number;
                   };
                   repairSheet?: {
@@ -10586,10 +11290,13 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   slaBreaches: {
+                    /** @description epoch ms */
                     at: number;
+                    /** @description epoch ms */
                     dueAt: number;
                     /** @enum {unknown} */
                     kind: 'answer' | 'on_site' | 'restore';
@@ -10607,9 +11314,11 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
+                  /** @description epoch ms */
                   callbackAt?: number;
                   cause?: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                   content: string;
@@ -10620,6 +11329,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -10660,16 +11370,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -10682,6 +11397,7 @@ export interface paths {
                     /** @enum {unknown} */
                     state: 'predicted' | 'confirmed' | 'avoided';
                   };
+                  /** @description epoch ms */
                   receivedAt: number;
                   repairSheet?: {
                     content: string;
@@ -10696,6 +11412,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   satisfaction?: number;
                   /** @enum {unknown} */
@@ -10706,6 +11423,7 @@ export interface paths {
                   /** @enum {unknown} */
                   subjectType: 'apartment' | 'building' | 'station' | 'source';
                   timeline: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     to: 'new' | 'dispatched' | 'accepted' | 'on_site' | 'resolved' | 'callback' | 'closed' | 'cancelled';
@@ -10715,6 +11433,7 @@ export interface paths {
               | {
                   apartmentId?: string;
                   apartments: string[];
+                  /** @description epoch ms */
                   appointmentAt?: number;
                   assignee?: string;
                   buildingId?: string;
@@ -10727,6 +11446,7 @@ export interface paths {
                     };
                   };
                   id: string;
+                  /** @description epoch ms */
                   issuedAt?: number;
                   measurement?: {
                     record: {
@@ -10767,16 +11487,21 @@ export interface paths {
                     };
                   };
                   notHome: {
+                    /** @description epoch ms */
                     at: number;
                     /** @enum {unknown} */
                     kind?: 'not_home' | 'reschedule';
+                    /** @description epoch ms */
                     newAppointmentAt: number;
                     note: string;
                   }[];
                   number: string;
+                  /** @description epoch ms */
                   onSiteAt?: number;
                   prediction?: {
+                    /** @description epoch ms */
                     avoidedAt?: number;
+                    /** @description epoch ms */
                     confirmedAt?: number;
                     confirmedBy?: string;
                     incidentId: string;
@@ -10802,6 +11527,7 @@ export interface paths {
                   residentAddress?: string;
                   residentContact?: string;
                   residentPhone?: string;
+                  /** @description epoch ms */
                   resolvedAt?: number;
                   /** @enum {unknown} */
                   source: 'proactive' | 'complaint' | 'measurement' | 'outage_followup';
@@ -10928,17 +11654,20 @@ export interface paths {
           content: {
             'application/json': (
               | {
+                  /** @description epoch ms */
                   announcedAt: number;
                   announcedBy: string;
                   apartments: string[];
                   emergency: boolean;
                   emergencyReason?: string;
+                  /** @description epoch ms */
                   endsAt: number;
                   explainedIncidentIds?: string[];
                   followUpOrderId?: string;
                   id: string;
                   notices?: {
                     apartmentId: string;
+                    /** @description epoch ms */
                     at: number;
                     hoursAhead: number;
                   }[];
@@ -10946,20 +11675,24 @@ export interface paths {
                   scopeId: string;
                   /** @enum {unknown} */
                   scopeType: 'station' | 'building';
+                  /** @description epoch ms */
                   startsAt: number;
                   stationId: string;
                 }
               | {
+                  /** @description epoch ms */
                   announcedAt: number;
                   announcedBy: string;
                   emergency: boolean;
                   emergencyReason?: string;
+                  /** @description epoch ms */
                   endsAt: number;
                   explainedIncidentIds?: string[];
                   followUpOrderId?: string;
                   id: string;
                   notices?: {
                     apartmentId: string;
+                    /** @description epoch ms */
                     at: number;
                     hoursAhead: number;
                   }[];
@@ -10967,6 +11700,7 @@ export interface paths {
                   scopeId: string;
                   /** @enum {unknown} */
                   scopeType: 'station' | 'building';
+                  /** @description epoch ms */
                   startsAt: number;
                   stationId: string;
                 }
@@ -11025,17 +11759,20 @@ export interface paths {
           };
           content: {
             'application/json': {
+              /** @description epoch ms */
               announcedAt: number;
               announcedBy: string;
               apartments: string[];
               emergency: boolean;
               emergencyReason?: string;
+              /** @description epoch ms */
               endsAt: number;
               explainedIncidentIds?: string[];
               followUpOrderId?: string;
               id: string;
               notices?: {
                 apartmentId: string;
+                /** @description epoch ms */
                 at: number;
                 hoursAhead: number;
               }[];
@@ -11043,6 +11780,7 @@ export interface paths {
               scopeId: string;
               /** @enum {unknown} */
               scopeType: 'station' | 'building';
+              /** @description epoch ms */
               startsAt: number;
               stationId: string;
             };
@@ -11098,6 +11836,7 @@ export interface paths {
           content: {
             'application/json': {
               apartmentId?: string;
+              /** @description epoch ms */
               createdAt: number;
               disabled: boolean;
               id: string;
@@ -11181,6 +11920,7 @@ export interface paths {
           content: {
             'application/json': {
               apartmentId?: string;
+              /** @description epoch ms */
               createdAt: number;
               disabled: boolean;
               id: string;
@@ -11262,6 +12002,7 @@ export interface paths {
           content: {
             'application/json': {
               apartmentId?: string;
+              /** @description epoch ms */
               createdAt: number;
               disabled: boolean;
               id: string;
@@ -11500,6 +12241,7 @@ export interface paths {
               done: number;
               error?: string;
               etaMs?: number;
+              /** @description epoch ms */
               eventTs: number;
               file?: string;
               id: string;
@@ -11508,6 +12250,7 @@ export interface paths {
               readings: number;
               scenario?: string;
               speed: number;
+              /** @description epoch ms */
               startedAt: number;
               /** @enum {unknown} */
               status: 'running' | 'finished' | 'stopped' | 'failed';
@@ -11631,6 +12374,7 @@ export interface paths {
                 buildingId?: string;
                 cause: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                 children?: string[];
+                /** @description epoch ms */
                 endTs?: number;
                 evidence: {
                   [key: string]: string | number | boolean | (never | null);
@@ -11652,6 +12396,7 @@ export interface paths {
                 parentId?: string;
                 revision?: number;
                 severity: 'info' | 'minor' | 'major' | 'critical';
+                /** @description epoch ms */
                 startTs: number;
                 stationId?: string;
                 status: 'open' | 'resolved';
@@ -11662,6 +12407,7 @@ export interface paths {
                 done: number;
                 error?: string;
                 etaMs?: number;
+                /** @description epoch ms */
                 eventTs: number;
                 file?: string;
                 id: string;
@@ -11670,6 +12416,7 @@ export interface paths {
                 readings: number;
                 scenario?: string;
                 speed: number;
+                /** @description epoch ms */
                 startedAt: number;
                 /** @enum {unknown} */
                 status: 'running' | 'finished' | 'stopped' | 'failed';
@@ -11826,6 +12573,7 @@ export interface paths {
                 buildingId?: string;
                 cause: 'heat_source' | 'station' | 'building' | 'in_home' | 'not_a_fault' | 'unknown';
                 children?: string[];
+                /** @description epoch ms */
                 endTs?: number;
                 evidence: {
                   [key: string]: string | number | boolean | (never | null);
@@ -11847,6 +12595,7 @@ export interface paths {
                 parentId?: string;
                 revision?: number;
                 severity: 'info' | 'minor' | 'major' | 'critical';
+                /** @description epoch ms */
                 startTs: number;
                 stationId?: string;
                 status: 'open' | 'resolved';
@@ -11857,12 +12606,14 @@ export interface paths {
                 fields: {
                   [key: string]: number;
                 };
+                /** @description epoch ms */
                 ts: number;
               };
               run: {
                 done: number;
                 error?: string;
                 etaMs?: number;
+                /** @description epoch ms */
                 eventTs: number;
                 file?: string;
                 id: string;
@@ -11871,6 +12622,7 @@ export interface paths {
                 readings: number;
                 scenario?: string;
                 speed: number;
+                /** @description epoch ms */
                 startedAt: number;
                 /** @enum {unknown} */
                 status: 'running' | 'finished' | 'stopped' | 'failed';
@@ -11884,6 +12636,7 @@ export interface paths {
                 bucketMs: number;
                 fields: {
                   [key: string]: {
+                    /** @description epoch ms */
                     ts: number;
                     value: number;
                   }[];
@@ -12020,8 +12773,10 @@ export interface paths {
           };
           content: {
             'application/json': {
+              /** @description epoch ms */
               end: number;
               id: string;
+              /** @description epoch ms */
               start: number;
               summary: {
                 en: string;
