@@ -98,3 +98,19 @@ export async function parkIngestSession(url: string): Promise<void> {
   await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
   await ingest.endAsync();
 }
+
+/**
+ * Reconnect the ingest's persistent session (clean: false), listening before the CONNACK:
+ * what the broker queued for it follows the CONNACK at once, before connectAsync would resolve.
+ */
+export function resumeIngestSession(url: string, onMessage: (topic: string, payload: Buffer) => void): MqttClient {
+  const c = mqtt.connect(url, {
+    ...base,
+    clientId: 'svc-ingest',
+    username: 'svc-ingest',
+    password: serviceSecret('svc-ingest'),
+    clean: false,
+  });
+  c.on('message', onMessage);
+  return c;
+}

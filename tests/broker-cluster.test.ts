@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, serviceSecret, connectDevice, connectService, seedRegistry, subackCodes } from '../broker/testing.fixture.ts';
+import {
+  SERVICE_SECRET,
+  connectDevice,
+  connectService,
+  resumeIngestSession,
+  seedRegistry,
+  subackCodes,
+} from '../broker/testing.fixture.ts';
 import { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { freePort, waitFor } from './harness/ports.ts';
 import { portOpen } from './harness/services.ts';
@@ -110,15 +117,8 @@ describe('broker: two-node cluster over Redis', () => {
     await ingest.endAsync();
     for (let n = 2; n <= 6; n++) await dev.publishAsync(topics.telemetry('dev-a'), `{"ts":${n},"temp":21}`, { qos: 1 });
     await dev.publishAsync(topics.status('dev-a'), 'online', { qos: 1 });
-    const back = mqtt.connect(`mqtt://127.0.0.1:${portA}`, {
-      clientId: 'svc-ingest',
-      username: 'svc-ingest',
-      password: serviceSecret('svc-ingest'),
-      clean: false,
-      reconnectPeriod: 0,
-    });
     const later = new Set<string>();
-    back.on('message', (_t, p) => later.add(p.toString()));
+    const back = resumeIngestSession(`mqtt://127.0.0.1:${portA}`, (_t, p) => later.add(p.toString()));
     await waitFor(() => later.size >= 5, { what: 'queued readings after reconnect', timeoutMs: 45_000 }).catch((e: Error) => {
       throw new Error(`${e.message}: got ${[...later].join(' ')}`);
     });
@@ -159,15 +159,8 @@ describe('broker: two-node cluster over Redis', () => {
 
     // The session resumes on the other node (A): present, its queue delivered, and its three
     // subscriptions live there without a new SUBSCRIBE.
-    const back = mqtt.connect(urlA, {
-      clientId: 'svc-ingest',
-      username: 'svc-ingest',
-      password: serviceSecret('svc-ingest'),
-      clean: false,
-      reconnectPeriod: 0,
-    });
     const onA: string[] = [];
-    back.on('message', (_t, p) => onA.push(p.toString()));
+    const back = resumeIngestSession(urlA, (_t, p) => onA.push(p.toString()));
     const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
       back.once('connect', resolve);
       back.once('error', reject);
@@ -198,15 +191,8 @@ describe('broker: two-node cluster over Redis', () => {
     await api.publishAsync(config, '{"n":1}', { qos: 1 });
     const dev = await connectDevice(urlA, 'dev-a');
     await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":201,"temp":20}', { qos: 1 });
-    const back = mqtt.connect(urlA, {
-      clientId: 'svc-ingest',
-      username: 'svc-ingest',
-      password: serviceSecret('svc-ingest'),
-      clean: false,
-      reconnectPeriod: 0,
-    });
     const later: string[] = [];
-    back.on('message', (t, p) => later.push(`${t} ${p.toString()}`));
+    const back = resumeIngestSession(urlA, (t, p) => later.push(`${t} ${p.toString()}`));
     await waitFor(() => later.length >= 1, { what: 'the queued reading' });
     // A barrier: published after the reconnect, so it arrives after anything queued before.
     await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":202,"temp":20}', { qos: 1 });

@@ -7,16 +7,15 @@
  * no PUBACK while the journal fails, the process never exits, and after the fault clears and
  * a SIGKILL every acknowledged message is still delivered to the ingest's persistent session.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SERVICE_SECRET, parkIngestSession, seedRegistry, serviceSecret } from '../broker/testing.fixture.ts';
+import { describe, expect, it } from 'vitest';
+import { parkIngestSession, resumeIngestSession, serviceSecret } from '../broker/testing.fixture.ts';
 import { topics } from '../domain/topics.ts';
-import { freePort, waitFor } from './harness/ports.ts';
-import { portOpen, serviceProcess, type ServiceProcess } from './harness/services.ts';
+import { brokerFixture } from './harness/broker.fixture.ts';
+import { waitFor } from './harness/ports.ts';
 
 const PRELOAD = fileURLToPath(new URL('./harness/disk-faults.preload.mjs', import.meta.url));
 const TOTAL = 3_000;
@@ -24,47 +23,23 @@ const WINDOW = 40;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('broker journal: disk faults (ENOSPC, EIO) mid-stream', () => {
-  let dir: string;
   let control: string;
-  let broker: ServiceProcess;
-  let port: number;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'broker-disk-'));
-    control = join(dir, 'fault');
-    writeFileSync(control, '');
-    seedRegistry(dir).close();
-    port = await freePort();
-    // brokerProcess()'s environment, plus the fault wrapper.
-    broker = serviceProcess(
-      'broker',
-      {
-        DATA_DIR: dir,
-        MQTT_PORT: String(port),
-        MQTT_WS_PORT: '0',
-        HOST: '127.0.0.1',
-        SERVICE_SECRET,
-        REDIS_URL: '',
-        TLS_CERT_FILE: '',
-        TLS_KEY_FILE: '',
-        INGEST_FEED: 'mqtt', // telemetry through the journal, which is what fails here
+  // Telemetry goes through the journal (brokerProcess' INGEST_FEED=mqtt), which is what fails here.
+  const fixture = brokerFixture('broker-disk-', {
+    prepare: (dir) => {
+      control = join(dir, 'fault');
+      writeFileSync(control, '');
+      return {
         LOG_LEVEL: 'error',
         NODE_OPTIONS: `--import ${PRELOAD}`,
         DISK_FAULT_FILE: control,
         DISK_FAULT_MATCH: join(dir, 'broker', 'journal'),
-      },
-      () => portOpen(port),
-    );
-    await broker.start();
-  });
-
-  afterAll(async () => {
-    await broker?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+      };
+    },
   });
 
   it('acknowledges nothing while the journal fails, loses nothing acknowledged, and never exits', async () => {
-    const url = `mqtt://127.0.0.1:${port}`;
+    const { url, process: broker } = fixture;
     await parkIngestSession(url);
 
     // The fault schedule, by acknowledged count: ENOSPC, a clear spell, EIO, clear.
@@ -143,15 +118,7 @@ describe('broker journal: disk faults (ENOSPC, EIO) mid-stream', () => {
     writeFileSync(control, '');
     await broker.start();
     const got = new Set<number>();
-    const ingest = mqtt.connect(url, {
-      clientId: 'svc-ingest',
-      username: 'svc-ingest',
-      password: serviceSecret('svc-ingest'),
-      protocolVersion: 4,
-      clean: false,
-      reconnectPeriod: 0,
-    });
-    ingest.on('message', (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
+    const ingest = resumeIngestSession(url, (_t, payload) => got.add((JSON.parse(payload.toString()) as { n: number }).n));
     await waitFor(() => [...acked.keys()].every((n) => got.has(n)), {
       timeoutMs: 60_000,
       what: `acknowledged messages after the restart (${[...acked.keys()].filter((n) => !got.has(n)).length} missing)`,

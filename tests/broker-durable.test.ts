@@ -6,36 +6,18 @@
  * (aedes alone acknowledges before it stores: tests/broker-persistence.test.ts needs a later
  * PUBACK as a barrier; this test has none.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, serviceSecret, connectService, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
-import { freePort, waitFor } from './harness/ports.ts';
-import { brokerProcess, type ServiceProcess } from './harness/services.ts';
+import { connectService, parkIngestSession, resumeIngestSession } from '../broker/testing.fixture.ts';
+import { brokerFixture } from './harness/broker.fixture.ts';
+import { waitFor } from './harness/ports.ts';
 
 describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
-  let dataDir: string;
-  let port: number;
-  let broker: ServiceProcess;
-
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'broker-durable-'));
-    seedRegistry(dataDir).close();
-    port = await freePort();
-    broker = brokerProcess(dataDir, port, SERVICE_SECRET);
-    await broker.start();
-  }, 120_000);
-
-  afterAll(async () => {
-    await broker.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const broker = brokerFixture('broker-durable-');
 
   it('every message whose PUBACK arrived survives kill -9 and restart', async () => {
-    const url = `mqtt://127.0.0.1:${port}`;
+    const { url } = broker;
     await parkIngestSession(url);
 
     // Replay accounts (no per-client rate limit), 4 × up to 2,000 messages, 100 in flight each.
@@ -66,7 +48,7 @@ describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
                   return; // not acknowledged
                 }
                 acked.add(key);
-                if (acked.size >= KILL_AT) killed ??= broker.kill('SIGKILL').then(onKilled);
+                if (acked.size >= KILL_AT) killed ??= broker.process.kill('SIGKILL').then(onKilled);
               }),
             );
           }
@@ -77,17 +59,9 @@ describe('broker: a PUBACK follows the store (SIGKILL mid-stream)', () => {
     for (const c of pubs) c.end(true);
     expect(acked.size).toBeGreaterThanOrEqual(KILL_AT);
 
-    await broker.start();
+    await broker.process.start();
     const got = new Set<string>();
-    // Listen before connecting: queued messages follow the CONNACK immediately.
-    const back = mqtt.connect(url, {
-      clientId: 'svc-ingest',
-      username: 'svc-ingest',
-      password: serviceSecret('svc-ingest'),
-      clean: false,
-      reconnectPeriod: 0,
-    });
-    back.on('message', (_t, payload) => {
+    const back = resumeIngestSession(url, (_t, payload) => {
       const m = JSON.parse(payload.toString()) as { ts: number; p: number };
       got.add(`${m.p}:${m.ts}`);
     });

@@ -15,20 +15,15 @@
  * live message after it leave in one TCP write (corked), which is what a busy ingest does
  * sooner or later; every incident the publisher got a PUBACK for must be applied by the API.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttConsumer } from '../api/mqtt.consumer.ts';
-import { SERVICE_SECRET, seedRegistry, serviceSecret, silentLogger } from '../broker/testing.fixture.ts';
+import { serviceSecret, silentLogger } from '../broker/testing.fixture.ts';
 import { topics } from '../domain/topics.ts';
-import { freePort, waitFor } from './harness/ports.ts';
-import { brokerProcess, type ServiceProcess } from './harness/services.ts';
+import { brokerFixture } from './harness/broker.fixture.ts';
+import { waitFor } from './harness/ports.ts';
 
-let dataDir: string;
-let url: string;
-let broker: ServiceProcess;
+const broker = brokerFixture('broker-mixed-qos-');
 let api: MqttConsumer;
 /** Incident ids the API's consumer applied (a redelivery may apply one twice: a set). */
 const applied = new Set<string>();
@@ -37,7 +32,7 @@ let live = 0;
 const acked = new Set<string>();
 
 const ingest = (): Promise<MqttClient> =>
-  mqtt.connectAsync(url, {
+  mqtt.connectAsync(broker.url, {
     clientId: 'svc-ingest',
     username: 'svc-ingest',
     password: serviceSecret('svc-ingest'),
@@ -65,20 +60,14 @@ const missing = () => [...acked].filter((id) => !applied.has(id));
 async function expectAllApplied(what: string): Promise<void> {
   await waitFor(() => missing().length === 0, { timeoutMs: 20_000, what }).catch((e: Error) => {
     throw new Error(
-      `${e.message}: ${missing().length} of ${acked.size} acknowledged incidents never applied by the API (${missing().slice(0, 5).join(', ')}…); broker log: ${broker.log().slice(-2000)}`,
+      `${e.message}: ${missing().length} of ${acked.size} acknowledged incidents never applied by the API (${missing().slice(0, 5).join(', ')}…); broker log: ${broker.process.log().slice(-2000)}`,
     );
   });
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'broker-mixed-qos-'));
-  seedRegistry(dataDir).close();
-  const port = await freePort();
-  url = `mqtt://127.0.0.1:${port}`;
-  broker = brokerProcess(dataDir, port, SERVICE_SECRET);
-  await broker.start();
   api = new MqttConsumer(
-    { url, clientId: 'svc-api', username: 'svc-api', password: serviceSecret('svc-api') },
+    { url: broker.url, clientId: 'svc-api', username: 'svc-api', password: serviceSecret('svc-api') },
     {
       incident: (p) => void applied.add((p as { incident: { id: string } }).incident.id),
       live: () => void live++,
@@ -100,8 +89,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
-  await broker?.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('broker: a QoS 1 message and a QoS 0 one after it, in one read, both reach a persistent subscriber', () => {
@@ -129,9 +116,9 @@ describe('broker: a QoS 1 message and a QoS 0 one after it, in one read, both re
       }
     })();
     await waitFor(() => acked.size >= before + 20, { what: 'pairs acknowledged before the kill' });
-    await broker.kill('SIGKILL');
+    await broker.process.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
-    await broker.start();
+    await broker.process.start();
     await waitFor(() => acked.size >= before + 40, { timeoutMs: 30_000, what: 'pairs acknowledged after the restart' });
     stop = true;
     await loop;

@@ -4,36 +4,17 @@
  * after the restart. The broker runs as a real child process (`node --import tsx
  * broker/server.ts`, one process, so SIGKILL hits the broker itself, not a wrapper).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, serviceSecret, connectDevice, seedRegistry, parkIngestSession } from '../broker/testing.fixture.ts';
-import { freePort, waitFor } from './harness/ports.ts';
-import { brokerProcess, type ServiceProcess } from './harness/services.ts';
+import { connectDevice, parkIngestSession, resumeIngestSession } from '../broker/testing.fixture.ts';
+import { brokerFixture } from './harness/broker.fixture.ts';
+import { waitFor } from './harness/ports.ts';
 
 describe('broker: on-disk persistence survives SIGKILL', () => {
-  let dataDir: string;
-  let port: number;
-  let broker: ServiceProcess;
-
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'broker-persist-'));
-    seedRegistry(dataDir).close();
-    port = await freePort();
-    broker = brokerProcess(dataDir, port, SERVICE_SECRET);
-    await broker.start();
-  }, 120_000);
-
-  afterAll(async () => {
-    await broker.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const broker = brokerFixture('broker-persist-');
 
   it('delivers every queued QoS 1 message to the ingest after kill -9 and restart', async () => {
-    const url = `mqtt://127.0.0.1:${port}`;
+    const { url } = broker;
     // The ingest's persistent session: subscribe, then go offline.
     await parkIngestSession(url);
 
@@ -46,28 +27,18 @@ describe('broker: on-disk persistence survives SIGKILL', () => {
     await dev.publishAsync(topics.status('dev-a'), 'online', { qos: 1 });
     dev.stream.destroy();
 
-    await broker.kill('SIGKILL');
-    expect(broker.exit().signal).toBe('SIGKILL');
-    await broker.start();
+    await broker.restart();
 
     const got = new Set<number>();
-    // Listen before connecting: queued messages follow the CONNACK immediately.
-    const back = mqtt.connect(url, {
-      clientId: 'svc-ingest',
-      username: 'svc-ingest',
-      password: serviceSecret('svc-ingest'),
-      clean: false,
-      reconnectPeriod: 0,
-    });
-    back.on('message', (_t, p) => got.add((JSON.parse(p.toString()) as { ts: number }).ts));
+    const back = resumeIngestSession(url, (_t, p) => got.add((JSON.parse(p.toString()) as { ts: number }).ts));
     await waitFor(() => got.size === N, { what: `${N} queued readings`, timeoutMs: 45_000 }).catch((e: Error) => {
-      throw new Error(`${e.message}: got ${got.size}; broker log: ${broker.log().slice(-3000)}`);
+      throw new Error(`${e.message}: got ${got.size}; broker log: ${broker.process.log().slice(-3000)}`);
     });
     expect([...got].sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
     await back.endAsync();
 
     // A clean SIGTERM stop works too (and exits 0).
-    await broker.kill('SIGTERM');
-    expect(broker.exit().code).toBe(0);
+    await broker.process.kill('SIGTERM');
+    expect(broker.process.exit().code).toBe(0);
   }, 150_000);
 });

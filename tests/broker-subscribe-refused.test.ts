@@ -4,36 +4,17 @@
  * session or delivered after a reconnect. Real broker process, on-disk journal (the default);
  * the Redis store is covered in tests/broker-cluster.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
-import { SERVICE_SECRET, connectDevice, connectService, seedRegistry, serviceSecret, subackCodes } from '../broker/testing.fixture.ts';
-import { freePort, waitFor } from './harness/ports.ts';
-import { brokerProcess, type ServiceProcess } from './harness/services.ts';
+import { connectDevice, connectService, resumeIngestSession, subackCodes } from '../broker/testing.fixture.ts';
+import { brokerFixture } from './harness/broker.fixture.ts';
+import { waitFor } from './harness/ports.ts';
 
 describe('broker: a refused filter is not stored for a persistent session', () => {
-  let dataDir: string;
-  let url: string;
-  let broker: ServiceProcess;
-
-  beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'broker-refused-'));
-    seedRegistry(dataDir).close();
-    const port = await freePort();
-    url = `mqtt://127.0.0.1:${port}`;
-    broker = brokerProcess(dataDir, port, SERVICE_SECRET);
-    await broker.start();
-  }, 120_000);
-
-  afterAll(async () => {
-    await broker.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const broker = brokerFixture('broker-refused-');
 
   it('queues and delivers nothing of a refused filter granted beside an allowed one', async () => {
+    const { url } = broker;
     // svc-ingest may read telemetry, not the devices' config topics.
     const ingest = await connectService(url, 'svc-ingest', { clean: false });
     const config = topics.config('dev-a');
@@ -51,15 +32,8 @@ describe('broker: a refused filter is not stored for a persistent session', () =
     // Offline: one message on each filter.
     await api.publishAsync(config, '{"n":2}', { qos: 1 });
     await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":2,"temp":21}', { qos: 1 });
-    const back = mqtt.connect(url, {
-      clientId: 'svc-ingest',
-      username: 'svc-ingest',
-      password: serviceSecret('svc-ingest'),
-      clean: false,
-      reconnectPeriod: 0,
-    });
     const later: string[] = [];
-    back.on('message', (t, p) => later.push(`${t} ${p.toString()}`));
+    const back = resumeIngestSession(url, (t, p) => later.push(`${t} ${p.toString()}`));
     await waitFor(() => later.length >= 1, { what: 'the queued reading' });
     // A barrier: a reading published after reconnecting arrives after anything queued before.
     await dev.publishAsync(topics.telemetry('dev-a'), '{"ts":3,"temp":21}', { qos: 1 });

@@ -101,13 +101,15 @@ export function serviceProcess(
 /**
  * The broker alone (`broker/server.ts`) on DATA_DIR and a TCP port on 127.0.0.1, on-disk
  * sessions, no Redis, no TLS, no WebSocket listener: for tests that SIGKILL it. Telemetry is
- * routed over MQTT (INGEST_FEED=mqtt) unless `feed` says 'spool'.
+ * routed over MQTT (INGEST_FEED=mqtt) unless `feed` says 'spool'; `env` adds to (or
+ * overrides) that environment, e.g. a fault wrapper's NODE_OPTIONS.
  */
 export function brokerProcess(
   dataDir: string,
   port: number,
   serviceSecret: string /* the master key */,
   feed: 'mqtt' | 'spool' = 'mqtt',
+  env: Record<string, string> = {},
 ): ServiceProcess {
   return serviceProcess(
     'broker',
@@ -121,6 +123,7 @@ export function brokerProcess(
       TLS_CERT_FILE: '',
       TLS_KEY_FILE: '',
       INGEST_FEED: feed,
+      ...env,
     },
     () => portOpen(port),
   );
