@@ -18,7 +18,7 @@
 import type { Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.ts';
-import { SpoolRepository, type SpoolSync } from '../storage/spool/spool.repository.ts';
+import { SpoolRepository, type SpoolColumns, type SpoolSync } from '../storage/spool/spool.repository.ts';
 
 export interface TelemetrySpoolOptions {
   readonly dataDir: string;
@@ -34,12 +34,54 @@ export interface TelemetrySpoolOptions {
 
 type Done = (err?: Error | null) => void;
 
-interface Offer {
-  readonly client: Client;
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly at: number;
-  readonly done: Done;
+/**
+ * Publishes offered, as columns: entry i < length is (clients[i], topics[i], payloads[i],
+ * ats[i], dones[i]), so a reading costs array slots and no object (nor, parked, a copy and a
+ * closure). The arrays keep their size from batch to batch: the spool alternates two of these,
+ * one filling while the other's write is in flight. `parked[i]`: the entry waited at the bound
+ * (readAhead was told), and readAhead is told again once it is done.
+ */
+class Offers implements SpoolColumns {
+  length = 0;
+  readonly clients: (Client | undefined)[] = [];
+  readonly topics: (string | undefined)[] = [];
+  readonly payloads: (Buffer | undefined)[] = [];
+  readonly ats: number[] = [];
+  readonly dones: (Done | undefined)[] = [];
+  readonly parked: boolean[] = [];
+
+  push(client: Client, topic: string, payload: Buffer, at: number, done: Done, parked: boolean): void {
+    const i = this.length++;
+    this.clients[i] = client;
+    this.topics[i] = topic;
+    this.payloads[i] = payload;
+    this.ats[i] = at;
+    this.dones[i] = done;
+    this.parked[i] = parked;
+  }
+
+  /** Entry i of `from` appended here. */
+  take(from: Offers, i: number): void {
+    this.push(from.clients[i]!, from.topics[i]!, from.payloads[i]!, from.ats[i]!, from.dones[i]!, from.parked[i]!);
+  }
+
+  /** The first n entries dropped (the others move up). */
+  shift(n: number): void {
+    const end = this.length;
+    for (const a of [this.clients, this.topics, this.payloads, this.ats, this.dones, this.parked]) a.copyWithin(0, n, end);
+    this.#forget(end - n, end);
+    this.length = end - n;
+  }
+
+  /** Empty; what the entries held is let go (the sizes stay). */
+  clear(): void {
+    this.#forget(0, this.length);
+    this.length = 0;
+  }
+
+  #forget(from: number, to: number): void {
+    for (let i = from; i < to; i++) this.clients[i] = this.topics[i] = this.payloads[i] = this.dones[i] = undefined;
+  }
 }
 
 /** How often the reader's marks are read: while publishes wait at the bound, and otherwise. */
@@ -60,11 +102,13 @@ export interface TelemetrySpoolStats {
 export class TelemetrySpool {
   readonly #o: TelemetrySpoolOptions;
   readonly #spool: SpoolRepository;
-  #incoming: Offer[] = [];
+  #incoming = new Offers();
+  /** The other batch's arrays, empty: the next to fill once the write in flight is done. */
+  #spare = new Offers();
   #committing: Promise<void> | undefined;
   #committingCount = 0;
   #scheduled = false;
-  #parked: Offer[] = [];
+  #parked = new Offers();
   #spooled = 0;
   #timer: NodeJS.Timeout;
   #timerMs: number = MARKS_READ_MS.idle;
@@ -103,22 +147,22 @@ export class TelemetrySpool {
 
   /** A telemetry PUBLISH (any QoS): `done` once it is durable (aedes then sends the PUBACK). */
   offer(client: Client, topic: string, payload: Buffer, done: Done): void {
-    const o: Offer = { client, topic, payload, at: this.#o.clock.now(), done };
     if (this.#closed) return done(new Error('telemetry spool closed'));
+    const at = this.#o.clock.now();
     if (this.#parked.length || this.#full()) {
       // Behind others already waiting too: a device's later message must not overtake its earlier one.
       const ra = this.#o.readAhead;
       // Its connection is read on meanwhile; the packets after it go on once its PUBACK is out.
-      this.#parked.push(ra ? { ...o, done: (err) => (o.done(err), ra.unparked(client)) } : o);
+      this.#parked.push(client, topic, payload, at, done, ra !== undefined);
       ra?.parked(client);
       if (this.#timerMs !== MARKS_READ_MS.parked) this.#refresh();
       return;
     }
-    this.#accept(o);
+    this.#incoming.push(client, topic, payload, at, done, false);
+    this.#schedule();
   }
 
-  #accept(o: Offer): void {
-    this.#incoming.push(o);
+  #schedule(): void {
     if (!this.#scheduled && !this.#committing) {
       this.#scheduled = true;
       setImmediate(() => void this.#commit());
@@ -126,43 +170,56 @@ export class TelemetrySpool {
   }
 
   #unpark(): void {
+    const parked = this.#parked;
     let i = 0;
-    while (i < this.#parked.length && !this.#full()) {
-      const o = this.#parked[i++]!;
+    while (i < parked.length && !this.#full()) {
       // A connection closed meanwhile: its device resends on the next one; nothing to ack.
-      if (!(o.client as Client & { closed?: boolean }).closed) this.#accept(o);
-      else this.#o.readAhead?.unparked(o.client);
+      if (!(parked.clients[i] as Client & { closed?: boolean }).closed) {
+        this.#incoming.take(parked, i);
+        this.#schedule();
+      } else this.#o.readAhead?.unparked(parked.clients[i]!);
+      i++;
     }
-    if (i) this.#parked = this.#parked.slice(i);
+    if (i) parked.shift(i);
   }
 
   async #commit(): Promise<void> {
     this.#scheduled = false;
     if (this.#committing || !this.#incoming.length) return;
     const batch = this.#incoming;
-    this.#incoming = [];
+    this.#incoming = this.#spare;
     this.#committingCount = batch.length;
     this.#committing = (async () => {
       try {
-        await this.#spool.appendBatch(batch);
+        await this.#spool.appendColumns(batch);
       } catch (e) {
         this.#o.logger.error(
           { err: String(e), messages: batch.length },
           'telemetry spool write failed: not acknowledged, the devices resend',
         );
-        const err = new Error(`telemetry spool write failed: ${String(e)}`);
-        for (const o of batch) o.done(err);
+        this.#finish(batch, new Error(`telemetry spool write failed: ${String(e)}`));
         return;
       }
       this.#spooled += batch.length;
-      for (const o of batch) o.done(null);
+      this.#finish(batch, null);
     })().finally(() => {
+      batch.clear();
+      this.#spare = batch;
       this.#committing = undefined;
       this.#committingCount = 0;
       this.#unpark();
       if (this.#incoming.length) void this.#commit();
     });
     await this.#committing;
+  }
+
+  #finish(batch: Offers, err: Error | null): void {
+    const ra = this.#o.readAhead;
+    const { dones, parked, clients } = batch;
+    for (let i = 0; i < batch.length; i++) {
+      dones[i]!(err);
+      if (parked[i]) ra!.unparked(clients[i]!);
+    }
   }
 
   stats(): TelemetrySpoolStats {
@@ -179,8 +236,8 @@ export class TelemetrySpool {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const o of this.#parked) this.#o.readAhead?.unparked(o.client);
-    this.#parked = [];
+    for (let i = 0; i < this.#parked.length; i++) this.#o.readAhead?.unparked(this.#parked.clients[i]!);
+    this.#parked.clear();
     while (this.#committing || this.#incoming.length) {
       if (this.#committing) await this.#committing;
       else await this.#commit();

@@ -27,19 +27,42 @@ export const HEADER = 8;
 export const segName = (firstSeq: number): string => `${String(firstSeq).padStart(16, '0')}.seg`;
 export const spoolDir = (dataDir: string): string => join(dataDir, 'spool');
 
+/**
+ * Records to append as columns, record i < length = (topics[i], payloads[i], ats[i]): the
+ * broker's spool mode gathers them per reading into arrays it reuses (so they may be longer
+ * than `length`), no object per record.
+ */
+export interface SpoolColumns {
+  readonly length: number;
+  readonly topics: readonly (string | undefined)[];
+  readonly payloads: readonly (Buffer | undefined)[];
+  readonly ats: readonly number[];
+}
+
+export const columnsOf = (items: readonly Omit<SpoolEntry, 'seq'>[]): SpoolColumns => ({
+  length: items.length,
+  topics: items.map((e) => e.topic),
+  payloads: items.map((e) => e.payload),
+  ats: items.map((e) => e.at),
+});
+
 /** Records for `items`, one buffer (one write). */
-export function encodeRecords(items: readonly Omit<SpoolEntry, 'seq'>[]): Buffer {
+export const encodeRecords = (items: readonly Omit<SpoolEntry, 'seq'>[]): Buffer => encodeColumns(columnsOf(items));
+
+/** Records for `columns`, one buffer (one write). */
+export function encodeColumns({ length: n, topics, payloads, ats }: SpoolColumns): Buffer {
   let size = 0;
-  for (const e of items) size += HEADER + 10 + Buffer.byteLength(e.topic, 'utf8') + e.payload.length;
+  for (let i = 0; i < n; i++) size += HEADER + 10 + Buffer.byteLength(topics[i]!, 'utf8') + payloads[i]!.length;
   const buf = Buffer.allocUnsafe(size);
   let off = 0;
-  for (const e of items) {
+  for (let i = 0; i < n; i++) {
+    const payload = payloads[i]!;
     const bodyAt = off + HEADER;
-    buf.writeDoubleLE(e.at, bodyAt);
-    const tlen = buf.write(e.topic, bodyAt + 10, 'utf8');
+    buf.writeDoubleLE(ats[i]!, bodyAt);
+    const tlen = buf.write(topics[i]!, bodyAt + 10, 'utf8');
     buf.writeUInt16LE(tlen, bodyAt + 8);
-    e.payload.copy(buf, bodyAt + 10 + tlen);
-    const end = bodyAt + 10 + tlen + e.payload.length;
+    payload.copy(buf, bodyAt + 10 + tlen);
+    const end = bodyAt + 10 + tlen + payload.length;
     buf.writeUInt32LE(end - bodyAt, off);
     buf.writeUInt32LE(crc32(buf.subarray(bodyAt, end)), off + 4);
     off = end;

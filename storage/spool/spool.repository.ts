@@ -23,17 +23,19 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CommittedMarker,
+  columnsOf,
   decodeRecord,
-  encodeRecords,
+  encodeColumns,
   readMarker,
   SEGMENT_MAX_BYTES,
   segName,
   spoolDir,
   writeMarker,
+  type SpoolColumns,
   type SpoolEntry,
 } from './spool.format.ts';
 
-export type { SpoolEntry } from './spool.format.ts';
+export type { SpoolColumns, SpoolEntry } from './spool.format.ts';
 
 /** `full`: fdatasync before acking (power-cut safe). `normal`: written to the OS only (process-crash safe). */
 export type SpoolSync = 'full' | 'normal';
@@ -163,12 +165,21 @@ export class SpoolRepository {
     return items.map((it, i) => ({ topic: it.topic, payload: it.payload, at: it.at, seq: first + i }));
   }
 
-  /** `append` without building the entries (the broker needs none): resolves with the first sequence number. */
+  /** `append` without building the entries: resolves with the first sequence number. */
   appendBatch(items: readonly Omit<SpoolEntry, 'seq'>[]): Promise<number> {
-    const buf = encodeRecords(items);
+    return this.appendColumns(columnsOf(items));
+  }
+
+  /**
+   * `appendBatch` of columns (the broker's spool mode): encoded before this returns, so the
+   * caller may reuse the arrays at once; resolves with the first sequence number.
+   */
+  appendColumns(records: SpoolColumns): Promise<number> {
+    const buf = encodeColumns(records);
+    const count = records.length;
     const p = this.#writing.then(async () => {
       const first = this.#nextSeq;
-      if (!items.length) return first;
+      if (!count) return first;
       try {
         if (this.#tailDirty && this.#fh) {
           // A reader must never find a failed batch's records after the good ones (they would
@@ -180,7 +191,7 @@ export class SpoolRepository {
         await this.#fh!.write(buf, 0, buf.length, seg.bytes);
         if (this.#sync === 'full') await this.#fh!.datasync();
         seg.bytes += buf.length;
-        seg.lastSeq = first + items.length - 1;
+        seg.lastSeq = first + count - 1;
       } catch (e) {
         this.writeErrors++;
         this.failing = String(e).slice(0, 300);
@@ -188,7 +199,7 @@ export class SpoolRepository {
         throw e;
       }
       this.failing = null;
-      this.#nextSeq = first + items.length;
+      this.#nextSeq = first + count;
       this.#committed?.write(this.#nextSeq - 1);
       return first;
     });
