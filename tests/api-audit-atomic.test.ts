@@ -6,11 +6,11 @@
  * no imported row, no onboarded or retired topology); once the disk is back the same request
  * succeeds and is audited once. One row of the table per audited route.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../api/demo-people.ts';
 import { HOUR_MS } from '../domain/clock.ts';
 import { startTestApi, type TestApi } from './api-fixture.ts';
+import { injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
 
 let t: TestApi;
 beforeAll(async () => {
@@ -30,15 +30,7 @@ const login = async (username: string, password: string) =>
   (await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } })).statusCode;
 
 /** The audit table refuses inserts (EIO) while `on`; every other write goes through. */
-function auditFault(): { off(): void } {
-  const Statement = Object.getPrototypeOf(t.registry.db.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
-  const run = Statement.run;
-  Statement.run = function (this: { source: string }, ...args: unknown[]) {
-    if (this.source.startsWith('INSERT INTO audit_log')) throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
-    return run.apply(this, args);
-  };
-  return { off: () => void (Statement.run = run) };
-}
+const auditFault = (): { off(): void } => injectSqliteFault(t.registry.db, insertsInto('audit_log'));
 
 interface Case {
   name: string;

@@ -10,13 +10,13 @@
  *  - a refused request whose audit entry cannot be written is still refused — a 503, never
  *    the route's answer — counted as not audited; once the disk is back refusals are audited.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../domain/clock.ts';
 import type { Order } from '../domain/orders/order.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import { startTestApi, type TestApi } from './api-fixture.ts';
 import { waitFor } from './harness/ports.ts';
+import { injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
 
 let t: TestApi;
 /** Socket events the API sent: [event, type]. */
@@ -65,15 +65,7 @@ async function dispatch(id: string): Promise<void> {
 const getOrder = async (id: string) => (await t.req('GET', `/api/v1/orders/${id}`, 'dispatcher')).json<Order>();
 
 /** An I/O error from every write statement while `on` (what EIO looks like to the API). */
-function ioFault(): { off(): void } {
-  const Statement = Object.getPrototypeOf(t.registry.db.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
-  const run = Statement.run;
-  Statement.run = function (this: { reader: boolean }, ...args: unknown[]) {
-    if (!this.reader) throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
-    return run.apply(this, args);
-  };
-  return { off: () => void (Statement.run = run) };
-}
+const ioFault = (): { off(): void } => injectSqliteFault(t.registry.db);
 
 /** A full disk: records.db may not grow, and the free room in its pages is used up (rows of `filler`). */
 function fullDisk(): { off(): void } {
@@ -232,12 +224,7 @@ describe("the access check's audit entry when the disk refuses it", () => {
 
 describe('a device change whose audit entry the disk refuses', () => {
   it('is not made (503): no device provisioned, no secret rotated unaudited; made and audited once the disk is back', async () => {
-    const Statement = Object.getPrototypeOf(t.registry.db.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
-    const run = Statement.run;
-    Statement.run = function (this: { source: string }, ...args: unknown[]) {
-      if (this.source.startsWith('INSERT INTO audit_log')) throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
-      return run.apply(this, args);
-    };
+    const fault = injectSqliteFault(t.registry.db, insertsInto('audit_log'));
     const row = (id: string) => t.registry.db.prepare('SELECT * FROM devices WHERE id = ?').get(id);
     const before = row('rs-b1-a11');
     const body = { id: 'rs-new-1', kind: 'room_sensor', roomId: 'b1-a12-r2' };
@@ -247,7 +234,7 @@ describe('a device change whose audit entry the disk refuses', () => {
       rotated = await t.req('POST', '/api/v1/devices/rs-b1-a11/rotate-secret', 'admin');
       disabled = await t.req('POST', '/api/v1/devices/rs-b1-a11/disable', 'admin');
     } finally {
-      Statement.run = run;
+      fault.off();
     }
     for (const res of [created, rotated, disabled]) {
       expect(res.statusCode).toBe(503);

@@ -7,9 +7,9 @@
  * Two faults: an I/O error injected at better-sqlite3's Statement#run (what EIO looks like to
  * the API), and a real SQLITE_FULL from a size-limited database (PRAGMA max_page_count).
  */
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from './api-fixture.ts';
+import { injectSqliteFault } from './harness/sqlite-faults.ts';
 
 let t: TestApi;
 /** Socket events the API sent, by event name. */
@@ -44,13 +44,7 @@ const count = (sql: string) => (t.registry.db.prepare(sql).get() as { n: number 
 
 describe('a records.db write the disk refuses', () => {
   it('an I/O error (injected at Statement#run): 503 with the code, nothing kept, no event, visible in /health; then it works again', async () => {
-    const Statement = Object.getPrototypeOf(t.registry.db.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
-    const run = Statement.run;
-    let fault = true;
-    Statement.run = function (this: { reader: boolean }, ...args: unknown[]) {
-      if (fault && !this.reader) throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
-      return run.apply(this, args);
-    };
+    const fault = injectSqliteFault(t.registry.db);
     try {
       const before = { orders: count('SELECT count(*) AS n FROM orders'), counters: count('SELECT count(*) AS n FROM order_counters') };
       const failures = await metric('heat_api_records_write_failures_total');
@@ -73,8 +67,7 @@ describe('a records.db write the disk refuses', () => {
       expect(bad.statusCode).toBe(400);
       expect(await health()).toMatchObject({ status: 'degraded', records: false });
     } finally {
-      fault = false;
-      Statement.run = run;
+      fault.off();
     }
     // The disk is back: the same request goes through, and health follows by itself.
     const again = await complaint('b1-a11');

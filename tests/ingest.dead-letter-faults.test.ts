@@ -10,12 +10,12 @@
  * acknowledged and stored, and health is ok, with no restart.
  * The platform runs as `npm start` does (spool mode), with a real MQTT.js device.
  */
-import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
 import { waitFor } from './harness/ports.ts';
 import { startTestPlatform, type TestPlatform } from './harness/platform.ts';
+import { injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
 
 const DEVICE = 'dev-dead-letters-1';
 const SECRET = 'dead-letters-device-secret-0123';
@@ -92,16 +92,11 @@ async function refusedThenHealed(marker: string, first: number, clear: () => voi
 
 describe("the ingest's dead letters when records.db refuses them", () => {
   it('an I/O error: no crash, the batch waits in the spool, PUBACKs stop at the bound; then written once', async () => {
-    const Statement = Object.getPrototypeOf(p.registry.db.prepare('SELECT 1')) as { run: (...a: unknown[]) => unknown };
-    const run = Statement.run;
-    Statement.run = function (this: { source: string }, ...args: unknown[]) {
-      if (this.source.startsWith('INSERT INTO dead_letters')) throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE');
-      return run.apply(this, args);
-    };
+    const fault = injectSqliteFault(p.registry.db, insertsInto('dead_letters'));
     try {
-      await refusedThenHealed('io-fault', 0, () => void (Statement.run = run));
+      await refusedThenHealed('io-fault', 0, () => fault.off());
     } finally {
-      Statement.run = run;
+      fault.off();
     }
     expect((await deadLetters())!.errors).toBeGreaterThan(0);
   }, 60_000);
