@@ -2,7 +2,7 @@
  * Topic access of device protocol v1 (ARCHITECTURE.md "Contracts"): who may publish and
  * subscribe where. Pure: the hooks resolve the principal at CONNECT and ask here per packet.
  */
-import { TOPIC_ROOT, parseTopic, topics } from '../domain/topics.ts';
+import { TOPIC_ROOT, parseTopic, topics, type ParsedTopic } from '../domain/topics.ts';
 import type { ServiceScope } from '../storage/records/registry.repository.ts';
 
 export type Principal =
@@ -123,15 +123,15 @@ export function filterCovered(filter: string, allowed: string): boolean {
   return f.length === a.length;
 }
 
-/** undefined = allowed; otherwise why not. */
-export function publishRefusal(p: Principal, topic: string): RefusalReason | undefined {
+/** undefined = allowed; otherwise why not. `parsed`: `topic` parsed already (the publish hook's). */
+export function publishRefusal(p: Principal, topic: string, parsed?: ParsedTopic): RefusalReason | undefined {
   if (p.kind === 'service') {
     if (p.scopes.includes('admin')) return undefined;
     if (topic.startsWith('$')) return 'publish_denied';
     for (const s of p.scopes) for (const f of SCOPES[s].publish) if (topicMatches(f, topic)) return undefined;
     return 'publish_denied';
   }
-  const t = parseTopic(topic);
+  const t = parsed ?? parseTopic(topic);
   if (t.type === 'telemetry' && t.gatewayId === undefined && t.deviceId === p.id) return undefined;
   if (t.type === 'status' && t.deviceId === p.id) return undefined;
   if (p.isGateway && t.type === 'telemetry' && t.gatewayId === p.id && p.gatewayDevices.has(t.deviceId)) return undefined;

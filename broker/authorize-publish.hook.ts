@@ -8,7 +8,7 @@
  * mode telemetry is appended to the ingest's spool from here instead (telemetry-spool.ts).
  */
 import type { Client, PublishPacket } from 'aedes';
-import { parseTopic } from '../domain/topics.ts';
+import { parseTopic, type ParsedTopic } from '../domain/topics.ts';
 import { publishRefusal } from './access.rules.ts';
 import { refusal, type BrokerContext } from './context.ts';
 import { NO_WAIT } from './rate-limit.ts';
@@ -19,11 +19,12 @@ export function createAuthorizePublish(ctx: BrokerContext) {
   const spoolTelemetry = ctx.spoolTelemetry;
 
   // A plain function with arguments, not a closure per message (this runs for every PUBLISH).
-  function accept(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
+  // `parsed`: the topic, parsed by the hook in spool mode.
+  function accept(client: Client, packet: PublishPacket, parsed: ParsedTopic | undefined, done: (error?: Error | null) => void): void {
     metrics.messagesIn++;
     metrics.bytesIn += packet.payload?.length ?? 0;
     // Spool mode: telemetry is durable in the ingest's spool before its PUBACK (any QoS).
-    if (spoolTelemetry && parseTopic(packet.topic).type === 'telemetry') return spoolTelemetry(client, packet, done);
+    if (spoolTelemetry && parsed!.type === 'telemetry') return spoolTelemetry(client, packet, done);
     // QoS 2 is stored before its PUBREC by aedes itself (and a DUP must not publish again).
     if (packet.qos === 1 && ackAfterStore) ctx.publishBeforeAck(client, packet, done);
     else done(null);
@@ -39,7 +40,9 @@ export function createAuthorizePublish(ctx: BrokerContext) {
       return done(refusal('publish_denied'));
     }
     const principal = ctx.principals.get(client);
-    const reason = principal ? publishRefusal(principal, packet.topic) : 'publish_denied';
+    // Once per publish: a device's ACL and spool mode's telemetry test both read it.
+    const parsed = principal?.kind === 'device' || spoolTelemetry ? parseTopic(packet.topic) : undefined;
+    const reason = principal ? publishRefusal(principal, packet.topic, parsed) : 'publish_denied';
     if (reason) {
       metrics.refuse(reason);
       logger.info({ clientId: client.id, topic: packet.topic, reason }, 'publish refused');
@@ -57,7 +60,7 @@ export function createAuthorizePublish(ctx: BrokerContext) {
     }
     // Throttling: holding the callback back stops aedes reading further packets from this
     // client, so TCP back-pressure slows the sender down while others keep flowing.
-    if (take.waitMs > 0) setTimeout(accept, take.waitMs, client, packet, done);
-    else accept(client, packet, done);
+    if (take.waitMs > 0) setTimeout(accept, take.waitMs, client, packet, parsed, done);
+    else accept(client, packet, parsed, done);
   };
 }
