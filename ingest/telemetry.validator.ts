@@ -62,8 +62,11 @@ export interface Rejection {
 
 export interface Validated {
   readonly readings: Reading[];
-  readonly rejections: Rejection[];
+  readonly rejections: readonly Rejection[];
 }
+
+/** The rejections of a message without any: one shared empty list, not one per message. */
+const NO_REJECTIONS: readonly Rejection[] = Object.freeze([]);
 
 /** Bytes; a full backlog (maxBatchReadings station readings) is well below this. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -132,23 +135,23 @@ export class TelemetryValidator {
     if (Array.isArray(doc)) {
       if (doc.length === 0) return rejectWhole(payload, 'empty_batch');
       if (doc.length > this.#policy.validation.maxBatchReadings) return rejectWhole(payload, 'batch_too_large', `${doc.length} elements`);
-      const out: Validated = { readings: [], rejections: [] };
-      for (const el of doc) this.#element(el, loc, nowMs, out, true);
-      return out;
+      const readings: Reading[] = [];
+      let rejections: Rejection[] | undefined;
+      for (const el of doc) {
+        const got = this.#check(el, loc, nowMs);
+        if (isWhy(got)) (rejections ??= []).push({ reason: got[0], raw: serialise(el), detail: got[1] });
+        else readings.push(got);
+      }
+      return { readings, rejections: rejections ?? NO_REJECTIONS };
     }
-    const out: Validated = { readings: [], rejections: [] };
-    this.#element(doc, loc, nowMs, out, false);
-    if (out.rejections.length) return { readings: [], rejections: [{ ...out.rejections[0]!, raw: payload }] };
-    return out;
+    // One object: its reading in a list of one (a `[]` grown by a push holds 17 slots, and the
+    // list lives until the store write: issue 19), or the whole message rejected.
+    const got = this.#check(doc, loc, nowMs);
+    return isWhy(got) ? rejectWhole(payload, got[0], got[1]) : { readings: [got], rejections: NO_REJECTIONS };
   }
 
-  #element(el: unknown, loc: DeviceLocation, nowMs: number, out: Validated, inBatch: boolean): void {
-    const why = this.#check(el, loc, nowMs, out);
-    if (why) out.rejections.push({ reason: why[0], raw: inBatch ? serialise(el) : '', detail: why[1] });
-  }
-
-  /** Push the element's reading, or say why it is rejected (no closure per element: hot path). */
-  #check(el: unknown, loc: DeviceLocation, nowMs: number, out: Validated): [RejectReason, string?] | undefined {
+  /** The element's reading, or why it is rejected (no closure per element: hot path). */
+  #check(el: unknown, loc: DeviceLocation, nowMs: number): Reading | Why {
     if (el === null || typeof el !== 'object' || Array.isArray(el)) return ['bad_shape'];
     const kind = loc.kind as Exclude<DeviceKind, 'gateway'>;
     const o = el as Record<string, unknown>;
@@ -188,10 +191,13 @@ export class TelemetryValidator {
     if (loc.buildingId) reading.buildingId = loc.buildingId;
     if (loc.stationId) reading.stationId = loc.stationId;
     if (loc.officeId) reading.officeId = loc.officeId;
-    out.readings.push(reading as unknown as Reading);
-    return undefined;
+    return reading as unknown as Reading;
   }
 }
+
+/** Why an element is rejected: the reason and a detail (the field, its value). */
+type Why = [RejectReason, string?];
+const isWhy = (got: Reading | Why): got is Why => Array.isArray(got);
 
 /** A rejected batch element as text for the dead letter. */
 function serialise(el: unknown): string {
