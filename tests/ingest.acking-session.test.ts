@@ -6,11 +6,11 @@
  * by itself and this test fails.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { generate, parser as mqttParser } from 'mqtt-packet';
+import { generate, parser as mqttParser, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrokerApp, type BrokerApp } from '../broker/app.ts';
@@ -22,6 +22,44 @@ import { waitFor } from './harness/ports.ts';
 
 const logger = pino({ level: 'silent' });
 
+/**
+ * A scripted MQTT broker on a raw socket, for what aedes cannot be made to do on cue: `script`
+ * answers each packet of connection `conn` (1, 2, … in the order they arrive) through `send`.
+ */
+async function scriptedBroker(script: (pk: Packet, send: (out: Packet) => void, conn: number) => void) {
+  let conns = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    const conn = ++conns;
+    sockets.add(sock);
+    const p = mqttParser({ protocolVersion: 4 });
+    p.on('packet', (pk) => script(pk, (out) => sock.write(generate(out)), conn));
+    sock.on('data', (b) => p.parse(b));
+    sock.on('error', () => undefined);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => conns,
+    /** Every open connection dies (no DISCONNECT). */
+    dropAll: () => sockets.forEach((sock) => sock.destroy()),
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+/** The SUBACK granting every filter at QoS 1. */
+const suback = (pk: ISubscribePacket): Packet => ({ cmd: 'suback', messageId: pk.messageId, granted: pk.subscriptions.map(() => 1) });
+const publishQos1 = (messageId: number, topic: string, payload: string): IPublishPacket => ({
+  cmd: 'publish',
+  qos: 1,
+  dup: false,
+  retain: false,
+  messageId,
+  topic,
+  payload,
+});
+
 describe('ingest acking session: PUBACK only on release (MQTT.js internals, real broker)', () => {
   let dir: string;
   let registry: RegistryRepository;
@@ -29,18 +67,26 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
   let url: string;
   let device: MqttClient;
 
-  const session = (got: Delivery[], password = fixServiceSecret('svc-ingest')) => {
+  /**
+   * The ingest's session (on the real broker unless `o.url` says otherwise), collecting its
+   * deliveries in `got`; each is handed on at once, or by `o.handOn` when it calls `next`.
+   */
+  const session = (
+    got: Delivery[],
+    o: { url?: string; clientId?: string; password?: string; handOn?: (next: () => void) => void } = {},
+  ) => {
     const s = new AckingSession({
-      url,
-      clientId: 'svc-ingest-contract',
+      url: o.url ?? url,
+      clientId: o.clientId ?? 'svc-ingest-contract',
       username: 'svc-ingest',
-      password,
+      password: o.password ?? fixServiceSecret('svc-ingest'),
       subscriptions: topics.allTelemetry,
       logger,
     });
     s.onDelivery((d, next) => {
       got.push(d);
-      next();
+      if (o.handOn) o.handOn(next);
+      else next();
     });
     return s;
   };
@@ -113,7 +159,7 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
   });
 
   it('a refused login rejects start() with the CONNACK code, not a retry loop', async () => {
-    const s = session([], 'wrong-secret');
+    const s = session([], { password: 'wrong-secret' });
     await expect(s.start()).rejects.toMatchObject({ code: expect.any(Number) });
     await s.end();
   });
@@ -123,44 +169,15 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
     // and numbers new deliveries from a random start, so one connection can carry two
     // messages with id 7. Each needs its own PUBACK, sent at its own release.
     const pubacks: number[] = [];
-    const server = createServer((sock) => {
-      const p = mqttParser({ protocolVersion: 4 });
-      p.on('packet', (pk) => {
-        if (pk.cmd === 'connect') sock.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
-        else if (pk.cmd === 'subscribe') {
-          sock.write(generate({ cmd: 'suback', messageId: pk.messageId, granted: pk.subscriptions.map(() => 1) }));
-          for (const n of [1, 2]) {
-            sock.write(
-              generate({
-                cmd: 'publish',
-                qos: 1,
-                dup: false,
-                retain: false,
-                messageId: 7,
-                topic: topics.telemetry(sensorId(n)),
-                payload: `{"n":${n}}`,
-              }),
-            );
-          }
-        } else if (pk.cmd === 'puback') pubacks.push(pk.messageId!);
-      });
-      sock.on('data', (b) => p.parse(b));
-      sock.on('error', () => undefined);
+    const server = await scriptedBroker((pk, send) => {
+      if (pk.cmd === 'connect') send({ cmd: 'connack', returnCode: 0, sessionPresent: false });
+      else if (pk.cmd === 'subscribe') {
+        send(suback(pk));
+        for (const n of [1, 2]) send(publishQos1(7, topics.telemetry(sensorId(n)), `{"n":${n}}`));
+      } else if (pk.cmd === 'puback') pubacks.push(pk.messageId!);
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const got: Delivery[] = [];
-    const s = new AckingSession({
-      url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      clientId: 'dup-ids',
-      username: 'u',
-      password: 'p',
-      subscriptions: topics.allTelemetry,
-      logger,
-    });
-    s.onDelivery((d, next) => {
-      got.push(d);
-      next();
-    });
+    const s = session(got, { url: server.url, clientId: 'dup-ids' });
     try {
       await s.start();
       await waitFor(() => got.length === 2, { what: 'both deliveries' });
@@ -171,7 +188,7 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
       expect(pubacks).toEqual([7, 7]);
     } finally {
       await s.end();
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
   });
 
@@ -180,62 +197,30 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
     // connection 2's CONNACK comes late (the ingest is offline meanwhile), then it delivers a
     // different message, also id 5. The late store of the first must not ack the second.
     const pubacks: { conn: number; id: number }[] = [];
-    let conns = 0;
-    const sockets = new Set<import('node:net').Socket>();
-    const server = createServer((sock) => {
-      const conn = ++conns;
-      sockets.add(sock);
-      const p = mqttParser({ protocolVersion: 4 });
-      const deliver = () =>
-        sock.write(
-          generate({
-            cmd: 'publish',
-            qos: 1,
-            dup: false,
-            retain: false,
-            messageId: 5,
-            topic: topics.telemetry(sensorId(0)),
-            payload: `{"conn":${conn}}`,
-          }),
-        );
-      p.on('packet', (pk) => {
-        if (pk.cmd === 'connect') {
-          // Connection 2 resumes the session (its subscriptions are kept: no SUBSCRIBE comes).
-          if (conn === 1) sock.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: false }));
-          else
-            setTimeout(() => {
-              sock.write(generate({ cmd: 'connack', returnCode: 0, sessionPresent: true }));
-              deliver();
-            }, 400);
-        } else if (pk.cmd === 'subscribe') {
-          sock.write(generate({ cmd: 'suback', messageId: pk.messageId, granted: pk.subscriptions.map(() => 1) }));
-          if (conn === 1) deliver();
-        } else if (pk.cmd === 'puback') pubacks.push({ conn, id: pk.messageId! });
-      });
-      sock.on('data', (b) => p.parse(b));
-      sock.on('error', () => undefined);
-      sock.on('close', () => sockets.delete(sock));
+    const server = await scriptedBroker((pk, send, conn) => {
+      const deliver = () => send(publishQos1(5, topics.telemetry(sensorId(0)), `{"conn":${conn}}`));
+      if (pk.cmd === 'connect') {
+        // Connection 2 resumes the session (its subscriptions are kept: no SUBSCRIBE comes).
+        if (conn === 1) send({ cmd: 'connack', returnCode: 0, sessionPresent: false });
+        else
+          setTimeout(() => {
+            send({ cmd: 'connack', returnCode: 0, sessionPresent: true });
+            deliver();
+          }, 400);
+      } else if (pk.cmd === 'subscribe') {
+        send(suback(pk));
+        if (conn === 1) deliver();
+      } else if (pk.cmd === 'puback') pubacks.push({ conn, id: pk.messageId! });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const got: Delivery[] = [];
     const stored: (() => void)[] = [];
-    const s = new AckingSession({
-      url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      clientId: 'late-store',
-      username: 'u',
-      password: 'p',
-      subscriptions: topics.allTelemetry,
-      logger,
-    });
-    s.onDelivery((d, next) => {
-      got.push(d);
-      stored.push(next); // the store is slow: handed on later
-    });
+    // The store is slow: each delivery is handed on later, by hand.
+    const s = session(got, { url: server.url, clientId: 'late-store', handOn: (next) => stored.push(next) });
     try {
       await s.start();
       await waitFor(() => got.length === 1, { what: 'first delivery' });
-      for (const sock of sockets) sock.destroy(); // connection 1 dies
-      await waitFor(() => !s.connected && conns === 2, { what: 'reconnecting' });
+      server.dropAll(); // connection 1 dies
+      await waitFor(() => !s.connected && server.connections() === 2, { what: 'reconnecting' });
       stored.shift()!(); // the first message is stored while offline (MQTT.js would queue its PUBACK)
       s.release([got[0]!]);
       await waitFor(() => got.length === 2, { what: "connection 2's delivery" });
@@ -248,7 +233,7 @@ describe('ingest acking session: PUBACK only on release (MQTT.js internals, real
       expect(pubacks).toEqual([{ conn: 2, id: 5 }]);
     } finally {
       await s.end();
-      await new Promise((r) => server.close(r));
+      await server.close();
     }
   });
 });
