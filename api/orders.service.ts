@@ -11,7 +11,7 @@ import type { OrderEvent } from '../domain/events.ts';
 import type { IncidentEvent } from '../domain/incident.schema.ts';
 import { evaluateMeasurement, type MeasurementRecord } from '../domain/measurement.ts';
 import { applyAction, tickOrder, type Order, type OrderAction, type OrderChannel, type Recipient } from '../domain/orders/order.ts';
-import { PersonActionSchema, type PersonAction } from '../domain/orders/order.schema.ts';
+import { PersonActionSchema, type PersonAction } from '../domain/orders/order-steps.schema.ts';
 import { outageFollowUpText } from '../domain/orders/order-texts.ts';
 import { ESCALATION_ROLE } from '../domain/orders/sla.ts';
 import type { EscalationLevel } from '../domain/policy.ts';
@@ -31,7 +31,7 @@ export interface ComplaintInput {
   readonly appointmentAt?: number;
 }
 
-/** A person's step, as the route builds it (domain/orders/order.schema.ts). */
+/** A person's step, as the route builds it (domain/orders/order-steps.schema.ts). */
 export type ActionInput = PersonAction;
 
 /** Checked again here, so no caller (route, test, future consumer) can pass a link or an unknown step (#13.3). */

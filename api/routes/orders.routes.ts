@@ -4,16 +4,13 @@ import type { Static } from 'typebox';
 import { IdParamsSchema } from '../../domain/api.schema.ts';
 import {
   ComplaintBodySchema,
-  ORDER_STEPS,
   OrderNotificationSchema,
   OrderRequestResultSchema,
   OrderViewQuerySchema,
   OrderViewSchema,
   OrdersQuerySchema,
-  STEP_ROLES,
-  type OrderStepType,
-  type PersonAction,
 } from '../../domain/orders/order.schema.ts';
+import { ORDER_STEPS, STEP_ROLES, type OrderStepType, type PersonAction } from '../../domain/orders/order-steps.schema.ts';
 import { textResponse } from '../../domain/api.schema.ts';
 import { ORDER_FORM_INTAKE_FIELDS } from '../../domain/orders/order-form.ts';
 import { HeatError } from '../../domain/errors.ts';

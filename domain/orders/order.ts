@@ -12,7 +12,8 @@ import { HeatError } from '../errors.ts';
 import { callbackAllowedAt, isRepairOrder, nextCallbackTime } from './sla.ts';
 import type { MeasurementRecord, MeasurementResult } from '../measurement.ts';
 import { ORDER_RESIDENT_FIELDS, ORDER_TEAM_FIELDS, type OrderResidentView } from './order.schema.ts';
-import type { LinkAction, OrderDto, OrderStatus, OrderViewName, PersonAction } from './order.schema.ts';
+import type { LinkAction, PersonAction } from './order-steps.schema.ts';
+import type { OrderDto, OrderStatus, OrderViewName } from './order.schema.ts';
 
 export type { OrderChannel, OrderSource, OrderStatus, OrderSubject, OrderViewName, RepairSheet } from './order.schema.ts';
 

@@ -10,7 +10,7 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../domain/events.ts';
-import { ORDER_STEPS, type PersonAction } from '../../../domain/orders/order.schema.ts';
+import { ORDER_STEPS, type PersonAction } from '../../../domain/orders/order-steps.schema.ts';
 import type { components, paths } from './api.generated.ts';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -249,7 +249,7 @@ export class ApiClient {
   residentRequest(apartmentId: string, source: 'complaint' | 'measurement', content: string): Promise<Order> {
     return this.createOrder({ apartmentId, source, content, channel: 'app' });
   }
-  /** A lifecycle step: POST /orders/:id/<step> with the step's fields (domain/orders/order.schema.ts ORDER_STEPS). */
+  /** A lifecycle step: POST /orders/:id/<step> with the step's fields (domain/orders/order-steps.schema.ts ORDER_STEPS). */
   async act(orderId: string, action: OrderActionInput): Promise<Order> {
     const { type, ...body } = action;
     // ORDER_STEPS gives each action its route (the path type-checks against the generated
