@@ -168,7 +168,7 @@ function shape(kind: ImportKind, rec: Record<string, string>): Record<string, un
  */
 export async function importCsv(ctx: ApiContext, kind: ImportKind, text: string, by: string): Promise<ImportReport> {
   const rows = parseCsv(text);
-  const errors: ImportReport['errors'] = [];
+  const errors: ImportReport['errors'][number][] = [];
   const header = (rows.shift() ?? []).map((h) => h.trim());
   const missing = COLUMNS[kind].filter(
     (c) => !header.includes(c) && !['phone', 'roomId', 'stationId', 'gatewayId', 'intervalMin'].includes(c),

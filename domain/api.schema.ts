@@ -12,6 +12,7 @@ const closed = { additionalProperties: false } as const;
 
 export { RoleSchema } from './roles.ts';
 import { RoleSchema } from './roles.ts';
+import { ListOf } from './list.schema.ts';
 import { EpochMsSchema } from './time.schema.ts';
 
 export const ErrorResponseSchema = Type.Object({
@@ -153,7 +154,7 @@ export const ImportReportSchema = Type.Object({
   kind: Type.String(),
   rows: Type.Integer(),
   imported: Type.Integer(),
-  errors: Type.Array(Type.Object({ row: Type.Integer(), field: Type.String(), message: Type.String() })),
+  errors: ListOf(Type.Object({ row: Type.Integer(), field: Type.String(), message: Type.String() })),
   secrets: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 export type ImportReport = Static<typeof ImportReportSchema>;
@@ -195,7 +196,7 @@ export const HealthSchema = Type.Object({
   mqtt: Type.Boolean(),
   store: Type.Boolean(),
   /** Write paths of the broker and ingest running in this process (`npm start`); empty for the API alone. */
-  writes: Type.Array(WritePathHealthSchema),
+  writes: ListOf(WritePathHealthSchema),
   /** records.db takes writes; false after a disk fault (full, I/O error) until a write succeeds again. */
   records: Type.Boolean(),
   /** The last records.db disk fault (SQLite code, when), also after recovery. */
