@@ -263,7 +263,7 @@ export function createIngestApp(deps: IngestDeps): IngestApp {
     const storedMark = reader.storedThrough();
     let rerun = 0;
     while (reader.position <= storedMark) {
-      const part = reader.read(o.batchSize, storedMark);
+      const part = reader.read(o.batchSize, storedMark, true); // views: only their readings are kept
       if (!part.length) break;
       rerun += part.length;
       const last = part[part.length - 1]!.seq;

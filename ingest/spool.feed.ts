@@ -23,6 +23,10 @@ export interface SpoolFeedDeps {
   readonly chunk: number;
   /** The pipeline's backlog (messages handed over and not yet stored). */
   readonly backlog: () => number;
+  /**
+   * The entries read: their payloads are views into the reader's buffer, overwritten by the
+   * next read — decoded before `push` returns, and copied where kept (a dead letter's raw).
+   */
   readonly push: (entries: SpoolEntry[]) => void;
   readonly logger: Logger;
 }
@@ -76,7 +80,7 @@ export class SpoolFeed {
       if (room <= 0) return;
       let entries: SpoolEntry[];
       try {
-        entries = this.reader.read(Math.min(room, this.#d.chunk));
+        entries = this.reader.read(Math.min(room, this.#d.chunk), Number.POSITIVE_INFINITY, true);
       } catch (err) {
         // An unreadable spool must not crash the ingest; the poll tries again.
         this.#d.logger.error({ err: String(err) }, 'spool read failed');

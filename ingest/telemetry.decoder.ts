@@ -1,6 +1,8 @@
 /**
  * A spooled message → the unit of work of the write pipeline: its topic parsed, its payload
- * validated against the device's registry location, readings and rejections apart.
+ * validated against the device's registry location, readings and rejections apart. The
+ * entry's payload may be a view into the spool reader's buffer (spool.feed.ts), reused by
+ * its next read: a Work never holds it — a rejection of the whole message gets a copy.
  */
 import type { Logger } from 'pino';
 import type { Reading } from '../domain/reading.ts';
@@ -22,7 +24,7 @@ export function decoder(validator: TelemetryValidator, locations: DeviceLocation
   return (e) => {
     const t = parseTopic(e.topic);
     if (t.type !== 'telemetry')
-      return { seq: e.seq, topic: e.topic, at: e.at, readings: [], rejections: [{ reason: 'bad_topic', raw: e.payload }] };
+      return { seq: e.seq, topic: e.topic, at: e.at, readings: [], rejections: [{ reason: 'bad_topic', raw: Buffer.from(e.payload) }] };
     const loc = locations.locate(t.deviceId);
     let v: ReturnType<TelemetryValidator['validate']>;
     try {
@@ -33,7 +35,16 @@ export function decoder(validator: TelemetryValidator, locations: DeviceLocation
       log.warn({ err: String(err), deviceId: t.deviceId }, 'validator failed on a payload');
       v = { readings: [], rejections: [{ reason: 'bad_shape', raw: e.payload, detail: 'validator error' }] };
     }
+    const rejections = v.rejections.length ? ownPayload(v.rejections, e.payload) : v.rejections;
     // The location's id where there is one: the topic's copy of it then dies young.
-    return { seq: e.seq, topic: e.topic, deviceId: loc?.deviceId ?? t.deviceId, at: e.at, readings: v.readings, rejections: v.rejections };
+    return { seq: e.seq, topic: e.topic, deviceId: loc?.deviceId ?? t.deviceId, at: e.at, readings: v.readings, rejections };
   };
+}
+
+/** The rejections, those that hold the message's payload given a copy of it (the rest as they are). */
+function ownPayload(rejections: readonly Rejection[], payload: Buffer): readonly Rejection[] {
+  let copy: Buffer | undefined;
+  const out: Rejection[] = [];
+  for (const r of rejections) out.push(r.raw === payload ? { ...r, raw: (copy ??= Buffer.from(payload)) } : r);
+  return out;
 }

@@ -89,9 +89,10 @@ export function decodeRecord(buf: Buffer, off: number, seq: number, copy: boolea
 }
 
 /**
- * The complete records at the start of `buf`, numbered from `seq` (payloads copied), appended
- * to `out` while it holds fewer than `max` and the number is at most `through`: how many, and
- * the bytes they take (where the next read starts).
+ * The complete records at the start of `buf`, numbered from `seq`, appended to `out` while it
+ * holds fewer than `max` and the number is at most `through`: how many, and the bytes they
+ * take (where the next read starts). `copy` false: the payloads are views into `buf`, valid
+ * as long as its bytes are (a reused read buffer: until the next read).
  */
 export function decodeRecords(
   buf: Buffer,
@@ -99,11 +100,12 @@ export function decodeRecords(
   through: number,
   out: SpoolEntry[],
   max = Number.POSITIVE_INFINITY,
+  copy = true,
 ): { records: number; bytes: number } {
   let pos = 0;
   let records = 0;
   while (out.length < max && seq + records <= through) {
-    const r = decodeRecord(buf, pos, seq + records, true);
+    const r = decodeRecord(buf, pos, seq + records, copy);
     if (!r) break;
     out.push(r.entry);
     pos = r.next;

@@ -28,6 +28,29 @@ describe('SpoolReader (spool mode: the writer is another process)', () => {
     r.close();
   });
 
+  it('with views, the payloads are views into its read buffer, never spanning two reads of it', async () => {
+    const w = SpoolRepository.open(tmp.path, 'full', { sharedWithReader: true });
+    await w.append([spoolItem(1), spoolItem(2), spoolItem(3)]);
+    const r = SpoolReader.open(tmp.path);
+    const a = r.read(2, Number.POSITIVE_INFINITY, true);
+    expect(a.map((e) => [e.seq, e.payload.toString()])).toEqual([
+      [1, spoolItem(1).payload.toString()],
+      [2, spoolItem(2).payload.toString()],
+    ]);
+    expect(a[0]!.payload.buffer).toBe(a[1]!.payload.buffer); // the reader's 1 MB buffer, no copies
+    expect(a[0]!.payload.buffer.byteLength).toBeGreaterThanOrEqual(1 << 20);
+    const b = r.read(100, Number.POSITIVE_INFINITY, true);
+    expect(b.map((e) => [e.seq, e.payload.toString()])).toEqual([[3, spoolItem(3).payload.toString()]]);
+    // Without views: copies of their own (small ones from Buffer's pool).
+    const again = SpoolReader.open(tmp.path);
+    const c = again.read(100);
+    expect(c.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(c[0]!.payload.buffer.byteLength).toBeLessThan(1 << 20);
+    again.close();
+    r.close();
+    await w.close();
+  });
+
   it('never reads past the committed marker (bytes a write has not finished, or a failed one left)', async () => {
     const w = SpoolRepository.open(tmp.path, 'full', { sharedWithReader: true });
     await w.append([spoolItem(1)]);

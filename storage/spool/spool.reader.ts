@@ -40,7 +40,7 @@ export class SpoolReader {
   #markedAt = Number.NEGATIVE_INFINITY;
   #committedFd: number | undefined;
   #committed = 0;
-  /** One read buffer, reused: the entries get their own copies of their payloads. */
+  /** One read buffer, reused: entries get their own copies of their payloads, or views into it (`read`'s `views`). */
   #buf = Buffer.allocUnsafe(CHUNK);
   /** Marker writes that failed (advisory: retried with the next value). */
   writeErrors = 0;
@@ -119,16 +119,21 @@ export class SpoolReader {
     return this.#nextSeq;
   }
 
-  /** Up to `max` committed entries (and none past `until`) from the current position, oldest first. */
-  read(max: number, until = Number.POSITIVE_INFINITY): SpoolEntry[] {
+  /**
+   * Up to `max` committed entries (and none past `until`) from the current position, oldest
+   * first. `views`: their payloads are views into the read buffer, which the next `read`
+   * overwrites — for a caller done with them before it reads again, who copies what it keeps.
+   */
+  read(max: number, until = Number.POSITIVE_INFINITY, views = false): SpoolEntry[] {
     const through = Math.min(this.committed(), until);
     const out: SpoolEntry[] = [];
     while (out.length < max && this.#nextSeq <= through) {
       if (this.#fd === undefined && !this.#openNamed()) break;
+      if (views && out.length) break; // the next read would overwrite what they view
       const buf = this.#buf;
       const n = readSync(this.#fd!, buf, 0, buf.length, this.#off);
       const data = buf.subarray(0, n);
-      const got = decodeRecords(data, this.#nextSeq, through, out, max);
+      const got = decodeRecords(data, this.#nextSeq, through, out, max, !views);
       this.#nextSeq += got.records;
       this.#off += got.bytes;
       if (got.bytes > 0) continue;
