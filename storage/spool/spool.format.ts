@@ -13,6 +13,7 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { crc32Range } from './crc32.ts';
 
 export interface SpoolEntry {
   readonly seq: number;
@@ -64,7 +65,7 @@ export function encodeColumns({ length: n, topics, payloads, ats }: SpoolColumns
     payload.copy(buf, bodyAt + 10 + tlen);
     const end = bodyAt + 10 + tlen + payload.length;
     buf.writeUInt32LE(end - bodyAt, off);
-    buf.writeUInt32LE(crc32(buf.subarray(bodyAt, end)), off + 4);
+    buf.writeUInt32LE(crc32Range(buf, bodyAt, end), off + 4);
     off = end;
   }
   return buf;
