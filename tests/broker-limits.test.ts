@@ -11,7 +11,6 @@ import { generate } from 'mqtt-packet';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../domain/clock.ts';
 import { topics } from '../domain/topics.ts';
@@ -25,61 +24,41 @@ import {
   seedRegistry,
   silentLogger,
 } from '../broker/testing.fixture.ts';
+import { brokerAppFixture } from './harness/broker.fixture.ts';
 import type { RegistryRepository } from '../storage/records/registry.repository.ts';
 import { waitFor } from './harness/ports.ts';
 
 describe('broker: limits', () => {
-  let app: BrokerApp;
-  let registry: RegistryRepository;
-  let url: string;
-  let port: number;
-  const open: MqttClient[] = [];
-  const track = <T extends MqttClient>(c: T) => (open.push(c), c);
   // The bucket refills from this clock, which never moves: allowances are exact counts.
   const clock = new ManualClock(Date.parse('2026-01-10T08:00:00Z'));
-
-  beforeAll(async () => {
-    registry = seedRegistry();
-    for (let i = 0; i < 3; i++)
-      registry.upsertDevice({ id: `dev-f${i}`, kind: 'room_sensor', intervalMin: 5, enabled: true }, `correct-horse-battery-dev-f${i}`);
-    app = await createBrokerApp({
-      registry,
-      logger: silentLogger,
-      clock,
-      rateClock: clock,
-      options: {
-        maxPacketBytes: 4096,
-        publishBurst: 100,
-        publishRatePerSec: 2000, // a throttled publish waits debt/rate: ≤ 50 ms here
-        publishFloodCutoff: 100,
-        drainTimeoutMs: 300,
-        maxConnections: 12,
-        registryPollMs: 200,
-      },
-    });
-    ({ mqttPort: port } = await app.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' }));
-    url = `mqtt://127.0.0.1:${port}`;
-  });
-
-  afterAll(async () => {
-    await Promise.all(open.map((c) => c.endAsync(true)));
-    await app.close();
-    registry.close();
+  const broker = brokerAppFixture({
+    devices: ['dev-f0', 'dev-f1', 'dev-f2'],
+    clock,
+    rateClock: clock,
+    options: {
+      maxPacketBytes: 4096,
+      publishBurst: 100,
+      publishRatePerSec: 2000, // a throttled publish waits debt/rate: ≤ 50 ms here
+      publishFloodCutoff: 100,
+      drainTimeoutMs: 300,
+      maxConnections: 12,
+      registryPollMs: 200,
+    },
   });
 
   it('cuts off a client sending an oversized packet; others keep flowing', async () => {
-    const ingest = track(await connectService(url, 'svc-ingest', { clientId: 'svc-ingest-big' }));
+    const ingest = broker.track(await connectService(broker.url, 'svc-ingest', { clientId: 'svc-ingest-big' }));
     const got: string[] = [];
     ingest.on('message', (_t, p) => got.push(p.toString()));
     await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 1 });
 
-    const big = track(await connectDevice(url, 'dev-a'));
+    const big = broker.track(await connectDevice(broker.url, 'dev-a'));
     const gone = closed(big);
     big.publish(topics.telemetry('dev-a'), Buffer.alloc(8192, 0x20), { qos: 1 });
     await gone;
-    expect(app.metrics().refusals.packet_too_large).toBe(1);
+    expect(broker.app.metrics().refusals.packet_too_large).toBe(1);
 
-    const b = track(await connectDevice(url, 'dev-b'));
+    const b = broker.track(await connectDevice(broker.url, 'dev-b'));
     await b.publishAsync(topics.telemetry('dev-b'), '{"ts":1,"temp":20}', { qos: 1 });
     await waitFor(() => got.includes('{"ts":1,"temp":20}'), { what: 'normal reading after oversized one' });
     expect(got.some((p) => p.length > 4096)).toBe(false);
@@ -87,7 +66,7 @@ describe('broker: limits', () => {
   });
 
   it('cuts off a publish flood from one client while another keeps flowing', async () => {
-    const ingest = track(await connectService(url, 'svc-ingest', { clientId: 'svc-ingest-flood' }));
+    const ingest = broker.track(await connectService(broker.url, 'svc-ingest', { clientId: 'svc-ingest-flood' }));
     const fromGood: number[] = [];
     let fromFlood = 0;
     ingest.on('message', (t, p) => {
@@ -96,13 +75,13 @@ describe('broker: limits', () => {
     });
     await ingest.subscribeAsync(topics.allTelemetry[0], { qos: 0 });
 
-    const flooder = track(await connectDevice(url, 'dev-f0'));
-    const good = track(await connectDevice(url, 'dev-f1'));
+    const flooder = broker.track(await connectDevice(broker.url, 'dev-f0'));
+    const good = broker.track(await connectDevice(broker.url, 'dev-f1'));
     const gone = closed(flooder);
     for (let n = 0; n < 2000; n++) flooder.publish(topics.telemetry('dev-f0'), `{"n":${n}}`, { qos: 0 });
     for (let n = 0; n < 50; n++) await good.publishAsync(topics.telemetry('dev-f1'), `{"n":${n}}`, { qos: 1 });
     await gone;
-    expect(app.metrics().refusals.rate_limited).toBe(1);
+    expect(broker.app.metrics().refusals.rate_limited).toBe(1);
     await waitFor(() => fromGood.length === 50, { what: 'all 50 good readings' });
     expect(fromGood).toEqual([...Array(50).keys()]);
     // The flooder got its burst plus at most the throttled allowance, never the flood.
@@ -112,7 +91,7 @@ describe('broker: limits', () => {
 
   it('drops a subscriber that stops reading (drain timeout); the others keep receiving', async () => {
     // A raw socket that subscribes and then never reads: the broker's writes to it back up.
-    const stuck = connect(port, '127.0.0.1');
+    const stuck = connect(broker.port, '127.0.0.1');
     await once(stuck, 'connect');
     stuck.write(
       Buffer.concat([
@@ -130,15 +109,15 @@ describe('broker: limits', () => {
       ]),
     );
     // A paused socket never sees the FIN behind its unread data: watch the broker side.
-    const stuckGone = new Promise<void>((resolve) => app.aedes.on('clientDisconnect', (c) => c.id === 'svc-api-stuck' && resolve()));
+    const stuckGone = new Promise<void>((resolve) => broker.app.aedes.on('clientDisconnect', (c) => c.id === 'svc-api-stuck' && resolve()));
     stuck.pause();
-    await waitFor(() => app.aedes.connectedClients >= 1, { what: 'stuck subscriber connected' });
+    await waitFor(() => broker.app.aedes.connectedClients >= 1, { what: 'stuck subscriber connected' });
 
-    const fine = track(await connectService(url, 'svc-api', { clientId: 'svc-api-fine' }));
+    const fine = broker.track(await connectService(broker.url, 'svc-api', { clientId: 'svc-api-fine' }));
     let n = 0;
     fine.on('message', () => n++);
     await fine.subscribeAsync(topics.allStatus, { qos: 0 });
-    const sim = track(await connectService(url, 'svc-sim', { clientId: 'svc-sim-drain' }));
+    const sim = broker.track(await connectService(broker.url, 'svc-sim', { clientId: 'svc-sim-drain' }));
     const payload = Buffer.alloc(3000, 0x61);
     // ~9 MB in total, far beyond the kernel's socket buffers.
     const total = 3000;
@@ -148,7 +127,7 @@ describe('broker: limits', () => {
     }
     await stuckGone;
     stuck.destroy();
-    await waitFor(() => app.metrics().refusals.drain_timeout === 1, { what: 'drain timeout counted' });
+    await waitFor(() => broker.app.metrics().refusals.drain_timeout === 1, { what: 'drain timeout counted' });
     await waitFor(() => n === total, { what: 'fine subscriber got everything', timeoutMs: 30_000 });
     expect(n).toBe(total);
     await fine.endAsync();
@@ -156,21 +135,20 @@ describe('broker: limits', () => {
   });
 
   it('kicks a device disabled straight in the database, on the registry sweep', async () => {
-    const before = app.metrics().refusals.kicked;
-    const c = track(await connectDevice(url, 'dev-f2'));
+    const before = broker.app.metrics().refusals.kicked;
+    const c = broker.track(await connectDevice(broker.url, 'dev-f2'));
     const gone = closed(c);
-    registry.setDeviceEnabled('dev-f2', false); // no notice published: only the sweep can see it
+    broker.registry.setDeviceEnabled('dev-f2', false); // no notice published: only the sweep can see it
     await gone;
-    expect(app.metrics().refusals.kicked).toBe(before + 1);
+    expect(broker.app.metrics().refusals.kicked).toBe(before + 1);
   });
 
   it('answers CONNACK 3 when the connection cap is reached', async () => {
-    await Promise.all(open.map((c) => c.endAsync(true)));
-    open.length = 0;
-    await waitFor(() => app.aedes.connectedClients === 0, { what: 'all disconnected' });
-    for (let i = 0; i < 12; i++) track(await connectService(url, 'svc-api', { clientId: `svc-api-cap${i}` }));
-    expect(await connackCode(url, { clientId: 'dev-b', username: 'dev-b', password: 'correct-horse-battery-dev-b' })).toBe(3);
-    expect(app.metrics().refusals.max_connections).toBe(1);
+    await broker.endTracked();
+    await waitFor(() => broker.app.aedes.connectedClients === 0, { what: 'all disconnected' });
+    for (let i = 0; i < 12; i++) broker.track(await connectService(broker.url, 'svc-api', { clientId: `svc-api-cap${i}` }));
+    expect(await connackCode(broker.url, { clientId: 'dev-b', username: 'dev-b', password: 'correct-horse-battery-dev-b' })).toBe(3);
+    expect(broker.app.metrics().refusals.max_connections).toBe(1);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * Fixtures of the spool specs (storage/spool, ingest): a fresh data dir for each test, the
+ * Fixtures of the spool specs (storage/spool): a fresh data dir for each test, the
  * telemetry item numbered `i`, and a data dir's segment files in order. Not used by running code.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';

@@ -7,11 +7,9 @@
  * Real broker on a free port; attackers are raw MQTT connections and mosquitto_pub bound to
  * other loopback addresses (127.0.0.x), the real clients MQTT.js and mosquitto_pub.
  */
-import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBrokerApp, type BrokerApp } from '../../broker/app.ts';
-import { connectDevice, connectService, deviceSecret, seedRegistry, serviceSecret, silentLogger } from '../../broker/testing.fixture.ts';
-import type { RegistryRepository } from '../../storage/records/registry.repository.ts';
+import { describe, expect, it } from 'vitest';
+import { connectDevice, connectService, deviceSecret, serviceSecret } from '../../broker/testing.fixture.ts';
+import { brokerAppFixture } from '../harness/broker.fixture.ts';
 import { connectPacket, mosquittoPub, rawMqtt } from './broker-clients.ts';
 
 // Short delays so the suite is quick; the shape (doubling, capped) is what is tested.
@@ -19,15 +17,14 @@ const BASE_MS = 40;
 const MAX_MS = 1_000;
 
 describe('broker: failed CONNECTs lock nobody out (finding 6)', () => {
-  let app: BrokerApp;
-  let registry: RegistryRepository;
-  let port: number;
-  let url: string;
-  const open: MqttClient[] = [];
+  const broker = brokerAppFixture({
+    devices: ['dev-n0', 'dev-n1', 'dev-n2'],
+    options: { authFailureDelayMs: BASE_MS, authFailureDelayMaxMs: MAX_MS },
+  });
 
   /** One wrong CONNECT from `from`; resolves with the CONNACK code and how long it took. */
   const wrong = async (clientId: string, from: string, username = clientId) => {
-    const c = await rawMqtt(port, from);
+    const c = await rawMqtt(broker.port, from);
     const t0 = performance.now();
     c.send(connectPacket({ clientId, username, password: Buffer.from('a-wrong-guess') }));
     const code = await c.connack();
@@ -35,25 +32,6 @@ describe('broker: failed CONNECTs lock nobody out (finding 6)', () => {
     c.socket.destroy();
     return { code, ms };
   };
-
-  beforeAll(async () => {
-    registry = seedRegistry();
-    for (let i = 0; i < 3; i++)
-      registry.upsertDevice({ id: `dev-n${i}`, kind: 'room_sensor', intervalMin: 5, enabled: true }, deviceSecret(`dev-n${i}`));
-    app = await createBrokerApp({
-      registry,
-      logger: silentLogger,
-      options: { authFailureDelayMs: BASE_MS, authFailureDelayMaxMs: MAX_MS },
-    });
-    ({ mqttPort: port } = await app.listen({ mqttPort: 0, wsPort: 0, host: '127.0.0.1' }));
-    url = `mqtt://127.0.0.1:${port}`;
-  });
-
-  afterAll(async () => {
-    await Promise.all(open.map((c) => c.endAsync(true)));
-    await app.close();
-    registry.close();
-  });
 
   it('slows repeated failures of one (client id, address) down with a doubling delay', async () => {
     const times: number[] = [];
@@ -75,16 +53,16 @@ describe('broker: failed CONNECTs lock nobody out (finding 6)', () => {
     expect(attempts.every((a) => a.code === 5)).toBe(true);
     // Old code: "blocked", refused without even checking the secret.
     const t0 = performance.now();
-    const real = await connectDevice(url, 'dev-a');
-    open.push(real);
+    const real = await connectDevice(broker.url, 'dev-a');
+    broker.track(real);
     expect(performance.now() - t0).toBeLessThan(MAX_MS); // a throttled refusal of that pair waits MAX_MS
-    const viaMosquitto = await mosquittoPub({ port, id: 'dev-a', password: deviceSecret('dev-a'), bind: '127.0.0.2' });
+    const viaMosquitto = await mosquittoPub({ port: broker.port, id: 'dev-a', password: deviceSecret('dev-a'), bind: '127.0.0.2' });
     expect(viaMosquitto.code, viaMosquitto.out).toBe(0);
   });
 
   it("never throttles the platform's own services for someone else's failures", async () => {
-    const ingest = await connectService(url, 'svc-ingest', { clientId: 'svc-ingest-live' });
-    open.push(ingest);
+    const ingest = await connectService(broker.url, 'svc-ingest', { clientId: 'svc-ingest-live' });
+    broker.track(ingest);
     // Wrong guesses on the very client ids the services connect with next, from the
     // services' own address and from another one.
     const attacks = await Promise.all(
@@ -96,12 +74,12 @@ describe('broker: failed CONNECTs lock nobody out (finding 6)', () => {
     expect(ingest.connected).toBe(true);
     for (const account of ['svc-ingest', 'svc-api'] as const) {
       const t0 = performance.now();
-      const c = await connectService(url, account, { clientId: `${account}-after-attack` });
-      open.push(c);
+      const c = await connectService(broker.url, account, { clientId: `${account}-after-attack` });
+      broker.track(c);
       expect(performance.now() - t0).toBeLessThan(MAX_MS); // a throttled refusal of that pair waits MAX_MS
     }
     const api = await mosquittoPub({
-      port,
+      port: broker.port,
       id: 'svc-api-mosq',
       username: 'svc-api',
       password: serviceSecret('svc-api'),
@@ -112,17 +90,17 @@ describe('broker: failed CONNECTs lock nobody out (finding 6)', () => {
 
   it('does not block the devices behind an address that failed 100 times', async () => {
     const behind = '127.0.0.3';
-    const before = app.metrics().authFailures;
+    const before = broker.app.metrics().authFailures;
     for (let batch = 0; batch < 5; batch++) {
       const r = await Promise.all(Array.from({ length: 20 }, (_, i) => wrong(`guess-${batch}-${i}`, behind)));
       expect(r.every((a) => a.code === 5)).toBe(true);
     }
-    expect(app.metrics().authFailures - before).toBe(100);
+    expect(broker.app.metrics().authFailures - before).toBe(100);
     // The address is now guessing across ids: its next refusal waits the longest ...
     expect((await wrong('guess-more', behind)).ms).toBeGreaterThanOrEqual(MAX_MS * 0.9);
     // ... while every real device behind it gets in with its secret, without delay.
     for (const id of ['dev-n0', 'dev-n1', 'dev-n2']) {
-      const r = await mosquittoPub({ port, id, password: deviceSecret(id), bind: behind });
+      const r = await mosquittoPub({ port: broker.port, id, password: deviceSecret(id), bind: behind });
       expect(r.code, r.out).toBe(0);
     }
   });
