@@ -16,7 +16,7 @@ import type { Order } from '../domain/orders/order.ts';
 import { defaultPolicy } from '../domain/policy.ts';
 import { startTestApi, type TestApi } from './api-fixture.ts';
 import { waitFor } from './harness/ports.ts';
-import { injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
+import { fillSqliteDisk, injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
 
 let t: TestApi;
 /** Socket events the API sent: [event, type]. */
@@ -67,36 +67,18 @@ const getOrder = async (id: string) => (await t.req('GET', `/api/v1/orders/${id}
 /** An I/O error from every write statement while `on` (what EIO looks like to the API). */
 const ioFault = (): { off(): void } => injectSqliteFault(t.registry.db);
 
-/** A full disk: records.db may not grow, and the free room in its pages is used up (rows of `filler`). */
-function fullDisk(): { off(): void } {
-  const db = t.registry.db;
-  const pages = db.pragma('page_count', { simple: true }) as number;
-  db.pragma(`max_page_count = ${pages}`);
-  // Each table's own pages keep free room; fill the ones a tick and a refusal write.
-  const fills = [
-    db.prepare(`INSERT INTO audit_log (at, actor, entity, entity_id, action, detail) VALUES (0, 'test', 'filler', 'f', 'fill', ?)`),
-    db.prepare(`INSERT INTO notifications (at, order_id, room, type, detail) VALUES (0, 'filler', 'city', 'fill', ?)`),
-  ];
-  for (const size of [4000, 1000, 200, 40, 1]) {
-    for (const fill of fills) {
-      for (;;) {
-        try {
-          fill.run('x'.repeat(size));
-        } catch (e) {
-          expect((e as { code?: string }).code).toBe('SQLITE_FULL');
-          break;
-        }
-      }
-    }
-  }
-  return {
-    off: () => {
-      db.pragma(`max_page_count = ${pages + 100_000}`);
-      db.prepare(`DELETE FROM audit_log WHERE entity = 'filler'`).run();
-      db.prepare(`DELETE FROM notifications WHERE order_id = 'filler'`).run();
+/** A full disk: records.db may not grow, and the free room in the pages a tick and a refusal write to is used up. */
+const fullDisk = (): { off(): void } =>
+  fillSqliteDisk(t.registry.db, [
+    {
+      insert: `INSERT INTO audit_log (at, actor, entity, entity_id, action, detail) VALUES (0, 'test', 'filler', 'f', 'fill', ?)`,
+      cleanup: `DELETE FROM audit_log WHERE entity = 'filler'`,
     },
-  };
-}
+    {
+      insert: `INSERT INTO notifications (at, order_id, room, type, detail) VALUES (0, 'filler', 'city', 'fill', ?)`,
+      cleanup: `DELETE FROM notifications WHERE order_id = 'filler'`,
+    },
+  ]);
 
 describe('the SLA tick when the disk refuses its writes', () => {
   it('an I/O error: the escalation due is neither kept nor sent, the timer goes on; the next tick after the fault escalates once', async () => {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../domain/topics.ts';
 import { waitFor } from './harness/ports.ts';
 import { startTestPlatform, type TestPlatform } from './harness/platform.ts';
-import { injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
+import { fillSqliteDisk, injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
 
 const DEVICE = 'dev-dead-letters-1';
 const SECRET = 'dead-letters-device-secret-0123';
@@ -102,28 +102,16 @@ describe("the ingest's dead letters when records.db refuses them", () => {
   }, 60_000);
 
   it('a full disk (SQLITE_FULL): the same, healed by room on the disk', async () => {
-    const db = p.registry.db;
-    const pages = db.pragma('page_count', { simple: true }) as number;
-    db.pragma(`max_page_count = ${pages}`);
-    const fill = db.prepare(`INSERT INTO dead_letters (at, device_id, topic, reason, raw) VALUES (0, 'filler', 'filler', 'filler', ?)`);
-    for (const size of [2000, 500, 100, 20, 1]) {
-      for (;;) {
-        try {
-          fill.run('x'.repeat(size));
-        } catch (e) {
-          expect((e as { code?: string }).code).toBe('SQLITE_FULL');
-          break;
-        }
-      }
-    }
-    const heal = () => {
-      db.pragma(`max_page_count = ${pages + 100_000}`);
-      db.prepare(`DELETE FROM dead_letters WHERE device_id = 'filler'`).run();
-    };
+    const disk = fillSqliteDisk(p.registry.db, [
+      {
+        insert: `INSERT INTO dead_letters (at, device_id, topic, reason, raw) VALUES (0, 'filler', 'filler', 'filler', ?)`,
+        cleanup: `DELETE FROM dead_letters WHERE device_id = 'filler'`,
+      },
+    ]);
     try {
-      await refusedThenHealed('full-disk', 100, heal);
+      await refusedThenHealed('full-disk', 100, () => disk.off());
     } finally {
-      heal();
+      disk.off();
     }
     expect((await deadLetters())!.failing).toBeNull();
   }, 60_000);

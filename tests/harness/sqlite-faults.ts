@@ -32,3 +32,39 @@ export const insertsInto =
   (table: string) =>
   (s: StatementInfo): boolean =>
     s.source.startsWith(`INSERT INTO ${table}`);
+
+/** A table a full disk is made of: the INSERT of one row taking its text as the one `?`, and the DELETE of those rows. */
+export interface Filler {
+  readonly insert: string;
+  readonly cleanup: string;
+}
+
+/**
+ * A full disk, for real (SQLITE_FULL): `db` may not grow past the pages it has, and the free
+ * room left in those pages is used up by the fillers' rows, of shrinking size (each table's own
+ * pages keep free room, so fill those a test's writes go to). off() gives room back and
+ * deletes the rows.
+ */
+export function fillSqliteDisk(db: Database.Database, fillers: readonly Filler[]): { off(): void } {
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  db.pragma(`max_page_count = ${pages}`);
+  const inserts = fillers.map((f) => db.prepare(f.insert));
+  for (const size of [4000, 1000, 200, 40, 1]) {
+    for (const insert of inserts) {
+      for (;;) {
+        try {
+          insert.run('x'.repeat(size));
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'SQLITE_FULL') throw e;
+          break;
+        }
+      }
+    }
+  }
+  return {
+    off: () => {
+      db.pragma(`max_page_count = ${pages + 100_000}`);
+      for (const f of fillers) db.prepare(f.cleanup).run();
+    },
+  };
+}
