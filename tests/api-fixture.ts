@@ -185,3 +185,21 @@ export async function startTestApi(
     },
   };
 }
+
+/**
+ * Calls `onEmit` with each socket event the API sends to rooms from now on (every order and
+ * incident push goes through io.to(rooms).emit, orders.service's pusher), then sends it.
+ */
+export function watchRoomEmits(t: TestApi, onEmit: (event: string, args: unknown[]) => void): void {
+  const io = t.app.heat.io;
+  const to = io.to.bind(io);
+  io.to = (room: Parameters<typeof io.to>[0]) => {
+    const op = to(room);
+    const emit = op.emit.bind(op);
+    op.emit = (ev: string, ...args: unknown[]) => {
+      onEmit(ev, args);
+      return (emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
+    };
+    return op;
+  };
+}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../domain/clock.ts';
 import type { Order } from '../domain/orders/order.ts';
 import { defaultPolicy } from '../domain/policy.ts';
-import { startTestApi, type TestApi } from './api-fixture.ts';
+import { startTestApi, watchRoomEmits, type TestApi } from './api-fixture.ts';
 import { waitFor } from './harness/ports.ts';
 import { fillSqliteDisk, injectSqliteFault, insertsInto } from './harness/sqlite-faults.ts';
 
@@ -29,17 +29,7 @@ beforeAll(async () => {
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
   t = await startTestApi({ tickIntervalMs: 50 });
-  const io = t.app.heat.io;
-  const to = io.to.bind(io);
-  io.to = (room: Parameters<typeof io.to>[0]) => {
-    const op = to(room);
-    const emit = op.emit.bind(op);
-    op.emit = (ev: string, ...args: unknown[]) => {
-      emitted.push([ev, String((args[0] as { type?: string } | undefined)?.type)]);
-      return (emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
-    };
-    return op;
-  };
+  watchRoomEmits(t, (ev, args) => emitted.push([ev, String((args[0] as { type?: string } | undefined)?.type)]));
 });
 afterAll(async () => {
   await t?.close();

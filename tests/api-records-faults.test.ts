@@ -8,7 +8,7 @@
  * the API), and a real SQLITE_FULL from a size-limited database (PRAGMA max_page_count).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from './api-fixture.ts';
+import { startTestApi, watchRoomEmits, type TestApi } from './api-fixture.ts';
 import { injectSqliteFault } from './harness/sqlite-faults.ts';
 
 let t: TestApi;
@@ -17,18 +17,7 @@ let emitted: string[] = [];
 
 beforeAll(async () => {
   t = await startTestApi();
-  const io = t.app.heat.io;
-  const to = io.to.bind(io);
-  // Every order/incident push goes through io.to(rooms).emit (orders.service pusher).
-  io.to = (room: Parameters<typeof io.to>[0]) => {
-    const op = to(room);
-    const emit = op.emit.bind(op);
-    op.emit = (ev: string, ...args: unknown[]) => {
-      emitted.push(ev);
-      return (emit as (e: string, ...a: unknown[]) => boolean)(ev, ...args);
-    };
-    return op;
-  };
+  watchRoomEmits(t, (ev) => emitted.push(ev));
 });
 afterAll(async () => t?.close());
 afterEach(() => {
