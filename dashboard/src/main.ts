@@ -1,3 +1,4 @@
+/** The dashboard's entry: mounts App into index.html's #app with the global styles. */
 import { mount } from 'svelte';
 import App from './App.svelte';
 import './app.css';
