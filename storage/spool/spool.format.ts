@@ -12,7 +12,6 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { crc32Range } from './crc32.ts';
 
 export interface SpoolEntry {
@@ -80,7 +79,7 @@ export function decodeRecord(buf: Buffer, off: number, seq: number, copy: boolea
   const len = buf.readUInt32LE(off);
   if (len < 10 || off + HEADER + len > buf.length) return undefined;
   const body = buf.subarray(off + HEADER, off + HEADER + len);
-  if (crc32(body) !== buf.readUInt32LE(off + 4)) return undefined;
+  if (crc32Range(buf, off + HEADER, off + HEADER + len) !== buf.readUInt32LE(off + 4)) return undefined;
   const tlen = body.readUInt16LE(8);
   const raw = body.subarray(10 + tlen);
   return {
