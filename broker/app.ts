@@ -241,7 +241,7 @@ export async function createBrokerApp(deps: BrokerDeps): Promise<BrokerApp> {
     else if (p?.kind === 'service') metrics.connectedServices++;
   });
   aedes.on('clientDisconnect', (client) => {
-    store.journal?.connectionClosed(client);
+    store.connectionClosed?.(client);
     const p = ctx.principals.get(client);
     if (p?.kind === 'device') metrics.connectedDevices--;
     else if (p?.kind === 'service') metrics.connectedServices--;

@@ -15,7 +15,10 @@ import levelPersistence, { type AedesPersistence } from 'aedes-persistence-level
 import redisPersistence from 'aedes-persistence-redis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { JournalFs } from './journal.file.ts';
+import type { FlowClient } from './journal.id-flow.ts';
 import { JournalPersistence } from './journal.persistence.ts';
+import { lremFromHead } from './patches/redis-lrem.patch.ts';
+import { uniqueInflightIds } from './redis.inflight-ids.ts';
 
 /**
  * Make a persistence answer the two calls of aedes' QoS > 0 publish path in call order.
@@ -222,6 +225,8 @@ export interface PersistenceChoice {
   readonly journal?: JournalPersistence;
   readonly persistence?: AedesPersistence;
   readonly mq?: unknown;
+  /** A connection closed (aedes `clientDisconnect`): deliveries waiting for a message id are dropped. */
+  readonly connectionClosed?: (client: object) => void;
   /** Release what aedes.close() does not (aedes closes the mq itself). */
   close(): Promise<void>;
 }
@@ -234,7 +239,7 @@ function choice(
   kind: PersistenceChoice['kind'],
   persistence: AedesPersistence,
   release: (p: AedesPersistence) => void | Promise<void>,
-  extra: Pick<PersistenceChoice, 'journal' | 'mq'> = {},
+  extra: Pick<PersistenceChoice, 'journal' | 'mq' | 'connectionClosed'> = {},
 ): PersistenceChoice {
   const q = quiesce(skipCleanSessionAcks(persistence));
   return {
@@ -260,13 +265,20 @@ export function openPersistence(opts: {
 }): PersistenceChoice {
   const granted = (p: AedesPersistence) => grantedOnly(p, opts.mayStoreSubscription);
   if (opts.redisUrl) {
-    const conn = new Redis(opts.redisUrl, { lazyConnect: false });
-    const persistence = redisPersistence({ conn });
-    const mq = MQEmitterRedis({ connectionString: opts.redisUrl });
+    // LREM from the head: a PUBACK costs O(1), not O(queue length) (patches/redis-lrem.patch.ts).
+    const conn = lremFromHead(new Redis(opts.redisUrl, { lazyConnect: false, enableAutoPipelining: true }));
+    // maxSessionDelivery -1: a reconnecting session is sent its whole queue (LRANGE 0 -1), not
+    // the first 1,000 (the default), the rest of a backlog left queued until a later connection.
+    const persistence = redisPersistence({ conn, maxSessionDelivery: -1 });
+    const ids = uniqueInflightIds(persistence);
+    const mq = MQEmitterRedis({ pubConn: new Redis(opts.redisUrl, { enableAutoPipelining: true }), subConn: new Redis(opts.redisUrl) });
     // Without a listener an emitter error would throw and end the process; ioredis
     // reconnects by itself, so report and carry on.
     (mq as unknown as { state: { on(e: 'error', f: (err: Error) => void): void } }).state.on('error', (err) => opts.onError?.(err));
-    return choice('redis', oneSubscriptionChangeAtATime(granted(persistence)), (p) => p.destroy(), { mq });
+    return choice('redis', oneSubscriptionChangeAtATime(granted(persistence)), (p) => p.destroy(), {
+      mq,
+      connectionClosed: (client) => ids.connectionClosed(client),
+    });
   }
   if (opts.persistenceDir) {
     // The journal answers in call order by construction (one write releases a batch first in,
@@ -282,7 +294,10 @@ export function openPersistence(opts: {
       onError: opts.onError,
       ...(opts.journalFs ? { fs: opts.journalFs } : {}),
     });
-    return choice('journal', granted(journal as unknown as AedesPersistence), () => journal.destroy(), { journal });
+    return choice('journal', granted(journal as unknown as AedesPersistence), () => journal.destroy(), {
+      journal,
+      connectionClosed: (client) => journal.connectionClosed(client as FlowClient),
+    });
   }
   return { kind: 'memory', close: async () => {} };
 }

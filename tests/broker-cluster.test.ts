@@ -17,6 +17,7 @@ import {
   SERVICE_SECRET,
   connectDevice,
   connectService,
+  parkIngestSession,
   resumeIngestSession,
   seedRegistry,
   subackCodes,
@@ -200,6 +201,38 @@ describe('broker: two-node cluster over Redis', () => {
     expect(later).toEqual([`${topics.telemetry('dev-a')} {"ts":201,"temp":20}`, `${topics.telemetry('dev-a')} {"ts":202,"temp":20}`]);
     for (const c of [back, api, dev]) await c.endAsync();
   }, 60_000);
+
+  it('sends a reconnecting session its whole backlog (past the store default of 1,000), and empties its Redis queue as it is acknowledged', async () => {
+    const urlA = `mqtt://127.0.0.1:${portA}`;
+    const urlB = `mqtt://127.0.0.1:${portB}`;
+    await (await connectService(urlA, 'svc-ingest', { clean: true })).endAsync();
+    await parkIngestSession(urlA);
+    // 2,500 readings on B while the ingest is offline: a small outage's backlog (published by
+    // the replay account, which a device's 20/s allowance does not hold back).
+    const total = 2_500;
+    const dev = await connectService(urlB, 'svc-sim');
+    for (let n = 0; n < total; n += 250) {
+      await Promise.all(
+        Array.from({ length: 250 }, (_, k) => dev.publishAsync(topics.telemetry('dev-a'), `{"ts":${1_000 + n + k},"temp":19}`, { qos: 1 })),
+      );
+    }
+    const queued = async () => Number((await run('redis-cli', ['-p', String(redisPort), 'llen', 'outgoing:svc-ingest'])).stdout.trim());
+    expect(await queued()).toBe(total);
+    const got = new Set<string>();
+    const back = resumeIngestSession(urlB, (_t, p) => got.add(p.toString()));
+    await waitFor(() => got.size >= total, { what: `${total} queued readings after reconnect`, timeoutMs: 60_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}: got ${got.size}`);
+    });
+    expect(got.size).toBe(total);
+    // MQTT.js acknowledges each as it arrives: every PUBACK removes its own entry, none is left
+    // to be sent again on the next connection.
+    await waitFor(async () => (await queued()) === 0, { what: 'the Redis queue emptied by the PUBACKs', timeoutMs: 30_000 }).catch(
+      async (e: Error) => {
+        throw new Error(`${e.message}: ${await queued()} left`);
+      },
+    );
+    for (const c of [back, dev]) await c.endAsync();
+  }, 150_000);
 
   it('refuses a wrong secret on either node', async () => {
     for (const port of [portA, portB]) {
