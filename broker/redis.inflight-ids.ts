@@ -44,7 +44,9 @@ interface IdPacket {
 interface Connection {
   /** Held id → the delivery holding it (brokerId:brokerCounter). */
   readonly held: Map<number, string>;
+  /** Deliveries waiting for a free id, in call order, from `head` on (those before it are resumed). */
   readonly waiting: { packet: IdPacket; resolve: () => void; reject: (err: Error) => void }[];
+  head: number;
 }
 
 export interface InflightIds {
@@ -68,7 +70,7 @@ export function uniqueInflightIds(persistence: AedesPersistence, maxIds = MAX_ID
   const stats = { waits: 0 };
   const of = (client: object) => {
     let c = connections.get(client);
-    if (!c) connections.set(client, (c = { held: new Map(), waiting: [] }));
+    if (!c) connections.set(client, (c = { held: new Map(), waiting: [], head: 0 }));
     return c;
   };
   /** Hold an id for `packet` (its own, or the next free one); false when every id is held. */
@@ -97,7 +99,7 @@ export function uniqueInflightIds(persistence: AedesPersistence, maxIds = MAX_ID
     // QoS 2's PUBREL keeps the id its PUBLISH holds; clean sessions are never stored.
     if (packet.cmd !== 'publish' || client.clean) return update(client, packet);
     const c = of(client);
-    if (c.waiting.length === 0 && take(client, c, packet)) return update(client, packet);
+    if (c.head === c.waiting.length && take(client, c, packet)) return update(client, packet);
     stats.waits++;
     return new Promise<void>((resolve, reject) => {
       c.waiting.push({ packet, resolve, reject });
@@ -112,12 +114,14 @@ export function uniqueInflightIds(persistence: AedesPersistence, maxIds = MAX_ID
     const id = packet.messageId;
     if (c && id !== undefined && (packet.cmd === 'puback' || packet.cmd === 'pubcomp' || c.held.get(id) === keyOf(packet))) {
       c.held.delete(id);
-      while (c.waiting.length > 0) {
-        const w = c.waiting[0]!;
-        if (client.closed) break;
-        if (!take(client, c, w.packet)) break;
-        c.waiting.shift();
-        w.resolve();
+      // Resume waiters in order while ids are free. A PUBACK usually frees one id for one
+      // waiter: the head index moves, and the list is cut only once half of it is done
+      // (shift() or splice() would move the whole list, up to the whole backlog, per PUBACK).
+      if (!client.closed) while (c.head < c.waiting.length && take(client, c, c.waiting[c.head]!.packet)) c.waiting[c.head++]!.resolve();
+      if (c.head === c.waiting.length) c.waiting.length = c.head = 0;
+      else if (c.head > 1024 && c.head * 2 > c.waiting.length) {
+        c.waiting.splice(0, c.head);
+        c.head = 0;
       }
     }
     return cleared;
@@ -130,7 +134,7 @@ export function uniqueInflightIds(persistence: AedesPersistence, maxIds = MAX_ID
     connectionClosed(client) {
       const c = connections.get(client);
       if (!c) return;
-      for (const w of c.waiting.splice(0)) w.reject(closedError());
+      for (const w of c.waiting.splice(c.head)) w.reject(closedError());
       connections.delete(client);
     },
   };
